@@ -1,0 +1,170 @@
+"""The Python API, and the controller the command line uses: options -> probe -> graph -> runner."""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from . import graph, runner
+from .errors import UsageError
+from .options import EncodeOptions, FrameOffset, Mode, Options
+from .probe import MediaInfo, probe
+
+log = logging.getLogger("ffmotion")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one extraction wrote."""
+
+    output: Path
+    frames: int
+    k: int
+    mode: Mode
+    argv: list[str]
+
+
+def make_options(
+    src: PathLike,
+    dst: PathLike,
+    offset: Union[int, str, FrameOffset, None] = None,
+    *,
+    freeze: Union[int, str, None] = None,
+    audio: bool = True,
+    codec: Optional[str] = None,
+    crf: Optional[float] = None,
+    preset: Optional[str] = None,
+    pix_fmt: Optional[str] = None,
+    lossless: bool = False,
+    overwrite: bool = False,
+) -> Options:
+    """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``)."""
+    mode, spec = mode_and_offset(offset, freeze)
+    options = Options(
+        src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
+        encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
+                             lossless=lossless),
+        overwrite=overwrite,
+    )
+    check_paths(options)
+    return options
+
+
+DEFAULT_OFFSET = 1
+
+
+def mode_and_offset(offset: Union[int, str, FrameOffset, None],
+                    freeze: Union[int, str, None]) -> tuple[Mode, FrameOffset]:
+    """Offset mode with ``offset`` (default 1 frame), or freeze mode on frame ``freeze``."""
+    if offset is not None and freeze is not None:
+        raise UsageError("give an offset or a freeze frame, not both")
+    if freeze is not None:
+        return "freeze", FrameOffset.parse(freeze)
+    return "offset", FrameOffset.parse(DEFAULT_OFFSET if offset is None else offset)
+
+
+def check_paths(options: Options) -> None:
+    """Input exists, output is not the input, and can be written."""
+    src, dst = options.src, options.dst
+    if not src.exists():
+        raise UsageError(f"input not found: {src}")
+    if src.is_dir():
+        raise UsageError(f"input is a folder, not a file: {src}")
+    if dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
+        raise UsageError(f"output is the input: {dst} (choose another output file)")
+    runner.check_output_path(dst, options.overwrite)
+
+
+def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = None) -> graph.Plan:
+    """Probe the input (unless ``info`` is given), resolve the plan, check the encoders exist."""
+    check_paths(options)
+    graph.check_output_format(options)
+    plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+    available = runner.encoders(tools.ffmpeg)
+    for codec in graph.encoders_needed(plan):
+        if codec not in available:
+            raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
+                             "(ffmpeg -encoders lists the available ones)")
+    return plan
+
+
+def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
+        on_frames: Optional[Callable[[int], None]] = None) -> Result:
+    """Run a prepared plan, writing its output atomically."""
+    options = plan.options
+    with runner.atomic_output(options.dst, options.overwrite) as tmp:
+        argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
+        runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
+                          on_frames=on_frames)
+    return Result(options.dst, plan.out_frames, plan.k, plan.mode,
+                  graph.command(plan, tools.ffmpeg))
+
+
+def extract(
+    src: PathLike,
+    dst: PathLike,
+    offset: Union[int, str, None] = None,
+    *,
+    freeze: Union[int, str, None] = None,
+    ffmpeg: Optional[str] = None,
+    progress: bool = False,
+    **encode: Any,
+) -> Result:
+    """Write the motion extraction of ``src`` to ``dst``.
+
+    ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
+    blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
+    ``pix_fmt``, ``lossless``, ``overwrite``; ``ffmpeg`` names the binary.
+    """
+    options = make_options(src, dst, offset, freeze=freeze, **encode)
+    found = runner.tools(ffmpeg)
+    return run(prepare(options, found), found, progress=progress)
+
+
+def build_command(
+    src: PathLike,
+    dst: PathLike,
+    offset: Union[int, str, None] = None,
+    *,
+    freeze: Union[int, str, None] = None,
+    ffmpeg: Optional[str] = None,
+    **encode: Any,
+) -> list[str]:
+    """The ffmpeg argv that :func:`extract` would run (with the real output path)."""
+    options = make_options(src, dst, offset, freeze=freeze, **encode)
+    found = runner.tools(ffmpeg)
+    return graph.command(prepare(options, found), found.ffmpeg)
+
+
+def motion_stream(
+    src: PathLike,
+    offset: Union[int, str, None] = None,
+    *,
+    freeze: Union[int, str, None] = None,
+    ffmpeg: Optional[str] = None,
+) -> Any:
+    """The motion-extracted video of ``src`` as an ffmpeg-python stream, to extend and output.
+
+    Example: ``ffmotion.motion_stream("in.mp4", 12).filter("eq", contrast=2).output("o.mp4").run()``.
+    Frames carry index timestamps, so pass ``fps_mode="passthrough"`` to the output.
+    """
+    import ffmpeg as ffmpeg_python
+
+    mode, spec = mode_and_offset(offset, freeze)
+    options = Options(src=Path(src), dst=Path(src).with_suffix(".unused"), offset=spec, mode=mode)
+    found = runner.tools(ffmpeg)
+    plan = graph.plan(options, probe(options.src, found))
+    source = ffmpeg_python.input(str(options.src))
+    return graph.motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode,
+                              plan.working_pix_fmt)
+
+
+def printable(argv: list[str]) -> str:
+    """The command as one shell line."""
+    return shlex.join(argv)
+

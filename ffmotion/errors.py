@@ -1,0 +1,36 @@
+"""Exception types whose message is what the user reads: one line, no traceback."""
+from __future__ import annotations
+
+
+class FfmotionError(Exception):
+    """Base class. ``exit_code`` is what the command-line tool exits with."""
+
+    exit_code = 1
+
+
+class UsageError(FfmotionError):
+    """The request itself is wrong (arguments, paths, offsets): exit code 2."""
+
+    exit_code = 2
+
+
+class MediaError(FfmotionError):
+    """The input cannot be used: not a media file, no video stream, no frames."""
+
+
+class ToolError(FfmotionError):
+    """ffmpeg (or ffprobe) is missing, broken, or lacks something we need."""
+
+
+class FFmpegFailed(FfmotionError):
+    """ffmpeg ran and failed; ``stderr_tail`` keeps its last lines for debugging."""
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.stderr_tail = stderr_tail
+
+
+class Interrupted(FfmotionError):
+    """Stopped by Ctrl-C or SIGTERM; children were killed and temp files removed."""
+
+    exit_code = 130

@@ -1,0 +1,307 @@
+"""The motion-extraction filter graph and the ffmpeg command around it.
+
+Pure: builds ffmpeg-python streams and argv lists from :class:`Options` and
+:class:`MediaInfo`; starts no process and touches no file. Every filter name lives here.
+
+The graph, for offset K (``mode="offset"``)::
+
+    [in] format=W, settb=1/R, setpts=N, split ─┬──────────────────────────────────┐
+                                               └ trim=start_frame=K, setpts=PTS-STARTPTS, negate ┘
+                                                 blend=all_mode=average:shortest=1 -> out
+
+so output frame i = (frame[i] + max - frame[i+K]) >> 1 per plane, N-K frames. ``settb``/
+``setpts=N`` re-time every frame by its index (with ``-fps_mode passthrough``): ``blend``
+pairs frames by timestamp, and on variable-frame-rate input only index timestamps pair
+frame i with frame i+K. In freeze mode the second branch is the single frame K
+(``trim=start_frame=K:end_frame=K+1``) and ``blend`` repeats it for all N frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional
+
+import ffmpeg
+
+from .errors import UsageError
+from .options import Mode, Options, format_fps
+from .pixfmt import working_pix_fmt
+from .probe import MediaInfo
+
+GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
+# Deterministic files: no random Matroska UIDs, no version strings; the same options give
+# byte-identical output whether ffmotion or the printed command runs ffmpeg.
+BITEXACT = {"fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact"}
+
+
+@dataclass(frozen=True)
+class Container:
+    """Defaults for one output extension."""
+
+    video: dict[str, Any]
+    audio_copy: Optional[frozenset[str]]  # codecs the container takes as they are; None: any
+    audio_codec: str  # what other audio is encoded to
+    lossless_ok: bool = False
+
+
+_X264 = {"c:v": "libx264", "crf": 18, "preset": "medium", "pix_fmt": "yuv420p"}
+_MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
+CONTAINERS: dict[str, Container] = {
+    ".mp4": Container({**_X264, "movflags": "+faststart"}, _MP4_AUDIO, "aac"),
+    ".m4v": Container({**_X264, "movflags": "+faststart"}, _MP4_AUDIO, "aac"),
+    ".mov": Container({**_X264, "movflags": "+faststart"},
+                      _MP4_AUDIO | {"pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_s24be"}, "aac"),
+    ".mkv": Container(dict(_X264), None, "aac", lossless_ok=True),
+    ".avi": Container({"c:v": "mpeg4", "vtag": "xvid", "q:v": 3, "pix_fmt": "yuv420p"},
+                      frozenset({"mp3", "ac3", "aac", "pcm_s16le", "pcm_u8"}), "aac",
+                      lossless_ok=True),
+    ".webm": Container({"c:v": "libvpx-vp9", "crf": 32, "b:v": 0, "row-mt": 1,
+                        "pix_fmt": "yuv420p"}, frozenset({"opus", "vorbis"}), "libopus"),
+    ".nut": Container(dict(_X264), None, "aac", lossless_ok=True),
+}
+_CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
+               "libsvtav1", "librav1e"}
+_QSCALE_CODECS = {"mpeg4", "libxvid", "mpeg2video", "mpeg1video", "mjpeg"}
+_PRESET_CODECS = {"libx264", "libx264rgb", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A job with every number resolved: what the graph and the runner act on."""
+
+    options: Options
+    info: MediaInfo
+    k: int  # offset mode: distance between the frames blended; freeze mode: reference index
+    out_frames: int
+    working_pix_fmt: str
+
+    @property
+    def mode(self) -> Mode:
+        return self.options.mode
+
+    @property
+    def out_duration(self) -> Fraction:
+        return Fraction(self.out_frames) / self.info.fps
+
+    def describe(self) -> str:
+        """One human line: what will be blended with what."""
+        fps = format_fps(self.info.fps)
+        if self.mode == "freeze":
+            what = f"every frame blended with inverted frame {self.k}"
+        else:
+            what = f"offset {self.k} frame{'s' if self.k != 1 else ''}"
+        if self.options.offset.is_duration:
+            what += f" ({self.options.offset.text} at {fps} fps)"
+        return f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
+
+
+def plan(options: Options, info: MediaInfo) -> Plan:
+    """Resolve the offset against the input; reject offsets the input is too short for."""
+    k = options.offset.to_frames(info.fps)
+    n = info.frames
+    if options.mode == "offset":
+        if k < 1:
+            raise UsageError(
+                f"offset {options.offset.text} is shorter than one frame at {format_fps(info.fps)} fps"
+            )
+        if k >= n:
+            raise UsageError(
+                f"offset {_frames_text(options.offset.text, k)} needs more than the {n} frames "
+                f"of {info.path.name} (at most {n - 1})"
+            )
+        out_frames = n - k
+    else:
+        if k >= n:
+            raise UsageError(
+                f"freeze frame {_frames_text(options.offset.text, k)} is past the last frame "
+                f"of {info.path.name} (frames 0 to {n - 1})"
+            )
+        out_frames = n
+    return Plan(options, info, k, out_frames, working_pix_fmt(info.pix_fmt))
+
+
+def check_output_format(options: Options) -> None:
+    """Fail early on an output extension we cannot choose an encoder for."""
+    box = container(options.dst, options.encode.codec is not None)
+    if options.encode.lossless and not box.lossless_ok:
+        raise UsageError(
+            f"--lossless writes FFV1, which {options.dst.suffix or 'this output'} cannot hold: "
+            "use a .mkv output"
+        )
+
+
+def _frames_text(text: str, k: int) -> str:
+    return f"{text} = {k} frames" if not text.isdigit() else f"{k} frames"
+
+
+def container(dst: Path, codec_given: bool) -> Container:
+    """The defaults for ``dst``'s extension (a codec of the user's makes any extension work)."""
+    found = CONTAINERS.get(dst.suffix.lower())
+    if found is not None:
+        return found
+    if codec_given:
+        return Container({}, None, "aac")
+    known = ", ".join(CONTAINERS)
+    raise UsageError(
+        f"cannot choose an encoder for {dst.suffix or 'outputs without an extension'}: "
+        f"use one of {known}, or pass --codec"
+    )
+
+
+def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
+                 pix_fmt: Optional[str] = None) -> Any:
+    """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
+
+    ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
+    frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
+    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format.
+    """
+    if pix_fmt:
+        video = video.filter("format", pix_fmt)
+    tb = 1 / Fraction(fps)
+    indexed = video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+    branches = indexed.split()
+    if mode == "freeze":
+        shifted = branches[1].trim(start_frame=k, end_frame=k + 1)
+        blend_args: dict[str, Any] = {}
+    else:
+        shifted = branches[1].trim(start_frame=k)
+        blend_args = {"shortest": 1}
+    inverted = shifted.setpts("PTS-STARTPTS").filter("negate")
+    return ffmpeg.filter([branches[0], inverted], "blend", all_mode="average", **blend_args)
+
+
+def video_args(plan: Plan) -> dict[str, Any]:
+    """Encoder options: the container's defaults, overridden by the user's."""
+    enc = plan.options.encode
+    if enc.lossless:
+        return {"c:v": "ffv1", "level": 3, "g": 1}
+    args = dict(container(plan.options.dst, enc.codec is not None).video)
+    if enc.codec is not None and enc.codec != args.get("c:v"):
+        playable = enc.codec in (_CRF_CODECS | _QSCALE_CODECS) - {"libx264rgb"}
+        args = {"c:v": enc.codec, **({"pix_fmt": args["pix_fmt"]} if playable and "pix_fmt" in args else {})}
+        args.update(_quality_defaults(enc.codec))
+    codec = args["c:v"]
+    if enc.crf is not None:
+        args.pop("crf", None)
+        args.pop("q:v", None)
+        if codec in _QSCALE_CODECS:
+            args["q:v"] = _number(enc.crf)
+        else:
+            args["crf"] = _number(enc.crf)
+            if codec in ("libvpx-vp9", "libvpx"):
+                args["b:v"] = 0
+    if enc.preset is not None:
+        args["preset"] = enc.preset
+    if enc.pix_fmt is not None:
+        args["pix_fmt"] = enc.pix_fmt
+    return args
+
+
+def _quality_defaults(codec: str) -> dict[str, Any]:
+    if codec in ("libx264", "libx264rgb"):
+        return {"crf": 18, "preset": "medium"}
+    if codec == "libx265":
+        return {"crf": 20, "preset": "medium"}
+    if codec in ("libvpx-vp9",):
+        return {"crf": 32, "b:v": 0, "row-mt": 1}
+    if codec in _QSCALE_CODECS:
+        return {"q:v": 3}
+    return {}
+
+
+def _number(value: float) -> Any:
+    return int(value) if float(value).is_integer() else value
+
+
+def audio_args(plan: Plan) -> dict[str, Any]:
+    """``-c:a copy`` when the container takes the input's audio codec, else an encoder."""
+    box = container(plan.options.dst, plan.options.encode.codec is not None)
+    codec = plan.info.audio_codec
+    if box.audio_copy is None or codec in box.audio_copy:
+        return {"c:a": "copy"}
+    return {"c:a": box.audio_codec, **({"b:a": "192k"} if box.audio_codec == "aac" else {})}
+
+
+def keeps_audio(plan: Plan) -> bool:
+    return plan.options.audio and plan.info.has_audio
+
+
+def encoders_needed(plan: Plan) -> list[str]:
+    """The encoders the command uses (to check the ffmpeg build has them)."""
+    needed = [video_args(plan)["c:v"]]
+    if keeps_audio(plan):
+        codec = audio_args(plan)["c:a"]
+        if codec != "copy":
+            needed.append(codec)
+    return needed
+
+
+def output(plan: Plan, dst: Path) -> Any:
+    """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
+    source = ffmpeg.input(str(plan.info.path))
+    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
+    streams = [video]
+    kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
+    if keeps_audio(plan):
+        streams.append(source["a:0"])
+        kwargs.update(audio_args(plan))
+        # audio would otherwise run K frames past the video; the last video frame ends here
+        kwargs["t"] = _seconds(plan.out_duration)
+    return ffmpeg.output(*streams, str(dst), **kwargs)
+
+
+def _seconds(value: Fraction) -> str:
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+def command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
+            overwrite: Optional[bool] = None) -> list[str]:
+    """The full ffmpeg argv for ``plan``, writing to ``dst`` (default: the plan's output).
+
+    ``overwrite`` chooses ``-y`` or ``-n`` (default: the options' ``--overwrite``).
+    """
+    target = plan.options.dst if dst is None else dst
+    replace = plan.options.overwrite if overwrite is None else overwrite
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if replace else "-n", *output(plan, target).get_args()]
+
+
+# -- the built-in demo clip ---------------------------------------------------------------
+
+def _lavfi(name: str, **params: Any) -> Any:
+    spec = ":".join(f"{key}={value}" for key, value in params.items())
+    return ffmpeg.input(f"{name}={spec}" if spec else name, f="lavfi")
+
+
+def demo_source(dst: Path, seconds: float = 6.0, size: tuple[int, int] = (640, 360),
+                fps: int = 30) -> Any:
+    """Output node for the synthetic demo clip: a static scene, a few movers, sensor noise.
+
+    A grid and boxes stay put (they must vanish to gray); a test pattern sweeps across,
+    a small square circles fast, a tall bar creeps slowly (visible only at larger offsets),
+    and temporal noise stands in for a real sensor. A 440 Hz tone shows that audio is kept.
+    """
+    w, h = size
+    common = {"r": fps, "d": seconds}
+    scene = (
+        _lavfi("color", c="0x2f4f6f", s=f"{w}x{h}", **common)
+        .filter("drawgrid", w=40, h=40, t=1, c="white@0.25")
+        .filter("drawbox", x=w // 10, y=h // 2, w=w // 5, h=h // 3, c="0xc8a050", t="fill")
+        .filter("drawbox", x=w * 6 // 10, y=h // 6, w=w // 4, h=h // 5, c="0x80b060", t="fill")
+    )
+    sweeper = _lavfi("testsrc2", s=f"{w // 8}x{w // 8}", **common)
+    circler = _lavfi("color", c="0xe04040", s=f"{w // 24}x{w // 24}", **common)
+    creeper = _lavfi("color", c="0xf0f0f0", s=f"{w // 40}x{h // 3}", **common)
+    video = ffmpeg.overlay(scene, sweeper, x=f"mod(t*{w // 3},W+w)-w", y=h // 8)
+    video = ffmpeg.overlay(video, circler, x="W/2+W/6*cos(2*t)-w/2", y="H/2+H/5*sin(2*t)-h/2")
+    video = ffmpeg.overlay(video, creeper, x=f"W/3+t*{max(1, w // 60)}", y=h // 2)
+    video = video.filter("noise", alls=5, allf="t").filter("format", "yuv420p")
+    tone = _lavfi("sine", f=440, d=seconds)
+    return ffmpeg.output(video, tone, str(dst), **{
+        **_X264, "movflags": "+faststart", "c:a": "aac", "t": seconds, **BITEXACT})
+
+
+def demo_command(ffmpeg_bin: str, dst: Path, overwrite: bool) -> list[str]:
+    """argv writing the demo clip to ``dst``."""
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n", *demo_source(dst).get_args()]

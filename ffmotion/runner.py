@@ -1,0 +1,298 @@
+"""The one place a subprocess is started: ffmpeg runs, probes, pipes, progress and atomic output.
+
+Every child gets ``-nostdin`` (given by the caller's argv) and stdin from /dev/null, has its
+stderr drained on a thread (a full pipe would stall it), and is killed in ``finally``.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Callable, Iterator, Optional
+
+from . import binaries
+from .errors import FFmpegFailed, Interrupted, ToolError, UsageError
+
+log = logging.getLogger("ffmotion")
+
+STDERR_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class Tools:
+    """A verified ffmpeg (and ffprobe, when one is available)."""
+
+    ffmpeg: str
+    source: str
+    version: str
+    ffprobe: Optional[str]
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> Tools:
+    """Locate ffmpeg (see :func:`binaries.locate_ffmpeg`) and check once that it runs."""
+    located = binaries.locate_ffmpeg(explicit_ffmpeg)
+    version = _version(located.path)
+    ffprobe = binaries.locate_ffprobe(located.path) if use_ffprobe else None
+    if ffprobe is not None:
+        try:
+            _version(ffprobe)
+        except ToolError:
+            ffprobe = None
+    found = Tools(located.path, located.source, version, ffprobe)
+    log.info("ffmpeg: %s (%s, from %s); ffprobe: %s", found.ffmpeg, found.version,
+             found.source, found.ffprobe or "none, probing with ffmpeg")
+    return found
+
+
+@lru_cache(maxsize=None)
+def _version(path: str) -> str:
+    try:
+        done = capture([path, "-hide_banner", "-version"], timeout=30)
+    except OSError as exc:
+        raise ToolError(f"cannot run {path}: {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{path} -version did not answer within 30 s") from None
+    first = done.stdout.decode("utf-8", "replace").splitlines()[:1]
+    if done.returncode != 0 or not first or " version " not in first[0]:
+        raise ToolError(f"{path} does not look like a working ffmpeg/ffprobe (-version failed)")
+    return first[0].split(" version ", 1)[1].split()[0]
+
+
+@lru_cache(maxsize=None)
+def encoders(ffmpeg: str) -> frozenset[str]:
+    """Names of the encoders this ffmpeg build has."""
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-encoders"], timeout=30)
+    names = set()
+    started = False
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.strip().startswith("------"):
+            started = True
+            continue
+        parts = line.split()
+        if started and len(parts) >= 2:
+            names.add(parts[1])
+    return frozenset(names)
+
+
+def capture(argv: list[str], timeout: Optional[float] = None) -> Completed:
+    """Run to completion and return stdout (bytes) and stderr (text)."""
+    log.debug("run: %s", shlex.join(argv))
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        _kill(proc)
+    return Completed(proc.returncode, out, err.decode("utf-8", "replace"))
+
+
+class _StderrDrain:
+    """Reads a child's stderr on a thread, keeping the last lines."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                self.lines.append(line)
+
+    def tail(self) -> str:
+        self._thread.join(timeout=5)
+        return "\n".join(self.lines)
+
+
+@contextlib.contextmanager
+def reading(argv: list[str]) -> Iterator[IO[bytes]]:
+    """Start ``argv`` and yield its stdout; raise :class:`FFmpegFailed` if it then fails.
+
+    Leaving the block early (the reader has seen enough) kills the child without error.
+    """
+    log.debug("run: %s", shlex.join(argv))
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    finished = False
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout
+        finished = proc.stdout.read(1) == b""
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        if finished:
+            proc.wait()
+        _kill(proc)
+    if finished and proc.returncode != 0:
+        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, drain.tail()), drain.tail())
+
+
+@contextlib.contextmanager
+def writing(argv: list[str]) -> Iterator[IO[bytes]]:
+    """Start ``argv`` and yield its stdin; raise :class:`FFmpegFailed` if it fails."""
+    log.debug("run: %s", shlex.join(argv))
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    try:
+        assert proc.stdin is not None
+        try:
+            yield proc.stdin
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        proc.wait()
+    except BrokenPipeError:
+        proc.wait()
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        _kill(proc)
+    if proc.returncode != 0:
+        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, drain.tail()), drain.tail())
+
+
+def run_ffmpeg(
+    argv: list[str],
+    total_frames: Optional[int] = None,
+    progress: bool = False,
+    on_frames: Optional[Callable[[int], None]] = None,
+) -> None:
+    """Run an ffmpeg command to completion.
+
+    ``argv`` is the command as :func:`graph.command` builds it (binary first); the runner adds
+    only flags that do not change the output: ``-loglevel error -nostats -progress pipe:1``.
+    ``progress`` shows a bar on stderr; ``on_frames`` is called with the frames done so far.
+    """
+    full = [argv[0], "-loglevel", "error", "-nostats", "-progress", "pipe:1", *argv[1:]]
+    log.debug("run: %s", shlex.join(full))
+    bar = _progress_bar(total_frames) if progress else None
+    proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    try:
+        assert proc.stdout is not None
+        done_frames = 0
+        for raw in iter(proc.stdout.readline, b""):
+            key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+            if key == "frame" and value.isdigit():
+                frames = int(value)
+                if bar is not None:
+                    bar.update(frames - done_frames)
+                done_frames = frames
+                if on_frames is not None:
+                    on_frames(frames)
+        proc.wait()
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
+    finally:
+        _kill(proc)
+        if bar is not None:
+            bar.close()
+    if proc.returncode != 0:
+        tail = drain.tail()
+        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, tail), tail)
+
+
+def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm  # imported here: only runs with a terminal need it
+
+    return tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True, leave=False,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {rate_fmt}]")
+
+
+def _failure_line(binary: str, code: int, tail: str) -> str:
+    lines = [line for line in tail.splitlines() if line.strip()]
+    reason = lines[-1].strip() if lines else "no message"
+    if reason.startswith("[") and "] " in reason:
+        reason = reason.split("] ", 1)[1]
+    return f"{Path(binary).name} failed (exit {code}): {reason}"
+
+
+def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    if proc.poll() is None:
+        proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=10)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+
+TEMP_MARK = ".ffmotion-tmp"
+
+
+@contextlib.contextmanager
+def atomic_output(dst: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path beside ``dst``; move it to ``dst`` only if the block succeeds.
+
+    The temporary name keeps ``dst``'s extension (ffmpeg picks the container from it) and
+    contains ``.ffmotion-tmp`` so nobody mistakes it for a finished output.
+    """
+    check_output_path(dst, overwrite)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f"{TEMP_MARK}{dst.suffix}",
+                                    dir=dst.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write to the output folder {dst.parent}: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if tmp.stat().st_size == 0:
+            raise FFmpegFailed(f"ffmpeg wrote nothing to {dst.name}")
+        _commit(tmp, dst, overwrite)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def check_output_path(dst: Path, overwrite: bool) -> None:
+    """Fail early if ``dst`` cannot be written: folder missing, exists without overwrite."""
+    if not dst.parent.is_dir():
+        raise UsageError(f"output folder does not exist: {dst.parent}")
+    if dst.is_dir():
+        raise UsageError(f"output is a folder, not a file: {dst}")
+    if dst.exists() and not overwrite:
+        raise UsageError(f"output exists: {dst} (use --overwrite to replace it)")
+    if not os.access(dst.parent, os.W_OK):
+        raise UsageError(f"output folder is not writable: {dst.parent}")
+
+
+def _commit(tmp: Path, dst: Path, overwrite: bool) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
+    if overwrite:
+        os.replace(tmp, dst)
+        return
+    try:
+        os.link(tmp, dst)  # fails if dst appeared meanwhile: never clobber without --overwrite
+    except FileExistsError:
+        raise UsageError(f"output exists: {dst} (use --overwrite to replace it)") from None
+    except OSError:
+        if dst.exists():
+            raise UsageError(f"output exists: {dst} (use --overwrite to replace it)") from None
+        os.replace(tmp, dst)

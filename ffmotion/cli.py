@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, runner
 from .errors import FfmotionError, UsageError
@@ -15,7 +15,6 @@ from .options import format_fps
 
 log = logging.getLogger("ffmotion")
 
-SUBCOMMANDS = ("demo",)
 DEMO_INPUT = "ffmotion-demo-input.mp4"
 DEMO_OUTPUT = "ffmotion-demo-motion.mp4"
 DEMO_OFFSET = "0.2s"
@@ -93,10 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if args_in and args_in[0] == "demo":
-            args = _demo_parser().parse_args(args_in[1:])
+        if args_in and args_in[0] in SUBCOMMANDS:
+            make_parser, handler = SUBCOMMANDS[args_in[0]]
+            args = make_parser().parse_args(args_in[1:])
             _setup_logging(args)
-            return _demo(args)
+            return handler(args)
         args = _main_parser().parse_args(args_in)
         _setup_logging(args)
         return _single(args)
@@ -187,6 +187,13 @@ def _demo(args: argparse.Namespace) -> int:
     _say(args, "ffmotion demo: the same with ffmpeg alone:")
     print(api.printable(graph.command(plan, tools.ffmpeg, overwrite=args.overwrite)))
     return 0
+
+
+# name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
+# argument is none of these names (a file named like one can be given as ./demo).
+SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
+    "demo": (_demo_parser, _demo),
+}
 
 
 if __name__ == "__main__":

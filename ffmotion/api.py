@@ -90,6 +90,9 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         if codec not in available:
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
                              "(ffmpeg -encoders lists the available ones)")
+    wanted = options.encode.pix_fmt
+    if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
+        raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
     return plan
 
 

@@ -90,6 +90,22 @@ def encoders(ffmpeg: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@lru_cache(maxsize=None)
+def pix_fmts(ffmpeg: str) -> frozenset[str]:
+    """Names of the pixel formats this ffmpeg build knows."""
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-pix_fmts"], timeout=30)
+    names = set()
+    started = False
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.strip().startswith("-----"):
+            started = True
+            continue
+        parts = line.split()
+        if started and len(parts) >= 2:
+            names.add(parts[1])
+    return frozenset(names)
+
+
 def capture(argv: list[str], timeout: Optional[float] = None) -> Completed:
     """Run to completion and return stdout (bytes) and stderr (text)."""
     log.debug("run: %s", shlex.join(argv))
@@ -109,6 +125,7 @@ class _StderrDrain:
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.lines: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self.first: Optional[str] = None  # with -loglevel error, the root cause comes first
         self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._thread.start()
 
@@ -116,11 +133,20 @@ class _StderrDrain:
         for raw in iter(stream.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
+                if self.first is None:
+                    self.first = line
                 self.lines.append(line)
 
     def tail(self) -> str:
         self._thread.join(timeout=5)
         return "\n".join(self.lines)
+
+    def failure(self, code: int) -> FFmpegFailed:
+        tail = self.tail()
+        reason = self.first or "no message"
+        while reason.startswith("[") and "] " in reason:
+            reason = reason.split("] ", 1)[1]
+        return FFmpegFailed(f"ffmpeg failed (exit {code}): {reason.strip()}", tail)
 
 
 @contextlib.contextmanager
@@ -145,7 +171,7 @@ def reading(argv: list[str]) -> Iterator[IO[bytes]]:
             proc.wait()
         _kill(proc)
     if finished and proc.returncode != 0:
-        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, drain.tail()), drain.tail())
+        raise drain.failure(proc.returncode)
 
 
 @contextlib.contextmanager
@@ -170,7 +196,7 @@ def writing(argv: list[str]) -> Iterator[IO[bytes]]:
     finally:
         _kill(proc)
     if proc.returncode != 0:
-        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, drain.tail()), drain.tail())
+        raise drain.failure(proc.returncode)
 
 
 def run_ffmpeg(
@@ -211,8 +237,7 @@ def run_ffmpeg(
         if bar is not None:
             bar.close()
     if proc.returncode != 0:
-        tail = drain.tail()
-        raise FFmpegFailed(_failure_line(argv[0], proc.returncode, tail), tail)
+        raise drain.failure(proc.returncode)
 
 
 def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
@@ -220,14 +245,6 @@ def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
 
     return tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True, leave=False,
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {rate_fmt}]")
-
-
-def _failure_line(binary: str, code: int, tail: str) -> str:
-    lines = [line for line in tail.splitlines() if line.strip()]
-    reason = lines[-1].strip() if lines else "no message"
-    if reason.startswith("[") and "] " in reason:
-        reason = reason.split("] ", 1)[1]
-    return f"{Path(binary).name} failed (exit {code}): {reason}"
 
 
 def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,7 +244,9 @@ def run_ffmpeg(
 def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
     from tqdm import tqdm  # imported here: only runs with a terminal need it
 
-    return tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True, leave=False,
+    size = shutil.get_terminal_size((80, 24))  # a pty may report 0x0, which hides tqdm's bar
+    return tqdm(total=total, unit="frame", file=sys.stderr, ncols=min(size.columns, 120),
+                nrows=size.lines, leave=False,
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {rate_fmt}]")
 
 

@@ -78,23 +78,18 @@ def _version(path: str) -> str:
 @lru_cache(maxsize=None)
 def encoders(ffmpeg: str) -> frozenset[str]:
     """Names of the encoders this ffmpeg build has."""
-    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-encoders"], timeout=30)
-    names = set()
-    started = False
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
-        if line.strip().startswith("------"):
-            started = True
-            continue
-        parts = line.split()
-        if started and len(parts) >= 2:
-            names.add(parts[1])
-    return frozenset(names)
+    return _listing(ffmpeg, "-encoders")
 
 
 @lru_cache(maxsize=None)
 def pix_fmts(ffmpeg: str) -> frozenset[str]:
     """Names of the pixel formats this ffmpeg build knows."""
-    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-pix_fmts"], timeout=30)
+    return _listing(ffmpeg, "-pix_fmts")
+
+
+def _listing(ffmpeg: str, flag: str) -> frozenset[str]:
+    """Second column of the table ``ffmpeg FLAG`` prints below its ``-----`` rule."""
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", flag], timeout=30)
     names = set()
     started = False
     for line in done.stdout.decode("utf-8", "replace").splitlines():

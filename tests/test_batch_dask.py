@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from test_batch import BAD, GOOD, K, baseline, files_in, footage, out_name  # noqa: F401 (fixtures)
+from test_batch import (BAD, GOOD, K, baseline, files_in, footage, interrupt_batch,  # noqa: F401
+                        long_clips, out_name)
 
 
 def run_batch(*argv: str) -> subprocess.CompletedProcess:
@@ -72,6 +73,12 @@ def test_dask_all_good_exits_zero(footage, baseline, scheduler, tmp_path):
     assert "2 done, 0 skipped, 0 failed" in done.stderr
     names = [out_name("a.mkv"), out_name("b.mkv")]
     assert files_in(tmp_path) == {n: (local_out / n).read_bytes() for n in names}
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_dask_interrupt_stops_the_workers_ffmpeg(long_clips, gen_ffmpeg, scheduler, tmp_path):
+    # SIGTERM reaches only the client; the workers' ffmpeg must stop through the cancel event
+    interrupt_batch(gen_ffmpeg, long_clips, tmp_path / "out", "sigterm", "--scheduler", scheduler)
 
 
 def test_unreachable_scheduler_is_one_clear_error(footage, tmp_path):

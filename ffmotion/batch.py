@@ -297,8 +297,8 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
                 raise Interrupted("interrupted")
 
         result = api.run(plan, tools, on_frames=on_frames)
-        return _record(job, "done", frames=result.frames, k=result.k,
-                      seconds=_since(started), argv=result.argv)
+        return _record(job, "done", frames=result.frames, k=result.k, seconds=_since(started),
+                       argv=result.argv)
     except Exception as exc:  # noqa: BLE001 - a job reports its failure, the batch goes on
         argv = graph.command(plan, tools.ffmpeg) if plan is not None and tools is not None else None
         k = plan.k if plan is not None else None
@@ -307,8 +307,11 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
         if not options.overwrite and options.dst.exists():  # written meanwhile by someone else
             return _record(job, "skipped", k=k, seconds=_since(started))
         reason = str(exc) if isinstance(exc, FfmotionError) else f"{type(exc).__name__}: {exc}"
+        tail = getattr(exc, "stderr_tail", "")
+        if tail:
+            log.debug("%s: ffmpeg stderr:\n%s", job.src, tail)
         return _record(job, "failed", k=k, seconds=_since(started), argv=argv,
-                      error=" ".join(reason.split()) or type(exc).__name__)
+                       error=" ".join(reason.split()) or type(exc).__name__)
 
 
 def _record(job: Job, status: Status, **details: Any) -> Record:

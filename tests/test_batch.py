@@ -289,19 +289,20 @@ def test_status_line_counts_files_frames_and_eta():
 
 # -- interrupting ------------------------------------------------------------------------
 
-def _processes_mentioning(text: str) -> list[int]:
-    """Pids of live processes whose command line contains ``text`` (via /proc)."""
+def _ffmpeg_mentioning(text: str) -> list[int]:
+    """Pids of live ffmpeg processes whose command line contains ``text`` (via /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
             state = next((line for line in (entry / "status").read_text().splitlines()
                           if line.startswith("State:")), "")
         except OSError:
             continue
-        if text in cmdline and "zombie" not in state:
+        if ("ffmpeg" in Path(argv[0]).name and any(text in arg for arg in argv)
+                and "zombie" not in state):
             found.append(int(entry.name))
     return found
 
@@ -329,7 +330,7 @@ def interrupt_batch(gen_ffmpeg: str, inputs: Path, out: Path, how: str, *options
         running: list[int] = []
         while time.monotonic() < deadline and proc.poll() is None:
             temps = [p for p in out.iterdir() if ".ffmotion-tmp" in p.name] if out.is_dir() else []
-            running = _processes_mentioning(str(out))
+            running = _ffmpeg_mentioning(str(out))
             if len(temps) >= 2 and len(running) >= 2 and all(p.stat().st_size for p in temps):
                 break
             time.sleep(0.05)
@@ -347,7 +348,7 @@ def interrupt_batch(gen_ffmpeg: str, inputs: Path, out: Path, how: str, *options
     assert proc.returncode == 130, err_text
     assert "interrupted" in err_text and "Traceback" not in err_text
     time.sleep(0.2)
-    assert _processes_mentioning(str(out)) == []
+    assert _ffmpeg_mentioning(str(out)) == []
     leftovers = sorted(p.name for p in out.iterdir())
     assert not [n for n in leftovers if ".ffmotion-tmp" in n]
     for name in leftovers:  # anything that is there finished before the signal: whole

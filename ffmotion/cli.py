@@ -189,10 +189,32 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_parser() -> argparse.ArgumentParser:
+    from . import batch
+
+    parser = _Parser(
+        prog="ffmotion batch",
+        description="Run the motion extraction over many inputs into one folder: in parallel "
+                    "(--jobs), resumably (existing outputs are skipped), on a Dask cluster "
+                    "(--scheduler), or as ffmpeg commands for another scheduler "
+                    "(--emit-commands). Exit code 1 if any input failed.",
+    )
+    batch.add_arguments(parser)
+    _common(parser)
+    return parser
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from . import batch
+
+    return batch.main(args, _options)
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
     "demo": (_demo_parser, _demo),
+    "batch": (_batch_parser, _batch),
 }
 
 

@@ -240,7 +240,7 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    source = ffmpeg.input(str(plan.info.path))
+    source = ffmpeg.input(str(plan.info.path), **thread_args(plan))
     video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
     streams = [video]
     kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
@@ -264,7 +264,19 @@ def command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
     """
     target = plan.options.dst if dst is None else dst
     replace = plan.options.overwrite if overwrite is None else overwrite
-    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if replace else "-n", *output(plan, target).get_args()]
+    threads = plan.options.threads
+    graph_threads = ["-filter_complex_threads", str(threads)] if threads else []
+    return [ffmpeg_bin, *GLOBAL_ARGS, *graph_threads, "-y" if replace else "-n",
+            *output(plan, target).get_args()]
+
+
+def thread_args(plan: Plan) -> dict[str, Any]:
+    """Decoder threads (an input option) when the options cap ffmpeg's threads.
+
+    The encoder keeps its own default: x264's thread count changes its output bytes, while
+    decoder and filter threads do not, so a capped command writes the same file.
+    """
+    return {"threads": plan.options.threads} if plan.options.threads else {}
 
 
 # -- the built-in demo clip ---------------------------------------------------------------

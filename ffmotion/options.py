@@ -109,6 +109,9 @@ class Options:
     audio: bool = True
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
+    # Decoder and filter threads of the ffmpeg process (None: ffmpeg's default). Never the
+    # encoder's: x264's thread count changes its output bytes, and these do not.
+    threads: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -116,5 +119,7 @@ class Options:
         object.__setattr__(self, "src", Path(self.src).expanduser().absolute())
         object.__setattr__(self, "dst", Path(self.dst).expanduser().absolute())
         object.__setattr__(self, "offset", FrameOffset.parse(self.offset))
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise UsageError(f"threads must be 1 or more, not {self.threads}")
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")

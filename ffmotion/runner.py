@@ -107,6 +107,7 @@ def capture(argv: list[str], timeout: Optional[float] = None) -> Completed:
     log.debug("run: %s", shlex.join(argv))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    _track(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except KeyboardInterrupt:
@@ -154,6 +155,7 @@ def reading(argv: list[str]) -> Iterator[IO[bytes]]:
     log.debug("run: %s", shlex.join(argv))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    _track(proc)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     finished = False
     try:
@@ -176,6 +178,7 @@ def writing(argv: list[str]) -> Iterator[IO[bytes]]:
     log.debug("run: %s", shlex.join(argv))
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
+    _track(proc)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     try:
         assert proc.stdin is not None
@@ -212,6 +215,7 @@ def run_ffmpeg(
     bar = _progress_bar(total_frames) if progress else None
     proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    _track(proc)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     try:
         assert proc.stdout is not None
@@ -254,6 +258,48 @@ def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
         if stream is not None:
             with contextlib.suppress(Exception):
                 stream.close()
+    with _children_lock:
+        _children.discard(proc)
+
+
+# Children alive in this process, so that the main thread can stop them all when Ctrl-C or
+# SIGTERM arrives while other threads run them (batch): signals only reach the main thread.
+_children: set[subprocess.Popen] = set()  # type: ignore[type-arg]
+_children_lock = threading.Lock()
+_refusing = False
+
+
+def _track(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    with _children_lock:
+        _children.add(proc)
+        refuse = _refusing
+    if refuse:  # started after stop_children(): the thread that started it sees it fail
+        proc.kill()
+
+
+def stop_children() -> int:
+    """Kill every child process running now, from any thread; return how many.
+
+    Children started afterwards are killed at once, until :func:`allow_children`: a thread
+    between two steps of a job cannot start a new ffmpeg after a batch was interrupted. The
+    threads that ran them see the ffmpeg fail, and their ``atomic_output`` removes the
+    temporary files.
+    """
+    global _refusing
+    with _children_lock:
+        _refusing = True
+        running = [proc for proc in _children if proc.poll() is None]
+    for proc in running:
+        with contextlib.suppress(OSError):
+            proc.kill()
+    return len(running)
+
+
+def allow_children() -> None:
+    """Undo :func:`stop_children`: new children may run again."""
+    global _refusing
+    with _children_lock:
+        _refusing = False
 
 
 TEMP_MARK = ".ffmotion-tmp"

@@ -1,0 +1,838 @@
+"""Batch jobs: many inputs -> jobs, run by a local pool or on a Dask cluster, or emitted.
+
+Every job goes through the same :func:`run_job` (skip if the output exists, then
+``api.prepare`` + ``api.run``: probe, plan, atomic output, ffmpeg), on this machine or on a
+Dask worker, so batch outputs are byte-identical to single-file runs with the same options.
+Everything that can be checked without touching the media (paths, names, collisions, options)
+is checked for all inputs before the first job starts; what needs the media (corrupt file, no
+video, too short for the offset) fails that one job and the others go on.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import dataclasses
+import glob
+import json
+import logging
+import os
+import shlex
+import string
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence
+
+from . import __version__, api, graph, runner
+from .errors import FfmotionError, Interrupted, ToolError, UsageError
+from .options import Options
+
+log = logging.getLogger("ffmotion")
+
+DEFAULT_NAME = "{stem}_motion_k{offset}{ext}"
+NAME_FIELDS = ("stem", "ext", "offset", "mode")
+# What a folder search picks up (compared lower-case). Files named explicitly are always taken.
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".nut", ".mts", ".m2ts", ".ts",
+    ".mpg", ".mpeg", ".vob", ".wmv", ".asf", ".flv", ".f4v", ".3gp", ".3g2", ".ogv", ".mxf",
+    ".dv", ".y4m",
+})
+DEFAULT_CONNECT_TIMEOUT = 10.0
+# A task on a Dask worker asks the scheduler whether the batch was interrupted at most this often.
+DASK_CANCEL_POLL_S = 1.0
+# How long an interrupted Dask batch waits for running tasks to stop and clean up.
+DASK_STOP_WAIT_S = 30.0
+
+Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
+STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")
+OptionsFactory = Callable[[argparse.Namespace, Path, Path], Options]
+Progress = Callable[[int, int, int], None]  # (job index, frames done, frames in total)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and its fully checked options (absolute paths)."""
+
+    index: int
+    options: Options
+
+    @property
+    def src(self) -> Path:
+        return self.options.src
+
+    @property
+    def dst(self) -> Path:
+        return self.options.dst
+
+
+@dataclass(frozen=True)
+class Record:
+    """What happened to one input: a line of the report."""
+
+    input: str
+    output: str
+    status: Status
+    frames: Optional[int] = None  # frames written (done) or to be written (emitted)
+    k: Optional[int] = None  # the offset in frames (freeze mode: the reference frame)
+    seconds: Optional[float] = None  # wall time of the job
+    argv: Optional[list[str]] = None  # the ffmpeg command, writing to the real output path
+    error: Optional[str] = None  # one line, for failed jobs
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    records: list[Record]
+    interrupted: bool = False
+
+
+# -- inputs -> jobs ---------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The batch-only arguments (the single-file options come from ``cli._common``)."""
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="video files, folders (searched recursively for video files by "
+                             "extension) and glob patterns ('footage/**/*.MOV')")
+    group = parser.add_argument_group("batch")
+    group.add_argument("-o", "--output-dir", metavar="OUTDIR", required=True,
+                       help="folder for the outputs (created if missing)")
+    group.add_argument("--input-list", metavar="FILE",
+                       help="read more inputs from FILE, one path per line ('-': stdin)")
+    group.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
+                       help="output file name; fields {stem} {ext} {offset} {mode} "
+                            f"(default {DEFAULT_NAME})")
+    group.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                       help="ffmpeg processes at once (default 1: one ffmpeg already uses "
+                            "every core for decoding, filtering and x264)")
+    group.add_argument("--threads", type=int, metavar="T",
+                       help="decoder and filter threads per ffmpeg (default: cores / jobs when "
+                            "--jobs > 1, else ffmpeg's own); never changes the output bytes")
+    group.add_argument("--report", metavar="FILE",
+                       help="write a JSON report: one record per input (status, output, frames, "
+                            "seconds, ffmpeg argv, error)")
+    group.add_argument("--emit-commands", metavar="FILE",
+                       help="write the ffmpeg commands instead of running them: FILE.sh (POSIX "
+                            "shell, one command a line; '-' for stdout) or FILE.jsonl")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the jobs on a Dask distributed cluster (tcp://HOST:8786); "
+                            "needs ffmotion[dask], and paths the workers see too")
+    group.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
+                       metavar="S", help="seconds to wait for the Dask scheduler (default %(default)s)")
+
+
+def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
+    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored."""
+    try:
+        if name == "-":
+            text = (stdin or sys.stdin).read()
+        else:
+            text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"input list not found: {name}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the input list {name}: {exc}") from None
+    return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
+
+
+def find_inputs(items: Iterable[str], exclude: Optional[Path] = None) -> list[Path]:
+    """Expand files, folders and glob patterns to input files, in order, each once.
+
+    Folders are searched recursively for video extensions, skipping hidden files and folders,
+    ffmotion's temporary files, and ``exclude`` (the output folder, so that reruns do not take
+    earlier outputs for inputs). A name that exists is taken literally even if it looks like a
+    pattern; a pattern or folder that finds nothing is an error.
+    """
+    found: list[Path] = []
+    seen: set[Path] = set()
+    skip = exclude.absolute() if exclude is not None else None
+
+    def add(path: Path) -> None:
+        key = Path(os.path.realpath(path))
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
+    for item in items:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            matches = _search(path, skip)
+            if not matches:
+                raise UsageError(f"no video files in folder {item} "
+                                 f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})")
+            for match in matches:
+                add(match)
+        elif path.exists() or not glob.has_magic(item):
+            add(path)  # missing files are reported with the other checks
+        else:
+            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(item), recursive=True))]
+            files: list[Path] = []
+            for match in matches:
+                if match.is_dir():
+                    files.extend(_search(match, skip))
+                elif runner.TEMP_MARK not in match.name:
+                    files.append(match)
+            if not files:
+                raise UsageError(f"no files match {item}")
+            for match in files:
+                add(match)
+    return found
+
+
+def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
+    hits = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (exclude is None or (here / d).absolute() != exclude))
+        for name in sorted(files):
+            if (not name.startswith(".") and runner.TEMP_MARK not in name
+                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS):
+                hits.append(here / name)
+    return hits
+
+
+def check_template(template: str) -> None:
+    """``--name`` uses known fields only and yields a plain file name."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise UsageError(f"--name {template!r} is not a valid template: {exc}") from None
+    for name in fields:
+        if name not in NAME_FIELDS:
+            raise UsageError(f"unknown field {{{name}}} in --name {template!r} "
+                             f"(fields: {', '.join('{' + f + '}' for f in NAME_FIELDS)})")
+    if "stem" not in fields:
+        raise UsageError(f"--name {template!r} has no {{stem}}: every input would write the "
+                         "same file")
+
+
+def output_name(template: str, src: Path, mode: str, offset_text: str, lossless: bool) -> str:
+    """The output file name for ``src``.
+
+    ``{ext}`` is the input's extension when ffmotion can write that container, else ``.mp4``;
+    with ``--lossless``, ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
+    (or freeze frame) as written: ``12``, ``0.5s``.
+    """
+    ext = src.suffix.lower() if src.suffix.lower() in graph.CONTAINERS else ".mp4"
+    if lossless and not graph.CONTAINERS[ext].lossless_ok:
+        ext = ".mkv"
+    name = template.format(stem=src.stem, ext=ext, offset="".join(offset_text.split()), mode=mode)
+    if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
+        raise UsageError(f"--name gives {name!r} for {src}: a file name is needed, "
+                         "without folders")
+    return name
+
+
+def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
+              make_options: OptionsFactory) -> list[Job]:
+    """Names, collisions and options for every input; raises before anything is written.
+
+    ``make_options(args, src, dst)`` is the single-file option builder; it also checks that
+    the input exists and is not the output.
+    """
+    mode, offset = api.mode_and_offset(args.offset, args.freeze)
+    owners: dict[Path, Path] = {}
+    for src in inputs:
+        dst = outdir / output_name(args.name, src, mode, offset.text, bool(args.lossless))
+        other = owners.get(dst)
+        if other is not None:
+            raise UsageError(f"{other} and {src} would both write {dst}: use a --name that "
+                             "tells them apart, or give them separately")
+        owners[dst] = src
+    real_inputs = {Path(os.path.realpath(src)): src for src in inputs}
+    for dst, src in owners.items():
+        clash = real_inputs.get(Path(os.path.realpath(dst)))
+        if clash is not None:
+            raise UsageError(f"the output for {src} would be the input {clash}: choose another "
+                             "--output-dir or --name")
+    # existing outputs are the batch's business (skip, or --overwrite), not an error here
+    checking = argparse.Namespace(**{**vars(args), "overwrite": True})
+    jobs = []
+    for index, (dst, src) in enumerate(owners.items()):
+        options = make_options(checking, src, dst)
+        options = dataclasses.replace(options, overwrite=bool(args.overwrite),
+                                      threads=args.threads)
+        graph.check_output_format(options)
+        jobs.append(Job(index, options))
+    return jobs
+
+
+# -- one job: the same on this machine and on a Dask worker -----------------------------
+
+def run_job(job: Job, ffmpeg: Optional[str] = None,
+            cancelled: Optional[Callable[[], bool]] = None,
+            progress: Optional[Progress] = None) -> Record:
+    """Run one job and say what happened; never raises for a bad input.
+
+    An existing output is skipped unless the options say overwrite. ``cancelled`` is polled
+    before the job and while ffmpeg runs: when it turns true, ffmpeg is killed and its
+    temporary file removed. ``progress(index, frames, total)`` follows ffmpeg's frame count.
+    """
+    started = time.monotonic()
+    options = job.options
+    if cancelled is not None and cancelled():
+        return _record(job, "interrupted")
+    if options.dst.exists() and not options.overwrite:
+        return _record(job, "skipped")
+    plan: Optional[graph.Plan] = None
+    tools: Optional[runner.Tools] = None
+    try:
+        tools = runner.tools(ffmpeg)
+        plan = api.prepare(options, tools)
+        total = plan.out_frames
+        if progress is not None:
+            progress(job.index, 0, total)
+
+        def on_frames(frames: int) -> None:
+            if progress is not None:
+                progress(job.index, frames, total)
+            if cancelled is not None and cancelled():
+                raise Interrupted("interrupted")
+
+        result = api.run(plan, tools, on_frames=on_frames)
+        return _record(job, "done", frames=result.frames, k=result.k, seconds=_since(started),
+                       argv=result.argv)
+    except Exception as exc:  # noqa: BLE001 - a job reports its failure, the batch goes on
+        argv = graph.command(plan, tools.ffmpeg) if plan is not None and tools is not None else None
+        k = plan.k if plan is not None else None
+        if cancelled is not None and cancelled():
+            return _record(job, "interrupted", k=k, seconds=_since(started), argv=argv)
+        if not options.overwrite and options.dst.exists():  # written meanwhile by someone else
+            return _record(job, "skipped", k=k, seconds=_since(started))
+        reason = str(exc) if isinstance(exc, FfmotionError) else f"{type(exc).__name__}: {exc}"
+        tail = getattr(exc, "stderr_tail", "")
+        if tail:
+            log.debug("%s: ffmpeg stderr:\n%s", job.src, tail)
+        return _record(job, "failed", k=k, seconds=_since(started), argv=argv,
+                       error=" ".join(reason.split()) or type(exc).__name__)
+
+
+def _record(job: Job, status: Status, **details: Any) -> Record:
+    return Record(str(job.src), str(job.dst), status, **details)
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
+
+
+# -- the local pool ---------------------------------------------------------------------
+
+def run_local(jobs: list[Job], ffmpeg: Optional[str], workers: int,
+              display: "Display") -> Outcome:
+    """Run ``jobs`` with ``workers`` ffmpeg processes at once on this machine.
+
+    Ctrl-C / SIGTERM (a KeyboardInterrupt in the main thread) kills every running ffmpeg,
+    waits for the job threads to remove their temporary files, and returns what finished.
+    """
+    cancel = threading.Event()
+    records: dict[int, Record] = {}
+    runner.allow_children()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                                 thread_name_prefix="ffmotion-job")
+    futures: dict[concurrent.futures.Future[Record], Job] = {}
+    interrupted = False
+    try:
+        for job in jobs:
+            futures[pool.submit(run_job, job, ffmpeg, cancel.is_set, display.progress)] = job
+        pending = set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=display.refresh_s, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                record = future.result()
+                records[futures[future].index] = record
+                display.finished(futures[future].index, record)
+            display.render()
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.set()
+        stopped = runner.stop_children()
+        log.info("interrupted: stopping %d running ffmpeg", stopped)
+        for future in futures:
+            future.cancel()
+        _wait_through_signals(lambda: concurrent.futures.wait(list(futures)))
+        for future, job in futures.items():
+            if job.index in records:
+                continue
+            if future.cancelled():
+                records[job.index] = _record(job, "interrupted")
+            else:
+                records[job.index] = future.result()
+    finally:
+        _wait_through_signals(lambda: pool.shutdown(wait=True, cancel_futures=True))
+        if interrupted:
+            runner.allow_children()
+    return Outcome([records[job.index] for job in jobs], interrupted)
+
+
+def _wait_through_signals(wait: Callable[[], Any]) -> None:
+    """Finish a clean-up wait even if the user presses Ctrl-C again meanwhile."""
+    while True:
+        try:
+            wait()
+            return
+        except KeyboardInterrupt:
+            runner.stop_children()
+
+
+# -- Dask -------------------------------------------------------------------------------
+
+class DaskCancel:
+    """Picklable "was the batch interrupted?" check, run on the workers.
+
+    Reads a named ``distributed.Event`` on the scheduler, at most every
+    :data:`DASK_CANCEL_POLL_S` seconds per task.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._checked = 0.0
+        self._set = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["name"])  # type: ignore[misc]
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._set and now - self._checked >= DASK_CANCEL_POLL_S:
+            self._checked = now
+            from distributed import Event
+
+            with contextlib.suppress(Exception):  # no scheduler: nobody can cancel either
+                self._set = Event(self.name).is_set()
+        return self._set
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ToolError("--scheduler needs Dask distributed: pip install 'ffmotion[dask]'") from None
+    return distributed
+
+
+def connect(address: str, timeout: float) -> Any:
+    """A ``distributed.Client`` for the scheduler at ``address``, or a one-line error."""
+    distributed = _import_distributed()
+    if "://" not in address and ":" not in address:
+        raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:8786")
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise ToolError(f"cannot reach the Dask scheduler at {address} "
+                        f"within {timeout:g} s: {' '.join(str(exc).split())}") from None
+    except ValueError as exc:
+        raise UsageError(f"--scheduler {address!r}: {exc}") from None
+
+
+def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Display") -> Outcome:
+    """Submit one task per job through ``client`` (see :func:`connect`) and collect the records.
+
+    Workers run :func:`run_job` on the same paths, so inputs and the output folder must be on
+    storage that every worker (and this machine) sees under the same names. On Ctrl-C the
+    running tasks are told to stop (their ffmpeg killed, temporary files removed) and
+    queued ones do nothing.
+    """
+    distributed = _import_distributed()
+    token = uuid.uuid4().hex[:12]
+    cancel_name = f"ffmotion-cancel-{token}"
+    cancel = DaskCancel(cancel_name)
+    records: dict[int, Record] = {}
+    interrupted = False
+    futures: dict[Any, Job] = {}
+    try:
+        for job in jobs:
+            future = client.submit(run_job, job, ffmpeg, cancel, key=f"ffmotion-{token}-{job.index}",
+                                   pure=False, retries=0)
+            futures[future] = job
+        log.info("submitted %d tasks to %s", len(futures), client.scheduler.address)
+        pending = dict(futures)
+        try:
+            while pending:
+                for future in [f for f in pending if f.done()]:
+                    job = pending.pop(future)
+                    records[job.index] = _dask_record(future, job)
+                    display.finished(job.index, records[job.index])
+                display.render()
+                if pending:
+                    time.sleep(display.refresh_s)
+        except KeyboardInterrupt:
+            interrupted = True
+            _wait_through_signals(lambda: distributed.Event(cancel_name, client=client).set())
+            deadline = time.monotonic() + DASK_STOP_WAIT_S
+
+            def wait_for_tasks() -> None:
+                while pending and time.monotonic() < deadline:
+                    for future in [f for f in pending if f.done()]:
+                        job = pending.pop(future)
+                        records[job.index] = _dask_record(future, job)
+                    time.sleep(0.1)
+
+            _wait_through_signals(wait_for_tasks)
+            for future, job in pending.items():
+                records[job.index] = _record(job, "interrupted")
+    finally:
+        with contextlib.suppress(Exception):
+            client.cancel(list(futures))
+    return Outcome([records[job.index] for job in jobs], interrupted)
+
+
+def _dask_record(future: Any, job: Job) -> Record:
+    if future.status == "finished":
+        return future.result()
+    try:
+        exc = future.exception()
+    except Exception as error:  # noqa: BLE001 - cancelled futures raise here
+        exc = error
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return _record(job, "failed", error=f"Dask task failed: {reason}")
+
+
+# -- emitted commands -------------------------------------------------------------------
+
+def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: int,
+                  display: "Display") -> Outcome:
+    """Probe every input and write its ffmpeg command to ``dest`` instead of running it.
+
+    ``.sh`` (or ``-``, stdout): a POSIX shell script, one quoted command a line, runnable with
+    ``sh`` or GNU ``parallel``; ``.jsonl``: one ``{"input", "output", "argv"}`` object a line.
+    Inputs whose output exists are skipped (unless --overwrite), as a run would skip them.
+    """
+    tools = runner.tools(ffmpeg)
+
+    def one(job: Job) -> tuple[Record, Optional[list[str]]]:
+        if job.dst.exists() and not job.options.overwrite:
+            return _record(job, "skipped"), None
+        try:
+            plan = api.prepare(job.options, tools)
+        except FfmotionError as exc:
+            return _record(job, "failed", error=" ".join(str(exc).split())), None
+        argv = graph.command(plan, tools.ffmpeg)
+        return _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argv), argv
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(one, jobs))
+    for job, (record, _) in zip(jobs, results):
+        display.finished(job.index, record)
+    commands = [(record, argv) for record, argv in results if argv is not None]
+    if dest.endswith(".jsonl"):
+        lines = [json.dumps({"input": r.input, "output": r.output, "argv": argv}) for r, argv in commands]
+    else:
+        lines = ["#!/bin/sh",
+                 f"# ffmotion {__version__} batch: {len(commands)} ffmpeg command(s), one a line.",
+                 "# Run with: sh THIS_FILE   or: parallel -j N < THIS_FILE"]
+        lines += [shlex.join(argv) for _, argv in commands]
+    text = "\n".join(lines) + "\n"
+    if dest == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        _write_atomically(Path(dest), text, executable=not dest.endswith(".jsonl"))
+    return Outcome([record for record, _ in results])
+
+
+def check_emit_path(dest: str) -> None:
+    if dest != "-" and not dest.endswith((".sh", ".jsonl")):
+        raise UsageError(f"--emit-commands {dest}: use a .sh (shell script) or .jsonl (JSON "
+                         "lines) file, or - for a script on stdout")
+    if dest != "-":
+        _check_writable_file(Path(dest), "--emit-commands")
+
+
+# -- report, summary, display -----------------------------------------------------------
+
+def _check_writable_file(path: Path, option: str) -> None:
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder, not a file")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"{option}: folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{option}: folder is not writable: {parent}")
+
+
+def _write_atomically(path: Path, text: str, executable: bool = False) -> None:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=runner.TEMP_MARK,
+                                dir=path.absolute().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(name, (0o777 if executable else 0o666) & ~umask)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+
+
+def counts(records: Sequence[Record]) -> dict[str, int]:
+    """How many records have each status (statuses that occur, plus done/skipped/failed)."""
+    found = {status: 0 for status in ("done", "skipped", "failed")}
+    for record in records:
+        found[record.status] = found.get(record.status, 0) + 1
+    return found
+
+
+def write_report(path: Path, outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
+    """The machine-readable report: summary counts and one record per input, in input order."""
+    report = {
+        "ffmotion": __version__,
+        "backend": backend,
+        "output_dir": str(outdir),
+        "interrupted": outcome.interrupted,
+        "seconds": round(seconds, 3),
+        "summary": counts(outcome.records),
+        "jobs": [record.to_json() for record in outcome.records],
+    }
+    _write_atomically(path, json.dumps(report, indent=2) + "\n")
+
+
+def _shown(path: str) -> str:
+    """A path as the user reads it: relative to the current folder when inside it."""
+    with contextlib.suppress(ValueError):
+        return str(Path(path).relative_to(Path.cwd()))
+    return path
+
+
+class Display:
+    """Per-file log lines on stderr, plus one live status line on a terminal.
+
+    The status line (files done of all, frames written, ETA) is redrawn in place by the main
+    thread; job threads only update counters, so the line stays whole with several jobs.
+    """
+
+    refresh_s = 0.25
+
+    def __init__(self, total: int, live: bool, stream: Optional[IO[str]] = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.live = live
+        self.stream = stream if stream is not None else sys.stderr
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._running: dict[int, tuple[int, int]] = {}  # index -> (frames, total frames)
+        self._finished = {status: 0 for status in STATUSES}
+        self._frames_done = 0
+        self._drawn = False
+
+    def progress(self, index: int, frames: int, total: int) -> None:
+        """Called from job threads as ffmpeg reports frames."""
+        with self._lock:
+            self._running[index] = (frames, total)
+
+    def finished(self, index: int, record: Record) -> None:
+        """Log one finished input (main thread)."""
+        with self._lock:
+            self._running.pop(index, None)
+            self._finished[record.status] += 1
+            if record.status == "done" and record.frames:
+                self._frames_done += record.frames
+        self._write_line(self.describe(record))
+
+    @staticmethod
+    def describe(record: Record) -> str:
+        src, dst = _shown(record.input), _shown(record.output)
+        if record.status == "done":
+            return f"ffmotion: done     {src} -> {dst} ({record.frames} frames, {record.seconds:.1f} s)"
+        if record.status == "skipped":
+            return f"ffmotion: skipped  {src} ({dst} exists; --overwrite replaces it)"
+        if record.status == "emitted":
+            return f"ffmotion: planned  {src} -> {dst} ({record.frames} frames)"
+        if record.status == "interrupted":
+            return f"ffmotion: stopped  {src}"
+        return f"ffmotion: FAILED   {src}: {record.error}"
+
+    def status_line(self) -> str:
+        """``[3/10] 2 running, 1234 frames, ETA 0:42`` (main thread)."""
+        with self._lock:
+            finished = sum(self._finished.values())
+            running = dict(self._running)
+            frames = self._frames_done + sum(f for f, _ in running.values())
+            skipped = self._finished["skipped"]
+            failed = self._finished["failed"]
+        elapsed = self._clock() - self._started
+        work = self.total - skipped
+        progress = (finished - skipped) + sum(f / t for f, t in running.values() if t > 0)
+        eta = "?"
+        if work > 0 and progress > 0.01:
+            eta = _clock_text(max(0.0, elapsed * (work - progress) / progress))
+        parts = [f"[{finished}/{self.total}]", f"{len(running)} running", f"{frames} frames"]
+        if failed:
+            parts.append(f"{failed} failed")
+        parts.append(f"ETA {eta}")
+        return "ffmotion: " + ", ".join(parts)
+
+    def render(self) -> None:
+        if not self.live:
+            return
+        line = self.status_line()
+        self.stream.write("\r\x1b[K" + line)
+        self.stream.flush()
+        self._drawn = True
+
+    def _write_line(self, line: str) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self._drawn = False
+        self.stream.write(line + "\n")
+        self.stream.flush()
+        if self.live:
+            self.render()
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+
+
+def _clock_text(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def summary_lines(outcome: Outcome, seconds: float) -> list[str]:
+    """The human summary: counts, then each failure with its one-line reason."""
+    found = counts(outcome.records)
+    text = ", ".join(f"{n} {status}" for status, n in found.items())
+    lines = [f"ffmotion batch: {text} in {seconds:.1f} s"]
+    for record in outcome.records:
+        if record.status == "failed":
+            lines.append(f"  failed: {_shown(record.input)}: {record.error}")
+    return lines
+
+
+# -- the command ------------------------------------------------------------------------
+
+def default_threads(jobs: int) -> Optional[int]:
+    """Decoder/filter threads per ffmpeg: the cores shared out when several run at once."""
+    if jobs <= 1:
+        return None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // jobs)
+
+
+def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
+    """``ffmotion batch``: check everything, then run, emit or submit; return the exit code."""
+    started = time.monotonic()
+    _check_arguments(args)
+    client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
+    try:
+        outdir = Path(args.output_dir).expanduser().absolute()
+        jobs = _jobs(args, outdir, make_options)
+        _note_stale_temporaries(outdir)
+        live = not args.quiet and sys.stderr.isatty() and args.emit_commands != "-"
+        display = Display(len(jobs), live)
+        try:
+            if args.emit_commands:
+                backend = "emit"
+                outcome = emit_commands(jobs, args.ffmpeg, args.emit_commands, args.jobs, display)
+            elif client is not None:
+                backend = "dask"
+                outcome = run_dask(jobs, args.ffmpeg, client, display)
+            else:
+                backend = "local"
+                outcome = run_local(jobs, args.ffmpeg, min(args.jobs, len(jobs)), display)
+        finally:
+            display.close()
+    finally:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+    seconds = time.monotonic() - started
+    if args.report:
+        write_report(Path(args.report), outcome, backend, outdir, seconds)
+    for line in summary_lines(outcome, seconds):
+        print(line, file=sys.stderr)
+    if outcome.interrupted:
+        raise Interrupted("interrupted: running ffmpeg stopped and their temporary files "
+                          "removed; finished outputs are kept, a rerun skips them")
+    return 1 if any(record.status == "failed" for record in outcome.records) else 0
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be 1 or more, not {args.threads}")
+    if args.connect_timeout <= 0:
+        raise UsageError("--connect-timeout must be more than 0 seconds")
+    if args.emit_commands and args.scheduler:
+        raise UsageError("--emit-commands writes the commands instead of running them: "
+                         "drop --scheduler or --emit-commands")
+    check_template(args.name)
+    if args.report:
+        _check_writable_file(Path(args.report), "--report")
+    if args.emit_commands:
+        check_emit_path(args.emit_commands)
+    outdir = Path(args.output_dir).expanduser()
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"--output-dir {outdir} is a file, not a folder")
+
+
+def _jobs(args: argparse.Namespace, outdir: Path, make_options: OptionsFactory) -> list[Job]:
+    """Inputs -> checked jobs; creates OUTDIR, and removes it again if a check fails."""
+    items = list(args.inputs)
+    if args.input_list:
+        items += read_input_list(args.input_list)
+    if not items:
+        raise UsageError("no inputs: give files, folders or patterns, or --input-list FILE")
+    inputs = find_inputs(items, exclude=outdir)
+    if args.threads is None and not args.scheduler:
+        args.threads = default_threads(args.jobs)
+    created = _make_folder(outdir)
+    try:
+        jobs = plan_jobs(args, inputs, outdir, make_options)
+        if not args.scheduler:
+            found = runner.tools(args.ffmpeg)  # a missing ffmpeg is one error, not one per input
+            if args.codec and args.codec not in runner.encoders(found.ffmpeg):
+                raise UsageError(f"unknown codec for this ffmpeg ({found.ffmpeg}): {args.codec} "
+                                 "(ffmpeg -encoders lists the available ones)")
+    except BaseException:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty: nothing of the user's is removed
+        raise
+    return jobs
+
+
+def _note_stale_temporaries(outdir: Path) -> None:
+    stale = sorted(p.name for p in outdir.iterdir() if runner.TEMP_MARK in p.name)
+    if stale:
+        print(f"ffmotion: note: {len(stale)} temporary file(s) of an interrupted run in "
+              f"{_shown(str(outdir))} (e.g. {stale[0]}): never taken for outputs; delete them "
+              "when no batch is writing there", file=sys.stderr)
+
+
+def _make_folder(folder: Path) -> list[Path]:
+    """mkdir -p; returns the folders it created, deepest last."""
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"output folder is not writable: {folder}")
+    return list(reversed(missing))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, Optional, Union
 
 from .errors import UsageError
+from .looks import Look
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
@@ -109,6 +110,7 @@ class Options:
     audio: bool = True
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
+    look: Look = field(default_factory=Look)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

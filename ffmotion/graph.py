@@ -197,7 +197,7 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
     """
     look = look if look is not None else Look()
     if pix_fmt:
-        video = video.filter("format", pix_fmt)
+        video = looks.convert(video, look, pix_fmt).filter("format", pix_fmt)
     elif not look.is_classic:
         raise ValueError("a look needs the working pixel format")
     tb = 1 / Fraction(fps)

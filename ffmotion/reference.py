@@ -28,17 +28,23 @@ from .pixfmt import PlaneLayout, plane_layout
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 
 
-def decode_argv(ffmpeg: str, src: Path, pix_fmt: str) -> list[str]:
-    """Decode the first video stream to raw frames on stdout: every frame, no dup/drop."""
+def decode_argv(ffmpeg: str, src: Path, pix_fmt: str,
+                sws_flags: Optional[str] = None) -> list[str]:
+    """Decode the first video stream to raw frames on stdout: every frame, no dup/drop.
+
+    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``.
+    """
+    flags = ["-sws_flags", sws_flags] if sws_flags else []
     return [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0",
-            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+            "-fps_mode", "passthrough", *flags, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
 
 
-def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout) -> Iterator[Frame]:
+def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout,
+                sws_flags: Optional[str] = None) -> Iterator[Frame]:
     """Yield the decoded frames of ``src`` as planes in ``layout``'s pixel format."""
     dtype = np.dtype("<u2") if layout.bytes_per_sample == 2 else np.dtype("u1")
     size = layout.frame_bytes
-    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt)) as stdout:
+    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags)) as stdout:
         while True:
             data = stdout.read(size)
             if not data:
@@ -107,11 +113,17 @@ def look_reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, wid
 
     ``pix_fmt`` is the format the look works in (``gbrp*`` for rgb offsets, ``gray*`` for
     gray on an RGB input, else the input's working format): ffmpeg's own conversion to it,
-    the same one the graph uses, is the starting point. ``channel_ks`` are the red, green and
-    blue offsets in frames when ``look.rgb_offsets`` is set.
+    with the swscale flags the graph uses, is the starting point. ``channel_ks`` are the red,
+    green and blue offsets in frames when ``look.rgb_offsets`` is set.
     """
     layout = plane_layout(pix_fmt, width, height)
-    return look_frames(read_frames(ffmpeg, src, layout), k, mode, layout, look, channel_ks)
+    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS)
+    return look_frames(frames, k, mode, layout, look, channel_ks)
+
+
+# The conversion a look starts from (to gbrp for rgb offsets, to gray for gray RGB): ffmpeg's
+# own, with these swscale flags, which give the same pixels with SIMD on and off.
+LOOK_SWS_FLAGS = "bicubic+accurate_rnd"
 
 
 def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout, look: Look,

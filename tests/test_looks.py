@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import cli, graph, looks, reference, runner
+from ffmotion import graph, looks, reference, runner
 from ffmotion.looks import Look
 from ffmotion.pixfmt import plane_layout
 from ffmotion.probe import probe
@@ -24,7 +24,7 @@ from conftest import FRAMES, SIZE, assert_frames_equal, decode
 
 RGB_KS = (1, 3, 2)
 
-# one look per option: name -> (look, working format for an 8-bit / 10-bit yuv420p input)
+# one look per option (each run on 8-bit and 10-bit yuv420p)
 SINGLE = {
     "gain": Look(gain="2.5"),
     "blur": Look(blur=2),
@@ -370,3 +370,15 @@ def test_every_look_plays_as_yuv420p_with_audio(av_clip, tmp_path, preset):
     assert (info.video_codec, info.pix_fmt, info.frames) == ("h264", "yuv420p", FRAMES - lost)
     assert info.audio_codec == "aac"
     assert (info.width, info.height) == SIZE
+
+
+def test_rgb_conversion_is_the_same_without_simd(ffmpeg_bin, clips, tmp_path):
+    """The look's conversion to RGB must not depend on the CPU: run the command with SIMD off
+    (``-cpuflags 0``) and hold it to the reference decoded with SIMD on."""
+    clip = clips["yuv420p"]
+    look = Look(rgb_offsets="1,2,3")
+    out = tmp_path / "c.mkv"
+    argv = ffmotion.build_command(clip.path, out, look=look, lossless=True, ffmpeg=ffmpeg_bin)
+    runner.run_ffmpeg([argv[0], "-cpuflags", "0", *argv[1:]])
+    assert_frames_equal(decode(ffmpeg_bin, out, "gbrp", clip.size),
+                        expected(ffmpeg_bin, clip, look, "gbrp", channel_ks=(1, 2, 3)))

@@ -178,41 +178,34 @@ class Look:
     def is_classic(self) -> bool:
         return self == Look()
 
+    def _settings(self) -> list[tuple[str, Optional[str]]]:
+        """(flag, value or None for a switch) for every setting that differs from classic."""
+        out: list[tuple[str, Optional[str]]] = []
+        if self.blend != "average":
+            out.append(("mode", self.blend))
+        if self.gain != 1:
+            out.append(("gain", _fraction_text(self.gain)))
+        if self.blur:
+            out.append(("blur", str(self.blur)))
+        if self.gray:
+            out.append(("gray", None))
+        if self.rgb_offsets is not None:
+            out.append(("rgb-offsets", ",".join(c.text for c in self.rgb_offsets)))
+        if self.trail:
+            out.append(("trail", _float_text(self.trail)))
+        if self.overlay_weight:
+            out.append(("overlay", _float_text(self.overlay)))
+        return out
+
     def flags(self) -> list[str]:
         """The command-line flags that give this look."""
-        out: list[str] = []
-        if self.blend != "average":
-            out += ["--mode", self.blend]
-        if self.gain != 1:
-            out += ["--gain", _fraction_text(self.gain)]
-        if self.blur:
-            out += ["--blur", str(self.blur)]
-        if self.gray:
-            out += ["--gray"]
-        if self.rgb_offsets is not None:
-            out += ["--rgb-offsets", ",".join(c.text for c in self.rgb_offsets)]
-        if self.trail:
-            out += ["--trail", _float_text(self.trail)]
-        if self.overlay_weight:
-            out += ["--overlay", _float_text(self.overlay)]
-        return out
+        return [text for name, value in self._settings()
+                for text in ([f"--{name}"] + ([value] if value is not None else []))]
 
     def describe(self) -> str:
         """A few words, e.g. ``difference, gain 2, trail 0.9``."""
-        words = [] if self.blend == "average" else [self.blend]
-        flags = self.flags()
-        i = 0
-        while i < len(flags):
-            name = flags[i][2:]
-            if name == "mode":
-                i += 2
-                continue
-            if i + 1 < len(flags) and not flags[i + 1].startswith("--"):
-                words.append(f"{name} {flags[i + 1]}")
-                i += 2
-            else:
-                words.append(name)
-                i += 1
+        words = [value if name == "mode" else f"{name} {value}" if value is not None else name
+                 for name, value in self._settings()]
         return ", ".join(words) or "classic"
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, runner
+from . import graph, looks, runner
 from .errors import UsageError
+from .looks import Look
 from .options import EncodeOptions, FrameOffset, Mode, Options
 from .probe import MediaInfo, probe
 
@@ -42,14 +43,20 @@ def make_options(
     pix_fmt: Optional[str] = None,
     lossless: bool = False,
     overwrite: bool = False,
+    look: Union[str, Look, None] = None,
 ) -> Options:
-    """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``)."""
+    """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
+
+    ``look`` is a :class:`~ffmotion.looks.Look` or the name of a preset (``ffmotion looks``).
+    """
     mode, spec = mode_and_offset(offset, freeze)
+    chosen = look if isinstance(look, Look) else looks.resolve(look)
+    check_look_offsets(chosen, offset, freeze)
     options = Options(
         src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                              lossless=lossless),
-        overwrite=overwrite,
+        overwrite=overwrite, look=chosen,
     )
     check_paths(options)
     return options
@@ -66,6 +73,18 @@ def mode_and_offset(offset: Union[int, str, FrameOffset, None],
     if freeze is not None:
         return "freeze", FrameOffset.parse(freeze)
     return "offset", FrameOffset.parse(DEFAULT_OFFSET if offset is None else offset)
+
+
+def check_look_offsets(look: Look, offset: object, freeze: object) -> None:
+    """``--rgb-offsets`` in frames or time replace the offset: giving both would ignore one."""
+    channels = look.rgb_offsets
+    if channels is None or any(c.multiple is not None for c in channels):
+        return
+    given = "--offset" if offset is not None else "--freeze" if freeze is not None else None
+    if given:
+        raise UsageError(f"--rgb-offsets {','.join(c.text for c in channels)} sets every channel's "
+                         f"offset, so {given} would be ignored: drop it, or write the channels as "
+                         f"multiples of it (e.g. 1x,2x,3x)")
 
 
 def check_paths(options: Options) -> None:
@@ -122,7 +141,8 @@ def extract(
 
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
-    ``pix_fmt``, ``lossless``, ``overwrite``; ``ffmpeg`` names the binary.
+    ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
+    :class:`~ffmotion.looks.Look`); ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)
     found = runner.tools(ffmpeg)
@@ -150,6 +170,7 @@ def motion_stream(
     *,
     freeze: Union[int, str, None] = None,
     ffmpeg: Optional[str] = None,
+    look: Union[str, Look, None] = None,
 ) -> Any:
     """The motion-extracted video of ``src`` as an ffmpeg-python stream, to extend and output.
 
@@ -159,12 +180,16 @@ def motion_stream(
     import ffmpeg as ffmpeg_python
 
     mode, spec = mode_and_offset(offset, freeze)
-    options = Options(src=Path(src), dst=Path(src).with_suffix(".unused"), offset=spec, mode=mode)
+    chosen = look if isinstance(look, Look) else looks.resolve(look)
+    check_look_offsets(chosen, offset, freeze)
+    options = Options(src=Path(src), dst=Path(src).with_suffix(".unused"), offset=spec, mode=mode,
+                      look=chosen)
     found = runner.tools(ffmpeg)
     plan = graph.plan(options, probe(options.src, found))
     source = ffmpeg_python.input(str(options.src))
     return graph.motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode,
-                              plan.working_pix_fmt)
+                              plan.working_pix_fmt, look=plan.options.look,
+                              channel_ks=plan.channel_ks)
 
 
 def printable(argv: list[str]) -> str:

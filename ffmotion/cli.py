@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import __version__, api, graph, runner
+from . import __version__, api, graph, looks, runner
 from .errors import FfmotionError, UsageError
 from .options import format_fps
 
@@ -37,6 +37,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--freeze", metavar="K",
                       help="still-reference mode: blend every frame with inverted frame K "
                            "(frames from 0, or a time like 2s)")
+    _look_flags(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
@@ -54,6 +55,37 @@ def _common(parser: argparse.ArgumentParser) -> None:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="say which ffmpeg is used; twice: log every command")
+
+
+def _look_flags(parser: argparse.ArgumentParser) -> None:
+    """The look: a preset, and flags that override it (all default to None: not given)."""
+    look = parser.add_argument_group("look (a preset, then flags that override it)")
+    look.add_argument("--look", metavar="NAME",
+                      help=f"preset: {', '.join(looks.PRESETS)} ('ffmotion looks' describes them)")
+    look.add_argument("--mode", dest="blend", choices=looks.BLENDS,
+                      help="average: the classic gray blend (default); difference: |a-b| on black")
+    look.add_argument("--gain", metavar="X",
+                      help="amplify the deviation from neutral gray (black in difference mode) "
+                           "X times, e.g. 4; gray stays gray")
+    look.add_argument("--blur", metavar="R", type=int,
+                      help="box-blur both frames (radius R pixels) before comparing: large "
+                           "movements stand out, sensor noise fades")
+    look.add_argument("--gray", action="store_true", default=None,
+                      help="luminance only (no colour)")
+    look.add_argument("--rgb-offsets", dest="rgb_offsets", metavar="R,G,B",
+                      help="colour motion: red, green and blue each use their own offset, in "
+                           "frames (1,2,4), time (0.1s,...) or multiples of --offset (1x,2x,3x)")
+    look.add_argument("--trail", metavar="DECAY", type=float,
+                      help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
+    look.add_argument("--overlay", metavar="S", type=float,
+                      help="lay the motion over the original picture at strength S (0 to 1)")
+
+
+def _look(args: argparse.Namespace) -> looks.Look:
+    """The preset named by --look with the look flags given on the command line applied."""
+    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
+    return looks.resolve(getattr(args, "look", None),
+                         **{name: getattr(args, name, None) for name in names})
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -129,7 +161,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, look=_look(args),
     )
 
 
@@ -210,11 +242,28 @@ def _batch(args: argparse.Namespace) -> int:
     return batch.main(args, _options)
 
 
+def _looks_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ffmotion looks",
+                     description="List the look presets (use one with --look NAME; flags given "
+                                 "beside it override it): name, what it shows, its flags.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
+    return parser
+
+
+def _looks(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in looks.PRESETS)
+    for preset in looks.PRESETS.values():
+        flags = " ".join(preset.look.flags()) or "no flags"
+        print(f"{preset.name:<{width}}  {preset.description} ({flags})")
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
     "demo": (_demo_parser, _demo),
     "batch": (_batch_parser, _batch),
+    "looks": (_looks_parser, _looks),
 }
 
 

@@ -24,7 +24,9 @@ from typing import Any, Optional
 
 import ffmpeg
 
+from . import looks
 from .errors import UsageError
+from .looks import Look
 from .options import Mode, Options, format_fps
 from .pixfmt import working_pix_fmt
 from .probe import MediaInfo
@@ -75,6 +77,7 @@ class Plan:
     k: int  # offset mode: distance between the frames blended; freeze mode: reference index
     out_frames: int
     working_pix_fmt: str
+    channel_ks: Optional[tuple[int, int, int]] = None  # --rgb-offsets: red, green, blue K
 
     @property
     def mode(self) -> Mode:
@@ -93,6 +96,12 @@ class Plan:
             what = f"offset {self.k} frame{'s' if self.k != 1 else ''}"
         if self.options.offset.is_duration:
             what += f" ({self.options.offset.text} at {fps} fps)"
+        if self.channel_ks is not None:
+            what = "red/green/blue {} {}/{}/{}".format(
+                "frozen frames" if self.mode == "freeze" else "offsets", *self.channel_ks)
+        look = self.options.look
+        if not look.is_classic:
+            what += f", look: {look.describe()}"
         return f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
 
 
@@ -118,7 +127,33 @@ def plan(options: Options, info: MediaInfo) -> Plan:
                 f"of {info.path.name} (frames 0 to {n - 1})"
             )
         out_frames = n
-    return Plan(options, info, k, out_frames, working_pix_fmt(info.pix_fmt))
+    channel_ks = _channel_offsets(options, info, k)
+    if channel_ks is not None and options.mode == "offset":
+        out_frames = n - max(channel_ks)
+    working = looks.working_format(working_pix_fmt(info.pix_fmt), options.look)
+    return Plan(options, info, k, out_frames, working, channel_ks)
+
+
+def _channel_offsets(options: Options, info: MediaInfo, k: int) -> Optional[tuple[int, int, int]]:
+    """``--rgb-offsets`` in frames, checked against the input like the offset itself."""
+    channels = options.look.rgb_offsets
+    if channels is None:
+        return None
+    n = info.frames
+    frames = []
+    for name, channel in zip(("red", "green", "blue"), channels):
+        kc = channel.to_frames(k, info.fps)
+        if options.mode == "offset" and kc < 1:
+            raise UsageError(f"--rgb-offsets: the {name} offset {channel.text} is shorter than one "
+                             f"frame (each must be at least 1 frame)")
+        if options.mode == "offset" and kc >= n:
+            raise UsageError(f"--rgb-offsets: the {name} offset {_frames_text(channel.text, kc)} "
+                             f"needs more than the {n} frames of {info.path.name} (at most {n - 1})")
+        if options.mode == "freeze" and kc >= n:
+            raise UsageError(f"--rgb-offsets: the {name} frame {_frames_text(channel.text, kc)} is "
+                             f"past the last frame of {info.path.name} (frames 0 to {n - 1})")
+        frames.append(kc)
+    return frames[0], frames[1], frames[2]
 
 
 def check_output_format(options: Options) -> None:
@@ -150,17 +185,44 @@ def container(dst: Path, codec_given: bool) -> Container:
 
 
 def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
-                 pix_fmt: Optional[str] = None) -> Any:
+                 pix_fmt: Optional[str] = None, look: Optional[Look] = None,
+                 channel_ks: Optional[tuple[int, int, int]] = None) -> Any:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
-    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format.
+    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format (for a look:
+    :func:`ffmotion.looks.working_format` of that; required then). ``channel_ks`` are the
+    red, green and blue offsets of ``look.rgb_offsets`` in frames.
     """
+    look = look if look is not None else Look()
     if pix_fmt:
-        video = video.filter("format", pix_fmt)
+        video = looks.convert(video, look, pix_fmt).filter("format", pix_fmt)
+    elif not look.is_classic:
+        raise ValueError("a look needs the working pixel format")
     tb = 1 / Fraction(fps)
     indexed = video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+    original = None
+    if looks.needs_original(look):
+        tee = indexed.split()
+        indexed, original = tee[0], tee[1]
+    indexed = looks.prepare(indexed, look)
+    if channel_ks is not None:
+        assert pix_fmt is not None
+        gray = looks.channel_format(pix_fmt)
+        channels = [_pair(channel, kc, mode, look, gray)
+                    for channel, kc in zip(looks.split_channels(indexed), channel_ks)]
+        blended = looks.merge_channels(*channels, pix_fmt)
+    else:
+        blended = _pair(indexed, k, mode, look, pix_fmt or "")
+    if look.is_classic:
+        return blended
+    assert pix_fmt is not None
+    return looks.finish(blended, original, look, pix_fmt)
+
+
+def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str) -> Any:
+    """Frame i combined with frame i+K (offset mode) or with frame K (freeze mode)."""
     branches = indexed.split()
     if mode == "freeze":
         shifted = branches[1].trim(start_frame=k, end_frame=k + 1)
@@ -168,8 +230,8 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
     else:
         shifted = branches[1].trim(start_frame=k)
         blend_args = {"shortest": 1}
-    inverted = shifted.setpts("PTS-STARTPTS").filter("negate")
-    return ffmpeg.filter([branches[0], inverted], "blend", all_mode="average", **blend_args)
+    return looks.combine(branches[0], shifted.setpts("PTS-STARTPTS"), look.blend, pix_fmt,
+                         **blend_args)
 
 
 def video_args(plan: Plan) -> dict[str, Any]:
@@ -241,7 +303,8 @@ def encoders_needed(plan: Plan) -> list[str]:
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(str(plan.info.path), **thread_args(plan))
-    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
+    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
+                         look=plan.options.look, channel_ks=plan.channel_ks)
     streams = [video]
     kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, Optional, Union
 
 from .errors import UsageError
+from .looks import Look
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
@@ -112,6 +113,7 @@ class Options:
     # Decoder and filter threads of the ffmpeg process (None: ffmpeg's default). Never the
     # encoder's: x264's thread count changes its output bytes, and these do not.
     threads: Optional[int] = None
+    look: Look = field(default_factory=Look)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -6,35 +6,45 @@ streaming, with at most K+1 frames in memory:
 * offset mode: ``out[i] = (f[i] + max - f[i+K]) >> 1`` for i in 0 .. N-K-1
 * freeze mode: ``out[i] = (f[i] + max - f[K]) >> 1`` for i in 0 .. N-1
 
-per plane, with ``max = 2**depth - 1`` (255 at 8 bits, 1023 at 10 bits). This module is for
-tests and benchmarks only; the product path never imports numpy.
+per plane, with ``max = 2**depth - 1`` (255 at 8 bits, 1023 at 10 bits). The looks (gain,
+blur, difference, colour offsets, trails, overlay, gray) are :func:`look_frames`. This module
+is for tests and benchmarks only; the product path never imports numpy.
 """
 from __future__ import annotations
 
 import collections
+import math
+from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
 from . import runner
+from .looks import Look
 from .options import Mode
 from .pixfmt import PlaneLayout, plane_layout
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 
 
-def decode_argv(ffmpeg: str, src: Path, pix_fmt: str) -> list[str]:
-    """Decode the first video stream to raw frames on stdout: every frame, no dup/drop."""
+def decode_argv(ffmpeg: str, src: Path, pix_fmt: str,
+                sws_flags: Optional[str] = None) -> list[str]:
+    """Decode the first video stream to raw frames on stdout: every frame, no dup/drop.
+
+    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``.
+    """
+    flags = ["-sws_flags", sws_flags] if sws_flags else []
     return [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0",
-            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+            "-fps_mode", "passthrough", *flags, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
 
 
-def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout) -> Iterator[Frame]:
+def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout,
+                sws_flags: Optional[str] = None) -> Iterator[Frame]:
     """Yield the decoded frames of ``src`` as planes in ``layout``'s pixel format."""
     dtype = np.dtype("<u2") if layout.bytes_per_sample == 2 else np.dtype("u1")
     size = layout.frame_bytes
-    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt)) as stdout:
+    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags)) as stdout:
         while True:
             data = stdout.read(size)
             if not data:
@@ -89,6 +99,152 @@ def reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, width: i
     """Expected motion-extracted frames of ``src`` in working format ``pix_fmt``."""
     layout = plane_layout(pix_fmt, width, height)
     return motion_frames(read_frames(ffmpeg, src, layout), k, mode, layout.max_value)
+
+
+# -- looks (see ffmotion/looks.py for the definitions in words) -------------------------------
+#
+# These functions restate each look's arithmetic from the Look's fields alone; they share no
+# code with the filter chains.
+
+def look_reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, width: int,
+                   height: int, look: Look,
+                   channel_ks: Optional[tuple[int, int, int]] = None) -> Iterator[Frame]:
+    """Expected frames of ``src`` with ``look``, decoded as ``pix_fmt`` by ffmpeg.
+
+    ``pix_fmt`` is the format the look works in (``gbrp*`` for rgb offsets, ``gray*`` for
+    gray on an RGB input, else the input's working format): ffmpeg's own conversion to it,
+    with the swscale flags the graph uses, is the starting point. ``channel_ks`` are the red,
+    green and blue offsets in frames when ``look.rgb_offsets`` is set.
+    """
+    layout = plane_layout(pix_fmt, width, height)
+    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS)
+    return look_frames(frames, k, mode, layout, look, channel_ks)
+
+
+# The conversion a look starts from (to gbrp for rgb offsets, to gray for gray RGB): ffmpeg's
+# own, with these swscale flags, which give the same pixels with SIMD on and off.
+LOOK_SWS_FLAGS = "bicubic+accurate_rnd"
+
+
+def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout, look: Look,
+                channel_ks: Optional[tuple[int, int, int]] = None) -> Iterator[Frame]:
+    """The look applied to decoded frames, streaming (at most max(K)+1 frames held)."""
+    nplanes = len(layout.planes)
+    if channel_ks is not None:
+        red, green, blue = channel_ks
+        ks: tuple[int, ...] = (green, blue, red)  # gbrp plane order
+    else:
+        ks = (k,) * nplanes
+    yuv = layout.pix_fmt.startswith("yuv")
+    chroma = tuple(yuv and p > 0 for p in range(nplanes))
+    mx = layout.max_value
+    half = (mx + 1) // 2
+    if look.blend == "average":
+        neutral = (mx >> 1,) * nplanes
+    else:
+        neutral = tuple(half if c else 0 for c in chroma)
+    radius = _blur_radii(layout, look.blur)
+    trail = _Trail(np.float32(look.trail), neutral) if look.trail else None
+    weight = math.floor(look.overlay * 256 + 0.5)
+
+    def blurred(frame: Frame) -> Frame:
+        return tuple(box_blur(p, *radius) for p in frame) if look.blur else frame
+
+    for original, first, partners in _paired(frames, ks, mode, blurred):
+        out = []
+        for p in range(nplanes):
+            a = first[p].astype(np.int64)
+            b = partners[p].astype(np.int64)
+            if look.blend == "average":
+                v = (a + mx - b) >> 1
+            elif chroma[p]:
+                v = np.clip(a - b + half, 0, mx)
+            else:
+                v = np.abs(a - b)
+            out.append(apply_gain(v, neutral[p], look.gain, mx))
+        if trail is not None:
+            out = trail.step(out)
+        if weight:
+            out = [(m * weight + o.astype(np.int64) * (256 - weight)) >> 8
+                   for m, o in zip(out, original)]
+        if look.gray and yuv:
+            out = [out[0]] + [np.full_like(plane, half) for plane in out[1:]]
+        yield tuple(plane.astype(first[0].dtype) for plane in out)
+
+
+def apply_gain(v: np.ndarray, neutral: int, gain: Fraction, max_value: int) -> np.ndarray:
+    """``clip(n + round((v - n) * gain))``, rounding halves away from zero, in integers."""
+    if gain == 1:
+        return v
+    num = (v.astype(np.int64) - neutral) * gain.numerator
+    den = gain.denominator
+    rounded = np.sign(num) * ((2 * np.abs(num) + den) // (2 * den))
+    return np.clip(neutral + rounded, 0, max_value)
+
+
+def box_blur(plane: np.ndarray, rx: int, ry: int) -> np.ndarray:
+    """Mean over a (2rx+1)x(2ry+1) box, edges replicated, rounded down."""
+    padded = np.pad(plane.astype(np.int64), ((ry, ry), (rx, rx)), mode="edge")
+    table = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    h, w = 2 * ry + 1, 2 * rx + 1
+    sums = table[h:, w:] - table[:-h, w:] - table[h:, :-w] + table[:-h, :-w]
+    return (sums // (h * w)).astype(plane.dtype)
+
+
+def _blur_radii(layout: PlaneLayout, radius: int) -> tuple[int, int]:
+    """avgblur limits the radius to half the chroma plane (plane 1; plane 0 without one)."""
+    ch, cw = layout.planes[1] if len(layout.planes) > 1 else layout.planes[0]
+    return min(radius, cw // 2), min(radius, ch // 2)
+
+
+class _Trail:
+    """Fading trails: deviations above and below neutral each held by ``max(x, s * decay)``."""
+
+    def __init__(self, decay: np.float32, neutral: tuple[int, ...]) -> None:
+        self.decay = decay
+        self.neutral = neutral
+        self.above: Optional[list[np.ndarray]] = None
+        self.below: Optional[list[np.ndarray]] = None
+
+    def step(self, planes: list[np.ndarray]) -> list[np.ndarray]:
+        above = [np.maximum(v - n, 0).astype(np.float32) for v, n in zip(planes, self.neutral)]
+        below = [np.maximum(n - v, 0).astype(np.float32) for v, n in zip(planes, self.neutral)]
+        if self.above is not None and self.below is not None:
+            above = [np.maximum(x, s * self.decay) for x, s in zip(above, self.above)]
+            below = [np.maximum(x, s * self.decay) for x, s in zip(below, self.below)]
+        self.above, self.below = above, below
+        # rint: round half to even, like lrintf
+        return [n + np.rint(a).astype(np.int64) - np.rint(b).astype(np.int64)
+                for n, a, b in zip(self.neutral, above, below)]
+
+
+def _paired(frames: Iterator[Frame], ks: tuple[int, ...], mode: Mode,
+            prepare: Callable[[Frame], Frame]) -> Iterator[tuple[Frame, Frame, Frame]]:
+    """(original frame i, prepared frame i, prepared partner planes) for every output frame.
+
+    Plane p's partner is frame i + ks[p] (offset mode) or frame ks[p] (freeze mode).
+    """
+    reach = max(ks)
+    if mode == "freeze":
+        head: list[tuple[Frame, Frame]] = []
+        for frame in frames:
+            head.append((frame, prepare(frame)))
+            if len(head) == reach + 1:
+                break
+        if len(head) < reach + 1:
+            return
+        partners = tuple(head[kp][1][p] for p, kp in enumerate(ks))
+        for frame, ready in head:
+            yield frame, ready, partners
+        for frame in frames:
+            yield frame, prepare(frame), partners
+        return
+    ring: collections.deque[tuple[Frame, Frame]] = collections.deque(maxlen=reach + 1)
+    for frame in frames:
+        ring.append((frame, prepare(frame)))
+        if len(ring) == reach + 1:
+            frame0, ready0 = ring[0]
+            yield frame0, ready0, tuple(ring[kp][1][p] for p, kp in enumerate(ks))
 
 
 def encode_argv(ffmpeg: str, layout: PlaneLayout, fps: str, dst: Path,

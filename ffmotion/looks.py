@@ -1,0 +1,407 @@
+"""Looks: how the two frames are combined, and what is done to the picture before and after.
+
+A :class:`Look` is pure data (held by :class:`ffmotion.options.Options`); the functions at the
+end build its ffmpeg filter chains, for :func:`ffmotion.graph.motion_video`. Every chain was
+chosen so that its pixels follow an exact definition, checked against numpy over all input
+values (8-bit 256x256, 10-bit 1024x1024 pairs) on ffmpeg 5.1 and 9.0 with SIMD on and off
+(``scripts/verify_looks.py``); :mod:`ffmotion.reference` implements the same definitions.
+
+Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
+
+* ``blend="average"`` (classic): ``(a + max - b) >> 1``. Neutral (static) value ``max >> 1``
+  (127 at 8 bits, 511 at 10) on every plane.
+* ``blend="difference"``: ``|a - b|`` on luma, gray and RGB planes (neutral 0: black);
+  YUV chroma is ``clip(a - b + half)`` (neutral ``half``: no colour; a plain ``|a - b|``
+  would put chroma at 0 and turn the picture green). ffmpeg: ``blend`` modes ``difference``
+  and ``grainextract``.
+* ``blur=R``: both frames get a (2R+1)x(2R+1) box average before they are compared: edges
+  replicated, ``floor(sum / area)``. ffmpeg ``avgblur`` clamps R to half the chroma plane's
+  width (height), and so does the reference.
+* ``gain=X``: ``clip(n + round((v - n) * X))`` with ``n`` the plane's neutral value and
+  ``round`` halves away from zero, so gray stays gray and + and - deviations stay symmetric.
+  X has at most 3 decimals (exact rational arithmetic in ffmpeg's ``lut``).
+* ``trail=D``: a fading trace. The deviation from neutral is split into ``P = max(v - n, 0)``
+  and ``M = max(n - v, 0)``; each goes through ffmpeg's ``lagfun``:
+  ``s = max(x, s_prev * D)`` in float32 (``s`` starts at 0), output ``rint(s)`` (halves to
+  even); the result is ``n + P' - M'``. D is used as the float32 nearest to it.
+* ``overlay=S``: ``(m * w + o * (256 - w)) >> 8`` with ``w = floor(S * 256 + 1/2)``, ``m`` the
+  motion picture and ``o`` the original frame i (unblurred): S is used in steps of 1/256,
+  which makes ``blend``'s float arithmetic exact.
+* ``gray``: YUV chroma set to ``half`` (no colour) at the very end; an RGB input is
+  converted to gray (ffmpeg's own RGB->gray conversion) before anything else.
+* ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
+  conversion) and each of red, green and blue is compared over its own offset.
+
+Order: convert, blur, compare, gain, trail, overlay, gray.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
+
+import ffmpeg
+
+from .errors import UsageError
+from .pixfmt import plane_layout
+
+if TYPE_CHECKING:
+    from .options import FrameOffset
+
+Blend = Literal["average", "difference"]
+BLENDS: tuple[Blend, ...] = ("average", "difference")
+MAX_GAIN = 100
+GAIN_DECIMALS = 3
+MAX_BLUR = 1024  # avgblur's limit
+OVERLAY_STEPS = 256
+# The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
+# gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs
+# from its C path by up to 3), and YUV->RGB is then the same on both builds (RGB->gray is not).
+SWS_FLAGS = "bicubic+accurate_rnd"
+
+_MULTIPLE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*x\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ChannelOffset:
+    """One channel's offset in ``--rgb-offsets``: frames (``6``), a duration (``0.2s``), or a
+    multiple of the ``--offset``/``--freeze`` value (``2x``, ``0.5x``)."""
+
+    text: str
+    multiple: Optional[Fraction] = None
+    offset: Optional["FrameOffset"] = None
+
+    @classmethod
+    def parse(cls, value: Union[str, int, "ChannelOffset"]) -> "ChannelOffset":
+        if isinstance(value, ChannelOffset):
+            return value
+        text = str(value).strip()
+        match = _MULTIPLE.match(text)
+        if match:
+            return cls(text=text, multiple=Fraction(match.group(1)))
+        # options imports this module (Options holds a Look), so import it where it is used
+        from .options import FrameOffset
+
+        return cls(text=text, offset=FrameOffset.parse(text))
+
+    def to_frames(self, base: int, fps: Fraction) -> int:
+        """Frames at ``fps``; a multiple of ``base`` frames rounds to the nearest (halves up)."""
+        if self.multiple is not None:
+            return math.floor(self.multiple * base + Fraction(1, 2))
+        assert self.offset is not None
+        return self.offset.to_frames(fps)
+
+
+def parse_rgb_offsets(value: Union[str, Sequence[Any]]) -> tuple[ChannelOffset, ChannelOffset, ChannelOffset]:
+    """``"1,2,3"``, ``"0.1s,0.2s,0.3s"`` or ``"1x,2x,4x"`` (red, green, blue)."""
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    if len(parts) != 3:
+        raise UsageError(f"--rgb-offsets needs three offsets R,G,B (like 2,4,8 or 1x,2x,3x), not {value!r}")
+    try:
+        red, green, blue = (ChannelOffset.parse(part) for part in parts)
+    except UsageError as exc:
+        raise UsageError(f"--rgb-offsets: {exc}") from None
+    return red, green, blue
+
+
+def parse_gain(value: Union[str, int, float, Fraction]) -> Fraction:
+    """A gain as an exact fraction: 0 < gain <= 100, at most 3 decimals."""
+    if isinstance(value, bool):
+        raise UsageError(f"--gain must be a number, not {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UsageError(f"--gain must be a finite number, not {value}")
+        value = repr(value)
+    try:
+        gain = Fraction(value) if not isinstance(value, str) else Fraction(value.strip())
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"--gain must be a number like 2 or 3.5, not {value!r}") from None
+    if not 0 < gain <= MAX_GAIN:
+        raise UsageError(f"--gain must be more than 0 and at most {MAX_GAIN}, not {value}")
+    if (gain * 10**GAIN_DECIMALS).denominator != 1:
+        raise UsageError(f"--gain {value}: use at most {GAIN_DECIMALS} decimals")
+    return gain
+
+
+def _unit_float(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} must be a number from 0 to 1, not {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number) or not 0 <= number <= 1:
+        raise UsageError(f"{name} must be a number from 0 to 1, not {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the picture looks like. The default is the classic 50% gray blend.
+
+    ``blend``: ``"average"`` or ``"difference"``; ``gain``: amplification of the deviation
+    from neutral (1: none); ``blur``: box radius in pixels (0: none); ``gray``: no colour;
+    ``rgb_offsets``: red, green, blue offsets (None: all channels use the offset);
+    ``trail``: decay of the motion trails, 0 < D <= 1 (0: none); ``overlay``: strength of the
+    motion laid over the original, 0 to 1 (0: none). See the module docstring for the
+    exact definitions.
+    """
+
+    blend: Blend = "average"
+    gain: Fraction = Fraction(1)
+    blur: int = 0
+    gray: bool = False
+    rgb_offsets: Optional[tuple[ChannelOffset, ChannelOffset, ChannelOffset]] = None
+    trail: float = 0.0
+    overlay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.blend not in BLENDS:
+            raise UsageError(f"--mode must be one of {', '.join(BLENDS)}, not {self.blend!r}")
+        object.__setattr__(self, "gain", parse_gain(self.gain))
+        if isinstance(self.blur, bool) or not isinstance(self.blur, int) or not 0 <= self.blur <= MAX_BLUR:
+            raise UsageError(f"--blur must be a whole number of pixels from 0 to {MAX_BLUR}, not {self.blur!r}")
+        object.__setattr__(self, "gray", bool(self.gray))
+        if self.rgb_offsets is not None:
+            object.__setattr__(self, "rgb_offsets", parse_rgb_offsets(self.rgb_offsets))
+        object.__setattr__(self, "trail", _unit_float("--trail", self.trail))
+        object.__setattr__(self, "overlay", _unit_float("--overlay", self.overlay))
+        if self.gray and self.rgb_offsets is not None:
+            raise UsageError("--gray and --rgb-offsets contradict each other: colour motion needs colour")
+
+    @property
+    def overlay_weight(self) -> int:
+        """The overlay strength in 256ths (0: no overlay)."""
+        return math.floor(self.overlay * OVERLAY_STEPS + 0.5)
+
+    @property
+    def is_classic(self) -> bool:
+        return self == Look()
+
+    def _settings(self) -> list[tuple[str, Optional[str]]]:
+        """(flag, value or None for a switch) for every setting that differs from classic."""
+        out: list[tuple[str, Optional[str]]] = []
+        if self.blend != "average":
+            out.append(("mode", self.blend))
+        if self.gain != 1:
+            out.append(("gain", _fraction_text(self.gain)))
+        if self.blur:
+            out.append(("blur", str(self.blur)))
+        if self.gray:
+            out.append(("gray", None))
+        if self.rgb_offsets is not None:
+            out.append(("rgb-offsets", ",".join(c.text for c in self.rgb_offsets)))
+        if self.trail:
+            out.append(("trail", _float_text(self.trail)))
+        if self.overlay_weight:
+            out.append(("overlay", _float_text(self.overlay)))
+        return out
+
+    def flags(self) -> list[str]:
+        """The command-line flags that give this look."""
+        return [text for name, value in self._settings()
+                for text in ([f"--{name}"] + ([value] if value is not None else []))]
+
+    def describe(self) -> str:
+        """A few words, e.g. ``difference, gain 2, trail 0.9``."""
+        words = [value if name == "mode" else f"{name} {value}" if value is not None else name
+                 for name, value in self._settings()]
+        return ", ".join(words) or "classic"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    look: Look
+    description: str
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("classic", Look(),
+           "the plain 50% blend: static areas gray, motion as light and dark relief"),
+    Preset("amplified", Look(gain=Fraction(4), blur=1),
+           "classic with faint motion amplified 4x, after a light blur against sensor noise"),
+    Preset("difference", Look(blend="difference", gain=Fraction(2)),
+           "|a - b| on black: only what changed lights up"),
+    Preset("color", Look(rgb_offsets=("1x", "2x", "3x"), gain=Fraction(2)),
+           "red, green and blue compare over 1x, 2x and 3x the offset: motion splits into colours"),
+    Preset("trails", Look(blend="difference", gain=Fraction(2), trail=0.9),
+           "difference whose moving parts leave a fading trace over the following frames"),
+    Preset("overlay", Look(gain=Fraction(2), overlay=0.5),
+           "the motion laid over the original picture at 50%, to see where things move"),
+)}
+
+
+def resolve(name: Optional[str] = None, **overrides: Any) -> Look:
+    """The preset ``name`` (default: classic) with the given fields replaced (None: keep)."""
+    if name is None:
+        base = Look()
+    elif name in PRESETS:
+        base = PRESETS[name].look
+    else:
+        raise UsageError(f"unknown look {name!r}: choose one of {', '.join(PRESETS)} (ffmotion looks)")
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return replace(base, **given) if given else base
+
+
+def _fraction_text(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{float(value):.{GAIN_DECIMALS}f}".rstrip("0").rstrip(".")
+
+
+def _float_text(value: float) -> str:
+    """Shortest text that parses back to the same double (ffmpeg's av_strtod reads it so)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+# -- pixel formats --------------------------------------------------------------------------
+
+def working_format(base: str, look: Look) -> str:
+    """The format the look runs in, given the input's working format ``base``.
+
+    ``rgb_offsets`` needs planar RGB; ``gray`` on an RGB input works on its luma (gray);
+    everything else keeps the input's own format.
+    """
+    depth = plane_layout(base, 2, 2).depth
+    suffix = "" if depth == 8 else f"{depth}le"
+    if look.rgb_offsets is not None and not base.startswith("gbrp"):
+        return f"gbrp{suffix}"
+    if look.gray and base.startswith("gbrp"):
+        return f"gray{suffix}"
+    return base
+
+
+def _is_yuv(pix_fmt: str) -> bool:
+    return pix_fmt.startswith("yuv")
+
+
+def _planes(pix_fmt: str) -> int:
+    return 1 if pix_fmt.startswith("gray") else 3
+
+
+def neutrals(pix_fmt: str, blend: Blend) -> tuple[int, ...]:
+    """Each plane's neutral (static-area) value after the blend."""
+    layout = plane_layout(pix_fmt, 2, 2)
+    if blend == "average":
+        return (layout.max_value >> 1,) * _planes(pix_fmt)
+    half = 1 << (layout.depth - 1)
+    return tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(_planes(pix_fmt)))
+
+
+# -- filter chains --------------------------------------------------------------------------
+
+def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
+    """The conversion into ``pix_fmt`` when the look needs RGB or gray, with fixed swscale
+    flags (``pix_fmt`` comes from :func:`working_format`); other looks convert nothing."""
+    if look.rgb_offsets is not None or (look.gray and pix_fmt.startswith("gray")):
+        stream = stream.filter("scale", flags=SWS_FLAGS)
+    return stream
+
+
+def prepare(stream: Any, look: Look) -> Any:
+    """Per-frame work done to every frame before it is compared (blur).
+
+    A strategy that feeds the two branches from separate sources applies it to each.
+    """
+    if look.blur:
+        stream = stream.filter("avgblur", sizeX=look.blur)
+    return stream
+
+
+def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: Any) -> Any:
+    """Frame i (``top``) combined with the other frame (``shifted``)."""
+    if blend == "average":
+        return ffmpeg.filter([top, shifted.filter("negate")], "blend", all_mode="average",
+                             **blend_args)
+    if _is_yuv(pix_fmt):
+        modes = {"c0_mode": "difference", "c1_mode": "grainextract", "c2_mode": "grainextract"}
+    else:
+        modes = {"all_mode": "difference"}
+    return ffmpeg.filter([top, shifted], "blend", **modes, **blend_args)
+
+
+def split_channels(stream: Any) -> tuple[Any, Any, Any]:
+    """A gbrp stream as three gray streams: red, green, blue."""
+    node = stream.filter_multi_output("extractplanes", "r+g+b")
+    return node[0], node[1], node[2]  # extractplanes emits r, g, b in this order
+
+
+def merge_channels(red: Any, green: Any, blue: Any, pix_fmt: str) -> Any:
+    """Three gray streams back into one planar RGB frame (gbrp planes are G, B, R)."""
+    return ffmpeg.filter([red, green, blue], "mergeplanes", format=pix_fmt,
+                         map0s=1, map0p=0, map1s=2, map1p=0, map2s=0, map2p=0)
+
+
+def channel_format(pix_fmt: str) -> str:
+    """The gray format of one channel of ``pix_fmt``."""
+    depth = plane_layout(pix_fmt, 2, 2).depth
+    return "gray" if depth == 8 else f"gray{depth}le"
+
+
+def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> Any:
+    """Everything done to the compared picture: gain, trail, overlay, gray (in that order)."""
+    layout = plane_layout(pix_fmt, 2, 2)
+    top = layout.max_value
+    base = neutrals(pix_fmt, look.blend)
+    if look.gain != 1:
+        p, q = look.gain.numerator, look.gain.denominator
+        motion = _lut(motion, tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})" for n in base),
+                      pix_fmt)
+    if look.trail:
+        motion = _trail(motion, look, pix_fmt, base)
+    weight = look.overlay_weight
+    if weight:
+        if original is None:
+            raise ValueError("overlay needs the original picture")
+        motion = ffmpeg.filter([motion, original], "blend", all_mode="normal",
+                               all_opacity=_float_text(weight / OVERLAY_STEPS), shortest=1)
+    if look.gray and _is_yuv(pix_fmt):
+        half = 1 << (layout.depth - 1)
+        motion = _lut(motion, ("val", str(half), str(half)), pix_fmt)
+    return motion
+
+
+def needs_original(look: Look) -> bool:
+    """Whether :func:`finish` needs the unprocessed frame i."""
+    return look.overlay_weight > 0
+
+
+def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
+    decay = _float_text(look.trail)
+    if not any(base):  # black is neutral on every plane: lagfun's max() is the trail itself
+        return motion.filter("lagfun", decay=decay)
+    top = plane_layout(pix_fmt, 2, 2).max_value
+    halves = motion.split()
+    above = _lut(halves[0], tuple(f"clip(val-{n},0,{top})" for n in base), pix_fmt)
+    below = _lut(halves[1], tuple(f"clip({n}-val,0,{top})" for n in base), pix_fmt)
+    above = above.filter("lagfun", decay=decay)
+    below = below.filter("lagfun", decay=decay)
+    if all(n == top >> 1 for n in base):
+        # n + P - M = max - (half + M - P): grainextract never clips here (M <= n, P <= max - n)
+        return ffmpeg.filter([below, above], "blend", all_mode="grainextract").filter("negate")
+    # difference in YUV: luma neutral 0 (P alone: P + 0), chroma neutral half (half + P - M)
+    return ffmpeg.filter([above, below], "blend", c0_mode="addition", c1_mode="grainextract",
+                         c2_mode="grainextract")
+
+
+def _lut(stream: Any, exprs: tuple[str, ...], pix_fmt: str) -> Any:
+    """``lut`` with one expression per plane, exact in every working format.
+
+    ``lut`` clips gray and RGB above 8 bits to ``255 << (depth - 8)`` (1020 at 10 bits, on
+    5.1 and 9.0; its YUV path is right), so there the planes are relabelled as YUV 4:4:4
+    with ``mergeplanes`` (a copy, no conversion), run through ``lut``, and relabelled back.
+    """
+    layout = plane_layout(pix_fmt, 2, 2)
+    if _is_yuv(pix_fmt) or layout.depth == 8:
+        return stream.filter("lut", **{f"c{i}": e for i, e in enumerate(exprs)})
+    yuv = f"yuv444p{layout.depth}le"
+    if pix_fmt.startswith("gray"):
+        as_yuv = stream.filter("mergeplanes", format=yuv, map0s=0, map0p=0, map1s=0, map1p=0,
+                               map2s=0, map2p=0)
+        return as_yuv.filter("lut", c0=exprs[0]).filter("extractplanes", "y")
+    same = {"map0s": 0, "map0p": 0, "map1s": 0, "map1p": 1, "map2s": 0, "map2p": 2}
+    as_yuv = stream.filter("mergeplanes", format=yuv, **same)
+    done = as_yuv.filter("lut", **{f"c{i}": e for i, e in enumerate(exprs)})
+    return done.filter("mergeplanes", format=pix_fmt, **same)

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Hold every look's ffmpeg graph to the numpy reference over all input values.
+
+For each ffmpeg build (the bundled one and the one on PATH, or those given with --ffmpeg) and
+with SIMD on and off (``-cpuflags 0``), ffmotion's own command is run on:
+
+* two-frame "pair" clips whose first frame holds every value down the rows and the second
+  every value across the columns (256x256 at 8 bits, 1024x1024 at 10), in YUV 4:4:4, planar
+  RGB and gray: offset 1 compares every value pair once per plane;
+* short noisy test-pattern clips (8 and 10 bits) for what needs motion over time or space:
+  blur, trails, rgb offsets, freeze;
+
+and the lossless result is compared with :mod:`ffmotion.reference` bit for bit.
+
+    python scripts/verify_looks.py            # everything (a few minutes on 2 cores)
+    python scripts/verify_looks.py --quick    # 8-bit pairs and the clips only
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ffmotion import api, graph, reference, runner  # noqa: E402
+from ffmotion.looks import Look  # noqa: E402
+from ffmotion.pixfmt import plane_layout  # noqa: E402
+
+PAIR_LOOKS = {
+    "classic": Look(),
+    "difference": Look(blend="difference"),
+    "gain 2.5": Look(gain="2.5"),
+    "difference gain 3.125": Look(blend="difference", gain="3.125"),
+    "gain 0.5": Look(gain="0.5"),
+    "overlay 0.3": Look(overlay=0.3),
+    "gain 3 overlay 0.7 gray": Look(gain=3, overlay=0.7, gray=True),
+    "trail 0.9": Look(trail=0.9),
+    "difference trail 0.9": Look(blend="difference", trail=0.9),
+}
+CLIP_LOOKS = {
+    "blur 2": (Look(blur=2), {"offset": 2}),
+    "blur 30 (clamped)": (Look(blur=30, gain=2), {"offset": 1}),
+    "trail 0.85": (Look(trail=0.85), {"offset": 1}),
+    "difference trail 0.95 gain 2": (Look(blend="difference", trail=0.95, gain=2), {"offset": 3}),
+    "rgb 1,3,2": (Look(rgb_offsets="1,3,2"), {}),
+    "rgb 0x,1x,2x freeze 4": (Look(rgb_offsets="0x,1x,2x", blend="difference"), {"freeze": 4}),
+    "everything freeze 5": (Look(blend="difference", gain="1.5", blur=1, trail=0.8, overlay=0.4,
+                                 gray=True), {"freeze": 5}),
+    "rgb everything": (Look(rgb_offsets="2,1,3", gain=2, blur=1, trail=0.9, overlay=0.25), {}),
+    "gray of rgb": (Look(gray=True, gain=2, trail=0.9), {"offset": 2}),
+}
+
+
+def builds(given: list[str]) -> list[str]:
+    if given:
+        return given
+    found = [imageio_ffmpeg.get_ffmpeg_exe()]
+    system = shutil.which("ffmpeg")
+    if system and os.path.realpath(system) != os.path.realpath(found[0]):
+        found.append(system)
+    return found
+
+
+def pair_clip(ffmpeg: str, folder: Path, pix_fmt: str) -> Path:
+    n = plane_layout(pix_fmt, 2, 2).max_value + 1
+    layout = plane_layout(pix_fmt, n, n)
+    dtype = np.uint8 if layout.depth == 8 else np.uint16
+    rows = np.repeat(np.arange(n, dtype=dtype), n).reshape(n, n)
+    cols = np.ascontiguousarray(rows.T)
+    frames = [(rows,) * len(layout.planes), (cols,) * len(layout.planes)]
+    path = folder / f"pairs-{pix_fmt}.mkv"
+    reference.write(iter(frames), ffmpeg, layout, "30", path, ["-c:v", "ffv1", "-pix_fmt", pix_fmt])
+    return path
+
+
+def noisy_clip(ffmpeg: str, folder: Path, pix_fmt: str) -> Path:
+    path = folder / f"noise-{pix_fmt}.mkv"
+    video = ("testsrc2=s=64x48:r=30:d=1.2,format=yuv444p,noise=alls=30:allf=t+u,"
+             f"format={pix_fmt}")
+    runner.run_ffmpeg([ffmpeg, "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i", video,
+                       "-c:v", "ffv1", str(path)])
+    return path
+
+
+def check(ffmpeg: str, src: Path, look: Look, kwargs: dict, cpuflags: bool, dst: Path) -> str:
+    """'ok', or what differs."""
+    options = api.make_options(src, dst, look=look, lossless=True, overwrite=True, **kwargs)
+    tools = runner.tools(ffmpeg)
+    plan = api.prepare(options, tools)
+    argv = graph.command(plan, ffmpeg, dst, overwrite=True)
+    if not cpuflags:
+        argv = [argv[0], "-cpuflags", "0", *argv[1:]]
+    runner.run_ffmpeg(argv)
+    info = plan.info
+    layout = plane_layout(plan.working_pix_fmt, info.width, info.height)
+    got = list(reference.read_frames(ffmpeg, dst, layout))
+    want = list(reference.look_reference(ffmpeg, src, plan.k, plan.mode, plan.working_pix_fmt,
+                                         info.width, info.height, look, plan.channel_ks))
+    if len(got) != len(want):
+        return f"{len(got)} frames, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        for p, (gp, wp) in enumerate(zip(g, w)):
+            if not np.array_equal(gp, wp):
+                diff = np.abs(gp.astype(np.int64) - wp.astype(np.int64))
+                return f"frame {i} plane {p}: {np.count_nonzero(diff)} differ, max {diff.max()}"
+    return "ok"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ffmpeg", action="append", default=[], help="ffmpeg binary (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="skip the 10-bit pair clips")
+    args = parser.parse_args()
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        maker = imageio_ffmpeg.get_ffmpeg_exe()
+        pair_formats = ["yuv444p", "gbrp", "gray"]
+        if not args.quick:
+            pair_formats += ["yuv444p10le", "gbrp10le", "gray10le"]
+        jobs = []
+        for pix_fmt in pair_formats:
+            src = pair_clip(maker, folder, pix_fmt)
+            jobs += [(f"pairs {pix_fmt}", name, src, look, {"offset": 1})
+                     for name, look in PAIR_LOOKS.items()]
+        for pix_fmt in ("yuv420p", "yuv420p10le", "gbrp"):
+            src = noisy_clip(maker, folder, pix_fmt)
+            jobs += [(f"clip {pix_fmt}", name, src, look, kwargs)
+                     for name, (look, kwargs) in CLIP_LOOKS.items()]
+        for ffmpeg in builds(args.ffmpeg):
+            version = runner.tools(ffmpeg).version
+            for media, name, src, look, kwargs in jobs:
+                for simd in (True, False):
+                    started = time.monotonic()
+                    try:
+                        result = check(ffmpeg, src, look, kwargs, simd, folder / "out.mkv")
+                    except Exception as exc:  # report and go on: this is a survey
+                        result = f"error: {exc}"
+                    failures += result != "ok"
+                    print(f"{version:>12}  {'simd' if simd else 'C   '}  {media:<18} "
+                          f"{name:<30} {result}  ({time.monotonic() - started:.1f} s)", flush=True)
+    print(f"{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

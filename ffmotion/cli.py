@@ -11,7 +11,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, runner
 from .errors import FfmotionError, UsageError
-from .options import format_fps
+from .options import StabilizeOptions, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -37,6 +37,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--freeze", metavar="K",
                       help="still-reference mode: blend every frame with inverted frame K "
                            "(frames from 0, or a time like 2s)")
+    _range_args(parser)
+    _stabilize_args(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
@@ -54,6 +56,48 @@ def _common(parser: argparse.ArgumentParser) -> None:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     run.add_argument("-v", "--verbose", action="count", default=0,
                      help="say which ffmpeg is used; twice: log every command")
+
+
+def _range_args(parser: argparse.ArgumentParser) -> None:
+    """--start/--end/--duration: process a part of the input (audio follows)."""
+    part = parser.add_argument_group(
+        "time range (T: seconds 2.5, 2.5s, 500ms, 1:30, 1:00:00, or frames 30f; offsets and "
+        "frame numbers then count from the start of the range)")
+    part.add_argument("--start", metavar="T", help="start at T (rounded to the nearest frame)")
+    length = part.add_mutually_exclusive_group()
+    length.add_argument("--end", metavar="T", help="stop before T (a time in the input)")
+    length.add_argument("--duration", metavar="T", help="process T from the start")
+
+
+def _stabilize_args(parser: argparse.ArgumentParser) -> None:
+    """--stabilize and its knobs."""
+    stab = parser.add_argument_group(
+        "stabilization (two passes with vid.stab; pass 1 is cached per input, so reruns with "
+        "other offsets skip it)")
+    stab.add_argument("--stabilize", action="store_true",
+                      help="stabilize handheld footage before extracting motion (vidstab when "
+                           "this ffmpeg has it, else deshake with a warning)")
+    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=5,
+                      help="how shaky the footage is (vidstab shakiness; default 5)")
+    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
+                      help="0 (default): lock the camera on the first frame (tripod); N > 0: "
+                           "follow the camera path smoothed over N frames, for panning shots")
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
+    if not args.stabilize:
+        if args.stabilize_strength != 5 or args.stabilize_smoothing != 0:
+            raise UsageError("--stabilize-strength/--stabilize-smoothing need --stabilize")
+        return None
+    return StabilizeOptions(strength=args.stabilize_strength,
+                            smoothing=args.stabilize_smoothing)
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -129,7 +173,8 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, start=args.start, end=args.end, duration=args.duration,
+        stabilize=_stabilize_from(args) or False,
     )
 
 
@@ -143,7 +188,8 @@ def _single(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.print_command:
-        print(api.printable(graph.command(plan, tools.ffmpeg)))
+        for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
+            print(api.printable(argv))
         return 0
     return _execute(args, plan, tools)
 

@@ -25,6 +25,7 @@ from typing import Any, Optional
 import ffmpeg
 
 from .errors import UsageError
+from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
 from .options import Mode, Options, format_fps
 from .pixfmt import working_pix_fmt
 from .probe import MediaInfo
@@ -75,10 +76,23 @@ class Plan:
     k: int  # offset mode: distance between the frames blended; freeze mode: reference index
     out_frames: int
     working_pix_fmt: str
+    frames: Optional[FrameRange] = None  # the part processed (--start/--end); None: all
+    stabilizer: Optional[Stabilizer] = None
 
     @property
     def mode(self) -> Mode:
         return self.options.mode
+
+    @property
+    def span(self) -> FrameRange:
+        """The frames processed (the whole input unless a range was given)."""
+        if self.frames is not None:
+            return self.frames
+        return FrameRange(0, self.info.frames, self.info.frames)
+
+    def input_args(self) -> dict[str, Any]:
+        """Input options for the range (``-ss``/``-t``), shared by every pass."""
+        return range_input_args(self.span, self.info.fps)
 
     @property
     def out_duration(self) -> Fraction:
@@ -93,13 +107,20 @@ class Plan:
             what = f"offset {self.k} frame{'s' if self.k != 1 else ''}"
         if self.options.offset.is_duration:
             what += f" ({self.options.offset.text} at {fps} fps)"
-        return f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
+        span = self.span
+        if not span.is_whole:
+            what += (f", frames {span.first}-{span.first + span.count - 1} of "
+                     f"{self.info.frames}")
+        if self.stabilizer is not None:
+            what += f", stabilized ({self.stabilizer.method})"
+        return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
 
 
 def plan(options: Options, info: MediaInfo) -> Plan:
     """Resolve the offset against the input; reject offsets the input is too short for."""
     k = options.offset.to_frames(info.fps)
-    n = info.frames
+    span = frame_range(options, info)
+    n = span.count
     if options.mode == "offset":
         if k < 1:
             raise UsageError(
@@ -108,17 +129,22 @@ def plan(options: Options, info: MediaInfo) -> Plan:
         if k >= n:
             raise UsageError(
                 f"offset {_frames_text(options.offset.text, k)} needs more than the {n} frames "
-                f"of {info.path.name} (at most {n - 1})"
+                f"of {info.path.name}{_ranged(span)} (at most {n - 1})"
             )
         out_frames = n - k
     else:
         if k >= n:
             raise UsageError(
                 f"freeze frame {_frames_text(options.offset.text, k)} is past the last frame "
-                f"of {info.path.name} (frames 0 to {n - 1})"
+                f"of {info.path.name}{_ranged(span)} (frames 0 to {n - 1})"
             )
         out_frames = n
-    return Plan(options, info, k, out_frames, working_pix_fmt(info.pix_fmt))
+    return Plan(options, info, k, out_frames, working_pix_fmt(info.pix_fmt),
+                frames=None if span.is_whole else span)
+
+
+def _ranged(span: FrameRange) -> str:
+    return "" if span.is_whole else f" in the range given (from frame {span.first})"
 
 
 def check_output_format(options: Options) -> None:
@@ -240,8 +266,11 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    source = ffmpeg.input(str(plan.info.path))
-    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
+    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    video = source["v:0"]
+    if plan.stabilizer is not None:
+        video = stabilize_video(video, plan.stabilizer)
+    video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
     streams = [video]
     kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):

@@ -235,10 +235,136 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running_args(parser: argparse.ArgumentParser, overwrite: bool = True) -> None:
+    run = parser.add_argument_group("running")
+    if overwrite:
+        run.add_argument("-y", "--overwrite", action="store_true",
+                         help="replace existing output files")
+    run.add_argument("--ffmpeg", metavar="PATH",
+                     help="ffmpeg binary (default: $FFMOTION_FFMPEG, PATH, then imageio-ffmpeg's)")
+    run.add_argument("--print-command", action="store_true",
+                     help="print the ffmpeg command(s) (runnable as is) and exit")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or messages")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="say which ffmpeg is used; twice: log every command")
+
+
+def _sheet_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion sheet",
+        description="A PNG contact sheet for choosing the offset by looking: the first row "
+                    "is the original, each further row the motion extraction at one offset, "
+                    "at a few frames spread over the clip (one ffmpeg pass).",
+    )
+    parser.add_argument("input", help="input video")
+    parser.add_argument("--offsets", metavar="K,K,...",
+                        help="offsets to compare, frames or times: 1,4,12,30,2s "
+                             "(default 1,4,12,30, those the clip is long enough for)")
+    parser.add_argument("-o", "--output", metavar="PNG",
+                        help="the sheet (default: INPUT-NAME.sheet.png in the current folder)")
+    parser.add_argument("--columns", type=_whole_number, default=5,
+                        help="frames per row (default 5)")
+    parser.add_argument("--cell-width", type=_whole_number, default=320, metavar="PX",
+                        help="width of one picture; larger frames are scaled down (default 320)")
+    parser.add_argument("--no-labels", dest="labels", action="store_false",
+                        help="no text on the sheet (the legend goes to stderr)")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from . import explore
+
+    src = Path(args.input)
+    dst = Path(args.output) if args.output else Path(f"{src.stem}.sheet.png")
+    result = explore.sheet(
+        src, dst, args.offsets, columns=args.columns, cell_width=args.cell_width,
+        labels=args.labels, start=args.start, end=args.end, duration=args.duration,
+        stabilize_options=_stabilize_from(args), overwrite=args.overwrite, ffmpeg=args.ffmpeg,
+        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty())
+    if args.print_command:
+        for argv in result.commands:
+            print(api.printable(argv))
+        return 0
+    layout = result.layout
+    if result.labelled or not args.labels:
+        log.info("%s", result.legend)
+    if not args.labels:
+        _say(args, f"ffmotion sheet: {result.legend}")
+    _say(args, f"ffmotion sheet: wrote {result.output} ({layout.width}x{layout.height}, "
+               f"{len(layout.rows)} rows x {len(layout.columns)} columns)")
+    return 0
+
+
+def _energy_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion energy",
+        description="Per-frame motion energy: the mean deviation from neutral gray of each "
+                    "motion-extracted frame (luma, 8-bit levels; 0 = nothing moved), computed "
+                    "by ffmpeg. CSV on stdout unless --csv/--plot is given.",
+    )
+    parser.add_argument("input", help="input video")
+    parser.add_argument("-k", "--offset", default="1", metavar="K[,K...]",
+                        help="offset(s), frames or times, comma-separated: 12 or 1,12,1s "
+                             "(default 1)")
+    parser.add_argument("--csv", metavar="FILE", help="write the CSV here ('-': stdout)")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="also draw the timeline as a PNG (needs the 'plot' extra: "
+                             "pip install 'ffmotion[plot]')")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _energy(args: argparse.Namespace) -> int:
+    from . import explore
+
+    outputs = [Path(p).absolute() for p in (args.csv, args.plot) if p and p != "-"]
+    if args.plot:
+        explore.require_matplotlib()
+        if Path(args.plot).suffix.lower() != ".png":
+            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not {args.plot}")
+    if len(outputs) == 2 and outputs[0] == outputs[1]:
+        raise UsageError("--csv and --plot name the same file")
+    for path in outputs:
+        runner.check_output_path(path, args.overwrite)
+    tools = runner.tools(args.ffmpeg)
+    stab = _stabilize_from(args)
+    ranged = {"start": args.start, "end": args.end, "duration": args.duration}
+    if args.print_command:
+        plans = explore.energy_plans(args.input, args.offset, tools=tools,
+                                     stabilize_options=stab, **ranged)
+        files = [Path(f"energy-k{p.k}.txt") for p in plans]
+        for argv in explore.energy_commands(plans, tools.ffmpeg, files):
+            print(api.printable(argv))
+        return 0
+    for path in outputs:
+        if path.resolve() == Path(args.input).resolve():
+            raise UsageError(f"output is the input: {path}")
+    table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
+                           progress=not args.quiet and sys.stderr.isatty(), **ranged)
+    if args.csv and args.csv != "-":
+        explore.write_csv(table, Path(args.csv).absolute(), args.overwrite)
+        _say(args, f"ffmotion energy: wrote {Path(args.csv).absolute()}")
+    if args.plot:
+        explore.write_plot(table, Path(args.plot).absolute(), args.overwrite)
+        _say(args, f"ffmotion energy: wrote {Path(args.plot).absolute()}")
+    if args.csv == "-" or not (args.csv or args.plot):
+        sys.stdout.write(table.csv())
+    for line in table.summary():
+        _say(args, f"ffmotion energy: {line}")
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
     "demo": (_demo_parser, _demo),
+    "sheet": (_sheet_parser, _sheet),
+    "energy": (_energy_parser, _energy),
 }
 
 

@@ -245,9 +245,23 @@ def audio_args(plan: Plan) -> dict[str, Any]:
     """``-c:a copy`` when the container takes the input's audio codec, else an encoder."""
     box = container(plan.options.dst, plan.options.encode.codec is not None)
     codec = plan.info.audio_codec
-    if box.audio_copy is None or codec in box.audio_copy:
+    fits = box.audio_copy is None or codec in box.audio_copy
+    if fits and not audio_lead(plan):
         return {"c:a": "copy"}
+    if fits and codec and codec.startswith("pcm_"):  # trimmed PCM stays the same PCM
+        return {"c:a": codec}
     return {"c:a": box.audio_codec, **({"b:a": "192k"} if box.audio_codec == "aac" else {})}
+
+
+def audio_lead(plan: Plan) -> Fraction:
+    """Audio before the range's first frame that the input seek keeps (0 without a start).
+
+    Trimming it needs decoded audio, so ranged audio is re-encoded, not copied (a copied
+    stream would also start at a packet boundary, up to ~0.1 s early).
+    """
+    if plan.span.first == 0:
+        return Fraction(0)
+    return Fraction(1, 2) / plan.info.fps
 
 
 def keeps_audio(plan: Plan) -> bool:
@@ -274,7 +288,11 @@ def output(plan: Plan, dst: Path) -> Any:
     streams = [video]
     kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):
-        streams.append(source["a:0"])
+        audio = source["a:0"]
+        lead = audio_lead(plan)
+        if lead:  # the seek stopped half a frame early: start the audio with the first frame
+            audio = audio.filter("atrim", start=_seconds(lead)).filter("asetpts", "PTS-STARTPTS")
+        streams.append(audio)
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)

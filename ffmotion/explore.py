@@ -40,8 +40,10 @@ DEFAULT_SHEET_OFFSETS = ("1", "4", "12", "30")
 TimeLike = Union[str, float, TimePoint, None]
 
 
-def parse_offsets(text: Union[str, Sequence[Union[str, int]]]) -> list[FrameOffset]:
+def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[FrameOffset]:
     """``"1,4,12,2s"`` (or a list) -> offsets; each as ``--offset`` takes it."""
+    if isinstance(text, int):
+        text = [text]
     items = text.split(",") if isinstance(text, str) else list(text)
     offsets = [FrameOffset.parse(item) for item in items if str(item).strip()]
     if not offsets:
@@ -239,7 +241,7 @@ def require_matplotlib() -> None:
                          "pip install 'ffmotion[plot]' (--csv works without it)")
 
 
-def energy_plans(src: Union[str, Path], offsets: Union[str, Sequence[Union[str, int]]], *,
+def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]], *,
                  tools: runner.Tools, start: TimeLike = None, end: TimeLike = None,
                  duration: TimeLike = None,
                  stabilize_options: Optional[StabilizeOptions] = None) -> list[graph.Plan]:
@@ -256,7 +258,7 @@ def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path])
         views.energy_command(plans[0], [p.k for p in plans], files, ffmpeg)]
 
 
-def energy(src: Union[str, Path], offsets: Union[str, Sequence[Union[str, int]]] = "1", *,
+def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]] = 1, *,
            start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
            stabilize_options: Optional[StabilizeOptions] = None, ffmpeg: Optional[str] = None,
            tools: Optional[runner.Tools] = None, progress: bool = False) -> EnergyTable:

@@ -112,18 +112,17 @@ _DESHAKE_YUV = {"444", "422", "420", "411", "410", "440"}
 def stabilize_pix_fmt(working: str, method: Method) -> str:
     """The 8-bit format stabilization runs in, for input whose working format is ``working``.
 
-    Planar YUV keeps its subsampling (yuvj* becomes yuv*); gray stays gray and planar RGB
-    becomes packed rgb24 for vid.stab (the motion graph then works in gbrp); deshake takes
-    only YUV, so gray and RGB go to yuv444p there.
+    Planar YUV keeps its subsampling (yuvj* becomes yuv*, higher depths 8 bits); gray stays
+    gray for vid.stab; everything else (RGB; gray for deshake, which takes only YUV) goes to
+    yuv444p, and the motion graph then works in that format.
     """
     match = re.match(r"^yuvj?(\d{3})p", working)
     if match and match.group(1) in (_VIDSTAB_YUV if method == "vidstab" else _DESHAKE_YUV):
         return f"yuv{match.group(1)}p"
-    if method == "vidstab":
-        if working.startswith("gray"):
-            return "gray"
-        if working.startswith("gbrp"):
-            return "rgb24"
+    if method == "vidstab" and working.startswith("gray"):
+        return "gray"
+    # vid.stab lists packed rgb24 too, but libvidstab 1.1.0 (Debian's) aborts on it
+    # (frameinfo.c: Assertion `fi->planes==1' failed): RGB goes through yuv444p
     return "yuv444p"
 
 

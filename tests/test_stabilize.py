@@ -169,3 +169,19 @@ def test_stabilize_knobs_need_stabilize(handheld, tmp_path, capsys):
     code = cli.main([str(handheld), str(tmp_path / "o.mp4"), "--stabilize",
                      "--stabilize-strength", "11"])
     assert code == 2 and "from 1 to 10" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name,stabilized_fmt", [("rgb24", "yuv444p"), ("yuv420p10le", "yuv420p"),
+                                                 ("gray", "gray")])
+def test_other_formats_stabilize_in_an_explicit_8bit_format(ffmpeg_bin, clips, tmp_path, name,
+                                                            stabilized_fmt):
+    """vid.stab takes 8-bit formats only (and Debian's libvidstab 1.1.0 aborts on packed
+    RGB): the graph converts on purpose and the motion graph runs in that format."""
+    clip = clips[name]
+    out = tmp_path / "o.mkv"
+    options = api.make_options(clip.path, out, 3, lossless=True, stabilize=True)
+    tools = runner.tools(ffmpeg_bin)
+    plan = api.prepare(options, tools)
+    assert plan.working_pix_fmt == stabilized_fmt
+    api.run(plan, tools)
+    assert len(decode(ffmpeg_bin, out, stabilized_fmt, clip.size)) == FRAMES - 3

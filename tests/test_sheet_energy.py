@@ -6,6 +6,7 @@ import importlib.util
 import io
 import logging
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -234,7 +235,7 @@ def test_energy_on_a_range_is_the_same_frames(gen_ffmpeg, scenes):
 
 
 def test_energy_cli_csv_on_stdout(scenes):
-    done = subprocess.run(["python", "-m", "ffmotion", "energy", str(scenes["mover"]), "-k",
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "energy", str(scenes["mover"]), "-k",
                            "2,5"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))

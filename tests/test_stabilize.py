@@ -185,3 +185,18 @@ def test_other_formats_stabilize_in_an_explicit_8bit_format(ffmpeg_bin, clips, t
     assert plan.working_pix_fmt == stabilized_fmt
     api.run(plan, tools)
     assert len(decode(ffmpeg_bin, out, stabilized_fmt, clip.size)) == FRAMES - 3
+
+
+def test_sheet_and_energy_stabilize_too(gen_ffmpeg, handheld, tmp_path, private_cache):
+    from ffmotion import explore
+
+    shaky = explore.energy(handheld, 4, ffmpeg=gen_ffmpeg).values[0]
+    steady = explore.energy(handheld, 4, ffmpeg=gen_ffmpeg,
+                            stabilize_options=StabilizeOptions()).values[0]
+    assert len(steady) == len(shaky) == FRAMES - 4
+    assert np.mean(steady) * 3 <= np.mean(shaky)  # whole frames: the mover adds to both
+    result = explore.sheet(handheld, tmp_path / "s.png", "4", columns=2, labels=False,
+                           stabilize_options=StabilizeOptions(), ffmpeg=gen_ffmpeg)
+    assert (tmp_path / "s.png").is_file() and (result.layout.width, result.layout.height) == (
+        2 * (W + 4), 2 * (H + 4))
+    assert len(list(private_cache.glob("*.trf"))) == 1  # energy's pass 1 served the sheet

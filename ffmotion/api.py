@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, looks, runner
+from . import graph, looks, runner, stabilize as stabilization
 from .errors import UsageError
 from .looks import Look
-from .options import EncodeOptions, FrameOffset, Mode, Options
+from .options import EncodeOptions, FrameOffset, Mode, Options, StabilizeOptions, TimePoint
 from .probe import MediaInfo, probe
 
 log = logging.getLogger("ffmotion")
@@ -44,10 +44,16 @@ def make_options(
     lossless: bool = False,
     overwrite: bool = False,
     look: Union[str, Look, None] = None,
+    start: Union[str, float, TimePoint, None] = None,
+    end: Union[str, float, TimePoint, None] = None,
+    duration: Union[str, float, TimePoint, None] = None,
+    stabilize: Union[bool, StabilizeOptions] = False,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
     ``look`` is a :class:`~ffmotion.looks.Look` or the name of a preset (``ffmotion looks``).
+    ``start``/``end``/``duration`` limit the input (seconds, ``"1:30"``, ``"500ms"``, ``"30f"``);
+    ``stabilize=True`` (or a :class:`StabilizeOptions`) stabilizes before extracting.
     """
     mode, spec = mode_and_offset(offset, freeze)
     chosen = look if isinstance(look, Look) else looks.resolve(look)
@@ -57,12 +63,20 @@ def make_options(
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                              lossless=lossless),
         overwrite=overwrite, look=chosen,
+        start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
+        stabilize=_stabilize_options(stabilize),
     )
     check_paths(options)
     return options
 
 
 DEFAULT_OFFSET = 1
+
+
+def _stabilize_options(value: Union[bool, StabilizeOptions, None]) -> Optional[StabilizeOptions]:
+    if isinstance(value, StabilizeOptions):
+        return value
+    return StabilizeOptions() if value else None
 
 
 def mode_and_offset(offset: Union[int, str, FrameOffset, None],
@@ -104,6 +118,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     check_paths(options)
     graph.check_output_format(options)
     plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+    plan = stabilization.attach(plan, tools)
     available = runner.encoders(tools.ffmpeg)
     for codec in graph.encoders_needed(plan):
         if codec not in available:
@@ -119,12 +134,21 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         on_frames: Optional[Callable[[int], None]] = None) -> Result:
     """Run a prepared plan, writing its output atomically."""
     options = plan.options
+    runner.check_output_path(options.dst, options.overwrite)
+    stabilization.ensure_transforms(plan, tools, progress=progress)
     with runner.atomic_output(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
         runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
                           on_frames=on_frames)
     return Result(options.dst, plan.out_frames, plan.k, plan.mode,
                   graph.command(plan, tools.ffmpeg))
+
+
+def commands(plan: graph.Plan, ffmpeg: str) -> list[list[str]]:
+    """Every ffmpeg command the plan runs, in order: stabilization pass 1 (if any), then the
+    motion graph (with the real output path)."""
+    first = stabilization.detect_command(plan, ffmpeg)
+    return ([first] if first else []) + [graph.command(plan, ffmpeg)]
 
 
 def extract(
@@ -142,7 +166,8 @@ def extract(
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
     ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
-    :class:`~ffmotion.looks.Look`); ``ffmpeg`` names the binary.
+    :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``;
+    ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)
     found = runner.tools(ffmpeg)

@@ -11,7 +11,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, looks, runner
 from .errors import FfmotionError, UsageError
-from .options import format_fps
+from .options import StabilizeOptions, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -38,6 +38,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                       help="still-reference mode: blend every frame with inverted frame K "
                            "(frames from 0, or a time like 2s)")
     _look_flags(parser)
+    _range_args(parser)
+    _stabilize_args(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
@@ -86,6 +88,48 @@ def _look(args: argparse.Namespace) -> looks.Look:
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
     return looks.resolve(getattr(args, "look", None),
                          **{name: getattr(args, name, None) for name in names})
+
+
+def _range_args(parser: argparse.ArgumentParser) -> None:
+    """--start/--end/--duration: process a part of the input (audio follows)."""
+    part = parser.add_argument_group(
+        "time range (T: seconds 2.5, 2.5s, 500ms, 1:30, 1:00:00, or frames 30f; offsets and "
+        "frame numbers then count from the start of the range)")
+    part.add_argument("--start", metavar="T", help="start at T (rounded to the nearest frame)")
+    length = part.add_mutually_exclusive_group()
+    length.add_argument("--end", metavar="T", help="stop before T (a time in the input)")
+    length.add_argument("--duration", metavar="T", help="process T from the start")
+
+
+def _stabilize_args(parser: argparse.ArgumentParser) -> None:
+    """--stabilize and its knobs."""
+    stab = parser.add_argument_group(
+        "stabilization (two passes with vid.stab; pass 1 is cached per input, so reruns with "
+        "other offsets skip it)")
+    stab.add_argument("--stabilize", action="store_true",
+                      help="stabilize handheld footage before extracting motion (vidstab when "
+                           "this ffmpeg has it, else deshake with a warning)")
+    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=5,
+                      help="how shaky the footage is (vidstab shakiness; default 5)")
+    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
+                      help="0 (default): lock the camera on the first frame (tripod); N > 0: "
+                           "follow the camera path smoothed over N frames, for panning shots")
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
+    if not args.stabilize:
+        if args.stabilize_strength != 5 or args.stabilize_smoothing != 0:
+            raise UsageError("--stabilize-strength/--stabilize-smoothing need --stabilize")
+        return None
+    return StabilizeOptions(strength=args.stabilize_strength,
+                            smoothing=args.stabilize_smoothing)
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -162,6 +206,8 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
         overwrite=args.overwrite, look=_look(args),
+        start=args.start, end=args.end, duration=args.duration,
+        stabilize=_stabilize_from(args) or False,
     )
 
 
@@ -175,7 +221,8 @@ def _single(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.print_command:
-        print(api.printable(graph.command(plan, tools.ffmpeg)))
+        for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
+            print(api.printable(argv))
         return 0
     return _execute(args, plan, tools)
 
@@ -258,12 +305,138 @@ def _looks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running_args(parser: argparse.ArgumentParser, overwrite: bool = True) -> None:
+    run = parser.add_argument_group("running")
+    if overwrite:
+        run.add_argument("-y", "--overwrite", action="store_true",
+                         help="replace existing output files")
+    run.add_argument("--ffmpeg", metavar="PATH",
+                     help="ffmpeg binary (default: $FFMOTION_FFMPEG, PATH, then imageio-ffmpeg's)")
+    run.add_argument("--print-command", action="store_true",
+                     help="print the ffmpeg command(s) (runnable as is) and exit")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or messages")
+    run.add_argument("-v", "--verbose", action="count", default=0,
+                     help="say which ffmpeg is used; twice: log every command")
+
+
+def _sheet_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion sheet",
+        description="A PNG contact sheet for choosing the offset by looking: the first row "
+                    "is the original, each further row the motion extraction at one offset, "
+                    "at a few frames spread over the clip (one ffmpeg pass).",
+    )
+    parser.add_argument("input", help="input video")
+    parser.add_argument("--offsets", metavar="K,K,...",
+                        help="offsets to compare, frames or times: 1,4,12,30,2s "
+                             "(default 1,4,12,30, those the clip is long enough for)")
+    parser.add_argument("-o", "--output", metavar="PNG",
+                        help="the sheet (default: INPUT-NAME.sheet.png in the current folder)")
+    parser.add_argument("--columns", type=_whole_number, default=5,
+                        help="frames per row (default 5)")
+    parser.add_argument("--cell-width", type=_whole_number, default=320, metavar="PX",
+                        help="width of one picture; larger frames are scaled down (default 320)")
+    parser.add_argument("--no-labels", dest="labels", action="store_false",
+                        help="no text on the sheet (the legend goes to stderr)")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from . import explore
+
+    src = Path(args.input)
+    dst = Path(args.output) if args.output else Path(f"{src.stem}.sheet.png")
+    result = explore.sheet(
+        src, dst, args.offsets, columns=args.columns, cell_width=args.cell_width,
+        labels=args.labels, start=args.start, end=args.end, duration=args.duration,
+        stabilize_options=_stabilize_from(args), overwrite=args.overwrite, ffmpeg=args.ffmpeg,
+        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty())
+    if args.print_command:
+        for argv in result.commands:
+            print(api.printable(argv))
+        return 0
+    layout = result.layout
+    if result.labelled or not args.labels:
+        log.info("%s", result.legend)
+    if not args.labels:
+        _say(args, f"ffmotion sheet: {result.legend}")
+    _say(args, f"ffmotion sheet: wrote {result.output} ({layout.width}x{layout.height}, "
+               f"{len(layout.rows)} rows x {len(layout.columns)} columns)")
+    return 0
+
+
+def _energy_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion energy",
+        description="Per-frame motion energy: the mean deviation from neutral gray of each "
+                    "motion-extracted frame (luma, 8-bit levels; 0 = nothing moved), computed "
+                    "by ffmpeg. CSV on stdout unless --csv/--plot is given.",
+    )
+    parser.add_argument("input", help="input video")
+    parser.add_argument("-k", "--offset", default="1", metavar="K[,K...]",
+                        help="offset(s), frames or times, comma-separated: 12 or 1,12,1s "
+                             "(default 1)")
+    parser.add_argument("--csv", metavar="FILE", help="write the CSV here ('-': stdout)")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="also draw the timeline as a PNG (needs the 'plot' extra: "
+                             "pip install 'ffmotion[plot]')")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _energy(args: argparse.Namespace) -> int:
+    from . import explore
+
+    outputs = [Path(p).absolute() for p in (args.csv, args.plot) if p and p != "-"]
+    if args.plot:
+        explore.require_matplotlib()
+        if Path(args.plot).suffix.lower() != ".png":
+            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not {args.plot}")
+    if len(outputs) == 2 and outputs[0] == outputs[1]:
+        raise UsageError("--csv and --plot name the same file")
+    for path in outputs:
+        runner.check_output_path(path, args.overwrite)
+    tools = runner.tools(args.ffmpeg)
+    stab = _stabilize_from(args)
+    ranged = {"start": args.start, "end": args.end, "duration": args.duration}
+    if args.print_command:
+        plans = explore.energy_plans(args.input, args.offset, tools=tools,
+                                     stabilize_options=stab, **ranged)
+        files = [Path(f"energy-k{p.k}.txt") for p in plans]
+        for argv in explore.energy_commands(plans, tools.ffmpeg, files):
+            print(api.printable(argv))
+        return 0
+    for path in outputs:
+        if path.resolve() == Path(args.input).resolve():
+            raise UsageError(f"output is the input: {path}")
+    table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
+                           progress=not args.quiet and sys.stderr.isatty(), **ranged)
+    if args.csv and args.csv != "-":
+        explore.write_csv(table, Path(args.csv).absolute(), args.overwrite)
+        _say(args, f"ffmotion energy: wrote {Path(args.csv).absolute()}")
+    if args.plot:
+        explore.write_plot(table, Path(args.plot).absolute(), args.overwrite)
+        _say(args, f"ffmotion energy: wrote {Path(args.plot).absolute()}")
+    if args.csv == "-" or not (args.csv or args.plot):
+        sys.stdout.write(table.csv())
+    for line in table.summary():
+        _say(args, f"ffmotion energy: {line}")
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
     "demo": (_demo_parser, _demo),
     "batch": (_batch_parser, _batch),
     "looks": (_looks_parser, _looks),
+    "sheet": (_sheet_parser, _sheet),
+    "energy": (_energy_parser, _energy),
 }
 
 

@@ -27,6 +27,7 @@ import ffmpeg
 from . import looks
 from .errors import UsageError
 from .looks import Look
+from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
 from .options import Mode, Options, format_fps
 from .pixfmt import working_pix_fmt
 from .probe import MediaInfo
@@ -78,10 +79,23 @@ class Plan:
     out_frames: int
     working_pix_fmt: str
     channel_ks: Optional[tuple[int, int, int]] = None  # --rgb-offsets: red, green, blue K
+    frames: Optional[FrameRange] = None  # the part processed (--start/--end); None: all
+    stabilizer: Optional[Stabilizer] = None
 
     @property
     def mode(self) -> Mode:
         return self.options.mode
+
+    @property
+    def span(self) -> FrameRange:
+        """The frames processed (the whole input unless a range was given)."""
+        if self.frames is not None:
+            return self.frames
+        return FrameRange(0, self.info.frames, self.info.frames)
+
+    def input_args(self) -> dict[str, Any]:
+        """Input options for the range (``-ss``/``-t``), shared by every pass."""
+        return range_input_args(self.span, self.info.fps)
 
     @property
     def out_duration(self) -> Fraction:
@@ -102,13 +116,20 @@ class Plan:
         look = self.options.look
         if not look.is_classic:
             what += f", look: {look.describe()}"
-        return f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
+        span = self.span
+        if not span.is_whole:
+            what += (f", frames {span.first}-{span.first + span.count - 1} of "
+                     f"{self.info.frames}")
+        if self.stabilizer is not None:
+            what += f", stabilized ({self.stabilizer.method})"
+        return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
 
 
 def plan(options: Options, info: MediaInfo) -> Plan:
     """Resolve the offset against the input; reject offsets the input is too short for."""
     k = options.offset.to_frames(info.fps)
-    n = info.frames
+    span = frame_range(options, info)
+    n = span.count
     if options.mode == "offset":
         if k < 1:
             raise UsageError(
@@ -117,29 +138,30 @@ def plan(options: Options, info: MediaInfo) -> Plan:
         if k >= n:
             raise UsageError(
                 f"offset {_frames_text(options.offset.text, k)} needs more than the {n} frames "
-                f"of {info.path.name} (at most {n - 1})"
+                f"of {info.path.name}{_ranged(span)} (at most {n - 1})"
             )
         out_frames = n - k
     else:
         if k >= n:
             raise UsageError(
                 f"freeze frame {_frames_text(options.offset.text, k)} is past the last frame "
-                f"of {info.path.name} (frames 0 to {n - 1})"
+                f"of {info.path.name}{_ranged(span)} (frames 0 to {n - 1})"
             )
         out_frames = n
-    channel_ks = _channel_offsets(options, info, k)
+    channel_ks = _channel_offsets(options, info, k, n)
     if channel_ks is not None and options.mode == "offset":
         out_frames = n - max(channel_ks)
     working = looks.working_format(working_pix_fmt(info.pix_fmt), options.look)
-    return Plan(options, info, k, out_frames, working, channel_ks)
+    return Plan(options, info, k, out_frames, working, channel_ks,
+                frames=None if span.is_whole else span)
 
 
-def _channel_offsets(options: Options, info: MediaInfo, k: int) -> Optional[tuple[int, int, int]]:
+def _channel_offsets(options: Options, info: MediaInfo, k: int,
+                     n: int) -> Optional[tuple[int, int, int]]:
     """``--rgb-offsets`` in frames, checked against the input like the offset itself."""
     channels = options.look.rgb_offsets
     if channels is None:
         return None
-    n = info.frames
     frames = []
     for name, channel in zip(("red", "green", "blue"), channels):
         kc = channel.to_frames(k, info.fps)
@@ -154,6 +176,10 @@ def _channel_offsets(options: Options, info: MediaInfo, k: int) -> Optional[tupl
                              f"past the last frame of {info.path.name} (frames 0 to {n - 1})")
         frames.append(kc)
     return frames[0], frames[1], frames[2]
+
+
+def _ranged(span: FrameRange) -> str:
+    return "" if span.is_whole else f" in the range given (from frame {span.first})"
 
 
 def check_output_format(options: Options) -> None:
@@ -281,9 +307,23 @@ def audio_args(plan: Plan) -> dict[str, Any]:
     """``-c:a copy`` when the container takes the input's audio codec, else an encoder."""
     box = container(plan.options.dst, plan.options.encode.codec is not None)
     codec = plan.info.audio_codec
-    if box.audio_copy is None or codec in box.audio_copy:
+    fits = box.audio_copy is None or codec in box.audio_copy
+    if fits and not audio_lead(plan):
         return {"c:a": "copy"}
+    if fits and codec and codec.startswith("pcm_"):  # trimmed PCM stays the same PCM
+        return {"c:a": codec}
     return {"c:a": box.audio_codec, **({"b:a": "192k"} if box.audio_codec == "aac" else {})}
+
+
+def audio_lead(plan: Plan) -> Fraction:
+    """Audio before the range's first frame that the input seek keeps (0 without a start).
+
+    Trimming it needs decoded audio, so ranged audio is re-encoded, not copied (a copied
+    stream would also start at a packet boundary, up to ~0.1 s early).
+    """
+    if plan.span.first == 0:
+        return Fraction(0)
+    return Fraction(1, 2) / plan.info.fps
 
 
 def keeps_audio(plan: Plan) -> bool:
@@ -302,13 +342,20 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    source = ffmpeg.input(str(plan.info.path), **thread_args(plan))
-    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
+    source = ffmpeg.input(str(plan.info.path), **thread_args(plan), **plan.input_args())
+    video = source["v:0"]
+    if plan.stabilizer is not None:
+        video = stabilize_video(video, plan.stabilizer)
+    video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks)
     streams = [video]
     kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):
-        streams.append(source["a:0"])
+        audio = source["a:0"]
+        lead = audio_lead(plan)
+        if lead:  # the seek stopped half a frame early: start the audio with the first frame
+            audio = audio.filter("atrim", start=_seconds(lead)).filter("asetpts", "PTS-STARTPTS")
+        streams.append(audio)
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)

@@ -114,6 +114,11 @@ class Options:
     # encoder's: x264's thread count changes its output bytes, and these do not.
     threads: Optional[int] = None
     look: Look = field(default_factory=Look)
+    # the part of the input to process (frames and offsets count from ``start``)
+    start: Optional[TimePoint] = None
+    end: Optional[TimePoint] = None
+    duration: Optional[TimePoint] = None
+    stabilize: Optional[StabilizeOptions] = None  # None: no stabilization
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -125,3 +130,109 @@ class Options:
             raise UsageError(f"threads must be 1 or more, not {self.threads}")
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")
+        check_range(self)
+
+
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")
+_TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|ms|f|frames?)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    """A point or length in the input as the user wrote it, for ``--start/--end/--duration``.
+
+    Seconds (``2.5``, ``2.5s``, ``500ms``, ``1:02.5``, ``1:00:00``; a bare number is seconds,
+    as in ffmpeg's ``-ss``) or whole frames (``30f``).
+    """
+
+    text: str
+    frames: Optional[int] = None
+    seconds: Optional[Fraction] = None
+
+    @classmethod
+    def parse(cls, value: Union[str, int, float, Fraction, "TimePoint"],
+              name: str = "time") -> "TimePoint":
+        """Parse ``value``; ``name`` (e.g. ``--start``) goes into the error message."""
+        if isinstance(value, TimePoint):
+            return value
+        if isinstance(value, bool):
+            raise UsageError(f"{name} must be a time like 2.5, 1:30, 500ms or 30f, not {value!r}")
+        if isinstance(value, (int, Fraction)):
+            value = str(value) if isinstance(value, int) else f"{float(value)!r}"
+        elif isinstance(value, float):
+            if not math.isfinite(value) or value < 0:
+                raise UsageError(f"{name} must be a time of 0 or more, not {value!r}")
+            value = repr(value)
+        text = str(value).strip()
+        clock = _CLOCK.match(text)
+        if clock:
+            hours, minutes, secs = clock.groups()
+            total = Fraction(secs) + 60 * int(minutes) + 3600 * int(hours or 0)
+            return cls(text=text, seconds=total)
+        match = _TIME.match(text)
+        if not match:
+            raise UsageError(
+                f"{name} {text!r} is not a time like 2.5, 2.5s, 500ms, 1:30 or 30f (frames)"
+            )
+        number, unit = match.group(1), (match.group(2) or "s").lower()
+        if unit.startswith("f"):
+            if "." in number:
+                raise UsageError(f"{name} {text!r}: a frame count must be a whole number")
+            return cls(text=text, frames=int(number))
+        return cls(text=text, seconds=Fraction(number) / (1000 if unit == "ms" else 1))
+
+    def to_frames(self, fps: Fraction) -> int:
+        """Whole frames at ``fps``; a time rounds to the nearest frame (halves up)."""
+        if self.frames is not None:
+            return self.frames
+        assert self.seconds is not None
+        return math.floor(self.seconds * fps + Fraction(1, 2))
+
+    def is_duration_like(self, other: "TimePoint") -> bool:
+        """Both in seconds or both in frames: comparable without knowing the frame rate."""
+        return (self.frames is None) == (other.frames is None)
+
+
+def _value(point: TimePoint) -> Fraction:
+    return Fraction(point.frames) if point.frames is not None else Fraction(point.seconds or 0)
+
+
+@dataclass(frozen=True)
+class StabilizeOptions:
+    """Two-pass stabilization before the motion graph.
+
+    ``smoothing`` 0 locks the camera to the first frame of the range (vid.stab's tripod
+    mode: what motion extraction wants); N > 0 follows the camera path smoothed over N
+    frames (for shots that pan). ``strength`` (1-10) is how shaky the footage is: vid.stab's
+    ``shakiness``, and the search range of the ``deshake`` fallback.
+    """
+
+    strength: int = 5
+    smoothing: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.strength, bool) or not isinstance(self.strength, int) \
+                or not 1 <= self.strength <= 10:
+            raise UsageError(f"--stabilize-strength must be a whole number from 1 to 10, "
+                             f"not {self.strength!r}")
+        if isinstance(self.smoothing, bool) or not isinstance(self.smoothing, int) \
+                or not 0 <= self.smoothing <= 500:
+            raise UsageError(f"--stabilize-smoothing must be a whole number of frames from 0 "
+                             f"(locked camera) to 500, not {self.smoothing!r}")
+
+
+def check_range(options: "Options") -> None:
+    """Parse ``start``/``end``/``duration`` in place and reject contradictions."""
+    for name, flag in (("start", "--start"), ("end", "--end"), ("duration", "--duration")):
+        value = getattr(options, name)
+        if value is not None:
+            object.__setattr__(options, name, TimePoint.parse(value, flag))
+    if options.end is not None and options.duration is not None:
+        raise UsageError("give --end or --duration, not both")
+    if options.duration is not None and (options.duration.frames == 0
+                                         or options.duration.seconds == 0):
+        raise UsageError("--duration must be more than 0")
+    start, end = options.start, options.end
+    if start is not None and end is not None and start.is_duration_like(end) \
+            and _value(end) <= _value(start):
+        raise UsageError(f"--end {end.text} must be after --start {start.text}")

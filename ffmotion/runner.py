@@ -9,6 +9,7 @@ import collections
 import contextlib
 import logging
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -85,6 +86,21 @@ def encoders(ffmpeg: str) -> frozenset[str]:
 def pix_fmts(ffmpeg: str) -> frozenset[str]:
     """Names of the pixel formats this ffmpeg build knows."""
     return _listing(ffmpeg, "-pix_fmts")
+
+
+@lru_cache(maxsize=None)
+def filters(ffmpeg: str) -> frozenset[str]:
+    """Names of the filters this ffmpeg build has (vidstab, drawtext... depend on the build).
+
+    ffmpeg 5.1 prints no ``-----`` rule above this table, so rows are recognised by their
+    shape: flags, name, ``IN->OUT`` pads.
+    """
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-filters"], timeout=30)
+    rows = (_FILTER_ROW.match(line) for line in done.stdout.decode("utf-8", "replace").splitlines())
+    return frozenset(row.group(1) for row in rows if row)
+
+
+_FILTER_ROW = re.compile(r"^\s*[A-Z.|]{2,3}\s+(\S+)\s+[AVN|]*->[AVN|]*\s")
 
 
 def _listing(ffmpeg: str, flag: str) -> frozenset[str]:

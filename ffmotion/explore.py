@@ -1,0 +1,315 @@
+"""Choosing the offset by looking: the contact sheet and the motion-energy timeline.
+
+The controller for ``ffmotion sheet`` and ``ffmotion energy``: options -> probe -> plan
+(range, stabilization) -> :mod:`ffmotion.views` graph -> runner. Pixels never pass through
+Python; the energy numbers come from ffmpeg's ``signalstats``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from . import graph, runner, stabilize, views
+from .errors import FfmotionError, FFmpegFailed, UsageError
+from .graph_extras import seconds_text
+from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
+from .probe import probe
+
+log = logging.getLogger("ffmotion")
+
+FONT_ENV = "FFMOTION_FONTFILE"
+# tried in order when fontconfig finds no font (a static ffmpeg on a machine without fonts)
+FONT_CANDIDATES: tuple[str, ...] = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "C:/Windows/Fonts/arial.ttf",
+)
+DEFAULT_SHEET_OFFSETS = ("1", "4", "12", "30")
+TimeLike = Union[str, float, TimePoint, None]
+
+
+def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[FrameOffset]:
+    """``"1,4,12,2s"`` (or a list) -> offsets; each as ``--offset`` takes it."""
+    if isinstance(text, int):
+        text = [text]
+    items = text.split(",") if isinstance(text, str) else list(text)
+    offsets = [FrameOffset.parse(item) for item in items if str(item).strip()]
+    if not offsets:
+        raise UsageError("give at least one offset, e.g. --offsets 1,4,12,0.5s")
+    return offsets
+
+
+def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.Tools,
+           start: TimeLike, end: TimeLike, duration: TimeLike,
+           stabilize_options: Optional[StabilizeOptions],
+           lenient: bool = False) -> list[graph.Plan]:
+    """One plan per offset (each validated against the range), sharing one stabilizer.
+
+    ``lenient`` drops offsets the range is too short for (an error only if none is left).
+    """
+    base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
+                   duration=duration, stabilize=stabilize_options)  # type: ignore[arg-type]
+    if not base.src.exists():
+        raise UsageError(f"input not found: {base.src}")
+    if base.src.is_dir():
+        raise UsageError(f"input is a folder, not a file: {base.src}")
+    info = probe(base.src, tools)
+    plans, errors = [], []
+    for offset in offsets:
+        try:
+            plans.append(graph.plan(dataclasses.replace(base, offset=offset), info))
+        except UsageError as exc:
+            if not lenient:
+                raise
+            errors.append(exc)
+    if not plans:
+        raise errors[0]
+    stabilized = stabilize.attach(plans[0], tools)
+    return [dataclasses.replace(p, stabilizer=stabilized.stabilizer,
+                                working_pix_fmt=stabilized.working_pix_fmt) for p in plans]
+
+
+def _offset_label(plan: graph.Plan) -> str:
+    text = plan.options.offset.text
+    if plan.options.offset.is_duration:
+        return f"K={plan.k} ({text})"
+    seconds = f"{float(Fraction(plan.k) / plan.info.fps):.3f}".rstrip("0").rstrip(".")
+    return f"K={plan.k} ({seconds}s)"
+
+
+def _unique(plans: list[graph.Plan]) -> list[graph.Plan]:
+    seen, kept = set(), []
+    for plan in plans:
+        if plan.k not in seen:
+            seen.add(plan.k)
+            kept.append(plan)
+    return kept
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+def find_font(ffmpeg: str) -> Optional[views.Font]:
+    """How drawtext can find a font with this ffmpeg, or None (then: no labels).
+
+    Tries ``$FFMOTION_FONTFILE``, then fontconfig's default, then a few usual font files;
+    each with a one-frame drawtext run (cached per binary and environment).
+    """
+    if "drawtext" not in runner.filters(ffmpeg):
+        return None
+    fonts = [views.Font(os.environ[FONT_ENV])] if os.environ.get(FONT_ENV) else []
+    fonts.append(views.Font(None))
+    fonts += [views.Font(path) for path in FONT_CANDIDATES if Path(path).is_file()]
+    env = tuple(os.environ.get(name, "") for name in ("FONTCONFIG_FILE", "FONTCONFIG_PATH"))
+    for font in fonts:
+        if _drawtext_works(ffmpeg, font, env):
+            return font
+    return None
+
+
+@lru_cache(maxsize=None)
+def _drawtext_works(ffmpeg: str, font: views.Font, env: tuple[str, ...]) -> bool:
+    try:
+        done = runner.capture(views.drawtext_probe_command(ffmpeg, font), timeout=30)
+    except (OSError, FfmotionError):
+        return False
+    return done.returncode == 0
+
+
+# -- sheet ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SheetResult:
+    output: Path
+    layout: views.SheetLayout
+    labelled: bool
+    legend: str
+    commands: list[list[str]]
+
+
+def sheet(src: Union[str, Path], dst: Union[str, Path],
+          offsets: Union[str, Sequence[Union[str, int]], None] = None, *,
+          columns: int = 5, cell_width: int = 320, labels: bool = True,
+          start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
+          stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
+          ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
+          dry_run: bool = False, progress: bool = False) -> SheetResult:
+    """Write a PNG contact sheet: the original, then one row per offset, at a few frames.
+
+    Without ``offsets``, 1, 4, 12 and 30 frames (those the clip is long enough for).
+    ``dry_run`` only builds the commands (``SheetResult.commands``).
+    """
+    if columns < 1 or columns > 50:
+        raise UsageError(f"--columns must be from 1 to 50, not {columns}")
+    if cell_width < 16 or cell_width > 4096:
+        raise UsageError(f"--cell-width must be from 16 to 4096 pixels, not {cell_width}")
+    found = tools or runner.tools(ffmpeg)
+    dst_path = Path(dst).expanduser().absolute()
+    if dst_path.suffix.lower() != ".png":
+        raise UsageError(f"the sheet is a PNG: give an output ending in .png, not {dst_path.name}")
+    implicit = offsets is None
+    wanted = parse_offsets(list(DEFAULT_SHEET_OFFSETS) if implicit else offsets)  # type: ignore[arg-type]
+    # the default offsets: those the clip is long enough for
+    plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
+                           stabilize_options, lenient=implicit))
+    base = plans[0]
+    if dst_path == base.options.src:
+        raise UsageError(f"output is the input: {dst_path}")
+    runner.check_output_path(dst_path, overwrite)
+    font = find_font(found.ffmpeg) if labels else None
+    layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
+                                cell_width, labels=font is not None)
+    legend = _legend(base, layout)
+    first = stabilize.detect_command(base, found.ffmpeg)
+    commands = ([first] if first else []) + [
+        views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
+    result = SheetResult(dst_path, layout, font is not None, legend, commands)
+    if dry_run:
+        return result
+    if labels and font is None:
+        log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to a "
+                    ".ttf file): the sheet has none. %s", FONT_ENV, legend)
+    stabilize.ensure_transforms(base, found, progress=progress)
+    with runner.atomic_output(dst_path, overwrite) as tmp:
+        argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
+        runner.run_ffmpeg(argv, total_frames=None, progress=False)
+    return result
+
+
+def _legend(plan: graph.Plan, layout: views.SheetLayout) -> str:
+    fps, first = plan.info.fps, plan.span.first
+    times = ", ".join(f"{seconds_text(Fraction(first + i) / fps)}s" for i in layout.columns)
+    rows = "; ".join(f"{n + 1}: {row.label}" for n, row in enumerate(layout.rows))
+    return f"Rows from the top: {rows}. Columns from the left: input time {times}."
+
+
+# -- energy ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Per-frame motion energy for some offsets; frame i of offset K blends i with i+K."""
+
+    source: Path
+    fps: Fraction
+    first: int  # input frame index of row 0
+    labels: list[str]
+    ks: list[int]
+    values: list[list[float]]  # values[j][i]: offset j, motion frame i (len n - K_j)
+
+    @property
+    def frames(self) -> int:
+        return max(len(v) for v in self.values)
+
+    def csv(self) -> str:
+        """``frame,time_s,energy_k<K>...``; frame and time are the input's; blank past N−K."""
+        header = ["frame", "time_s"] + [f"energy_k{k}" for k in self.ks]
+        lines = [",".join(header)]
+        for i in range(self.frames):
+            frame = self.first + i
+            cells = [str(frame), seconds_text(Fraction(frame) / self.fps)]
+            cells += [f"{v[i]:.4f}" if i < len(v) else "" for v in self.values]
+            lines.append(",".join(cells))
+        return "\n".join(lines) + "\n"
+
+    def summary(self) -> list[str]:
+        """One human line per offset: mean, and where the peak is."""
+        out = []
+        for label, values in zip(self.labels, self.values):
+            peak = max(range(len(values)), key=values.__getitem__)
+            mean = sum(values) / len(values)
+            at = self.first + peak
+            out.append(f"{label}: mean {mean:.2f}, peak {values[peak]:.2f} at frame {at} "
+                       f"({seconds_text(Fraction(at) / self.fps)}s)")
+        return out
+
+
+def require_matplotlib() -> None:
+    """Fail early (before any work) when ``--plot`` cannot be drawn."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib, which is not installed: "
+                         "pip install 'ffmotion[plot]' (--csv works without it)")
+
+
+def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]], *,
+                 tools: runner.Tools, start: TimeLike = None, end: TimeLike = None,
+                 duration: TimeLike = None,
+                 stabilize_options: Optional[StabilizeOptions] = None) -> list[graph.Plan]:
+    """The plans of an energy run (validated offsets, range, stabilizer), without running."""
+    src_path = Path(src)
+    dummy = src_path.with_name(src_path.name + ".energy")  # no video is written
+    return _unique(_plans(src_path, dummy, parse_offsets(offsets), tools, start, end,
+                          duration, stabilize_options))
+
+
+def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path]) -> list[list[str]]:
+    first = stabilize.detect_command(plans[0], ffmpeg)
+    return ([first] if first else []) + [
+        views.energy_command(plans[0], [p.k for p in plans], files, ffmpeg)]
+
+
+def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]] = 1, *,
+           start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
+           stabilize_options: Optional[StabilizeOptions] = None, ffmpeg: Optional[str] = None,
+           tools: Optional[runner.Tools] = None, progress: bool = False) -> EnergyTable:
+    """The motion-energy timeline of ``src`` for each offset, in one ffmpeg pass.
+
+    Energy of motion frame i = mean |v − neutral| of its luma (G for RGB) in 8-bit levels:
+    0 where nothing changed between frame i and frame i+K.
+    """
+    found = tools or runner.tools(ffmpeg)
+    plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
+                         stabilize_options=stabilize_options)
+    base = plans[0]
+    stabilize.ensure_transforms(base, found, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
+        files = [Path(folder) / f"k{p.k}.txt" for p in plans]
+        argv = energy_commands(plans, found.ffmpeg, files)[-1]
+        runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
+                          progress=progress)
+        values = [views.parse_energy(f.read_text(), base.working_pix_fmt) for f in files]
+    for plan, got in zip(plans, values):
+        if len(got) != plan.out_frames:
+            raise FFmpegFailed(f"energy: expected {plan.out_frames} frames for K={plan.k}, "
+                             f"ffmpeg gave {len(got)}")
+    return EnergyTable(base.info.path, base.info.fps, base.span.first,
+                       [_offset_label(p) for p in plans], [p.k for p in plans], values)
+
+
+def write_csv(table: EnergyTable, dst: Path, overwrite: bool) -> None:
+    with runner.atomic_output(dst, overwrite) as tmp:
+        tmp.write_text(table.csv())
+
+
+def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
+    """A PNG line plot of the timeline (matplotlib, without pyplot's global state)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    for label, values in zip(table.labels, table.values):
+        times = [float(Fraction(table.first + i) / table.fps) for i in range(len(values))]
+        axes.plot(times, values, label=label, linewidth=1.2)
+    axes.set_xlabel("time in the input (s)")
+    axes.set_ylabel("motion energy\n(mean |v - gray|, 8-bit)")
+    axes.set_title(f"{table.source.name} at {format_fps(table.fps)} fps", fontsize=10)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    with runner.atomic_output(dst, overwrite) as tmp:
+        figure.savefig(tmp, format="png")
+
+
+__all__ = ["EnergyTable", "SheetResult", "energy", "find_font", "parse_offsets", "sheet",
+           "write_csv", "write_plot"]

@@ -1,0 +1,184 @@
+"""Graph pieces around the motion graph: the time range and stabilization.
+
+Pure, like :mod:`ffmotion.graph`: names filters and builds argv lists, touches no file and
+starts no process (the transforms cache and pass 1 are run by :mod:`ffmotion.stabilize`).
+
+*Range.* ``--start/--end/--duration`` become input options ``-ss``/``-t`` (ffmpeg seeks, and
+audio follows the same range). Both are placed half a frame *before* the wanted frame
+boundaries: frame timestamps are rounded to the container's time base (1 ms in Matroska, so
+frame 1 at 30 fps is stored at 33 ms, before 1/30 s), and a cut exactly on the boundary
+would drop or keep a frame by that rounding. With the half-frame margin the range is
+exactly frames ``first .. first+count-1`` of a constant-frame-rate input.
+
+*Stabilization.* vid.stab: ``vidstabdetect`` (pass 1, writes a transforms file) and
+``vidstabtransform`` (pass 2, inside the motion graph); or ``deshake`` (one pass, weaker)
+when the ffmpeg build has no vid.stab. Both work on 8-bit formats only: the frames are
+converted to one explicitly (:func:`stabilize_pix_fmt`) rather than silently by ffmpeg.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import ffmpeg
+
+from .errors import UsageError
+from .options import Options, StabilizeOptions, format_fps
+from .probe import MediaInfo
+
+Method = Literal["vidstab", "deshake"]
+VIDSTAB_FILTERS = frozenset({"vidstabdetect", "vidstabtransform"})
+VIDSTAB_ACCURACY = 15  # vid.stab's maximum (and default): the detect pass is cheap anyway
+
+
+# -- time range -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FrameRange:
+    """Frames ``first .. first+count-1`` of an input with ``total`` frames."""
+
+    first: int
+    count: int
+    total: int
+
+    @property
+    def is_whole(self) -> bool:
+        return self.first == 0 and self.count == self.total
+
+
+def frame_range(options: Options, info: MediaInfo) -> FrameRange:
+    """Resolve ``--start/--end/--duration`` to frames (times round to the nearest frame)."""
+    total = info.frames
+    first = options.start.to_frames(info.fps) if options.start is not None else 0
+    if first >= total:
+        assert options.start is not None
+        raise UsageError(f"--start {options.start.text} is at or past the end of "
+                         f"{info.path.name} ({total} frames, {info.duration:.3f} s at "
+                         f"{format_fps(info.fps)} fps)")
+    if options.end is not None:
+        last = min(options.end.to_frames(info.fps), total)
+        if last <= first:
+            raise UsageError(f"--end {options.end.text} is not after --start "
+                             f"{options.start.text if options.start else '0'} (frame {first})")
+    elif options.duration is not None:
+        count = options.duration.to_frames(info.fps)
+        if count < 1:
+            raise UsageError(f"--duration {options.duration.text} is shorter than one frame "
+                             f"at {format_fps(info.fps)} fps")
+        last = min(first + count, total)
+    else:
+        last = total
+    return FrameRange(first, last - first, total)
+
+
+def range_input_args(frames: FrameRange, fps: Fraction) -> dict[str, Any]:
+    """``ss``/``t`` input options selecting ``frames`` (empty for the whole input)."""
+    args: dict[str, Any] = {}
+    if frames.first > 0:
+        args["ss"] = seconds_text((frames.first - Fraction(1, 2)) / fps)
+    if frames.first + frames.count < frames.total:
+        args["t"] = seconds_text(Fraction(frames.count) / fps)
+    return args
+
+
+def seconds_text(value: Fraction) -> str:
+    """Seconds with microsecond precision (ffmpeg's own time base), no trailing zeros."""
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+# -- stabilization ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stabilizer:
+    """A resolved stabilization: which filter, in which format, with which transforms file."""
+
+    method: Method
+    options: StabilizeOptions
+    pix_fmt: str  # the 8-bit format the stabilizer runs in
+    transforms: Optional[Path] = None  # vidstab: the cached pass-1 result
+
+    @property
+    def tripod(self) -> bool:
+        return self.options.smoothing == 0
+
+
+_VIDSTAB_YUV = {"444", "422", "420", "411", "410", "440"}
+_DESHAKE_YUV = {"444", "422", "420", "411", "410", "440"}
+
+
+def stabilize_pix_fmt(working: str, method: Method) -> str:
+    """The 8-bit format stabilization runs in, for input whose working format is ``working``.
+
+    Planar YUV keeps its subsampling (yuvj* becomes yuv*, higher depths 8 bits); gray stays
+    gray for vid.stab; everything else (RGB; gray for deshake, which takes only YUV) goes to
+    yuv444p, and the motion graph then works in that format.
+    """
+    match = re.match(r"^yuvj?(\d{3})p", working)
+    if match and match.group(1) in (_VIDSTAB_YUV if method == "vidstab" else _DESHAKE_YUV):
+        return f"yuv{match.group(1)}p"
+    if method == "vidstab" and working.startswith("gray"):
+        return "gray"
+    # vid.stab lists packed rgb24 too, but libvidstab 1.1.0 (Debian's) aborts on it
+    # (frameinfo.c: Assertion `fi->planes==1' failed): RGB goes through yuv444p
+    return "yuv444p"
+
+
+def choose_method(available_filters: frozenset[str]) -> Method:
+    """vid.stab when the build has both its filters, else deshake (a warning is the caller's)."""
+    if VIDSTAB_FILTERS <= available_filters:
+        return "vidstab"
+    if "deshake" in available_filters:
+        return "deshake"
+    raise UsageError("--stabilize needs ffmpeg's vidstab or deshake filter, and this ffmpeg "
+                     "has neither (try the ffmpeg that comes with imageio-ffmpeg)")
+
+
+def detect_args(stab: Stabilizer) -> dict[str, Any]:
+    """``vidstabdetect`` options: what the transforms file depends on (besides the frames)."""
+    args: dict[str, Any] = {"shakiness": stab.options.strength, "accuracy": VIDSTAB_ACCURACY}
+    if stab.tripod:
+        args["tripod"] = 1  # reference = frame 1 of the stream, i.e. the range's first frame
+    return args
+
+
+def stabilize_video(video: Any, stab: Stabilizer) -> Any:
+    """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out."""
+    video = video.filter("format", stab.pix_fmt)
+    if stab.method == "deshake":
+        reach = min(64, max(4, round(16 * stab.options.strength / 5)))
+        return video.filter("deshake", rx=reach, ry=reach)
+    if stab.transforms is None:
+        raise ValueError("vidstab needs its transforms file")
+    check_filter_path(stab.transforms)
+    if stab.tripod:
+        return video.filter("vidstabtransform", input=str(stab.transforms), tripod=1)
+    return video.filter("vidstabtransform", input=str(stab.transforms),
+                        smoothing=stab.options.smoothing)
+
+
+def detect_command(ffmpeg_bin: str, src: Path, input_args: dict[str, Any], stab: Stabilizer,
+                   result: Path) -> list[str]:
+    """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``."""
+    check_filter_path(result)
+    video = (ffmpeg.input(str(src), **input_args)["v:0"]
+             .filter("format", stab.pix_fmt)
+             .filter("vidstabdetect", result=str(result), **detect_args(stab)))
+    out = ffmpeg.output(video, "-", f="null", fps_mode="passthrough")
+    return [ffmpeg_bin, "-hide_banner", "-nostdin", *out.get_args()]
+
+
+# ffmpeg-python escapes filter arguments (\ ' = :) but not the filtergraph level: a path with
+# one of these would split the graph.
+_GRAPH_SPECIALS = set("[],;'\\\n")
+
+
+def check_filter_path(path: Path) -> None:
+    """Reject a path that cannot be passed as a filter argument (vidstab, metadata, fonts)."""
+    bad = sorted(_GRAPH_SPECIALS & set(str(path)))
+    if bad:
+        raise UsageError(f"ffmpeg filters cannot take the path {path} (it contains "
+                         f"{' '.join(repr(c) for c in bad)}): choose another folder "
+                         "(for the stabilization cache: set FFMOTION_CACHE)")

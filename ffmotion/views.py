@@ -1,0 +1,215 @@
+"""Graphs for choosing an offset by looking: the contact sheet and the motion-energy timeline.
+
+Pure, like :mod:`ffmotion.graph`: builds ffmpeg-python graphs and argv lists, runs nothing.
+
+*Sheet* (one ffmpeg pass, one PNG): the (stabilized) input is split into one branch per row;
+row 0 is the original, every other row the motion graph at one offset. Each row picks the
+same few frames (``select``), scales them, adds a label strip, and ``tile`` lays them out in
+a row; ``vstack`` stacks the rows::
+
+    in ─ split ─┬ settb,setpts=N ─────────── select ─ scale ─ pad ─ drawtext ─ tile ┐
+                ├ motion(K1) ─────────────── select ─ scale ─ pad ─ drawtext ─ tile ┼ vstack ─ png
+                └ motion(K2) ─────────────── ...                                   ┘
+
+*Energy*: per frame of the motion output, the mean |v − neutral| of its first plane (luma,
+or G for RGB): ``extractplanes`` → ``lut`` abs(val − neutral) → ``mergeplanes`` into a YUV
+format (``signalstats`` takes only YUV; copying the plane keeps the values exact, where a
+format conversion could rescale them) → ``signalstats`` (YAVG) → ``metadata`` print to a file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import ffmpeg
+
+from .graph import GLOBAL_ARGS, Plan, motion_video
+from .graph_extras import check_filter_path, seconds_text, stabilize_video
+from .pixfmt import plane_layout
+
+ENERGY_KEY = "lavfi.signalstats.YAVG"
+SHEET_MARGIN = 2  # tile margin: rows and columns end up 2 * margin apart
+
+
+@dataclass(frozen=True)
+class Font:
+    """How drawtext finds a font: ``fontfile`` or, when None, fontconfig's default."""
+
+    fontfile: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    label: str
+    k: Optional[int]  # None: the original frames
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """The grid: which frames (indices from the range start), which rows, cell sizes."""
+
+    columns: tuple[int, ...]
+    rows: tuple[SheetRow, ...]
+    cell_width: int
+    cell_height: int
+    label_height: int  # 0 without labels
+
+    @property
+    def width(self) -> int:
+        # tile: 2 * margin + C * w + (C - 1) * padding, with padding = 2 * margin
+        return len(self.columns) * (self.cell_width + 2 * SHEET_MARGIN)
+
+    @property
+    def height(self) -> int:
+        return len(self.rows) * (self.cell_height + self.label_height + 2 * SHEET_MARGIN)
+
+    def cell_box(self, row: int, column: int) -> tuple[int, int, int, int]:
+        """``(x, y, w, h)`` of the picture (without its label strip) of one cell."""
+        x = SHEET_MARGIN + column * (self.cell_width + 2 * SHEET_MARGIN)
+        y = SHEET_MARGIN + row * (self.cell_height + self.label_height + 2 * SHEET_MARGIN)
+        return x, y, self.cell_width, self.cell_height
+
+
+def sheet_columns(frames: int, max_k: int, columns: int) -> tuple[int, ...]:
+    """``columns`` frame indices spread evenly over the frames every row has (n − max K)."""
+    usable = frames - max_k
+    count = max(1, min(columns, usable))
+    return tuple(((2 * j + 1) * usable) // (2 * count) for j in range(count))
+
+
+def sheet_layout(plan: Plan, offsets: Sequence[tuple[str, int]], columns: int,
+                 cell_width: int, labels: bool) -> SheetLayout:
+    """The grid for ``offsets`` (label, K) over ``plan``'s frames."""
+    info = plan.info
+    width = min(cell_width, info.width)
+    height = max(1, round(info.height * width / info.width))
+    label_height = max(12, round(height / 8)) if labels else 0
+    picks = sheet_columns(plan.span.count, max(k for _, k in offsets), columns)
+    rows = (SheetRow("original", None),) + tuple(SheetRow(label, k) for label, k in offsets)
+    return SheetLayout(picks, rows, width, height, label_height)
+
+
+def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font]) -> Any:
+    """The ffmpeg-python output node writing the contact sheet PNG to ``dst``."""
+    fps = plan.info.fps
+    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    video = source["v:0"]
+    if plan.stabilizer is not None:
+        video = stabilize_video(video, plan.stabilizer)
+    video = video.filter("format", plan.working_pix_fmt)
+    branches = video.split()
+    # not(n-i) is 1 on frame i only: the expression needs no commas, which ffmpeg-python
+    # would not escape at the filtergraph level
+    chosen = "+".join(f"not(n-{i})" for i in layout.columns)
+    tb = 1 / Fraction(fps)
+    rows = []
+    for index, row in enumerate(layout.rows):
+        branch = branches[index]
+        if row.k is None:
+            branch = branch.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+        else:
+            branch = motion_video(branch, row.k, fps, "offset", plan.working_pix_fmt)
+        cells = branch.filter("select", chosen)
+        if (layout.cell_width, layout.cell_height) != (plan.info.width, plan.info.height):
+            cells = cells.filter("scale", layout.cell_width, layout.cell_height)
+        cells = cells.filter("format", "rgb24")
+        if font is not None:
+            cells = _label(cells, row, layout, font, Fraction(plan.span.first) / fps)
+        rows.append(cells.filter("tile", f"{len(layout.columns)}x1", margin=SHEET_MARGIN,
+                                 padding=2 * SHEET_MARGIN).setpts("0"))
+    sheet = ffmpeg.filter(rows, "vstack", inputs=len(rows))
+    return ffmpeg.output(sheet, str(dst), **{"frames:v": 1, "update": 1, "c:v": "png",
+                                             "fflags": "+bitexact", "flags:v": "+bitexact"})
+
+
+def _label(cells: Any, row: SheetRow, layout: SheetLayout, font: Font, start: Fraction) -> Any:
+    strip = layout.label_height
+    cells = cells.filter("pad", layout.cell_width, layout.cell_height + strip, 0, 0,
+                         color="black")
+    size = max(8, round(strip * 0.7))
+    args: dict[str, Any] = {"fontsize": size, "fontcolor": "white", "x": 3,
+                            "y": layout.cell_height + (strip - size) // 2}
+    if row.k is None:  # each column's time: the frame's index timestamp + the range start
+        args.update(text=f"original %{{pts:hms:{seconds_text(start)}}}", expansion="normal")
+    else:
+        args.update(text=row.label, expansion="none")
+    if font.fontfile:
+        check_filter_path(Path(font.fontfile))
+        args["fontfile"] = font.fontfile
+    return cells.filter("drawtext", **args)
+
+
+def sheet_command(plan: Plan, layout: SheetLayout, ffmpeg_bin: str, dst: Path,
+                  font: Optional[Font], overwrite: bool) -> list[str]:
+    """argv writing the sheet to ``dst``."""
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n",
+            *sheet_output(plan, layout, dst, font).get_args()]
+
+
+def drawtext_probe_command(ffmpeg_bin: str, font: Font) -> list[str]:
+    """A one-frame run of drawtext: fails when no font can be found (no fontconfig setup)."""
+    args: dict[str, Any] = {"text": "Ag", "fontsize": 12}
+    if font.fontfile:
+        check_filter_path(Path(font.fontfile))
+        args["fontfile"] = font.fontfile
+    video = ffmpeg.input("color=c=black:s=32x32:r=1:d=1", f="lavfi").filter("drawtext", **args)
+    out = ffmpeg.output(video, "-", f="null", **{"frames:v": 1})
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", *out.get_args()]
+
+
+# -- energy -------------------------------------------------------------------------------------
+
+def energy_scale(pix_fmt: str) -> tuple[int, Fraction]:
+    """(neutral value, factor to 8-bit units) of a working format: 127 and 1 at 8 bits."""
+    depth = plane_layout(pix_fmt, 2, 2).depth
+    return ((1 << depth) - 1) >> 1, Fraction(1, 1 << (depth - 8))
+
+
+def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Any:
+    """One pass: for each offset K, print each motion frame's mean |v − neutral| to a file."""
+    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    video = source["v:0"]
+    if plan.stabilizer is not None:
+        video = stabilize_video(video, plan.stabilizer)
+    working = plan.working_pix_fmt
+    video = video.filter("format", working)
+    branches = video.split()
+    neutral, _ = energy_scale(working)
+    depth = plane_layout(working, 2, 2).depth
+    yuv = "yuv444p" if depth == 8 else f"yuv444p{depth}le"
+    plane = "g" if working.startswith("gbrp") else "y"
+    outputs = []
+    for index, (k, path) in enumerate(zip(ks, files)):
+        check_filter_path(path)
+        stats = (motion_video(branches[index], k, plan.info.fps, "offset", working)
+                 .filter("extractplanes", plane)
+                 .filter("lut", c0=f"abs(val-{neutral})")
+                 .filter("mergeplanes", format=yuv, map0s=0, map0p=0, map1s=0, map1p=0,
+                         map2s=0, map2p=0)
+                 .filter("signalstats")
+                 .filter("metadata", mode="print", key=ENERGY_KEY, file=str(path)))
+        outputs.append(ffmpeg.output(stats, "-", f="null", fps_mode="passthrough"))
+    return ffmpeg.merge_outputs(*outputs)
+
+
+def energy_command(plan: Plan, ks: Sequence[int], files: Sequence[Path],
+                   ffmpeg_bin: str) -> list[str]:
+    """argv of the energy pass (output: the metadata files)."""
+    return [ffmpeg_bin, *GLOBAL_ARGS, *energy_outputs(plan, ks, files).get_args()]
+
+
+def parse_energy(text: str, pix_fmt: str) -> list[float]:
+    """Per-frame energies (8-bit units) from a ``metadata=mode=print`` file, in frame order."""
+    _, scale = energy_scale(pix_fmt)
+    values: dict[int, float] = {}
+    frame = None
+    for line in text.splitlines():
+        if line.startswith("frame:"):
+            frame = int(line.split()[0].split(":", 1)[1])
+        elif line.startswith(ENERGY_KEY + "=") and frame is not None:
+            values[frame] = float(line.split("=", 1)[1]) * float(scale)
+    if sorted(values) != list(range(len(values))):
+        raise ValueError("energy frames are not numbered 0..n-1")
+    return [values[i] for i in range(len(values))]

@@ -510,28 +510,30 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     """
     tools = runner.tools(ffmpeg)
 
-    def one(job: Job) -> tuple[Record, Optional[list[str]]]:
+    def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
         if job.dst.exists() and not job.options.overwrite:
             return _record(job, "skipped"), None
         try:
             plan = api.prepare(job.options, tools)
         except FfmotionError as exc:
             return _record(job, "failed", error=" ".join(str(exc).split())), None
-        argv = graph.command(plan, tools.ffmpeg)
-        return _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argv), argv
+        argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
+        return _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1]), argvs
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, jobs))
     for job, (record, _) in zip(jobs, results):
         display.finished(job.index, record)
-    commands = [(record, argv) for record, argv in results if argv is not None]
+    commands = [(record, argvs) for record, argvs in results if argvs is not None]
     if dest.endswith(".jsonl"):
-        lines = [json.dumps({"input": r.input, "output": r.output, "argv": argv}) for r, argv in commands]
+        lines = [json.dumps({"input": r.input, "output": r.output, "argv": argvs[-1],
+                             **({"before": argvs[:-1]} if len(argvs) > 1 else {})})
+                 for r, argvs in commands]
     else:
         lines = ["#!/bin/sh",
-                 f"# ffmotion {__version__} batch: {len(commands)} ffmpeg command(s), one a line.",
+                 f"# ffmotion {__version__} batch: {len(commands)} job(s), one a line.",
                  "# Run with: sh THIS_FILE   or: parallel -j N < THIS_FILE"]
-        lines += [shlex.join(argv) for _, argv in commands]
+        lines += [" && ".join(shlex.join(argv) for argv in argvs) for _, argvs in commands]
     text = "\n".join(lines) + "\n"
     if dest == "-":
         sys.stdout.write(text)

@@ -101,8 +101,12 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
     if stab is None or stab.method != "vidstab":
         return None
     assert stab.transforms is not None
+    target = result or stab.transforms
+    # a printed or emitted pass 1 runs later, by hand: its folder must be there already
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(parents=True, exist_ok=True)
     return graph_extras.detect_command(ffmpeg_bin, plan.info.path, plan.input_args(), stab,
-                                       result or stab.transforms)
+                                       target)
 
 
 def is_cached(plan: Plan) -> bool:

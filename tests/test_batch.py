@@ -363,3 +363,22 @@ def interrupt_batch(gen_ffmpeg: str, inputs: Path, out: Path, how: str, *options
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_interrupt_leaves_no_partial_output_and_no_ffmpeg(long_clips, gen_ffmpeg, tmp_path, how):
     interrupt_batch(gen_ffmpeg, long_clips, tmp_path / "out", how, "--jobs", "2")
+
+
+def test_emitted_stabilized_job_runs_both_passes(tmp_path, gen_ffmpeg, monkeypatch):
+    """With --stabilize a job is pass 1 && pass 2 on one line, runnable with an empty cache."""
+    src = make_clip(gen_ffmpeg, tmp_path / "shaky.mp4", codec="libx264", frames=20)
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache-run"))
+    assert cli.main(["batch", str(src), "-o", str(tmp_path / "ran"), "-k", "2", "--stabilize",
+                     "-q"]) == 0
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache-emit" / "nested"))
+    script = tmp_path / "jobs.sh"
+    assert cli.main(["batch", str(src), "-o", str(tmp_path / "emitted"), "-k", "2",
+                     "--stabilize", "--emit-commands", str(script), "-q"]) == 0
+    job_lines = [line for line in script.read_text().splitlines() if not line.startswith("#")]
+    assert len(job_lines) == 1
+    if "vidstabdetect" in job_lines[0]:
+        assert " && " in job_lines[0]
+    subprocess.run(["sh", str(script)], check=True, capture_output=True)
+    name = "shaky_motion_k2.mp4"
+    assert (tmp_path / "emitted" / name).read_bytes() == (tmp_path / "ran" / name).read_bytes()

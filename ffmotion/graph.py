@@ -29,7 +29,7 @@ from .errors import UsageError
 from .looks import Look
 from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
 from .options import Mode, Options, format_fps
-from .pixfmt import working_pix_fmt
+from .pixfmt import chroma_subsampling, working_pix_fmt
 from .probe import MediaInfo
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
@@ -348,8 +348,10 @@ def output(plan: Plan, dst: Path) -> Any:
         video = stabilize_video(video, plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks)
+    encode = video_args(plan)
+    video = _whole_chroma_size(video, plan.info.width, plan.info.height, encode.get("pix_fmt"))
     streams = [video]
-    kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
+    kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):
         audio = source["a:0"]
         lead = audio_lead(plan)
@@ -360,6 +362,22 @@ def output(plan: Plan, dst: Path) -> Any:
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)
     return ffmpeg.output(*streams, str(dst), **kwargs)
+
+
+def _whole_chroma_size(video: Any, width: int, height: int, pix_fmt: Optional[str]) -> Any:
+    """Grow an odd-sized picture to whole chroma samples when the output is subsampled.
+
+    x264, x265 and mpeg4 refuse 4:2:0 at odd sizes; the added column/row repeats its
+    neighbour (``fillborders`` smear), so no look gets a coloured edge.
+    """
+    if not pix_fmt:
+        return video
+    sx, sy = chroma_subsampling(pix_fmt)
+    right, bottom = -width % (1 << sx), -height % (1 << sy)
+    if not right and not bottom:
+        return video
+    return (video.filter("pad", w=width + right, h=height + bottom)
+                 .filter("fillborders", right=right, bottom=bottom, mode="smear"))
 
 
 def _seconds(value: Fraction) -> str:

@@ -104,3 +104,14 @@ def plane_layout(pix_fmt: str, width: int, height: int) -> PlaneLayout:
         cw, ch = -((-width) >> sx), -((-height) >> sy)
         planes = ((height, width), (ch, cw), (ch, cw))
     return PlaneLayout(pix_fmt, width, height, depth, planes)
+
+
+def chroma_subsampling(pix_fmt: str) -> tuple[int, int]:
+    """log2 of the horizontal and vertical chroma subsampling (``yuv420p`` -> (1, 1)).
+
+    For formats this module does not lay out (anything not planar YUV) it is (0, 0).
+    """
+    match = _NATIVE.match(pix_fmt)
+    if not match or not match.group(1):
+        return (0, 0)
+    return _SUBSAMPLING[match.group(1)]

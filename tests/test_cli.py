@@ -229,3 +229,22 @@ def test_interrupt_leaves_no_temp_file(av_clip, tmp_path):
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     assert list(out_dir.iterdir()) == []
+
+
+def test_odd_size_input_to_mp4_grows_to_whole_chroma(gen_ffmpeg, clips, tmp_path):
+    """x264 refuses odd 4:2:0 sizes: the picture gains one smeared column and row."""
+    out = tmp_path / "odd.mp4"
+    code, _, stderr = ffmotion(str(clips["odd_size"].path), str(out), "-k", "3")
+    assert code == 0, stderr
+    assert "68x42" in stream_info(gen_ffmpeg, out)
+    assert len(packets(gen_ffmpeg, out, "v")) == FRAMES - 3
+    # the added column and row repeat the last real ones (checked losslessly)
+    from conftest import decode
+
+    exact = tmp_path / "odd.mkv"
+    code, _, stderr = ffmotion(str(clips["odd_size"].path), str(exact), "-k", "3", "--codec",
+                               "ffv1", "--pix-fmt", "yuv420p")
+    assert code == 0, stderr
+    for frame in decode(gen_ffmpeg, exact, "yuv420p", (68, 42)):
+        luma = frame[0]
+        assert (luma[:, 67] == luma[:, 66]).all() and (luma[41] == luma[40]).all()

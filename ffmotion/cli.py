@@ -135,11 +135,13 @@ def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
 def _main_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ffmotion",
-        description="Motion extraction: each output frame is input frame i blended 50%% with "
+        description="Motion extraction: each output frame is input frame i blended 50% with "
                     "the inverted frame i+K, in one ffmpeg filter graph. Static areas turn gray; "
                     "what changed between i and i+K shows.",
-        epilog="Subcommands: 'ffmotion demo [OUT]' makes a sample clip and its motion "
-               "extraction. A file named like a subcommand can be given as ./demo.",
+        epilog="Subcommands (each has --help): demo [OUT] (a sample clip and its motion "
+               "extraction), batch IN... -o DIR (many files), looks (the look presets), "
+               "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline). "
+               "A file named like a subcommand can be given as ./demo.",
     )
     parser.add_argument("input", help="input video")
     parser.add_argument("output", help="output video (.mp4, .mov, .mkv, .avi, .webm)")

@@ -10,7 +10,8 @@ from typing import Any, Callable, Optional, Union
 
 from . import graph, runner
 from .errors import UsageError
-from .options import EncodeOptions, FrameOffset, Mode, Options
+from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
+                      StrategyChoice, parse_size)
 from .probe import MediaInfo, probe
 
 log = logging.getLogger("ffmotion")
@@ -42,14 +43,23 @@ def make_options(
     pix_fmt: Optional[str] = None,
     lossless: bool = False,
     overwrite: bool = False,
+    strategy: StrategyChoice = "auto",
+    max_buffer: Union[int, str, None] = None,
+    threads: Optional[int] = None,
 ) -> Options:
-    """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``)."""
+    """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
+
+    ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
+    memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
+    """
     mode, spec = mode_and_offset(offset, freeze)
     options = Options(
         src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                              lossless=lossless),
-        overwrite=overwrite,
+        overwrite=overwrite, strategy=strategy,
+        max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
+        threads=threads,
     )
     check_paths(options)
     return options
@@ -119,7 +129,8 @@ def extract(
 
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
-    ``pix_fmt``, ``lossless``, ``overwrite``; ``ffmpeg`` names the binary.
+    ``pix_fmt``, ``lossless``, ``overwrite``, ``strategy``, ``max_buffer``, ``threads``;
+    ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)
     found = runner.tools(ffmpeg)

@@ -11,7 +11,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, runner
 from .errors import FfmotionError, UsageError
-from .options import format_fps
+from .options import STRATEGIES, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -47,6 +47,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
                      help="FFV1 in .mkv in the working pixel format: exact pixels")
     enc.add_argument("--no-audio", dest="audio", action="store_false",
                      help="drop the audio (kept by default, trimmed to the video)")
+    perf = parser.add_argument_group("performance")
+    perf.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                      help="split: decode once, ffmpeg holds K frames; dual: open the input "
+                           "twice, flat memory, decodes twice; auto (default): dual when K "
+                           "frames exceed --max-buffer")
+    perf.add_argument("--max-buffer", dest="max_buffer", metavar="SIZE", default="256M",
+                      help="memory the split strategy may use for K decoded frames before auto "
+                           "switches to dual (default 256M; e.g. 1G)")
+    perf.add_argument("--threads", type=int, metavar="N",
+                      help="ffmpeg threads for each decoder, the filters and the encoder "
+                           "(default: ffmpeg's choice)")
     run = parser.add_argument_group("running")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("--ffmpeg", metavar="PATH",
@@ -129,7 +140,8 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, strategy=args.strategy, max_buffer=args.max_buffer,
+        threads=args.threads,
     )
 
 

@@ -14,6 +14,11 @@ so output frame i = (frame[i] + max - frame[i+K]) >> 1 per plane, N-K frames. ``
 pairs frames by timestamp, and on variable-frame-rate input only index timestamps pair
 frame i with frame i+K. In freeze mode the second branch is the single frame K
 (``trim=start_frame=K:end_frame=K+1``) and ``blend`` repeats it for all N frames.
+
+``split`` makes ffmpeg hold the K frames between the branches (K x frame size: gigabytes at
+4K). The "dual" strategy opens the input a second time instead and gives that decoder the
+shifted branch (the same format/settb/setpts=N/trim chain), so memory stays flat whatever K,
+for the price of a second decode; see :func:`branches` and :func:`choose_strategy`.
 """
 from __future__ import annotations
 
@@ -25,8 +30,8 @@ from typing import Any, Optional
 import ffmpeg
 
 from .errors import UsageError
-from .options import Mode, Options, format_fps
-from .pixfmt import working_pix_fmt
+from .options import Mode, Options, Strategy, format_fps
+from .pixfmt import plane_layout, working_pix_fmt
 from .probe import MediaInfo
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
@@ -75,6 +80,7 @@ class Plan:
     k: int  # offset mode: distance between the frames blended; freeze mode: reference index
     out_frames: int
     working_pix_fmt: str
+    strategy: Strategy = "split"  # resolved: see choose_strategy
 
     @property
     def mode(self) -> Mode:
@@ -93,7 +99,8 @@ class Plan:
             what = f"offset {self.k} frame{'s' if self.k != 1 else ''}"
         if self.options.offset.is_duration:
             what += f" ({self.options.offset.text} at {fps} fps)"
-        return f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
+        return (f"{what}, {self.out_frames} of {self.info.frames} frames, {self.working_pix_fmt}"
+                + (", input decoded twice (dual strategy)" if self.strategy == "dual" else ""))
 
 
 def plan(options: Options, info: MediaInfo) -> Plan:
@@ -118,7 +125,24 @@ def plan(options: Options, info: MediaInfo) -> Plan:
                 f"of {info.path.name} (frames 0 to {n - 1})"
             )
         out_frames = n
-    return Plan(options, info, k, out_frames, working_pix_fmt(info.pix_fmt))
+    working = working_pix_fmt(info.pix_fmt)
+    return Plan(options, info, k, out_frames, working,
+                choose_strategy(options, info, k, working))
+
+
+def buffer_bytes(info: MediaInfo, k: int, pix_fmt: str) -> int:
+    """What "split" makes ffmpeg hold: K decoded frames in the working format.
+
+    The top branch waits for frame K of the shifted one in both modes, so frames 0..K-1 queue.
+    """
+    return k * plane_layout(pix_fmt, info.width, info.height).frame_bytes
+
+
+def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> Strategy:
+    """The strategy asked for, or with "auto": "dual" when K frames exceed ``max_buffer``."""
+    if options.strategy != "auto":
+        return options.strategy
+    return "dual" if buffer_bytes(info, k, pix_fmt) > options.max_buffer else "split"
 
 
 def check_output_format(options: Options) -> None:
@@ -150,26 +174,56 @@ def container(dst: Path, codec_given: bool) -> Container:
 
 
 def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
-                 pix_fmt: Optional[str] = None) -> Any:
+                 pix_fmt: Optional[str] = None, *, second: Any = None) -> Any:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
-    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format.
+    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format. ``second``, the
+    same video from a second input (see :func:`second_input`), selects the "dual" strategy.
     """
+    top, shifted = branches(video, k, fps, mode, pix_fmt, second=second)
+    blend_args: dict[str, Any] = {} if mode == "freeze" else {"shortest": 1}
+    inverted = shifted.filter("negate")
+    return ffmpeg.filter([top, inverted], "blend", all_mode="average", **blend_args)
+
+
+def branches(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
+             pix_fmt: Optional[str] = None, *, second: Any = None) -> tuple[Any, Any]:
+    """The (top, shifted) pair of index-timed branches, before the shifted one is inverted.
+
+    Both carry timestamps 0, 1, 2... (in units of 1/fps); ``shifted`` starts at frame K (freeze
+    mode: is frame K alone). Without ``second`` both come from ``video`` through ``split``;
+    with ``second`` (the same video decoded again) ``shifted`` comes from it, and ffmpeg
+    holds no frames between the branches.
+    """
+    top = _indexed(video, fps, pix_fmt)
+    if second is None:
+        pair = top.split()
+        top, source = pair[0], pair[1]
+    else:
+        source = _indexed(second, fps, pix_fmt)
+    if mode == "freeze":
+        shifted = source.trim(start_frame=k, end_frame=k + 1)
+    else:
+        shifted = source.trim(start_frame=k)
+    return top, shifted.setpts("PTS-STARTPTS")
+
+
+def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str]) -> Any:
     if pix_fmt:
         video = video.filter("format", pix_fmt)
     tb = 1 / Fraction(fps)
-    indexed = video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
-    branches = indexed.split()
-    if mode == "freeze":
-        shifted = branches[1].trim(start_frame=k, end_frame=k + 1)
-        blend_args: dict[str, Any] = {}
-    else:
-        shifted = branches[1].trim(start_frame=k)
-        blend_args = {"shortest": 1}
-    inverted = shifted.setpts("PTS-STARTPTS").filter("negate")
-    return ffmpeg.filter([branches[0], inverted], "blend", all_mode="average", **blend_args)
+    return video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+
+
+def second_input(path: Path, **input_args: Any) -> Any:
+    """The video of ``path`` opened as another ffmpeg input, for the "dual" strategy.
+
+    ``-an`` (audio is never read from it) also keeps ffmpeg-python from merging it with a
+    first input of the same file: identical input nodes collapse into one.
+    """
+    return ffmpeg.input(str(path), an=None, **input_args)["v:0"]
 
 
 def video_args(plan: Plan) -> dict[str, Any]:
@@ -240,16 +294,28 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    source = ffmpeg.input(str(plan.info.path))
-    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt)
+    input_args = threads_args(plan)
+    source = ffmpeg.input(str(plan.info.path), **input_args)
+    second = second_input(plan.info.path, **input_args) if plan.strategy == "dual" else None
+    video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
+                         second=second)
     streams = [video]
-    kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
+    kwargs: dict[str, Any] = {**video_args(plan), **input_args, "fps_mode": "passthrough",
+                              **BITEXACT}
     if keeps_audio(plan):
         streams.append(source["a:0"])
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)
-    return ffmpeg.output(*streams, str(dst), **kwargs)
+    out = ffmpeg.output(*streams, str(dst), **kwargs)
+    if plan.options.threads is not None:
+        out = out.global_args("-filter_complex_threads", str(plan.options.threads))
+    return out
+
+
+def threads_args(plan: Plan) -> dict[str, Any]:
+    """``-threads N`` for each decoder and the encoder when ``--threads`` is given."""
+    return {} if plan.options.threads is None else {"threads": plan.options.threads}
 
 
 def _seconds(value: Fraction) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -94,8 +95,11 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     """Probe the input (unless ``info`` is given), resolve the plan, check the encoders exist."""
     check_paths(options)
     graph.check_output_format(options)
-    plan = graph.plan(options, info if info is not None else probe(options.src, tools))
-    available = runner.encoders(tools.ffmpeg)
+    # listing the encoders is a process start of its own: overlap it with probing
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(runner.encoders, tools.ffmpeg)
+        plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+        available = listed.result()
     for codec in graph.encoders_needed(plan):
         if codec not in available:
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "

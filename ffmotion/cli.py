@@ -27,8 +27,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every form that runs the motion graph."""
+def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
+    """Options shared by every form that runs the motion graph (``threads``: add --threads)."""
     what = parser.add_argument_group("motion")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("-k", "--offset", metavar="K",
@@ -55,9 +55,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     perf.add_argument("--max-buffer", dest="max_buffer", metavar="SIZE", default="256M",
                       help="memory the split strategy may use for K decoded frames before auto "
                            "switches to dual (default 256M; e.g. 1G)")
-    perf.add_argument("--threads", type=int, metavar="N",
-                      help="ffmpeg threads for each decoder, the filters and the encoder "
-                           "(default: ffmpeg's choice)")
+    if threads:
+        perf.add_argument("--threads", type=int, metavar="T",
+                          help="decoder and filter threads of ffmpeg (default: its own); "
+                               "never changes the output bytes")
     run = parser.add_argument_group("running")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("--ffmpeg", metavar="PATH",
@@ -78,7 +79,7 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("input", help="input video")
     parser.add_argument("output", help="output video (.mp4, .mov, .mkv, .avi, .webm)")
-    _common(parser)
+    _common(parser, threads=True)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
     parser.add_argument("--version", action="version", version=f"ffmotion {__version__}")
@@ -94,7 +95,7 @@ def _demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("out", nargs="?", default=".",
                         help="folder for both files (default: current folder), or the result "
                              f"file; default names {DEMO_INPUT} and {DEMO_OUTPUT}")
-    _common(parser)
+    _common(parser, threads=True)
     return parser
 
 
@@ -141,7 +142,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
         overwrite=args.overwrite, strategy=args.strategy, max_buffer=args.max_buffer,
-        threads=args.threads,
+        threads=getattr(args, "threads", None),
     )
 
 

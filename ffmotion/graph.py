@@ -294,28 +294,19 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    input_args = threads_args(plan)
-    source = ffmpeg.input(str(plan.info.path), **input_args)
-    second = second_input(plan.info.path, **input_args) if plan.strategy == "dual" else None
+    source = ffmpeg.input(str(plan.info.path), **thread_args(plan))
+    second = (second_input(plan.info.path, **thread_args(plan)) if plan.strategy == "dual"
+              else None)
     video = motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          second=second)
     streams = [video]
-    kwargs: dict[str, Any] = {**video_args(plan), **input_args, "fps_mode": "passthrough",
-                              **BITEXACT}
+    kwargs: dict[str, Any] = {**video_args(plan), "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):
         streams.append(source["a:0"])
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)
-    out = ffmpeg.output(*streams, str(dst), **kwargs)
-    if plan.options.threads is not None:
-        out = out.global_args("-filter_complex_threads", str(plan.options.threads))
-    return out
-
-
-def threads_args(plan: Plan) -> dict[str, Any]:
-    """``-threads N`` for each decoder and the encoder when ``--threads`` is given."""
-    return {} if plan.options.threads is None else {"threads": plan.options.threads}
+    return ffmpeg.output(*streams, str(dst), **kwargs)
 
 
 def _seconds(value: Fraction) -> str:
@@ -330,7 +321,19 @@ def command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
     """
     target = plan.options.dst if dst is None else dst
     replace = plan.options.overwrite if overwrite is None else overwrite
-    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if replace else "-n", *output(plan, target).get_args()]
+    threads = plan.options.threads
+    graph_threads = ["-filter_complex_threads", str(threads)] if threads else []
+    return [ffmpeg_bin, *GLOBAL_ARGS, *graph_threads, "-y" if replace else "-n",
+            *output(plan, target).get_args()]
+
+
+def thread_args(plan: Plan) -> dict[str, Any]:
+    """Decoder threads (an input option) when the options cap ffmpeg's threads.
+
+    The encoder keeps its own default: x264's thread count changes its output bytes, while
+    decoder and filter threads do not, so a capped command writes the same file.
+    """
+    return {"threads": plan.options.threads} if plan.options.threads else {}
 
 
 # -- the built-in demo clip ---------------------------------------------------------------

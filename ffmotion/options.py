@@ -115,17 +115,21 @@ class Options:
     audio: bool = True
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
+    # Decoder and filter threads of the ffmpeg process (None: ffmpeg's default). Never the
+    # encoder's: x264's thread count changes its output bytes, and these do not.
+    threads: Optional[int] = None
     strategy: StrategyChoice = "auto"
     max_buffer: int = DEFAULT_MAX_BUFFER  # bytes of decoded frames "split" may hold (auto)
-    threads: Optional[int] = None  # ffmpeg -threads for decoders and encoder; None: ffmpeg's
 
     def __post_init__(self) -> None:
-        _check_performance(self.strategy, self.max_buffer, self.threads)
+        _check_strategy(self.strategy, self.max_buffer)
         if self.mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         object.__setattr__(self, "src", Path(self.src).expanduser().absolute())
         object.__setattr__(self, "dst", Path(self.dst).expanduser().absolute())
         object.__setattr__(self, "offset", FrameOffset.parse(self.offset))
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise UsageError(f"threads must be 1 or more, not {self.threads}")
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")
 
@@ -146,12 +150,8 @@ def parse_size(value: Union[str, int]) -> int:
     return int(number * 1024 ** "_kmgt".index(unit or "_"))
 
 
-def _check_performance(strategy: str, max_buffer: int, threads: Optional[int]) -> None:
+def _check_strategy(strategy: str, max_buffer: int) -> None:
     if strategy not in STRATEGIES:
         raise UsageError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     if isinstance(max_buffer, bool) or not isinstance(max_buffer, int) or max_buffer < 0:
         raise UsageError(f"--max-buffer must be a number of bytes, 0 or more, not {max_buffer!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 0):
-        raise UsageError(f"--threads must be a whole number, 0 or more (0: ffmpeg decides), "
-                         f"not {threads!r}")

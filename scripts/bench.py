@@ -437,7 +437,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
         if v is None:
             return ""
         if isinstance(v, bool):
-            return "yes" if v else "**no**"
+            return "yes" if v else "no"
         return str(v)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
@@ -459,7 +459,8 @@ def markdown(report: dict[str, Any]) -> str:
                            c["note"]] for c in group["contenders"]]))
         out.append("")
         out.append(table(["pair (side by side)", "time ratio", "ffmotion speed-up", "target", "met"],
-                         [[r["pair"], r["ratio"], f"{r['speedup']}x", r["target"], r["met"]]
+                         [[r["pair"], r["ratio"], f"{r['speedup']}x", r["target"],
+                           {True: "met", False: "**missed**", None: ""}[r["met"]]]
                           for r in group["ratios"]]))
     if report.get("memory"):
         out.append("\n### Peak memory against K: split vs dual (ffmotion CLI, encoder "
@@ -470,11 +471,14 @@ def markdown(report: dict[str, Any]) -> str:
                            r["split_wall_s"], r["dual_peak_mib"], r["dual_wall_s"],
                            r["dual_over_split_time"]] for r in report["memory"]]))
     if report.get("scaling"):
-        out.append("\n### Scaling with clip length (ffmotion CLI)\n")
-        out.append(table(["size", "encoder", "short", "long", "frames ratio", "time ratio",
-                          "peak MiB short", "peak MiB long"],
-                         [[r["size"], r["encoder"], r["short"], r["long"], r["frames_ratio"],
-                           r["time_ratio"], r["peak_short_mib"], r["peak_long_mib"]]
+        out.append("\n### Scaling with clip length (ffmotion CLI, K="
+                   f"{report['config']['offset']})\n")
+        out.append(table(["size", "encoder", "short", "long", "s short", "s long",
+                          "frames ratio", "time ratio", "CPU ratio", "peak MiB short",
+                          "peak MiB long"],
+                         [[r["size"], r["encoder"], r["short"], r["long"], r["short_s"],
+                           r["long_s"], r["frames_ratio"], r["time_ratio"], r["cpu_ratio"],
+                           r["peak_short_mib"], r["peak_long_mib"]]
                           for r in report["scaling"]]))
     if report.get("startup"):
         s = report["startup"]
@@ -493,22 +497,26 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def scaling(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by = collections.defaultdict(list)
-    for g in groups:
-        if g["gop"] == "normal":
-            by[(g["size"], g["encoder"])].append(g)
+def scaling(args: argparse.Namespace, work: Path, tools: runner.Tools) -> list[dict[str, Any]]:
+    """ffmotion on the shortest and longest clip of each size, in alternation: time should
+    grow like the frame count, memory not at all."""
+    ext, flags, _ = ENCODERS[args.scaling_encoder]
+    short, long_ = min(args.durations), max(args.durations)
     rows = []
-    for (size, encoder), gs in by.items():
-        if len(gs) < 2:
-            continue
-        gs.sort(key=lambda g: g["seconds"])
-        a, b = gs[0], gs[-1]
-        ca, cb = a["contenders"][0], b["contenders"][0]
-        rows.append({"size": size, "encoder": encoder, "short": a["clip"], "long": b["clip"],
-                     "frames_ratio": round(cb["frames"] / ca["frames"], 2),
-                     "time_ratio": round(cb["wall_s"] / ca["wall_s"], 2),
-                     "peak_short_mib": ca["peak_mib"], "peak_long_mib": cb["peak_mib"]})
+    for w, h in args.sizes:
+        specs = [ClipSpec(w, h, short), ClipSpec(w, h, long_)]
+        found = [Contender(spec.name, ffmotion_cli(ensure_clip(spec, args.cache, tools.ffmpeg),
+                                                   work / f"scale-{spec.name}{ext}", args.offset,
+                                                   flags, tools.ffmpeg), spec.frames - args.offset)
+                 for spec in specs]
+        alternate(found, args.scaling_runs, "scaling")
+        a, b = (c.summary() for c in found)
+        rows.append({"size": f"{w}x{h}", "encoder": args.scaling_encoder, "short": a["name"],
+                     "long": b["name"], "frames_ratio": round(b["frames"] / a["frames"], 2),
+                     "time_ratio": round(b["wall_s"] / a["wall_s"], 2),
+                     "cpu_ratio": round(b["cpu_s"] / a["cpu_s"], 2),
+                     "short_s": a["wall_s"], "long_s": b["wall_s"],
+                     "peak_short_mib": a["peak_mib"], "peak_long_mib": b["peak_mib"]})
     return rows
 
 
@@ -537,6 +545,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="small and short: 360p, 2 s and 6 s clips, 1 run, K up to 60")
     p.add_argument("--sizes", type=_sizes, default=None, help="e.g. 720p,1080p or 640x360")
     p.add_argument("--durations", type=_ints, default=None, help="seconds, e.g. 10,60")
+    p.add_argument("--compare-durations", type=_ints, default=None,
+                   help="clip lengths for the comparison tables (default: --durations)")
     p.add_argument("--runs", type=int, default=None, help="rounds in alternation (default 3)")
     p.add_argument("--offset", type=int, default=12, help="K for the comparisons (default 12)")
     p.add_argument("--encoders", type=lambda t: t.split(","), default=["default", "fast"],
@@ -555,8 +565,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--no-strict-gop", action="store_true",
                    help="skip the strict-GOP (scenecut=0) clip for the seek-per-frame script")
     p.add_argument("--sections", type=lambda t: t.split(","),
-                   default=["compare", "memory", "startup"],
-                   help="of compare, memory, startup, encoders (default: the first three)")
+                   default=["compare", "scaling", "memory", "startup"],
+                   help="of compare, scaling, memory, startup, encoders "
+                        "(default: all but encoders)")
+    p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
+    p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
     p.add_argument("--memory-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-encoder", default="fast", choices=list(ENCODERS))
@@ -572,10 +585,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         args.memory_k = args.memory_k or [6, 30, 120]
     args.sizes = args.sizes or [(1280, 720), (1920, 1080)]
     args.durations = args.durations or [10, 60]
+    args.compare_durations = args.compare_durations or args.durations
     args.runs = args.runs or 3
     args.memory_k = args.memory_k or [12, 150, 600]
     args.memory_runs = args.memory_runs or args.runs
     args.sweep_runs = args.sweep_runs or args.runs
+    args.scaling_runs = args.scaling_runs or args.runs
     for name in args.encoders:
         if name not in ENCODERS:
             p.error(f"unknown encoder {name}: use {', '.join(ENCODERS)}")
@@ -600,10 +615,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                               "config": {k: v for k, v in vars(args).items()
                                          if k not in ("worker",)}, "groups": []}
     report["config"]["cache"] = str(args.cache)
-    specs = [ClipSpec(w, h, s) for (w, h) in args.sizes for s in args.durations]
+    specs = [ClipSpec(w, h, s) for (w, h) in args.sizes for s in args.compare_durations]
     if have_cv2 and not args.no_strict_gop and "compare" in args.sections:
         w, h = args.sizes[-1]
-        specs.append(ClipSpec(w, h, min(args.durations), gop="strict"))
+        specs.append(ClipSpec(w, h, min(args.compare_durations), gop="strict"))
     with tempfile.TemporaryDirectory(prefix="ffmotion-bench-") as tmp:
         work = Path(tmp)
         if "compare" in args.sections:
@@ -625,10 +640,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "encoder": encoder, "contenders": [c.summary() for c in found],
                              "ratios": ratios(found, spec)}
                     report["groups"].append(group)
-                    print(markdown({**report, "groups": [group], "memory": None, "scaling": None,
-                                    "startup": None, "machine": {**report["machine"],
-                                    "loadavg_end": os.getloadavg()}}), flush=True)
-            report["scaling"] = scaling(report["groups"])
+                    print(markdown({**report, "groups": [group], "machine": {
+                        **report["machine"], "loadavg_end": os.getloadavg()}}), flush=True)
+        if "scaling" in args.sections:
+            report["scaling"] = scaling(args, work, tools)
         if "memory" in args.sections:
             w, h = args.sizes[-1]
             spec = ClipSpec(w, h, max(args.durations))

@@ -149,10 +149,12 @@ def test_dual_argv_opens_the_input_twice_and_split_once():
     first, second = [i for i, a in enumerate(argv) if a == "-i"]
     assert argv[first + 1] == argv[second + 1] == "/in.mp4"
     assert argv[first - 2:first] == ["-threads", "3"] and "-an" in argv[first:second]
+    assert argv[second - 2:second] == ["-threads", "3"]
+    assert argv.count("-threads") == 2  # decoders only: the encoder keeps its own (x264 bytes)
     graph_text = argv[argv.index("-filter_complex") + 1]
     assert "split" not in graph_text and "[1:v:0]" in graph_text
     assert "trim=start_frame=12" in graph_text
-    assert argv[-2:] == ["-filter_complex_threads", "3"]
+    assert argv[argv.index("-filter_complex_threads") + 1] == "3"
     split = graph.command(graph.plan(options(12, strategy="split"), info()), "ffmpeg")
     assert split.count("-i") == 1 and "split=2" in split[split.index("-filter_complex") + 1]
     assert "-threads" not in split and "-filter_complex_threads" not in split
@@ -168,7 +170,7 @@ def test_parse_size(text, want):
 
 @pytest.mark.parametrize("argv_tail", [
     ["--strategy", "triple"], ["--max-buffer", "lots"], ["--max-buffer", "-1M"],
-    ["--threads", "-2"], ["--threads", "two"],
+    ["--threads", "0"], ["--threads", "two"],
 ])
 def test_bad_performance_options_are_usage_errors(clips, tmp_path, capsys, argv_tail):
     code = cli.main([str(clips["yuv420p"].path), str(tmp_path / "o.mkv"), *argv_tail])

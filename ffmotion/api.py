@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -11,7 +12,8 @@ from typing import Any, Callable, Optional, Union
 from . import graph, looks, runner, stabilize as stabilization
 from .errors import UsageError
 from .looks import Look
-from .options import EncodeOptions, FrameOffset, Mode, Options, StabilizeOptions, TimePoint
+from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
+                      StabilizeOptions, StrategyChoice, TimePoint, parse_size)
 from .probe import MediaInfo, probe
 
 log = logging.getLogger("ffmotion")
@@ -48,12 +50,17 @@ def make_options(
     end: Union[str, float, TimePoint, None] = None,
     duration: Union[str, float, TimePoint, None] = None,
     stabilize: Union[bool, StabilizeOptions] = False,
+    strategy: StrategyChoice = "auto",
+    max_buffer: Union[int, str, None] = None,
+    threads: Optional[int] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
     ``look`` is a :class:`~ffmotion.looks.Look` or the name of a preset (``ffmotion looks``).
     ``start``/``end``/``duration`` limit the input (seconds, ``"1:30"``, ``"500ms"``, ``"30f"``);
     ``stabilize=True`` (or a :class:`StabilizeOptions`) stabilizes before extracting.
+    ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
+    memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     """
     mode, spec = mode_and_offset(offset, freeze)
     chosen = look if isinstance(look, Look) else looks.resolve(look)
@@ -64,7 +71,9 @@ def make_options(
                              lossless=lossless),
         overwrite=overwrite, look=chosen,
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
-        stabilize=_stabilize_options(stabilize),
+        stabilize=_stabilize_options(stabilize), strategy=strategy,
+        max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
+        threads=threads,
     )
     check_paths(options)
     return options
@@ -117,9 +126,12 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     """Probe the input (unless ``info`` is given), resolve the plan, check the encoders exist."""
     check_paths(options)
     graph.check_output_format(options)
-    plan = graph.plan(options, info if info is not None else probe(options.src, tools))
-    plan = stabilization.attach(plan, tools)
-    available = runner.encoders(tools.ffmpeg)
+    # listing the encoders is a process start of its own: overlap it with probing
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listed = pool.submit(runner.encoders, tools.ffmpeg)
+        plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+        plan = stabilization.attach(plan, tools)
+        available = listed.result()
     for codec in graph.encoders_needed(plan):
         if codec not in available:
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
@@ -166,7 +178,8 @@ def extract(
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
     ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
-    :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``;
+    :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
+    ``strategy``, ``max_buffer``, ``threads``;
     ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)

@@ -11,7 +11,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, looks, runner
 from .errors import FfmotionError, UsageError
-from .options import StabilizeOptions, format_fps
+from .options import STRATEGIES, StabilizeOptions, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -27,8 +27,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every form that runs the motion graph."""
+def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
+    """Options shared by every form that runs the motion graph (``threads``: add --threads)."""
     what = parser.add_argument_group("motion")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("-k", "--offset", metavar="K",
@@ -50,6 +50,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
                      help="FFV1 in .mkv in the working pixel format: exact pixels")
     enc.add_argument("--no-audio", dest="audio", action="store_false",
                      help="drop the audio (kept by default, trimmed to the video)")
+    perf = parser.add_argument_group("performance")
+    perf.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                      help="split: decode once, ffmpeg holds K frames; dual: open the input "
+                           "twice, flat memory, decodes twice; auto (default): dual when K "
+                           "frames exceed --max-buffer")
+    perf.add_argument("--max-buffer", dest="max_buffer", metavar="SIZE", default="256M",
+                      help="memory the split strategy may use for K decoded frames before auto "
+                           "switches to dual (default 256M; e.g. 1G)")
+    if threads:
+        perf.add_argument("--threads", type=int, metavar="T",
+                          help="decoder and filter threads of ffmpeg (default: its own); "
+                               "never changes the output bytes")
     run = parser.add_argument_group("running")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     run.add_argument("--ffmpeg", metavar="PATH",
@@ -145,7 +157,7 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("input", help="input video")
     parser.add_argument("output", help="output video (.mp4, .mov, .mkv, .avi, .webm)")
-    _common(parser)
+    _common(parser, threads=True)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
     parser.add_argument("--version", action="version", version=f"ffmotion {__version__}")
@@ -161,7 +173,7 @@ def _demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("out", nargs="?", default=".",
                         help="folder for both files (default: current folder), or the result "
                              f"file; default names {DEMO_INPUT} and {DEMO_OUTPUT}")
-    _common(parser)
+    _common(parser, threads=True)
     return parser
 
 
@@ -210,6 +222,8 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         overwrite=args.overwrite, look=_look(args),
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
+        strategy=args.strategy, max_buffer=args.max_buffer,
+        threads=getattr(args, "threads", None),
     )
 
 

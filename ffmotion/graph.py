@@ -14,6 +14,11 @@ so output frame i = (frame[i] + max - frame[i+K]) >> 1 per plane, N-K frames. ``
 pairs frames by timestamp, and on variable-frame-rate input only index timestamps pair
 frame i with frame i+K. In freeze mode the second branch is the single frame K
 (``trim=start_frame=K:end_frame=K+1``) and ``blend`` repeats it for all N frames.
+
+``split`` makes ffmpeg hold the K frames between the branches (K x frame size: gigabytes at
+4K). The "dual" strategy opens the input a second time instead and gives that decoder the
+shifted branch (the same format/settb/setpts=N/trim chain), so memory stays flat whatever K,
+for the price of a second decode; see :func:`branches` and :func:`choose_strategy`.
 """
 from __future__ import annotations
 
@@ -28,8 +33,8 @@ from . import looks
 from .errors import UsageError
 from .looks import Look
 from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
-from .options import Mode, Options, format_fps
-from .pixfmt import chroma_subsampling, working_pix_fmt
+from .options import Mode, Options, Strategy, format_fps
+from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from .probe import MediaInfo
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
@@ -48,7 +53,9 @@ class Container:
     lossless_ok: bool = False
 
 
-_X264 = {"c:v": "libx264", "crf": 18, "preset": "medium", "pix_fmt": "yuv420p"}
+# preset by measurement (scripts/bench.py --sections encoders): at CRF 18 on motion output
+# "faster" matched medium's PSNR with smaller files for ~55% of its CPU time.
+_X264 = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
 _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container({**_X264, "movflags": "+faststart"}, _MP4_AUDIO, "aac"),
@@ -81,6 +88,7 @@ class Plan:
     channel_ks: Optional[tuple[int, int, int]] = None  # --rgb-offsets: red, green, blue K
     frames: Optional[FrameRange] = None  # the part processed (--start/--end); None: all
     stabilizer: Optional[Stabilizer] = None
+    strategy: Strategy = "split"  # resolved: see choose_strategy
 
     @property
     def mode(self) -> Mode:
@@ -122,6 +130,8 @@ class Plan:
                      f"{self.info.frames}")
         if self.stabilizer is not None:
             what += f", stabilized ({self.stabilizer.method})"
+        if self.strategy == "dual":
+            what += ", input decoded twice (dual strategy)"
         return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
 
 
@@ -152,8 +162,10 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     if channel_ks is not None and options.mode == "offset":
         out_frames = n - max(channel_ks)
     working = looks.working_format(working_pix_fmt(info.pix_fmt), options.look)
+    deepest = max(channel_ks) if channel_ks is not None else k
     return Plan(options, info, k, out_frames, working, channel_ks,
-                frames=None if span.is_whole else span)
+                frames=None if span.is_whole else span,
+                strategy=choose_strategy(options, info, deepest, working))
 
 
 def _channel_offsets(options: Options, info: MediaInfo, k: int,
@@ -180,6 +192,21 @@ def _channel_offsets(options: Options, info: MediaInfo, k: int,
 
 def _ranged(span: FrameRange) -> str:
     return "" if span.is_whole else f" in the range given (from frame {span.first})"
+
+
+def buffer_bytes(info: MediaInfo, k: int, pix_fmt: str) -> int:
+    """What "split" makes ffmpeg hold: K decoded frames in the working format.
+
+    The top branch waits for frame K of the shifted one in both modes, so frames 0..K-1 queue.
+    """
+    return k * plane_layout(pix_fmt, info.width, info.height).frame_bytes
+
+
+def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> Strategy:
+    """The strategy asked for, or with "auto": "dual" when K frames exceed ``max_buffer``."""
+    if options.strategy != "auto":
+        return options.strategy
+    return "dual" if buffer_bytes(info, k, pix_fmt) > options.max_buffer else "split"
 
 
 def check_output_format(options: Options) -> None:
@@ -212,52 +239,86 @@ def container(dst: Path, codec_given: bool) -> Container:
 
 def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
                  pix_fmt: Optional[str] = None, look: Optional[Look] = None,
-                 channel_ks: Optional[tuple[int, int, int]] = None) -> Any:
+                 channel_ks: Optional[tuple[int, int, int]] = None, *, second: Any = None) -> Any:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
     should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format (for a look:
     :func:`ffmotion.looks.working_format` of that; required then). ``channel_ks`` are the
-    red, green and blue offsets of ``look.rgb_offsets`` in frames.
+    red, green and blue offsets of ``look.rgb_offsets`` in frames. ``second``, the same video
+    from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted
+    branch is decoded from it, and ffmpeg holds no frames between the branches.
     """
     look = look if look is not None else Look()
-    if pix_fmt:
-        video = looks.convert(video, look, pix_fmt).filter("format", pix_fmt)
-    elif not look.is_classic:
+    if not pix_fmt and not look.is_classic:
         raise ValueError("a look needs the working pixel format")
-    tb = 1 / Fraction(fps)
-    indexed = video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+    indexed = _indexed(video, fps, pix_fmt, look)
     original = None
     if looks.needs_original(look):
         tee = indexed.split()
         indexed, original = tee[0], tee[1]
     indexed = looks.prepare(indexed, look)
+    again = looks.prepare(_indexed(second, fps, pix_fmt, look), look) if second is not None else None
     if channel_ks is not None:
         assert pix_fmt is not None
         gray = looks.channel_format(pix_fmt)
-        channels = [_pair(channel, kc, mode, look, gray)
-                    for channel, kc in zip(looks.split_channels(indexed), channel_ks)]
+        seconds = looks.split_channels(again) if again is not None else [None, None, None]
+        channels = [_pair(channel, kc, mode, look, gray, other)
+                    for channel, kc, other in zip(looks.split_channels(indexed), channel_ks,
+                                                  seconds)]
         blended = looks.merge_channels(*channels, pix_fmt)
     else:
-        blended = _pair(indexed, k, mode, look, pix_fmt or "")
+        blended = _pair(indexed, k, mode, look, pix_fmt or "", again)
     if look.is_classic:
         return blended
     assert pix_fmt is not None
     return looks.finish(blended, original, look, pix_fmt)
 
 
-def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str) -> Any:
+def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str,
+          second: Any = None) -> Any:
     """Frame i combined with frame i+K (offset mode) or with frame K (freeze mode)."""
-    branches = indexed.split()
-    if mode == "freeze":
-        shifted = branches[1].trim(start_frame=k, end_frame=k + 1)
-        blend_args: dict[str, Any] = {}
+    top, shifted = branches(indexed, k, mode, second)
+    blend_args: dict[str, Any] = {} if mode == "freeze" else {"shortest": 1}
+    return looks.combine(top, shifted, look.blend, pix_fmt, **blend_args)
+
+
+def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None) -> tuple[Any, Any]:
+    """The (top, shifted) pair of index-timed branches, before they are combined.
+
+    Both carry timestamps 0, 1, 2... (in units of 1/fps); ``shifted`` starts at frame K (freeze
+    mode: is frame K alone). Without ``second`` both come from ``indexed`` through ``split``
+    (ffmpeg then holds K frames); with ``second`` (the same frames decoded again) ``shifted``
+    comes from it.
+    """
+    if second is None:
+        pair = indexed.split()
+        top, source = pair[0], pair[1]
     else:
-        shifted = branches[1].trim(start_frame=k)
-        blend_args = {"shortest": 1}
-    return looks.combine(branches[0], shifted.setpts("PTS-STARTPTS"), look.blend, pix_fmt,
-                         **blend_args)
+        top, source = indexed, second
+    if mode == "freeze":
+        shifted = source.trim(start_frame=k, end_frame=k + 1)
+    else:
+        shifted = source.trim(start_frame=k)
+    return top, shifted.setpts("PTS-STARTPTS")
+
+
+def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str], look: Look) -> Any:
+    """The working format, re-timed by frame index: timestamps 0, 1, 2... in units of 1/fps."""
+    if pix_fmt:
+        video = looks.convert(video, look, pix_fmt).filter("format", pix_fmt)
+    tb = 1 / Fraction(fps)
+    return video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+
+
+def second_input(path: Path, **input_args: Any) -> Any:
+    """The video of ``path`` opened as another ffmpeg input, for the "dual" strategy.
+
+    ``-an`` (audio is never read from it) also keeps ffmpeg-python from merging it with a
+    first input of the same file: identical input nodes collapse into one.
+    """
+    return ffmpeg.input(str(path), an=None, **input_args)["v:0"]
 
 
 def video_args(plan: Plan) -> dict[str, Any]:
@@ -289,7 +350,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
 
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
-        return {"crf": 18, "preset": "medium"}
+        return {"crf": 18, "preset": _X264["preset"]}
     if codec == "libx265":
         return {"crf": 20, "preset": "medium"}
     if codec in ("libvpx-vp9",):
@@ -344,10 +405,15 @@ def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(str(plan.info.path), **thread_args(plan), **plan.input_args())
     video = source["v:0"]
+    second = None
+    if plan.strategy == "dual":
+        second = second_input(plan.info.path, **thread_args(plan), **plan.input_args())
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
+        if second is not None:
+            second = stabilize_video(second, plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
-                         look=plan.options.look, channel_ks=plan.channel_ks)
+                         look=plan.options.look, channel_ks=plan.channel_ks, second=second)
     encode = video_args(plan)
     video = _whole_chroma_size(video, plan.info.width, plan.info.height, encode.get("pix_fmt"))
     streams = [video]

@@ -13,6 +13,12 @@ from .looks import Look
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
+# How the shifted branch gets its frames: "split" one decoder (ffmpeg holds K decoded frames),
+# "dual" the input opened twice (flat memory, decodes twice), "auto" dual past --max-buffer.
+Strategy = Literal["split", "dual"]
+StrategyChoice = Literal["auto", "split", "dual"]
+STRATEGIES: tuple[StrategyChoice, ...] = ("auto", "split", "dual")
+DEFAULT_MAX_BUFFER = 256 * 2**20
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|ms|f|frames?)?\s*$", re.IGNORECASE)
 
@@ -119,8 +125,11 @@ class Options:
     end: Optional[TimePoint] = None
     duration: Optional[TimePoint] = None
     stabilize: Optional[StabilizeOptions] = None  # None: no stabilization
+    strategy: StrategyChoice = "auto"
+    max_buffer: int = DEFAULT_MAX_BUFFER  # bytes of decoded frames "split" may hold (auto)
 
     def __post_init__(self) -> None:
+        _check_strategy(self.strategy, self.max_buffer)
         if self.mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         object.__setattr__(self, "src", Path(self.src).expanduser().absolute())
@@ -236,3 +245,26 @@ def check_range(options: "Options") -> None:
     if start is not None and end is not None and start.is_duration_like(end) \
             and _value(end) <= _value(start):
         raise UsageError(f"--end {end.text} must be after --start {start.text}")
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: Union[str, int]) -> int:
+    """Bytes from ``256M``, ``1.5G``, ``512MiB``, ``100k`` or a plain byte count (powers of 1024)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise UsageError(f"--max-buffer must be 0 or more, not {value}")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise UsageError(f"--max-buffer {value!r} is not a size like 256M, 1G or 500000000")
+    number, unit = Fraction(match.group(1)), match.group(2).lower()
+    return int(number * 1024 ** "_kmgt".index(unit or "_"))
+
+
+def _check_strategy(strategy: str, max_buffer: int) -> None:
+    if strategy not in STRATEGIES:
+        raise UsageError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    if isinstance(max_buffer, bool) or not isinstance(max_buffer, int) or max_buffer < 0:
+        raise UsageError(f"--max-buffer must be a number of bytes, 0 or more, not {max_buffer!r}")

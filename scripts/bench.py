@@ -1,0 +1,673 @@
+#!/usr/bin/env python3
+"""ffmotion benchmark: the graph against the ways people do this by hand.
+
+For each generated clip (lavfi: a static scene, moving objects, sensor noise; x264 with its
+normal GOP) and each encoder, it runs side by side, in alternation, ``--runs`` times:
+
+* ``ffmotion``      the CLI end to end (probe, plan, ffmpeg child, progress reading)
+* ``hand``          the same job's ``--print-command`` run directly: our orchestration's cost
+* ``transcode``     the input re-encoded with the same encoder and no filter: the practical limit
+* ``decode``        decode only (``-f null``); ``graph-null`` the motion graph without encoding
+* ``numpy``         ffmpeg decode -> numpy reference -> ffmpeg encode (a pipe pipeline)
+* ``cv-seq``/``cv-seek``  OpenCV loops, a ring buffer and the classic seek-per-frame script,
+  only if ``cv2`` is importable, only with the mpeg4/xvid .avi encoder (the codec OpenCV writes)
+
+and reports median wall seconds, CPU seconds (user + system of the whole process tree), peak
+memory (ru_maxrss from ``os.wait4``: the largest single process of the tree, which for the
+ffmotion CLI is its ffmpeg child) and output frames/s, plus per-round ratios. Then: peak
+memory and time against K for the split and dual strategies, 10 s vs 60 s scaling, import
+and start-up times, and (``--encoder-sweep``) x264 presets at equal CRF.
+
+    python scripts/bench.py --quick                      # ~1-2 minutes, small clips
+    python scripts/bench.py --json bench.json --markdown bench.md   # the full run (long)
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import ffmpeg  # noqa: E402  (ffmpeg-python, a dependency of ffmotion)
+
+from ffmotion import api, graph, runner  # noqa: E402
+from ffmotion.pixfmt import plane_layout  # noqa: E402
+from ffmotion.probe import probe  # noqa: E402
+
+MiB = 2**20
+
+
+# -- clips ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClipSpec:
+    width: int
+    height: int
+    seconds: int
+    fps: int = 30
+    gop: str = "normal"  # "normal": x264 defaults (keyint 250 + scenecut); "strict": scenecut=0
+
+    @property
+    def name(self) -> str:
+        extra = "" if self.gop == "normal" else f"-{self.gop}gop"
+        return f"{self.height}p{self.fps}-{self.seconds}s{extra}"
+
+    @property
+    def frames(self) -> int:
+        return self.seconds * self.fps
+
+
+def _lavfi(name: str, **params: Any) -> Any:
+    return ffmpeg.input(name + "=" + ":".join(f"{k}={v}" for k, v in params.items()), f="lavfi")
+
+
+def clip_argv(spec: ClipSpec, dst: Path, ffmpeg_bin: str) -> list[str]:
+    """A mostly static scene with moving objects and temporal noise, x264 veryfast CRF 20."""
+    w, h, common = spec.width, spec.height, {"r": spec.fps, "d": spec.seconds}
+    scene = (
+        _lavfi("color", c="0x2f4f6f", s=f"{w}x{h}", **common)
+        .filter("drawgrid", w=w // 32, h=w // 32, t=1, c="white@0.25")
+        .filter("drawbox", x=w // 10, y=h // 2, w=w // 5, h=h // 3, c="0xc8a050", t="fill")
+        .filter("drawbox", x=w * 6 // 10, y=h // 6, w=w // 4, h=h // 5, c="0x80b060", t="fill")
+    )
+    sweeper = _lavfi("testsrc2", s=f"{w // 8}x{w // 8}", **common)
+    circler = _lavfi("color", c="0xe04040", s=f"{w // 24}x{w // 24}", **common)
+    video = ffmpeg.overlay(scene, sweeper, x=f"mod(t*{w // 6},W+w)-w", y=h // 8)
+    video = ffmpeg.overlay(video, circler, x="W/2+W/6*cos(2*t)-w/2", y="H/2+H/5*sin(2*t)-h/2")
+    video = video.filter("noise", alls=6, allf="t").filter("format", "yuv420p")
+    x264 = {"c:v": "libx264", "preset": "veryfast", "crf": 20}
+    if spec.gop == "strict":
+        x264["x264-params"] = "scenecut=0"
+    out = ffmpeg.output(video, str(dst), **x264)
+    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-v", "error", "-y", *out.get_args()]
+
+
+def ensure_clip(spec: ClipSpec, cache: Path, ffmpeg_bin: str) -> Path:
+    path = cache / f"{spec.name}.mp4"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.mp4")
+        print(f"bench: generating {path.name} ...", file=sys.stderr, flush=True)
+        subprocess.run(clip_argv(spec, tmp, ffmpeg_bin), check=True)
+        tmp.replace(path)
+    return path
+
+
+# -- measuring one run ----------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss_mib: float
+
+
+def measure(argv: list[str], env: Optional[dict[str, str]] = None) -> Sample:
+    """Run ``argv`` to completion; wall time, CPU of the process tree, peak RSS (wait4)."""
+    err = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=err, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace")[-2000:]
+        raise RuntimeError(f"failed ({proc.returncode}): {shlex.join(argv)}\n{tail}")
+    err.close()
+    # ru_maxrss is KiB on Linux; for a waited child it is the max over it and its descendants
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+@dataclass
+class Contender:
+    name: str
+    argv: list[str]
+    frames: int  # output frames, for frames/s
+    note: str = ""
+    runs: Optional[int] = None  # fewer runs for very slow ones
+    samples: list[Optional[Sample]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        done = [s for s in self.samples if s is not None]
+        wall = statistics.median(s.wall for s in done)
+        return {
+            "name": self.name, "note": self.note, "runs": len(done), "frames": self.frames,
+            "wall_s": round(wall, 3), "cpu_s": round(statistics.median(s.cpu for s in done), 3),
+            "peak_mib": round(max(s.rss_mib for s in done), 1),
+            "fps": round(self.frames / wall, 1),
+            "walls": [round(s.wall, 3) for s in done],
+            "command": shlex.join(self.argv),
+        }
+
+
+def alternate(contenders: list[Contender], runs: int, label: str) -> None:
+    """``runs`` rounds; each round runs every contender once, order rotated per round."""
+    for r in range(runs):
+        order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
+        for c in order:
+            if c.runs is not None and r >= c.runs:
+                continue
+            sample = measure(c.argv)
+            print(f"bench: {label} round {r + 1}/{runs} {c.name:<11} {sample.wall:8.2f} s "
+                  f"{sample.cpu:8.2f} cpu {sample.rss_mib:8.1f} MiB", file=sys.stderr, flush=True)
+            c.samples.append(sample)
+        for c in contenders:  # keep samples aligned by round
+            if len(c.samples) < r + 1:
+                c.samples.append(None)
+
+
+def paired_ratio(a: Contender, b: Contender) -> Optional[float]:
+    """Median over rounds of a.wall / b.wall, using only rounds where both ran."""
+    pairs = [x.wall / y.wall for x, y in zip(a.samples, b.samples) if x and y]
+    return round(statistics.median(pairs), 4) if pairs else None
+
+
+# -- contenders -----------------------------------------------------------------------------
+
+ENCODERS: dict[str, tuple[str, list[str], str]] = {
+    # name: (output extension, ffmotion flags, description)
+    "default": (".mp4", [], "ffmotion's default for .mp4 (libx264)"),
+    "fast": (".avi", [], "mpeg4 (xvid tag) in .avi, the codec OpenCV's VideoWriter uses"),
+    "ultrafast": (".mp4", ["--preset", "ultrafast"], "libx264 -preset ultrafast"),
+}
+
+
+def ffmotion_cli(src: Path, dst: Path, k: int, flags: list[str], ffmpeg_bin: str) -> list[str]:
+    return [sys.executable, "-m", "ffmotion", str(src), str(dst), "-k", str(k), "-y", "-q",
+            "--ffmpeg", ffmpeg_bin, *flags]
+
+
+def printed_command(argv: list[str]) -> list[str]:
+    done = subprocess.run([*argv, "--print-command"], capture_output=True, text=True, check=True)
+    return shlex.split(done.stdout)
+
+
+def plan_for(src: Path, dst: Path, k: int, flags: list[str], tools: runner.Tools) -> graph.Plan:
+    kwargs: dict[str, Any] = {}
+    if "--preset" in flags:
+        kwargs["preset"] = flags[flags.index("--preset") + 1]
+    for flag in ("--strategy", "--threads"):
+        if flag in flags:
+            value = flags[flags.index(flag) + 1]
+            kwargs[flag[2:]] = int(value) if flag == "--threads" else value
+    return api.prepare(api.make_options(src, dst, k, overwrite=True, **kwargs), tools)
+
+
+def ffmpeg_argv(ffmpeg_bin: str, out: Any) -> list[str]:
+    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-v", "error", "-y", *out.get_args()]
+
+
+def codec_argv(video_args: dict[str, Any]) -> list[str]:
+    return [part for key, value in video_args.items() for part in (f"-{key}", str(value))]
+
+
+def worker_argv(kind: str, src: Path, dst: Path, k: int, extra: dict[str, Any]) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--worker", kind,
+            json.dumps({"src": str(src), "dst": str(dst), "k": k, **extra})]
+
+
+def contenders_for(spec: ClipSpec, src: Path, encoder: str, k: int, work: Path,
+                   tools: runner.Tools, args: argparse.Namespace, have_cv2: bool) -> list[Contender]:
+    ext, flags, _ = ENCODERS[encoder]
+    fb = tools.ffmpeg
+    out = lambda name: work / f"{spec.name}-{encoder}-{name}{ext}"  # noqa: E731
+    plan = plan_for(src, out("ffmotion"), k, flags, tools)
+    n_out = plan.out_frames
+    cli = ffmotion_cli(src, out("ffmotion"), k, flags, fb)
+    hand = printed_command(ffmotion_cli(src, out("hand"), k, flags, fb))
+    vargs = graph.video_args(plan)
+    source = ffmpeg.input(str(src))
+    found: list[Contender] = [
+        Contender("ffmotion", cli, n_out, "CLI end to end"),
+        Contender("hand", hand, n_out, "its --print-command, run directly"),
+        Contender("transcode", ffmpeg_argv(fb, source["v:0"].output(
+            str(out("transcode")), **vargs, **graph.BITEXACT)), spec.frames,
+            "same encoder, no filter"),
+        Contender("decode", ffmpeg_argv(fb, source["v:0"].output("-", f="null")), spec.frames,
+                  "decode only"),
+    ]
+    if encoder == args.encoders[0]:  # encoder-independent rows once per clip
+        motion = graph.motion_video(source["v:0"], k, plan.info.fps, "offset",
+                                    plan.working_pix_fmt)
+        found.append(Contender("graph-null", ffmpeg_argv(fb, motion.output(
+            "-", f="null", fps_mode="passthrough")), n_out, "motion graph, no encoder"))
+    if not args.no_numpy:
+        found.append(Contender("numpy", worker_argv("numpy", src, out("numpy"), k, {
+            "ffmpeg": fb, "pix_fmt": plan.working_pix_fmt, "width": plan.info.width,
+            "height": plan.info.height, "fps": str(plan.info.fps),
+            "codec_args": codec_argv(vargs)}), n_out, "ffmpeg decode -> numpy -> ffmpeg encode"))
+    if have_cv2 and ext == ".avi":
+        found.append(Contender("cv-seq", worker_argv("cv-seq", src, out("cv-seq"), k, {}), n_out,
+                               "OpenCV sequential read, ring buffer of K+1 frames"))
+        if spec.seconds <= args.seek_max_seconds:
+            found.append(Contender("cv-seek", worker_argv("cv-seek", src, out("cv-seek"), k, {}),
+                                   n_out, "OpenCV seek-per-frame script",
+                                   runs=args.seek_runs or None))
+    return found
+
+
+# pair -> (target text, check on ffmotion/other)
+TARGETS: dict[str, tuple[str, Callable[[float, ClipSpec], bool]]] = {
+    "hand": ("<= 1.03", lambda r, s: r <= 1.03),
+    "transcode": ("<= 1.00", lambda r, s: r <= 1.0),
+    "cv-seq": (">= 2x faster", lambda r, s: 1 / r >= 2),
+    "cv-seek": (">= 40x faster (strict GOP: 75x)", lambda r, s: 1 / r >= (75 if s.gop == "strict" else 40)),
+}
+
+
+def ratios(found: list[Contender], spec: ClipSpec) -> list[dict[str, Any]]:
+    ours = found[0]
+    rows = []
+    for other in found[1:]:
+        r = paired_ratio(ours, other)
+        if r is None:
+            continue
+        target = TARGETS.get(other.name)
+        rows.append({
+            "pair": f"ffmotion / {other.name}", "ratio": r, "speedup": round(1 / r, 2),
+            "target": target[0] if target else "",
+            "met": (target[1](r, spec) if target and spec.height >= 1080 else None),
+        })
+    return rows
+
+
+# -- sections -------------------------------------------------------------------------------
+
+def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) -> dict[str, Any]:
+    """Import time of ffmotion.cli, and wall time of --help and --print-command."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import ffmotion.cli"],
+                          capture_output=True, text=True, check=True, cwd=HERE.parent)
+    cumulative = [int(m.group(1)) for m in re.finditer(r"\|\s*(\d+) \|\s*ffmotion\.cli$",
+                                                        done.stderr, re.M)]
+    mods = subprocess.run([sys.executable, "-c", "import sys, ffmotion.cli; print(' '.join("
+                           "sorted({m.split('.')[0] for m in sys.modules})))"],
+                          capture_output=True, text=True, check=True, cwd=HERE.parent).stdout.split()
+    timings = collections.defaultdict(list)
+    cmds = {
+        "--help": [sys.executable, "-m", "ffmotion", "--help"],
+        "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
+                                        ffmpeg_bin),
+        "python -c pass": [sys.executable, "-c", "pass"],
+    }
+    for _ in range(max(3, args.runs)):
+        for name, argv in cmds.items():
+            timings[name].append(measure(argv).wall)
+    return {
+        "import_ffmotion_cli_ms": round(cumulative[-1] / 1000, 1) if cumulative else None,
+        "numpy_imported": "numpy" in mods, "tqdm_imported": "tqdm" in mods,
+        **{f"{name}_s": round(statistics.median(t), 3) for name, t in timings.items()},
+    }
+
+
+def memory_vs_k(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Path,
+                tools: runner.Tools) -> list[dict[str, Any]]:
+    """Peak memory and time of split vs dual for each K (fast encoder, so decoding shows)."""
+    ext, flags, _ = ENCODERS[args.memory_encoder]
+    rows = []
+    for k in args.memory_k:
+        if k >= spec.frames:
+            print(f"bench: memory: K={k} needs more than {spec.frames} frames, skipped",
+                  file=sys.stderr)
+            continue
+        found = [Contender(strategy, ffmotion_cli(src, work / f"mem-{strategy}{ext}", k,
+                                                  [*flags, "--strategy", strategy], tools.ffmpeg),
+                           spec.frames - k) for strategy in ("split", "dual")]
+        alternate(found, args.memory_runs, f"{spec.name} K={k}")
+        split, dual = (c.summary() for c in found)
+        layout = plane_layout("yuv420p", spec.width, spec.height)
+        rows.append({
+            "clip": spec.name, "k": k, "buffer_mib": round(k * layout.frame_bytes / MiB, 1),
+            "split_peak_mib": split["peak_mib"], "split_wall_s": split["wall_s"],
+            "dual_peak_mib": dual["peak_mib"], "dual_wall_s": dual["wall_s"],
+            "dual_over_split_time": paired_ratio(found[1], found[0]),
+        })
+    return rows
+
+
+def encoder_sweep(args: argparse.Namespace, src: Path, work: Path,
+                  tools: runner.Tools) -> list[dict[str, Any]]:
+    """x264 presets at CRF 18 on the motion output: time, size, PSNR against the exact output."""
+    k = args.offset
+    exact = work / "sweep-exact.mkv"
+    subprocess.run(ffmotion_cli(src, exact, k, ["--lossless"], tools.ffmpeg), check=True)
+    found = [Contender(preset, ffmotion_cli(src, work / f"sweep-{preset}.mp4", k,
+                                            ["--preset", preset], tools.ffmpeg), 0)
+             for preset in args.presets]
+    alternate(found, args.sweep_runs, "encoder sweep")
+    rows = []
+    for c in found:
+        dst = Path(c.argv[4])
+        done = subprocess.run([tools.ffmpeg, "-hide_banner", "-nostdin", "-i", str(dst), "-i",
+                               str(exact), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
+                              capture_output=True, text=True, check=True)
+        psnr = re.search(r"PSNR .*average:([\d.]+|inf)", done.stderr)
+        summary = c.summary()
+        rows.append({"preset": c.name, "wall_s": summary["wall_s"], "cpu_s": summary["cpu_s"],
+                     "size_mib": round(dst.stat().st_size / MiB, 2),
+                     "psnr_db": float(psnr.group(1)) if psnr else None})
+    return rows
+
+
+# -- workers (run in their own process, so each is measured alone) -------------------------
+
+def worker(kind: str, job: dict[str, Any]) -> None:
+    src, dst, k = Path(job["src"]), Path(job["dst"]), int(job["k"])
+    if kind == "numpy":
+        from ffmotion import reference
+
+        layout = plane_layout(job["pix_fmt"], job["width"], job["height"])
+        frames = reference.read_frames(job["ffmpeg"], src, layout)
+        motion = reference.motion_frames(frames, k, "offset", layout.max_value)
+        reference.write(motion, job["ffmpeg"], layout, job["fps"], dst, job["codec_args"])
+        return
+    import cv2
+
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"XVID"), fps, size)
+    if kind == "cv-seq":
+        ring: collections.deque = collections.deque(maxlen=k + 1)
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            ring.append(frame)
+            if len(ring) == k + 1:
+                out.write(cv2.addWeighted(ring[0], 0.5, cv2.bitwise_not(ring[-1]), 0.5, 0))
+    elif kind == "cv-seek":
+        # the classic script: seek to i, read; seek to i+K, read; blend
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        for i in range(n - k):
+            cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+            ok_a, a = cap.read()
+            cap.set(cv2.CAP_PROP_POS_FRAMES, i + k)
+            ok_b, b = cap.read()
+            if not (ok_a and ok_b):
+                break
+            out.write(cv2.addWeighted(a, 0.5, cv2.bitwise_not(b), 0.5, 0))
+    out.release()
+    cap.release()
+
+
+# -- report ---------------------------------------------------------------------------------
+
+def machine(ffmpeg_bin: str, version: str) -> dict[str, Any]:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        kib = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                   if line.startswith("MemTotal"))
+        mem = f"{kib / 2**20:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    try:
+        import cv2
+        cv = cv2.__version__
+    except ImportError:
+        cv = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "platform": platform.platform(),
+            "python": platform.python_version(), "ffmpeg": f"{ffmpeg_bin} ({version})",
+            "opencv": cv, "loadavg_start": os.getloadavg()}
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    def fmt(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return str(v)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['ffmpeg']}; "
+           f"Python {m['python']}; OpenCV {m['opencv'] or 'not installed'}; "
+           f"load average {m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} at end. "
+           f"Offset K={report['config']['offset']}, {report['config']['runs']} runs in alternation, "
+           "medians."]
+    for group in report["groups"]:
+        out.append(f"\n### {group['clip']} ({group['frames']} frames), encoder {group['encoder']}: "
+                   f"{ENCODERS[group['encoder']][2]}\n")
+        out.append(table(["", "wall s", "CPU s", "peak MiB", "out frames/s", "runs", "what"],
+                         [[c["name"], c["wall_s"], c["cpu_s"], c["peak_mib"], c["fps"], c["runs"],
+                           c["note"]] for c in group["contenders"]]))
+        out.append("")
+        out.append(table(["pair (side by side)", "time ratio", "ffmotion speed-up", "target", "met"],
+                         [[r["pair"], r["ratio"], f"{r['speedup']}x", r["target"],
+                           {True: "met", False: "**missed**", None: ""}[r["met"]]]
+                          for r in group["ratios"]]))
+    if report.get("memory"):
+        out.append("\n### Peak memory against K: split vs dual (ffmotion CLI, encoder "
+                   f"{report['config']['memory_encoder']})\n")
+        out.append(table(["clip", "K", "K frames (MiB)", "split peak MiB", "split s",
+                          "dual peak MiB", "dual s", "dual/split time"],
+                         [[r["clip"], r["k"], r["buffer_mib"], r["split_peak_mib"],
+                           r["split_wall_s"], r["dual_peak_mib"], r["dual_wall_s"],
+                           r["dual_over_split_time"]] for r in report["memory"]]))
+    if report.get("scaling"):
+        out.append("\n### Scaling with clip length (ffmotion CLI, K="
+                   f"{report['config']['offset']})\n")
+        out.append(table(["size", "encoder", "short", "long", "s short", "s long",
+                          "frames ratio", "time ratio", "CPU ratio", "peak MiB short",
+                          "peak MiB long"],
+                         [[r["size"], r["encoder"], r["short"], r["long"], r["short_s"],
+                           r["long_s"], r["frames_ratio"], r["time_ratio"], r["cpu_ratio"],
+                           r["peak_short_mib"], r["peak_long_mib"]]
+                          for r in report["scaling"]]))
+    if report.get("startup"):
+        s = report["startup"]
+        out.append("\n### Start-up\n")
+        out.append(table(["import ffmotion.cli", "ffmotion --help", "ffmotion --print-command",
+                          "python -c pass", "numpy imported", "tqdm imported"],
+                         [[f"{s['import_ffmotion_cli_ms']} ms", f"{s['--help_s']} s",
+                           f"{s['--print-command_s']} s", f"{s['python -c pass_s']} s",
+                           s["numpy_imported"], s["tqdm_imported"]]]))
+    if report.get("encoders"):
+        out.append("\n### x264 presets on the motion output (CRF 18; PSNR against the exact "
+                   "FFV1 output)\n")
+        out.append(table(["preset", "wall s", "CPU s", "size MiB", "PSNR dB"],
+                         [[r["preset"], r["wall_s"], r["cpu_s"], r["size_mib"], r["psnr_db"]]
+                          for r in report["encoders"]]))
+    return "\n".join(out) + "\n"
+
+
+def scaling(args: argparse.Namespace, work: Path, tools: runner.Tools) -> list[dict[str, Any]]:
+    """ffmotion on the shortest and longest clip of each size, in alternation: time should
+    grow like the frame count, memory not at all."""
+    ext, flags, _ = ENCODERS[args.scaling_encoder]
+    short, long_ = min(args.durations), max(args.durations)
+    rows = []
+    for w, h in args.sizes:
+        specs = [ClipSpec(w, h, short), ClipSpec(w, h, long_)]
+        found = [Contender(spec.name, ffmotion_cli(ensure_clip(spec, args.cache, tools.ffmpeg),
+                                                   work / f"scale-{spec.name}{ext}", args.offset,
+                                                   flags, tools.ffmpeg), spec.frames - args.offset)
+                 for spec in specs]
+        alternate(found, args.scaling_runs, "scaling")
+        a, b = (c.summary() for c in found)
+        rows.append({"size": f"{w}x{h}", "encoder": args.scaling_encoder, "short": a["name"],
+                     "long": b["name"], "frames_ratio": round(b["frames"] / a["frames"], 2),
+                     "time_ratio": round(b["wall_s"] / a["wall_s"], 2),
+                     "cpu_ratio": round(b["cpu_s"] / a["cpu_s"], 2),
+                     "short_s": a["wall_s"], "long_s": b["wall_s"],
+                     "peak_short_mib": a["peak_mib"], "peak_long_mib": b["peak_mib"]})
+    return rows
+
+
+# -- main -----------------------------------------------------------------------------------
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    named = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "2160p": (3840, 2160)}
+    out = []
+    for part in text.split(","):
+        if part in named:
+            out.append(named[part])
+        else:
+            w, h = part.lower().split("x")
+            out.append((int(w), int(h)))
+    return out
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="small and short: 360p, 2 s and 6 s clips, 1 run, K up to 60")
+    p.add_argument("--sizes", type=_sizes, default=None, help="e.g. 720p,1080p or 640x360")
+    p.add_argument("--durations", type=_ints, default=None, help="seconds, e.g. 10,60")
+    p.add_argument("--compare-durations", type=_ints, default=None,
+                   help="clip lengths for the comparison tables (default: --durations)")
+    p.add_argument("--runs", type=int, default=None, help="rounds in alternation (default 3)")
+    p.add_argument("--offset", type=int, default=12, help="K for the comparisons (default 12)")
+    p.add_argument("--encoders", type=lambda t: t.split(","), default=["default", "fast"],
+                   help=f"of {', '.join(ENCODERS)} (default: default,fast)")
+    p.add_argument("--ffmpeg", help="ffmpeg binary (default: the one ffmotion finds)")
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ffmotion-bench",
+                   help="where generated clips are kept between runs")
+    p.add_argument("--json", type=Path, help="write the results as JSON here")
+    p.add_argument("--markdown", type=Path, help="write the tables as Markdown here")
+    p.add_argument("--no-numpy", action="store_true", help="skip the numpy pipeline")
+    p.add_argument("--no-opencv", action="store_true", help="skip OpenCV even if installed")
+    p.add_argument("--seek-max-seconds", type=int, default=10,
+                   help="run the seek-per-frame script only on clips this short (default 10)")
+    p.add_argument("--seek-runs", type=int, default=0,
+                   help="rounds for the (very slow) seek-per-frame script (default: --runs)")
+    p.add_argument("--no-strict-gop", action="store_true",
+                   help="skip the strict-GOP (scenecut=0) clip for the seek-per-frame script")
+    p.add_argument("--sections", type=lambda t: t.split(","),
+                   default=["compare", "scaling", "memory", "startup"],
+                   help="of compare, scaling, memory, startup, encoders "
+                        "(default: all but encoders)")
+    p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
+    p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
+    p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
+    p.add_argument("--memory-runs", type=int, default=None, help="default: --runs")
+    p.add_argument("--memory-encoder", default="fast", choices=list(ENCODERS))
+    p.add_argument("--presets", type=lambda t: t.split(","),
+                   default=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"])
+    p.add_argument("--sweep-runs", type=int, default=None, help="default: --runs")
+    p.add_argument("--worker", nargs=2, metavar=("KIND", "JOB"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes = args.sizes or [(640, 360)]
+        args.durations = args.durations or [2, 6]
+        args.runs = args.runs or 1
+        args.memory_k = args.memory_k or [6, 30, 120]
+    args.sizes = args.sizes or [(1280, 720), (1920, 1080)]
+    args.durations = args.durations or [10, 60]
+    args.compare_durations = args.compare_durations or args.durations
+    args.runs = args.runs or 3
+    args.memory_k = args.memory_k or [12, 150, 600]
+    args.memory_runs = args.memory_runs or args.runs
+    args.sweep_runs = args.sweep_runs or args.runs
+    args.scaling_runs = args.scaling_runs or args.runs
+    for name in args.encoders:
+        if name not in ENCODERS:
+            p.error(f"unknown encoder {name}: use {', '.join(ENCODERS)}")
+    return args
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        worker(args.worker[0], json.loads(args.worker[1]))
+        return 0
+    tools = runner.tools(args.ffmpeg)
+    have_cv2 = False
+    if not args.no_opencv:
+        try:
+            import cv2  # noqa: F401
+            have_cv2 = True
+        except ImportError:
+            print("bench: cv2 not importable: OpenCV rows skipped", file=sys.stderr)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"machine": machine(tools.ffmpeg, tools.version),
+                              "config": {k: v for k, v in vars(args).items()
+                                         if k not in ("worker",)}, "groups": []}
+    report["config"]["cache"] = str(args.cache)
+    specs = [ClipSpec(w, h, s) for (w, h) in args.sizes for s in args.compare_durations]
+    if have_cv2 and not args.no_strict_gop and "compare" in args.sections:
+        w, h = args.sizes[-1]
+        specs.append(ClipSpec(w, h, min(args.compare_durations), gop="strict"))
+    with tempfile.TemporaryDirectory(prefix="ffmotion-bench-") as tmp:
+        work = Path(tmp)
+        if "compare" in args.sections:
+            for spec in specs:
+                src = ensure_clip(spec, args.cache, tools.ffmpeg)
+                encoders = args.encoders if spec.gop == "normal" else ["fast"]
+                for encoder in encoders:
+                    if spec.gop == "strict" and ".avi" != ENCODERS[encoder][0]:
+                        continue
+                    found = contenders_for(spec, src, encoder, args.offset, work, tools, args,
+                                           have_cv2)
+                    if spec.gop == "strict":
+                        found = [c for c in found if c.name in ("ffmotion", "cv-seek")]
+                        if len(found) < 2:
+                            continue
+                    alternate(found, args.runs, f"{spec.name} {encoder}")
+                    group = {"clip": spec.name, "size": f"{spec.width}x{spec.height}",
+                             "seconds": spec.seconds, "gop": spec.gop, "frames": spec.frames,
+                             "encoder": encoder, "contenders": [c.summary() for c in found],
+                             "ratios": ratios(found, spec)}
+                    report["groups"].append(group)
+                    print(markdown({**report, "groups": [group], "machine": {
+                        **report["machine"], "loadavg_end": os.getloadavg()}}), flush=True)
+        if "scaling" in args.sections:
+            report["scaling"] = scaling(args, work, tools)
+        if "memory" in args.sections:
+            w, h = args.sizes[-1]
+            spec = ClipSpec(w, h, max(args.durations))
+            report["memory"] = memory_vs_k(args, spec, ensure_clip(spec, args.cache, tools.ffmpeg),
+                                           work, tools)
+        if "startup" in args.sections:
+            spec = ClipSpec(*args.sizes[0], min(args.durations))
+            report["startup"] = startup(args, ensure_clip(spec, args.cache, tools.ffmpeg), work,
+                                        tools.ffmpeg)
+        if "encoders" in args.sections:
+            w, h = args.sizes[-1]
+            spec = ClipSpec(w, h, min(args.durations))
+            report["encoders"] = encoder_sweep(args, ensure_clip(spec, args.cache, tools.ffmpeg),
+                                               work, tools)
+    report["machine"]["loadavg_end"] = os.getloadavg()
+    text = markdown(report)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    if args.json:
+        report["config"] = json.loads(json.dumps(report["config"], default=str))
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -136,7 +136,7 @@ class Options:
         object.__setattr__(self, "dst", Path(self.dst).expanduser().absolute())
         object.__setattr__(self, "offset", FrameOffset.parse(self.offset))
         if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
-            raise UsageError(f"threads must be 1 or more, not {self.threads}")
+            raise UsageError(f"--threads must be 1 or more, not {self.threads}")
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")
         check_range(self)

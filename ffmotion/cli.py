@@ -280,7 +280,8 @@ def _demo(args: argparse.Namespace) -> int:
     _say(args, f"ffmotion demo: sample clip  {sample_path}")
     _say(args, f"ffmotion demo: motion       {motion_path}")
     _say(args, "ffmotion demo: the same with ffmpeg alone:")
-    print(api.printable(graph.command(plan, tools.ffmpeg, overwrite=args.overwrite)))
+    for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
+        print(api.printable(argv))
     return 0
 
 

@@ -382,3 +382,17 @@ def test_emitted_stabilized_job_runs_both_passes(tmp_path, gen_ffmpeg, monkeypat
     subprocess.run(["sh", str(script)], check=True, capture_output=True)
     name = "shaky_motion_k2.mp4"
     assert (tmp_path / "emitted" / name).read_bytes() == (tmp_path / "ran" / name).read_bytes()
+
+
+def test_batch_applies_looks_and_ranges_like_a_single_run(footage, capsys, tmp_path):
+    """Every single-file option reaches each job: a look preset plus a flag and a range."""
+    flags = ["-k", str(K), "--look", "amplified", "--gain", "3", "--start", "2f", "--lossless"]
+    code, err = run_cli(capsys, str(footage / "a.mkv"), "-o", str(tmp_path / "out"), *flags, "-q")
+    assert code == 0, err
+    single = tmp_path / "single.mkv"
+    assert cli.main([str(footage / "a.mkv"), str(single), *flags, "-q"]) == 0
+    batch_out = tmp_path / "out" / out_name("a.mkv")
+    assert batch_out.read_bytes() == single.read_bytes()
+    plain = tmp_path / "plain.mkv"
+    assert cli.main([str(footage / "a.mkv"), str(plain), "-k", str(K), "--lossless", "-q"]) == 0
+    assert plain.read_bytes() != single.read_bytes()  # the look was not ignored

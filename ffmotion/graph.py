@@ -73,7 +73,6 @@ CONTAINERS: dict[str, Container] = {
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
                "libsvtav1", "librav1e"}
 _QSCALE_CODECS = {"mpeg4", "libxvid", "mpeg2video", "mpeg1video", "mjpeg"}
-_PRESET_CODECS = {"libx264", "libx264rgb", "libx265", "libsvtav1", "h264_nvenc", "hevc_nvenc"}
 
 
 @dataclass(frozen=True)

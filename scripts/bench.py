@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -47,7 +46,6 @@ import ffmpeg  # noqa: E402  (ffmpeg-python, a dependency of ffmotion)
 
 from ffmotion import api, graph, runner  # noqa: E402
 from ffmotion.pixfmt import plane_layout  # noqa: E402
-from ffmotion.probe import probe  # noqa: E402
 
 MiB = 2**20
 

@@ -15,7 +15,7 @@ from ffmotion.errors import UsageError
 from ffmotion.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
 from ffmotion.probe import MediaInfo
 
-from conftest import FRAMES, SIZE, assert_frames_equal, decode
+from conftest import FRAMES, assert_frames_equal, decode
 from test_exact import expected
 
 

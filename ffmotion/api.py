@@ -150,10 +150,12 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
     stabilization.ensure_transforms(plan, tools, progress=progress)
     with runner.atomic_output(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
-        runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
-                          on_frames=on_frames)
-    return Result(options.dst, plan.out_frames, plan.k, plan.mode,
-                  graph.command(plan, tools.ffmpeg))
+        written = runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
+                                    on_frames=on_frames)
+    if written < plan.out_frames:
+        log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
+                    "ends early", options.src.name, written, plan.out_frames)
+    return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
 
 
 def commands(plan: graph.Plan, ffmpeg: str) -> list[list[str]]:

@@ -223,8 +223,8 @@ def run_ffmpeg(
     total_frames: Optional[int] = None,
     progress: bool = False,
     on_frames: Optional[Callable[[int], None]] = None,
-) -> None:
-    """Run an ffmpeg command to completion.
+) -> int:
+    """Run an ffmpeg command to completion; return the video frames it wrote.
 
     ``argv`` is the command as :func:`graph.command` builds it (binary first); the runner adds
     only flags that do not change the output: ``-loglevel error -nostats -progress pipe:1``.
@@ -258,6 +258,7 @@ def run_ffmpeg(
             bar.close()
     if proc.returncode != 0:
         raise drain.failure(proc.returncode)
+    return done_frames
 
 
 def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]

@@ -247,3 +247,20 @@ def test_odd_size_input_to_mp4_grows_to_whole_chroma(gen_ffmpeg, clips, tmp_path
     for frame in decode(gen_ffmpeg, exact, "yuv420p", (68, 42)):
         luma = frame[0]
         assert (luma[:, 67] == luma[:, 66]).all() and (luma[41] == luma[40]).all()
+
+
+def test_truncated_input_is_reported(gen_ffmpeg, tmp_path):
+    """An .mp4 cut short (index up front) probes with more frames than it decodes: say so,
+    keep the output, and report the frames really written."""
+    whole = tmp_path / "whole.mp4"
+    run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i",
+               "testsrc2=s=64x48:r=30:d=2,format=yuv444p,noise=alls=30:allf=t+u,format=yuv420p",
+               "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", str(whole))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    out = tmp_path / "out.mkv"
+    code, _, stderr = ffmotion(str(cut), str(out), "-k", "2", "--lossless")
+    written = len(packets(gen_ffmpeg, out, "v"))
+    assert code == 0 and 0 < written < 60 - 2
+    assert f"ffmpeg wrote {written} of the" in stderr and "damaged or ends early" in stderr
+    assert f"({written} frames" in stderr

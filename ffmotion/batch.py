@@ -510,6 +510,8 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     """
     tools = runner.tools(ffmpeg)
 
+    shell = not dest.endswith(".jsonl")
+
     def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
         if job.dst.exists() and not job.options.overwrite:
             return _record(job, "skipped"), None
@@ -518,7 +520,14 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
         except FfmotionError as exc:
             return _record(job, "failed", error=" ".join(str(exc).split())), None
         argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
-        return _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1]), argvs
+        record = _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1])
+        if shell:
+            # like a run: write a temporary file and rename it, so a script killed halfway
+            # leaves no half output that a rerun (or a batch resuming) would take as done
+            tmp = job.dst.with_name(f".{job.dst.stem}.emitted{runner.TEMP_MARK}{job.dst.suffix}")
+            argvs = [*argvs[:-1], graph.command(plan, tools.ffmpeg, tmp, overwrite=True),
+                     ["mv", "-f", str(tmp), str(job.dst)]]
+        return record, argvs
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, jobs))

@@ -396,3 +396,18 @@ def test_batch_applies_looks_and_ranges_like_a_single_run(footage, capsys, tmp_p
     plain = tmp_path / "plain.mkv"
     assert cli.main([str(footage / "a.mkv"), str(plain), "-k", str(K), "--lossless", "-q"]) == 0
     assert plain.read_bytes() != single.read_bytes()  # the look was not ignored
+
+
+def test_emitted_script_killed_halfway_leaves_no_output(tmp_path, gen_ffmpeg, capsys):
+    """The script writes a temporary file and renames it: a failed job leaves no output."""
+    src = make_clip(gen_ffmpeg, tmp_path / "gone.mkv", frames=FRAMES)
+    script = tmp_path / "jobs.sh"
+    code, err = run_cli(capsys, str(src), "-o", str(tmp_path / "out"), "-k", str(K),
+                        "--emit-commands", str(script))
+    assert code == 0, err
+    line = [x for x in script.read_text().splitlines() if not x.startswith("#")][0]
+    assert ".ffmotion-tmp" in line and " && mv -f " in line
+    src.write_bytes(src.read_bytes()[:2000])  # the input breaks before the script runs
+    done = subprocess.run(["sh", str(script)], capture_output=True)
+    assert done.returncode != 0
+    assert not (tmp_path / "out" / out_name("gone.mkv")).exists()

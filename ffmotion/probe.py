@@ -7,6 +7,7 @@ decoding, and the stream lines of its log give size, pixel format and rates.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,6 +16,8 @@ from typing import Optional
 
 from . import runner
 from .errors import MediaError, UsageError
+
+log = logging.getLogger("ffmotion")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,12 @@ def probe(path: Path, tools: runner.Tools) -> MediaInfo:
     if path.is_dir():
         raise UsageError(f"input is a folder, not a file: {path}")
     if tools.ffprobe:
-        return _with_ffprobe(path, tools.ffprobe)
+        try:
+            return _with_ffprobe(path, tools.ffprobe)
+        except (MediaError, OSError, ValueError) as exc:
+            # a broken ffprobe, or a file it cannot read: ffmpeg has the last word (and the
+            # error message, when the file really is unusable)
+            log.debug("ffprobe failed on %s (%s); probing with ffmpeg", path, exc)
     return _with_ffmpeg(path, tools.ffmpeg)
 
 

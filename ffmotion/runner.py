@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -50,16 +49,10 @@ class Completed:
 def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> Tools:
     """Locate ffmpeg (see :func:`binaries.locate_ffmpeg`) and check once that it runs."""
     located = binaries.locate_ffmpeg(explicit_ffmpeg)
+    # ffprobe is not started here (a process start is ~60 ms for a shared-library build):
+    # probing falls back to ffmpeg alone if it turns out not to work.
     ffprobe = binaries.locate_ffprobe(located.path) if use_ffprobe else None
-    # Two independent process starts (~50 ms each for a shared-library build): overlap them.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ffprobe_check = pool.submit(_version, ffprobe) if ffprobe is not None else None
-        version = _version(located.path)
-        if ffprobe_check is not None:
-            try:
-                ffprobe_check.result()
-            except ToolError:
-                ffprobe = None
+    version = _version(located.path)
     found = Tools(located.path, located.source, version, ffprobe)
     log.info("ffmpeg: %s (%s, from %s); ffprobe: %s", found.ffmpeg, found.version,
              found.source, found.ffprobe or "none, probing with ffmpeg")

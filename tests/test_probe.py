@@ -61,3 +61,12 @@ def test_not_media(tmp_path, gen_ffmpeg):
     junk.write_bytes(b"\x00\x01garbage" * 100)
     with pytest.raises(MediaError, match="not a media file"):
         probe.probe(junk, tools_without_ffprobe(gen_ffmpeg))
+
+
+def test_broken_ffprobe_falls_back_to_ffmpeg(gen_ffmpeg, clips, tmp_path):
+    broken = tmp_path / "ffprobe"
+    broken.write_text("#!/bin/sh\necho 'not json'\nexit 0\n")
+    broken.chmod(0o755)
+    tools = runner.Tools(gen_ffmpeg, "test", "?", str(broken))
+    got = probe.probe(clips["yuv420p"].path, tools)
+    assert got.frames == FRAMES and got.fps == 30 and got.pix_fmt == "yuv420p"

@@ -159,17 +159,21 @@ class _StderrDrain:
         return FFmpegFailed(f"ffmpeg failed (exit {code}): {reason.strip()}", tail)
 
 
+def _start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:  # type: ignore[type-arg]
+    """Start a long-running child whose stderr is drained on a thread (and tracked for stop)."""
+    log.debug("run: %s", shlex.join(argv))
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    _track(proc)
+    return proc, _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def reading(argv: list[str]) -> Iterator[IO[bytes]]:
     """Start ``argv`` and yield its stdout; raise :class:`FFmpegFailed` if it then fails.
 
     Leaving the block early (the reader has seen enough) kills the child without error.
     """
-    log.debug("run: %s", shlex.join(argv))
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    _track(proc)
-    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    proc, drain = _start(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     finished = False
     try:
         assert proc.stdout is not None
@@ -188,11 +192,7 @@ def reading(argv: list[str]) -> Iterator[IO[bytes]]:
 @contextlib.contextmanager
 def writing(argv: list[str]) -> Iterator[IO[bytes]]:
     """Start ``argv`` and yield its stdin; raise :class:`FFmpegFailed` if it fails."""
-    log.debug("run: %s", shlex.join(argv))
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _track(proc)
-    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    proc, drain = _start(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         assert proc.stdin is not None
         try:
@@ -224,12 +224,8 @@ def run_ffmpeg(
     ``progress`` shows a bar on stderr; ``on_frames`` is called with the frames done so far.
     """
     full = [argv[0], "-loglevel", "error", "-nostats", "-progress", "pipe:1", *argv[1:]]
-    log.debug("run: %s", shlex.join(full))
     bar = _progress_bar(total_frames) if progress else None
-    proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    _track(proc)
-    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    proc, drain = _start(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
         done_frames = 0

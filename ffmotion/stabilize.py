@@ -15,6 +15,13 @@ clip) on every run, where size + mtime + a partial hash would cost nothing. But 
 the motion pass both decode the whole range anyway, which is far slower than reading, and a
 content key cannot go stale: a file re-exported under the same name and size (same second)
 or copied to another place gets the right transforms, never another clip's.
+
+The cache is not trusted: each ``vidstab-KEY.trf`` has a sidecar ``vidstab-KEY.trf.json``
+with its size and BLAKE2b hash, both written to unique temporary names and renamed (the
+sidecar last). An entry is used only when both are regular files (never a link: read with
+``O_NOFOLLOW``) and the transforms match the sidecar; otherwise (truncated, garbage, a
+planted link, no sidecar) the entry is removed, a warning says so, and pass 1 runs again.
+Clearing the cache is always safe: ``rm -r ~/.cache/ffmotion`` (or ``$FFMOTION_CACHE``).
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Optional
@@ -38,6 +46,8 @@ log = logging.getLogger("ffmotion")
 CACHE_ENV = "FFMOTION_CACHE"
 KEY_VERSION = 1
 _CHUNK = 1 << 20
+SIDECAR_SUFFIX = ".json"
+_SIDECAR_MAX = 4096  # a sidecar is a few dozen bytes: never read more
 
 
 def cache_dir() -> Path:
@@ -110,9 +120,102 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
 
 
 def is_cached(plan: Plan) -> bool:
-    """True when the plan needs no pass 1 (no vidstab, or its transforms are cached)."""
+    """True when the plan needs no pass 1 (no vidstab, or valid transforms are cached).
+
+    A damaged entry (see the module notes) is removed here, with a warning, so that pass 1
+    runs again.
+    """
     stab = plan.stabilizer
-    return stab is None or stab.transforms is None or stab.transforms.is_file()
+    if stab is None or stab.transforms is None:
+        return True
+    problem = check_entry(stab.transforms)
+    if problem is None:
+        return True
+    if problem != "missing":
+        log.warning("stabilization cache: %s is %s: removed, analysing again (clearing the "
+                     "cache is always safe: rm -r %s)", stab.transforms.name, problem,
+                     _shown(stab.transforms.parent))
+        remove_entry(stab.transforms)
+    return False
+
+
+def sidecar(path: Path) -> Path:
+    """The file beside a transforms file that holds its size and hash."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def _read_nofollow(path: Path, limit: Optional[int] = None) -> tuple[bytes, int]:
+    """The bytes of a regular file (never through a link) and its size."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise ValueError("too large")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(), info.st_size
+    finally:
+        os.close(fd)
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.blake2b(digest_size=20)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        size = 0
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), size
+
+
+def check_entry(path: Path) -> Optional[str]:
+    """None if the cached transforms at ``path`` can be used, else what is wrong with them
+    (``"missing"`` when there is no entry at all)."""
+    meta = sidecar(path)
+    if not os.path.lexists(path) and not os.path.lexists(meta):
+        return "missing"
+    for item in (path, meta):
+        if not os.path.lexists(item):
+            return "incomplete (no " + ("sidecar" if item == meta else "transforms") + ")"
+        if stat.S_ISLNK(os.lstat(item).st_mode):
+            return "a symbolic link (never followed out of the cache)"
+        if not stat.S_ISREG(os.lstat(item).st_mode):
+            return "not a regular file"
+    try:
+        raw, _ = _read_nofollow(meta, _SIDECAR_MAX)
+        fields = json.loads(raw.decode("utf-8"))
+        size, want = int(fields["size"]), str(fields["blake2b"])
+        if fields.get("v") != KEY_VERSION:
+            return "from another ffmotion version"
+        got, actual = _file_digest(path)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return "unreadable or damaged"
+    if actual != size:
+        return f"truncated or changed ({actual} bytes, {size} expected)"
+    if got != want:
+        return "damaged (its hash does not match)"
+    return None
+
+
+def remove_entry(path: Path) -> None:
+    """Remove a cache entry (links themselves, never what they point to)."""
+    for item in (path, sidecar(path)):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            os.unlink(item)
+
+
+def _shown(path: Path) -> str:
+    from .run.outputs import shown
+
+    return shown(path)
 
 
 def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -> None:
@@ -132,6 +235,7 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
                          f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
     os.close(fd)
     tmp = Path(name)
+    meta_tmp: Optional[Path] = None
     try:
         argv = detect_command(plan, tools.ffmpeg, tmp)
         assert argv is not None
@@ -139,7 +243,19 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
         runner.run_ffmpeg(argv, total_frames=plan.span.count, progress=progress)
         if tmp.stat().st_size == 0:
             raise FFmpegFailed(f"vidstabdetect wrote no transforms for {plan.info.path.name}")
+        digest, size = _file_digest(tmp)
+        fd, meta_name = tempfile.mkstemp(prefix=".", suffix=".json.ffmotion-tmp", dir=folder)
+        meta_tmp = Path(meta_name)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"v": KEY_VERSION, "size": size, "blake2b": digest}, out)
+        remove_entry(stab.transforms)  # a damaged entry, or a link planted meanwhile
         os.replace(tmp, stab.transforms)
+        os.replace(meta_tmp, sidecar(stab.transforms))  # last: the entry is valid from here
+    except OSError as exc:
+        raise UsageError(f"cannot write the stabilization cache {_shown(folder)}: "
+                         f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for leftover in (tmp, meta_tmp):
+            if leftover is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()

@@ -248,12 +248,17 @@ def write_text(dst: PathLike, text: str, *, what: str, overwrite: bool,
             sys.stdout.write(text)
             sys.stdout.flush()
         except OSError as exc:
+            # stdout is unusable: point it at /dev/null so the exit flush cannot fail again
+            with contextlib.suppress(OSError, ValueError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, sys.stdout.fileno())
+                os.close(null)
             raise WriteFailed(f"cannot write {what} to stdout: {exc.strerror or exc}") from None
         return
     if os.fspath(dst) == os.devnull:
         return
     path = Path(os.path.abspath(os.fspath(dst)))
-    with atomic_output(path, True if overwrite else False, what, nonempty=False,
+    with atomic_output(path, overwrite, what, nonempty=False,
                        executable=executable) as tmp:
         with open(tmp, "w", encoding="utf-8") as out:
             out.write(text)

@@ -16,7 +16,7 @@ from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Opti
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
 from .probe import MediaInfo, probe
 from .run.names import literal_input_args
-from .run.outputs import check_name
+from .run.outputs import check_name, check_name_length
 
 log = logging.getLogger("ffmotion")
 
@@ -117,6 +117,8 @@ def check_paths(options: Options) -> None:
     src, dst = options.src, options.dst
     check_name(src, "input")
     check_name(dst, "output")
+    check_name_length(src, "input")
+    check_name_length(dst, "output")
     if not src.exists():
         raise UsageError(f"input not found: {src}")
     if src.is_dir():

@@ -176,6 +176,7 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
             found.append(path)
 
     for item in items:
+        outputs.check_name_length(item, "input")
         path = Path(item).expanduser()
         if path.is_dir():
             matches = _search(path, skip)
@@ -682,6 +683,12 @@ def check_written_files(args: argparse.Namespace, inputs: Sequence[Path], jobs: 
             ours = outputs.starts_with(JSONL_HEAD if path.endswith(".jsonl") else SCRIPT_HEAD)
         outputs.check_target(path, what=option, overwrite=bool(args.overwrite), inputs=inputs,
                              others=others, stream=True, ours=ours)
+        target = Path(path)
+        if (not outputs.is_stream(path) and target.is_file() and not ours(target)
+                and target.suffix.lower() in VIDEO_EXTENSIONS | set(graph.CONTAINERS)):
+            # --overwrite is about outputs; `--report *.mp4` (name forgotten) must not eat a clip
+            raise UsageError(f"{option} {outputs.shown(path)} is a video file: refusing to "
+                             "replace it (did you forget the file name after the option?)")
 
 
 # -- report, summary, display -----------------------------------------------------------

@@ -70,13 +70,21 @@ def name_max(folder: Path) -> int:
     return NAME_MAX
 
 
-def check_name_length(path: Path, what: str = "output") -> None:
-    """One line when the last component of ``path`` is longer than a file name may be."""
-    size = len(os.fsencode(path.name))
-    limit = name_max(path.parent) if path.parent.is_dir() else NAME_MAX
-    if size > limit:
-        raise UsageError(f"{what} name is {size} bytes, longer than the {limit} a file name may "
-                         f"have here: {shown(path.name[:40])}... (choose a shorter name)")
+def check_name_length(path: PathLike, what: str = "output") -> None:
+    """One line when a component of ``path`` is longer than a file name may be (the system
+    would answer "File name too long" to every look at it, even ``exists()``)."""
+    path = Path(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size <= NAME_MAX:
+            continue
+        limit = NAME_MAX
+        if part == path.name:
+            with contextlib.suppress(OSError):
+                limit = name_max(path.parent) if path.parent.is_dir() else NAME_MAX
+        if size > limit:
+            raise UsageError(f"{what} name is {size} bytes, longer than the {limit} a file name "
+                             f"may have: {shown(part[:40])}... (choose a shorter name)")
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -116,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "--jobs > 1, else ffmpeg's own); never changes the output bytes")
     group.add_argument("--report", metavar="FILE",
                        help="write a JSON report: one record per input (status, output, frames, "
-                            "seconds, ffmpeg argv, error)")
+                            "seconds, ffmpeg argv, error); '-': stdout")
     group.add_argument("--emit-commands", metavar="FILE",
                        help="write the ffmpeg commands instead of running them: FILE.sh (POSIX "
                             "shell, one command a line; '-' for stdout) or FILE.jsonl")
@@ -671,6 +671,9 @@ def check_written_files(args: argparse.Namespace, inputs: Sequence[Path], jobs: 
     """--report and --emit-commands under the safe-write rule: never an input (also one the
     search found), never a planned output or each other, never an existing file that is not
     ffmotion's own earlier report/script without --overwrite."""
+    if args.report == "-" and args.emit_commands == "-":
+        raise UsageError("--report - and --emit-commands - would both write to stdout: "
+                         "give one of them a file")
     planned = {f"the output for {outputs.shown(job.src)}": job.dst for job in jobs}
     chosen = {"--report": args.report, "--emit-commands": args.emit_commands}
     for option, path in chosen.items():

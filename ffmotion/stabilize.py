@@ -99,6 +99,11 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
     if method == "vidstab":
         key = cache_key(content_hash(plan.options.src), tools.version, plan, stab)
         path = cache_dir() / f"vidstab-{key}.trf"
+        try:
+            os.fspath(path).encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"the stabilization cache folder {_shown(path.parent)} is not a "
+                             f"valid UTF-8 name: set {CACHE_ENV} to another folder") from None
         graph_extras.check_filter_path(path)
         stab = dataclasses.replace(stab, transforms=path)
     working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)

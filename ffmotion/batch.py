@@ -165,8 +165,9 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
     def add(path: Path, root: Optional[Path] = None) -> None:
         """``root``: the folder or pattern root that found ``path`` (None: named explicitly)."""
         key = Path(os.path.realpath(path))
-        if skip is not None and root is not None and _inside(key, skip):
-            reaches_in = not _inside(Path(os.path.realpath(root)), skip)
+        if skip is not None and _inside(key, skip):
+            # a shell-expanded `foot/*.mp4 -o foot` names earlier outputs explicitly
+            reaches_in = root is not None and not _inside(Path(os.path.realpath(root)), skip)
             if reaches_in or (looks_like_output is not None
                               and looks_like_output.fullmatch(path.name)):
                 left_out.append(path)

@@ -199,18 +199,25 @@ def outputs_of(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*_motion_*"))
 
 
-@pytest.mark.parametrize("layout", ["same-folder", "glob-subfolder"])
+@pytest.mark.parametrize("layout", ["same-folder", "glob-subfolder", "shell-glob"])
 def test_output_folder_inside_the_inputs_resumes(env, work, layout):
     if layout == "same-folder":
         args = ["batch", "work", "-o", "work"]
-    else:
+    elif layout == "glob-subfolder":
         args = ["batch", "work/**/*.mkv", "-o", "work/motion"]
+    else:  # what the shell gives for `batch work/*.mkv -o work` on a rerun
+        args = ["batch", *sorted(str(p.relative_to(work.parent)) for p in work.rglob("*.mkv")),
+                "-o", "work"]
     cwd = work.parent
     code, _, err = ffmotion(env, *args, "-k", "1", cwd=cwd)
     assert code == 0, err
     first = outputs_of(work)
     assert first == ["a_motion_k1.mkv", "b_motion_k1.mkv"]
     before = tree(work)
+    if layout == "shell-glob":
+        args = ["batch", *sorted(str(p.relative_to(work.parent)) for p in work.rglob("*.mkv")),
+                "-o", "work"]
+        assert len(args) == 7  # batch, 4 files, -o, work
     code, _, err = ffmotion(env, *args, "-k", "1", cwd=cwd)
     assert code == 0, err
     assert "2 skipped" in err and "0 done" in err

@@ -32,11 +32,11 @@ import json
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 from . import graph_extras, looks, runner
+from .run import outputs
 from .errors import FFmpegFailed, UsageError
 from .graph import Plan
 from .pixfmt import working_pix_fmt
@@ -218,9 +218,7 @@ def remove_entry(path: Path) -> None:
 
 
 def _shown(path: Path) -> str:
-    from .run.outputs import shown
-
-    return shown(path)
+    return outputs.shown(path)
 
 
 def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -> None:
@@ -234,14 +232,13 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
     folder = stab.transforms.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".", suffix=".trf.ffmotion-tmp", dir=folder)
     except OSError as exc:
-        raise UsageError(f"cannot write the stabilization cache {folder}: "
+        raise UsageError(f"cannot write the stabilization cache {_shown(folder)}: "
                          f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
-    os.close(fd)
-    tmp = Path(name)
-    meta_tmp: Optional[Path] = None
-    try:
+    remove_entry(stab.transforms)  # a damaged entry, or a link planted meanwhile
+    what = f"stabilization cache (set {CACHE_ENV} to another folder)"
+    # the transforms, then the sidecar that vouches for them, each under the safe-write rule
+    with outputs.atomic_output(stab.transforms, True, what) as tmp:
         argv = detect_command(plan, tools.ffmpeg, tmp)
         assert argv is not None
         log.info("stabilization: analysing %s (pass 1 of 2)", plan.info.path.name)
@@ -249,18 +246,6 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
         if tmp.stat().st_size == 0:
             raise FFmpegFailed(f"vidstabdetect wrote no transforms for {plan.info.path.name}")
         digest, size = _file_digest(tmp)
-        fd, meta_name = tempfile.mkstemp(prefix=".", suffix=".json.ffmotion-tmp", dir=folder)
-        meta_tmp = Path(meta_name)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"v": KEY_VERSION, "size": size, "blake2b": digest}, out)
-        remove_entry(stab.transforms)  # a damaged entry, or a link planted meanwhile
-        os.replace(tmp, stab.transforms)
-        os.replace(meta_tmp, sidecar(stab.transforms))  # last: the entry is valid from here
-    except OSError as exc:
-        raise UsageError(f"cannot write the stabilization cache {_shown(folder)}: "
-                         f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
-    finally:
-        for leftover in (tmp, meta_tmp):
-            if leftover is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
+    outputs.write_text(sidecar(stab.transforms),
+                       json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),
+                       what=what, overwrite=True)

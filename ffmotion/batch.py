@@ -261,9 +261,16 @@ def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
 def check_template(template: str) -> None:
     """``--name`` uses known fields only and yields a plain file name."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parsed = [(f, spec or "") for _, f, spec, _ in string.Formatter().parse(template)
+                  if f is not None]
     except ValueError as exc:
         raise UsageError(f"--name {template!r} is not a valid template: {exc}") from None
+    fields = [f for f, _ in parsed]
+    for name, spec in parsed:
+        # a name is at most 255 bytes: a width like {stem:>9999999999} would only eat memory
+        if re.search(r"\d{4,}", spec) or "{" in spec:
+            raise UsageError(f"--name {template!r}: the width in {{{name}:{spec}}} is too "
+                             "large for a file name")
     for name in fields:
         if name not in NAME_FIELDS:
             raise UsageError(f"unknown field {{{name}}} in --name {template!r} "

@@ -338,9 +338,10 @@ def test_output_names_up_to_255_bytes_work_and_longer_are_one_line(env, work):
     assert tree(work) == before
 
 
-def test_a_format_spec_in_the_name_template_is_one_line(env, work):
-    code, _, err = ffmotion(env, "batch", "a.mkv", "-o", "m", "--name", "{stem:d}{ext}",
-                            cwd=work)
+@pytest.mark.parametrize("template", ["{stem:d}{ext}", "{stem:>9999999999}{ext}",
+                                      "{stem:>{offset}}{ext}", "{stem!z}{ext}"])
+def test_a_format_spec_in_the_name_template_is_one_line(env, work, template):
+    code, _, err = ffmotion(env, "batch", "a.mkv", "-o", "m", "--name", template, cwd=work)
     assert code == 2
     one_line(err, "--name")
     assert not (work / "m").exists()

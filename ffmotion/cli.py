@@ -192,7 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _setup_logging(args)
         return _single(args)
     except FfmotionError as exc:
-        print(f"ffmotion: error: {exc}", file=sys.stderr)
+        print(f"ffmotion: error: {outputs.shown(str(exc))}", file=sys.stderr)  # one line
         tail = getattr(exc, "stderr_tail", "")
         if tail:
             log.debug("ffmpeg stderr:\n%s", tail)

@@ -178,6 +178,12 @@ def test_newline_in_a_name_stays_one_command(env, tmp_path, clip, runner):
     assert (tmp_path / "out" / "x\ntouch pwned\n_motion_k1.mkv").stat().st_size > 0
 
 
+def test_error_naming_a_newline_file_is_one_line(env, tmp_path):
+    code, _, err = ffmotion(env, "missing\nfile.mkv", "out.mkv", cwd=tmp_path)
+    assert code == 2
+    assert err.count("\n") == 1 and "missing\\nfile.mkv" in err, err
+
+
 def test_emitted_script_with_stabilization_keeps_the_cache_out(env, work, tmp_path):
     script = tmp_path / "jobs.sh"
     code, _, err = ffmotion(env, "batch", "a.mkv", "-o", "emitted", "-k", "1", "--stabilize",

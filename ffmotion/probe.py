@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import runner
+from .run.names import literal_input_argv
 from .errors import MediaError, UsageError
 
 log = logging.getLogger("ffmotion")
@@ -64,7 +65,7 @@ def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
         ffprobe, "-v", "error", "-count_packets",
         "-show_entries",
         "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets",
-        "-of", "json", "--", str(path),
+        "-of", "json", *literal_input_argv(path), "--", str(path),
     ])
     if done.returncode != 0:
         raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
@@ -92,7 +93,7 @@ _STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$")
 
 def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
     done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", "-i", str(path),
+        ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path), "-i", str(path),
         "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-",
     ])
     streams = [m.groups() for m in map(_STREAM.match, _input_section(done.stderr)) if m]

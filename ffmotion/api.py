@@ -1,6 +1,7 @@
 """The Python API, and the controller the command line uses: options -> probe -> graph -> runner."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, looks, runner, stabilize as stabilization
+from . import graph, graph_picture, looks, runner, stabilize as stabilization
 from .errors import UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
@@ -53,6 +54,7 @@ def make_options(
     strategy: StrategyChoice = "auto",
     max_buffer: Union[int, str, None] = None,
     threads: Optional[int] = None,
+    deinterlace: bool = False,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -73,7 +75,7 @@ def make_options(
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
         stabilize=_stabilize_options(stabilize), strategy=strategy,
         max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
-        threads=threads,
+        threads=threads, deinterlace=deinterlace,
     )
     check_paths(options)
     return options
@@ -130,7 +132,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)
         plan = graph.plan(options, info if info is not None else probe(options.src, tools))
-        plan = stabilization.attach(plan, tools)
+        plan = stabilization.attach(attach_picture(plan, tools), tools)
         available = listed.result()
     for codec in graph.encoders_needed(plan):
         if codec not in available:
@@ -140,6 +142,19 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
         raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
     return plan
+
+
+def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
+    """``plan`` with a deinterlacer this ffmpeg has (bwdif, else yadif); warns about an
+    interlaced input processed without ``--deinterlace``."""
+    chosen = plan.picture
+    if chosen is not None and chosen.deinterlace is not None:
+        chosen = graph_picture.choose_deinterlacer(chosen, runner.filters(tools.ffmpeg))
+    else:
+        warning = graph_picture.interlace_warning(plan.info)
+        if warning:
+            log.warning("%s", warning)
+    return dataclasses.replace(plan, picture=chosen)
 
 
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,

@@ -40,6 +40,7 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     _look_flags(parser)
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
@@ -126,6 +127,14 @@ def _stabilize_args(parser: argparse.ArgumentParser) -> None:
     stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
                       help="0 (default): lock the camera on the first frame (tripod); N > 0: "
                            "follow the camera path smoothed over N frames, for panning shots")
+
+
+def _picture_args(parser: argparse.ArgumentParser) -> None:
+    """--deinterlace (rotation and full range need no flag: they are read from the input)."""
+    parser.add_argument("--deinterlace", action="store_true",
+                        help="deinterlace interlaced input (bwdif, or yadif; one frame per frame, "
+                             "so the frame rate is kept) before extracting motion; the output "
+                             "is progressive")
 
 
 def _whole_number(text: str) -> int:
@@ -223,7 +232,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
-        threads=getattr(args, "threads", None),
+        threads=getattr(args, "threads", None), deinterlace=args.deinterlace,
     )
 
 
@@ -357,6 +366,7 @@ def _sheet_parser() -> argparse.ArgumentParser:
                         help="no text on the sheet (the legend goes to stderr)")
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     _running_args(parser)
     return parser
 
@@ -370,7 +380,8 @@ def _sheet(args: argparse.Namespace) -> int:
         src, dst, args.offsets, columns=args.columns, cell_width=args.cell_width,
         labels=args.labels, start=args.start, end=args.end, duration=args.duration,
         stabilize_options=_stabilize_from(args), overwrite=args.overwrite, ffmpeg=args.ffmpeg,
-        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty())
+        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
+        deinterlace=args.deinterlace)
     if args.print_command:
         for argv in result.commands:
             print(api.printable(argv))
@@ -402,6 +413,7 @@ def _energy_parser() -> argparse.ArgumentParser:
                              "pip install 'ffmotion[plot]')")
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     _running_args(parser)
     return parser
 
@@ -420,7 +432,8 @@ def _energy(args: argparse.Namespace) -> int:
         runner.check_output_path(path, args.overwrite)
     tools = runner.tools(args.ffmpeg)
     stab = _stabilize_from(args)
-    ranged = {"start": args.start, "end": args.end, "duration": args.duration}
+    ranged = {"start": args.start, "end": args.end, "duration": args.duration,
+              "deinterlace": args.deinterlace}
     if args.print_command:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)

@@ -280,7 +280,8 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
         argv = energy_commands(plans, found.ffmpeg, files)[-1]
         runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
                           progress=progress)
-        values = [views.parse_energy(f.read_text(), base.working_pix_fmt) for f in files]
+        values = [views.parse_energy(f.read_text(), base.working_pix_fmt,
+                                     base.info.display_size[0]) for f in files]
     for plan, got in zip(plans, values):
         check_energy_frames(plan, len(got))
     return EnergyTable(base.info.path, base.info.fps, base.span.first,

@@ -196,11 +196,26 @@ def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Any:
         check_filter_path(path)
         first = (motion_video(branches[index], k, plan.info.fps, "offset", working)
                  .filter("extractplanes", plane).split())
-        gray = first[1].filter("lut", c0=neutral)
-        stats = (ffmpeg.filter([first[0], gray], "msad")
+        top, gray = first[0], first[1].filter("lut", c0=neutral)
+        padded = energy_width(plan.info.display_size[0])
+        if padded != plan.info.display_size[0]:  # the same pad on both sides adds 0 to the sum
+            top, gray = (s.filter("pad", w=padded, h="ih", x=0, y=0) for s in (top, gray))
+        stats = (ffmpeg.filter([top, gray], "msad")
                  .filter("metadata", mode="print", key=ENERGY_KEY, file=str(path)))
         outputs.append(ffmpeg.output(stats, "-", f="null", fps_mode="passthrough"))
     return ffmpeg.merge_outputs(*outputs)
+
+
+MSAD_MIN_WIDTH = 64
+
+
+def energy_width(width: int) -> int:
+    """The width msad measures: planes narrower than 64 are padded to 64.
+
+    ffmpeg 9's SIMD sum of absolute differences is wrong on rows shorter than 64 samples
+    (measured: widths 16..63 wrong, 64 and up right; ffmpeg 5.1 right at every width).
+    """
+    return max(width, MSAD_MIN_WIDTH)
 
 
 def energy_command(plan: Plan, ks: Sequence[int], files: Sequence[Path],
@@ -209,9 +224,14 @@ def energy_command(plan: Plan, ks: Sequence[int], files: Sequence[Path],
     return [ffmpeg_bin, *GLOBAL_ARGS, *energy_outputs(plan, ks, files).get_args()]
 
 
-def parse_energy(text: str, pix_fmt: str) -> list[float]:
-    """Per-frame energies (8-bit units) from a ``metadata=mode=print`` file, in frame order."""
+def parse_energy(text: str, pix_fmt: str, width: Optional[int] = None) -> list[float]:
+    """Per-frame energies (8-bit units) from a ``metadata=mode=print`` file, in frame order.
+
+    ``width``: the plane's width (msad averaged over :func:`energy_width` of it).
+    """
     _, scale = energy_scale(pix_fmt)
+    if width is not None:
+        scale *= Fraction(energy_width(width), width)
     values: dict[int, float] = {}
     frame = None
     for line in text.splitlines():

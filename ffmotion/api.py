@@ -173,11 +173,23 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
 
 
-def commands(plan: graph.Plan, ffmpeg: str) -> list[list[str]]:
+def commands(plan: graph.Plan, ffmpeg: str, overwrite: Optional[bool] = None) -> list[list[str]]:
     """Every ffmpeg command the plan runs, in order: stabilization pass 1 (if any), then the
-    motion graph (with the real output path)."""
+    motion graph (with the real output path; ``overwrite``: -y/-n, default the options')."""
     first = stabilization.detect_command(plan, ffmpeg)
-    return ([first] if first else []) + [graph.command(plan, ffmpeg)]
+    return ([first] if first else []) + [graph.command(plan, ffmpeg, overwrite=overwrite)]
+
+
+def shell_line(argvs: list[list[str]], plan: Optional[graph.Plan] = None) -> str:
+    """The commands as ONE shell line that runs as printed: ``mkdir -p`` of the stabilization
+    cache first (a printed pass 1 may run where the folder is gone), and ``&&`` between the
+    passes, so pass 2 never starts without its transforms (ffmpeg would leave a 0-byte output).
+    """
+    steps = [shlex.join(argv) for argv in argvs]
+    stab = plan.stabilizer if plan is not None else None
+    if len(argvs) > 1 and stab is not None and stab.transforms is not None:
+        steps.insert(0, shlex.join(["mkdir", "-p", str(stab.transforms.parent)]))
+    return " && ".join(steps)
 
 
 def extract(
@@ -229,8 +241,12 @@ def motion_stream(
 ) -> Any:
     """The motion-extracted video of ``src`` as an ffmpeg-python stream, to extend and output.
 
-    Example: ``ffmotion.motion_stream("in.mp4", 12).filter("eq", contrast=2).output("o.mp4").run()``.
-    Frames carry index timestamps, so pass ``fps_mode="passthrough"`` to the output.
+    Example: ``ffmotion.motion_stream("in.mp4", 12).filter("eq", contrast=2)
+    .output("o.mp4", fps_mode="passthrough").run(cmd=ffmotion.ffmpeg_path())``.
+    Frames carry index timestamps, hence ``fps_mode="passthrough"``; ffmpeg-python's ``run``
+    starts ``ffmpeg`` from PATH unless given ``cmd=`` (:func:`ffmpeg_path` is the one ffmotion
+    uses, the bundled one on a machine with no other). Full range and rotation are handled
+    as in :func:`extract` (interlaced input is not deinterlaced here).
     """
     import ffmpeg as ffmpeg_python
 
@@ -242,9 +258,15 @@ def motion_stream(
     found = runner.tools(ffmpeg)
     plan = graph.plan(options, probe(options.src, found))
     source = ffmpeg_python.input(str(options.src))
-    return graph.motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode,
+    return graph.motion_video(graph.prelude(source["v:0"], plan.picture), plan.k, plan.info.fps, plan.mode,
                               plan.working_pix_fmt, look=plan.options.look,
                               channel_ks=plan.channel_ks)
+
+
+def ffmpeg_path(ffmpeg: Optional[str] = None) -> str:
+    """The ffmpeg binary ffmotion runs (``--ffmpeg``/``$FFMOTION_FFMPEG``, PATH, then the one
+    imageio-ffmpeg bundles): pass it as ``cmd=`` to ffmpeg-python's ``run``."""
+    return runner.tools(ffmpeg, use_ffprobe=False).ffmpeg
 
 
 def printable(argv: list[str]) -> str:

@@ -245,9 +245,8 @@ def _single(args: argparse.Namespace) -> int:
     options = _options(args, Path(args.input), Path(args.output))
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
-    if args.print_command:
-        for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
-            print(api.printable(argv))
+    if args.print_command:  # stabilization pass 1 first, if any, on the same line
+        print(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
 
@@ -288,9 +287,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise
     _say(args, f"ffmotion demo: sample clip  {sample_path}")
     _say(args, f"ffmotion demo: motion       {motion_path}")
-    _say(args, "ffmotion demo: the same with ffmpeg alone:")
-    for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
-        print(api.printable(argv))
+    _say(args, "ffmotion demo: the same with ffmpeg alone (it rewrites the same file):")
+    # -y: the output exists now, so a printed -n would refuse to run
+    print(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
     return 0
 
 
@@ -383,8 +382,7 @@ def _sheet(args: argparse.Namespace) -> int:
         dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
         deinterlace=args.deinterlace)
     if args.print_command:
-        for argv in result.commands:
-            print(api.printable(argv))
+        print(api.shell_line(result.commands, result.plan))
         return 0
     layout = result.layout
     if result.labelled or not args.labels:
@@ -438,8 +436,7 @@ def _energy(args: argparse.Namespace) -> int:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
-        for argv in explore.energy_commands(plans, tools.ffmpeg, files):
-            print(api.printable(argv))
+        print(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
     for path in outputs:
         if path.resolve() == Path(args.input).resolve():

@@ -137,6 +137,7 @@ class SheetResult:
     labelled: bool
     legend: str
     commands: list[list[str]]
+    plan: Optional[graph.Plan] = None  # the plan of the first offset (range, stabilizer)
 
 
 def sheet(src: Union[str, Path], dst: Union[str, Path],
@@ -175,7 +176,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     first = stabilize.detect_command(base, found.ffmpeg)
     commands = ([first] if first else []) + [
         views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
-    result = SheetResult(dst_path, layout, font is not None, legend, commands)
+    result = SheetResult(dst_path, layout, font is not None, legend, commands, base)
     if dry_run:
         return result
     if labels and font is None:

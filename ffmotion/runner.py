@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from . import binaries
-from .errors import FFmpegFailed, Interrupted, ToolError, UsageError
+from .errors import FfmotionError, FFmpegFailed, Interrupted, ToolError, UsageError
 
 log = logging.getLogger("ffmotion")
 
@@ -331,13 +331,29 @@ def atomic_output(dst: Path, overwrite: bool) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except FfmotionError as exc:
+            raise real_names(exc, tmp, dst)
         if tmp.stat().st_size == 0:
             raise FFmpegFailed(f"ffmpeg wrote nothing to {dst.name}")
         _commit(tmp, dst, overwrite)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def real_names(exc: FfmotionError, tmp: Path, dst: Path) -> FfmotionError:
+    """``exc`` with the temporary file's path and name replaced by the real output's: the
+    user never asked for ``.NAME.XXXX.ffmotion-tmp.EXT`` and must not read it in a message."""
+    def fix(text: str) -> str:
+        return text.replace(str(tmp), str(dst)).replace(tmp.name, dst.name)
+
+    exc.args = tuple(fix(a) if isinstance(a, str) else a for a in exc.args)
+    tail = getattr(exc, "stderr_tail", None)
+    if isinstance(tail, str):
+        exc.stderr_tail = fix(tail)  # type: ignore[attr-defined]
+    return exc
 
 
 def check_output_path(dst: Path, overwrite: bool) -> None:

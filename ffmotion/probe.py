@@ -152,15 +152,16 @@ def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
 
 
 def _stream_block(lines: list[str], index: int) -> list[str]:
-    """The lines under the ``index``-th stream line (its metadata and side data)."""
-    seen, block = -1, []
+    """The lines logged under the ``index``-th video/audio stream line (its metadata and
+    side data), up to the next stream line of any kind."""
+    seen, inside, block = -1, False, []
     for line in lines:
-        if _STREAM.match(line) or re.match(r"^\s*Stream #", line):
+        if _STREAM.match(line):
             seen += 1
-            if seen > index:
-                break
-            continue
-        if seen == index:
+            inside = seen == index
+        elif re.match(r"^\s*Stream #", line):
+            inside = False
+        elif inside:
             block.append(line)
     return block
 

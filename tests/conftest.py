@@ -133,3 +133,11 @@ def assert_frames_equal(actual: list, expected: list) -> None:
                 diff = np.abs(gp.astype(np.int64) - wp.astype(np.int64))
                 raise AssertionError(
                     f"frame {i} plane {p}: {np.count_nonzero(diff)} samples differ, max {diff.max()}")
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory, gen_ffmpeg: str):
+    """The camera-like corpus (tests/corpus.py): one file per real-footage trait."""
+    import corpus as corpus_module
+
+    return corpus_module.build(gen_ffmpeg, tmp_path_factory.mktemp("corpus"))

@@ -174,7 +174,9 @@ def test_sheet_and_energy_run(corpus, gen_ffmpeg, tmp_path, name):
     done = _cli("sheet", str(item.path), "-o", str(sheet), "--offsets", "1,4",
                 "--ffmpeg", gen_ffmpeg, "--no-labels", "-q", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    cell = _size(gen_ffmpeg, sheet, "0:v:0")
+    sheet_w, sheet_h = _size(gen_ffmpeg, sheet, "0:v:0")
+    # 5 columns x 3 rows (original, K=1, K=4) of cells with 2 px margins on every side
+    cell = (sheet_w // 5 - 4, sheet_h // 3 - 4)
     assert (cell[0] > cell[1]) == (w > h) or w == h, (cell, (w, h))  # portrait stays portrait
     energy = _cli("energy", str(item.path), "-k", "4", "--ffmpeg", gen_ffmpeg, "-q",
                   "--start", "10f", "--end", "70f", cwd=tmp_path)

@@ -289,3 +289,32 @@ def test_errors_name_the_output_not_the_temporary_file(footage, tmp_path):
     assert "o.xyz" in done.stderr and "ffmotion-tmp" not in done.stderr
     assert done.stderr.count("\n") == 1 and not list(tmp_path.iterdir())
 
+
+
+# -- parsing, without running ffmpeg ------------------------------------------------------------
+
+@pytest.mark.parametrize("field,lines,want", [
+    ("yuvj420p(pc, bt709, top first)", ["    Side data:",
+                                        "      displaymatrix: rotation of -90.00 degrees"],
+     {"rotation": 270, "field_order": "tt", "color_range": "pc"}),
+    ("yuv420p(tv, bottom coded first (swapped))",
+     ["      Display Matrix: rotation of 90.00 degrees"],
+     {"rotation": 90, "field_order": "bt", "color_range": "tv"}),
+    ("yuv420p(progressive)", ["      rotate          : 90"],  # old builds: clockwise tag
+     {"rotation": 270, "field_order": "progressive", "color_range": "tv"}),
+    ("yuvj422p", [], {"rotation": 0, "field_order": "progressive", "color_range": "pc"}),
+])
+def test_picture_facts_from_the_ffmpeg_log(field, lines, want):
+    from ffmotion.media import picture
+
+    assert picture.from_ffmpeg_log(field, lines) == want
+
+
+def test_picture_facts_from_ffprobe():
+    from ffmotion.media import picture
+
+    got = picture.from_ffprobe({"field_order": "tb", "color_range": "pc",
+                                "side_data_list": [{"side_data_type": "Display Matrix",
+                                                    "rotation": -180}]})
+    assert got == {"rotation": 180, "field_order": "tb", "color_range": "pc"}
+    assert picture.from_ffprobe({"tags": {"rotate": "270"}})["rotation"] == 90

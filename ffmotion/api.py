@@ -150,6 +150,10 @@ def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
     chosen = plan.picture
     if chosen is not None and chosen.deinterlace is not None:
         chosen = graph_picture.choose_deinterlacer(chosen, runner.filters(tools.ffmpeg))
+        if not plan.info.interlaced:
+            log.warning("%s is not flagged interlaced (field order: %s): --deinterlace "
+                        "deinterlaces every frame anyway, which softens progressive footage",
+                        plan.info.path.name, plan.info.field_order)
     else:
         warning = graph_picture.interlace_warning(plan.info)
         if warning:

@@ -131,6 +131,9 @@ def test_rotated_input_gives_upright_output_equal_to_the_reference(ffmpeg_bin, f
     out = tmp_path / "o.mkv"
     ffmotion.extract(src, out, offset=3, lossless=True, ffmpeg=ffmpeg_bin)
     assert f"{size[0]}x{size[1]}" in stream_line(ffmpeg_bin, out)
+    log = subprocess.run([ffmpeg_bin, "-hide_banner", "-i", str(out)], capture_output=True,
+                         text=True).stderr
+    assert "rotation of" not in log.lower()  # stored upright: no player turns it again
     frames = decoded(ffmpeg_bin, src, "yuv420p", size)  # ffmpeg autorotates the decode
     assert_frames_equal(decoded(ffmpeg_bin, out, "yuv420p", size), motion(frames, 3))
     # the upright frames are not the stored ones (the rotation really was applied)
@@ -173,6 +176,13 @@ def test_interlaced_input_warns_and_says_what_to_do(gen_ffmpeg, footage, tmp_pat
     ffmotion.extract(footage["base.mp4"], tmp_path / "p.mkv", offset=1, lossless=True,
                      ffmpeg=gen_ffmpeg)
     assert "interlaced" not in caplog.text
+
+
+def test_deinterlace_on_progressive_input_warns(gen_ffmpeg, footage, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="ffmotion")
+    ffmotion.extract(footage["base.mp4"], tmp_path / "o.mkv", offset=1, lossless=True,
+                     deinterlace=True, ffmpeg=gen_ffmpeg)
+    assert "not flagged interlaced" in caplog.text
 
 
 def test_deinterlace_in_the_same_graph_keeps_the_rate(ffmpeg_bin, footage, tmp_path, caplog):

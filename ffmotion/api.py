@@ -1,6 +1,7 @@
 """The Python API, and the controller the command line uses: options -> probe -> graph -> runner."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, looks, runner, stabilize as stabilization
+from . import graph, graph_picture, looks, runner, stabilize as stabilization
 from .errors import UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
@@ -55,6 +56,7 @@ def make_options(
     strategy: StrategyChoice = "auto",
     max_buffer: Union[int, str, None] = None,
     threads: Optional[int] = None,
+    deinterlace: bool = False,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -75,7 +77,7 @@ def make_options(
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
         stabilize=_stabilize_options(stabilize), strategy=strategy,
         max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
-        threads=threads,
+        threads=threads, deinterlace=deinterlace,
     )
     check_paths(options)
     return options
@@ -136,7 +138,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)
         plan = graph.plan(options, info if info is not None else probe(options.src, tools))
-        plan = stabilization.attach(plan, tools)
+        plan = stabilization.attach(attach_picture(plan, tools), tools)
         available = listed.result()
     for codec in graph.encoders_needed(plan):
         if codec not in available:
@@ -146,6 +148,23 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
         raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
     return plan
+
+
+def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
+    """``plan`` with a deinterlacer this ffmpeg has (bwdif, else yadif); warns about an
+    interlaced input processed without ``--deinterlace``."""
+    chosen = plan.picture
+    if chosen is not None and chosen.deinterlace is not None:
+        chosen = graph_picture.choose_deinterlacer(chosen, runner.filters(tools.ffmpeg))
+        if not plan.info.interlaced:
+            log.warning("%s is not flagged interlaced (field order: %s): --deinterlace "
+                        "deinterlaces every frame anyway, which softens progressive footage",
+                        plan.info.path.name, plan.info.field_order)
+    else:
+        warning = graph_picture.interlace_warning(plan.info)
+        if warning:
+            log.warning("%s", warning)
+    return dataclasses.replace(plan, picture=chosen)
 
 
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
@@ -164,11 +183,23 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
 
 
-def commands(plan: graph.Plan, ffmpeg: str) -> list[list[str]]:
+def commands(plan: graph.Plan, ffmpeg: str, overwrite: Optional[bool] = None) -> list[list[str]]:
     """Every ffmpeg command the plan runs, in order: stabilization pass 1 (if any), then the
-    motion graph (with the real output path)."""
+    motion graph (with the real output path; ``overwrite``: -y/-n, default the options')."""
     first = stabilization.detect_command(plan, ffmpeg)
-    return ([first] if first else []) + [graph.command(plan, ffmpeg)]
+    return ([first] if first else []) + [graph.command(plan, ffmpeg, overwrite=overwrite)]
+
+
+def shell_line(argvs: list[list[str]], plan: Optional[graph.Plan] = None) -> str:
+    """The commands as ONE shell line that runs as printed: ``mkdir -p`` of the stabilization
+    cache first (a printed pass 1 may run where the folder is gone), and ``&&`` between the
+    passes, so pass 2 never starts without its transforms (ffmpeg would leave a 0-byte output).
+    """
+    steps = [shlex.join(argv) for argv in argvs]
+    stab = plan.stabilizer if plan is not None else None
+    if len(argvs) > 1 and stab is not None and stab.transforms is not None:
+        steps.insert(0, shlex.join(["mkdir", "-p", str(stab.transforms.parent)]))
+    return " && ".join(steps)
 
 
 def extract(
@@ -220,8 +251,12 @@ def motion_stream(
 ) -> Any:
     """The motion-extracted video of ``src`` as an ffmpeg-python stream, to extend and output.
 
-    Example: ``ffmotion.motion_stream("in.mp4", 12).filter("eq", contrast=2).output("o.mp4").run()``.
-    Frames carry index timestamps, so pass ``fps_mode="passthrough"`` to the output.
+    Example: ``ffmotion.motion_stream("in.mp4", 12).filter("eq", contrast=2)
+    .output("o.mp4", fps_mode="passthrough").run(cmd=ffmotion.ffmpeg_path())``.
+    Frames carry index timestamps, hence ``fps_mode="passthrough"``; ffmpeg-python's ``run``
+    starts ``ffmpeg`` from PATH unless given ``cmd=`` (:func:`ffmpeg_path` is the one ffmotion
+    uses, the bundled one on a machine with no other). Full range and rotation are handled
+    as in :func:`extract` (interlaced input is not deinterlaced here).
     """
     import ffmpeg as ffmpeg_python
 
@@ -233,9 +268,16 @@ def motion_stream(
     found = runner.tools(ffmpeg)
     plan = graph.plan(options, probe(options.src, found))
     source = ffmpeg_python.input(str(options.src), **literal_input_args(options.src))
-    return graph.motion_video(source["v:0"], plan.k, plan.info.fps, plan.mode,
+    return graph.motion_video(graph.prelude(source["v:0"], plan.picture), plan.k, plan.info.fps,
+                              plan.mode,
                               plan.working_pix_fmt, look=plan.options.look,
                               channel_ks=plan.channel_ks)
+
+
+def ffmpeg_path(ffmpeg: Optional[str] = None) -> str:
+    """The ffmpeg binary ffmotion runs (``--ffmpeg``/``$FFMOTION_FFMPEG``, PATH, then the one
+    imageio-ffmpeg bundles): pass it as ``cmd=`` to ffmpeg-python's ``run``."""
+    return runner.tools(ffmpeg, use_ffprobe=False).ffmpeg
 
 
 def printable(argv: list[str]) -> str:

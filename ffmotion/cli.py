@@ -41,6 +41,7 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     _look_flags(parser)
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
@@ -127,6 +128,14 @@ def _stabilize_args(parser: argparse.ArgumentParser) -> None:
     stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
                       help="0 (default): lock the camera on the first frame (tripod); N > 0: "
                            "follow the camera path smoothed over N frames, for panning shots")
+
+
+def _picture_args(parser: argparse.ArgumentParser) -> None:
+    """--deinterlace (rotation and full range need no flag: they are read from the input)."""
+    parser.add_argument("--deinterlace", action="store_true",
+                        help="deinterlace interlaced input (bwdif, or yadif; one frame per frame, "
+                             "so the frame rate is kept) before extracting motion; the output "
+                             "is progressive")
 
 
 def _whole_number(text: str) -> int:
@@ -224,7 +233,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
-        threads=getattr(args, "threads", None),
+        threads=getattr(args, "threads", None), deinterlace=args.deinterlace,
     )
 
 
@@ -237,9 +246,8 @@ def _single(args: argparse.Namespace) -> int:
     options = _options(args, Path(args.input), Path(args.output))
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
-    if args.print_command:
-        for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
-            print(api.printable(argv))
+    if args.print_command:  # stabilization pass 1 first, if any, on the same line
+        print(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
 
@@ -289,9 +297,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise
     _say(args, f"ffmotion demo: sample clip  {sample_path}")
     _say(args, f"ffmotion demo: motion       {motion_path}")
-    _say(args, "ffmotion demo: the same with ffmpeg alone:")
-    for argv in api.commands(plan, tools.ffmpeg):  # stabilization pass 1 first, if any
-        print(api.printable(argv))
+    _say(args, "ffmotion demo: the same with ffmpeg alone (it rewrites the same file):")
+    # -y: the output exists now, so a printed -n would refuse to run
+    print(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
     return 0
 
 
@@ -367,6 +375,7 @@ def _sheet_parser() -> argparse.ArgumentParser:
                         help="no text on the sheet (the legend goes to stderr)")
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     _running_args(parser)
     return parser
 
@@ -380,10 +389,10 @@ def _sheet(args: argparse.Namespace) -> int:
         src, dst, args.offsets, columns=args.columns, cell_width=args.cell_width,
         labels=args.labels, start=args.start, end=args.end, duration=args.duration,
         stabilize_options=_stabilize_from(args), overwrite=args.overwrite, ffmpeg=args.ffmpeg,
-        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty())
+        dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
+        deinterlace=args.deinterlace)
     if args.print_command:
-        for argv in result.commands:
-            print(api.printable(argv))
+        print(api.shell_line(result.commands, result.plan))
         return 0
     layout = result.layout
     if result.labelled or not args.labels:
@@ -412,6 +421,7 @@ def _energy_parser() -> argparse.ArgumentParser:
                              "pip install 'ffmotion[plot]')")
     _range_args(parser)
     _stabilize_args(parser)
+    _picture_args(parser)
     _running_args(parser)
     return parser
 
@@ -433,13 +443,13 @@ def _energy(args: argparse.Namespace) -> int:
         outputs.check_target(args.plot, what="--plot", overwrite=args.overwrite, inputs=inputs)
     tools = runner.tools(args.ffmpeg)
     stab = _stabilize_from(args)
-    ranged = {"start": args.start, "end": args.end, "duration": args.duration}
+    ranged = {"start": args.start, "end": args.end, "duration": args.duration,
+              "deinterlace": args.deinterlace}
     if args.print_command:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
-        for argv in explore.energy_commands(plans, tools.ffmpeg, files):
-            print(api.printable(argv))
+        print(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
     table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
                            progress=not args.quiet and sys.stderr.isatty(), **ranged)

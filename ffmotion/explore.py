@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from . import graph, runner, stabilize, views
+from . import api, graph, runner, stabilize, views
 from .errors import FfmotionError, FFmpegFailed, UsageError
 from .graph_extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
@@ -55,13 +55,14 @@ def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[Fram
 def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.Tools,
            start: TimeLike, end: TimeLike, duration: TimeLike,
            stabilize_options: Optional[StabilizeOptions],
-           lenient: bool = False) -> list[graph.Plan]:
+           lenient: bool = False, deinterlace: bool = False) -> list[graph.Plan]:
     """One plan per offset (each validated against the range), sharing one stabilizer.
 
     ``lenient`` drops offsets the range is too short for (an error only if none is left).
     """
     base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
-                   duration=duration, stabilize=stabilize_options)  # type: ignore[arg-type]
+                   duration=duration, stabilize=stabilize_options,  # type: ignore[arg-type]
+                   deinterlace=deinterlace)
     outputs.check_name(base.src, "input")
     if not base.src.exists():
         raise UsageError(f"input not found: {base.src}")
@@ -78,8 +79,8 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
             errors.append(exc)
     if not plans:
         raise errors[0]
-    stabilized = stabilize.attach(plans[0], tools)
-    return [dataclasses.replace(p, stabilizer=stabilized.stabilizer,
+    stabilized = stabilize.attach(api.attach_picture(plans[0], tools), tools)
+    return [dataclasses.replace(p, stabilizer=stabilized.stabilizer, picture=stabilized.picture,
                                 working_pix_fmt=stabilized.working_pix_fmt) for p in plans]
 
 
@@ -138,6 +139,7 @@ class SheetResult:
     labelled: bool
     legend: str
     commands: list[list[str]]
+    plan: Optional[graph.Plan] = None  # the plan of the first offset (range, stabilizer)
 
 
 def sheet(src: Union[str, Path], dst: Union[str, Path],
@@ -146,7 +148,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
           start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
           stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
           ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
-          dry_run: bool = False, progress: bool = False) -> SheetResult:
+          dry_run: bool = False, progress: bool = False, deinterlace: bool = False) -> SheetResult:
     """Write a PNG contact sheet: the original, then one row per offset, at a few frames.
 
     Without ``offsets``, 1, 4, 12 and 30 frames (those the clip is long enough for).
@@ -164,7 +166,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     wanted = parse_offsets(list(DEFAULT_SHEET_OFFSETS) if implicit else offsets)  # type: ignore[arg-type]
     # the default offsets: those the clip is long enough for
     plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
-                           stabilize_options, lenient=implicit))
+                           stabilize_options, lenient=implicit, deinterlace=deinterlace))
     base = plans[0]
     outputs.check_target(dst_path, what="sheet", overwrite=overwrite, inputs=[base.options.src])
     font = find_font(found.ffmpeg) if labels else None
@@ -174,7 +176,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     first = stabilize.detect_command(base, found.ffmpeg)
     commands = ([first] if first else []) + [
         views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
-    result = SheetResult(dst_path, layout, font is not None, legend, commands)
+    result = SheetResult(dst_path, layout, font is not None, legend, commands, base)
     if dry_run:
         return result
     if labels and font is None:
@@ -244,12 +246,13 @@ def require_matplotlib() -> None:
 def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]], *,
                  tools: runner.Tools, start: TimeLike = None, end: TimeLike = None,
                  duration: TimeLike = None,
-                 stabilize_options: Optional[StabilizeOptions] = None) -> list[graph.Plan]:
+                 stabilize_options: Optional[StabilizeOptions] = None,
+                 deinterlace: bool = False) -> list[graph.Plan]:
     """The plans of an energy run (validated offsets, range, stabilizer), without running."""
     src_path = Path(src)
     dummy = src_path.with_name(src_path.name + ".energy")  # no video is written
     return _unique(_plans(src_path, dummy, parse_offsets(offsets), tools, start, end,
-                          duration, stabilize_options))
+                          duration, stabilize_options, deinterlace=deinterlace))
 
 
 def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path]) -> list[list[str]]:
@@ -261,7 +264,8 @@ def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path])
 def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]] = 1, *,
            start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
            stabilize_options: Optional[StabilizeOptions] = None, ffmpeg: Optional[str] = None,
-           tools: Optional[runner.Tools] = None, progress: bool = False) -> EnergyTable:
+           tools: Optional[runner.Tools] = None, progress: bool = False,
+           deinterlace: bool = False) -> EnergyTable:
     """The motion-energy timeline of ``src`` for each offset, in one ffmpeg pass.
 
     Energy of motion frame i = mean |v − neutral| of its luma (G for RGB) in 8-bit levels:
@@ -269,7 +273,7 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
     """
     found = tools or runner.tools(ffmpeg)
     plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
-                         stabilize_options=stabilize_options)
+                         stabilize_options=stabilize_options, deinterlace=deinterlace)
     base = plans[0]
     stabilize.ensure_transforms(base, found, progress=progress)
     with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
@@ -277,13 +281,25 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
         argv = energy_commands(plans, found.ffmpeg, files)[-1]
         runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
                           progress=progress)
-        values = [views.parse_energy(f.read_text(), base.working_pix_fmt) for f in files]
+        values = [views.parse_energy(f.read_text(), base.working_pix_fmt,
+                                     base.info.display_size[0]) for f in files]
     for plan, got in zip(plans, values):
-        if len(got) != plan.out_frames:
-            raise FFmpegFailed(f"energy: expected {plan.out_frames} frames for K={plan.k}, "
-                             f"ffmpeg gave {len(got)}")
+        check_energy_frames(plan, len(got))
     return EnergyTable(base.info.path, base.info.fps, base.span.first,
                        [_offset_label(p) for p in plans], [p.k for p in plans], values)
+
+
+def check_energy_frames(plan: graph.Plan, got: int) -> None:
+    """Fewer frames than planned (a timestamp gap, a damaged or short input, a range that
+    ends in a gap) is a warning, as for the video; none at all, or more, is an error."""
+    if got == plan.out_frames:
+        return
+    if got == 0 or got > plan.out_frames:
+        raise FFmpegFailed(f"energy: expected {plan.out_frames} frames for K={plan.k}, "
+                           f"ffmpeg gave {got}")
+    log.warning("%s: energy for K=%d has %d of the %d frames planned: the input has a gap "
+                "in its timestamps, is damaged or ends early", plan.info.path.name, plan.k,
+                got, plan.out_frames)
 
 
 def write_csv(table: EnergyTable, dst: Path, overwrite: bool) -> None:

@@ -33,6 +33,7 @@ from . import looks
 from .errors import UsageError
 from .looks import Look
 from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
+from .graph_picture import Picture, output_args as picture_output_args, picture_for, prelude
 from .options import Mode, Options, Strategy, format_fps
 from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from .probe import MediaInfo
@@ -89,6 +90,7 @@ class Plan:
     frames: Optional[FrameRange] = None  # the part processed (--start/--end); None: all
     stabilizer: Optional[Stabilizer] = None
     strategy: Strategy = "split"  # resolved: see choose_strategy
+    picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph_picture)
 
     @property
     def mode(self) -> Mode:
@@ -133,6 +135,10 @@ class Plan:
             what += f", stabilized ({self.stabilizer.method})"
         if self.strategy == "dual":
             what += ", input decoded twice (dual strategy)"
+        if self.picture is not None and self.picture.describe():
+            what += f", {self.picture.describe()}"
+        if self.info.rotation:
+            what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
         return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
 
 
@@ -166,7 +172,8 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     deepest = max(channel_ks) if channel_ks is not None else k
     return Plan(options, info, k, out_frames, working, channel_ks,
                 frames=None if span.is_whole else span,
-                strategy=choose_strategy(options, info, deepest, working))
+                strategy=choose_strategy(options, info, deepest, working),
+                picture=picture_for(info, options.deinterlace))
 
 
 def _channel_offsets(options: Options, info: MediaInfo, k: int,
@@ -200,7 +207,7 @@ def buffer_bytes(info: MediaInfo, k: int, pix_fmt: str) -> int:
 
     The top branch waits for frame K of the shifted one in both modes, so frames 0..K-1 queue.
     """
-    return k * plane_layout(pix_fmt, info.width, info.height).frame_bytes
+    return k * plane_layout(pix_fmt, *info.display_size).frame_bytes
 
 
 def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> Strategy:
@@ -326,7 +333,8 @@ def video_args(plan: Plan) -> dict[str, Any]:
     """Encoder options: the container's defaults, overridden by the user's."""
     enc = plan.options.encode
     if enc.lossless:
-        return {"c:v": "ffv1", "level": 3, "g": 1}
+        return {"c:v": "ffv1", "level": 3, "g": 1,
+                **picture_output_args(plan.picture, plan.working_pix_fmt)}
     args = dict(container(plan.options.dst, enc.codec is not None).video)
     if enc.codec is not None and enc.codec != args.get("c:v"):
         playable = enc.codec in (_CRF_CODECS | _QSCALE_CODECS) - {"libx264rgb"}
@@ -346,7 +354,15 @@ def video_args(plan: Plan) -> dict[str, Any]:
         args["preset"] = enc.preset
     if enc.pix_fmt is not None:
         args["pix_fmt"] = enc.pix_fmt
+    args.update(picture_output_args(plan.picture, args.get("pix_fmt") or plan.working_pix_fmt))
+    if args["c:v"] in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
+        args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
     return args
+
+
+HEVC_ENCODERS = frozenset({"libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi", "hevc_amf",
+                           "hevc_videotoolbox", "hevc_v4l2m2m", "hevc_mf", "hevc_vulkan"})
+HVC1_CONTAINERS = frozenset({".mp4", ".mov", ".m4v"})
 
 
 def _quality_defaults(codec: str) -> dict[str, Any]:
@@ -405,10 +421,11 @@ def encoders_needed(plan: Plan) -> list[str]:
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(str(plan.info.path), **thread_args(plan), **plan.input_args())
-    video = source["v:0"]
+    video = prelude(source["v:0"], plan.picture)
     second = None
     if plan.strategy == "dual":
-        second = second_input(plan.info.path, **thread_args(plan), **plan.input_args())
+        second = prelude(second_input(plan.info.path, **thread_args(plan), **plan.input_args()),
+                         plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
         if second is not None:
@@ -416,7 +433,7 @@ def output(plan: Plan, dst: Path) -> Any:
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second)
     encode = video_args(plan)
-    video = _whole_chroma_size(video, plan.info.width, plan.info.height, encode.get("pix_fmt"))
+    video = _whole_chroma_size(video, *plan.info.display_size, encode.get("pix_fmt"))
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):

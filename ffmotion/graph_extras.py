@@ -26,6 +26,7 @@ from typing import Any, Literal, Optional
 import ffmpeg
 
 from .errors import UsageError
+from .graph_picture import prelude
 from .options import Options, StabilizeOptions, format_fps
 from .probe import MediaInfo
 
@@ -160,10 +161,13 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
 
 
 def detect_command(ffmpeg_bin: str, src: Path, input_args: dict[str, Any], stab: Stabilizer,
-                   result: Path) -> list[str]:
-    """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``."""
+                   result: Path, picture: Any = None) -> list[str]:
+    """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``.
+
+    ``picture`` is the plan's prelude (:mod:`ffmotion.graph_picture`), applied as in pass 2.
+    """
     check_filter_path(result)
-    video = (ffmpeg.input(str(src), **input_args)["v:0"]
+    video = (prelude(ffmpeg.input(str(src), **input_args)["v:0"], picture)
              .filter("format", stab.pix_fmt)
              .filter("vidstabdetect", result=str(result), **detect_args(stab)))
     out = ffmpeg.output(video, "-", f="null", fps_mode="passthrough")

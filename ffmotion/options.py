@@ -127,6 +127,7 @@ class Options:
     stabilize: Optional[StabilizeOptions] = None  # None: no stabilization
     strategy: StrategyChoice = "auto"
     max_buffer: int = DEFAULT_MAX_BUFFER  # bytes of decoded frames "split" may hold (auto)
+    deinterlace: bool = False  # --deinterlace: bwdif (or yadif) before the motion graph
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy, self.max_buffer)

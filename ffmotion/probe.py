@@ -16,6 +16,7 @@ from typing import Optional
 
 from . import runner
 from .run.names import literal_input_argv
+from .media import picture
 from .errors import MediaError, UsageError
 
 log = logging.getLogger("ffmotion")
@@ -33,10 +34,29 @@ class MediaInfo:
     pix_fmt: str
     video_codec: str
     audio_codec: Optional[str] = None
+    # picture facts (see ffmotion/media/picture.py): how the decoded frames are to be read
+    rotation: int = 0  # display-matrix rotation, 0/90/180/270 (counterclockwise)
+    field_order: str = "progressive"  # progressive, tt, bb, tb, bt (or unknown)
+    color_range: str = "tv"  # "pc" (full range: yuvj*, MJPEG, phone H.264) or "tv"
 
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height of the frames the graph sees: ffmpeg autorotates before it."""
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in ("tt", "bb", "tb", "bt")
+
+    @property
+    def full_range(self) -> bool:
+        return self.color_range == "pc" or self.pix_fmt.startswith("yuvj")
 
     @property
     def duration(self) -> float:
@@ -64,7 +84,8 @@ def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
     done = runner.capture([
         ffprobe, "-v", "error", "-count_packets",
         "-show_entries",
-        "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets",
+        "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets"
+        ",field_order,color_range:stream_side_data=rotation:stream_tags=rotate",
         "-of", "json", *literal_input_argv(path), "--", str(path),
     ])
     if done.returncode != 0:
@@ -85,6 +106,7 @@ def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
         pix_fmt=video.get("pix_fmt") or "",
         video_codec=video.get("codec_name") or "",
         audio_codec=(audios[0].get("codec_name") or "unknown") if audios else None,
+        **picture.from_ffprobe(video),
     )
 
 
@@ -115,6 +137,7 @@ def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
         if line and not line.startswith("#")
     )
     audio_codec = _top_level_split(audios[0])[0].split()[0] if audios else None
+    first_video = next(i for i, (kind, _) in enumerate(streams) if kind == "Video")
     return _checked(
         path,
         width=int(size.group(1)) if size else 0,
@@ -124,7 +147,24 @@ def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
         pix_fmt=pix_fmt,
         video_codec=codec,
         audio_codec=audio_codec,
+        **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "",
+                                  _stream_block(_input_section(done.stderr), first_video)),
     )
+
+
+def _stream_block(lines: list[str], index: int) -> list[str]:
+    """The lines logged under the ``index``-th video/audio stream line (its metadata and
+    side data), up to the next stream line of any kind."""
+    seen, inside, block = -1, False, []
+    for line in lines:
+        if _STREAM.match(line):
+            seen += 1
+            inside = seen == index
+        elif re.match(r"^\s*Stream #", line):
+            inside = False
+        elif inside:
+            block.append(line)
+    return block
 
 
 def _checked(path: Path, *, fps: Optional[Fraction], frames: int, width: int, height: int,

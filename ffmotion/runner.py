@@ -322,6 +322,8 @@ def atomic_output(dst: Path, overwrite: bool) -> contextlib.AbstractContextManag
     return outputs.atomic_output(dst, overwrite)
 
 
+
+
 def check_output_path(dst: Path, overwrite: bool) -> None:
     """Fail early if ``dst`` cannot be written (see :func:`ffmotion.run.outputs.check_output_path`)."""
     outputs.check_output_path(dst, overwrite)

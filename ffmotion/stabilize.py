@@ -77,6 +77,8 @@ def cache_key(content: str, ffmpeg_version: str, plan: Plan, stab: graph_extras.
         "detect": graph_extras.detect_args(stab), "pix_fmt": stab.pix_fmt,
         "first": span.first, "count": span.count, "total": span.total,
     }
+    if plan.picture is not None and not plan.picture.is_identity:
+        fields["picture"] = [plan.picture.relabel, plan.picture.deinterlace]
     text = json.dumps(fields, sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
@@ -121,7 +123,7 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
     with contextlib.suppress(OSError):
         target.parent.mkdir(parents=True, exist_ok=True)
     return graph_extras.detect_command(ffmpeg_bin, plan.info.path, plan.input_args(), stab,
-                                       target)
+                                       target, plan.picture)
 
 
 def is_cached(plan: Plan) -> bool:

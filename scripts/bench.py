@@ -362,6 +362,42 @@ def encoder_sweep(args: argparse.Namespace, src: Path, work: Path,
     return rows
 
 
+def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Path,
+                   tools: runner.Tools) -> dict[str, Any]:
+    """``ffmotion energy`` against the motion graph alone (to null) on the same input, side
+    by side: its ffmpeg pass, the CLI end to end, and the former signalstats graph."""
+    from ffmotion import explore, views
+
+    k = args.offset
+    fb = tools.ffmpeg
+    (plan,) = explore.energy_plans(src, k, tools=tools)
+    source = ffmpeg.input(str(src))
+    motion = graph.motion_video(source["v:0"], k, plan.info.fps, "offset", plan.working_pix_fmt)
+    metadata = work / "energy-k.txt"
+    old = (motion.filter("extractplanes", "y").filter("lut", c0="abs(val-127)")
+           .filter("mergeplanes", format="yuv444p", map0s=0, map0p=0, map1s=0, map1p=0,
+                   map2s=0, map2p=0).filter("signalstats")
+           .filter("metadata", mode="print", key="lavfi.signalstats.YAVG", file=str(metadata)))
+    found = [
+        Contender("graph-null", ffmpeg_argv(fb, motion.output("-", f="null",
+                                                               fps_mode="passthrough")),
+                  plan.out_frames, "motion graph alone, no encoder"),
+        Contender("energy-pass", [fb, "-v", "error", *views.energy_command(
+            plan, [k], [metadata], fb)[1:]], plan.out_frames,
+                  "the energy pass (msad) ffmotion runs"),
+        Contender("energy-cli", [sys.executable, "-m", "ffmotion", "energy", str(src), "-k",
+                                 str(k), "--csv", str(work / "energy.csv"), "-y", "-q",
+                                 "--ffmpeg", fb], plan.out_frames, "ffmotion energy end to end"),
+        Contender("signalstats", ffmpeg_argv(fb, old.output("-", f="null",
+                                                           fps_mode="passthrough")),
+                  plan.out_frames, "before: signalstats on a yuv444p merge"),
+    ]
+    alternate(found, args.runs, f"{spec.name} energy")
+    base = found[0]
+    return {"clip": spec.name, "k": k, "contenders": [c.summary() for c in found],
+            "ratios": {c.name: paired_ratio(c, base) for c in found[1:]}, "target": 1.5}
+
+
 # -- workers (run in their own process, so each is measured alone) -------------------------
 
 def worker(kind: str, job: dict[str, Any]) -> None:
@@ -486,6 +522,14 @@ def markdown(report: dict[str, Any]) -> str:
                          [[f"{s['import_ffmotion_cli_ms']} ms", f"{s['--help_s']} s",
                            f"{s['--print-command_s']} s", f"{s['python -c pass_s']} s",
                            s["numpy_imported"], s["tqdm_imported"]]]))
+    if report.get("energy"):
+        for e in report["energy"]:
+            out.append(f"\n### energy against the motion graph alone: {e['clip']}, K={e['k']} "
+                       f"(time ratio to graph-null, median of rounds; target {e['target']})\n")
+            out.append(table(["", "wall s", "CPU s", "ratio to graph-null", "what"],
+                             [[c["name"], c["wall_s"], c["cpu_s"],
+                               e["ratios"].get(c["name"], 1.0), c["note"]]
+                              for c in e["contenders"]]))
     if report.get("encoders"):
         out.append("\n### x264 presets on the motion output (CRF 18; PSNR against the exact "
                    "FFV1 output)\n")
@@ -563,8 +607,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--no-strict-gop", action="store_true",
                    help="skip the strict-GOP (scenecut=0) clip for the seek-per-frame script")
     p.add_argument("--sections", type=lambda t: t.split(","),
-                   default=["compare", "scaling", "memory", "startup"],
-                   help="of compare, scaling, memory, startup, encoders "
+                   default=["compare", "scaling", "memory", "startup", "energy"],
+                   help="of compare, scaling, memory, startup, energy, encoders "
                         "(default: all but encoders)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
@@ -651,6 +695,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             spec = ClipSpec(*args.sizes[0], min(args.durations))
             report["startup"] = startup(args, ensure_clip(spec, args.cache, tools.ffmpeg), work,
                                         tools.ffmpeg)
+        if "energy" in args.sections:
+            report["energy"] = []
+            for w, h in args.sizes:
+                spec = ClipSpec(w, h, min(args.durations))
+                report["energy"].append(energy_section(
+                    args, spec, ensure_clip(spec, args.cache, tools.ffmpeg), work, tools))
         if "encoders" in args.sections:
             w, h = args.sizes[-1]
             spec = ClipSpec(w, h, min(args.durations))

@@ -151,7 +151,7 @@ def test_output_is_deterministic():
 
 @pytest.mark.parametrize("decoded,working", [
     ("yuv420p", "yuv420p"), ("yuv444p10le", "yuv444p10le"), ("gray", "gray"),
-    ("gbrp", "gbrp"), ("yuvj420p", "yuvj420p"),
+    ("gbrp", "gbrp"), ("yuvj420p", "yuv420p"),  # relabelled full range (graph_picture)
     ("rgb24", "gbrp"), ("bgr0", "gbrp"), ("nv12", "yuv420p"), ("p010le", "yuv420p10le"),
     ("yuva420p", "yuv420p"), ("gbrap", "gbrp"), ("rgb48le", "gbrp16le"), ("gray14le", "gray16le"),
 ])

@@ -220,7 +220,7 @@ def test_energy_equals_numpy_on_the_reference_frames(ffmpeg_bin, clips, name):
     (got,) = explore.energy(clip.path, 5, ffmpeg=ffmpeg_bin).values
     want = numpy_energy(ffmpeg_bin, clip.path, clip.pix_fmt, clip.size, 5)
     assert len(got) == len(want) == FRAMES - 5
-    assert np.allclose(got, want, rtol=1e-5, atol=1e-4), (got[:3], want[:3])
+    assert np.allclose(got, want, rtol=0, atol=1.5e-4), (got[:3], want[:3])
     assert min(want) > 1  # the noisy clips move everywhere: the comparison is not 0 == 0
 
 

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
-from ..errors import UsageError, WriteFailed
+from ..errors import FfmotionError, UsageError, WriteFailed
 
 TEMP_MARK = ".ffmotion-tmp"
 STDOUT = "-"
@@ -192,6 +192,8 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
             if exc.errno in _DISK_ERRORS:
                 raise _disk_error(exc, what, dst) from None
             raise
+        except FfmotionError as exc:
+            raise real_names(exc, tmp, dst)
         if nonempty and tmp.stat().st_size == 0:
             from ..errors import FFmpegFailed
 
@@ -200,6 +202,19 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def real_names(exc: FfmotionError, tmp: Path, dst: Path) -> FfmotionError:
+    """``exc`` with the temporary file's path and name replaced by the real output's: the
+    user never asked for ``.NAME.XXXX.ffmotion-tmp.EXT`` and must not read it in a message."""
+    def fix(text: str) -> str:
+        return text.replace(str(tmp), str(dst)).replace(tmp.name, dst.name)
+
+    exc.args = tuple(fix(a) if isinstance(a, str) else a for a in exc.args)
+    tail = getattr(exc, "stderr_tail", None)
+    if isinstance(tail, str):
+        exc.stderr_tail = fix(tail)  # type: ignore[attr-defined]
+    return exc
 
 
 def check_output_path(dst: Path, overwrite: bool, what: str = "output") -> None:

@@ -1,0 +1,1 @@
+"""What the input is: probe facts, stream choice, frame counting, picture facts."""

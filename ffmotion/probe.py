@@ -1,15 +1,17 @@
-"""What we need to know about an input: frame rate, frame count, size, pixel format, audio.
+"""What we need to know about an input: its streams, and the video's decoded frames.
 
-Uses ffprobe when one is available, and ffmpeg alone otherwise (imageio-ffmpeg ships no
-ffprobe): ``ffmpeg -i IN -map 0:v:0 -c copy -f framecrc -`` lists every video packet without
-decoding, and the stream lines of its log give size, pixel format and rates.
+One ffmpeg run, no decoding: ``ffmpeg -copyts -i IN -map 0:v -c copy -f framecrc -`` lists
+every packet of every video stream (pts and flags), and the header it logs describes every
+stream (codec, size, pixel format, rates, dispositions, rotation, field order, range) and
+the file's start time. ffprobe is not needed (imageio-ffmpeg ships none); the same parser
+serves every build. See :mod:`ffmotion.media.frames` for how packets become frames and
+:mod:`ffmotion.media.streams` for which streams are used.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from fractions import Fraction
 from pathlib import Path
 from typing import Optional
@@ -17,6 +19,8 @@ from typing import Optional
 from . import runner
 from .run.names import literal_input_argv
 from .media import picture
+from .media.frames import FrameIndex, Packet, index_frames
+from .media.streams import StreamInfo, choose_video
 from .errors import MediaError, UsageError
 
 log = logging.getLogger("ffmotion")
@@ -30,14 +34,18 @@ class MediaInfo:
     width: int
     height: int
     fps: Fraction
-    frames: int
+    frames: int  # decoded frames of the video stream (see ffmotion.media.frames)
     pix_fmt: str
     video_codec: str
-    audio_codec: Optional[str] = None
+    audio_codec: Optional[str] = None  # the first audio track's codec (None: no audio)
     # picture facts (see ffmotion/media/picture.py): how the decoded frames are to be read
     rotation: int = 0  # display-matrix rotation, 0/90/180/270 (counterclockwise)
     field_order: str = "progressive"  # progressive, tt, bb, tb, bt (or unknown)
     color_range: str = "tv"  # "pc" (full range: yuvj*, MJPEG, phone H.264) or "tv"
+    # streams and frame identity
+    video_stream: int = 0  # position of the video among the video streams (0:v:N)
+    streams: tuple[StreamInfo, ...] = ()
+    index: Optional[FrameIndex] = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def has_audio(self) -> bool:
@@ -62,108 +70,143 @@ class MediaInfo:
     def duration(self) -> float:
         return float(self.frames / self.fps)
 
+    @property
+    def audio_streams(self) -> tuple[StreamInfo, ...]:
+        return tuple(s for s in self.streams if s.kind == "audio")
 
-def probe(path: Path, tools: runner.Tools) -> MediaInfo:
-    """Probe ``path`` with ffprobe if ``tools`` has one, else with ffmpeg alone."""
+    @property
+    def subtitle_streams(self) -> tuple[StreamInfo, ...]:
+        return tuple(s for s in self.streams if s.kind == "subtitle")
+
+    @property
+    def video_streams(self) -> tuple[StreamInfo, ...]:
+        return tuple(s for s in self.streams if s.kind == "video")
+
+    @property
+    def constant_rate(self) -> bool:
+        """Frame i is shown at ``start + i / fps`` (no variable rate, no missing frame)."""
+        return self.index is None or self.index.is_constant_rate(self.fps)
+
+    def frame_time(self, i: int) -> Fraction:
+        """When frame ``i`` is shown, in seconds on the graph's timeline (input start = 0)."""
+        if self.index is None:
+            return Fraction(i) / self.fps
+        return self.index.times[i]
+
+
+def probe(path: Path, tools: runner.Tools, video_stream: Optional[int] = None) -> MediaInfo:
+    """Probe ``path`` with one ffmpeg run (no decoding).
+
+    ``video_stream`` (``--video-stream N``) picks the video among the video streams; by
+    default the largest moving picture that is not a cover (:func:`streams.choose_video`).
+    """
     path = Path(path)
     if not path.exists():
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
         raise UsageError(f"input is a folder, not a file: {path}")
-    if tools.ffprobe:
-        try:
-            return _with_ffprobe(path, tools.ffprobe)
-        except (MediaError, OSError, ValueError) as exc:
-            # a broken ffprobe, or a file it cannot read: ffmpeg has the last word (and the
-            # error message, when the file really is unusable)
-            log.debug("ffprobe failed on %s (%s); probing with ffmpeg", path, exc)
-    return _with_ffmpeg(path, tools.ffmpeg)
+    return _with_ffmpeg(path, tools.ffmpeg, video_stream)
 
 
-def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
+_STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*?(?:\((\w+)\))?: "
+                     r"(Video|Audio|Subtitle|Data|Attachment): (.*)$")
+_PACKET = re.compile(r"^\s*(\d+),\s*(-?\d+|NOPTS),\s*(-?\d+|NOPTS),")
+_FLAGS = re.compile(r"F=0x([0-9A-Fa-f]+)")
+_TB = re.compile(r"^#tb (\d+): (\d+)/(\d+)")
+_NOPTS = -(2**63) + 1  # AV_NOPTS_VALUE as framecrc prints it (INT64_MIN)
+_START = re.compile(r"\bstart: (-?\d+(?:\.\d+)?)")
+
+
+def _with_ffmpeg(path: Path, ffmpeg: str, wanted: Optional[int] = None) -> MediaInfo:
     done = runner.capture([
-        ffprobe, "-v", "error", "-count_packets",
-        "-show_entries",
-        "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets"
-        ",field_order,color_range:stream_side_data=rotation:stream_tags=rotate",
-        "-of", "json", *literal_input_argv(path), "--", str(path),
+        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *literal_input_argv(path),
+        "-i", str(path), "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
     ])
-    if done.returncode != 0:
+    header = _input_section(done.stderr)
+    lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
+    if done.returncode != 0 and not lines:
         raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
-    streams = json.loads(done.stdout or b"{}").get("streams", [])
-    videos = [s for s in streams if s.get("codec_type") == "video"]
-    audios = [s for s in streams if s.get("codec_type") == "audio"]
-    if not videos:
-        raise MediaError(f"no video stream in {path}")
-    video = videos[0]
-    fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
-    return _checked(
-        path,
-        width=int(video.get("width") or 0),
-        height=int(video.get("height") or 0),
-        fps=fps,
-        frames=int(video.get("nb_read_packets") or 0),
-        pix_fmt=video.get("pix_fmt") or "",
-        video_codec=video.get("codec_name") or "",
-        audio_codec=(audios[0].get("codec_name") or "unknown") if audios else None,
-        **picture.from_ffprobe(video),
-    )
-
-
-_STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$")
-
-
-def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
-    done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path), "-i", str(path),
-        "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-",
-    ])
-    streams = [m.groups() for m in map(_STREAM.match, _input_section(done.stderr)) if m]
-    if done.returncode != 0 and not streams:
-        raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
-    videos = [desc for kind, desc in streams if kind == "Video"]
-    audios = [desc for kind, desc in streams if kind == "Audio"]
-    if not videos:
+    if not any(m.group(3) == "Video" for m, _ in lines):
         raise MediaError(f"no video stream in {path}")
     if done.returncode != 0:
         raise MediaError(f"cannot read the video of {path} ({_last_line(done.stderr)})")
-    fields = _top_level_split(videos[0])
-    codec = fields[0].split()[0] if fields else ""
+    packets, bases = _packets(done.stdout.decode("ascii", "replace"))
+    streams, described = [], []
+    video_no = 0
+    for match, line_no in lines:
+        kind = match.group(3).lower()
+        desc = match.group(4)
+        parts = _top_level_split(desc)
+        codec = parts[0].split()[0] if parts else ""
+        size = next((m for m in (re.match(r"^(\d+)x(\d+)", f) for f in parts[1:]) if m), None)
+        info = StreamInfo(
+            index=int(match.group(1)), kind=kind, codec=codec,  # type: ignore[arg-type]
+            width=int(size.group(1)) if size else 0, height=int(size.group(2)) if size else 0,
+            attached_pic="(attached pic)" in desc, default="(default)" in desc,
+            packets=len(packets.get(video_no, [])) if kind == "video" else 0,
+            language=(match.group(2) or "") if match.group(2) not in (None, "und") else "")
+        if kind == "video":
+            video_no += 1
+        streams.append(info)
+        described.append((info, parts, line_no))
+    chosen = choose_video(streams, wanted)
+    video, fields, line_no = [d for d in described if d[0].kind == "video"][chosen]
     pix_fmt = fields[1].split("(")[0].strip() if len(fields) > 1 else ""
-    size = next((m for m in (re.match(r"^(\d+)x(\d+)", f) for f in fields[2:]) if m), None)
     fps = _decimal_rate(fields, "fps") or _decimal_rate(fields, "tbr")
-    packets = sum(
-        1 for line in done.stdout.decode("ascii", "replace").splitlines()
-        if line and not line.startswith("#")
-    )
-    audio_codec = _top_level_split(audios[0])[0].split()[0] if audios else None
-    first_video = next(i for i, (kind, _) in enumerate(streams) if kind == "Video")
+    start = _START.search("\n".join(header))
+    file_start = Fraction(start.group(1)) if start else Fraction(0)
+    base = bases.get(chosen, Fraction(1, 1000))
+    index = index_frames(packets.get(chosen, []), base, offset=round(file_start / base),
+                         frame_step=1 / fps if fps else Fraction(1, 30))
+    audios = [s for s in streams if s.kind == "audio"]
+    block = _stream_block_at(header, line_no)
     return _checked(
         path,
-        width=int(size.group(1)) if size else 0,
-        height=int(size.group(2)) if size else 0,
+        width=video.width,
+        height=video.height,
         fps=fps,
-        frames=packets,
+        frames=index.count,
         pix_fmt=pix_fmt,
-        video_codec=codec,
-        audio_codec=audio_codec,
-        **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "",
-                                  _stream_block(_input_section(done.stderr), first_video)),
+        video_codec=video.codec,
+        audio_codec=audios[0].codec if audios else None,
+        video_stream=chosen,
+        streams=tuple(streams),
+        index=index,
+        **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "", block),
     )
 
 
-def _stream_block(lines: list[str], index: int) -> list[str]:
-    """The lines logged under the ``index``-th video/audio stream line (its metadata and
-    side data), up to the next stream line of any kind."""
-    seen, inside, block = -1, False, []
-    for line in lines:
-        if _STREAM.match(line):
-            seen += 1
-            inside = seen == index
-        elif re.match(r"^\s*Stream #", line):
-            inside = False
-        elif inside:
-            block.append(line)
+def _packets(text: str) -> tuple[dict[int, list[Packet]], dict[int, Fraction]]:
+    """framecrc lines -> packets per output stream (i-th video stream), and time bases."""
+    packets: dict[int, list[Packet]] = {}
+    bases: dict[int, Fraction] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            tb = _TB.match(line)
+            if tb:
+                bases[int(tb.group(1))] = Fraction(int(tb.group(2)), int(tb.group(3)))
+            continue
+        m = _PACKET.match(line)
+        if not m:
+            continue
+        flags = _FLAGS.search(line)
+        # framecrc prints F= only when the flags are not just "key"
+        value = int(flags.group(1), 16) if flags else 1
+        pts = None if m.group(3) == "NOPTS" else int(m.group(3))
+        if pts is not None and pts <= _NOPTS:
+            pts = None
+        packets.setdefault(int(m.group(1)), []).append(Packet(pts, value))
+    return packets, bases
+
+
+def _stream_block_at(lines: list[str], line_no: int) -> list[str]:
+    """The lines logged under the stream line at ``line_no`` (metadata, side data), up to
+    the next stream line."""
+    block = []
+    for line in lines[line_no + 1:]:
+        if re.match(r"^\s*Stream #", line):
+            break
+        block.append(line)
     return block
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from . import graph, graph_picture, looks, runner, stabilize as stabilization
-from .errors import UsageError
+from .errors import FFmpegFailed, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
+from .media.streams import parse_audio_choice
 from .probe import MediaInfo, probe
 from .run.names import literal_input_args
 from .run.outputs import check_name, check_name_length
@@ -57,6 +58,8 @@ def make_options(
     max_buffer: Union[int, str, None] = None,
     threads: Optional[int] = None,
     deinterlace: bool = False,
+    video_stream: Optional[int] = None,
+    audio_stream: Union[int, str, None] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -65,6 +68,8 @@ def make_options(
     ``stabilize=True`` (or a :class:`StabilizeOptions`) stabilizes before extracting.
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
+    ``video_stream`` picks the video among the input's video streams (default: the real one,
+    never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``.
     """
     mode, spec = mode_and_offset(offset, freeze)
     chosen = look if isinstance(look, Look) else looks.resolve(look)
@@ -77,7 +82,8 @@ def make_options(
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
         stabilize=_stabilize_options(stabilize), strategy=strategy,
         max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
-        threads=threads, deinterlace=deinterlace,
+        threads=threads, deinterlace=deinterlace, video_stream=video_stream,
+        audio_stream=parse_audio_choice(audio_stream),
     )
     check_paths(options)
     return options
@@ -137,7 +143,8 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     # listing the encoders is a process start of its own: overlap it with probing
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)
-        plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+        plan = graph.plan(options, info if info is not None else probe(options.src, tools,
+                                                                     options.video_stream))
         plan = stabilization.attach(attach_picture(plan, tools), tools)
         available = listed.result()
     for codec in graph.encoders_needed(plan):
@@ -177,10 +184,32 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
         written = runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
                                     on_frames=on_frames)
+        check_written(plan, written)
     if written < plan.out_frames:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
                     "ends early", options.src.name, written, plan.out_frames)
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
+
+
+def check_written(plan: graph.Plan, written: int) -> None:
+    """Refuse an output whose frames may not all be blended (raised inside the atomic write,
+    so nothing is kept).
+
+    An input with fewer decodable frames than it lists (damaged, cut short) gives fewer
+    frames than planned. With index timing every frame written is still blended, unless the
+    shifted branch got no frame at all: then blend passes the input's own frames through,
+    and at most K of them (the shifted branch starts at frame K). With frames keeping their
+    own times (variable rate) the last frame may pair with a padding clone. Either way the
+    output cannot be trusted.
+    """
+    if written == plan.out_frames:
+        return
+    limit = max(plan.channel_ks) if plan.channel_ks else plan.k
+    if written > plan.out_frames or written <= limit or plan.timing.variable is not None:
+        raise FFmpegFailed(
+            f"{plan.info.path.name}: ffmpeg wrote {written} of the {plan.out_frames} frames "
+            "planned, and that many may include frames not blended (the input decodes to "
+            "fewer frames than it lists: damaged?): no output written")
 
 
 def commands(plan: graph.Plan, ffmpeg: str, overwrite: Optional[bool] = None) -> list[list[str]]:
@@ -266,12 +295,12 @@ def motion_stream(
     options = Options(src=Path(src), dst=Path(src).with_suffix(".unused"), offset=spec, mode=mode,
                       look=chosen)
     found = runner.tools(ffmpeg)
-    plan = graph.plan(options, probe(options.src, found))
+    plan = graph.plan(options, probe(options.src, found, options.video_stream))
     source = ffmpeg_python.input(str(options.src), **literal_input_args(options.src))
-    return graph.motion_video(graph.prelude(source["v:0"], plan.picture), plan.k, plan.info.fps,
-                              plan.mode,
-                              plan.working_pix_fmt, look=plan.options.look,
-                              channel_ks=plan.channel_ks)
+    return graph.motion_video(graph.prelude(plan.source_video(source), plan.picture), plan.k,
+                              plan.info.fps, plan.mode, plan.working_pix_fmt,
+                              look=plan.options.look, channel_ks=plan.channel_ks,
+                              timing=plan.timing.variable)
 
 
 def ffmpeg_path(ffmpeg: Optional[str] = None) -> str:

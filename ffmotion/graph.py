@@ -32,10 +32,13 @@ import ffmpeg
 from . import looks
 from .errors import UsageError
 from .looks import Look
-from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
+from .graph_extras import FrameRange, Stabilizer, frame_range, stabilize_video
+from .graph_timing import (Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing,
+                           select)
 from .graph_picture import Picture, output_args as picture_output_args, picture_for, prelude
 from .options import Mode, Options, Strategy, format_fps
 from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
+from .media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 from .probe import MediaInfo
 from .run.names import literal_input_args
 
@@ -91,6 +94,7 @@ class Plan:
     stabilizer: Optional[Stabilizer] = None
     strategy: Strategy = "split"  # resolved: see choose_strategy
     picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph_picture)
+    timing: Timing = Timing()  # seek, frame selection, timestamps (graph_timing)
 
     @property
     def mode(self) -> Mode:
@@ -104,13 +108,23 @@ class Plan:
         return FrameRange(0, self.info.frames, self.info.frames)
 
     def input_args(self) -> dict[str, Any]:
-        """Input options for the range (``-ss``/``-t``), shared by every pass; and those that
-        keep the input name literal (never an image2 pattern)."""
-        return {**literal_input_args(self.info.path), **range_input_args(self.span, self.info.fps)}
+        """Input options for the range (a seek to a keyframe, ``-t``), shared by every pass;
+        and those that keep the input name literal (never an image2 pattern)."""
+        return {**literal_input_args(self.info.path), **self.timing.input_args()}
+
+    def source_video(self, source: Any) -> Any:
+        """The processed frames of an input node: the chosen video stream, the range's
+        frames selected by count (exact on every container)."""
+        return select(source[f"v:{self.info.video_stream}"], self.timing)
 
     @property
     def out_duration(self) -> Fraction:
-        return Fraction(self.out_frames) / self.info.fps
+        """How long the output plays: from its first frame to the end of its last."""
+        if self.timing.variable is None or self.info.index is None:
+            return Fraction(self.out_frames) / self.info.fps
+        first = self.span.first
+        index = self.info.index
+        return index.end_time(first + self.out_frames - 1, self.info.fps) - index.times[first]
 
     def describe(self) -> str:
         """One human line: what will be blended with what."""
@@ -173,7 +187,18 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     return Plan(options, info, k, out_frames, working, channel_ks,
                 frames=None if span.is_whole else span,
                 strategy=choose_strategy(options, info, deepest, working),
-                picture=picture_for(info, options.deinterlace))
+                picture=picture_for(info, options.deinterlace),
+                timing=_timing(info, span, out_frames if options.mode == "offset" else None))
+
+
+def _timing(info: MediaInfo, span: FrameRange, out_frames: Optional[int]) -> Timing:
+    index = info.index
+    if index is None:  # a MediaInfo made by hand: constant rate from 0
+        times = tuple(Fraction(i) / info.fps for i in range(info.frames))
+        return plan_timing(times, (0,), info.fps, span.first, span.count, span.total, True,
+                           out_frames, 1 / info.fps)
+    return plan_timing(index.times, index.keyframes, info.fps, span.first, span.count,
+                       span.total, info.constant_rate, out_frames, index.time_base)
 
 
 def _channel_offsets(options: Options, info: MediaInfo, k: int,
@@ -247,7 +272,8 @@ def container(dst: Path, codec_given: bool) -> Container:
 
 def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
                  pix_fmt: Optional[str] = None, look: Optional[Look] = None,
-                 channel_ks: Optional[tuple[int, int, int]] = None, *, second: Any = None) -> Any:
+                 channel_ks: Optional[tuple[int, int, int]] = None, *, second: Any = None,
+                 timing: Optional[VariableTiming] = None) -> Any:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
@@ -256,43 +282,49 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
     :func:`ffmotion.looks.working_format` of that; required then). ``channel_ks`` are the
     red, green and blue offsets of ``look.rgb_offsets`` in frames. ``second``, the same video
     from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted
-    branch is decoded from it, and ffmpeg holds no frames between the branches.
+    branch is decoded from it, and ffmpeg holds no frames between the branches. ``timing``
+    keeps each frame's own timestamp while pairing by index (variable frame rate: see
+    :mod:`ffmotion.graph_timing`); without it frame i is shown at i/fps.
     """
     look = look if look is not None else Look()
     if not pix_fmt and not look.is_classic:
         raise ValueError("a look needs the working pixel format")
-    indexed = _indexed(video, fps, pix_fmt, look)
+    indexed = _indexed(video, fps, pix_fmt, look, timing)
     original = None
     if looks.needs_original(look):
         tee = indexed.split()
         indexed, original = tee[0], tee[1]
     indexed = looks.prepare(indexed, look)
-    again = looks.prepare(_indexed(second, fps, pix_fmt, look), look) if second is not None else None
+    again = (looks.prepare(_indexed(second, fps, pix_fmt, look, timing), look)
+             if second is not None else None)
     if channel_ks is not None:
         assert pix_fmt is not None
         gray = looks.channel_format(pix_fmt)
         seconds = looks.split_channels(again) if again is not None else [None, None, None]
-        channels = [_pair(channel, kc, mode, look, gray, other)
+        channels = [_pair(channel, kc, mode, look, gray, other, timing)
                     for channel, kc, other in zip(looks.split_channels(indexed), channel_ks,
                                                   seconds)]
         blended = looks.merge_channels(*channels, pix_fmt)
     else:
-        blended = _pair(indexed, k, mode, look, pix_fmt or "", again)
-    if look.is_classic:
-        return blended
-    assert pix_fmt is not None
-    return looks.finish(blended, original, look, pix_fmt)
+        blended = _pair(indexed, k, mode, look, pix_fmt or "", again, timing)
+    if not look.is_classic:
+        assert pix_fmt is not None
+        blended = looks.finish(blended, original, look, pix_fmt)
+    if timing is not None:  # back to each frame's own time
+        blended = blended.setpts(f"PTS-N*{timing.stride}")
+    return blended
 
 
 def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str,
-          second: Any = None) -> Any:
+          second: Any = None, timing: Optional[VariableTiming] = None) -> Any:
     """Frame i combined with frame i+K (offset mode) or with frame K (freeze mode)."""
-    top, shifted = branches(indexed, k, mode, second)
+    top, shifted = branches(indexed, k, mode, second, timing)
     blend_args: dict[str, Any] = {} if mode == "freeze" else {"shortest": 1}
     return looks.combine(top, shifted, look.blend, pix_fmt, **blend_args)
 
 
-def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None) -> tuple[Any, Any]:
+def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
+             timing: Optional[VariableTiming] = None) -> tuple[Any, Any]:
     """The (top, shifted) pair of index-timed branches, before they are combined.
 
     Both carry timestamps 0, 1, 2... (in units of 1/fps); ``shifted`` starts at frame K (freeze
@@ -309,24 +341,38 @@ def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None) ->
         shifted = source.trim(start_frame=k, end_frame=k + 1)
     else:
         shifted = source.trim(start_frame=k)
-    return top, shifted.setpts("PTS-STARTPTS")
+    if timing is None:
+        return top, shifted.setpts("PTS-STARTPTS")
+    # own times (graph_timing): shifted frame j at j*B, at or before top frame j (j*B + t_j)
+    shifted = shifted.setpts(f"N*{timing.stride}")
+    if mode == "offset":
+        # blend's shortest=1 would stop before the last top frame: one clone extends the
+        # shifted branch past it, and the top branch ends at the planned count
+        shifted = shifted.filter("tpad", stop=1, stop_mode="clone")
+        if timing.top_frames is not None:
+            top = top.trim(end_frame=timing.top_frames)
+    return top, shifted
 
 
-def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str], look: Look) -> Any:
-    """The working format, re-timed by frame index: timestamps 0, 1, 2... in units of 1/fps."""
+def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str], look: Look,
+             timing: Optional[VariableTiming] = None) -> Any:
+    """The working format, re-timed for pairing by index: timestamps 0, 1, 2... in units of
+    1/fps, or (``timing``) ``N*B`` plus the frame's own time since the first frame."""
     if pix_fmt:
         video = looks.convert(video, look, pix_fmt).filter("format", pix_fmt)
+    if timing is not None:
+        return video.setpts(f"N*{timing.stride}+(PTS-STARTPTS)")
     tb = 1 / Fraction(fps)
     return video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
 
 
-def second_input(path: Path, **input_args: Any) -> Any:
+def second_input(path: Path, stream: str = "v:0", **input_args: Any) -> Any:
     """The video of ``path`` opened as another ffmpeg input, for the "dual" strategy.
 
     ``-an`` (audio is never read from it) also keeps ffmpeg-python from merging it with a
     first input of the same file: identical input nodes collapse into one.
     """
-    return ffmpeg.input(str(path), an=None, **input_args)["v:0"]
+    return ffmpeg.input(str(path), an=None, **input_args)[stream]
 
 
 def video_args(plan: Plan) -> dict[str, Any]:
@@ -381,39 +427,78 @@ def _number(value: float) -> Any:
     return int(value) if float(value).is_integer() else value
 
 
+def audio_tracks(plan: Plan) -> tuple[int, ...]:
+    """The audio tracks kept (positions as in ``0:a:N``): ``--audio-stream``, or none."""
+    if not plan.options.audio:
+        return ()
+    return choose_audio(plan.info.streams or _first_audio(plan.info),
+                        plan.options.audio_stream)
+
+
+def _first_audio(info: MediaInfo) -> tuple[StreamInfo, ...]:
+    """A MediaInfo made by hand lists no streams: its one audio track, if any."""
+    return (StreamInfo(1, "audio", info.audio_codec),) if info.audio_codec else ()
+
+
 def audio_args(plan: Plan) -> dict[str, Any]:
-    """``-c:a copy`` when the container takes the input's audio codec, else an encoder."""
+    """Per kept track: ``copy`` when the container takes its codec and the audio is not cut,
+    else an encoder (PCM cut stays the same PCM)."""
     box = container(plan.options.dst, plan.options.encode.codec is not None)
-    codec = plan.info.audio_codec
-    fits = box.audio_copy is None or codec in box.audio_copy
-    if fits and not audio_lead(plan):
-        return {"c:a": "copy"}
-    if fits and codec and codec.startswith("pcm_"):  # trimmed PCM stays the same PCM
-        return {"c:a": codec}
-    return {"c:a": box.audio_codec, **({"b:a": "192k"} if box.audio_codec == "aac" else {})}
+    tracks = audio_tracks(plan)
+    infos = [s for s in plan.info.streams if s.kind == "audio"] or list(_first_audio(plan.info))
+    cut = audio_needs_cut(plan.timing)
+    args: dict[str, Any] = {}
+    for out_no, track in enumerate(tracks):
+        codec = infos[track].codec
+        fits = box.audio_copy is None or codec in box.audio_copy
+        suffix = "" if len(tracks) == 1 else f":{out_no}"
+        if fits and not cut:
+            args[f"c:a{suffix}"] = "copy"
+        elif fits and codec.startswith("pcm_"):
+            args[f"c:a{suffix}"] = codec
+        else:
+            args[f"c:a{suffix}"] = box.audio_codec
+            if box.audio_codec == "aac":
+                args[f"b:a{suffix}"] = "192k"
+    return args
 
 
-def audio_lead(plan: Plan) -> Fraction:
-    """Audio before the range's first frame that the input seek keeps (0 without a start).
+def kept_subtitles(plan: Plan) -> tuple[int, ...]:
+    """Subtitle tracks kept (positions as in ``0:s:N``): all of them when the output can
+    carry them and the whole input is processed from its start; else none (then the summary
+    says they were dropped)."""
+    subs = plan.info.subtitle_streams
+    if not subs:
+        return ()
+    if plan.timing.seek > 0 or plan.timing.selects or audio_needs_cut(plan.timing):
+        return ()  # copied subtitles would keep the input's times, off by the cut
+    codec = subtitle_codec(plan)
+    if codec is None:
+        return ()
+    return tuple(i for i, s in enumerate(subs)
+                 if codec == "copy" or s.codec in TEXT_SUBTITLES)
 
-    Trimming it needs decoded audio, so ranged audio is re-encoded, not copied (a copied
-    stream would also start at a packet boundary, up to ~0.1 s early).
-    """
-    if plan.span.first == 0:
-        return Fraction(0)
-    return Fraction(1, 2) / plan.info.fps
+
+def subtitle_codec(plan: Plan) -> Optional[str]:
+    """How subtitles go into the output: ``copy`` (Matroska, NUT), ``mov_text`` (MP4/MOV:
+    text subtitles only), or None (the container takes none)."""
+    suffix = plan.options.dst.suffix.lower()
+    if suffix in (".mkv", ".nut"):
+        return "copy"
+    if suffix in (".mp4", ".mov", ".m4v"):
+        return "mov_text"
+    return None
 
 
 def keeps_audio(plan: Plan) -> bool:
-    return plan.options.audio and plan.info.has_audio
+    return bool(audio_tracks(plan))
 
 
 def encoders_needed(plan: Plan) -> list[str]:
     """The encoders the command uses (to check the ffmpeg build has them)."""
     needed = [video_args(plan)["c:v"]]
-    if keeps_audio(plan):
-        codec = audio_args(plan)["c:a"]
-        if codec != "copy":
+    for key, codec in audio_args(plan).items():
+        if key.startswith("c:a") and codec != "copy" and codec not in needed:
             needed.append(codec)
     return needed
 
@@ -421,30 +506,41 @@ def encoders_needed(plan: Plan) -> list[str]:
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(str(plan.info.path), **thread_args(plan), **plan.input_args())
-    video = prelude(source["v:0"], plan.picture)
+    video = prelude(plan.source_video(source), plan.picture)
     second = None
     if plan.strategy == "dual":
-        second = prelude(second_input(plan.info.path, **thread_args(plan), **plan.input_args()),
-                         plan.picture)
+        again = ffmpeg.input(str(plan.info.path), an=None, **thread_args(plan),
+                             **plan.input_args())
+        second = prelude(plan.source_video(again), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
         if second is not None:
             second = stabilize_video(second, plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
-                         look=plan.options.look, channel_ks=plan.channel_ks, second=second)
+                         look=plan.options.look, channel_ks=plan.channel_ks, second=second,
+                         timing=plan.timing.variable)
     encode = video_args(plan)
     video = _whole_chroma_size(video, *plan.info.display_size, encode.get("pix_fmt"))
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
-    if keeps_audio(plan):
-        audio = source["a:0"]
-        lead = audio_lead(plan)
-        if lead:  # the seek stopped half a frame early: start the audio with the first frame
-            audio = audio.filter("atrim", start=_seconds(lead)).filter("asetpts", "PTS-STARTPTS")
+    if plan.timing.variable is not None:
+        # frames keep their own times: encode in the stream's time base, not 1/frame rate
+        tb = plan.timing.variable.time_base
+        kwargs["enc_time_base:v"] = f"{tb.numerator}/{tb.denominator}"
+    for track in audio_tracks(plan):
+        audio = source[f"a:{track}"]
+        if audio_needs_cut(plan.timing):  # output time 0 is the first frame, for sound too
+            audio = cut_audio(audio, plan.timing)
         streams.append(audio)
+    if len(streams) > 1:
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)
+    subtitles = kept_subtitles(plan)
+    for track in subtitles:
+        streams.append(source[f"s:{track}"])
+    if subtitles:
+        kwargs["c:s"] = subtitle_codec(plan)
     return ffmpeg.output(*streams, str(dst), **kwargs)
 
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 import ffmpeg
 
@@ -73,16 +73,6 @@ def frame_range(options: Options, info: MediaInfo) -> FrameRange:
     else:
         last = total
     return FrameRange(first, last - first, total)
-
-
-def range_input_args(frames: FrameRange, fps: Fraction) -> dict[str, Any]:
-    """``ss``/``t`` input options selecting ``frames`` (empty for the whole input)."""
-    args: dict[str, Any] = {}
-    if frames.first > 0:
-        args["ss"] = seconds_text((frames.first - Fraction(1, 2)) / fps)
-    if frames.first + frames.count < frames.total:
-        args["t"] = seconds_text(Fraction(frames.count) / fps)
-    return args
 
 
 def seconds_text(value: Fraction) -> str:
@@ -161,13 +151,17 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
 
 
 def detect_command(ffmpeg_bin: str, src: Path, input_args: dict[str, Any], stab: Stabilizer,
-                   result: Path, picture: Any = None) -> list[str]:
+                   result: Path, picture: Any = None,
+                   source_video: Optional[Callable[[Any], Any]] = None) -> list[str]:
     """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``.
 
-    ``picture`` is the plan's prelude (:mod:`ffmotion.graph_picture`), applied as in pass 2.
+    ``picture`` is the plan's prelude (:mod:`ffmotion.graph_picture`), applied as in pass 2;
+    ``source_video`` picks the video stream and the range's frames from the input node
+    (:meth:`ffmotion.graph.Plan.source_video`; default: the first video stream, all frames).
     """
     check_filter_path(result)
-    video = (prelude(ffmpeg.input(str(src), **input_args)["v:0"], picture)
+    node = ffmpeg.input(str(src), **input_args)
+    video = (prelude(source_video(node) if source_video else node["v:0"], picture)
              .filter("format", stab.pix_fmt)
              .filter("vidstabdetect", result=str(result), **detect_args(stab)))
     out = ffmpeg.output(video, "-", f="null", fps_mode="passthrough")

@@ -10,6 +10,7 @@ from typing import Literal, Optional, Union
 
 from .errors import UsageError
 from .looks import Look
+from .media.streams import AudioChoice, parse_audio_choice
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
@@ -127,6 +128,8 @@ class Options:
     stabilize: Optional[StabilizeOptions] = None  # None: no stabilization
     strategy: StrategyChoice = "auto"
     max_buffer: int = DEFAULT_MAX_BUFFER  # bytes of decoded frames "split" may hold (auto)
+    video_stream: Optional[int] = None  # position among the video streams (None: the real one)
+    audio_stream: AudioChoice = 0  # audio track kept (a position), "all" or "none"
     deinterlace: bool = False  # --deinterlace: bwdif (or yadif) before the motion graph
 
     def __post_init__(self) -> None:
@@ -141,6 +144,10 @@ class Options:
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")
         check_range(self)
+        object.__setattr__(self, "audio_stream", parse_audio_choice(self.audio_stream))
+        if self.video_stream is not None and (isinstance(self.video_stream, bool)
+                                              or self.video_stream < 0):
+            raise UsageError(f"--video-stream must be 0 or more, not {self.video_stream}")
 
 
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")

@@ -123,7 +123,7 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
     with contextlib.suppress(OSError):
         target.parent.mkdir(parents=True, exist_ok=True)
     return graph_extras.detect_command(ffmpeg_bin, plan.info.path, plan.input_args(), stab,
-                                       target, plan.picture)
+                                       target, plan.picture, plan.source_video)
 
 
 def is_cached(plan: Plan) -> bool:

@@ -99,7 +99,7 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
     """The ffmpeg-python output node writing the contact sheet PNG to ``dst``."""
     fps = plan.info.fps
     source = ffmpeg.input(str(plan.info.path), **plan.input_args())
-    video = prelude(source["v:0"], plan.picture)
+    video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
     video = video.filter("format", plan.working_pix_fmt)
@@ -183,7 +183,7 @@ def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Any:
     histograms, frame differences and chroma saturation/hue (~3x the motion graph's time).
     """
     source = ffmpeg.input(str(plan.info.path), **plan.input_args())
-    video = prelude(source["v:0"], plan.picture)
+    video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
     working = plan.working_pix_fmt

@@ -86,15 +86,28 @@ def test_audio_follows_the_range(ffmpeg_bin, gen_ffmpeg, tmp_path):
     assert len(audio) == (21 - 2) * 48000 // 30  # PCM stays PCM, ends with the last frame
 
 
-def test_range_becomes_input_seek_with_half_frame_margins(clips, tmp_path, gen_ffmpeg):
+def test_range_selects_frames_by_count_and_seeks_only_to_a_keyframe(clips, tmp_path,
+                                                                    gen_ffmpeg):
+    # near the start: no seek, the range's frames are counted from the first decoded frame
     argv = ffmotion.build_command(clips["yuv420p"].path, tmp_path / "o.mkv", 4, start="0.2",
                                   duration="15f", lossless=True, ffmpeg=gen_ffmpeg)
-    i = argv.index("-i")
-    # frame 6 at 30 fps is 0.2 s; seek to 5.5 frames, read 15 frames
-    assert argv[i - 4:i] == ["-ss", "0.183333", "-t", "0.5"]
+    assert "-ss" not in argv
+    graph = argv[argv.index("-filter_complex") + 1]
+    assert "trim=end_frame=21:start_frame=6" in graph  # frame 6 is 0.2 s at 30 fps
+    # further in: a seek to half a frame before the last keyframe (FFV1 here: one every 12
+    # frames) at or before the range, then frames counted from it; the input is read a
+    # second past the range
+    later = ffmotion.build_command(clips["yuv420p"].path, tmp_path / "o.mkv", 4, start="26f",
+                                   duration="6f", lossless=True, ffmpeg=gen_ffmpeg)
+    i = later.index("-i")
+    seek = float(later[later.index("-ss") + 1])
+    assert 23.4 / 30 <= seek <= 23.6 / 30
+    assert later.index("-ss") < i and later.index("-t") < i
+    assert "trim=end_frame=8:start_frame=2" in later[later.index("-filter_complex") + 1]
     whole = ffmotion.build_command(clips["yuv420p"].path, tmp_path / "o.mkv", 4,
                                    lossless=True, ffmpeg=gen_ffmpeg)
-    assert "-ss" not in whole and whole.count("-t") == 0
+    assert "-ss" not in whole and whole.count("-t") == 0 and "trim=end_frame" not in whole[
+        whole.index("-filter_complex") + 1]
 
 
 @pytest.mark.parametrize("text,frames,seconds", [

@@ -16,6 +16,8 @@ from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
 from .probe import MediaInfo, probe
+from .run.names import literal_input_args
+from .run.outputs import check_name, check_name_length
 
 log = logging.getLogger("ffmotion")
 
@@ -115,6 +117,10 @@ def check_look_offsets(look: Look, offset: object, freeze: object) -> None:
 def check_paths(options: Options) -> None:
     """Input exists, output is not the input, and can be written."""
     src, dst = options.src, options.dst
+    check_name(src, "input")
+    check_name(dst, "output")
+    check_name_length(src, "input")
+    check_name_length(dst, "output")
     if not src.exists():
         raise UsageError(f"input not found: {src}")
     if src.is_dir():
@@ -261,8 +267,9 @@ def motion_stream(
                       look=chosen)
     found = runner.tools(ffmpeg)
     plan = graph.plan(options, probe(options.src, found))
-    source = ffmpeg_python.input(str(options.src))
-    return graph.motion_video(graph.prelude(source["v:0"], plan.picture), plan.k, plan.info.fps, plan.mode,
+    source = ffmpeg_python.input(str(options.src), **literal_input_args(options.src))
+    return graph.motion_video(graph.prelude(source["v:0"], plan.picture), plan.k, plan.info.fps,
+                              plan.mode,
                               plan.working_pix_fmt, look=plan.options.look,
                               channel_ks=plan.channel_ks)
 

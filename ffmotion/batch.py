@@ -17,18 +17,18 @@ import glob
 import json
 import logging
 import os
-import shlex
+import re
 import string
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence
+from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
-from . import __version__, api, graph, runner
+from . import __version__, api, graph, runner, stabilize
+from .run import names, outputs
 from .errors import FfmotionError, Interrupted, ToolError, UsageError
 from .options import Options
 
@@ -116,7 +116,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "--jobs > 1, else ffmpeg's own); never changes the output bytes")
     group.add_argument("--report", metavar="FILE",
                        help="write a JSON report: one record per input (status, output, frames, "
-                            "seconds, ffmpeg argv, error)")
+                            "seconds, ffmpeg argv, error); '-': stdout")
     group.add_argument("--emit-commands", metavar="FILE",
                        help="write the ffmpeg commands instead of running them: FILE.sh (POSIX "
                             "shell, one command a line; '-' for stdout) or FILE.jsonl")
@@ -141,25 +141,43 @@ def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
     return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
 
 
-def find_inputs(items: Iterable[str], exclude: Optional[Path] = None) -> list[Path]:
+def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
+                template: Optional[str] = None) -> list[Path]:
     """Expand files, folders and glob patterns to input files, in order, each once.
 
-    Folders are searched recursively for video extensions, skipping hidden files and folders,
-    ffmotion's temporary files, and ``exclude`` (the output folder, so that reruns do not take
-    earlier outputs for inputs). A name that exists is taken literally even if it looks like a
-    pattern; a pattern or folder that finds nothing is an error.
+    Folders are searched recursively for video extensions, skipping hidden files and folders
+    and ffmotion's temporary files. Nothing in ``exclude`` (the output folder) is an input
+    when the folder or pattern reaches into it from outside; when the output folder is the
+    searched folder itself (``batch foot -o foot``), the files there whose names fit the
+    output ``template`` are earlier outputs and are left out (with a note) - so reruns, also
+    with another offset, never take outputs for inputs. Real paths are compared. A name that
+    exists is taken literally even if it looks like a pattern; a pattern or folder that finds
+    nothing is an error.
     """
     found: list[Path] = []
     seen: set[Path] = set()
-    skip = exclude.absolute() if exclude is not None else None
+    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
+    looks_like_output = output_pattern(template) if template else None
+    if looks_like_output is not None and looks_like_output.fullmatch("x.mp4"):
+        looks_like_output = None  # a template like {stem}{ext} tells nothing apart
+    left_out: list[Path] = []
 
-    def add(path: Path) -> None:
+    def add(path: Path, root: Optional[Path] = None) -> None:
+        """``root``: the folder or pattern root that found ``path`` (None: named explicitly)."""
         key = Path(os.path.realpath(path))
+        if skip is not None and _inside(key, skip):
+            # a shell-expanded `foot/*.mp4 -o foot` names earlier outputs explicitly
+            reaches_in = root is not None and not _inside(Path(os.path.realpath(root)), skip)
+            if reaches_in or (looks_like_output is not None
+                              and looks_like_output.fullmatch(path.name)):
+                left_out.append(path)
+                return
         if key not in seen:
             seen.add(key)
             found.append(path)
 
     for item in items:
+        outputs.check_name_length(item, "input")
         path = Path(item).expanduser()
         if path.is_dir():
             matches = _search(path, skip)
@@ -167,7 +185,7 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None) -> list[Pa
                 raise UsageError(f"no video files in folder {item} "
                                  f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})")
             for match in matches:
-                add(match)
+                add(match, path)
         elif path.exists() or not glob.has_magic(item):
             add(path)  # missing files are reported with the other checks
         else:
@@ -180,9 +198,51 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None) -> list[Pa
                     files.append(match)
             if not files:
                 raise UsageError(f"no files match {item}")
+            root = _glob_root(os.path.expanduser(item))
             for match in files:
-                add(match)
+                add(match, root)
+    if left_out:
+        print(f"ffmotion: note: {len(left_out)} file(s) in the output folder left out of the "
+              f"inputs (outputs of this or an earlier run, e.g. {outputs.shown(left_out[0])})",
+              file=sys.stderr)
+    if not found and left_out:
+        raise UsageError("every input found is in the output folder: nothing to do "
+                         "(choose another --output-dir)")
     return found
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or below it (both real paths)."""
+    return path == folder or folder in path.parents
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob pattern searches from: its leading components without magic."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def output_pattern(template: str) -> "re.Pattern[str]":
+    """A regex matching every name ``template`` can give (any stem, offset, mode, ext)."""
+    pieces = []
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        pieces.append(re.escape(literal))
+        if field is None:
+            continue
+        if spec or conversion:
+            pieces.append(".*")
+        elif field == "ext":
+            pieces.append(r"\.[^./]+")
+        elif field == "mode":
+            pieces.append("(?:offset|freeze)")
+        else:
+            pieces.append(".+?")
+    return re.compile("".join(pieces), re.DOTALL)
 
 
 def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
@@ -190,7 +250,7 @@ def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (exclude is None or (here / d).absolute() != exclude))
+                         and (exclude is None or Path(os.path.realpath(here / d)) != exclude))
         for name in sorted(files):
             if (not name.startswith(".") and runner.TEMP_MARK not in name
                     and Path(name).suffix.lower() in VIDEO_EXTENSIONS):
@@ -201,9 +261,16 @@ def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
 def check_template(template: str) -> None:
     """``--name`` uses known fields only and yields a plain file name."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parsed = [(f, spec or "") for _, f, spec, _ in string.Formatter().parse(template)
+                  if f is not None]
     except ValueError as exc:
         raise UsageError(f"--name {template!r} is not a valid template: {exc}") from None
+    fields = [f for f, _ in parsed]
+    for name, spec in parsed:
+        # a name is at most 255 bytes: a width like {stem:>9999999999} would only eat memory
+        if re.search(r"\d{4,}", spec) or "{" in spec:
+            raise UsageError(f"--name {template!r}: the width in {{{name}:{spec}}} is too "
+                             "large for a file name")
     for name in fields:
         if name not in NAME_FIELDS:
             raise UsageError(f"unknown field {{{name}}} in --name {template!r} "
@@ -211,6 +278,15 @@ def check_template(template: str) -> None:
     if "stem" not in fields:
         raise UsageError(f"--name {template!r} has no {{stem}}: every input would write the "
                          "same file")
+    _format_name(template, stem="clip", ext=".mp4", offset="1", mode="offset")
+
+
+def _format_name(template: str, **fields: str) -> str:
+    """``template.format(**fields)``; a bad format spec (``{stem:d}``) is one usage line."""
+    try:
+        return template.format(**fields)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise UsageError(f"--name {template!r} cannot be filled in: {exc}") from None
 
 
 def output_name(template: str, src: Path, mode: str, offset_text: str, lossless: bool) -> str:
@@ -223,10 +299,11 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
     ext = src.suffix.lower() if src.suffix.lower() in graph.CONTAINERS else ".mp4"
     if lossless and not graph.CONTAINERS[ext].lossless_ok:
         ext = ".mkv"
-    name = template.format(stem=src.stem, ext=ext, offset="".join(offset_text.split()), mode=mode)
+    name = _format_name(template, stem=src.stem, ext=ext, offset="".join(offset_text.split()),
+                        mode=mode)
     if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
-        raise UsageError(f"--name gives {name!r} for {src}: a file name is needed, "
-                         "without folders")
+        raise UsageError(f"--name gives {outputs.shown(name)!r} for {outputs.shown(src)}: a "
+                         "file name is needed, without folders")
     return name
 
 
@@ -522,11 +599,7 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
         argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
         record = _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1])
         if shell:
-            # like a run: write a temporary file and rename it, so a script killed halfway
-            # leaves no half output that a rerun (or a batch resuming) would take as done
-            tmp = job.dst.with_name(f".{job.dst.stem}.emitted{runner.TEMP_MARK}{job.dst.suffix}")
-            argvs = [*argvs[:-1], graph.command(plan, tools.ffmpeg, tmp, overwrite=True),
-                     ["mv", "-f", str(tmp), str(job.dst)]]
+            return record, [[shell_line(plan, tools.ffmpeg)]]
         return record, argvs
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -539,54 +612,97 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
                              **({"before": argvs[:-1]} if len(argvs) > 1 else {})})
                  for r, argvs in commands]
     else:
-        lines = ["#!/bin/sh",
+        lines = [SCRIPT_HEAD.decode(),
                  f"# ffmotion {__version__} batch: {len(commands)} job(s), one a line.",
                  "# Run with: sh THIS_FILE   or: parallel -j N < THIS_FILE"]
-        lines += [" && ".join(shlex.join(argv) for argv in argvs) for _, argvs in commands]
+        lines += [argvs[0][0] for _, argvs in commands]
     text = "\n".join(lines) + "\n"
-    if dest == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        _write_atomically(Path(dest), text, executable=not dest.endswith(".jsonl"))
+    outputs.write_text(dest, text, what="--emit-commands", overwrite=True,
+                       executable=not dest.endswith(".jsonl"))
     return Outcome([record for record, _ in results])
 
 
+SCRIPT_HEAD = b"#!/bin/sh\n# ffmotion "
+REPORT_HEAD = b'{\n  "ffmotion": '
+JSONL_HEAD = b'{"input": '
+
+
+def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
+    """One job of an emitted ``.sh``: one complete line, safe to run twice at once.
+
+    The line makes its own temporary folder beside the output (``mktemp -d``: unique per
+    run of the line, so a retry or a second node never shares it), runs pass 1 (if any) and
+    the motion graph in it, and commits the output only when ffmpeg succeeded: ``ln``, which
+    fails rather than replace a file that appeared meanwhile (``mv -f`` with --overwrite).
+    The folder goes away in every case (``trap ... EXIT``). Names are quoted without any
+    control character on the line (:func:`names.sh_join`), so line-per-job runners
+    (``parallel < jobs.sh``, ``xargs``) see one command per job; dash and bash run it alike.
+    """
+    options = plan.options
+    dst = Path(os.path.abspath(options.dst))
+    src = Path(os.path.abspath(plan.info.path))
+    here = dataclasses.replace(plan, info=dataclasses.replace(plan.info, path=src),
+                               options=dataclasses.replace(options, src=src, dst=dst))
+    stab = here.stabilizer
+    if stab is not None and stab.transforms is not None:  # pass 1's result stays in the folder
+        here = dataclasses.replace(here, stabilizer=dataclasses.replace(
+            stab, transforms=Path("transforms.trf")))
+    binary = os.path.abspath(ffmpeg) if os.sep in ffmpeg else ffmpeg
+    result = Path(f"out{dst.suffix}")  # never starts with '-', never a pattern
+    argvs = []
+    first = stabilize.detect_command(here, binary)
+    if first is not None:
+        argvs.append(first)
+    argvs.append(graph.command(here, binary, result, overwrite=True))
+    if options.overwrite:
+        argvs.append(["mv", "-f", str(result), str(dst)])
+    else:
+        argvs.append(["ln", str(result), str(dst)])
+    stem = os.fsencode(dst.stem)[:64].decode("utf-8", "ignore")
+    template = dst.parent / f".{stem}{runner.TEMP_MARK}.XXXXXXXX"
+    body = (f"d=$(mktemp -d {names.sh_quote(str(template))}) || exit 1; "
+            "trap 'rm -rf \"$d\"' EXIT; trap 'exit 129' HUP INT TERM; cd \"$d\" || exit 1; "
+            + " && ".join(names.sh_join(argv) for argv in argvs))
+    line = f"( {names.newline_setup(body)}{body} )"
+    if not options.overwrite:
+        line = f"[ -e {names.sh_quote(str(dst))} ] || {line}"
+    return line
+
+
 def check_emit_path(dest: str) -> None:
-    if dest != "-" and not dest.endswith((".sh", ".jsonl")):
-        raise UsageError(f"--emit-commands {dest}: use a .sh (shell script) or .jsonl (JSON "
-                         "lines) file, or - for a script on stdout")
-    if dest != "-":
-        _check_writable_file(Path(dest), "--emit-commands")
+    if not outputs.is_stream(dest) and not dest.endswith((".sh", ".jsonl")):
+        raise UsageError(f"--emit-commands {outputs.shown(dest)}: use a .sh (shell script) or "
+                         ".jsonl (JSON lines) file, or - for a script on stdout")
+
+
+def check_written_files(args: argparse.Namespace, inputs: Sequence[Path], jobs: Sequence[Job]) -> None:
+    """--report and --emit-commands under the safe-write rule: never an input (also one the
+    search found), never a planned output or each other, never an existing file that is not
+    ffmotion's own earlier report/script without --overwrite."""
+    if args.report == "-" and args.emit_commands == "-":
+        raise UsageError("--report - and --emit-commands - would both write to stdout: "
+                         "give one of them a file")
+    planned = {f"the output for {outputs.shown(job.src)}": job.dst for job in jobs}
+    chosen = {"--report": args.report, "--emit-commands": args.emit_commands}
+    for option, path in chosen.items():
+        if not path:
+            continue
+        others = {**planned, **{k: v for k, v in chosen.items() if k != option and v}}
+        if option == "--report":
+            ours = outputs.starts_with(REPORT_HEAD)
+        else:
+            ours = outputs.starts_with(JSONL_HEAD if path.endswith(".jsonl") else SCRIPT_HEAD)
+        outputs.check_target(path, what=option, overwrite=bool(args.overwrite), inputs=inputs,
+                             others=others, stream=True, ours=ours)
+        target = Path(path)
+        if (not outputs.is_stream(path) and target.is_file() and not ours(target)
+                and target.suffix.lower() in VIDEO_EXTENSIONS | set(graph.CONTAINERS)):
+            # --overwrite is about outputs; `--report *.mp4` (name forgotten) must not eat a clip
+            raise UsageError(f"{option} {outputs.shown(path)} is a video file: refusing to "
+                             "replace it (did you forget the file name after the option?)")
 
 
 # -- report, summary, display -----------------------------------------------------------
-
-def _check_writable_file(path: Path, option: str) -> None:
-    if path.is_dir():
-        raise UsageError(f"{option} {path} is a folder, not a file")
-    parent = path.absolute().parent
-    if not parent.is_dir():
-        raise UsageError(f"{option}: folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{option}: folder is not writable: {parent}")
-
-
-def _write_atomically(path: Path, text: str, executable: bool = False) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=runner.TEMP_MARK,
-                                dir=path.absolute().parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(name, (0o777 if executable else 0o666) & ~umask)
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
-
 
 def counts(records: Sequence[Record]) -> dict[str, int]:
     """How many records have each status (statuses that occur, plus done/skipped/failed)."""
@@ -596,7 +712,7 @@ def counts(records: Sequence[Record]) -> dict[str, int]:
     return found
 
 
-def write_report(path: Path, outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
+def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
     """The machine-readable report: summary counts and one record per input, in input order."""
     report = {
         "ffmotion": __version__,
@@ -607,14 +723,15 @@ def write_report(path: Path, outcome: Outcome, backend: str, outdir: Path, secon
         "summary": counts(outcome.records),
         "jobs": [record.to_json() for record in outcome.records],
     }
-    _write_atomically(path, json.dumps(report, indent=2) + "\n")
+    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what="--report",
+                       overwrite=True)
 
 
 def _shown(path: str) -> str:
     """A path as the user reads it: relative to the current folder when inside it."""
     with contextlib.suppress(ValueError):
-        return str(Path(path).relative_to(Path.cwd()))
-    return path
+        return outputs.shown(Path(path).relative_to(Path.cwd()))
+    return outputs.shown(path)
 
 
 class Display:
@@ -748,10 +865,13 @@ def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
     client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
     try:
         outdir = Path(args.output_dir).expanduser().absolute()
-        jobs = _jobs(args, outdir, make_options)
+        jobs, unnamed = _jobs(args, outdir, make_options)
         _note_stale_temporaries(outdir)
         live = not args.quiet and sys.stderr.isatty() and args.emit_commands != "-"
-        display = Display(len(jobs), live)
+        display = Display(len(jobs) + len(unnamed), live)
+        refused = [_refused(path) for path in unnamed]
+        for number, record in enumerate(refused):
+            display.finished(-1 - number, record)
         try:
             if args.emit_commands:
                 backend = "emit"
@@ -768,11 +888,12 @@ def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+    outcome = Outcome(refused + outcome.records, outcome.interrupted)
     seconds = time.monotonic() - started
-    if args.report:
-        write_report(Path(args.report), outcome, backend, outdir, seconds)
     for line in summary_lines(outcome, seconds):
         print(line, file=sys.stderr)
+    if args.report:  # after the summary: a disk-full report still leaves the summary shown
+        write_report(args.report, outcome, backend, outdir, seconds)
     if outcome.interrupted:
         raise Interrupted("interrupted: running ffmpeg stopped and their temporary files "
                           "removed; finished outputs are kept, a rerun skips them")
@@ -790,28 +911,51 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--emit-commands writes the commands instead of running them: "
                          "drop --scheduler or --emit-commands")
     check_template(args.name)
-    if args.report:
-        _check_writable_file(Path(args.report), "--report")
     if args.emit_commands:
         check_emit_path(args.emit_commands)
     outdir = Path(args.output_dir).expanduser()
+    outputs.check_name(outdir, "--output-dir")
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"--output-dir {outdir} is a file, not a folder")
 
 
-def _jobs(args: argparse.Namespace, outdir: Path, make_options: OptionsFactory) -> list[Job]:
-    """Inputs -> checked jobs; creates OUTDIR, and removes it again if a check fails."""
+def _refused(path: Path) -> Record:
+    """The record of an input whose name ffmotion cannot carry (not valid UTF-8)."""
+    try:
+        outputs.check_name(path, "input")
+        reason = "refused"
+    except UsageError as exc:
+        reason = str(exc)
+    return Record(outputs.shown(path), "", "failed", error=reason)
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        outputs.check_name(path)
+    except UsageError:
+        return False
+    return True
+
+
+def _jobs(args: argparse.Namespace, outdir: Path,
+          make_options: OptionsFactory) -> tuple[list[Job], list[Path]]:
+    """Inputs -> checked jobs, and the inputs refused for their names (each a failed job, so
+    the others, the summary and the report go on); creates OUTDIR, and removes it again if a
+    check fails."""
     items = list(args.inputs)
     if args.input_list:
         items += read_input_list(args.input_list)
     if not items:
         raise UsageError("no inputs: give files, folders or patterns, or --input-list FILE")
-    inputs = find_inputs(items, exclude=outdir)
+    found = find_inputs(items, exclude=outdir, template=args.name)
+    inputs = [path for path in found if _utf8(path)]
+    unnamed = [path for path in found if not _utf8(path)]
     if args.threads is None and not args.scheduler:
         args.threads = default_threads(args.jobs)
     created = _make_folder(outdir)
     try:
         jobs = plan_jobs(args, inputs, outdir, make_options)
+        check_written_files(args, found, jobs)
         if not args.scheduler:
             found = runner.tools(args.ffmpeg)  # a missing ffmpeg is one error, not one per input
             if args.codec and args.codec not in runner.encoders(found.ffmpeg):
@@ -822,14 +966,15 @@ def _jobs(args: argparse.Namespace, outdir: Path, make_options: OptionsFactory) 
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if still empty: nothing of the user's is removed
         raise
-    return jobs
+    return jobs, unnamed
 
 
 def _note_stale_temporaries(outdir: Path) -> None:
     stale = sorted(p.name for p in outdir.iterdir() if runner.TEMP_MARK in p.name)
     if stale:
         print(f"ffmotion: note: {len(stale)} temporary file(s) of an interrupted run in "
-              f"{_shown(str(outdir))} (e.g. {stale[0]}): never taken for outputs; delete them "
+              f"{_shown(str(outdir))} (e.g. {outputs.shown(stale[0])}): never "
+              "taken for outputs; delete them "
               "when no batch is writing there", file=sys.stderr)
 
 

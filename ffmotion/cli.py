@@ -12,6 +12,7 @@ from typing import Callable, NoReturn, Optional, Sequence
 from . import __version__, api, graph, looks, runner
 from .errors import FfmotionError, UsageError
 from .options import STRATEGIES, StabilizeOptions, format_fps
+from .run import outputs
 
 log = logging.getLogger("ffmotion")
 
@@ -200,7 +201,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _setup_logging(args)
         return _single(args)
     except FfmotionError as exc:
-        print(f"ffmotion: error: {exc}", file=sys.stderr)
+        print(f"ffmotion: error: {outputs.shown(str(exc))}", file=sys.stderr)  # one line
         tail = getattr(exc, "stderr_tail", "")
         if tail:
             log.debug("ffmpeg stderr:\n%s", tail)
@@ -264,14 +265,23 @@ def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
 
 def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    outputs.check_name(out, "demo output")
     if out.suffix and not out.is_dir():
         motion_path = out
         sample_path = out.with_name(f"{out.stem}-input.mp4")
     else:
-        out.mkdir(parents=True, exist_ok=True)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"demo: {outputs.shown(out)} exists and is not a folder (give a "
+                             "folder, or a result file name ending in .mp4)")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"demo: cannot create the folder {outputs.shown(out)}: "
+                             f"{exc.strerror or exc}") from None
         motion_path, sample_path = out / DEMO_OUTPUT, out / DEMO_INPUT
-    for path in (sample_path, motion_path):
-        runner.check_output_path(path.absolute(), args.overwrite)
+    outputs.check_target(sample_path, what="demo sample clip", overwrite=args.overwrite)
+    outputs.check_target(motion_path, what="demo output", overwrite=args.overwrite,
+                         others={"the sample clip": sample_path})
     tools = runner.tools(args.ffmpeg)
     _say(args, f"ffmotion demo: generating a sample clip with ffmpeg ({tools.ffmpeg})")
     with runner.atomic_output(sample_path.absolute(), args.overwrite) as tmp:
@@ -419,15 +429,18 @@ def _energy_parser() -> argparse.ArgumentParser:
 def _energy(args: argparse.Namespace) -> int:
     from . import explore
 
-    outputs = [Path(p).absolute() for p in (args.csv, args.plot) if p and p != "-"]
     if args.plot:
         explore.require_matplotlib()
         if Path(args.plot).suffix.lower() != ".png":
-            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not {args.plot}")
-    if len(outputs) == 2 and outputs[0] == outputs[1]:
-        raise UsageError("--csv and --plot name the same file")
-    for path in outputs:
-        runner.check_output_path(path, args.overwrite)
+            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
+                             f"{outputs.shown(args.plot)}")
+    outputs.check_name(args.input, "input")
+    inputs = [Path(args.input)]
+    if args.csv:
+        outputs.check_target(args.csv, what="--csv", overwrite=args.overwrite, inputs=inputs,
+                             others={"--plot": args.plot}, stream=True)
+    if args.plot:
+        outputs.check_target(args.plot, what="--plot", overwrite=args.overwrite, inputs=inputs)
     tools = runner.tools(args.ffmpeg)
     stab = _stabilize_from(args)
     ranged = {"start": args.start, "end": args.end, "duration": args.duration,
@@ -438,19 +451,16 @@ def _energy(args: argparse.Namespace) -> int:
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
         print(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
-    for path in outputs:
-        if path.resolve() == Path(args.input).resolve():
-            raise UsageError(f"output is the input: {path}")
     table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
                            progress=not args.quiet and sys.stderr.isatty(), **ranged)
-    if args.csv and args.csv != "-":
+    if args.csv and not outputs.is_stream(args.csv):
         explore.write_csv(table, Path(args.csv).absolute(), args.overwrite)
-        _say(args, f"ffmotion energy: wrote {Path(args.csv).absolute()}")
+        _say(args, f"ffmotion energy: wrote {outputs.shown(Path(args.csv).absolute())}")
     if args.plot:
         explore.write_plot(table, Path(args.plot).absolute(), args.overwrite)
-        _say(args, f"ffmotion energy: wrote {Path(args.plot).absolute()}")
+        _say(args, f"ffmotion energy: wrote {outputs.shown(Path(args.plot).absolute())}")
     if args.csv == "-" or not (args.csv or args.plot):
-        sys.stdout.write(table.csv())
+        outputs.write_text("-", table.csv(), what="the CSV", overwrite=True)
     for line in table.summary():
         _say(args, f"ffmotion energy: {line}")
     return 0

@@ -34,3 +34,7 @@ class Interrupted(FfmotionError):
     """Stopped by Ctrl-C or SIGTERM; children were killed and temp files removed."""
 
     exit_code = 130
+
+
+class WriteFailed(FfmotionError):
+    """A file could not be written (disk full, I/O error); nothing partial was left."""

@@ -22,6 +22,7 @@ from .errors import FfmotionError, FFmpegFailed, UsageError
 from .graph_extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
 from .probe import probe
+from .run import outputs
 
 log = logging.getLogger("ffmotion")
 
@@ -62,6 +63,7 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
     base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
                    duration=duration, stabilize=stabilize_options,  # type: ignore[arg-type]
                    deinterlace=deinterlace)
+    outputs.check_name(base.src, "input")
     if not base.src.exists():
         raise UsageError(f"input not found: {base.src}")
     if base.src.is_dir():
@@ -166,9 +168,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
                            stabilize_options, lenient=implicit, deinterlace=deinterlace))
     base = plans[0]
-    if dst_path == base.options.src:
-        raise UsageError(f"output is the input: {dst_path}")
-    runner.check_output_path(dst_path, overwrite)
+    outputs.check_target(dst_path, what="sheet", overwrite=overwrite, inputs=[base.options.src])
     font = find_font(found.ffmpeg) if labels else None
     layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
                                 cell_width, labels=font is not None)
@@ -183,7 +183,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
         log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to a "
                     ".ttf file): the sheet has none. %s", FONT_ENV, legend)
     stabilize.ensure_transforms(base, found, progress=progress)
-    with runner.atomic_output(dst_path, overwrite) as tmp:
+    with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
         argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
         runner.run_ffmpeg(argv, total_frames=None, progress=False)
     return result
@@ -303,8 +303,8 @@ def check_energy_frames(plan: graph.Plan, got: int) -> None:
 
 
 def write_csv(table: EnergyTable, dst: Path, overwrite: bool) -> None:
-    with runner.atomic_output(dst, overwrite) as tmp:
-        tmp.write_text(table.csv())
+    """The CSV under the safe-write rule (``-``: stdout, ``/dev/null``: nowhere)."""
+    outputs.write_text(dst, table.csv(), what="--csv", overwrite=overwrite)
 
 
 def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
@@ -323,7 +323,7 @@ def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
-    with runner.atomic_output(dst, overwrite) as tmp:
+    with outputs.atomic_output(dst, overwrite, what="--plot") as tmp:
         figure.savefig(tmp, format="png")
 
 

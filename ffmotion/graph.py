@@ -37,6 +37,7 @@ from .graph_picture import Picture, output_args as picture_output_args, picture_
 from .options import Mode, Options, Strategy, format_fps
 from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from .probe import MediaInfo
+from .run.names import literal_input_args
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
 # Deterministic files: no random Matroska UIDs, no version strings; the same options give
@@ -103,8 +104,9 @@ class Plan:
         return FrameRange(0, self.info.frames, self.info.frames)
 
     def input_args(self) -> dict[str, Any]:
-        """Input options for the range (``-ss``/``-t``), shared by every pass."""
-        return range_input_args(self.span, self.info.fps)
+        """Input options for the range (``-ss``/``-t``), shared by every pass; and those that
+        keep the input name literal (never an image2 pattern)."""
+        return {**literal_input_args(self.info.path), **range_input_args(self.span, self.info.fps)}
 
     @property
     def out_duration(self) -> Fraction:

@@ -16,6 +16,7 @@ from typing import Optional
 
 from . import runner
 from .media import picture
+from .run.names import literal_input_argv
 from .errors import MediaError, UsageError
 
 log = logging.getLogger("ffmotion")
@@ -85,7 +86,7 @@ def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
         "-show_entries",
         "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets"
         ",field_order,color_range:stream_side_data=rotation:stream_tags=rotate",
-        "-of", "json", "--", str(path),
+        "-of", "json", *literal_input_argv(path), "--", str(path),
     ])
     if done.returncode != 0:
         raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
@@ -114,7 +115,7 @@ _STREAM = re.compile(r"^\s*Stream #0:\d+\S*: (Video|Audio): (.*)$")
 
 def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
     done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", "-i", str(path),
+        ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path), "-i", str(path),
         "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-",
     ])
     streams = [m.groups() for m in map(_STREAM.match, _input_section(done.stderr)) if m]

@@ -8,13 +8,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +20,8 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from . import binaries
-from .errors import FfmotionError, FFmpegFailed, Interrupted, ToolError, UsageError
+from .run import outputs
+from .errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
 
@@ -312,74 +311,17 @@ def allow_children() -> None:
         _refusing = False
 
 
-TEMP_MARK = ".ffmotion-tmp"
+TEMP_MARK = outputs.TEMP_MARK
 
 
-@contextlib.contextmanager
-def atomic_output(dst: Path, overwrite: bool) -> Iterator[Path]:
+def atomic_output(dst: Path, overwrite: bool) -> contextlib.AbstractContextManager[Path]:
     """Yield a temporary path beside ``dst``; move it to ``dst`` only if the block succeeds.
 
-    The temporary name keeps ``dst``'s extension (ffmpeg picks the container from it) and
-    contains ``.ffmotion-tmp`` so nobody mistakes it for a finished output.
+    A thin wrapper over :func:`ffmotion.run.outputs.atomic_output`, the one safe-write rule.
     """
-    check_output_path(dst, overwrite)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f"{TEMP_MARK}{dst.suffix}",
-                                    dir=dst.parent)
-    except OSError as exc:
-        raise UsageError(f"cannot write to the output folder {dst.parent}: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        try:
-            yield tmp
-        except FfmotionError as exc:
-            raise real_names(exc, tmp, dst)
-        if tmp.stat().st_size == 0:
-            raise FFmpegFailed(f"ffmpeg wrote nothing to {dst.name}")
-        _commit(tmp, dst, overwrite)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def real_names(exc: FfmotionError, tmp: Path, dst: Path) -> FfmotionError:
-    """``exc`` with the temporary file's path and name replaced by the real output's: the
-    user never asked for ``.NAME.XXXX.ffmotion-tmp.EXT`` and must not read it in a message."""
-    def fix(text: str) -> str:
-        return text.replace(str(tmp), str(dst)).replace(tmp.name, dst.name)
-
-    exc.args = tuple(fix(a) if isinstance(a, str) else a for a in exc.args)
-    tail = getattr(exc, "stderr_tail", None)
-    if isinstance(tail, str):
-        exc.stderr_tail = fix(tail)  # type: ignore[attr-defined]
-    return exc
+    return outputs.atomic_output(dst, overwrite)
 
 
 def check_output_path(dst: Path, overwrite: bool) -> None:
-    """Fail early if ``dst`` cannot be written: folder missing, exists without overwrite."""
-    if not dst.parent.is_dir():
-        raise UsageError(f"output folder does not exist: {dst.parent}")
-    if dst.is_dir():
-        raise UsageError(f"output is a folder, not a file: {dst}")
-    if dst.exists() and not overwrite:
-        raise UsageError(f"output exists: {dst} (use --overwrite to replace it)")
-    if not os.access(dst.parent, os.W_OK):
-        raise UsageError(f"output folder is not writable: {dst.parent}")
-
-
-def _commit(tmp: Path, dst: Path, overwrite: bool) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it private; give it a normal file's mode
-    if overwrite:
-        os.replace(tmp, dst)
-        return
-    try:
-        os.link(tmp, dst)  # fails if dst appeared meanwhile: never clobber without --overwrite
-    except FileExistsError:
-        raise UsageError(f"output exists: {dst} (use --overwrite to replace it)") from None
-    except OSError:
-        if dst.exists():
-            raise UsageError(f"output exists: {dst} (use --overwrite to replace it)") from None
-        os.replace(tmp, dst)
+    """Fail early if ``dst`` cannot be written (see :func:`ffmotion.run.outputs.check_output_path`)."""
+    outputs.check_output_path(dst, overwrite)

@@ -15,6 +15,13 @@ clip) on every run, where size + mtime + a partial hash would cost nothing. But 
 the motion pass both decode the whole range anyway, which is far slower than reading, and a
 content key cannot go stale: a file re-exported under the same name and size (same second)
 or copied to another place gets the right transforms, never another clip's.
+
+The cache is not trusted: each ``vidstab-KEY.trf`` has a sidecar ``vidstab-KEY.trf.json``
+with its size and BLAKE2b hash, both written to unique temporary names and renamed (the
+sidecar last). An entry is used only when both are regular files (never a link: read with
+``O_NOFOLLOW``) and the transforms match the sidecar; otherwise (truncated, garbage, a
+planted link, no sidecar) the entry is removed, a warning says so, and pass 1 runs again.
+Clearing the cache is always safe: ``rm -r ~/.cache/ffmotion`` (or ``$FFMOTION_CACHE``).
 """
 from __future__ import annotations
 
@@ -24,11 +31,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+import stat
 from pathlib import Path
 from typing import Optional
 
 from . import graph_extras, looks, runner
+from .run import outputs
 from .errors import FFmpegFailed, UsageError
 from .graph import Plan
 from .pixfmt import working_pix_fmt
@@ -38,6 +46,8 @@ log = logging.getLogger("ffmotion")
 CACHE_ENV = "FFMOTION_CACHE"
 KEY_VERSION = 1
 _CHUNK = 1 << 20
+SIDECAR_SUFFIX = ".json"
+_SIDECAR_MAX = 4096  # a sidecar is a few dozen bytes: never read more
 
 
 def cache_dir() -> Path:
@@ -91,6 +101,11 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
     if method == "vidstab":
         key = cache_key(content_hash(plan.options.src), tools.version, plan, stab)
         path = cache_dir() / f"vidstab-{key}.trf"
+        try:
+            os.fspath(path).encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"the stabilization cache folder {_shown(path.parent)} is not a "
+                             f"valid UTF-8 name: set {CACHE_ENV} to another folder") from None
         graph_extras.check_filter_path(path)
         stab = dataclasses.replace(stab, transforms=path)
     working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
@@ -112,9 +127,100 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
 
 
 def is_cached(plan: Plan) -> bool:
-    """True when the plan needs no pass 1 (no vidstab, or its transforms are cached)."""
+    """True when the plan needs no pass 1 (no vidstab, or valid transforms are cached).
+
+    A damaged entry (see the module notes) is removed here, with a warning, so that pass 1
+    runs again.
+    """
     stab = plan.stabilizer
-    return stab is None or stab.transforms is None or stab.transforms.is_file()
+    if stab is None or stab.transforms is None:
+        return True
+    problem = check_entry(stab.transforms)
+    if problem is None:
+        return True
+    if problem != "missing":
+        log.warning("stabilization cache: %s is %s: removed, analysing again (clearing the "
+                     "cache is always safe: rm -r %s)", stab.transforms.name, problem,
+                     _shown(stab.transforms.parent))
+        remove_entry(stab.transforms)
+    return False
+
+
+def sidecar(path: Path) -> Path:
+    """The file beside a transforms file that holds its size and hash."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def _read_nofollow(path: Path, limit: Optional[int] = None) -> tuple[bytes, int]:
+    """The bytes of a regular file (never through a link) and its size."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise ValueError("too large")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(), info.st_size
+    finally:
+        os.close(fd)
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.blake2b(digest_size=20)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        size = 0
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), size
+
+
+def check_entry(path: Path) -> Optional[str]:
+    """None if the cached transforms at ``path`` can be used, else what is wrong with them
+    (``"missing"`` when there is no entry at all)."""
+    meta = sidecar(path)
+    if not os.path.lexists(path) and not os.path.lexists(meta):
+        return "missing"
+    for item in (path, meta):
+        if not os.path.lexists(item):
+            return "incomplete (no " + ("sidecar" if item == meta else "transforms") + ")"
+        if stat.S_ISLNK(os.lstat(item).st_mode):
+            return "a symbolic link (never followed out of the cache)"
+        if not stat.S_ISREG(os.lstat(item).st_mode):
+            return "not a regular file"
+    try:
+        raw, _ = _read_nofollow(meta, _SIDECAR_MAX)
+        fields = json.loads(raw.decode("utf-8"))
+        size, want = int(fields["size"]), str(fields["blake2b"])
+        if fields.get("v") != KEY_VERSION:
+            return "from another ffmotion version"
+        got, actual = _file_digest(path)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return "unreadable or damaged"
+    if actual != size:
+        return f"truncated or changed ({actual} bytes, {size} expected)"
+    if got != want:
+        return "damaged (its hash does not match)"
+    return None
+
+
+def remove_entry(path: Path) -> None:
+    """Remove a cache entry (links themselves, never what they point to)."""
+    for item in (path, sidecar(path)):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            os.unlink(item)
+
+
+def _shown(path: Path) -> str:
+    return outputs.shown(path)
 
 
 def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -> None:
@@ -128,20 +234,20 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
     folder = stab.transforms.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".", suffix=".trf.ffmotion-tmp", dir=folder)
     except OSError as exc:
-        raise UsageError(f"cannot write the stabilization cache {folder}: "
+        raise UsageError(f"cannot write the stabilization cache {_shown(folder)}: "
                          f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    remove_entry(stab.transforms)  # a damaged entry, or a link planted meanwhile
+    what = f"stabilization cache (set {CACHE_ENV} to another folder)"
+    # the transforms, then the sidecar that vouches for them, each under the safe-write rule
+    with outputs.atomic_output(stab.transforms, True, what) as tmp:
         argv = detect_command(plan, tools.ffmpeg, tmp)
         assert argv is not None
         log.info("stabilization: analysing %s (pass 1 of 2)", plan.info.path.name)
         runner.run_ffmpeg(argv, total_frames=plan.span.count, progress=progress)
         if tmp.stat().st_size == 0:
             raise FFmpegFailed(f"vidstabdetect wrote no transforms for {plan.info.path.name}")
-        os.replace(tmp, stab.transforms)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        digest, size = _file_digest(tmp)
+    outputs.write_text(sidecar(stab.transforms),
+                       json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),
+                       what=what, overwrite=True)

@@ -406,7 +406,7 @@ def test_emitted_script_killed_halfway_leaves_no_output(tmp_path, gen_ffmpeg, ca
                         "--emit-commands", str(script))
     assert code == 0, err
     line = [x for x in script.read_text().splitlines() if not x.startswith("#")][0]
-    assert ".ffmotion-tmp" in line and " && mv -f " in line
+    assert ".ffmotion-tmp" in line and " && ln " in line
     src.write_bytes(src.read_bytes()[:2000])  # the input breaks before the script runs
     done = subprocess.run(["sh", str(script)], capture_output=True)
     assert done.returncode != 0

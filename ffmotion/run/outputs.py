@@ -1,0 +1,302 @@
+"""The one safe-write rule: every file ffmotion writes goes through here.
+
+A target is refused when it is an input (same real path or same file), another planned
+output of the same run, a folder or a special file, or when it exists and ``--overwrite``
+was not given. It is written to a unique temporary name in the same folder (so the rename
+is atomic) and moved into place only when complete: without ``--overwrite`` with a hard
+link, which fails if the name appeared meanwhile, so nothing is ever clobbered. Streams
+(``-`` for stdout, ``/dev/null``) are allowed where the caller says a stream makes sense.
+
+Names are checked up front: not valid UTF-8 (a surrogate escape), or longer than the
+folder's name limit, is one clear line instead of a traceback later. Writing errors (disk
+full, quota, I/O) are one line too, and leave no partial file.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
+
+from ..errors import FfmotionError, UsageError, WriteFailed
+
+TEMP_MARK = ".ffmotion-tmp"
+STDOUT = "-"
+NAME_MAX = 255
+# mkstemp's random part, plus the dots around it
+_RANDOM = 8
+# errors of the disk rather than of the request: exit 1, "nothing written"
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def shown(path: PathLike) -> str:
+    """A path as one printable line: control characters and bytes that are not UTF-8 escaped."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return repr(os.fsencode(text))[2:-1]  # b'...' without the b and quotes
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return repr(text)[1:-1]
+    return text
+
+
+def check_name(path: PathLike, what: str = "file") -> None:
+    """Refuse a name that is not valid UTF-8.
+
+    Python keeps such bytes as surrogate escapes; ffmpeg-python cannot hash them, and the
+    printed commands, JSON reports and emitted scripts could not carry them faithfully. So
+    they are refused with the name escaped (rename the file), never a traceback.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} name is not valid UTF-8: {shown(text)} (ffmotion cannot pass "
+                         "it to ffmpeg, print it or report it faithfully: rename it)") from None
+    if "\0" in text:
+        raise UsageError(f"{what} name contains a NUL byte: {shown(text)}")
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name (bytes) the folder's file system takes (255 if unknown)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return int(os.pathconf(folder, "PC_NAME_MAX")) or NAME_MAX
+    return NAME_MAX
+
+
+def check_name_length(path: PathLike, what: str = "output") -> None:
+    """One line when a component of ``path`` is longer than a file name may be (the system
+    would answer "File name too long" to every look at it, even ``exists()``)."""
+    path = Path(path)
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size <= NAME_MAX:
+            continue
+        limit = NAME_MAX
+        if part == path.name:
+            with contextlib.suppress(OSError):
+                limit = name_max(path.parent) if path.parent.is_dir() else NAME_MAX
+        if size > limit:
+            raise UsageError(f"{what} name is {size} bytes, longer than the {limit} a file name "
+                             f"may have: {shown(part[:40])}... (choose a shorter name)")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file (same real path, or same inode)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samefile(a, b)
+    return False
+
+
+def is_stream(name: PathLike) -> bool:
+    """``-`` (stdout) or the null device."""
+    text = os.fspath(name)
+    return text == STDOUT or text == os.devnull
+
+
+def check_target(
+    dst: PathLike,
+    *,
+    what: str = "output",
+    overwrite: bool = False,
+    inputs: Iterable[Path] = (),
+    others: Optional[Mapping[str, PathLike]] = None,
+    stream: bool = False,
+    ours: Optional[Callable[[Path], bool]] = None,
+) -> Optional[Path]:
+    """Check that ffmotion may write ``dst``; return it absolute (None for a stream).
+
+    ``inputs``: files the run reads (never written); ``others``: the run's other planned
+    outputs by label (``{"--report": path}``), never the same file twice. ``stream``:
+    ``-`` and ``/dev/null`` are allowed. ``ours(path)`` may recognise an existing file as
+    ffmotion's own earlier output of this kind (a report, a script), replaced without
+    ``--overwrite``.
+    """
+    if stream and is_stream(dst):
+        return None
+    if os.fspath(dst) in ("", STDOUT):
+        raise UsageError(f"{what}: give a file name ('-' is not possible here)")
+    path = Path(os.path.abspath(os.path.expanduser(os.fspath(dst))))
+    check_name(path, what)
+    if path.is_dir():
+        raise UsageError(f"{what} {shown(dst)} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{what}: folder does not exist: {shown(path.parent)}")
+    check_name_length(path, what)
+    for src in inputs:
+        if same_file(path, Path(src)):
+            raise UsageError(f"{what} {shown(dst)} is an input: refusing to overwrite it "
+                             "(did you forget the file name after the option?)")
+    for label, other in (others or {}).items():
+        if other is not None and not is_stream(other) and same_file(path, Path(other)):
+            raise UsageError(f"{what} and {label} name the same file: {shown(dst)}")
+    if os.path.lexists(path):
+        if not path.is_file() or path.is_symlink():
+            raise UsageError(f"{what} {shown(dst)} exists and is not a regular file: "
+                             "refusing to replace it")
+        if not overwrite and not (ours is not None and ours(path)):
+            raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"{what}: folder is not writable: {shown(path.parent)}")
+    return path
+
+
+def temp_affixes(dst: Path) -> tuple[str, str]:
+    """``(prefix, suffix)`` for a temporary beside ``dst``: ``.STEM.XXXXXXXX.ffmotion-tmp.EXT``.
+
+    The extension is kept (ffmpeg picks the container from it); the stem part is shortened
+    so that the whole name fits the folder's name limit.
+    """
+    suffix = f"{TEMP_MARK}{dst.suffix}"
+    limit = name_max(dst.parent) if dst.parent.is_dir() else NAME_MAX
+    room = limit - len(os.fsencode(suffix)) - _RANDOM - 2
+    stem = os.fsencode(dst.stem)[:max(0, room)].decode("utf-8", "ignore")
+    return f".{stem}.", suffix
+
+
+def _disk_error(exc: OSError, what: str, dst: Path) -> WriteFailed:
+    reason = exc.strerror or str(exc)
+    return WriteFailed(f"cannot write {what} {shown(dst)}: {reason} (nothing was written)")
+
+
+@contextlib.contextmanager
+def atomic_output(dst: Path, overwrite: bool, what: str = "output",
+                  nonempty: bool = True, executable: bool = False) -> Iterator[Path]:
+    """Yield a unique temporary path beside ``dst``; move it to ``dst`` if the block succeeds.
+
+    The temporary file is removed in every case. ``nonempty``: an empty result is an error
+    (ffmpeg wrote nothing). Disk errors in the block or the commit are one line
+    (:class:`WriteFailed`).
+    """
+    check_output_path(dst, overwrite, what)
+    prefix, suffix = temp_affixes(dst)
+    try:
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write to the folder {shown(dst.parent)}: "
+                         f"{exc.strerror or exc}") from None
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            if exc.errno in _DISK_ERRORS:
+                raise _disk_error(exc, what, dst) from None
+            raise
+        except FfmotionError as exc:  # ffmpeg's message names the file it was given
+            raise real_names(exc, tmp, dst)
+        if nonempty and tmp.stat().st_size == 0:
+            from ..errors import FFmpegFailed
+
+            raise FFmpegFailed(f"ffmpeg wrote nothing to {shown(dst.name)}")
+        commit(tmp, dst, overwrite, executable=executable, what=what)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def real_names(exc: FfmotionError, tmp: Path, dst: Path) -> FfmotionError:
+    """``exc`` with the temporary file's path and name replaced by the real output's: the
+    user never asked for ``.NAME.XXXX.ffmotion-tmp.EXT`` and must not read it in a message."""
+    def fix(text: str) -> str:
+        return text.replace(str(tmp), str(dst)).replace(tmp.name, dst.name)
+
+    exc.args = tuple(fix(a) if isinstance(a, str) else a for a in exc.args)
+    tail = getattr(exc, "stderr_tail", None)
+    if isinstance(tail, str):
+        exc.stderr_tail = fix(tail)  # type: ignore[attr-defined]
+    return exc
+
+
+def check_output_path(dst: Path, overwrite: bool, what: str = "output") -> None:
+    """Fail early if ``dst`` cannot be written: folder missing, exists without overwrite,
+    name not UTF-8 or too long, not a regular file."""
+    check_name(dst, what)
+    if not dst.parent.is_dir():
+        raise UsageError(f"{what} folder does not exist: {shown(dst.parent)}")
+    if dst.is_dir():
+        raise UsageError(f"{what} is a folder, not a file: {shown(dst)}")
+    check_name_length(dst, what)
+    if os.path.lexists(dst) and not overwrite:
+        raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)")
+    if os.path.lexists(dst) and not dst.is_file():
+        raise UsageError(f"{what} {shown(dst)} exists and is not a regular file: "
+                         "refusing to replace it")
+    if not os.access(dst.parent, os.W_OK):
+        raise UsageError(f"{what} folder is not writable: {shown(dst.parent)}")
+
+
+def commit(tmp: Path, dst: Path, overwrite: bool, executable: bool = False,
+           what: str = "output") -> None:
+    """Move a finished temporary file to ``dst``: replace with ``overwrite``, else link-or-fail."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, (0o777 if executable else 0o666) & ~umask)  # mkstemp made it private
+    try:
+        if overwrite:
+            os.replace(tmp, dst)
+            return
+        try:
+            os.link(tmp, dst)  # fails if dst appeared meanwhile: never clobber without --overwrite
+        except FileExistsError:
+            raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)") from None
+        except OSError as exc:
+            if exc.errno in _DISK_ERRORS:
+                raise
+            if os.path.lexists(dst):
+                raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)") from None
+            os.replace(tmp, dst)  # a file system without hard links
+    except OSError as exc:
+        raise _disk_error(exc, what, dst) from None
+
+
+def write_text(dst: PathLike, text: str, *, what: str, overwrite: bool,
+               executable: bool = False) -> None:
+    """Write ``text`` to ``dst`` under the rule; ``-`` writes to stdout, ``/dev/null`` nothing.
+
+    Call :func:`check_target` first (with the run's inputs); this re-checks only what can
+    change meanwhile. Disk full and other write errors: one line, no partial file.
+    """
+    if os.fspath(dst) == STDOUT:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as exc:
+            # stdout is unusable: point it at /dev/null so the exit flush cannot fail again
+            with contextlib.suppress(OSError, ValueError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, sys.stdout.fileno())
+                os.close(null)
+            raise WriteFailed(f"cannot write {what} to stdout: {exc.strerror or exc}") from None
+        return
+    if os.fspath(dst) == os.devnull:
+        return
+    path = Path(os.path.abspath(os.fspath(dst)))
+    with atomic_output(path, overwrite, what, nonempty=False,
+                       executable=executable) as tmp:
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def starts_with(prefix: bytes) -> Callable[[Path], bool]:
+    """An ``ours`` test for :func:`check_target`: the file begins with ``prefix``."""
+
+    def test(path: Path) -> bool:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(len(prefix)) == prefix
+        except OSError:
+            return False
+
+    return test

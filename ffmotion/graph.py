@@ -380,7 +380,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
     enc = plan.options.encode
     if enc.lossless:
         return {"c:v": "ffv1", "level": 3, "g": 1,
-                **picture_output_args(plan.picture, plan.working_pix_fmt)}
+                **picture_output_args(plan.picture, plan.working_pix_fmt, None)}
     args = dict(container(plan.options.dst, enc.codec is not None).video)
     if enc.codec is not None and enc.codec != args.get("c:v"):
         playable = enc.codec in (_CRF_CODECS | _QSCALE_CODECS) - {"libx264rgb"}
@@ -400,7 +400,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
         args["preset"] = enc.preset
     if enc.pix_fmt is not None:
         args["pix_fmt"] = enc.pix_fmt
-    args.update(picture_output_args(plan.picture, args.get("pix_fmt") or plan.working_pix_fmt))
+    args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args["c:v"] in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
     return args

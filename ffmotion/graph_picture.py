@@ -78,13 +78,19 @@ def prelude(video: Any, picture: Optional[Picture]) -> Any:
     return video
 
 
-def output_args(picture: Optional[Picture], out_pix_fmt: Optional[str]) -> dict[str, Any]:
-    """Encoder flags: full range tagged as such, deinterlaced output flagged progressive."""
+def output_args(picture: Optional[Picture], working: str,
+                out_pix_fmt: Optional[str]) -> dict[str, Any]:
+    """Encoder flags: full range tagged as such, deinterlaced output flagged progressive.
+
+    Only YUV values computed in full range are tagged pc. A look that works in RGB (``gbrp``)
+    leaves the conversion back to YUV to ffmpeg, which writes TV range by default (ffmpeg
+    5.1 ignores ``-color_range`` there): tagging it pc would stretch the picture.
+    """
     args: dict[str, Any] = {}
     if picture is None:
         return args
-    if picture.full_range and (out_pix_fmt is None or _is_yuv(out_pix_fmt)
-                               or out_pix_fmt.startswith("gray")):
+    out = out_pix_fmt or working
+    if picture.full_range and _is_yuv(working) and _is_yuv(out):
         args["color_range"] = "pc"
     if picture.deinterlace is not None:
         args["field_order"] = "progressive"

@@ -106,6 +106,20 @@ def test_full_range_mp4_is_tagged_pc_and_not_squeezed(ffmpeg_bin, footage, tmp_p
     assert_frames_equal(decoded(ffmpeg_bin, out, "yuvj420p", (W, H)), motion(frames, 2))
 
 
+def test_full_range_through_an_rgb_look_is_shown_as_it_was_computed(ffmpeg_bin, footage,
+                                                                     tmp_path):
+    """--rgb-offsets works in gbrp: the YUV output (ffmpeg's conversion) must be tagged with
+    the range its values are in, so that it decodes to the RGB the lossless output holds."""
+    src = footage["mjpeg.avi"]
+    exact, shown = tmp_path / "o.mkv", tmp_path / "o.mp4"
+    for out, extra in ((exact, ["--lossless"]), (shown, ["--crf", "0", "--pix-fmt", "yuv444p"])):
+        assert cli.main([str(src), str(out), "--rgb-offsets", "1,2,3", "-q", "--ffmpeg",
+                         ffmpeg_bin, *extra]) == 0
+    a, b = (np.concatenate([p.ravel() for f in decoded(ffmpeg_bin, f, "gbrp", (W, H))
+                            for p in f]).astype(int) for f in (exact, shown))
+    assert np.abs(a - b).max() <= 2  # rounding of the RGB -> YUV -> RGB round trip only
+
+
 def test_probe_reads_range_rotation_and_fields_with_and_without_ffprobe(ffmpeg_bin, footage):
     tools = runner.tools(ffmpeg_bin)
     variants = [tools, runner.Tools(tools.ffmpeg, tools.source, tools.version, None)]

@@ -192,7 +192,7 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
             if exc.errno in _DISK_ERRORS:
                 raise _disk_error(exc, what, dst) from None
             raise
-        except FfmotionError as exc:
+        except FfmotionError as exc:  # ffmpeg's message names the file it was given
             raise real_names(exc, tmp, dst)
         if nonempty and tmp.stat().st_size == 0:
             from ..errors import FFmpegFailed

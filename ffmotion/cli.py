@@ -52,6 +52,13 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
                      help="FFV1 in .mkv in the working pixel format: exact pixels")
     enc.add_argument("--no-audio", dest="audio", action="store_false",
                      help="drop the audio (kept by default, trimmed to the video)")
+    streams = parser.add_argument_group(
+        "streams (default: the real video, never a cover picture; the first audio track; "
+        "subtitles when the output can hold them; what is dropped is said)")
+    streams.add_argument("--video-stream", dest="video_stream", type=_whole_number, metavar="N",
+                         help="the N-th video stream (0:v:N) instead of the largest moving one")
+    streams.add_argument("--audio-stream", dest="audio_stream", metavar="N|all|none",
+                         help="audio track(s) to keep: a number (default 0), all, or none")
     perf = parser.add_argument_group("performance")
     perf.add_argument("--strategy", choices=STRATEGIES, default="auto",
                       help="split: decode once, ffmpeg holds K frames; dual: open the input "
@@ -233,7 +240,8 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
-        threads=getattr(args, "threads", None), deinterlace=args.deinterlace,
+        threads=getattr(args, "threads", None),
+        video_stream=args.video_stream, audio_stream=args.audio_stream, deinterlace=args.deinterlace,
     )
 
 

@@ -153,7 +153,38 @@ class Plan:
             what += f", {self.picture.describe()}"
         if self.info.rotation:
             what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
+        what += self.describe_streams()
         return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
+
+    def describe_streams(self) -> str:
+        """What is taken from the input and what is left out, for the summary line."""
+        info, parts = self.info, []
+        videos = info.video_streams
+        if len(videos) > 1:
+            parts.append(f"video stream {info.video_stream} of {len(videos)}")
+        audios = info.audio_streams
+        kept = audio_tracks(self)
+        if audios and len(kept) < len(audios):
+            if not kept:
+                parts.append("audio dropped" if not self.options.audio
+                             or self.options.audio_stream == "none" else "no audio")
+            else:
+                parts.append(f"audio track {kept[0]} of {len(audios)} "
+                             "(--audio-stream all keeps every track)")
+        elif len(audios) > 1:
+            parts.append(f"all {len(audios)} audio tracks")
+        subs = info.subtitle_streams
+        if subs:
+            copied = kept_subtitles(self)
+            if len(copied) == len(subs):
+                parts.append(f"{len(subs)} subtitle track{'s' if len(subs) > 1 else ''} kept")
+            else:
+                why = ("the output cannot hold them" if subtitle_codec(self) is None else
+                       "the range would shift their times" if subtitles_shifted(self) else
+                       "MP4/MOV take text subtitles only")
+                parts.append(f"{len(subs) - len(copied)} of {len(subs)} subtitle track(s) "
+                             f"dropped ({why})")
+        return "".join(f", {p}" for p in parts)
 
 
 def plan(options: Options, info: MediaInfo) -> Plan:
@@ -470,13 +501,20 @@ def kept_subtitles(plan: Plan) -> tuple[int, ...]:
     subs = plan.info.subtitle_streams
     if not subs:
         return ()
-    if plan.timing.seek > 0 or plan.timing.selects or audio_needs_cut(plan.timing):
+    if subtitles_shifted(plan):
         return ()  # copied subtitles would keep the input's times, off by the cut
     codec = subtitle_codec(plan)
     if codec is None:
         return ()
     return tuple(i for i, s in enumerate(subs)
                  if codec == "copy" or s.codec in TEXT_SUBTITLES)
+
+
+def subtitles_shifted(plan: Plan) -> bool:
+    """True when output time 0 is not the input's start (a range, or a video that starts
+    more than a frame after the audio): copied subtitles would show at the wrong times."""
+    timing = plan.timing
+    return timing.seek > 0 or timing.selects or timing.start_time > 1 / plan.info.fps
 
 
 def subtitle_codec(plan: Plan) -> Optional[str]:

@@ -17,6 +17,7 @@ converted to one explicitly (:func:`stabilize_pix_fmt`) rather than silently by 
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,7 +28,7 @@ import ffmpeg
 
 from .errors import UsageError
 from .graph_picture import prelude
-from .options import Options, StabilizeOptions, format_fps
+from .options import Options, StabilizeOptions, TimePoint, format_fps
 from .probe import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
@@ -50,22 +51,41 @@ class FrameRange:
         return self.first == 0 and self.count == self.total
 
 
+def frame_at(info: MediaInfo, point: TimePoint, base: int = 0) -> int:
+    """The frame ``point`` names, counted from frame ``base``'s time: frames as given, a
+    time to the nearest frame: by the frames' own times when the rate varies."""
+    if point.frames is not None:
+        return base + point.frames if base else point.frames
+    assert point.seconds is not None
+    index = info.index
+    if index is None or info.constant_rate:
+        return base + point.to_frames(info.fps)
+    target = index.times[base] + point.seconds
+    after = bisect.bisect_left(index.times, target)
+    if after >= index.count:
+        return index.count + round((target - index.times[-1]) * info.fps)
+    if after > 0 and target - index.times[after - 1] <= index.times[after] - target:
+        return after - 1 if target - index.times[after - 1] < index.times[after] - target \
+            else after
+    return after
+
+
 def frame_range(options: Options, info: MediaInfo) -> FrameRange:
     """Resolve ``--start/--end/--duration`` to frames (times round to the nearest frame)."""
     total = info.frames
-    first = options.start.to_frames(info.fps) if options.start is not None else 0
+    first = frame_at(info, options.start) if options.start is not None else 0
     if first >= total:
         assert options.start is not None
         raise UsageError(f"--start {options.start.text} is at or past the end of "
                          f"{info.path.name} ({total} frames, {info.duration:.3f} s at "
                          f"{format_fps(info.fps)} fps)")
     if options.end is not None:
-        last = min(options.end.to_frames(info.fps), total)
+        last = min(frame_at(info, options.end), total)
         if last <= first:
             raise UsageError(f"--end {options.end.text} is not after --start "
                              f"{options.start.text if options.start else '0'} (frame {first})")
     elif options.duration is not None:
-        count = options.duration.to_frames(info.fps)
+        count = frame_at(info, options.duration, first) - first
         if count < 1:
             raise UsageError(f"--duration {options.duration.text} is shorter than one frame "
                              f"at {format_fps(info.fps)} fps")

@@ -246,15 +246,6 @@ def _top_level_split(text: str) -> list[str]:
     return parts
 
 
-def _rate(text: Optional[str]) -> Optional[Fraction]:
-    if not text or "/" not in text:
-        return None
-    num, den = text.split("/", 1)
-    if not num.isdigit() or not den.isdigit() or int(den) == 0 or int(num) == 0:
-        return None
-    return Fraction(int(num), int(den))
-
-
 def _decimal_rate(fields: list[str], unit: str) -> Optional[Fraction]:
     """ffmpeg prints rates rounded to 2 decimals (``29.97 fps``, ``30 tbr``, ``1k tbn``)."""
     for field in fields:

@@ -120,7 +120,7 @@ def test_full_range_through_an_rgb_look_is_shown_as_it_was_computed(ffmpeg_bin, 
     assert np.abs(a - b).max() <= 2  # rounding of the RGB -> YUV -> RGB round trip only
 
 
-def test_probe_reads_range_rotation_and_fields_with_and_without_ffprobe(ffmpeg_bin, footage):
+def test_probe_reads_range_rotation_and_fields(ffmpeg_bin, footage):
     tools = runner.tools(ffmpeg_bin)
     variants = [tools, runner.Tools(tools.ffmpeg, tools.source, tools.version, None)]
     for found in variants:
@@ -334,11 +334,3 @@ def test_picture_facts_from_the_ffmpeg_log(field, lines, want):
     assert picture.from_ffmpeg_log(field, lines) == want
 
 
-def test_picture_facts_from_ffprobe():
-    from ffmotion.media import picture
-
-    got = picture.from_ffprobe({"field_order": "tb", "color_range": "pc",
-                                "side_data_list": [{"side_data_type": "Display Matrix",
-                                                    "rotation": -180}]})
-    assert got == {"rotation": 180, "field_order": "tb", "color_range": "pc"}
-    assert picture.from_ffprobe({"tags": {"rotate": "270"}})["rotation"] == 90

@@ -1,7 +1,6 @@
 """Probing with ffprobe and with ffmpeg alone must agree with how the clips were made."""
 from __future__ import annotations
 
-import shutil
 from fractions import Fraction
 
 import pytest
@@ -48,12 +47,12 @@ def test_ffmpeg_only_probe_with_audio_and_ntsc_rate(gen_ffmpeg, tmp_path, av_cli
     assert got.fps == Fraction(30000, 1001) and got.frames == 20
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="no ffprobe on this machine")
 @pytest.mark.parametrize("name", ["yuv420p", "yuv420p10le", "rgb24", "odd_size", "vfr"])
-def test_ffprobe_and_ffmpeg_agree(gen_ffmpeg, clips, name):
-    with_ffprobe = runner.Tools(gen_ffmpeg, "test", "?", shutil.which("ffprobe"))
-    assert probe.probe(clips[name].path, with_ffprobe) == probe.probe(
-        clips[name].path, tools_without_ffprobe(gen_ffmpeg))
+def test_every_build_probes_alike(ffmpeg_bin, gen_ffmpeg, clips, name):
+    """The header of ffmpeg 5.1 and 9.0 differ in wording; the facts read from them do not."""
+    a = probe.probe(clips[name].path, tools_without_ffprobe(ffmpeg_bin))
+    b = probe.probe(clips[name].path, tools_without_ffprobe(gen_ffmpeg))
+    assert a == b and a.index.times == b.index.times
 
 
 def test_not_media(tmp_path, gen_ffmpeg):
@@ -63,7 +62,7 @@ def test_not_media(tmp_path, gen_ffmpeg):
         probe.probe(junk, tools_without_ffprobe(gen_ffmpeg))
 
 
-def test_broken_ffprobe_falls_back_to_ffmpeg(gen_ffmpeg, clips, tmp_path):
+def test_a_broken_ffprobe_does_not_matter(gen_ffmpeg, clips, tmp_path):
     broken = tmp_path / "ffprobe"
     broken.write_text("#!/bin/sh\necho 'not json'\nexit 0\n")
     broken.chmod(0o755)

@@ -44,7 +44,7 @@ class FrameIndex:
             return True
         step = 1 / fps
         # Matroska rounds to 1 ms, so 30 fps is stored as 33, 34, 33 ms: allow the rounding
-        slack = max(self.time_base, Fraction(1, 1000)) + Fraction(1, 10**6)
+        slack = min(max(self.time_base, Fraction(1, 1000)), step / 4) + Fraction(1, 10**6)
         return all(abs((b - a) - step) <= slack for a, b in zip(self.times, self.times[1:]))
 
     def keyframe_at_or_before(self, index: int) -> int:

@@ -1,8 +1,7 @@
 """Picture facts of a video stream: display rotation, field order (interlacing), colour range.
 
-Read from ffprobe's JSON (``side_data_list`` rotation, ``tags.rotate`` on old files,
-``field_order``, ``color_range``) or from the stream line and side data that ``ffmpeg -i``
-logs when there is no ffprobe::
+Read from the stream line and the side data that ``ffmpeg -i`` logs (the probe needs no
+ffprobe)::
 
     Stream #0:0: Video: h264 (Main), yuvj420p(pc, bt709, top first), 1920x1080, ...
         Side data:
@@ -31,23 +30,6 @@ def normalize_rotation(degrees: float) -> int:
     """
     turns = round(float(degrees)) % 360
     return turns if turns in (0, 90, 180, 270) else 0
-
-
-def from_ffprobe(stream: dict[str, Any]) -> dict[str, Any]:
-    """MediaInfo fields from one ffprobe ``streams`` entry."""
-    rotation = 0
-    for side in stream.get("side_data_list") or []:
-        if "rotation" in side:
-            rotation = normalize_rotation(float(side["rotation"]))
-            break
-    else:
-        tag = (stream.get("tags") or {}).get("rotate")
-        if tag and re.fullmatch(r"-?\d+", str(tag).strip()):
-            # the old "rotate" tag is clockwise, the display matrix counterclockwise
-            rotation = normalize_rotation(-int(tag))
-    field = stream.get("field_order") or "progressive"
-    return {"rotation": rotation, "field_order": field,
-            "color_range": "pc" if stream.get("color_range") == "pc" else "tv"}
 
 
 def from_ffmpeg_log(pix_fmt_field: str, side_lines: Iterable[str]) -> dict[str, Any]:

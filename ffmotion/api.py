@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, looks, runner, stabilize as stabilization
+from . import graph, graph_outputs, looks, runner, stabilize as stabilization
 from .errors import UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
@@ -53,6 +53,15 @@ def make_options(
     strategy: StrategyChoice = "auto",
     max_buffer: Union[int, str, None] = None,
     threads: Optional[int] = None,
+    width: Optional[int] = None,
+    height: Optional[int] = None,
+    scale: Union[float, str, None] = None,
+    fps: Union[float, str, None] = None,
+    audio_codec: Optional[str] = None,
+    audio_bitrate: Optional[str] = None,
+    encoder_opts: Union[dict[str, Any], list[str], tuple[str, ...], None] = None,
+    gif_dither: Optional[str] = None,
+    gif_stats: Optional[str] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -61,14 +70,24 @@ def make_options(
     ``stabilize=True`` (or a :class:`StabilizeOptions`) stabilizes before extracting.
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
+    Shaping after the motion graph: ``width``/``height`` (the other side keeps the aspect) or
+    ``scale``, ``fps``; ``audio_codec``, ``audio_bitrate``; ``encoder_opts`` (``{"tune":
+    "film"}`` or ``["tune=film"]``), checked against the encoder by :func:`prepare`.
     """
+    opts = (tuple(f"{k}={v}" for k, v in encoder_opts.items()) if isinstance(encoder_opts, dict)
+            else tuple(encoder_opts or ()))
     mode, spec = mode_and_offset(offset, freeze)
     chosen = look if isinstance(look, Look) else looks.resolve(look)
     check_look_offsets(chosen, offset, freeze)
     options = Options(
         src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-                             lossless=lossless),
+                             lossless=lossless, width=width, height=height,
+                             scale=scale,  # type: ignore[arg-type]  # parsed by EncodeOptions
+                             fps=fps,  # type: ignore[arg-type]
+                             audio_codec=audio_codec, audio_bitrate=audio_bitrate,
+                             encoder_opts=opts,  # type: ignore[arg-type]
+                             gif_dither=gif_dither, gif_stats=gif_stats),
         overwrite=overwrite, look=chosen,
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
         stabilize=_stabilize_options(stabilize), strategy=strategy,
@@ -119,6 +138,9 @@ def check_paths(options: Options) -> None:
         raise UsageError(f"input is a folder, not a file: {src}")
     if dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
         raise UsageError(f"output is the input: {dst} (choose another output file)")
+    if graph_outputs.is_sequence(dst):
+        runner.check_output_set(dst, options.overwrite)
+        return
     runner.check_output_path(dst, options.overwrite)
 
 
@@ -132,29 +154,56 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         plan = graph.plan(options, info if info is not None else probe(options.src, tools))
         plan = stabilization.attach(plan, tools)
         available = listed.result()
+    kind = graph_outputs.output_kind(options.dst)
     for codec in graph.encoders_needed(plan):
+        if codec not in available and kind != "video" and options.encode.codec is None:
+            raise UsageError(f"this ffmpeg ({tools.ffmpeg}) cannot write {options.dst.suffix} "
+                             f"files: it has no {codec} encoder")
         if codec not in available:
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
                              "(ffmpeg -encoders lists the available ones)")
+    check_encoder_opts(plan, tools)
     wanted = options.encode.pix_fmt
     if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
         raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
     return plan
 
 
+def check_encoder_opts(plan: graph.Plan, tools: runner.Tools) -> None:
+    """Every ``--encoder-opt`` key is an option of the chosen video encoder."""
+    opts = plan.options.encode.encoder_opts
+    if not opts:
+        return
+    codec = graph.video_args(plan).get("c:v")
+    if codec is None:
+        raise UsageError(f"--encoder-opt: {plan.options.dst.suffix} writes raw frames, "
+                         "no encoder to pass options to")
+    known = runner.encoder_options(tools.ffmpeg, codec)
+    for key, _ in opts:
+        if key not in known:
+            raise UsageError(f"--encoder-opt {key}: {codec} has no option {key!r} "
+                             f"(ffmpeg -h encoder={codec} lists them)")
+
+
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         on_frames: Optional[Callable[[int], None]] = None) -> Result:
     """Run a prepared plan, writing its output atomically."""
     options = plan.options
-    runner.check_output_path(options.dst, options.overwrite)
+    sequence = graph_outputs.is_sequence(options.dst)
+    if sequence:
+        runner.check_output_set(options.dst, options.overwrite)
+    else:
+        runner.check_output_path(options.dst, options.overwrite)
     stabilization.ensure_transforms(plan, tools, progress=progress)
-    with runner.atomic_output(options.dst, options.overwrite) as tmp:
+    planned = graph.delivered_frames(plan)
+    writer = runner.atomic_sequence if sequence else runner.atomic_output
+    with writer(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
-        written = runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
+        written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
                                     on_frames=on_frames)
-    if written < plan.out_frames:
+    if written < planned:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
-                    "ends early", options.src.name, written, plan.out_frames)
+                    "ends early", options.src.name, written, planned)
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
 
 

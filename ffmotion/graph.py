@@ -22,6 +22,7 @@ for the price of a second decode; see :func:`branches` and :func:`choose_strateg
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from . import looks
+from . import graph_outputs as outs, looks
 from .errors import UsageError
 from .looks import Look
 from .graph_extras import FrameRange, Stabilizer, frame_range, range_input_args, stabilize_video
@@ -51,11 +52,30 @@ class Container:
     audio_copy: Optional[frozenset[str]]  # codecs the container takes as they are; None: any
     audio_codec: str  # what other audio is encoded to
     lossless_ok: bool = False
+    audio_ok: bool = True  # False: the format holds no audio (y4m, GIF, images)
+    audio_extra: Optional[dict[str, Any]] = None  # e.g. MXF takes 48 kHz PCM only
 
 
 # preset by measurement (scripts/bench.py --sections encoders): at CRF 18 on motion output
 # "faster" matched medium's PSNR with smaller files for ~55% of its CPU time.
 _X264 = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
+_MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
+_TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
+# libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
+# at 720p (scripts/measure_outputs.py vp9): "faster" = good/cpu-used 5 ran 1.45x libvpx's
+# default (good/1) for -0.4 dB PSNR and +17 % size; realtime 5..8 ran 3.9-4.6x for -0.8 to
+# -1.3 dB and +68-90 % size.
+_VP9_SPEED: dict[str, dict[str, Any]] = {
+    "veryslow": {"deadline": "good", "cpu-used": 0},
+    "slower": {"deadline": "good", "cpu-used": 1},
+    "slow": {"deadline": "good", "cpu-used": 2},
+    "medium": {"deadline": "good", "cpu-used": 3},
+    "fast": {"deadline": "good", "cpu-used": 4},
+    "faster": {"deadline": "good", "cpu-used": 5},
+    "veryfast": {"deadline": "realtime", "cpu-used": 5},
+    "superfast": {"deadline": "realtime", "cpu-used": 7},
+    "ultrafast": {"deadline": "realtime", "cpu-used": 8},
+}
 _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container({**_X264, "movflags": "+faststart"}, _MP4_AUDIO, "aac"),
@@ -67,9 +87,26 @@ CONTAINERS: dict[str, Container] = {
                       frozenset({"mp3", "ac3", "aac", "pcm_s16le", "pcm_u8"}), "aac",
                       lossless_ok=True),
     ".webm": Container({"c:v": "libvpx-vp9", "crf": 32, "b:v": 0, "row-mt": 1,
-                        "pix_fmt": "yuv420p"}, frozenset({"opus", "vorbis"}), "libopus"),
+                        **_VP9_SPEED["faster"], "pix_fmt": "yuv420p"},
+                       frozenset({"opus", "vorbis"}), "libopus"),
     ".nut": Container(dict(_X264), None, "aac", lossless_ok=True),
+    # MPEG transport streams (broadcast, AVCHD cameras) and Flash video: H.264 + AAC
+    ".ts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".m2ts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".mts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".flv": Container(dict(_X264), frozenset({"aac", "mp3"}), "aac"),
+    # MPEG program streams and MXF (broadcast): MPEG-2 video; MXF takes 48 kHz PCM audio only
+    ".mpg": Container(dict(_MPEG2), frozenset({"mp2", "mp3", "ac3"}), "mp2"),
+    ".mpeg": Container(dict(_MPEG2), frozenset({"mp2", "mp3", "ac3"}), "mp2"),
+    ".mxf": Container(dict(_MPEG2), frozenset(), "pcm_s16le", audio_extra={"ar": 48000}),
+    ".ogv": Container({"c:v": "libtheora", "q:v": 7, "pix_fmt": "yuv420p"},
+                      frozenset({"vorbis", "opus", "flac"}), "libvorbis"),
+    # raw frames in the working format: exact, like FFV1, for pipes to other tools
+    ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
 }
+_ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)
+# ffmpeg's y4m muxer takes planar YUV and gray (deep ones with -strict -1), not RGB
+_Y4M_FORMATS = re.compile(r"^(yuv(444|422|420|411)p|gray)((9|1[0246])le)?$")
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
                "libsvtav1", "librav1e"}
 _QSCALE_CODECS = {"mpeg4", "libxvid", "mpeg2video", "mpeg1video", "mjpeg"}
@@ -210,12 +247,34 @@ def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> 
 
 def check_output_format(options: Options) -> None:
     """Fail early on an output extension we cannot choose an encoder for."""
+    problem = outs.image_name_problem(options.dst)
+    if problem:
+        raise UsageError(problem)
     box = container(options.dst, options.encode.codec is not None)
-    if options.encode.lossless and not box.lossless_ok:
+    enc = options.encode
+    if enc.lossless and not box.lossless_ok:
         raise UsageError(
             f"--lossless writes FFV1, which {options.dst.suffix or 'this output'} cannot hold: "
             "use a .mkv output"
         )
+    if not box.audio_ok and (enc.audio_codec is not None or enc.audio_bitrate is not None):
+        raise UsageError(f"{_kind_name(options.dst)} holds no audio: drop --audio-codec/"
+                         "--audio-bitrate")
+    if enc.preset is not None and enc.codec in (None, "libvpx-vp9") \
+            and video_codec_default(options.dst) == "libvpx-vp9" and enc.preset not in _VP9_SPEED:
+        raise UsageError(f"--preset {enc.preset} has no VP9 speed: use one of "
+                         f"{', '.join(_VP9_SPEED)}")
+
+
+def _kind_name(dst: Path) -> str:
+    kind = outs.output_kind(dst)
+    return {"gif": "a GIF", "webp": "an animated WebP", "apng": "an APNG",
+            "sequence": "an image sequence"}.get(kind, f"a {dst.suffix} file")
+
+
+def video_codec_default(dst: Path) -> Optional[str]:
+    found = CONTAINERS.get(dst.suffix.lower())
+    return found.video.get("c:v") if found is not None else None
 
 
 def _frames_text(text: str, k: int) -> str:
@@ -224,12 +283,14 @@ def _frames_text(text: str, k: int) -> str:
 
 def container(dst: Path, codec_given: bool) -> Container:
     """The defaults for ``dst``'s extension (a codec of the user's makes any extension work)."""
+    if outs.output_kind(dst) != "video":
+        return _ANIMATED_BOX  # GIF/WebP/APNG and image sequences: video_args knows them
     found = CONTAINERS.get(dst.suffix.lower())
     if found is not None:
         return found
     if codec_given:
         return Container({}, None, "aac")
-    known = ", ".join(CONTAINERS)
+    known = ", ".join([*CONTAINERS, *outs.ANIMATED, "out%04d.png/.tif/.jpg"])
     raise UsageError(
         f"cannot choose an encoder for {dst.suffix or 'outputs without an extension'}: "
         f"use one of {known}, or pass --codec"
@@ -323,14 +384,27 @@ def second_input(path: Path, **input_args: Any) -> Any:
 def video_args(plan: Plan) -> dict[str, Any]:
     """Encoder options: the container's defaults, overridden by the user's."""
     enc = plan.options.encode
+    dst = plan.options.dst
+    kind = outs.output_kind(dst)
     if enc.lossless:
-        return {"c:v": "ffv1", "level": 3, "g": 1}
-    args = dict(container(plan.options.dst, enc.codec is not None).video)
+        return {"c:v": "ffv1", "level": 3, "g": 1, **dict(enc.encoder_opts)}
+    if kind == "sequence":
+        args = outs.sequence_args(dst.suffix, plan.working_pix_fmt)
+    elif kind != "video":
+        args = outs.animated_args(kind)
+    else:
+        args = dict(container(dst, enc.codec is not None).video)
+    if dst.suffix.lower() == ".y4m" and enc.codec is None:
+        if not _Y4M_FORMATS.match(plan.working_pix_fmt) and enc.pix_fmt is None:
+            raise UsageError(f".y4m holds YUV and gray only, and this input works in "
+                             f"{plan.working_pix_fmt}: write --lossless .mkv or an "
+                             f"out%04d.png sequence for exact pixels")
+        args["pix_fmt"] = plan.working_pix_fmt
     if enc.codec is not None and enc.codec != args.get("c:v"):
         playable = enc.codec in (_CRF_CODECS | _QSCALE_CODECS) - {"libx264rgb"}
         args = {"c:v": enc.codec, **({"pix_fmt": args["pix_fmt"]} if playable and "pix_fmt" in args else {})}
         args.update(_quality_defaults(enc.codec))
-    codec = args["c:v"]
+    codec = args.get("c:v")
     if enc.crf is not None:
         args.pop("crf", None)
         args.pop("q:v", None)
@@ -340,10 +414,13 @@ def video_args(plan: Plan) -> dict[str, Any]:
             args["crf"] = _number(enc.crf)
             if codec in ("libvpx-vp9", "libvpx"):
                 args["b:v"] = 0
-    if enc.preset is not None:
+    if enc.preset is not None and codec == "libvpx-vp9":
+        args.update(_VP9_SPEED[enc.preset] if enc.preset in _VP9_SPEED else {"preset": enc.preset})
+    elif enc.preset is not None:
         args["preset"] = enc.preset
     if enc.pix_fmt is not None:
         args["pix_fmt"] = enc.pix_fmt
+    args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     return args
 
 
@@ -353,7 +430,7 @@ def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec == "libx265":
         return {"crf": 20, "preset": "medium"}
     if codec in ("libvpx-vp9",):
-        return {"crf": 32, "b:v": 0, "row-mt": 1}
+        return {"crf": 32, "b:v": 0, "row-mt": 1, **_VP9_SPEED["faster"]}
     if codec in _QSCALE_CODECS:
         return {"q:v": 3}
     return {}
@@ -365,14 +442,20 @@ def _number(value: float) -> Any:
 
 def audio_args(plan: Plan) -> dict[str, Any]:
     """``-c:a copy`` when the container takes the input's audio codec, else an encoder."""
-    box = container(plan.options.dst, plan.options.encode.codec is not None)
+    enc = plan.options.encode
+    box = container(plan.options.dst, enc.codec is not None)
     codec = plan.info.audio_codec
+    extra = dict(box.audio_extra or {})
+    if enc.audio_codec is not None and enc.audio_codec != "copy":
+        return {"c:a": enc.audio_codec, **({"b:a": enc.audio_bitrate} if enc.audio_bitrate else {}),
+                **extra}
     fits = box.audio_copy is None or codec in box.audio_copy
-    if fits and not audio_lead(plan):
+    if enc.audio_codec == "copy" or (fits and not audio_lead(plan) and not enc.audio_bitrate):
         return {"c:a": "copy"}
     if fits and codec and codec.startswith("pcm_"):  # trimmed PCM stays the same PCM
-        return {"c:a": codec}
-    return {"c:a": box.audio_codec, **({"b:a": "192k"} if box.audio_codec == "aac" else {})}
+        return {"c:a": codec, **extra}
+    rate = enc.audio_bitrate or ("192k" if box.audio_codec == "aac" else None)
+    return {"c:a": box.audio_codec, **({"b:a": rate} if rate else {}), **extra}
 
 
 def audio_lead(plan: Plan) -> Fraction:
@@ -387,12 +470,36 @@ def audio_lead(plan: Plan) -> Fraction:
 
 
 def keeps_audio(plan: Plan) -> bool:
-    return plan.options.audio and plan.info.has_audio
+    box = container(plan.options.dst, plan.options.encode.codec is not None)
+    return plan.options.audio and plan.info.has_audio and box.audio_ok
+
+
+def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
+    """(size, fps) the motion output is scaled/re-timed to; None for what stays as it is."""
+    enc, info = plan.options.encode, plan.info
+    kind = outs.output_kind(plan.options.dst)
+    want_w, want_fps = outs.animated_defaults(kind, info.width, info.fps, enc.width, enc.height,
+                                              enc.scale, enc.fps)
+    if want_w is None and enc.height is None and enc.scale is None:
+        size = None
+    else:
+        pix_fmt = video_args(plan).get("pix_fmt") or plan.working_pix_fmt
+        size = outs.shaped_size(info.width, info.height, want_w, enc.height, enc.scale,
+                                even=chroma_subsampling(pix_fmt) != (0, 0))
+        if size == (info.width, info.height):
+            size = None
+    return size, (want_fps if want_fps is not None and want_fps != info.fps else None)
+
+
+def delivered_frames(plan: Plan) -> int:
+    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given."""
+    return outs.frames_at(plan.out_frames, plan.info.fps, shaping(plan)[1])
 
 
 def encoders_needed(plan: Plan) -> list[str]:
     """The encoders the command uses (to check the ffmpeg build has them)."""
-    needed = [video_args(plan)["c:v"]]
+    codec = video_args(plan).get("c:v")
+    needed = [codec] if codec else []
     if keeps_audio(plan):
         codec = audio_args(plan)["c:a"]
         if codec != "copy":
@@ -414,7 +521,13 @@ def output(plan: Plan, dst: Path) -> Any:
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second)
     encode = video_args(plan)
-    video = _whole_chroma_size(video, plan.info.width, plan.info.height, encode.get("pix_fmt"))
+    size, fps = shaping(plan)
+    video = outs.shape(video, size, fps)
+    width, height = size or (plan.info.width, plan.info.height)
+    video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
+    if outs.output_kind(plan.options.dst) == "gif":
+        enc = plan.options.encode
+        video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
     if keeps_audio(plan):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence
 
-from . import __version__, api, graph, runner
+from . import __version__, api, graph, graph_outputs, runner
 from .errors import FfmotionError, Interrupted, ToolError, UsageError
 from .options import Options
 
@@ -279,7 +279,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
     options = job.options
     if cancelled is not None and cancelled():
         return _record(job, "interrupted")
-    if options.dst.exists() and not options.overwrite:
+    if output_done(options.dst) and not options.overwrite:
         return _record(job, "skipped")
     plan: Optional[graph.Plan] = None
     tools: Optional[runner.Tools] = None
@@ -304,7 +304,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
         k = plan.k if plan is not None else None
         if cancelled is not None and cancelled():
             return _record(job, "interrupted", k=k, seconds=_since(started), argv=argv)
-        if not options.overwrite and options.dst.exists():  # written meanwhile by someone else
+        if not options.overwrite and output_done(options.dst):  # written meanwhile by someone else
             return _record(job, "skipped", k=k, seconds=_since(started))
         reason = str(exc) if isinstance(exc, FfmotionError) else f"{type(exc).__name__}: {exc}"
         tail = getattr(exc, "stderr_tail", "")
@@ -513,7 +513,7 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     shell = not dest.endswith(".jsonl")
 
     def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
-        if job.dst.exists() and not job.options.overwrite:
+        if output_done(job.dst) and not job.options.overwrite:
             return _record(job, "skipped"), None
         try:
             plan = api.prepare(job.options, tools)
@@ -524,9 +524,13 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
         if shell:
             # like a run: write a temporary file and rename it, so a script killed halfway
             # leaves no half output that a rerun (or a batch resuming) would take as done
-            tmp = job.dst.with_name(f".{job.dst.stem}.emitted{runner.TEMP_MARK}{job.dst.suffix}")
-            argvs = [*argvs[:-1], graph.command(plan, tools.ffmpeg, tmp, overwrite=True),
-                     ["mv", "-f", str(tmp), str(job.dst)]]
+            if graph_outputs.is_sequence(job.dst):
+                argvs = [*argvs[:-1], *_sequence_commands(plan, tools.ffmpeg, job.dst)]
+            else:
+                tmp = job.dst.with_name(
+                    f".{job.dst.stem}.emitted{runner.TEMP_MARK}{job.dst.suffix}")
+                argvs = [*argvs[:-1], graph.command(plan, tools.ffmpeg, tmp, overwrite=True),
+                         ["mv", "-f", str(tmp), str(job.dst)]]
         return record, argvs
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -550,6 +554,27 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     else:
         _write_atomically(Path(dest), text, executable=not dest.endswith(".jsonl"))
     return Outcome([record for record, _ in results])
+
+
+def output_done(dst: Path) -> bool:
+    """A finished output: the file, or for an image sequence its first image (moved into
+    place last, so a set stopped halfway is not taken as done)."""
+    if graph_outputs.is_sequence(dst):
+        return runner.sequence_done(dst)
+    return dst.exists()
+
+
+def _sequence_commands(plan: graph.Plan, ffmpeg: str, dst: Path) -> list[list[str]]:
+    """An image sequence in an emitted script: written into a temporary folder, then moved
+    beside the others with its first image last (what marks a set as done)."""
+    folder = dst.parent / f".ffmotion-seq-{dst.stem.replace('%', '')}.emitted{runner.TEMP_MARK}"
+    first = graph_outputs.sequence_file(dst, 1).name
+    return [["mkdir", "-p", str(folder)],
+            graph.command(plan, ffmpeg, folder / dst.name, overwrite=True),
+            ["find", str(folder), "-type", "f", "!", "-name", first, "-exec", "mv", "-f", "{}",
+             str(dst.parent), ";"],
+            ["mv", "-f", str(folder / first), str(dst.parent / first)],
+            ["rmdir", str(folder)]]
 
 
 def check_emit_path(dest: str) -> None:

@@ -157,13 +157,15 @@ def shape(video: Any, size: Optional[tuple[int, int]], fps: Optional[Fraction]) 
 
 
 def frames_at(frames: int, fps: Fraction, new_fps: Optional[Fraction]) -> int:
-    """Frames the ``fps`` filter delivers from ``frames`` index-timed frames at ``fps``.
+    """Frames the ``fps`` filter delivers from the motion graph's ``frames`` at ``fps``.
 
-    Measured on ffmpeg 5.1 and 9: round(n * R'/R), halves up (29 frames at 30 -> 15 fps: 15).
+    The graph's end of stream comes at its last frame's timestamp (n - 1)/R, which ``fps``
+    rounds to its own clock: round((n - 1) * R'/R), halves up, at least 1 (measured on
+    ffmpeg 5.1 and 9: 5 frames at 30 -> 15 fps give 2, 31 give 15).
     """
-    if new_fps is None or new_fps == fps:
+    if new_fps is None or new_fps == fps or frames <= 1:
         return frames
-    return int((Fraction(frames) * new_fps / fps + Fraction(1, 2)) // 1)
+    return max(1, int((Fraction(frames - 1) * new_fps / fps + Fraction(1, 2)) // 1))
 
 
 def gif_palette(video: Any, dither: Optional[str] = None, stats: Optional[str] = None) -> Any:

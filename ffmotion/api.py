@@ -230,7 +230,8 @@ def extract(
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
     ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
     :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
-    ``strategy``, ``max_buffer``, ``threads``;
+    ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
+    ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;
     ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)

@@ -73,11 +73,11 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
                        help="pass an option to the video encoder (repeatable), e.g. tune=film; "
                             "KEY must be one the encoder has (ffmpeg -h encoder=NAME)")
     shape.add_argument("--gif-dither", metavar="D",
-                       help="GIF dither: sierra2_4a (default, by measurement), floyd_steinberg, "
-                            "bayer[:bayer_scale=0..5], none, ...")
+                       help="GIF dither: none (default, by measurement), bayer[:bayer_scale=0..5], "
+                            "sierra2_4a, floyd_steinberg, ...")
     shape.add_argument("--gif-stats", metavar="S", choices=("full", "diff", "single"),
-                       help="GIF palette from: diff (default: the moving parts), full (every "
-                            "pixel), single (a palette per frame)")
+                       help="GIF palette: single (default: one per frame, streams), full or "
+                            "diff (one for the clip: ffmpeg holds every frame until the end)")
     perf = parser.add_argument_group("performance")
     perf.add_argument("--strategy", choices=STRATEGIES, default="auto",
                       help="split: decode once, ffmpeg holds K frames; dual: open the input "

@@ -33,8 +33,8 @@ SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "mjpe
 ANIMATED_MAX_WIDTH = 480
 ANIMATED_MAX_FPS = Fraction(15)
 # chosen by measurement (scripts/measure_outputs.py gif, README "Outputs")
-GIF_DITHER = "sierra2_4a"
-GIF_STATS = "diff"
+GIF_DITHER = "none"
+GIF_STATS = "single"
 _PATTERN = re.compile(r"%0?\d*d")
 
 

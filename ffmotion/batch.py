@@ -220,7 +220,7 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
     with ``--lossless``, ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
     (or freeze frame) as written: ``12``, ``0.5s``.
     """
-    ext = src.suffix.lower() if src.suffix.lower() in graph.CONTAINERS else ".mp4"
+    ext = src.suffix.lower() if src.suffix.lower() in graph.KEEP_EXTENSION else ".mp4"
     if lossless and not graph.CONTAINERS[ext].lossless_ok:
         ext = ".mkv"
     name = template.format(stem=src.stem, ext=ext, offset="".join(offset_text.split()), mode=mode)

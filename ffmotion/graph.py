@@ -62,9 +62,9 @@ _X264 = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
 _MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
 _TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
 # libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
-# at 720p (scripts/measure_outputs.py vp9): "faster" = good/cpu-used 5 ran 1.45x libvpx's
-# default (good/1) for -0.4 dB PSNR and +17 % size; realtime 5..8 ran 3.9-4.6x for -0.8 to
-# -1.3 dB and +68-90 % size.
+# at 720p (scripts/measure_outputs.py vp9): "faster" = good/cpu-used 5 took ~0.6x the CPU of
+# libvpx's default (good/1) for -0.4 dB PSNR and +17 % size; realtime 5..8 took ~0.25-0.3x
+# for -0.8 to -1.3 dB and +68-90 % size (README "Outputs").
 _VP9_SPEED: dict[str, dict[str, Any]] = {
     "veryslow": {"deadline": "good", "cpu-used": 0},
     "slower": {"deadline": "good", "cpu-used": 1},
@@ -104,6 +104,10 @@ CONTAINERS: dict[str, Container] = {
     # raw frames in the working format: exact, like FFV1, for pipes to other tools
     ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
 }
+# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-2,
+# Theora and raw y4m inputs get .mp4 instead
+KEEP_EXTENSION = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".nut", ".ts",
+                            ".m2ts", ".mts", ".flv"})
 _ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)
 # ffmpeg's y4m muxer takes planar YUV and gray (deep ones with -strict -1), not RGB
 _Y4M_FORMATS = re.compile(r"^(yuv(444|422|420|411)p|gray)((9|1[0246])le)?$")
@@ -260,8 +264,8 @@ def check_output_format(options: Options) -> None:
     if not box.audio_ok and (enc.audio_codec is not None or enc.audio_bitrate is not None):
         raise UsageError(f"{_kind_name(options.dst)} holds no audio: drop --audio-codec/"
                          "--audio-bitrate")
-    if enc.preset is not None and enc.codec in (None, "libvpx-vp9") \
-            and video_codec_default(options.dst) == "libvpx-vp9" and enc.preset not in _VP9_SPEED:
+    codec = enc.codec or video_codec_default(options.dst)
+    if enc.preset is not None and codec == "libvpx-vp9" and enc.preset not in _VP9_SPEED:
         raise UsageError(f"--preset {enc.preset} has no VP9 speed: use one of "
                          f"{', '.join(_VP9_SPEED)}")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, graph_picture, looks, runner, stabilize as stabilization
+from . import graph, graph_outputs, graph_picture, looks, runner, stabilize as stabilization
 from .errors import FFmpegFailed, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
@@ -60,6 +60,15 @@ def make_options(
     deinterlace: bool = False,
     video_stream: Optional[int] = None,
     audio_stream: Union[int, str, None] = None,
+    width: Optional[int] = None,
+    height: Optional[int] = None,
+    scale: Union[float, str, None] = None,
+    fps: Union[float, str, None] = None,
+    audio_codec: Optional[str] = None,
+    audio_bitrate: Optional[str] = None,
+    encoder_opts: Union[dict[str, Any], list[str], tuple[str, ...], None] = None,
+    gif_dither: Optional[str] = None,
+    gif_stats: Optional[str] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -70,14 +79,24 @@ def make_options(
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     ``video_stream`` picks the video among the input's video streams (default: the real one,
     never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``.
+    Shaping after the motion graph: ``width``/``height`` (the other side keeps the aspect) or
+    ``scale``, ``fps``; ``audio_codec``, ``audio_bitrate``; ``encoder_opts`` (``{"tune":
+    "film"}`` or ``["tune=film"]``), checked against the encoder by :func:`prepare`.
     """
+    opts = (tuple(f"{k}={v}" for k, v in encoder_opts.items()) if isinstance(encoder_opts, dict)
+            else tuple(encoder_opts or ()))
     mode, spec = mode_and_offset(offset, freeze)
     chosen = look if isinstance(look, Look) else looks.resolve(look)
     check_look_offsets(chosen, offset, freeze)
     options = Options(
         src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-                             lossless=lossless),
+                             lossless=lossless, width=width, height=height,
+                             scale=scale,  # type: ignore[arg-type]  # parsed by EncodeOptions
+                             fps=fps,  # type: ignore[arg-type]
+                             audio_codec=audio_codec, audio_bitrate=audio_bitrate,
+                             encoder_opts=opts,  # type: ignore[arg-type]
+                             gif_dither=gif_dither, gif_stats=gif_stats),
         overwrite=overwrite, look=chosen,
         start=start, end=end, duration=duration,  # type: ignore[arg-type]  # parsed by Options
         stabilize=_stabilize_options(stabilize), strategy=strategy,
@@ -133,6 +152,9 @@ def check_paths(options: Options) -> None:
         raise UsageError(f"input is a folder, not a file: {src}")
     if dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
         raise UsageError(f"output is the input: {dst} (choose another output file)")
+    if graph_outputs.is_sequence(dst):
+        runner.check_output_set(dst, options.overwrite)
+        return
     runner.check_output_path(dst, options.overwrite)
 
 
@@ -147,10 +169,15 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
                                                                      options.video_stream))
         plan = stabilization.attach(attach_picture(plan, tools), tools)
         available = listed.result()
+    kind = graph_outputs.output_kind(options.dst)
     for codec in graph.encoders_needed(plan):
+        if codec not in available and kind != "video" and options.encode.codec is None:
+            raise UsageError(f"this ffmpeg ({tools.ffmpeg}) cannot write {options.dst.suffix} "
+                             f"files: it has no {codec} encoder")
         if codec not in available:
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
                              "(ffmpeg -encoders lists the available ones)")
+    check_encoder_opts(plan, tools)
     wanted = options.encode.pix_fmt
     if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
         raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
@@ -172,26 +199,46 @@ def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
         if warning:
             log.warning("%s", warning)
     return dataclasses.replace(plan, picture=chosen)
+def check_encoder_opts(plan: graph.Plan, tools: runner.Tools) -> None:
+    """Every ``--encoder-opt`` key is an option of the chosen video encoder."""
+    opts = plan.options.encode.encoder_opts
+    if not opts:
+        return
+    codec = graph.video_args(plan).get("c:v")
+    if codec is None:
+        raise UsageError(f"--encoder-opt: {plan.options.dst.suffix} writes raw frames, "
+                         "no encoder to pass options to")
+    known = runner.encoder_options(tools.ffmpeg, codec)
+    for key, _ in opts:
+        if key not in known:
+            raise UsageError(f"--encoder-opt {key}: {codec} has no option {key!r} "
+                             f"(ffmpeg -h encoder={codec} lists them)")
 
 
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         on_frames: Optional[Callable[[int], None]] = None) -> Result:
     """Run a prepared plan, writing its output atomically."""
     options = plan.options
-    runner.check_output_path(options.dst, options.overwrite)
+    sequence = graph_outputs.is_sequence(options.dst)
+    if sequence:
+        runner.check_output_set(options.dst, options.overwrite)
+    else:
+        runner.check_output_path(options.dst, options.overwrite)
     stabilization.ensure_transforms(plan, tools, progress=progress)
-    with runner.atomic_output(options.dst, options.overwrite) as tmp:
+    planned = graph.delivered_frames(plan)
+    writer = runner.atomic_sequence if sequence else runner.atomic_output
+    with writer(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
-        written = runner.run_ffmpeg(argv, total_frames=plan.out_frames, progress=progress,
+        written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
                                     on_frames=on_frames)
-        check_written(plan, written)
-    if written < plan.out_frames:
+        check_written(plan, written, planned)
+    if written < planned:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
-                    "ends early", options.src.name, written, plan.out_frames)
+                    "ends early", options.src.name, written, planned)
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
 
 
-def check_written(plan: graph.Plan, written: int) -> None:
+def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None) -> None:
     """Refuse an output whose frames may not all be blended (raised inside the atomic write,
     so nothing is kept).
 
@@ -200,9 +247,16 @@ def check_written(plan: graph.Plan, written: int) -> None:
     shifted branch got no frame at all: then blend passes the input's own frames through,
     and at most K of them (the shifted branch starts at frame K). With frames keeping their
     own times (variable rate) the last frame may pair with a padding clone. Either way the
-    output cannot be trusted.
+    output cannot be trusted. ``planned`` is the frames the output should get (``--fps``
+    re-times them after the motion graph; then only a count above the plan is refused).
     """
-    if written == plan.out_frames:
+    planned = plan.out_frames if planned is None else planned
+    if written == planned:
+        return
+    if planned != plan.out_frames:
+        if written > planned:
+            raise FFmpegFailed(f"{plan.info.path.name}: ffmpeg wrote {written} frames where "
+                               f"{planned} were planned: no output written")
         return
     limit = max(plan.channel_ks) if plan.channel_ks else plan.k
     if written > plan.out_frames or written <= limit or plan.timing.variable is not None:
@@ -247,7 +301,8 @@ def extract(
     blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
     ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
     :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
-    ``strategy``, ``max_buffer``, ``threads``;
+    ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
+    ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;
     ``ffmpeg`` names the binary.
     """
     options = make_options(src, dst, offset, freeze=freeze, **encode)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
-from . import __version__, api, graph, runner, stabilize
+from . import __version__, api, graph, graph_outputs, runner, stabilize
 from .run import names, outputs
 from .errors import FfmotionError, Interrupted, ToolError, UsageError
 from .options import Options
@@ -296,7 +296,7 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
     with ``--lossless``, ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
     (or freeze frame) as written: ``12``, ``0.5s``.
     """
-    ext = src.suffix.lower() if src.suffix.lower() in graph.CONTAINERS else ".mp4"
+    ext = src.suffix.lower() if src.suffix.lower() in graph.KEEP_EXTENSION else ".mp4"
     if lossless and not graph.CONTAINERS[ext].lossless_ok:
         ext = ".mkv"
     name = _format_name(template, stem=src.stem, ext=ext, offset="".join(offset_text.split()),
@@ -356,7 +356,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
     options = job.options
     if cancelled is not None and cancelled():
         return _record(job, "interrupted")
-    if options.dst.exists() and not options.overwrite:
+    if output_done(options.dst) and not options.overwrite:
         return _record(job, "skipped")
     plan: Optional[graph.Plan] = None
     tools: Optional[runner.Tools] = None
@@ -381,7 +381,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
         k = plan.k if plan is not None else None
         if cancelled is not None and cancelled():
             return _record(job, "interrupted", k=k, seconds=_since(started), argv=argv)
-        if not options.overwrite and options.dst.exists():  # written meanwhile by someone else
+        if not options.overwrite and output_done(options.dst):  # written meanwhile by someone else
             return _record(job, "skipped", k=k, seconds=_since(started))
         reason = str(exc) if isinstance(exc, FfmotionError) else f"{type(exc).__name__}: {exc}"
         tail = getattr(exc, "stderr_tail", "")
@@ -590,7 +590,7 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     shell = not dest.endswith(".jsonl")
 
     def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
-        if job.dst.exists() and not job.options.overwrite:
+        if output_done(job.dst) and not job.options.overwrite:
             return _record(job, "skipped"), None
         try:
             plan = api.prepare(job.options, tools)
@@ -648,13 +648,22 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
         here = dataclasses.replace(here, stabilizer=dataclasses.replace(
             stab, transforms=Path("transforms.trf")))
     binary = os.path.abspath(ffmpeg) if os.sep in ffmpeg else ffmpeg
-    result = Path(f"out{dst.suffix}")  # never starts with '-', never a pattern
+    sequence = graph_outputs.is_sequence(dst)
+    # never starts with '-', never a pattern (an image sequence's is the user's own)
+    result = Path(f"./{dst.name}") if sequence else Path(f"out{dst.suffix}")
     argvs = []
     first = stabilize.detect_command(here, binary)
     if first is not None:
         argvs.append(first)
     argvs.append(graph.command(here, binary, result, overwrite=True))
-    if options.overwrite:
+    if sequence:
+        # the images beside the others, the first one last: it marks the set as whole
+        head = graph_outputs.sequence_file(dst, 1).name
+        move = ["mv", "-f"] if options.overwrite else ["ln"]
+        argvs.append(["find", ".", "-type", "f", "!", "-name", head, "!", "-name", "*.trf",
+                      "-exec", *move, "{}", str(dst.parent) + "/", ";"])
+        argvs.append([*move, head, str(dst.parent / head)])
+    elif options.overwrite:
         argvs.append(["mv", "-f", str(result), str(dst)])
     else:
         argvs.append(["ln", str(result), str(dst)])
@@ -665,8 +674,17 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
             + " && ".join(names.sh_join(argv) for argv in argvs))
     line = f"( {names.newline_setup(body)}{body} )"
     if not options.overwrite:
-        line = f"[ -e {names.sh_quote(str(dst))} ] || {line}"
+        done = graph_outputs.sequence_file(dst, 1) if sequence else dst
+        line = f"[ -e {names.sh_quote(str(done))} ] || {line}"
     return line
+
+
+def output_done(dst: Path) -> bool:
+    """A finished output: the file, or for an image sequence its first image (moved into
+    place last, so a set stopped halfway is not taken as done)."""
+    if graph_outputs.is_sequence(dst):
+        return runner.sequence_done(dst)
+    return dst.exists()
 
 
 def check_emit_path(dest: str) -> None:

@@ -46,7 +46,10 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
     enc.add_argument("--crf", type=float,
                      help="quality: CRF for x264/x265/VP9/AV1 (lower is better), qscale for mpeg4")
-    enc.add_argument("--preset", help="encoder preset (x264/x265), e.g. veryfast, slow")
+    enc.add_argument("--preset", help="encoder preset (x264/x265), e.g. veryfast, slow; for VP9 "
+                                      "(.webm) the same names set its speed: ultrafast.."
+                                      "veryslow -> realtime cpu-used 8..good cpu-used 0 "
+                                      "(default faster = good, cpu-used 5)")
     enc.add_argument("--pix-fmt", dest="pix_fmt", help="output pixel format (default yuv420p)")
     enc.add_argument("--lossless", action="store_true",
                      help="FFV1 in .mkv in the working pixel format: exact pixels")
@@ -59,6 +62,31 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
                          help="the N-th video stream (0:v:N) instead of the largest moving one")
     streams.add_argument("--audio-stream", dest="audio_stream", metavar="N|all|none",
                          help="audio track(s) to keep: a number (default 0), all, or none")
+    shape = parser.add_argument_group(
+        "shaping (after the motion graph; every output: video, GIF/WebP/APNG, image sequences)")
+    shape.add_argument("--width", type=_whole_number, metavar="PX",
+                       help="output width; the height keeps the aspect (even for 4:2:0). "
+                            "GIF/WebP/APNG default: at most 480")
+    shape.add_argument("--height", type=_whole_number, metavar="PX",
+                       help="output height; the width keeps the aspect unless --width is given")
+    shape.add_argument("--scale", metavar="F", help="scale both sides by F, e.g. 0.5")
+    shape.add_argument("--fps", metavar="R",
+                       help="output frame rate (15, 12.5, 30000/1001): frames are dropped or "
+                            "repeated after the motion graph. GIF/WebP/APNG default: at most 15")
+    shape.add_argument("--audio-codec", metavar="C",
+                       help="audio encoder (aac, libopus, mp3, ...) or copy; default: copy "
+                            "when the container takes it, else the container's")
+    shape.add_argument("--audio-bitrate", metavar="B", help="audio bitrate, e.g. 128k")
+    shape.add_argument("--encoder-opt", dest="encoder_opts", action="append", default=[],
+                       metavar="KEY=VALUE",
+                       help="pass an option to the video encoder (repeatable), e.g. tune=film; "
+                            "KEY must be one the encoder has (ffmpeg -h encoder=NAME)")
+    shape.add_argument("--gif-dither", metavar="D",
+                       help="GIF dither: none (default, by measurement), bayer[:bayer_scale=0..5], "
+                            "sierra2_4a, floyd_steinberg, ...")
+    shape.add_argument("--gif-stats", metavar="S", choices=("full", "diff", "single"),
+                       help="GIF palette: single (default: one per frame, streams), full or "
+                            "diff (one for the clip: ffmpeg holds every frame until the end)")
     perf = parser.add_argument_group("performance")
     perf.add_argument("--strategy", choices=STRATEGIES, default="auto",
                       help="split: decode once, ffmpeg holds K frames; dual: open the input "
@@ -173,7 +201,9 @@ def _main_parser() -> argparse.ArgumentParser:
                "A file named like a subcommand can be given as ./demo.",
     )
     parser.add_argument("input", help="input video")
-    parser.add_argument("output", help="output video (.mp4, .mov, .mkv, .avi, .webm)")
+    parser.add_argument("output", help="output: a video (.mp4 .mov .mkv .avi .webm .ts .flv .mpg "
+                                       ".mxf .ogv .y4m ...), an animation (.gif .webp .apng) "
+                                       "or an image sequence (out%%04d.png .tif .jpg)")
     _common(parser, threads=True)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
@@ -242,6 +272,9 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         strategy=args.strategy, max_buffer=args.max_buffer,
         threads=getattr(args, "threads", None),
         video_stream=args.video_stream, audio_stream=args.audio_stream, deinterlace=args.deinterlace,
+        width=args.width, height=args.height, scale=args.scale, fps=args.fps,
+        audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
+        encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats,
     )
 
 
@@ -266,8 +299,9 @@ def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     show_bar = not args.quiet and sys.stderr.isatty()
     result = api.run(plan, tools, progress=show_bar)
     seconds = time.monotonic() - started
+    fps = graph.shaping(plan)[1] or plan.info.fps
     _say(args, f"ffmotion: wrote {result.output} ({result.frames} frames at "
-               f"{format_fps(plan.info.fps)} fps, {seconds:.1f} s)")
+               f"{format_fps(fps)} fps, {seconds:.1f} s)")
     return 0
 
 

@@ -22,6 +22,7 @@ for the price of a second decode; see :func:`branches` and :func:`choose_strateg
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from . import looks
+from . import graph_outputs as outs, looks
 from .errors import UsageError
 from .looks import Look
 from .graph_extras import FrameRange, Stabilizer, frame_range, stabilize_video
@@ -56,11 +57,30 @@ class Container:
     audio_copy: Optional[frozenset[str]]  # codecs the container takes as they are; None: any
     audio_codec: str  # what other audio is encoded to
     lossless_ok: bool = False
+    audio_ok: bool = True  # False: the format holds no audio (y4m, GIF, images)
+    audio_extra: Optional[dict[str, Any]] = None  # e.g. MXF takes 48 kHz PCM only
 
 
 # preset by measurement (scripts/bench.py --sections encoders): at CRF 18 on motion output
 # "faster" matched medium's PSNR with smaller files for ~55% of its CPU time.
 _X264 = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
+_MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
+_TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
+# libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
+# at 720p (scripts/measure_outputs.py vp9): "faster" = good/cpu-used 5 took ~0.6x the CPU of
+# libvpx's default (good/1) for -0.4 dB PSNR and +17 % size; realtime 5..8 took ~0.25-0.3x
+# for -0.8 to -1.3 dB and +68-90 % size (README "Outputs").
+_VP9_SPEED: dict[str, dict[str, Any]] = {
+    "veryslow": {"deadline": "good", "cpu-used": 0},
+    "slower": {"deadline": "good", "cpu-used": 1},
+    "slow": {"deadline": "good", "cpu-used": 2},
+    "medium": {"deadline": "good", "cpu-used": 3},
+    "fast": {"deadline": "good", "cpu-used": 4},
+    "faster": {"deadline": "good", "cpu-used": 5},
+    "veryfast": {"deadline": "realtime", "cpu-used": 5},
+    "superfast": {"deadline": "realtime", "cpu-used": 7},
+    "ultrafast": {"deadline": "realtime", "cpu-used": 8},
+}
 _MP4_AUDIO = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"})
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container({**_X264, "movflags": "+faststart"}, _MP4_AUDIO, "aac"),
@@ -72,9 +92,30 @@ CONTAINERS: dict[str, Container] = {
                       frozenset({"mp3", "ac3", "aac", "pcm_s16le", "pcm_u8"}), "aac",
                       lossless_ok=True),
     ".webm": Container({"c:v": "libvpx-vp9", "crf": 32, "b:v": 0, "row-mt": 1,
-                        "pix_fmt": "yuv420p"}, frozenset({"opus", "vorbis"}), "libopus"),
+                        **_VP9_SPEED["faster"], "pix_fmt": "yuv420p"},
+                       frozenset({"opus", "vorbis"}), "libopus"),
     ".nut": Container(dict(_X264), None, "aac", lossless_ok=True),
+    # MPEG transport streams (broadcast, AVCHD cameras) and Flash video: H.264 + AAC
+    ".ts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".m2ts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".mts": Container(dict(_X264), _TS_AUDIO, "aac"),
+    ".flv": Container(dict(_X264), frozenset({"aac", "mp3"}), "aac"),
+    # MPEG program streams and MXF (broadcast): MPEG-2 video; MXF takes 48 kHz PCM audio only
+    ".mpg": Container(dict(_MPEG2), frozenset({"mp2", "mp3", "ac3"}), "mp2"),
+    ".mpeg": Container(dict(_MPEG2), frozenset({"mp2", "mp3", "ac3"}), "mp2"),
+    ".mxf": Container(dict(_MPEG2), frozenset(), "pcm_s16le", audio_extra={"ar": 48000}),
+    ".ogv": Container({"c:v": "libtheora", "q:v": 7, "pix_fmt": "yuv420p"},
+                      frozenset({"vorbis", "opus", "flac"}), "libvorbis"),
+    # raw frames in the working format: exact, like FFV1, for pipes to other tools
+    ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
 }
+# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-2,
+# Theora and raw y4m inputs get .mp4 instead
+KEEP_EXTENSION = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".nut", ".ts",
+                            ".m2ts", ".mts", ".flv"})
+_ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)
+# ffmpeg's y4m muxer takes planar YUV and gray (deep ones with -strict -1), not RGB
+_Y4M_FORMATS = re.compile(r"^(yuv(444|422|420|411)p|gray)((9|1[0246])le)?$")
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
                "libsvtav1", "librav1e"}
 _QSCALE_CODECS = {"mpeg4", "libxvid", "mpeg2video", "mpeg1video", "mjpeg"}
@@ -275,12 +316,34 @@ def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> 
 
 def check_output_format(options: Options) -> None:
     """Fail early on an output extension we cannot choose an encoder for."""
+    problem = outs.image_name_problem(options.dst)
+    if problem:
+        raise UsageError(problem)
     box = container(options.dst, options.encode.codec is not None)
-    if options.encode.lossless and not box.lossless_ok:
+    enc = options.encode
+    if enc.lossless and not box.lossless_ok:
         raise UsageError(
             f"--lossless writes FFV1, which {options.dst.suffix or 'this output'} cannot hold: "
             "use a .mkv output"
         )
+    if not box.audio_ok and (enc.audio_codec is not None or enc.audio_bitrate is not None):
+        raise UsageError(f"{_kind_name(options.dst)} holds no audio: drop --audio-codec/"
+                         "--audio-bitrate")
+    codec = enc.codec or video_codec_default(options.dst)
+    if enc.preset is not None and codec == "libvpx-vp9" and enc.preset not in _VP9_SPEED:
+        raise UsageError(f"--preset {enc.preset} has no VP9 speed: use one of "
+                         f"{', '.join(_VP9_SPEED)}")
+
+
+def _kind_name(dst: Path) -> str:
+    kind = outs.output_kind(dst)
+    return {"gif": "a GIF", "webp": "an animated WebP", "apng": "an APNG",
+            "sequence": "an image sequence"}.get(kind, f"a {dst.suffix} file")
+
+
+def video_codec_default(dst: Path) -> Optional[str]:
+    found = CONTAINERS.get(dst.suffix.lower())
+    return found.video.get("c:v") if found is not None else None
 
 
 def _frames_text(text: str, k: int) -> str:
@@ -289,12 +352,14 @@ def _frames_text(text: str, k: int) -> str:
 
 def container(dst: Path, codec_given: bool) -> Container:
     """The defaults for ``dst``'s extension (a codec of the user's makes any extension work)."""
+    if outs.output_kind(dst) != "video":
+        return _ANIMATED_BOX  # GIF/WebP/APNG and image sequences: video_args knows them
     found = CONTAINERS.get(dst.suffix.lower())
     if found is not None:
         return found
     if codec_given:
         return Container({}, None, "aac")
-    known = ", ".join(CONTAINERS)
+    known = ", ".join([*CONTAINERS, *outs.ANIMATED, "out%04d.png/.tif/.jpg"])
     raise UsageError(
         f"cannot choose an encoder for {dst.suffix or 'outputs without an extension'}: "
         f"use one of {known}, or pass --codec"
@@ -409,15 +474,29 @@ def second_input(path: Path, stream: str = "v:0", **input_args: Any) -> Any:
 def video_args(plan: Plan) -> dict[str, Any]:
     """Encoder options: the container's defaults, overridden by the user's."""
     enc = plan.options.encode
+    dst = plan.options.dst
+    kind = outs.output_kind(dst)
     if enc.lossless:
         return {"c:v": "ffv1", "level": 3, "g": 1,
-                **picture_output_args(plan.picture, plan.working_pix_fmt, None)}
-    args = dict(container(plan.options.dst, enc.codec is not None).video)
+                **picture_output_args(plan.picture, plan.working_pix_fmt, None),
+                **dict(enc.encoder_opts)}
+    if kind == "sequence":
+        args = outs.sequence_args(dst.suffix, plan.working_pix_fmt)
+    elif kind != "video":
+        args = outs.animated_args(kind)
+    else:
+        args = dict(container(dst, enc.codec is not None).video)
+    if dst.suffix.lower() == ".y4m" and enc.codec is None:
+        if not _Y4M_FORMATS.match(plan.working_pix_fmt) and enc.pix_fmt is None:
+            raise UsageError(f".y4m holds YUV and gray only, and this input works in "
+                             f"{plan.working_pix_fmt}: write --lossless .mkv or an "
+                             f"out%04d.png sequence for exact pixels")
+        args["pix_fmt"] = plan.working_pix_fmt
     if enc.codec is not None and enc.codec != args.get("c:v"):
         playable = enc.codec in (_CRF_CODECS | _QSCALE_CODECS) - {"libx264rgb"}
         args = {"c:v": enc.codec, **({"pix_fmt": args["pix_fmt"]} if playable and "pix_fmt" in args else {})}
         args.update(_quality_defaults(enc.codec))
-    codec = args["c:v"]
+    codec = args.get("c:v")
     if enc.crf is not None:
         args.pop("crf", None)
         args.pop("q:v", None)
@@ -427,13 +506,16 @@ def video_args(plan: Plan) -> dict[str, Any]:
             args["crf"] = _number(enc.crf)
             if codec in ("libvpx-vp9", "libvpx"):
                 args["b:v"] = 0
-    if enc.preset is not None:
+    if enc.preset is not None and codec == "libvpx-vp9":
+        args.update(_VP9_SPEED[enc.preset] if enc.preset in _VP9_SPEED else {"preset": enc.preset})
+    elif enc.preset is not None:
         args["preset"] = enc.preset
     if enc.pix_fmt is not None:
         args["pix_fmt"] = enc.pix_fmt
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args["c:v"] in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
+    args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     return args
 
 
@@ -448,7 +530,7 @@ def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec == "libx265":
         return {"crf": 20, "preset": "medium"}
     if codec in ("libvpx-vp9",):
-        return {"crf": 32, "b:v": 0, "row-mt": 1}
+        return {"crf": 32, "b:v": 0, "row-mt": 1, **_VP9_SPEED["faster"]}
     if codec in _QSCALE_CODECS:
         return {"q:v": 3}
     return {}
@@ -460,7 +542,8 @@ def _number(value: float) -> Any:
 
 def audio_tracks(plan: Plan) -> tuple[int, ...]:
     """The audio tracks kept (positions as in ``0:a:N``): ``--audio-stream``, or none."""
-    if not plan.options.audio:
+    box = container(plan.options.dst, plan.options.encode.codec is not None)
+    if not plan.options.audio or not box.audio_ok:
         return ()
     return choose_audio(plan.info.streams or _first_audio(plan.info),
                         plan.options.audio_stream)
@@ -472,25 +555,36 @@ def _first_audio(info: MediaInfo) -> tuple[StreamInfo, ...]:
 
 
 def audio_args(plan: Plan) -> dict[str, Any]:
-    """Per kept track: ``copy`` when the container takes its codec and the audio is not cut,
-    else an encoder (PCM cut stays the same PCM)."""
-    box = container(plan.options.dst, plan.options.encode.codec is not None)
+    """Per kept track: ``--audio-codec``, else ``copy`` when the container takes the codec
+    and the audio is not cut, else the container's encoder (cut PCM stays the same PCM)."""
+    enc = plan.options.encode
+    box = container(plan.options.dst, enc.codec is not None)
     tracks = audio_tracks(plan)
     infos = [s for s in plan.info.streams if s.kind == "audio"] or list(_first_audio(plan.info))
     cut = audio_needs_cut(plan.timing)
+    if cut and enc.audio_codec == "copy" and tracks:
+        raise UsageError("--audio-codec copy cannot start the sound on the first frame (a range, "
+                         "or a video that starts after its audio): drop --audio-codec copy")
     args: dict[str, Any] = {}
     for out_no, track in enumerate(tracks):
         codec = infos[track].codec
         fits = box.audio_copy is None or codec in box.audio_copy
         suffix = "" if len(tracks) == 1 else f":{out_no}"
-        if fits and not cut:
+        if enc.audio_codec is not None and enc.audio_codec != "copy":
+            chosen, rate = enc.audio_codec, enc.audio_bitrate
+        elif enc.audio_codec == "copy" or (fits and not cut and not enc.audio_bitrate):
             args[f"c:a{suffix}"] = "copy"
+            continue
         elif fits and codec.startswith("pcm_"):
-            args[f"c:a{suffix}"] = codec
+            chosen, rate = codec, None
         else:
-            args[f"c:a{suffix}"] = box.audio_codec
-            if box.audio_codec == "aac":
-                args[f"b:a{suffix}"] = "192k"
+            chosen = box.audio_codec
+            rate = enc.audio_bitrate or ("192k" if box.audio_codec == "aac" else None)
+        args[f"c:a{suffix}"] = chosen
+        if rate:
+            args[f"b:a{suffix}"] = rate
+        for key, value in (box.audio_extra or {}).items():
+            args[f"{key}{suffix}"] = value
     return args
 
 
@@ -532,9 +626,33 @@ def keeps_audio(plan: Plan) -> bool:
     return bool(audio_tracks(plan))
 
 
+def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
+    """(size, fps) the motion output is scaled/re-timed to; None for what stays as it is."""
+    enc, info = plan.options.encode, plan.info
+    kind = outs.output_kind(plan.options.dst)
+    width, height = info.display_size  # what the graph sees (rotation applied)
+    want_w, want_fps = outs.animated_defaults(kind, width, info.fps, enc.width, enc.height,
+                                              enc.scale, enc.fps)
+    if want_w is None and enc.height is None and enc.scale is None:
+        size = None
+    else:
+        pix_fmt = video_args(plan).get("pix_fmt") or plan.working_pix_fmt
+        size = outs.shaped_size(width, height, want_w, enc.height, enc.scale,
+                                even=chroma_subsampling(pix_fmt) != (0, 0))
+        if size == (width, height):
+            size = None
+    return size, (want_fps if want_fps is not None and want_fps != info.fps else None)
+
+
+def delivered_frames(plan: Plan) -> int:
+    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given."""
+    return outs.frames_at(plan.out_frames, plan.info.fps, shaping(plan)[1])
+
+
 def encoders_needed(plan: Plan) -> list[str]:
     """The encoders the command uses (to check the ffmpeg build has them)."""
-    needed = [video_args(plan)["c:v"]]
+    codec = video_args(plan).get("c:v")
+    needed = [codec] if codec else []
     for key, codec in audio_args(plan).items():
         if key.startswith("c:a") and codec != "copy" and codec not in needed:
             needed.append(codec)
@@ -558,7 +676,13 @@ def output(plan: Plan, dst: Path) -> Any:
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second,
                          timing=plan.timing.variable)
     encode = video_args(plan)
-    video = _whole_chroma_size(video, *plan.info.display_size, encode.get("pix_fmt"))
+    size, fps = shaping(plan)
+    video = outs.shape(video, size, fps)
+    width, height = size or plan.info.display_size
+    video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
+    if outs.output_kind(plan.options.dst) == "gif":
+        enc = plan.options.encode
+        video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
     if plan.timing.variable is not None:

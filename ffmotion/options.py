@@ -95,13 +95,27 @@ class EncodeOptions:
     preset: Optional[str] = None
     pix_fmt: Optional[str] = None
     lossless: bool = False
+    # shaping, applied after the motion graph (so the motion itself stays frame-exact)
+    width: Optional[int] = None  # output width; the other side keeps the aspect
+    height: Optional[int] = None
+    scale: Optional[Fraction] = None  # both sides times this
+    fps: Optional[Fraction] = None  # output frame rate (the fps filter drops/repeats frames)
+    audio_codec: Optional[str] = None
+    audio_bitrate: Optional[str] = None
+    # extra encoder options, checked against ``ffmpeg -h encoder=NAME`` before a run
+    encoder_opts: tuple[tuple[str, str], ...] = ()
+    # GIF palette: paletteuse dither and palettegen stats_mode (None: the measured default)
+    gif_dither: Optional[str] = None
+    gif_stats: Optional[str] = None
 
     def __post_init__(self) -> None:
+        check_shaping(self)
         if self.lossless and self.codec is not None:
             raise UsageError("--lossless chooses the codec (ffv1): drop --codec, or drop --lossless")
         if self.crf is not None and (not math.isfinite(self.crf) or self.crf < 0):
             raise UsageError(f"--crf must be a number of 0 or more, not {self.crf}")
-        for name, value in (("--codec", self.codec), ("--preset", self.preset), ("--pix-fmt", self.pix_fmt)):
+        for name, value in (("--codec", self.codec), ("--preset", self.preset),
+                            ("--pix-fmt", self.pix_fmt), ("--audio-codec", self.audio_codec)):
             if value is not None and not re.fullmatch(r"[A-Za-z0-9_.\-]+", value):
                 raise UsageError(f"{name} {value!r} is not a valid name")
 
@@ -276,3 +290,66 @@ def _check_strategy(strategy: str, max_buffer: int) -> None:
         raise UsageError(f"--strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
     if isinstance(max_buffer, bool) or not isinstance(max_buffer, int) or max_buffer < 0:
         raise UsageError(f"--max-buffer must be a number of bytes, 0 or more, not {max_buffer!r}")
+
+
+_BITRATE = re.compile(r"^\d+(?:\.\d+)?[kKM]?$")
+_OPT_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+DITHERS = ("bayer", "heckbert", "floyd_steinberg", "sierra2", "sierra2_4a", "sierra3",
+           "burkes", "atkinson", "none")
+GIF_STATS = ("full", "diff", "single")
+
+
+def parse_fps(value: Union[str, int, float, Fraction, None], name: str = "--fps") -> Optional[Fraction]:
+    """``15``, ``12.5``, ``30000/1001`` -> a positive Fraction (None stays None)."""
+    if value is None:
+        return None
+    try:
+        rate = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"{name} {value!r} is not a frame rate like 15, 12.5 or 30000/1001") from None
+    if rate <= 0 or rate > 1000:
+        raise UsageError(f"{name} must be more than 0 and at most 1000, not {value}")
+    return rate
+
+
+def parse_encoder_opt(text: str) -> tuple[str, str]:
+    """``key=value`` from ``--encoder-opt`` (the key is checked against the encoder later)."""
+    key, sep, value = str(text).partition("=")
+    key = key.strip().lstrip("-")
+    if not sep or not _OPT_KEY.match(key):
+        raise UsageError(f"--encoder-opt {text!r} is not key=value (e.g. --encoder-opt tune=film)")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise UsageError(f"--encoder-opt {key}: the value has a control character")
+    return key, value
+
+
+def check_shaping(enc: "EncodeOptions") -> None:
+    """Validate and normalise the shaping fields of ``enc`` in place."""
+    for name, flag in (("width", "--width"), ("height", "--height")):
+        value = getattr(enc, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 2 <= value <= 16384):
+            raise UsageError(f"{flag} must be a whole number of pixels from 2 to 16384, not {value!r}")
+    if enc.scale is not None:
+        try:
+            scale = Fraction(str(enc.scale).strip())
+        except (ValueError, ZeroDivisionError):
+            raise UsageError(f"--scale {enc.scale!r} is not a number like 0.5") from None
+        if not 0 < scale <= 8:
+            raise UsageError(f"--scale must be more than 0 and at most 8, not {enc.scale}")
+        if enc.width is not None or enc.height is not None:
+            raise UsageError("give --scale or --width/--height, not both")
+        object.__setattr__(enc, "scale", scale)
+    object.__setattr__(enc, "fps", parse_fps(enc.fps))
+    if enc.audio_bitrate is not None and not _BITRATE.match(str(enc.audio_bitrate)):
+        raise UsageError(f"--audio-bitrate {enc.audio_bitrate!r} is not a bitrate like 128k or 192000")
+    opts = tuple(parse_encoder_opt(o) if isinstance(o, str) else parse_encoder_opt(f"{o[0]}={o[1]}")
+                 for o in enc.encoder_opts)
+    object.__setattr__(enc, "encoder_opts", opts)
+    if enc.gif_dither is not None:
+        base = enc.gif_dither.split(":")[0]
+        if base not in DITHERS or not re.fullmatch(r"[a-z0-9_]+(:bayer_scale=[0-5])?", enc.gif_dither):
+            raise UsageError(f"--gif-dither must be one of {', '.join(DITHERS)} (bayer may add "
+                             f":bayer_scale=0..5), not {enc.gif_dither!r}")
+    if enc.gif_stats is not None and enc.gif_stats not in GIF_STATS:
+        raise UsageError(f"--gif-stats must be one of {', '.join(GIF_STATS)}, not {enc.gif_stats!r}")

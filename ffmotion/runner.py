@@ -327,3 +327,44 @@ def atomic_output(dst: Path, overwrite: bool) -> contextlib.AbstractContextManag
 def check_output_path(dst: Path, overwrite: bool) -> None:
     """Fail early if ``dst`` cannot be written (see :func:`ffmotion.run.outputs.check_output_path`)."""
     outputs.check_output_path(dst, overwrite)
+
+
+# -- encoder options (--encoder-opt) ---------------------------------------------------------
+
+_OPTION_ROW = re.compile(r"^  -(\S+)\s+<\w+>\s+([A-Z.]{2,})\s")
+
+
+@lru_cache(maxsize=None)
+def encoder_options(ffmpeg: str, encoder: str) -> frozenset[str]:
+    """Options ``-c:v ENCODER`` takes: its private ones (``ffmpeg -h encoder=NAME``) and the
+    generic video-encoding ones every encoder takes (``-g``, ``-bf``, ``-b``, ``-maxrate``...)."""
+    names = set(_option_names(ffmpeg, f"encoder={encoder}", None, audio=False))
+    names |= _generic_encoding_options(ffmpeg)
+    return frozenset(names)
+
+
+@lru_cache(maxsize=None)
+def _generic_encoding_options(ffmpeg: str) -> frozenset[str]:
+    return frozenset(_option_names(ffmpeg, "full", "AVCodecContext AVOptions:", audio=False))
+
+
+def _option_names(ffmpeg: str, topic: str, section: Optional[str], audio: bool) -> list[str]:
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-h", topic], timeout=60)
+    names = []
+    inside = section is None
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if section is not None and not line.startswith(" "):
+            inside = line.strip() == section
+            continue
+        row = _OPTION_ROW.match(line) if inside else None
+        if row and row.group(2).startswith("E") and ("V" in row.group(2) or audio):
+            names.append(row.group(1))
+    return names
+
+
+# -- image sequences: written as a set by the safe-write rule (run/outputs.py) -------------
+
+sequence_files = outputs.sequence_files
+sequence_done = outputs.sequence_done
+check_output_set = outputs.check_output_set
+atomic_sequence = outputs.atomic_sequence

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import os
 import sys
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
@@ -300,3 +301,94 @@ def starts_with(prefix: bytes) -> Callable[[Path], bool]:
             return False
 
     return test
+
+
+# -- image sequences: a set of files written as one ------------------------------------------
+
+def sequence_files(pattern: Path) -> list[Path]:
+    """Files that exist now under the names the sequence ``pattern`` expands to, in order."""
+    from ..graph_outputs import sequence_regex
+
+    regex = sequence_regex(pattern)
+    try:
+        names = os.listdir(pattern.parent)
+    except OSError:
+        return []
+    hits = [(int(m.group(1)), name) for name in names if (m := regex.match(name))]
+    return [pattern.parent / name for _, name in sorted(hits)]
+
+
+def sequence_done(pattern: Path) -> bool:
+    """A finished set: its first file exists (it is moved into place last, see
+    :func:`atomic_sequence`), so a set stopped halfway never counts as done."""
+    from ..graph_outputs import sequence_file
+
+    return sequence_file(pattern, 1).exists()
+
+
+def check_output_set(pattern: Path, overwrite: bool) -> None:
+    """Like :func:`check_output_path` for a sequence: refuse if any of its files exists."""
+    if not pattern.parent.is_dir():
+        raise UsageError(f"output folder does not exist: {pattern.parent}")
+    if not os.access(pattern.parent, os.W_OK):
+        raise UsageError(f"output folder is not writable: {pattern.parent}")
+    found = sequence_files(pattern)
+    if found and not overwrite:
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise UsageError(f"output exists: {found[0]}{more} (use --overwrite to replace the set)")
+
+
+@contextlib.contextmanager
+def atomic_sequence(pattern: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a pattern inside a temporary folder beside ``pattern``; move the set into place
+    only if the block succeeds.
+
+    The folder (``.ffmotion-seq-*.ffmotion-tmp``) is removed in every case. Files are moved
+    with no-clobber links, the first file last, so a set whose first file exists is whole.
+    With ``overwrite`` an older set's extra files (from a longer run) are removed too.
+    """
+    check_output_set(pattern, overwrite)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=".ffmotion-seq-", suffix=TEMP_MARK,
+                                       dir=pattern.parent))
+    except OSError as exc:
+        raise UsageError(f"cannot write to the output folder {pattern.parent}: "
+                         f"{exc.strerror}") from None
+    try:
+        yield folder / pattern.name
+        made = sequence_files(folder / pattern.name)
+        if not made:
+            from ..errors import FFmpegFailed
+
+            raise FFmpegFailed(f"ffmpeg wrote no image for {pattern.name}")
+        _commit_set(made, pattern, overwrite)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _commit_set(made: list[Path], pattern: Path, overwrite: bool) -> None:
+    old = {p.name for p in sequence_files(pattern)}
+    if old and not overwrite:
+        raise UsageError(f"output exists: {pattern.parent / sorted(old)[0]} (use --overwrite "
+                         "to replace the set)")
+    umask = os.umask(0)
+    os.umask(umask)
+    placed: list[Path] = []
+    if overwrite:  # the old first file goes first: a set stopped midway never looks whole
+        (pattern.parent / made[0].name).unlink(missing_ok=True)
+    try:
+        for tmp in [*made[1:], made[0]]:  # the first file last: it marks the set as whole
+            dst = pattern.parent / tmp.name
+            os.chmod(tmp, 0o666 & ~umask)
+            if overwrite:
+                os.replace(tmp, dst)
+            else:
+                os.link(tmp, dst)
+            placed.append(dst)
+    except FileExistsError as exc:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        raise UsageError(f"output exists: {exc.filename2 or exc.filename} (use --overwrite "
+                         "to replace the set)") from None
+    for name in old - {p.name for p in made}:  # an older, longer set's tail
+        (pattern.parent / name).unlink(missing_ok=True)

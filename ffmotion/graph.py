@@ -513,7 +513,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
     if enc.pix_fmt is not None:
         args["pix_fmt"] = enc.pix_fmt
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
-    if args["c:v"] in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
+    if args.get("c:v") in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     return args

@@ -167,6 +167,8 @@ class Session:
         self._cache: OrderedDict[Any, bytes] = OrderedDict()
         self._plans: dict[Any, graph.Plan] = {}
         self._energy: dict[Any, dict[str, Any]] = {}
+        self._energy_wanted: Optional[tuple[Any, ...]] = None
+        self._energy_busy = False
         self.renders: dict[int, Render] = {}
         self._threads: list[threading.Thread] = []
 
@@ -356,10 +358,26 @@ class Session:
         with self._lock:
             entry = self._energy.get(key)
             if entry is None:
+                # one energy run at a time, for the latest settings asked: a dragged slider
+                # must not start one full-resolution pass per position
                 entry = {"state": "running", "ks": ks}
                 self._energy[key] = entry
-                self._start(self._run_energy, settings, ks, entry)
+                if self._energy_wanted is not None:
+                    self._energy.pop(self._energy_wanted[0], None)
+                self._energy_wanted = (key, settings, ks, entry)
+                if not self._energy_busy:
+                    self._energy_busy = True
+                    self._start(self._energy_loop)
         return entry
+
+    def _energy_loop(self) -> None:
+        while True:
+            with self._lock:
+                job, self._energy_wanted = self._energy_wanted, None
+                if job is None:
+                    self._energy_busy = False
+                    return
+            self._run_energy(*job[1:])
 
     def _run_energy(self, settings: Settings, ks: list[int], entry: dict[str, Any]) -> None:
         args = settings.option_args()
@@ -372,6 +390,8 @@ class Session:
                          labels=table.labels, first=table.first, state="done")
         except FfmotionError as exc:
             entry.update(state="failed", error=str(exc))
+        except Exception as exc:  # a thread must report, not die silently
+            entry.update(state="failed", error=f"energy failed: {exc}")
 
     # -- renders --------------------------------------------------------------------------
 

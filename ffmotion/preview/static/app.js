@@ -102,9 +102,11 @@
   }
 
   // -- the exact frame, latest request wins ---------------------------------------------
-  let wanted = null, inFlight = false;
+  let wanted = null, inFlight = false, current = null;
   function requestFrame() {
-    wanted = { i: state.i, key: key() };
+    const job = { i: state.i, key: key() };
+    if (inFlight && !wanted && current.i === job.i && current.key === job.key) return;
+    wanted = job;
     if (api.shown && (api.shown.key !== wanted.key || api.shown.i !== wanted.i)) {
       api.exact = false;
       setState("motion-state", "updating… (showing frame " + api.shown.i + " of the previous settings)", "approx");
@@ -114,7 +116,7 @@
   }
   async function pump() {
     if (inFlight || !wanted) return;
-    const job = wanted; wanted = null; inFlight = true; api.busy++;
+    const job = wanted; wanted = null; inFlight = true; current = job; api.busy++;
     const t0 = performance.now();
     try {
       const r = await fetch(url("/api/frame", { i: job.i }));
@@ -124,11 +126,12 @@
       if (!state.playing) {
         draw($("motion"), fmt, bytes);
         api.shown = { i: job.i, key: job.key, fmt: fmt, bytes: bytes, ms: performance.now() - t0 };
-        const current = !wanted && job.key === key() && job.i === state.i;
-        api.exact = current;
-        setState("motion-state", current
+        const latest = !wanted && job.key === key() && job.i === state.i;
+        api.exact = latest;
+        if (latest) api.drawnAt = performance.now();
+        setState("motion-state", latest
           ? "exact: frame " + job.i + " as ffmotion writes it (at " + fmt.width + "×" + fmt.height + ")"
-          : "updating…", current ? "" : "approx");
+          : "updating…", latest ? "" : "approx");
       }
       showError("");
     } catch (e) {
@@ -166,6 +169,9 @@
   let describeSeq = 0;
   async function changed() {
     const seq = ++describeSeq;
+    api.changedAt = performance.now();
+    // the frame and the description go out together: the server validates both alike
+    if (!state.playing) requestFrame();
     api.busy++;
     try {
       const d = await getJSON("/api/describe", { overwrite: $("overwrite").checked ? "1" : "0" });
@@ -173,15 +179,17 @@
       api.describe = d;
       state.outFrames = d.out_frames; state.first = d.first; state.count = d.count; state.k = d.k;
       $("frame").max = String(d.out_frames - 1);
-      if (state.i > d.out_frames - 1) state.i = d.out_frames - 1;
+      const clamped = state.i > d.out_frames - 1;
+      if (clamped) state.i = d.out_frames - 1;
       $("frame").value = String(state.i);
       $("describe").textContent = d.describe + (d.exists ? " — output exists" : "");
       $("cli").textContent = d.cli;
       $("ffmpeg").textContent = d.ffmpeg.join("\n");
       updateLabel();
       showError("");
-      if (!state.playing) requestFrame(); else restartPlay();
-      loadEnergy();
+      if (state.playing) restartPlay(); else if (clamped || !api.exact) requestFrame();
+      clearTimeout(energyTimer);
+      energyTimer = setTimeout(loadEnergy, 300);  // not for every step of a dragged slider
     } catch (e) {
       if (seq === describeSeq) { showError(e.message); setState("motion-state", "settings refused", "error"); api.exact = false; }
     } finally { api.busy--; }
@@ -236,6 +244,7 @@
   // -- frame position -------------------------------------------------------------------
   function seek(i) {
     i = Math.max(0, Math.min(state.outFrames - 1, i | 0));
+    api.changedAt = performance.now();
     state.i = i; $("frame").value = String(i); updateLabel(); drawTimeline();
     if (state.playing) restartPlay(); else requestFrame();
   }
@@ -262,7 +271,9 @@
     state.playing = true; $("play").textContent = "❚❚ pause";
     const abort = new AbortController(); state.playAbort = abort;
     const from = state.i >= state.outFrames - 1 ? 0 : state.i;
-    let skipped = 0;
+    let skipped = 0, drawn = 0;
+    const stats = (api.playStats = { from: from, drawn: 0, skipped: 0, seconds: 0, done: false });
+    const started = performance.now();
     try {
       const r = await fetch(url("/api/play", { i: from }), { signal: abort.signal });
       if (!r.ok) throw new Error((await r.json()).error || r.statusText);
@@ -291,6 +302,8 @@
         if (due > now) await new Promise((res) => setTimeout(res, due - now));
         if (!state.playing || abort.signal.aborted) return;
         draw($("motion"), fmt, frame);
+        drawn++;
+        Object.assign(stats, { drawn: drawn, skipped: skipped, seconds: (performance.now() - started) / 1000 });
         api.shown = { i: n, key: key(), fmt: fmt, bytes: frame };
         api.exact = false;
         state.i = n; $("frame").value = String(n); updateLabel(); drawTimeline();
@@ -302,7 +315,8 @@
     } catch (e) {
       if (e.message !== "end" && e.name !== "AbortError") showError(e.message);
     }
-    if (state.playAbort === abort && state.playing) { api.playSkipped = skipped; stopPlay(); }
+    stats.done = true;
+    if (state.playAbort === abort && state.playing) stopPlay();
   }
   $("play").addEventListener("click", togglePlay);
 

@@ -93,7 +93,7 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
                 page.wait_for_function("window.ffmotionPreview.exact && "
                                        "window.ffmotionPreview.busy === 0", timeout=60000)
                 for what in ("offset", "gain"):
-                    times = []
+                    times, parts = [], []
                     for n in range(samples):
                         k = 2 + n if what == "offset" else 1 + samples
                         if what == "offset":
@@ -103,9 +103,14 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
                         page.wait_for_function(_DONE, arg=[k, ""], timeout=60000)
                         times.append(page.evaluate("window.ffmotionPreview.drawnAt - "
                                                    "window.ffmotionPreview.changedAt"))
+                        parts.append(page.evaluate("window.ffmotionPreview.timing"))
                     results[f"{what}_ms"] = {"p50": round(statistics.median(times), 1),
                                              "p95": round(_percentile(times, 0.95), 1),
-                                             "max": round(max(times), 1), "n": len(times)}
+                                             "max": round(max(times), 1), "n": len(times),
+                                             "fetch_p50": round(statistics.median(
+                                                 p["fetch"] for p in parts), 1),
+                                             "draw_p50": round(statistics.median(
+                                                 p["draw"] for p in parts), 1)}
                 # playback from the first frame, classic look
                 page.evaluate(_CHANGE, ["#gain", "1", 0])
                 page.evaluate(_CHANGE, ["#offset", "6", 6])

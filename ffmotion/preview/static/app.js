@@ -124,7 +124,9 @@
       const fmt = JSON.parse(r.headers.get("X-Format"));
       const bytes = new Uint8Array(await r.arrayBuffer());
       if (!state.playing) {
+        const t1 = performance.now();
         draw($("motion"), fmt, bytes);
+        api.timing = { fetch: t1 - t0, draw: performance.now() - t1 };
         api.shown = { i: job.i, key: job.key, fmt: fmt, bytes: bytes, ms: performance.now() - t0 };
         const latest = !wanted && job.key === key() && job.i === state.i;
         api.exact = latest;

@@ -307,3 +307,39 @@ def test_render_is_the_clis_job_byte_for_byte(page: object, server: Server, clip
     page.wait_for_function("document.getElementById('render-state').textContent"  # type: ignore[attr-defined]
                            ".includes('output exists')", timeout=30000)
     rendered.unlink()
+
+
+def test_sigterm_during_a_render_leaves_no_partial_file(clip: Path, tmp_path: Path) -> None:
+    running = start_server(clip, tmp_path)
+    status, _ = running.get(f"/api/render?offset=1&blur=2&t={running.token}", method="POST")
+    assert status == 200
+    assert running.stop() == 130
+    left = [p.name for p in tmp_path.iterdir()]
+    # killed in flight: nothing; finished first: the whole file, never a temporary one
+    assert not [name for name in left if "ffmotion-tmp" in name], left
+    assert len(left) <= 1
+
+
+@pytest.mark.parametrize("rgb", ["", "1x,2x,3x"])
+def test_freeze_frames_are_exact(page: object, clip: Path, rgb: str) -> None:
+    page.check("input[name=mode][value=freeze]")  # type: ignore[attr-defined]
+    set_value(page, "#offset", "2")
+    if rgb:
+        set_value(page, "#rgb", rgb)
+    go_to(page, 9)
+    wait_exact(page, 9, 2)
+    if not rgb:
+        frames = scaled_frames(clip)
+        want = reference.blend(frames[9], frames[2], 255)
+        pix_fmt = "yuv420p"
+    else:
+        pix_fmt = "gbrp"
+        layout = plane_layout(pix_fmt, *PREVIEW)
+        look = Look(rgb_offsets=("1x", "2x", "3x"))  # type: ignore[arg-type]
+        expected = reference.look_frames(
+            iter(scaled_frames(clip, pix_fmt, reference.LOOK_SWS_FLAGS)), 2, "freeze", layout,
+            look, (2, 4, 6))
+        want = list(expected)[9]
+    got = shown_planes(page, pix_fmt)
+    for p, (g, w) in enumerate(zip(got, want)):
+        assert np.array_equal(g, w), f"plane {p}: {np.count_nonzero(g != w)} samples differ"

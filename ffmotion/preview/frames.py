@@ -101,7 +101,7 @@ class Window:
     (top) and ``b`` (shifted branch); the first ``skip`` outputs are warm-up."""
 
     a: int
-    b: int
+    b: Optional[int]  # None: one input, split (the plan's own trims)
     k: int
     channel_ks: Optional[tuple[int, int, int]]
     skip: int
@@ -112,6 +112,10 @@ def window(plan: graph.Plan, base: int, i: int, count: int) -> Window:
     """The window for output frames ``i .. i+count-1`` of ``plan`` (range-relative), with
     ``base`` the proxy index of the range's first frame."""
     ks = plan.channel_ks if plan.channel_ks is not None else (plan.k,)
+    if plan.mode == "freeze" and plan.channel_ks is not None:
+        # the dual graph of freeze + rgb offsets stalls in ffmpeg 9.0.2 (the CLI's
+        # --strategy dual too): read from the range's start through split instead
+        return Window(base, None, plan.k, plan.channel_ks, i, count)
     low = min(ks)
     start = i
     trail = plan.options.look.trail
@@ -135,7 +139,10 @@ def window_command(ffmpeg_bin: str, plan: graph.Plan, proxy: Proxy, win: Window)
                            "video_size": (proxy.width, proxy.height),
                            "framerate": f"{proxy.fps.numerator}/{proxy.fps.denominator}"}
     top = ffmpeg.input(str(proxy.path), skip_initial_bytes=win.a * proxy.frame_bytes, **raw)["v:0"]
-    second = graph.second_input(proxy.path, skip_initial_bytes=win.b * proxy.frame_bytes, **raw)
+    second = None
+    if win.b is not None:
+        second = graph.second_input(proxy.path, skip_initial_bytes=win.b * proxy.frame_bytes,
+                                    **raw)
     video = graph.motion_video(top, win.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                                look=plan.options.look, channel_ks=win.channel_ks, second=second)
     out = ffmpeg.output(video, "pipe:1", f="rawvideo", pix_fmt=plan.working_pix_fmt,

@@ -185,6 +185,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         dropped = skip * fmt["frame_bytes"]
+        session = self.server.session
+        session.touch(+1)
+        try:
+            self._stream(argv, dropped)
+        finally:
+            session.touch(-1)
+
+    def _stream(self, argv: list[str], dropped: int) -> None:
         with runner.reading(argv) as out:
             while True:
                 chunk = out.read1(STREAM_CHUNK) if hasattr(out, "read1") else out.read(STREAM_CHUNK)

@@ -33,6 +33,7 @@ log = logging.getLogger("ffmotion")
 
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
+ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
 LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
 
 
@@ -169,6 +170,9 @@ class Session:
         self._energy: dict[Any, dict[str, Any]] = {}
         self._energy_wanted: Optional[tuple[Any, ...]] = None
         self._energy_busy = False
+        self._active_at = 0.0
+        self._streams = 0
+        self._closing = threading.Event()
         self.renders: dict[int, Render] = {}
         self._threads: list[threading.Thread] = []
 
@@ -301,6 +305,7 @@ class Session:
 
     def frame(self, settings: Settings, i: int) -> tuple[bytes, dict[str, Any]]:
         """Output frame ``i`` (counted from the range's start) exactly, as raw planes."""
+        self.touch()
         plan = self.plan(settings)
         if not 0 <= i < plan.out_frames:
             raise UsageError(f"frame {i} is outside 0..{plan.out_frames - 1}")
@@ -370,8 +375,26 @@ class Session:
                     self._start(self._energy_loop)
         return entry
 
+    def touch(self, streaming: int = 0) -> None:
+        """A frame was asked for (``streaming`` +1/-1: playback began/ended)."""
+        with self._lock:
+            self._active_at = time.monotonic()
+            self._streams += streaming
+
+    def _wait_quiet(self) -> None:
+        """Energy is a full-resolution decode: it waits until nobody is scrubbing or playing,
+        so it never competes with the frames on screen."""
+        while True:
+            with self._lock:
+                idle = time.monotonic() - self._active_at
+                quiet = idle >= ENERGY_QUIET_S and self._streams == 0
+            if quiet or self._closing.is_set():
+                return
+            self._closing.wait(max(0.05, ENERGY_QUIET_S - idle))
+
     def _energy_loop(self) -> None:
         while True:
+            self._wait_quiet()
             with self._lock:
                 job, self._energy_wanted = self._energy_wanted, None
                 if job is None:
@@ -429,6 +452,7 @@ class Session:
     def close(self) -> None:
         """Kill every ffmpeg this session started, let the threads clean up, remove the temp
         folder."""
+        self._closing.set()
         runner.stop_children()
         for thread in self._threads:
             thread.join(timeout=5)

@@ -144,8 +144,16 @@
     }
   }
   let originalWanted = null, originalBusy = false;
+  let originalShown = "";
+  function originalKey() {  // the original depends on the frame, the range and stabilization only
+    const s = settings();
+    return JSON.stringify([state.i, s.start, s.end, s.stab]);
+  }
   function requestOriginal() {
     if (!$("show-original").checked) return;
+    const k = originalKey();
+    if (k === originalShown) return;
+    originalShown = k;
     originalWanted = { i: state.i, key: key() };
     pumpOriginal();
   }
@@ -154,7 +162,8 @@
     const job = originalWanted; originalWanted = null; originalBusy = true; api.busy++;
     try {
       const r = await fetch(url("/api/original", { i: job.i }));
-      if (r.ok) {
+      if (!r.ok) originalShown = "";
+      else {
         const fmt = JSON.parse(r.headers.get("X-Format"));
         const bytes = new Uint8Array(await r.arrayBuffer());
         draw($("original"), fmt, bytes);
@@ -355,7 +364,7 @@
   $("end-here").addEventListener("click", () => { $("end").value = String(state.first + state.i + 1); changed(); });
   $("range-clear").addEventListener("click", () => { $("start").value = ""; $("end").value = ""; changed(); });
   $("show-original").addEventListener("change", () => {
-    $("original-figure").hidden = !$("show-original").checked; requestOriginal();
+    $("original-figure").hidden = !$("show-original").checked; originalShown = ""; requestOriginal();
   });
   document.querySelectorAll("button[data-copy]").forEach((b) => b.addEventListener("click", async () => {
     const text = $(b.dataset.copy).textContent;

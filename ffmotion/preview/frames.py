@@ -14,7 +14,11 @@ depends only on frame i and frame i+K (or K, freeze mode), except with ``--trail
 at frame ``b`` (byte offsets into the raw file), and the trims are reduced by ``b - a``:
 the same filter chain, the same pixel arithmetic, without decoding the frames in between.
 A trail starts early enough (:func:`warmup`) that the state it did not see has decayed below
-half a level, which ``lagfun``'s rounding turns into exactly nothing.
+half a level, which ``lagfun``'s rounding turns into exactly nothing. Freeze mode with rgb
+offsets reads from the range's start through ``split`` instead: its dual graph stalls in
+ffmpeg 9.0.2 (so does the CLI's ``--strategy dual`` for it).
+
+Playback is the same window from the current frame to the end of the range.
 """
 from __future__ import annotations
 

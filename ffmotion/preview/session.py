@@ -8,6 +8,7 @@ ever becomes a path: the render's file name is made here from the validated sett
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import shlex
@@ -201,7 +202,10 @@ class Session:
     def output_path(self, settings: Settings) -> Path:
         """The render's file: made from the settings, in the output folder."""
         what = f"freeze{settings.offset}" if settings.mode == "freeze" else f"k{settings.offset}"
-        preset = next((p.name for p in looks.PRESETS.values() if p.look == settings.look), "look")
+        preset = next((p.name for p in looks.PRESETS.values() if p.look == settings.look), None)
+        if preset is None:  # a custom look: its flags, hashed, keep different looks apart
+            flags = " ".join(settings.look.flags()).encode()
+            preset = "look" + hashlib.blake2b(flags, digest_size=3).hexdigest()
         parts = [self.src.stem, what, preset]
         if settings.start or settings.end is not None:
             parts.append(f"f{settings.start or 0}-{settings.end if settings.end is not None else 'end'}")

@@ -63,6 +63,9 @@ class PreviewServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes: with Nagle's algorithm the second waits for the
+    # browser's delayed ACK (~40 ms measured on every small JSON answer)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         log.debug("preview: %s %s", self.address_string(), format % args)

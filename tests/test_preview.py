@@ -343,3 +343,15 @@ def test_freeze_frames_are_exact(page: object, clip: Path, rgb: str) -> None:
     got = shown_planes(page, pix_fmt)
     for p, (g, w) in enumerate(zip(got, want)):
         assert np.array_equal(g, w), f"plane {p}: {np.count_nonzero(g != w)} samples differ"
+
+
+def test_the_timeline_sets_the_range(page: object) -> None:
+    page.wait_for_function("document.getElementById('energy-state').textContent"  # type: ignore[attr-defined]
+                           ".includes('click')", timeout=30000)
+    box = page.eval_on_selector("#energy", "c => [c.clientWidth, c.clientHeight]")  # type: ignore[attr-defined]
+    page.click("#energy", position={"x": box[0] * 10 / (FRAMES - 1), "y": 10},  # type: ignore[attr-defined]
+               modifiers=["Shift"])
+    page.wait_for_function("window.ffmotionPreview.describe && "  # type: ignore[attr-defined]
+                           "window.ffmotionPreview.describe.first === 10", timeout=30000)
+    assert page.input_value("#start") == "10"  # type: ignore[attr-defined]
+    assert "--start 10f" in page.inner_text("#cli")  # type: ignore[attr-defined]

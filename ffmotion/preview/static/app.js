@@ -249,6 +249,8 @@
   $("energy").addEventListener("click", (ev) => {
     const c = $("energy"), total = state.info.frames;
     const f = Math.round((ev.offsetX / c.clientWidth) * (total - 1));
+    if (ev.shiftKey) { $("start").value = String(f); state.i = 0; changed(); return; }  // range start
+    if (ev.altKey || ev.ctrlKey) { $("end").value = String(f + 1); changed(); return; }  // range end
     seek(f - state.first);
   });
 

@@ -18,7 +18,6 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Optional
 

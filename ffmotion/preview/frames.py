@@ -34,6 +34,7 @@ import ffmpeg
 from .. import graph
 from ..graph_extras import stabilize_video
 from ..pixfmt import plane_layout, working_pix_fmt
+from ..probe import MediaInfo
 
 SCALE_FLAGS = "bicubic"
 
@@ -61,6 +62,11 @@ def preview_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     w = min(width, max_width)
     h = round(height * w / width)
     return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def proxy_pix_fmt_of(info: MediaInfo) -> str:
+    """The proxy's format without stabilization (stabilized ones are 8-bit, never larger)."""
+    return working_pix_fmt(info.pix_fmt)
 
 
 def proxy_pix_fmt(plan: graph.Plan) -> str:

@@ -163,6 +163,11 @@ class Session:
             raise UsageError(f"output folder does not exist: {self.out_dir}")
         self.size = frames.preview_size(self.info.width, self.info.height, width)
         self.work = Path(tempfile.mkdtemp(prefix="ffmotion-preview-"))
+        try:
+            self._check_space(width)
+        except UsageError:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         self._lock = threading.Lock()
         self._proxies: dict[Any, _Building] = {}
         self._cache: OrderedDict[Any, bytes] = OrderedDict()
@@ -175,6 +180,21 @@ class Session:
         self._closing = threading.Event()
         self.renders: dict[int, Render] = {}
         self._threads: list[threading.Thread] = []
+
+    def _check_space(self, width: int) -> None:
+        """The proxy holds every frame at preview size: refuse when the temp folder cannot."""
+        frame = plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
+        need = frame * self.info.frames
+        free = shutil.disk_usage(self.work).free
+        if need > free * 0.9:
+            smaller = max(16, width * 2 // 5)
+            raise UsageError(
+                f"the preview needs {need / 2**30:.1f} GiB of raw frames in {self.work.parent} "
+                f"({free / 2**30:.1f} GiB free): try --width {smaller}, or point TMPDIR "
+                "at a larger disk")
+        if need > 2 * 2**30:
+            log.warning("preview: %.1f GiB of raw frames in %s (removed when it stops)",
+                        need / 2**30, self.work)
 
     # -- plans ----------------------------------------------------------------------------
 

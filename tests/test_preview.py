@@ -75,8 +75,10 @@ class Server:
             raise AssertionError("the preview server did not stop within 15 s of SIGTERM")
 
 
-def start_server(src: Path, out: Path, *extra: str) -> Server:
+def start_server(src: Path, out: Path, *extra: str, cache: Optional[Path] = None) -> Server:
     env = {**os.environ, "FFMOTION_FFMPEG": bundled_ffmpeg()}
+    if cache is not None:
+        env["FFMOTION_CACHE"] = str(cache)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ffmotion", "preview", str(src), "--no-browser", "--port", "0",
          "--width", str(PREVIEW[0]), "-o", str(out), *extra],
@@ -355,3 +357,44 @@ def test_the_timeline_sets_the_range(page: object) -> None:
                            "window.ffmotionPreview.describe.first === 10", timeout=30000)
     assert page.input_value("#start") == "10"  # type: ignore[attr-defined]
     assert "--start 10f" in page.inner_text("#cli")  # type: ignore[attr-defined]
+
+
+def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
+                                                   tmp_path: Path) -> None:
+    """With --stabilize the scale comes after vid.stab's transform (its transforms are full
+    resolution): expected = the clip's range through vidstabtransform (the preview's own pass-1
+    file), then scaled, by ffmpeg alone, blended by the reference."""
+    cache = tmp_path / "cache"
+    running = start_server(clip, tmp_path, cache=cache)
+    try:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.goto(running.url)
+        page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
+                               timeout=30000)
+        set_value(page, "#start", "4")
+        set_value(page, "#end", "24")
+        page.check("#stab")
+        page.dispatch_event("#stab", "change")
+        set_value(page, "#offset", "3")
+        go_to(page, 6)
+        wait_exact(page, 6, 3)
+        got = shown_planes(page, "yuv420p")
+        page.close()
+    finally:
+        running.stop()
+    trf = next(cache.glob("vidstab-*.trf"))
+    w, h = PREVIEW
+    argv = [bundled_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error",
+            "-ss", str((4 - 0.5) / 30), "-t", str(20 / 30), "-i", str(clip), "-map", "0:v:0",
+            "-vf", f"format=yuv420p,vidstabtransform=input='{trf}':tripod=1,"
+                   f"scale={w}:{h}:flags=bicubic,format=yuv420p",
+            "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
+    raw = subprocess.run(argv, capture_output=True, check=True).stdout
+    layout = plane_layout("yuv420p", w, h)
+    size = layout.frame_bytes
+    assert len(raw) == 20 * size
+    frames = [reference.split_planes(np.frombuffer(raw[n * size:(n + 1) * size], np.uint8),
+                                     layout) for n in range(20)]
+    want = reference.blend(frames[6], frames[9], 255)
+    for p, (g, w_) in enumerate(zip(got, want)):
+        assert np.array_equal(g, w_), f"plane {p}: {np.count_nonzero(g != w_)} samples differ"

@@ -75,3 +75,26 @@ def test_windows_read_only_the_frames_an_output_frame_needs() -> None:
     early = frames.window(_plan(offset="3", look=parse_settings({"trail": "1"}).look),
                           base=4, i=40, count=1)
     assert (early.a, early.skip) == (4, 40)
+
+
+def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass 1's cache key hashes the whole input: once per range, not per slider position."""
+    from conftest import make_clip
+
+    from ffmotion import runner, stabilize
+    from ffmotion.preview.session import Session
+
+    clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)
+    calls: list[Path] = []
+    real = stabilize.content_hash
+    monkeypatch.setattr(stabilize, "content_hash", lambda path: calls.append(path) or real(path))
+    session = Session(clip, runner.tools(gen_ffmpeg), width=32)
+    try:
+        plans = [session.plan(parse_settings({"offset": str(k), "stab": "1", "gain": gain}))
+                 for k in (1, 2, 3) for gain in ("1", "2")]
+        assert all(p.stabilizer is not None for p in plans)
+        assert len(calls) == (1 if plans[0].stabilizer.method == "vidstab" else 0)
+        assert {p.stabilizer for p in plans} == {plans[0].stabilizer}
+    finally:
+        session.close()

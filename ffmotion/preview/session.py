@@ -172,6 +172,7 @@ class Session:
         self._proxies: dict[Any, _Building] = {}
         self._cache: OrderedDict[Any, bytes] = OrderedDict()
         self._plans: dict[Any, graph.Plan] = {}
+        self._attached: dict[Any, graph.Plan] = {}
         self._energy: dict[Any, dict[str, Any]] = {}
         self._energy_wanted: Optional[tuple[Any, ...]] = None
         self._energy_busy = False
@@ -216,7 +217,22 @@ class Session:
         options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
                           look=settings.look, start=args["start"], end=args["end"],
                           stabilize=StabilizeOptions() if settings.stabilize else None)
-        return stabilize.attach(graph.plan(options, self.info), self.tools)
+        plan = graph.plan(options, self.info)
+        if options.stabilize is None:
+            return plan
+        # attach hashes the whole input (its cache key): once per range and format here, not
+        # once per slider position. Its result depends on the range, the stabilize options
+        # and the working format (which the look's rgb offsets / gray decide), nothing else.
+        key = (plan.span.first, plan.span.count, options.stabilize, plan.working_pix_fmt,
+               settings.look.rgb_offsets is not None, settings.look.gray)
+        with self._lock:
+            known = self._attached.get(key)
+        if known is None:
+            known = stabilize.attach(plan, self.tools)
+            with self._lock:
+                self._attached[key] = known
+        return dataclasses.replace(plan, stabilizer=known.stabilizer,
+                                   working_pix_fmt=known.working_pix_fmt)
 
     def output_path(self, settings: Settings) -> Path:
         """The render's file: made from the settings, in the output folder."""

@@ -77,7 +77,7 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page = browser.new_page(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
                 page.goto(url)
                 page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
                                        timeout=300000)

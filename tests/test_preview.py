@@ -125,7 +125,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture()
 def page(browser: object, server: Server) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    # bypass_csp: the page forbids eval, which Playwright uses for wait_for_function strings
+    context = browser.new_context(viewport={"width": 1200, "height": 900},  # type: ignore[attr-defined]
+                                  bypass_csp=True)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -367,7 +369,7 @@ def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
     cache = tmp_path / "cache"
     running = start_server(clip, tmp_path, cache=cache)
     try:
-        page = browser.new_page()  # type: ignore[attr-defined]
+        page = browser.new_page(bypass_csp=True)  # type: ignore[attr-defined]
         page.goto(running.url)
         page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
                                timeout=30000)
@@ -398,3 +400,12 @@ def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
     want = reference.blend(frames[6], frames[9], 255)
     for p, (g, w_) in enumerate(zip(got, want)):
         assert np.array_equal(g, w_), f"plane {p}: {np.count_nonzero(g != w_)} samples differ"
+
+
+def test_the_page_forbids_foreign_code(server: Server) -> None:
+    status, _ = server.get(f"/?t={server.token}")
+    assert status == 200
+    request = urllib.request.Request(f"{server.base}/?t={server.token}")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy

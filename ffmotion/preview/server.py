@@ -34,6 +34,9 @@ STATIC = {  # URL path -> (package file, content type)
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 STREAM_CHUNK = 1 << 20
+# the page loads nothing but its own files, and no other site may frame it
+CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 def _static(name: str) -> bytes:
@@ -80,6 +83,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
+        if kind.startswith("text/html"):
+            self.send_header("Content-Security-Policy", CSP)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -187,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        if self.command == "HEAD":
+            return
         dropped = skip * fmt["frame_bytes"]
         session = self.server.session
         session.touch(+1)

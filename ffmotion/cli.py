@@ -197,7 +197,8 @@ def _main_parser() -> argparse.ArgumentParser:
                     "what changed between i and i+K shows.",
         epilog="Subcommands (each has --help): demo [OUT] (a sample clip and its motion "
                "extraction), batch IN... -o DIR (many files), looks (the look presets), "
-               "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline). "
+               "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
+               "preview IN (a web page to choose the offset by scrubbing). "
                "A file named like a subcommand can be given as ./demo.",
     )
     parser.add_argument("input", help="input video")
@@ -508,6 +509,58 @@ def _energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion preview",
+        description="A local web page to choose the offset and the look by scrubbing: exact "
+                    "frames (the graph the CLI runs, at preview size), the motion-energy "
+                    "timeline, both commands, and Render (the CLI's job, byte for byte). "
+                    "Prints the page's URL (with its access token) on stdout.",
+    )
+    parser.add_argument("input", help="input video")
+    parser.add_argument("--port", type=_whole_number, default=0,
+                        help="port to listen on (default: any free port)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--no-browser", dest="browser", action="store_false",
+                        help="print the URL only, do not open a browser")
+    parser.add_argument("-o", "--output-dir", metavar="DIR",
+                        help="folder for rendered files (default: beside the input)")
+    parser.add_argument("--width", type=_whole_number, default=1280, metavar="PX",
+                        help="preview width in pixels (default 1280; smaller inputs keep theirs)")
+    parser.add_argument("--ffmpeg", metavar="PATH",
+                        help="ffmpeg binary (default: $FFMOTION_FFMPEG, PATH, then imageio-ffmpeg's)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say which ffmpeg is used; twice: log every command")
+    return parser
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from .preview.server import serve
+    from .preview.session import Session, parse_settings
+
+    if not 16 <= args.width <= 7680:
+        raise UsageError(f"--width must be from 16 to 7680 pixels, not {args.width}")
+    if args.port > 65535:
+        raise UsageError(f"--port must be from 0 to 65535, not {args.port}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"ffmotion preview: warning: listening on {args.host}: anyone who can reach it "
+              "and has the URL's token can read the input and write renders", file=sys.stderr)
+    tools = runner.tools(args.ffmpeg)
+    session = Session(Path(args.input), tools,
+                      Path(args.output_dir) if args.output_dir else None, args.width)
+    try:
+        session.start_plain_proxy(parse_settings({}))
+    except FfmotionError:
+        session.close()
+        raise
+    try:
+        serve(session, args.host, args.port, open_browser=args.browser)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
@@ -516,6 +569,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[ar
     "looks": (_looks_parser, _looks),
     "sheet": (_sheet_parser, _sheet),
     "energy": (_energy_parser, _energy),
+    "preview": (_preview_parser, _preview),
 }
 
 

@@ -608,8 +608,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="skip the strict-GOP (scenecut=0) clip for the seek-per-frame script")
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
-                   help="of compare, scaling, memory, startup, energy, encoders "
-                        "(default: all but encoders)")
+                   help="of compare, scaling, memory, startup, energy, encoders, preview "
+                        "(default: all but encoders and preview; preview needs Playwright "
+                        "and Chromium, see scripts/bench_preview.py)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
@@ -706,6 +707,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             spec = ClipSpec(w, h, min(args.durations))
             report["encoders"] = encoder_sweep(args, ensure_clip(spec, args.cache, tools.ffmpeg),
                                                work, tools)
+        if "preview" in args.sections:
+            import bench_preview  # scripts/bench_preview.py: browser-measured figures
+
+            spec = ClipSpec(1920, 1080, 10)
+            report["preview"] = bench_preview.run(ensure_clip(spec, args.cache, tools.ffmpeg),
+                                                  tools.ffmpeg)
+            print(json.dumps({"preview": report["preview"]}, indent=2), flush=True)
     report["machine"]["loadavg_end"] = os.getloadavg()
     text = markdown(report)
     print(text)

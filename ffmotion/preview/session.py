@@ -1,0 +1,517 @@
+"""One previewed input: its settings, proxies, exact frames, energy timelines and renders.
+
+Settings arrive as the page's query parameters and become :class:`~ffmotion.options.Options`
+through the same constructors the command line uses (:func:`ffmotion.api.make_options` for a
+render), so a setting the CLI refuses is refused here with the same message. No parameter
+ever becomes a path: the render's file name is made here from the validated settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import shlex
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from .. import api, explore, graph, looks, runner, stabilize
+from ..errors import FfmotionError, UsageError
+from ..looks import Look
+from ..options import FrameOffset, Options, StabilizeOptions, format_fps
+from ..pixfmt import chroma_subsampling, plane_layout
+from ..probe import MediaInfo, probe
+from . import frames
+
+log = logging.getLogger("ffmotion")
+
+DEFAULT_WIDTH = 1280
+FRAME_CACHE = 64
+ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
+LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the page asks for, validated."""
+
+    mode: str  # "offset" | "freeze"
+    offset: str  # as the user wrote it (frames or a duration)
+    look: Look
+    start: Optional[int]  # range in input frames (None: from the first / to the last)
+    end: Optional[int]
+    stabilize: bool
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.mode, self.offset, self.look, self.start, self.end, self.stabilize)
+
+    def option_args(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`ffmotion.api.make_options`."""
+        channels = self.look.rgb_offsets
+        replaces = channels is not None and all(c.multiple is None for c in channels)
+        given = None if replaces else self.offset  # rgb offsets in frames are the offsets
+        return {
+            "offset": given if self.mode == "offset" else None,
+            "freeze": given if self.mode == "freeze" else None,
+            "look": self.look,
+            "start": f"{self.start}f" if self.start else None,
+            "end": f"{self.end}f" if self.end is not None else None,
+            "stabilize": self.stabilize,
+        }
+
+    def cli_flags(self) -> list[str]:
+        """The ``ffmotion`` flags that give these settings."""
+        args = self.option_args()
+        out: list[str] = []
+        if args["offset"] is not None:
+            out += ["--offset", args["offset"]]
+        if args["freeze"] is not None:
+            out += ["--freeze", args["freeze"]]
+        preset = next((p.name for p in looks.PRESETS.values()
+                       if p.look == self.look and p.name != "classic"), None)
+        out += ["--look", preset] if preset else self.look.flags()
+        if args["start"]:
+            out += ["--start", args["start"]]
+        if args["end"]:
+            out += ["--end", args["end"]]
+        if self.stabilize:
+            out.append("--stabilize")
+        return out
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    return query.get(name, "0") in ("1", "true", "on")
+
+
+def _int(query: Mapping[str, str], name: str, what: str) -> Optional[int]:
+    text = query.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 9:
+        raise UsageError(f"{what} must be a frame number, not {text!r}")
+    return int(text)
+
+
+def parse_settings(query: Mapping[str, str]) -> Settings:
+    """Settings from the page's parameters; :class:`UsageError` with the CLI's message."""
+    mode = query.get("mode", "offset")
+    if mode not in ("offset", "freeze"):
+        raise UsageError(f"mode must be offset or freeze, not {mode!r}")
+    offset = query.get("offset", "1").strip()[:32] or "1"
+    FrameOffset.parse(offset)
+    values: dict[str, Any] = {}
+    if query.get("blend"):
+        values["blend"] = query["blend"]
+    if query.get("gain"):
+        values["gain"] = query["gain"][:16]
+    blur = _int(query, "blur", "--blur")
+    if blur is not None:
+        values["blur"] = blur
+    values["gray"] = _flag(query, "gray")
+    if query.get("rgb", "").strip():
+        values["rgb_offsets"] = query["rgb"][:64]
+    for name in ("trail", "overlay"):
+        if query.get(name, "").strip():
+            try:
+                values[name] = float(query[name])
+            except ValueError:
+                raise UsageError(f"--{name} must be a number from 0 to 1, not {query[name]!r}") from None
+    look = Look(**values)
+    return Settings(mode, offset, look, _int(query, "start", "--start"),
+                    _int(query, "end", "--end"), _flag(query, "stab"))
+
+
+@dataclass
+class Render:
+    """One render job of this session."""
+
+    ident: int
+    output: Path
+    total: int
+    state: str = "running"  # running | done | failed
+    frames: int = 0
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _Building:
+    proxy: frames.Proxy
+    done: threading.Event = field(default_factory=threading.Event)
+    error: str = ""
+
+
+class Session:
+    """The input being previewed, and everything derived from it (in a private temp folder)."""
+
+    def __init__(self, src: Path, tools: runner.Tools, out_dir: Optional[Path] = None,
+                 width: int = DEFAULT_WIDTH) -> None:
+        self.src = src.absolute()
+        if not self.src.is_file():
+            raise UsageError(f"input not found: {src}")
+        self.tools = tools
+        self.info: MediaInfo = probe(self.src, tools)
+        self.out_dir = (out_dir or self.src.parent).absolute()
+        if not self.out_dir.is_dir():
+            raise UsageError(f"output folder does not exist: {self.out_dir}")
+        self.size = frames.preview_size(self.info.width, self.info.height, width)
+        self.work = Path(tempfile.mkdtemp(prefix="ffmotion-preview-"))
+        try:
+            self._check_space(width)
+        except UsageError:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+        self._lock = threading.Lock()
+        self._proxies: dict[Any, _Building] = {}
+        self._cache: OrderedDict[Any, bytes] = OrderedDict()
+        self._plans: dict[Any, graph.Plan] = {}
+        self._attached: dict[Any, graph.Plan] = {}
+        self._energy: dict[Any, dict[str, Any]] = {}
+        self._energy_wanted: Optional[tuple[Any, ...]] = None
+        self._energy_busy = False
+        self._active_at = 0.0
+        self._streams = 0
+        self._closing = threading.Event()
+        self.renders: dict[int, Render] = {}
+        self._threads: list[threading.Thread] = []
+
+    def _check_space(self, width: int) -> None:
+        """The proxy holds every frame at preview size: refuse when the temp folder cannot."""
+        frame = plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
+        need = frame * self.info.frames
+        free = shutil.disk_usage(self.work).free
+        if need > free * 0.9:
+            smaller = max(16, width * 2 // 5)
+            raise UsageError(
+                f"the preview needs {need / 2**30:.1f} GiB of raw frames in {self.work.parent} "
+                f"({free / 2**30:.1f} GiB free): try --width {smaller}, or point TMPDIR "
+                "at a larger disk")
+        if need > 2 * 2**30:
+            log.warning("preview: %.1f GiB of raw frames in %s (removed when it stops)",
+                        need / 2**30, self.work)
+
+    # -- plans ----------------------------------------------------------------------------
+
+    def plan(self, settings: Settings) -> graph.Plan:
+        """The plan the CLI would make for these settings (the output path does not matter)."""
+        with self._lock:
+            known = self._plans.get(settings.key)
+        if known is not None:
+            return known
+        made = self._make_plan(settings)
+        with self._lock:
+            self._plans[settings.key] = made
+        return made
+
+    def _make_plan(self, settings: Settings) -> graph.Plan:
+        args = settings.option_args()
+        mode, spec = api.mode_and_offset(args["offset"], args["freeze"])
+        api.check_look_offsets(settings.look, args["offset"], args["freeze"])
+        options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
+                          look=settings.look, start=args["start"], end=args["end"],
+                          stabilize=StabilizeOptions() if settings.stabilize else None)
+        plan = graph.plan(options, self.info)
+        if options.stabilize is None:
+            return plan
+        # attach hashes the whole input (its cache key): once per range and format here, not
+        # once per slider position. Its result depends on the range, the stabilize options
+        # and the working format (which the look's rgb offsets / gray decide), nothing else.
+        key = (plan.span.first, plan.span.count, options.stabilize, plan.working_pix_fmt,
+               settings.look.rgb_offsets is not None, settings.look.gray)
+        with self._lock:
+            known = self._attached.get(key)
+        if known is None:
+            known = stabilize.attach(plan, self.tools)
+            with self._lock:
+                self._attached[key] = known
+        return dataclasses.replace(plan, stabilizer=known.stabilizer,
+                                   working_pix_fmt=known.working_pix_fmt)
+
+    def output_path(self, settings: Settings) -> Path:
+        """The render's file: made from the settings, in the output folder."""
+        what = f"freeze{settings.offset}" if settings.mode == "freeze" else f"k{settings.offset}"
+        preset = next((p.name for p in looks.PRESETS.values() if p.look == settings.look), None)
+        if preset is None:  # a custom look: its flags, hashed, keep different looks apart
+            flags = " ".join(settings.look.flags()).encode()
+            preset = "look" + hashlib.blake2b(flags, digest_size=3).hexdigest()
+        parts = [self.src.stem, what, preset]
+        if settings.start or settings.end is not None:
+            parts.append(f"f{settings.start or 0}-{settings.end if settings.end is not None else 'end'}")
+        if settings.stabilize:
+            parts.append("stab")
+        name = "-".join(parts).replace(".", "_").replace("/", "_").replace(os.sep, "_")
+        return self.out_dir / f"{name}.mp4"
+
+    def describe(self, settings: Settings, overwrite: bool = False) -> dict[str, Any]:
+        """What the page shows beside the picture: the plan in words and both commands."""
+        plan = self.plan(settings)
+        dst = self.output_path(settings)
+        cli = ["ffmotion", str(self.src), str(dst), *settings.cli_flags()]
+        if overwrite:
+            cli.append("--overwrite")
+            plan = dataclasses.replace(plan, options=dataclasses.replace(plan.options,
+                                                                         overwrite=True))
+        return {
+            "describe": plan.describe(), "k": plan.k, "out_frames": plan.out_frames,
+            "first": plan.span.first, "count": plan.span.count,
+            "cli": shlex.join(cli),
+            "ffmpeg": [api.printable(argv) for argv in api.commands(plan, self.tools.ffmpeg)],
+            "output": str(dst), "exists": dst.exists(), "pix_fmt": plan.working_pix_fmt,
+        }
+
+    # -- proxies --------------------------------------------------------------------------
+
+    def proxy_for(self, plan: graph.Plan, wait: float = 120.0) -> tuple[frames.Proxy, int]:
+        """The proxy for ``plan`` (built on first use) and the proxy index of its range's
+        first frame. Waits until it is complete."""
+        span = plan.span
+        if plan.stabilizer is None:
+            key: Any = "plain"
+        else:
+            key = ("stab", span.first, span.count, plan.stabilizer.options)
+        with self._lock:
+            building = self._proxies.get(key)
+            if building is None:
+                path = self.work / f"proxy-{len(self._proxies)}.raw"
+                proxy = frames.Proxy(path, self.size[0], self.size[1], frames.proxy_pix_fmt(plan),
+                                     self.info.fps, 0 if key == "plain" else span.first,
+                                     self.info.frames if key == "plain" else span.count)
+                building = _Building(proxy)
+                self._proxies[key] = building
+                self._start(self._build, plan, building)
+        if not building.done.wait(wait):
+            raise FfmotionError("the preview frames are still being prepared")
+        if building.error:
+            raise FfmotionError(building.error)
+        base = span.first if key == "plain" else 0
+        return building.proxy, base
+
+    def _start(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _build(self, plan: graph.Plan, building: _Building) -> None:
+        try:
+            stabilize.ensure_transforms(plan, self.tools)
+            argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size, building.proxy.path)
+            runner.run_ffmpeg(argv)
+            size = building.proxy.path.stat().st_size
+            count = size // building.proxy.frame_bytes
+            if count != building.proxy.count:
+                log.warning("preview: %d frames decoded, %d expected", count, building.proxy.count)
+                building.proxy = dataclasses.replace(building.proxy, count=count)
+        except FfmotionError as exc:
+            building.error = str(exc)
+        except Exception as exc:  # a thread must report, not die silently
+            building.error = f"preparing the preview failed: {exc}"
+        finally:
+            building.done.set()
+
+    def start_plain_proxy(self, settings: Settings) -> None:
+        """Begin decoding the input at preview size (the page's first frame needs it)."""
+        self._start(self._quiet_proxy, settings)
+
+    def _quiet_proxy(self, settings: Settings) -> None:
+        try:
+            self.proxy_for(self.plan(settings))
+        except FfmotionError as exc:
+            log.warning("preview: %s", exc)
+
+    def proxy_status(self) -> dict[str, Any]:
+        with self._lock:
+            items = list(self._proxies.values())
+        return {"ready": all(b.done.is_set() for b in items) if items else False,
+                "errors": [b.error for b in items if b.error]}
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def frame_format(self, pix_fmt: str) -> dict[str, Any]:
+        layout = plane_layout(pix_fmt, *self.size)
+        sx, sy = chroma_subsampling(pix_fmt) if pix_fmt.startswith("yuv") else (0, 0)
+        return {"pix_fmt": pix_fmt, "width": self.size[0], "height": self.size[1],
+                "planes": len(layout.planes), "bytes_per_sample": layout.bytes_per_sample,
+                "depth": layout.depth, "chroma_shift": [sx, sy],
+                "full_range": pix_fmt.startswith("yuvj"),
+                "frame_bytes": layout.frame_bytes}
+
+    def frame(self, settings: Settings, i: int) -> tuple[bytes, dict[str, Any]]:
+        """Output frame ``i`` (counted from the range's start) exactly, as raw planes."""
+        self.touch()
+        plan = self.plan(settings)
+        if not 0 <= i < plan.out_frames:
+            raise UsageError(f"frame {i} is outside 0..{plan.out_frames - 1}")
+        fmt = self.frame_format(plan.working_pix_fmt)
+        key = (settings.key, i)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key], fmt
+        proxy, base = self.proxy_for(plan)
+        win = frames.window(plan, base, i, 1)
+        argv = frames.window_command(self.tools.ffmpeg, plan, proxy, win)
+        done = runner.capture(argv, timeout=120)
+        size = fmt["frame_bytes"]
+        if done.returncode != 0 or len(done.stdout) < (win.skip + 1) * size:
+            raise FfmotionError(f"ffmpeg gave no frame {i}: {done.stderr.strip()[-300:]}")
+        data = done.stdout[win.skip * size:(win.skip + 1) * size]
+        with self._lock:
+            self._cache[key] = data
+            while len(self._cache) > FRAME_CACHE:
+                self._cache.popitem(last=False)
+        return data, fmt
+
+    def original(self, settings: Settings, i: int) -> tuple[bytes, dict[str, Any]]:
+        """Input frame ``i`` of the range at preview size (the proxy's own pixels)."""
+        plan = self.plan(settings)
+        if not 0 <= i < plan.span.count:
+            raise UsageError(f"frame {i} is outside 0..{plan.span.count - 1}")
+        proxy, base = self.proxy_for(plan)
+        size = proxy.frame_bytes
+        with open(proxy.path, "rb") as f:
+            f.seek((base + i) * size)
+            data = f.read(size)
+        return data, self.frame_format(proxy.pix_fmt)
+
+    def stream(self, settings: Settings, i: int) -> tuple[list[str], int, dict[str, Any]]:
+        """argv streaming exact output frames from ``i`` to the end, and warm-up to drop."""
+        plan = self.plan(settings)
+        i = max(0, min(i, plan.out_frames - 1))
+        proxy, base = self.proxy_for(plan)
+        win = frames.window(plan, base, i, plan.out_frames - i)
+        return (frames.window_command(self.tools.ffmpeg, plan, proxy, win), win.skip,
+                self.frame_format(plan.working_pix_fmt))
+
+    # -- energy ---------------------------------------------------------------------------
+
+    def energy(self, settings: Settings) -> dict[str, Any]:
+        """The motion-energy timeline of the offset(s) (``explore.energy``, full resolution);
+        computed in the background, ``state`` says when it is there."""
+        plan = self.plan(settings)
+        ks = sorted(set(plan.channel_ks)) if plan.channel_ks is not None else [plan.k]
+        if plan.mode == "freeze":
+            return {"state": "none", "reason": "freeze mode has no offset"}
+        key = (tuple(ks), plan.span.first, plan.span.count, settings.stabilize)
+        with self._lock:
+            entry = self._energy.get(key)
+            if entry is None:
+                # one energy run at a time, for the latest settings asked: a dragged slider
+                # must not start one full-resolution pass per position
+                entry = {"state": "running", "ks": ks}
+                self._energy[key] = entry
+                if self._energy_wanted is not None:
+                    self._energy.pop(self._energy_wanted[0], None)
+                self._energy_wanted = (key, settings, ks, entry)
+                if not self._energy_busy:
+                    self._energy_busy = True
+                    self._start(self._energy_loop)
+        return entry
+
+    def touch(self, streaming: int = 0) -> None:
+        """A frame was asked for (``streaming`` +1/-1: playback began/ended)."""
+        with self._lock:
+            self._active_at = time.monotonic()
+            self._streams += streaming
+
+    def _wait_quiet(self) -> None:
+        """Energy is a full-resolution decode: it waits until nobody is scrubbing or playing,
+        so it never competes with the frames on screen."""
+        while True:
+            with self._lock:
+                idle = time.monotonic() - self._active_at
+                quiet = idle >= ENERGY_QUIET_S and self._streams == 0
+            if quiet or self._closing.is_set():
+                return
+            self._closing.wait(max(0.05, ENERGY_QUIET_S - idle))
+
+    def _energy_loop(self) -> None:
+        while True:
+            self._wait_quiet()
+            with self._lock:
+                job, self._energy_wanted = self._energy_wanted, None
+                if job is None:
+                    self._energy_busy = False
+                    return
+            self._run_energy(*job[1:])
+
+    def _run_energy(self, settings: Settings, ks: list[int], entry: dict[str, Any]) -> None:
+        args = settings.option_args()
+        try:
+            table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
+                                   end=args["end"],
+                                   stabilize_options=StabilizeOptions() if settings.stabilize else None,
+                                   tools=self.tools)
+            entry.update(values=[[round(v, 3) for v in row] for row in table.values],
+                         labels=table.labels, first=table.first, state="done")
+        except FfmotionError as exc:
+            entry.update(state="failed", error=str(exc))
+        except Exception as exc:  # a thread must report, not die silently
+            entry.update(state="failed", error=f"energy failed: {exc}")
+
+    # -- renders --------------------------------------------------------------------------
+
+    def render(self, settings: Settings, overwrite: bool) -> Render:
+        """Start the full-resolution job the CLI would run for these settings."""
+        dst = self.output_path(settings)
+        options = api.make_options(self.src, dst, overwrite=overwrite, **settings.option_args())
+        plan = api.prepare(options, self.tools, self.info)
+        with self._lock:
+            if any(r.state == "running" and r.output == dst for r in self.renders.values()):
+                raise UsageError(f"{dst.name} is being rendered already")
+            job = Render(len(self.renders) + 1, dst, plan.out_frames)
+            self.renders[job.ident] = job
+        self._start(self._run_render, plan, job)
+        return job
+
+    def _run_render(self, plan: graph.Plan, job: Render) -> None:
+        started = time.monotonic()
+
+        def seen(count: int) -> None:
+            job.frames = count
+
+        try:
+            result = api.run(plan, self.tools, on_frames=seen)
+            job.frames = result.frames
+            job.state = "done"
+        except FfmotionError as exc:
+            job.error, job.state = str(exc), "failed"
+        except Exception as exc:
+            job.error, job.state = f"render failed: {exc}", "failed"
+        job.seconds = time.monotonic() - started
+
+    # -- end ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Kill every ffmpeg this session started, let the threads clean up, remove the temp
+        folder."""
+        self._closing.set()
+        runner.stop_children()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def info_json(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "name": self.src.name, "width": info.width, "height": info.height,
+            "fps": float(info.fps), "fps_text": format_fps(info.fps),
+            "fps_num": info.fps.numerator, "fps_den": info.fps.denominator,
+            "frames": info.frames, "preview": list(self.size),
+            "output_dir": str(self.out_dir),
+            "presets": {name: _look_json(p.look) | {"description": p.description}
+                        for name, p in looks.PRESETS.items()},
+        }
+
+
+def _look_json(look: Look) -> dict[str, Any]:
+    return {"blend": look.blend, "gain": f"{float(look.gain):g}",
+            "blur": look.blur, "gray": look.gray,
+            "rgb": ",".join(c.text for c in look.rgb_offsets) if look.rgb_offsets else "",
+            "trail": look.trail, "overlay": look.overlay}

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The preview's two speed figures, measured in a real browser (Playwright + system Chromium).
+
+* **update latency**: from the input event (offset or a look control changed in the page) to
+  the exact frame drawn on the canvas, ``performance.now()`` in the page; p50/p95 over
+  ``--samples`` distinct settings (none is in the server's frame cache).
+* **playback**: frames drawn per second while playing the motion picture from frame 0, and
+  how many were skipped to keep pace with the clip's frame rate.
+
+    python scripts/bench_preview.py                     # 1080p30 10 s input, 1280x720 preview
+    python scripts/bench.py --sections preview          # the same, as a section of bench.py
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _start(src: Path, ffmpeg_bin: str, width: int, out: Path) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    env = {**os.environ, "FFMOTION_FFMPEG": ffmpeg_bin}
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", str(src),
+                             "--no-browser", "--port", "0", "--width", str(width), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                            cwd=HERE.parent)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    url = proc.stdout.readline().decode().strip() if ready else ""
+    if not url.startswith("http"):
+        proc.kill()
+        raise RuntimeError("ffmotion preview printed no URL")
+    return proc, url
+
+
+_CHANGE = """async ([selector, value, k]) => {
+  const el = document.querySelector(selector);
+  el.value = value; el.dispatchEvent(new Event('change'));
+}"""
+_DONE = """([k, key]) => window.ffmotionPreview.exact && window.ffmotionPreview.busy === 0 &&
+  window.ffmotionPreview.describe && window.ffmotionPreview.describe.k === k"""
+
+
+def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
+        play_seconds: float = 8.0, chromium: Optional[str] = None) -> dict[str, Any]:
+    """Both figures for ``src`` (see the module docstring)."""
+    from playwright.sync_api import sync_playwright
+
+    binary = chromium or shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        raise RuntimeError("no chromium: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="ffmotion-bench-preview-") as tmp:
+        started = time.monotonic()
+        proc, url = _start(src, ffmpeg_bin, width, Path(tmp))
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000}, bypass_csp=True)
+                page.goto(url)
+                page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
+                                       timeout=300000)
+                first = time.monotonic() - started
+                info = page.evaluate("fetch('/api/info?t=' + new URLSearchParams(location.search)"
+                                     ".get('t')).then(r => r.json())")
+                results: dict[str, Any] = {"input": f"{info['width']}x{info['height']}",
+                                           "fps": info["fps_text"], "frames": info["frames"],
+                                           "preview": f"{info['preview'][0]}x{info['preview'][1]}",
+                                           "first_exact_frame_s": round(first, 2)}
+                page.eval_on_selector("#frame", "(el) => { el.value = '30'; "
+                                      "el.dispatchEvent(new Event('input')); }")
+                page.wait_for_function("window.ffmotionPreview.exact && "
+                                       "window.ffmotionPreview.busy === 0", timeout=60000)
+                for what in ("offset", "gain"):
+                    times, parts = [], []
+                    for n in range(samples):
+                        k = 2 + n if what == "offset" else 1 + samples
+                        if what == "offset":
+                            page.evaluate(_CHANGE, ["#offset", str(k), k])
+                        else:
+                            page.evaluate(_CHANGE, ["#gain", f"{1 + (n + 1) * 0.25:g}", k])
+                        page.wait_for_function(_DONE, arg=[k, ""], timeout=60000)
+                        times.append(page.evaluate("window.ffmotionPreview.drawnAt - "
+                                                   "window.ffmotionPreview.changedAt"))
+                        parts.append(page.evaluate("window.ffmotionPreview.timing"))
+                    results[f"{what}_ms"] = {"p50": round(statistics.median(times), 1),
+                                             "p95": round(_percentile(times, 0.95), 1),
+                                             "max": round(max(times), 1), "n": len(times),
+                                             "fetch_p50": round(statistics.median(
+                                                 p["fetch"] for p in parts), 1),
+                                             "draw_p50": round(statistics.median(
+                                                 p["draw"] for p in parts), 1)}
+                # playback from the first frame, classic look
+                page.evaluate(_CHANGE, ["#gain", "1", 0])
+                page.evaluate(_CHANGE, ["#offset", "6", 6])
+                page.wait_for_function(_DONE, arg=[6, ""], timeout=60000)
+                page.eval_on_selector("#frame", "(el) => { el.value = '0'; "
+                                      "el.dispatchEvent(new Event('input')); }")
+                page.wait_for_function("window.ffmotionPreview.exact && "
+                                       "window.ffmotionPreview.busy === 0", timeout=60000)
+                page.click("#play")
+                page.wait_for_timeout(int(play_seconds * 1000))
+                stats = page.evaluate("window.ffmotionPreview.playStats")
+                page.click("#play")
+                shown = stats["drawn"] / stats["seconds"] if stats["seconds"] else 0.0
+                results["playback"] = {"drawn": stats["drawn"], "skipped": stats["skipped"],
+                                       "seconds": round(stats["seconds"], 2),
+                                       "fps_shown": round(shown, 1)}
+                browser.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    results["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from ffmotion import runner
+
+    import bench  # noqa: E402  (scripts/bench.py: the shared clip generator)
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", default="1920x1080")
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--width", type=int, default=1280, help="preview width (default 1280)")
+    p.add_argument("--samples", type=int, default=40)
+    p.add_argument("--ffmpeg", help="ffmpeg binary (default: the one ffmotion finds)")
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ffmotion-bench")
+    args = p.parse_args(argv)
+    w, h = (int(v) for v in args.size.split("x"))
+    tools = runner.tools(args.ffmpeg)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    src = bench.ensure_clip(bench.ClipSpec(w, h, args.seconds), args.cache, tools.ffmpeg)
+    result = run(src, tools.ffmpeg, args.width, args.samples)
+    result["ffmpeg"] = f"{tools.ffmpeg} ({tools.version})"
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The preview's pure parts: settings <-> command line, trail warm-up, frame windows."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ffmotion import cli, graph
+from ffmotion.errors import UsageError
+from ffmotion.options import Options
+from ffmotion.preview import frames
+from ffmotion.preview.session import parse_settings
+from ffmotion.probe import MediaInfo
+
+INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", "h264")
+
+
+@pytest.mark.parametrize("query", [
+    {"offset": "12"},
+    {"offset": "0.5s", "blend": "difference", "gain": "2.5", "trail": "0.9"},
+    {"mode": "freeze", "offset": "7", "blur": "3", "gray": "1", "overlay": "0.25"},
+    {"offset": "2", "rgb": "1x,2x,3x", "gain": "2"},  # the "color" preset
+    {"offset": "4", "rgb": "1,3,5", "start": "10", "end": "60", "stab": "1"},
+])
+def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
+    settings = parse_settings(query)
+    args = cli._main_parser().parse_args(["in.mp4", "out.mp4", *settings.cli_flags()])
+    assert cli._look(args) == settings.look
+    assert args.start == (f"{query['start']}f" if "start" in query else None)
+    assert args.end == (f"{query['end']}f" if "end" in query else None)
+    assert args.stabilize == ("stab" in query)
+    wanted = None if query.get("rgb", "").startswith("1,") else query["offset"]
+    assert (args.freeze if query.get("mode") == "freeze" else args.offset) == wanted
+
+
+@pytest.mark.parametrize("query", [{"offset": "-1"}, {"gain": "0"}, {"blend": "../x"},
+                                   {"start": "/etc"}, {"trail": "2"}, {"mode": "x"}])
+def test_bad_settings_get_the_clis_message(query: dict) -> None:
+    with pytest.raises(UsageError):
+        parse_settings(query)
+
+
+@pytest.mark.parametrize("decay, depth", [(0.5, 8), (0.9, 8), (0.97, 10), (0.1, 8)])
+def test_warmup_outlasts_any_carried_trail(decay: float, depth: int) -> None:
+    need = frames.warmup(decay, depth)
+    assert need is not None
+    d = np.float32(decay)
+    state = np.float32((1 << depth) - 1)  # the largest state lagfun can carry in
+    steps = 0
+    while state > 0.5:
+        state = np.float32(state * d)
+        steps += 1
+    assert steps <= need <= steps + 3  # enough, and not wastefully more
+    assert frames.warmup(1.0, 8) is None
+
+
+def _plan(**fields: object) -> graph.Plan:
+    options = Options(src=INFO.path, dst=Path("/nowhere/out.mp4"), **fields)  # type: ignore[arg-type]
+    return graph.plan(options, INFO)
+
+
+def test_windows_read_only_the_frames_an_output_frame_needs() -> None:
+    offset = frames.window(_plan(offset="5"), base=10, i=20, count=1)
+    assert (offset.a, offset.b, offset.k, offset.skip) == (30, 35, 0, 0)
+    freeze = frames.window(_plan(offset="5", mode="freeze"), base=10, i=20, count=1)
+    assert (freeze.a, freeze.b, freeze.k, freeze.skip) == (30, 15, 0, 0)
+    rgb = frames.window(_plan(offset="2", look=parse_settings({"rgb": "1x,2x,3x"}).look),
+                        base=0, i=7, count=3)
+    assert (rgb.a, rgb.b, rgb.channel_ks, rgb.count) == (7, 9, (0, 2, 4), 3)
+    trail = frames.window(_plan(offset="3", look=parse_settings({"trail": "0.5"}).look),
+                          base=0, i=40, count=1)
+    assert trail.skip == frames.warmup(0.5, 8) and trail.a == 40 - trail.skip
+    early = frames.window(_plan(offset="3", look=parse_settings({"trail": "1"}).look),
+                          base=4, i=40, count=1)
+    assert (early.a, early.skip) == (4, 40)
+
+
+def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pass 1's cache key hashes the whole input: once per range, not per slider position."""
+    from conftest import make_clip
+
+    from ffmotion import runner, stabilize
+    from ffmotion.preview.session import Session
+
+    clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)
+    calls: list[Path] = []
+    real = stabilize.content_hash
+    monkeypatch.setattr(stabilize, "content_hash", lambda path: calls.append(path) or real(path))
+    session = Session(clip, runner.tools(gen_ffmpeg), width=32)
+    try:
+        plans = [session.plan(parse_settings({"offset": str(k), "stab": "1", "gain": gain}))
+                 for k in (1, 2, 3) for gain in ("1", "2")]
+        assert all(p.stabilizer is not None for p in plans)
+        assert len(calls) == (1 if plans[0].stabilizer.method == "vidstab" else 0)
+        assert {p.stabilizer for p in plans} == {plans[0].stabilizer}
+    finally:
+        session.close()

@@ -33,6 +33,8 @@ import ffmpeg
 
 from .. import graph
 from ..graph_extras import stabilize_video
+from ..graph_picture import prelude
+from ..run.names import literal_input_args
 from ..pixfmt import plane_layout, working_pix_fmt
 from ..probe import MediaInfo
 
@@ -79,8 +81,13 @@ def proxy_pix_fmt(plan: graph.Plan) -> str:
 def proxy_command(ffmpeg_bin: str, plan: graph.Plan, size: tuple[int, int], dst: Path) -> list[str]:
     """Decode (the range when stabilizing, else the whole input), stabilize, scale, write raw."""
     stabilized = plan.stabilizer is not None
-    source = ffmpeg.input(str(plan.info.path), **(plan.input_args() if stabilized else {}))
-    video = source["v:0"]
+    if stabilized:  # the range's frames, exactly as the motion graph gets them
+        source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+        video = plan.source_video(source)
+    else:  # the whole input: frames are picked by index later
+        source = ffmpeg.input(str(plan.info.path), **literal_input_args(plan.info.path))
+        video = source[f"v:{plan.info.video_stream}"]
+    video = prelude(video, plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
     video = (video.filter("scale", size[0], size[1], flags=SCALE_FLAGS)

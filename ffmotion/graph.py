@@ -308,7 +308,17 @@ def buffer_bytes(info: MediaInfo, k: int, pix_fmt: str) -> int:
 
 
 def choose_strategy(options: Options, info: MediaInfo, k: int, pix_fmt: str) -> Strategy:
-    """The strategy asked for, or with "auto": "dual" when K frames exceed ``max_buffer``."""
+    """The strategy asked for, or with "auto": "dual" when K frames exceed ``max_buffer``.
+
+    Freeze mode with ``--rgb-offsets`` holds only the three reference frames in "split", and
+    its "dual" graph stalls in ffmpeg 9.0.2 (three one-frame branches of a second input): it
+    always runs "split".
+    """
+    if options.mode == "freeze" and options.look.rgb_offsets is not None:
+        if options.strategy == "dual":
+            raise UsageError("--strategy dual with --freeze and --rgb-offsets stalls in ffmpeg; "
+                             "split holds only the three reference frames: drop --strategy")
+        return "split"
     if options.strategy != "auto":
         return options.strategy
     return "dual" if buffer_bytes(info, k, pix_fmt) > options.max_buffer else "split"

@@ -130,3 +130,15 @@ def test_time_range_on_variable_rate_input_uses_frame_times(corpus, gen_ffmpeg):
     first, count = plan.span.first, plan.span.count
     assert abs(times[first] - 1.5) <= min(abs(t - 1.5) for t in times) + 1e-9
     assert abs(times[first + count] - 2.5) <= 0.034  # the first frame not taken
+
+
+def test_freeze_with_rgb_offsets_never_runs_the_stalling_dual_graph(clips, tmp_path):
+    from ffmotion import api, errors, graph
+
+    src = clips["yuv420p"].path
+    options = api.make_options(src, tmp_path / "o.mkv", freeze=2, look="color")
+    info = probe.probe(src, runner.tools())
+    assert graph.plan(options, info).strategy == "split"
+    with pytest.raises(errors.UsageError, match="stalls"):
+        graph.plan(api.make_options(src, tmp_path / "o.mkv", freeze=2, look="color",
+                                    strategy="dual"), info)

@@ -50,10 +50,12 @@ def probe(path: Path, tools: runner.Tools) -> MediaInfo:
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
         raise UsageError(f"input is a folder, not a file: {path}")
+    if not path.is_file():  # reading a FIFO would block for ever, a device never end
+        raise UsageError(f"input is not a regular file (a FIFO, device or socket): {path}")
     if tools.ffprobe:
         try:
             return _with_ffprobe(path, tools.ffprobe)
-        except (MediaError, OSError, ValueError) as exc:
+        except (MediaError, OSError, ValueError, TypeError) as exc:
             # a broken ffprobe, or a file it cannot read: ffmpeg has the last word (and the
             # error message, when the file really is unusable)
             log.debug("ffprobe failed on %s (%s); probing with ffmpeg", path, exc)
@@ -66,10 +68,12 @@ def _with_ffprobe(path: Path, ffprobe: str) -> MediaInfo:
         "-show_entries",
         "stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,nb_read_packets",
         "-of", "json", *literal_input_argv(path), "--", str(path),
-    ])
+    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffprobe")
     if done.returncode != 0:
         raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
-    streams = json.loads(done.stdout or b"{}").get("streams", [])
+    parsed = json.loads(done.stdout or b"{}")
+    streams = (parsed.get("streams") if isinstance(parsed, dict) else None) or []
+    streams = [s for s in streams if isinstance(s, dict)] if isinstance(streams, list) else []
     videos = [s for s in streams if s.get("codec_type") == "video"]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     if not videos:
@@ -95,7 +99,7 @@ def _with_ffmpeg(path: Path, ffmpeg: str) -> MediaInfo:
     done = runner.capture([
         ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path), "-i", str(path),
         "-map", "0:v:0?", "-c", "copy", "-f", "framecrc", "-",
-    ])
+    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
     streams = [m.groups() for m in map(_STREAM.match, _input_section(done.stderr)) if m]
     if done.returncode != 0 and not streams:
         raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")

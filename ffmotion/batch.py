@@ -13,6 +13,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
+import fnmatch
 import glob
 import json
 import logging
@@ -43,6 +44,8 @@ VIDEO_EXTENSIONS = frozenset({
     ".dv", ".y4m",
 })
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# --input-list: more than this is not a list of names (``/dev/zero`` would fill the memory)
+INPUT_LIST_MAX = 16 * 2**20
 # A task on a Dask worker asks the scheduler whether the batch was interrupted at most this often.
 DASK_CANCEL_POLL_S = 1.0
 # How long an interrupted Dask batch waits for running tasks to stop and clean up.
@@ -128,16 +131,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
-    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored."""
+    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored.
+
+    At most :data:`INPUT_LIST_MAX` bytes are read (``/dev/zero`` would fill the memory).
+    """
     try:
         if name == "-":
-            text = (stdin or sys.stdin).read()
+            text = (stdin or sys.stdin).read(INPUT_LIST_MAX + 1)
         else:
-            text = Path(name).read_text(encoding="utf-8")
+            with open(name, "rb") as handle:
+                text = handle.read(INPUT_LIST_MAX + 1).decode("utf-8")
     except FileNotFoundError:
-        raise UsageError(f"input list not found: {name}") from None
+        raise UsageError(f"input list not found: {outputs.shown(name)}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the input list {name}: {exc}") from None
+        raise UsageError(f"cannot read the input list {outputs.shown(name)}: {exc}") from None
+    if len(text) > INPUT_LIST_MAX:
+        raise UsageError(f"input list {outputs.shown(name)} is longer than "
+                         f"{INPUT_LIST_MAX // 2**20} MiB: not a list of file names?")
+    if "\0" in text:
+        raise UsageError(f"input list {outputs.shown(name)} contains NUL bytes: not a list of "
+                         "file names")
     return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
 
 
@@ -189,12 +202,12 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
         elif path.exists() or not glob.has_magic(item):
             add(path)  # missing files are reported with the other checks
         else:
-            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(item), recursive=True))]
+            matches = _glob(os.path.expanduser(item))
             files: list[Path] = []
             for match in matches:
                 if match.is_dir():
                     files.extend(_search(match, skip))
-                elif runner.TEMP_MARK not in match.name:
+                elif runner.TEMP_MARK not in match.name and match.is_file():
                     files.append(match)
             if not files:
                 raise UsageError(f"no files match {item}")
@@ -209,6 +222,34 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
         raise UsageError("every input found is in the output folder: nothing to do "
                          "(choose another --output-dir)")
     return found
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Sorted matches of a glob pattern. ``**`` does not follow links to folders: Python's
+    glob does, and a link to a folder above it expands without end."""
+    if "**" not in pattern:
+        return [Path(m) for m in sorted(glob.glob(pattern))]
+    root = _glob_root(pattern)
+    rest = Path(pattern).parts[len(root.parts):]
+    found: list[str] = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = Path(here).relative_to(root).parts if here != str(root) else ()
+        for name in sorted(dirs + [f for f in files if not f.startswith(".")]):
+            if _glob_match((*rel, name), rest):
+                found.append(os.path.join(here, name))
+    return [Path(m) for m in sorted(found)]
+
+
+def _glob_match(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """``parts`` (a relative path) matches ``pattern`` component by component; ``**``
+    matches any number of components."""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(parts[i:], rest) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], head) and _glob_match(parts[1:], rest)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -246,14 +287,17 @@ def output_pattern(template: str) -> "re.Pattern[str]":
 
 
 def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
+    """Video files below ``folder``: regular files only (a FIFO would block the probe for
+    ever), links to folders not followed (they may loop)."""
     hits = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, followlinks=False):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
                          and (exclude is None or Path(os.path.realpath(here / d)) != exclude))
         for name in sorted(files):
             if (not name.startswith(".") and runner.TEMP_MARK not in name
-                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS):
+                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS
+                    and (here / name).is_file()):
                 hits.append(here / name)
     return hits
 

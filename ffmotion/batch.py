@@ -1014,7 +1014,14 @@ def _jobs(args: argparse.Namespace, outdir: Path,
 
 
 def _note_stale_temporaries(outdir: Path) -> None:
-    stale = sorted(p.name for p in outdir.iterdir() if runner.TEMP_MARK in p.name)
+    """Remove the temporary files of runs that were killed (their writer is dead, on this
+    host); name the others, which a live batch (or another host) may be writing."""
+    removed, kept = outputs.remove_stale(outdir)
+    if removed:
+        print(f"ffmotion: note: removed {len(removed)} temporary file(s) left in "
+              f"{_shown(str(outdir))} by a run that was killed (e.g. "
+              f"{outputs.shown(removed[0].name)})", file=sys.stderr)
+    stale = [p.name for p in kept]
     if stale:
         print(f"ffmotion: note: {len(stale)} temporary file(s) of an interrupted run in "
               f"{_shown(str(outdir))} (e.g. {outputs.shown(stale[0])}): never "

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import fnmatch
 import glob
+import math
 import json
 import logging
 import os
@@ -539,7 +540,25 @@ def _import_distributed() -> Any:
         import distributed
     except ImportError:
         raise ToolError("--scheduler needs Dask distributed: pip install 'ffmotion[dask]'") from None
+    # distributed sets its loggers' levels when imported: its reconnect tracebacks are not
+    # ffmotion's messages (-vv shows them)
+    quiet = logging.DEBUG if log.getEffectiveLevel() <= logging.DEBUG else logging.CRITICAL
+    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm",
+                 "distributed.batched", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(quiet)
     return distributed
+
+
+def _check_address(distributed: Any, address: str) -> None:
+    """An unknown scheme is a usage error now (distributed would stall 20 s, then raise)."""
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    try:
+        from distributed.comm.registry import get_backend
+
+        get_backend(scheme)
+    except (ValueError, ImportError, KeyError) as exc:
+        raise UsageError(f"--scheduler {address!r}: unknown address scheme {scheme!r} "
+                         "(use tcp://HOST:8786)") from None
 
 
 def connect(address: str, timeout: float) -> Any:
@@ -547,6 +566,9 @@ def connect(address: str, timeout: float) -> Any:
     distributed = _import_distributed()
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:8786")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not {timeout}")
+    _check_address(distributed, address)
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -571,18 +593,19 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
     records: dict[int, Record] = {}
     interrupted = False
     futures: dict[Any, Job] = {}
+    address = str(getattr(client.scheduler, "address", "") or "")
     try:
         for job in jobs:
             future = client.submit(run_job, job, ffmpeg, cancel, key=f"ffmotion-{token}-{job.index}",
                                    pure=False, retries=0)
             futures[future] = job
-        log.info("submitted %d tasks to %s", len(futures), client.scheduler.address)
+        log.info("submitted %d tasks to %s", len(futures), address)
         pending = dict(futures)
         try:
             while pending:
                 for future in [f for f in pending if f.done()]:
                     job = pending.pop(future)
-                    records[job.index] = _dask_record(future, job)
+                    records[job.index] = _dask_record(future, job, client, address)
                     display.finished(job.index, records[job.index])
                 display.render()
                 if pending:
@@ -596,7 +619,7 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
                 while pending and time.monotonic() < deadline:
                     for future in [f for f in pending if f.done()]:
                         job = pending.pop(future)
-                        records[job.index] = _dask_record(future, job)
+                        records[job.index] = _dask_record(future, job, client, address)
                     time.sleep(0.1)
 
             _wait_through_signals(wait_for_tasks)
@@ -608,13 +631,23 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
     return Outcome([records[job.index] for job in jobs], interrupted)
 
 
-def _dask_record(future: Any, job: Job) -> Record:
+def _dask_record(future: Any, job: Job, client: Any = None, address: str = "") -> Record:
+    """The record of a finished Dask task; one line saying what happened when it did not
+    finish (a lost scheduler cancels every task: ``exception()`` is then None)."""
     if future.status == "finished":
-        return future.result()
+        with contextlib.suppress(Exception):
+            return future.result(timeout=5)  # type: ignore[no-any-return]
     try:
-        exc = future.exception()
+        exc = future.exception(timeout=5) if future.status == "error" else None
     except Exception as error:  # noqa: BLE001 - cancelled futures raise here
         exc = error
+    connected = client is None or getattr(client, "status", "running") == "running"
+    if not connected:
+        return _record(job, "failed", error=f"lost the Dask scheduler at {address or '?'}: "
+                                            "not finished (a rerun resumes)")
+    if exc is None or type(exc).__name__ == "CancelledError":
+        return _record(job, "failed", error=f"Dask task {future.status}: not finished "
+                                            "(a worker or the scheduler went away?)")
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())
     return _record(job, "failed", error=f"Dask task failed: {reason}")
 
@@ -949,8 +982,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be 1 or more, not {args.threads}")
-    if args.connect_timeout <= 0:
-        raise UsageError("--connect-timeout must be more than 0 seconds")
+    if not math.isfinite(args.connect_timeout) or args.connect_timeout <= 0:
+        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not "
+                         f"{args.connect_timeout}")
     if args.emit_commands and args.scheduler:
         raise UsageError("--emit-commands writes the commands instead of running them: "
                          "drop --scheduler or --emit-commands")

@@ -136,6 +136,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)
         plan = graph.plan(options, info if info is not None else probe(options.src, tools))
+        graph.check_quality(plan)
         plan = stabilization.attach(plan, tools)
         available = listed.result()
     for codec in graph.encoders_needed(plan):

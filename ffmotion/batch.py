@@ -32,7 +32,7 @@ from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Uni
 from . import __version__, api, graph, runner, stabilize
 from .run import names, outputs
 from .errors import FfmotionError, Interrupted, ToolError, UsageError
-from .options import Options
+from .options import MAX_THREADS, Options
 
 log = logging.getLogger("ffmotion")
 
@@ -980,8 +980,8 @@ def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
 def _check_arguments(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be 1 or more, not {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be 1 to {MAX_THREADS}, not {args.threads}")
     if not math.isfinite(args.connect_timeout) or args.connect_timeout <= 0:
         raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not "
                          f"{args.connect_timeout}")

@@ -349,6 +349,29 @@ def video_args(plan: Plan) -> dict[str, Any]:
     return args
 
 
+# --crf ranges the encoders accept (ffmpeg clamps some silently, refuses others late)
+_QUALITY_RANGES: dict[str, tuple[float, float]] = {
+    "libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51),
+    "libvpx-vp9": (0, 63), "libvpx": (0, 63), "libaom-av1": (0, 63), "libsvtav1": (0, 63),
+    "librav1e": (0, 255),
+    "mpeg4": (1, 31), "libxvid": (1, 31), "mpeg2video": (1, 31), "mpeg1video": (1, 31),
+    "mjpeg": (1, 31),
+}
+
+
+def check_quality(plan: Plan) -> None:
+    """``--crf`` within the range of the encoder it goes to (a usage error naming it)."""
+    crf = plan.options.encode.crf
+    if crf is None or plan.options.encode.lossless:
+        return
+    codec = video_args(plan)["c:v"]
+    limits = _QUALITY_RANGES.get(codec)
+    what = "qscale" if codec in _QSCALE_CODECS else "CRF"
+    if limits is not None and not limits[0] <= crf <= limits[1]:
+        raise UsageError(f"--crf {_number(crf)} is outside the {what} range of {codec}: "
+                         f"{_number(limits[0])} to {_number(limits[1])}")
+
+
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
         return {"crf": 18, "preset": _X264["preset"]}

@@ -525,6 +525,8 @@ class DaskCancel:
         self.__init__(state["name"])  # type: ignore[misc]
 
     def __call__(self) -> bool:
+        if not self._set and _worker_stopping():
+            self._set = True  # the worker lost its scheduler: nobody will take the result
         now = time.monotonic()
         if not self._set and now - self._checked >= DASK_CANCEL_POLL_S:
             self._checked = now
@@ -533,6 +535,18 @@ class DaskCancel:
             with contextlib.suppress(Exception):  # no scheduler: nobody can cancel either
                 self._set = Event(self.name).is_set()
         return self._set
+
+
+def _worker_stopping() -> bool:
+    """This Dask worker is closing (its scheduler is gone, or it is told to stop)."""
+    try:
+        from distributed import get_worker
+
+        status = get_worker().status
+    except Exception:  # noqa: BLE001 - not on a worker (a test, a local call)
+        return False
+    return getattr(status, "name", str(status)) in ("closing", "closed", "closing_gracefully",
+                                                     "failed")
 
 
 def _import_distributed() -> Any:

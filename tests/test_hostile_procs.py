@@ -7,6 +7,7 @@ people run ffmpeg on this machine.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -323,17 +324,19 @@ def test_scheduler_address_and_timeout_are_checked_at_once(env, tmp_path, short_
         one_line(err, needle)
 
 
-@needs_proc
-def test_scheduler_killed_mid_batch(env, tmp_path, long_clip):
+@contextlib.contextmanager
+def dask_batch(env: dict[str, str], tmp_path: Path, clip: Path):
+    """A ``dask scheduler`` and a ``dask worker`` (no nanny) as processes, and a batch of
+    three slow jobs on them, yielded once the worker's ffmpeg writes frames:
+    ``(address, scheduler, worker, batch, ffmpegs, out)``."""
     pytest.importorskip("distributed")
-    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     info = tmp_path / "scheduler.json"
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-             "stderr": subprocess.DEVNULL, "env": env}
-    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+    quiet: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                   "stderr": subprocess.DEVNULL, "env": env}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                   "--scheduler-file", str(info)], **quiet)
-    worker = None
-    batch = None
+    worker = batch = None
     try:
         assert wait_for(lambda: info.exists() and info.stat().st_size > 0, 30)
         time.sleep(0.2)
@@ -343,7 +346,7 @@ def test_scheduler_killed_mid_batch(env, tmp_path, long_clip):
         inputs = tmp_path / "in"
         inputs.mkdir()
         for name in ("a.mp4", "b.mp4", "c.mp4"):
-            os.link(long_clip, inputs / name)  # three inputs, no copies
+            os.link(clip, inputs / name)  # three inputs, no copies
         out = tmp_path / "out"
         batch = subprocess.Popen([sys.executable, "-m", "ffmotion", "batch", str(inputs), "-o",
                                   str(out), "-k", "2", "--preset", "veryslow", "--scheduler",
@@ -353,9 +356,20 @@ def test_scheduler_killed_mid_batch(env, tmp_path, long_clip):
 
         def writing() -> bool:
             ffmpegs.update(encoding_children(worker.pid, out))
-            return bool(ffmpegs) and any(p.stat().st_size > 0 for p in temps(out))
+            return bool(ffmpegs) and out.is_dir() and any(p.stat().st_size > 0 for p in temps(out))
 
         assert wait_for(writing, 60), "the worker never started ffmpeg"
+        yield address, scheduler, worker, batch, ffmpegs, out
+    finally:
+        for proc in (batch, worker, scheduler):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@needs_proc
+def test_scheduler_killed_mid_batch(env, tmp_path, long_clip):
+    with dask_batch(env, tmp_path, long_clip) as (address, scheduler, worker, batch, ffmpegs, out):
         scheduler.kill()
         _, err = batch.communicate(timeout=30)
         text = err.decode("utf-8", "replace")
@@ -364,19 +378,27 @@ def test_scheduler_killed_mid_batch(env, tmp_path, long_clip):
         failed = [line for line in text.splitlines() if line.startswith("  failed: ")]
         assert len(failed) == 3, text
         assert all(f"lost the Dask scheduler at {address}" in line for line in failed), text
-        # the worker stops without its scheduler, and its ffmpeg die with it
-        assert wait_for(lambda: not any(alive(p, c) for p, c in ffmpegs.items()), 30), ffmpegs
+        # the worker stops its tasks' ffmpeg when it loses the scheduler, and then exits
+        assert wait_for(lambda: not any(alive(p, c) for p, c in ffmpegs.items()), 20), ffmpegs
         assert wait_for(lambda: worker.poll() is not None, 30)
-        # a rerun removes the temporaries the stopped worker left
-        code, _, err = ffmotion(env, "batch", str(inputs), "-o", str(out), "--emit-commands",
-                                str(tmp_path / "jobs.sh"), "-q")
-        assert code == 0, err
         assert temps(out) == []
-    finally:
-        for proc in (batch, worker, scheduler):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+
+
+@needs_proc
+def test_dask_worker_killed_takes_its_ffmpeg_along(env, tmp_path, long_clip):
+    with dask_batch(env, tmp_path, long_clip) as (address, scheduler, worker, batch, ffmpegs, out):
+        worker.kill()
+        worker.wait()
+        assert wait_for(lambda: not any(alive(p, c) for p, c in ffmpegs.items()), 10), ffmpegs
+        batch.kill()  # its tasks wait for a worker that will not come
+        batch.wait()
+        left = temps(out)
+        assert left and all(f"{worker.pid}@" in p.name for p in left)
+        # a rerun removes what the killed worker left (same host, writer dead)
+        code, _, err = ffmotion(env, "batch", str(tmp_path / "in"), "-o", str(out),
+                                "--emit-commands", str(tmp_path / "jobs.sh"), "-q")
+        assert code == 0, err
+        assert temps(out) == [] and f"removed {len(left)} temporary file(s)" in err
 
 
 # -- one line, never a traceback ---------------------------------------------------------

@@ -903,11 +903,14 @@ class Display:
         self._drawn = True
 
     def _write_line(self, line: str) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[K")
-            self._drawn = False
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        try:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self._drawn = False
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except OSError:  # the terminal is gone (SIGHUP): the batch and its report go on
+            return
         if self.live:
             self.render()
 

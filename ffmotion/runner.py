@@ -260,7 +260,8 @@ def run_ffmpeg(
     finally:
         _kill(proc)
         if bar is not None:
-            bar.close()
+            with contextlib.suppress(Exception):  # a terminal gone (SIGHUP) must not mask the error
+                bar.close()
     if proc.returncode != 0:
         raise drain.failure(proc.returncode)
     return done_frames

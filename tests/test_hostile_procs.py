@@ -262,6 +262,20 @@ def test_sigkill_takes_ffmpeg_along_and_a_rerun_removes_the_temp(env, tmp_path, 
 
 
 @needs_proc
+def test_watchdog_kills_ffmpeg_without_the_parent_death_signal(env, tmp_path, long_clip):
+    """Where prctl is missing (not Linux), a watchdog process beside each child kills it when
+    ffmotion is gone; FFMOTION_WATCHDOG=1 uses it on Linux instead of prctl."""
+    out = tmp_path / "o.mp4"
+    proc, ffmpegs = start_encoding({**env, "FFMOTION_WATCHDOG": "1"}, long_clip, out)
+    dogs = {pid: cmdline(pid) for pid in children(proc.pid) if "killpg" in cmdline(pid)}
+    assert dogs, children(proc.pid)
+    proc.kill()
+    proc.communicate()
+    assert wait_for(lambda: not any(alive(p, c) for p, c in ffmpegs.items()), 10), ffmpegs
+    assert wait_for(lambda: not any(alive(p, c) for p, c in dogs.items()), 10), dogs
+
+
+@needs_proc
 def test_a_live_writers_temporary_is_kept(env, tmp_path, short_clip):
     # another batch writing into the same folder: its temporary (a live PID) stays
     out = tmp_path / "out"

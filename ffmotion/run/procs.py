@@ -10,8 +10,10 @@ Every child is started by :func:`popen`:
 - Every child leads its own process group, so that :func:`kill` also reaches what a child
   started (a wrapper script's ffmpeg) and a terminal's Ctrl-C reaches only ffmotion, which
   then stops its children itself.
-- Elsewhere (no prctl) a watchdog thread cannot outlive the process either; there the process
-  group is what a supervisor or a rerun can kill (the temporary names carry the writer's PID).
+- Elsewhere (no prctl) a watchdog process beside each child (:data:`_WATCHDOG`, a few lines
+  of Python in its own session) kills the child's group when ffmotion is gone: it notices
+  that its parent changed. ``FFMOTION_WATCHDOG=1`` uses it on Linux too, instead of prctl
+  (for tests).
 
 Helper processes (``-version``, ``-encoders``, probes...) run with a timeout: see
 :func:`helper_timeout` and :func:`probe_timeout`.
@@ -38,6 +40,24 @@ DEFAULT_HELPER_TIMEOUT = 60.0
 DEFAULT_PROBE_TIMEOUT = 600.0
 
 _PR_SET_PDEATHSIG = 1
+WATCHDOG_ENV = "FFMOTION_WATCHDOG"
+# argv: PARENT_PID CHILD_GROUP. Exits when the group is gone; kills it when the parent is.
+_WATCHDOG = """
+import os, signal, sys, time
+parent, group = int(sys.argv[1]), int(sys.argv[2])
+while True:
+    try:
+        os.killpg(group, 0)
+    except OSError:
+        sys.exit(0)
+    if os.getppid() != parent:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+        sys.exit(0)
+    time.sleep(0.25)
+"""
 
 
 def _timeout(env: str, default: float) -> float:
@@ -76,10 +96,14 @@ def _load_prctl() -> Optional[Callable[..., int]]:
 _PRCTL = _load_prctl()
 
 
-def _child_setup(parent: int) -> Callable[[], None]:
+def _use_watchdog() -> bool:
+    return os.name == "posix" and (_PRCTL is None or os.environ.get(WATCHDOG_ENV) == "1")
+
+
+def _child_setup(parent: int, prctl: bool) -> Callable[[], None]:
     def setup() -> None:
         os.setpgid(0, 0)
-        if _PRCTL is not None:
+        if prctl and _PRCTL is not None:
             _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             if os.getppid() != parent:  # the parent died before prctl took effect
                 os._exit(1)
@@ -147,14 +171,29 @@ def popen(argv: list[str], on_start: Optional[Callable[[subprocess.Popen], None]
     ``on_start(proc)`` runs as soon as the child exists (to track it for Ctrl-C), even if
     the calling thread is interrupted while it waits.
     """
+    watchdog = _use_watchdog()
     if os.name == "posix":
-        kwargs["preexec_fn"] = _child_setup(os.getpid())
+        kwargs["preexec_fn"] = _child_setup(os.getpid(), prctl=not watchdog)
         proc = _SPAWNER.popen(argv, **kwargs)
     else:
         proc = subprocess.Popen(argv, **kwargs)
     if on_start is not None:
         on_start(proc)
+    if watchdog:
+        _start_watchdog(proc)
     return proc
+
+
+def _start_watchdog(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """A watchdog process for ``proc``'s group (see the module docstring); it exits by itself
+    with the group, so it is neither tracked nor waited for (a thread reaps it)."""
+    try:
+        dog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(proc.pid)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    except OSError:
+        return
+    threading.Thread(target=dog.wait, name="ffmotion-watchdog-reaper", daemon=True).start()
 
 
 def kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]

@@ -382,6 +382,7 @@ def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
         options = dataclasses.replace(options, overwrite=bool(args.overwrite),
                                       threads=args.threads)
         graph.check_output_format(options)
+        graph.check_quality(options)
         jobs.append(Job(index, options))
     return jobs
 

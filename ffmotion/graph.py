@@ -359,12 +359,13 @@ _QUALITY_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-def check_quality(plan: Plan) -> None:
+def check_quality(options: Options) -> None:
     """``--crf`` within the range of the encoder it goes to (a usage error naming it)."""
-    crf = plan.options.encode.crf
-    if crf is None or plan.options.encode.lossless:
+    enc = options.encode
+    if enc.crf is None or enc.lossless:
         return
-    codec = video_args(plan)["c:v"]
+    crf = enc.crf
+    codec = enc.codec or container(options.dst, False).video["c:v"]
     limits = _QUALITY_RANGES.get(codec)
     what = "qscale" if codec in _QSCALE_CODECS else "CRF"
     if limits is not None and not limits[0] <= crf <= limits[1]:

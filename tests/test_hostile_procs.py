@@ -462,6 +462,10 @@ def test_crf_outside_the_encoder_range(env, tmp_path, short_clip, name, crf, nee
     code, _, err = ffmotion(env, str(short_clip), str(tmp_path / name), "--crf", crf)
     assert code == 2
     one_line(err, f"--crf {crf}", needle)
+    code, _, err = ffmotion(env, "batch", str(short_clip), "-o", str(tmp_path / "out"), "--crf", crf,
+                            "--name", "{stem}" + Path(name).suffix)
+    assert code == 2  # before any job runs
+    one_line(err, f"--crf {crf}", needle)
     assert list(tmp_path.iterdir()) == []
 
 

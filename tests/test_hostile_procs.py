@@ -261,6 +261,53 @@ def test_sigkill_takes_ffmpeg_along_and_a_rerun_removes_the_temp(env, tmp_path, 
     assert temps(tmp_path) == [] and out.exists()
 
 
+def start_batch(env: dict[str, str], clip: Path, tmp_path: Path) -> tuple[subprocess.Popen, dict[int, str], Path]:
+    """A local batch of two slow jobs at once (ffmpeg started from pool threads), returned
+    once both ffmpeg write frames."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        os.link(clip, inputs / name)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "batch", str(inputs), "-o", str(out),
+                             "-j", "2", "-k", "2", "--preset", "veryslow"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    found: dict[int, str] = {}
+
+    def writing() -> bool:
+        found.update(encoding_children(proc.pid, out))
+        return (len(found) == 2 and out.is_dir()
+                and sum(p.stat().st_size > 0 for p in temps(out)) == 2)
+
+    if not wait_for(writing):
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the batch's ffmpeg never started writing")
+    return proc, found, out
+
+
+@needs_proc
+def test_batch_sigkill_takes_the_pool_threads_ffmpeg_along(env, tmp_path, long_clip):
+    proc, ffmpegs, out = start_batch(env, long_clip, tmp_path)
+    proc.kill()
+    proc.communicate()
+    assert wait_for(lambda: not any(alive(p, c) for p, c in ffmpegs.items()), 10), ffmpegs
+    assert len(temps(out)) == 2
+
+
+@needs_proc
+def test_batch_sighup_stops_every_ffmpeg(env, tmp_path, long_clip):
+    proc, ffmpegs, out = start_batch(env, long_clip, tmp_path)
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 130, text
+    one_line(text, "interrupted")
+    assert not any(alive(p, c) for p, c in ffmpegs.items())
+    assert list(out.iterdir()) == []
+
+
 @needs_proc
 def test_watchdog_kills_ffmpeg_without_the_parent_death_signal(env, tmp_path, long_clip):
     """Where prctl is missing (not Linux), a watchdog process beside each child kills it when

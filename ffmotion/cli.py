@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, looks, runner
-from .errors import FfmotionError, UsageError, WriteFailed
+from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
 from .options import STRATEGIES, StabilizeOptions, format_fps
 from .run import outputs, signals
 
@@ -189,13 +189,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         finally:
             _flush_stdout()
     except FfmotionError as exc:
-        _error(f"ffmotion: error: {outputs.shown(str(exc))}")  # one line
+        by = f" ({signals.received()})" if isinstance(exc, Interrupted) and signals.received() else ""
+        _error(f"ffmotion: error: {outputs.shown(str(exc))}{by}")  # one line
         tail = getattr(exc, "stderr_tail", "")
         if tail:
             log.debug("ffmpeg stderr:\n%s", tail)
         return exc.exit_code
     except KeyboardInterrupt:
-        _error("ffmotion: interrupted")
+        _error(f"ffmotion: interrupted ({signals.received() or 'SIGINT'})")
         return 130
     return code
 
@@ -240,8 +241,6 @@ def _stdout_to_null() -> None:
 
 def _error(line: str) -> None:
     """The one error line; a terminal that is gone (SIGHUP) must not turn it into a traceback."""
-    if signals.received():
-        line += f" ({signals.received()})" if line.endswith("interrupted") else ""
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):

@@ -303,7 +303,7 @@ def test_batch_sighup_stops_every_ffmpeg(env, tmp_path, long_clip):
     _, err = proc.communicate(timeout=60)
     text = err.decode("utf-8", "replace")
     assert proc.returncode == 130, text
-    one_line(text, "interrupted")
+    one_line(text, "interrupted", "(SIGHUP)")
     assert not any(alive(p, c) for p, c in ffmpegs.items())
     assert list(out.iterdir()) == []
 
@@ -345,7 +345,7 @@ def test_stop_signals_stop_ffmpeg_and_remove_the_temp(env, tmp_path, long_clip, 
     _, err = proc.communicate(timeout=60)
     text = err.decode("utf-8", "replace")
     assert proc.returncode == 130, text
-    one_line(text, "interrupted")
+    one_line(text, "interrupted", f"({signum.name})")
     assert not any(alive(p, c) for p, c in ffmpegs.items())
     assert list(tmp_path.iterdir()) == []
 

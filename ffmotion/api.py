@@ -162,6 +162,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     """Probe the input (unless ``info`` is given), resolve the plan, check the encoders exist."""
     check_paths(options)
     graph.check_output_format(options)
+    graph.check_quality(options)
     # listing the encoders is a process start of its own: overlap it with probing
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)

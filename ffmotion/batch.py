@@ -13,7 +13,9 @@ import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
+import fnmatch
 import glob
+import math
 import json
 import logging
 import os
@@ -30,7 +32,7 @@ from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Uni
 from . import __version__, api, graph, graph_outputs, runner, stabilize
 from .run import names, outputs
 from .errors import FfmotionError, Interrupted, ToolError, UsageError
-from .options import Options
+from .options import MAX_THREADS, Options
 
 log = logging.getLogger("ffmotion")
 
@@ -43,6 +45,8 @@ VIDEO_EXTENSIONS = frozenset({
     ".dv", ".y4m",
 })
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# --input-list: more than this is not a list of names (``/dev/zero`` would fill the memory)
+INPUT_LIST_MAX = 16 * 2**20
 # A task on a Dask worker asks the scheduler whether the batch was interrupted at most this often.
 DASK_CANCEL_POLL_S = 1.0
 # How long an interrupted Dask batch waits for running tasks to stop and clean up.
@@ -128,16 +132,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
-    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored."""
+    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored.
+
+    At most :data:`INPUT_LIST_MAX` bytes are read (``/dev/zero`` would fill the memory).
+    """
     try:
         if name == "-":
-            text = (stdin or sys.stdin).read()
+            text = (stdin or sys.stdin).read(INPUT_LIST_MAX + 1)
         else:
-            text = Path(name).read_text(encoding="utf-8")
+            with open(name, "rb") as handle:
+                text = handle.read(INPUT_LIST_MAX + 1).decode("utf-8")
     except FileNotFoundError:
-        raise UsageError(f"input list not found: {name}") from None
+        raise UsageError(f"input list not found: {outputs.shown(name)}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the input list {name}: {exc}") from None
+        raise UsageError(f"cannot read the input list {outputs.shown(name)}: {exc}") from None
+    if len(text) > INPUT_LIST_MAX:
+        raise UsageError(f"input list {outputs.shown(name)} is longer than "
+                         f"{INPUT_LIST_MAX // 2**20} MiB: not a list of file names?")
+    if "\0" in text:
+        raise UsageError(f"input list {outputs.shown(name)} contains NUL bytes: not a list of "
+                         "file names")
     return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
 
 
@@ -189,12 +203,12 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
         elif path.exists() or not glob.has_magic(item):
             add(path)  # missing files are reported with the other checks
         else:
-            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(item), recursive=True))]
+            matches = _glob(os.path.expanduser(item))
             files: list[Path] = []
             for match in matches:
                 if match.is_dir():
                     files.extend(_search(match, skip))
-                elif runner.TEMP_MARK not in match.name:
+                elif runner.TEMP_MARK not in match.name and match.is_file():
                     files.append(match)
             if not files:
                 raise UsageError(f"no files match {item}")
@@ -209,6 +223,34 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
         raise UsageError("every input found is in the output folder: nothing to do "
                          "(choose another --output-dir)")
     return found
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Sorted matches of a glob pattern. ``**`` does not follow links to folders: Python's
+    glob does, and a link to a folder above it expands without end."""
+    if "**" not in pattern:
+        return [Path(m) for m in sorted(glob.glob(pattern))]
+    root = _glob_root(pattern)
+    rest = Path(pattern).parts[len(root.parts):]
+    found: list[str] = []
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = Path(here).relative_to(root).parts if here != str(root) else ()
+        for name in sorted(dirs + [f for f in files if not f.startswith(".")]):
+            if _glob_match((*rel, name), rest):
+                found.append(os.path.join(here, name))
+    return [Path(m) for m in sorted(found)]
+
+
+def _glob_match(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """``parts`` (a relative path) matches ``pattern`` component by component; ``**``
+    matches any number of components."""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(parts[i:], rest) for i in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], head) and _glob_match(parts[1:], rest)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -246,14 +288,17 @@ def output_pattern(template: str) -> "re.Pattern[str]":
 
 
 def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
+    """Video files below ``folder``: regular files only (a FIFO would block the probe for
+    ever), links to folders not followed (they may loop)."""
     hits = []
-    for root, dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder, followlinks=False):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
                          and (exclude is None or Path(os.path.realpath(here / d)) != exclude))
         for name in sorted(files):
             if (not name.startswith(".") and runner.TEMP_MARK not in name
-                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS):
+                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS
+                    and (here / name).is_file()):
                 hits.append(here / name)
     return hits
 
@@ -337,6 +382,7 @@ def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
         options = dataclasses.replace(options, overwrite=bool(args.overwrite),
                                       threads=args.threads)
         graph.check_output_format(options)
+        graph.check_quality(options)
         jobs.append(Job(index, options))
     return jobs
 
@@ -480,6 +526,8 @@ class DaskCancel:
         self.__init__(state["name"])  # type: ignore[misc]
 
     def __call__(self) -> bool:
+        if not self._set and _worker_stopping():
+            self._set = True  # the worker lost its scheduler: nobody will take the result
         now = time.monotonic()
         if not self._set and now - self._checked >= DASK_CANCEL_POLL_S:
             self._checked = now
@@ -490,12 +538,42 @@ class DaskCancel:
         return self._set
 
 
+def _worker_stopping() -> bool:
+    """This Dask worker is closing (its scheduler is gone, or it is told to stop)."""
+    try:
+        from distributed import get_worker
+
+        status = get_worker().status
+    except Exception:  # noqa: BLE001 - not on a worker (a test, a local call)
+        return False
+    return getattr(status, "name", str(status)) in ("closing", "closed", "closing_gracefully",
+                                                     "failed")
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
     except ImportError:
         raise ToolError("--scheduler needs Dask distributed: pip install 'ffmotion[dask]'") from None
+    # distributed sets its loggers' levels when imported: its reconnect tracebacks are not
+    # ffmotion's messages (-vv shows them)
+    quiet = logging.DEBUG if log.getEffectiveLevel() <= logging.DEBUG else logging.CRITICAL
+    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm",
+                 "distributed.batched", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(quiet)
     return distributed
+
+
+def _check_address(distributed: Any, address: str) -> None:
+    """An unknown scheme is a usage error now (distributed would stall 20 s, then raise)."""
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    try:
+        from distributed.comm.registry import get_backend
+
+        get_backend(scheme)
+    except (ValueError, ImportError, KeyError) as exc:
+        raise UsageError(f"--scheduler {address!r}: unknown address scheme {scheme!r} "
+                         "(use tcp://HOST:8786)") from None
 
 
 def connect(address: str, timeout: float) -> Any:
@@ -503,6 +581,9 @@ def connect(address: str, timeout: float) -> Any:
     distributed = _import_distributed()
     if "://" not in address and ":" not in address:
         raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:8786")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not {timeout}")
+    _check_address(distributed, address)
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -527,18 +608,19 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
     records: dict[int, Record] = {}
     interrupted = False
     futures: dict[Any, Job] = {}
+    address = str(getattr(client.scheduler, "address", "") or "")
     try:
         for job in jobs:
             future = client.submit(run_job, job, ffmpeg, cancel, key=f"ffmotion-{token}-{job.index}",
                                    pure=False, retries=0)
             futures[future] = job
-        log.info("submitted %d tasks to %s", len(futures), client.scheduler.address)
+        log.info("submitted %d tasks to %s", len(futures), address)
         pending = dict(futures)
         try:
             while pending:
                 for future in [f for f in pending if f.done()]:
                     job = pending.pop(future)
-                    records[job.index] = _dask_record(future, job)
+                    records[job.index] = _dask_record(future, job, client, address)
                     display.finished(job.index, records[job.index])
                 display.render()
                 if pending:
@@ -552,7 +634,7 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
                 while pending and time.monotonic() < deadline:
                     for future in [f for f in pending if f.done()]:
                         job = pending.pop(future)
-                        records[job.index] = _dask_record(future, job)
+                        records[job.index] = _dask_record(future, job, client, address)
                     time.sleep(0.1)
 
             _wait_through_signals(wait_for_tasks)
@@ -564,13 +646,23 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
     return Outcome([records[job.index] for job in jobs], interrupted)
 
 
-def _dask_record(future: Any, job: Job) -> Record:
+def _dask_record(future: Any, job: Job, client: Any = None, address: str = "") -> Record:
+    """The record of a finished Dask task; one line saying what happened when it did not
+    finish (a lost scheduler cancels every task: ``exception()`` is then None)."""
     if future.status == "finished":
-        return future.result()
+        with contextlib.suppress(Exception):
+            return future.result(timeout=5)  # type: ignore[no-any-return]
     try:
-        exc = future.exception()
+        exc = future.exception(timeout=5) if future.status == "error" else None
     except Exception as error:  # noqa: BLE001 - cancelled futures raise here
         exc = error
+    connected = client is None or getattr(client, "status", "running") == "running"
+    if not connected:
+        return _record(job, "failed", error=f"lost the Dask scheduler at {address or '?'}: "
+                                            "not finished (a rerun resumes)")
+    if exc is None or type(exc).__name__ == "CancelledError":
+        return _record(job, "failed", error=f"Dask task {future.status}: not finished "
+                                            "(a worker or the scheduler went away?)")
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())
     return _record(job, "failed", error=f"Dask task failed: {reason}")
 
@@ -830,11 +922,14 @@ class Display:
         self._drawn = True
 
     def _write_line(self, line: str) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[K")
-            self._drawn = False
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        try:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self._drawn = False
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except OSError:  # the terminal is gone (SIGHUP): the batch and its report go on
+            return
         if self.live:
             self.render()
 
@@ -921,10 +1016,11 @@ def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
 def _check_arguments(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be 1 or more, not {args.threads}")
-    if args.connect_timeout <= 0:
-        raise UsageError("--connect-timeout must be more than 0 seconds")
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be 1 to {MAX_THREADS}, not {args.threads}")
+    if not math.isfinite(args.connect_timeout) or args.connect_timeout <= 0:
+        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not "
+                         f"{args.connect_timeout}")
     if args.emit_commands and args.scheduler:
         raise UsageError("--emit-commands writes the commands instead of running them: "
                          "drop --scheduler or --emit-commands")
@@ -988,7 +1084,14 @@ def _jobs(args: argparse.Namespace, outdir: Path,
 
 
 def _note_stale_temporaries(outdir: Path) -> None:
-    stale = sorted(p.name for p in outdir.iterdir() if runner.TEMP_MARK in p.name)
+    """Remove the temporary files of runs that were killed (their writer is dead, on this
+    host); name the others, which a live batch (or another host) may be writing."""
+    removed, kept = outputs.remove_stale(outdir)
+    if removed:
+        print(f"ffmotion: note: removed {len(removed)} temporary file(s) left in "
+              f"{_shown(str(outdir))} by a run that was killed (e.g. "
+              f"{outputs.shown(removed[0].name)})", file=sys.stderr)
+    stale = [p.name for p in kept]
     if stale:
         print(f"ffmotion: note: {len(stale)} temporary file(s) of an interrupted run in "
               f"{_shown(str(outdir))} (e.g. {outputs.shown(stale[0])}): never "

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
-import signal
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, looks, runner
-from .errors import FfmotionError, UsageError
+from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
 from .options import STRATEGIES, StabilizeOptions, format_fps
-from .run import outputs
+from .run import outputs, signals
 
 log = logging.getLogger("ffmotion")
 
@@ -228,39 +229,97 @@ def _demo_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``ffmotion`` command; returns the exit code."""
     args_in = list(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signals.install()
     try:
-        if args_in and args_in[0] in SUBCOMMANDS:
-            make_parser, handler = SUBCOMMANDS[args_in[0]]
-            args = make_parser().parse_args(args_in[1:])
-            _setup_logging(args)
-            return handler(args)
-        args = _main_parser().parse_args(args_in)
-        _setup_logging(args)
-        return _single(args)
+        try:
+            code = _dispatch(args_in)
+        finally:
+            _flush_stdout()
     except FfmotionError as exc:
-        print(f"ffmotion: error: {outputs.shown(str(exc))}", file=sys.stderr)  # one line
+        by = f" ({signals.received()})" if isinstance(exc, Interrupted) and signals.received() else ""
+        _error(f"ffmotion: error: {outputs.shown(str(exc))}{by}")  # one line
         tail = getattr(exc, "stderr_tail", "")
         if tail:
             log.debug("ffmpeg stderr:\n%s", tail)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("ffmotion: interrupted", file=sys.stderr)
+        _error(f"ffmotion: interrupted ({signals.received() or 'SIGINT'})")
         return 130
+    return code
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _dispatch(args_in: list[str]) -> int:
+    if args_in and args_in[0] in SUBCOMMANDS:
+        make_parser, handler = SUBCOMMANDS[args_in[0]]
+        args = make_parser().parse_args(args_in[1:])
+        _setup_logging(args)
+        return handler(args)
+    args = _main_parser().parse_args(args_in)
+    _setup_logging(args)
+    return _single(args)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so that a full disk or a closed pipe behind it is one line here and
+    not an "Exception ignored" message (and exit 120) at interpreter shutdown."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        _stdout_to_null()
+        raise WriteFailed(f"cannot write to stdout: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _out(text: str) -> None:
+    """A line of machine-readable output on stdout; a stdout that cannot take it (a full
+    disk, a closed pipe) is one error line, not a traceback."""
+    try:
+        print(text)
+    except OSError as exc:
+        _stdout_to_null()
+        raise WriteFailed(f"cannot write to stdout: {exc.strerror or exc}") from None
+
+
+def _stdout_to_null() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _error(line: str) -> None:
+    """The one error line; a terminal that is gone (SIGHUP) must not turn it into a traceback."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stderr.fileno())
+            os.close(null)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
+    """Format ffmotion's own log lines; other libraries' (distributed's) stay in theirs and
+    are quiet below ERROR unless -vv."""
     level = logging.WARNING
     if args.verbose == 1:
         level = logging.INFO
     elif args.verbose >= 2:
         level = logging.DEBUG
-    logging.basicConfig(level=level, format="ffmotion: %(message)s", stream=sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("ffmotion: %(message)s"))
+        log.addHandler(handler)
     log.setLevel(level)
+    for other in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(other).setLevel(logging.DEBUG if args.verbose >= 2 else logging.ERROR)
 
 
 def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
@@ -289,7 +348,7 @@ def _single(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
-        print(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
 
@@ -342,7 +401,7 @@ def _demo(args: argparse.Namespace) -> int:
     _say(args, f"ffmotion demo: motion       {motion_path}")
     _say(args, "ffmotion demo: the same with ffmpeg alone (it rewrites the same file):")
     # -y: the output exists now, so a printed -n would refuse to run
-    print(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
+    _out(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
     return 0
 
 
@@ -379,7 +438,7 @@ def _looks(args: argparse.Namespace) -> int:
     width = max(len(name) for name in looks.PRESETS)
     for preset in looks.PRESETS.values():
         flags = " ".join(preset.look.flags()) or "no flags"
-        print(f"{preset.name:<{width}}  {preset.description} ({flags})")
+        _out(f"{preset.name:<{width}}  {preset.description} ({flags})")
     return 0
 
 
@@ -435,7 +494,7 @@ def _sheet(args: argparse.Namespace) -> int:
         dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
         deinterlace=args.deinterlace)
     if args.print_command:
-        print(api.shell_line(result.commands, result.plan))
+        _out(api.shell_line(result.commands, result.plan))
         return 0
     layout = result.layout
     if result.labelled or not args.labels:
@@ -492,7 +551,7 @@ def _energy(args: argparse.Namespace) -> int:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
-        print(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
+        _out(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
     table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
                            progress=not args.quiet and sys.stderr.isatty(), **ranged)

@@ -124,7 +124,7 @@ def find_font(ffmpeg: str) -> Optional[views.Font]:
 @lru_cache(maxsize=None)
 def _drawtext_works(ffmpeg: str, font: views.Font, env: tuple[str, ...]) -> bool:
     try:
-        done = runner.capture(views.drawtext_probe_command(ffmpeg, font), timeout=30)
+        done = runner.capture(views.drawtext_probe_command(ffmpeg, font))
     except (OSError, FfmotionError):
         return False
     return done.returncode == 0

@@ -534,6 +534,30 @@ HEVC_ENCODERS = frozenset({"libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi", "h
 HVC1_CONTAINERS = frozenset({".mp4", ".mov", ".m4v"})
 
 
+# --crf ranges the encoders accept (ffmpeg clamps some silently, refuses others late)
+_QUALITY_RANGES: dict[str, tuple[float, float]] = {
+    "libx264": (0, 51), "libx264rgb": (0, 51), "libx265": (0, 51),
+    "libvpx-vp9": (0, 63), "libvpx": (0, 63), "libaom-av1": (0, 63), "libsvtav1": (0, 63),
+    "librav1e": (0, 255),
+    "mpeg4": (1, 31), "libxvid": (1, 31), "mpeg2video": (1, 31), "mpeg1video": (1, 31),
+    "mjpeg": (1, 31),
+}
+
+
+def check_quality(options: Options) -> None:
+    """``--crf`` within the range of the encoder it goes to (a usage error naming it)."""
+    enc = options.encode
+    if enc.crf is None or enc.lossless:
+        return
+    crf = enc.crf
+    codec = enc.codec or container(options.dst, False).video["c:v"]
+    limits = _QUALITY_RANGES.get(codec)
+    what = "qscale" if codec in _QSCALE_CODECS else "CRF"
+    if limits is not None and not limits[0] <= crf <= limits[1]:
+        raise UsageError(f"--crf {_number(crf)} is outside the {what} range of {codec}: "
+                         f"{_number(limits[0])} to {_number(limits[1])}")
+
+
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
         return {"crf": 18, "preset": _X264["preset"]}

@@ -120,6 +120,10 @@ class EncodeOptions:
                 raise UsageError(f"{name} {value!r} is not a valid name")
 
 
+# --threads: ffmpeg refuses more than 2**31-1 (exit 1, late); far fewer make no sense
+MAX_THREADS = 1024
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything one job needs, already validated. Paths are absolute."""
@@ -153,8 +157,9 @@ class Options:
         object.__setattr__(self, "src", Path(self.src).expanduser().absolute())
         object.__setattr__(self, "dst", Path(self.dst).expanduser().absolute())
         object.__setattr__(self, "offset", FrameOffset.parse(self.offset))
-        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
-            raise UsageError(f"--threads must be 1 or more, not {self.threads}")
+        if self.threads is not None and (isinstance(self.threads, bool)
+                                         or not 1 <= self.threads <= MAX_THREADS):
+            raise UsageError(f"--threads must be 1 to {MAX_THREADS}, not {self.threads}")
         if self.mode == "offset" and self.offset.frames == 0:
             raise UsageError("--offset must be at least 1 frame (0 would compare each frame with itself)")
         check_range(self)

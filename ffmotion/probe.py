@@ -105,6 +105,8 @@ def probe(path: Path, tools: runner.Tools, video_stream: Optional[int] = None) -
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
         raise UsageError(f"input is a folder, not a file: {path}")
+    if not path.is_file():  # reading a FIFO would block for ever, a device never end
+        raise UsageError(f"input is not a regular file (a FIFO, device or socket): {path}")
     return _with_ffmpeg(path, tools.ffmpeg, video_stream)
 
 
@@ -121,7 +123,7 @@ def _with_ffmpeg(path: Path, ffmpeg: str, wanted: Optional[int] = None) -> Media
     done = runner.capture([
         ffmpeg, "-hide_banner", "-nostdin", "-copyts", *literal_input_argv(path),
         "-i", str(path), "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
-    ])
+    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
     header = _input_section(done.stderr)
     lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
     if done.returncode != 0 and not lines:

@@ -1,7 +1,9 @@
 """The one place a subprocess is started: ffmpeg runs, probes, pipes, progress and atomic output.
 
 Every child gets ``-nostdin`` (given by the caller's argv) and stdin from /dev/null, has its
-stderr drained on a thread (a full pipe would stall it), and is killed in ``finally``.
+stderr drained on a thread (a full pipe would stall it), and is killed in ``finally``. Children
+die with ffmotion, even when it is killed (see :mod:`ffmotion.run.procs`); helper processes
+(``-version``, listings, probes) have a timeout.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from . import binaries
-from .run import outputs
+from .run import outputs, procs
 from .errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -61,11 +63,9 @@ def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> To
 @lru_cache(maxsize=None)
 def _version(path: str) -> str:
     try:
-        done = capture([path, "-hide_banner", "-version"], timeout=30)
+        done = capture([path, "-hide_banner", "-version"])
     except OSError as exc:
         raise ToolError(f"cannot run {path}: {exc.strerror or exc}") from None
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"{path} -version did not answer within 30 s") from None
     first = done.stdout.decode("utf-8", "replace").splitlines()[:1]
     if done.returncode != 0 or not first or " version " not in first[0]:
         raise ToolError(f"{path} does not look like a working ffmpeg/ffprobe (-version failed)")
@@ -91,7 +91,7 @@ def filters(ffmpeg: str) -> frozenset[str]:
     ffmpeg 5.1 prints no ``-----`` rule above this table, so rows are recognised by their
     shape: flags, name, ``IN->OUT`` pads.
     """
-    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-filters"], timeout=30)
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", "-filters"])
     rows = (_FILTER_ROW.match(line) for line in done.stdout.decode("utf-8", "replace").splitlines())
     return frozenset(row.group(1) for row in rows if row)
 
@@ -101,7 +101,7 @@ _FILTER_ROW = re.compile(r"^\s*[A-Z.|]{2,3}\s+(\S+)\s+[AVN|]*->[AVN|]*\s")
 
 def _listing(ffmpeg: str, flag: str) -> frozenset[str]:
     """Second column of the table ``ffmpeg FLAG`` prints below its ``-----`` rule."""
-    done = capture([ffmpeg, "-hide_banner", "-nostdin", flag], timeout=30)
+    done = capture([ffmpeg, "-hide_banner", "-nostdin", flag])
     names = set()
     started = False
     for line in done.stdout.decode("utf-8", "replace").splitlines():
@@ -114,14 +114,24 @@ def _listing(ffmpeg: str, flag: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def capture(argv: list[str], timeout: Optional[float] = None) -> Completed:
-    """Run to completion and return stdout (bytes) and stderr (text)."""
+def capture(argv: list[str], timeout: Optional[float] = None,
+            what: Optional[str] = None) -> Completed:
+    """Run to completion and return stdout (bytes) and stderr (text).
+
+    ``timeout``: seconds (default :func:`procs.helper_timeout`); past it the child is killed
+    and :class:`ToolError` says so in one line, naming ``what`` ran (default: the command).
+    """
+    limit = procs.helper_timeout() if timeout is None else timeout
     log.debug("run: %s", shlex.join(argv))
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    _track(proc)
+    proc = procs.popen(argv, on_start=_track, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        shown = what or outputs.shown(shlex.join([argv[0], *[a for a in argv[1:] if a.startswith("-")][:3]]))
+        env = procs.PROBE_TIMEOUT_ENV if what and what.startswith("probing") else procs.HELPER_TIMEOUT_ENV
+        raise ToolError(f"{shown} did not finish within {limit:g} s: stopped (${env} sets "
+                        "the limit)") from None
     except KeyboardInterrupt:
         raise Interrupted("interrupted") from None
     finally:
@@ -139,15 +149,21 @@ class _StderrDrain:
         self._thread.start()
 
     def _read(self, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            if line:
-                if self.first is None:
-                    self.first = line
-                self.lines.append(line)
+        with contextlib.suppress(ValueError, OSError):  # closed under us: nothing more to read
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    if self.first is None:
+                        self.first = line
+                    self.lines.append(line)
+
+    def join(self) -> None:
+        """Wait until everything the child wrote is read (bounded: a grandchild may keep the
+        pipe open)."""
+        self._thread.join(timeout=5)
 
     def tail(self) -> str:
-        self._thread.join(timeout=5)
+        self.join()
         return "\n".join(self.lines)
 
     def failure(self, code: int) -> FFmpegFailed:
@@ -161,9 +177,10 @@ class _StderrDrain:
 def _start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:  # type: ignore[type-arg]
     """Start a long-running child whose stderr is drained on a thread (and tracked for stop)."""
     log.debug("run: %s", shlex.join(argv))
-    proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
-    _track(proc)
-    return proc, _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    proc = procs.popen(argv, on_start=_track, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    _drains[proc] = drain
+    return proc, drain
 
 
 @contextlib.contextmanager
@@ -243,7 +260,8 @@ def run_ffmpeg(
     finally:
         _kill(proc)
         if bar is not None:
-            bar.close()
+            with contextlib.suppress(Exception):  # a terminal gone (SIGHUP) must not mask the error
+                bar.close()
     if proc.returncode != 0:
         raise drain.failure(proc.returncode)
     return done_frames
@@ -259,10 +277,14 @@ def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
 
 
 def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    if proc.poll() is None:
-        proc.kill()
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=10)
+    procs.kill(proc)
+    with contextlib.suppress(Exception):
+        proc.wait(timeout=10)
+    drain = _drains.pop(proc, None)
+    if drain is not None:
+        # the reader must see ffmpeg's last words before the pipe is closed: closing it
+        # first lost the first error line when ffmpeg failed at once
+        drain.join()
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             with contextlib.suppress(Exception):
@@ -275,6 +297,7 @@ def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 # SIGTERM arrives while other threads run them (batch): signals only reach the main thread.
 _children: set[subprocess.Popen] = set()  # type: ignore[type-arg]
 _children_lock = threading.Lock()
+_drains: "dict[subprocess.Popen, _StderrDrain]" = {}  # type: ignore[type-arg]
 _refusing = False
 
 
@@ -283,7 +306,7 @@ def _track(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
         _children.add(proc)
         refuse = _refusing
     if refuse:  # started after stop_children(): the thread that started it sees it fail
-        proc.kill()
+        procs.kill(proc)
 
 
 def stop_children() -> int:
@@ -299,8 +322,7 @@ def stop_children() -> int:
         _refusing = True
         running = [proc for proc in _children if proc.poll() is None]
     for proc in running:
-        with contextlib.suppress(OSError):
-            proc.kill()
+        procs.kill(proc)
     return len(running)
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import socket
 import sys
 import shutil
 import tempfile
@@ -150,17 +152,74 @@ def check_target(
     return path
 
 
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:32] or "host"
+
+
+def writer_tag() -> str:
+    """``PID@HOST`` of this process, written into its temporary names: a rerun can tell a
+    temporary whose writer is dead (removed) from one another live run is writing."""
+    return f"{os.getpid()}@{_host()}"
+
+
 def temp_affixes(dst: Path) -> tuple[str, str]:
-    """``(prefix, suffix)`` for a temporary beside ``dst``: ``.STEM.XXXXXXXX.ffmotion-tmp.EXT``.
+    """``(prefix, suffix)`` for a temporary beside ``dst``:
+    ``.STEM.PID@HOST.XXXXXXXX.ffmotion-tmp.EXT``.
 
     The extension is kept (ffmpeg picks the container from it); the stem part is shortened
     so that the whole name fits the folder's name limit.
     """
     suffix = f"{TEMP_MARK}{dst.suffix}"
+    tag = f".{writer_tag()}"
     limit = name_max(dst.parent) if dst.parent.is_dir() else NAME_MAX
-    room = limit - len(os.fsencode(suffix)) - _RANDOM - 2
+    room = limit - len(os.fsencode(suffix)) - len(tag) - _RANDOM - 2
     stem = os.fsencode(dst.stem)[:max(0, room)].decode("utf-8", "ignore")
-    return f".{stem}.", suffix
+    return f".{stem}{tag}.", suffix
+
+
+_OWNED = re.compile(r"\.(\d+)@([A-Za-z0-9-]{1,32})\.[A-Za-z0-9_]{%d}%s(?:\.[^./]*)?" % (
+    _RANDOM, re.escape(TEMP_MARK)))
+
+
+def _writer_dead(name: str) -> bool:
+    """The temporary ``name`` is ffmotion's, written on this host by a process that is gone."""
+    found = _OWNED.search(name)
+    if found is None or not name.endswith(found.group(0)) or found.group(2) != _host():
+        return False
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def remove_stale(folder: Path, dst: Optional[Path] = None) -> tuple[list[Path], list[Path]]:
+    """Remove ffmotion's temporary files in ``folder`` whose writer died (killed mid-run, on
+    this host); return ``(removed, kept)``: kept are those another run may still be writing
+    (a live writer, another host, an emitted script's). ``dst``: only its temporaries."""
+    removed: list[Path] = []
+    kept: list[Path] = []
+    prefix = f".{os.fsencode(dst.stem)[:16].decode('utf-8', 'ignore')}" if dst is not None else ""
+    try:
+        names = [n for n in os.listdir(folder) if TEMP_MARK in n and n.startswith(prefix)]
+    except OSError:
+        return removed, kept
+    for name in sorted(names):
+        path = Path(folder) / name
+        if dst is not None and not name.endswith(f"{TEMP_MARK}{dst.suffix}"):
+            continue
+        if _writer_dead(name) and path.is_file() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+                continue
+        kept.append(path)
+    return removed, kept
 
 
 def _disk_error(exc: OSError, what: str, dst: Path) -> WriteFailed:
@@ -178,6 +237,7 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
     (:class:`WriteFailed`).
     """
     check_output_path(dst, overwrite, what)
+    remove_stale(dst.parent, dst)  # what a killed earlier run of the same output left
     prefix, suffix = temp_affixes(dst)
     try:
         fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)

@@ -181,7 +181,7 @@ def pids_in(path: Path) -> list[int]:
 
 
 @needs_proc
-def test_hanging_ffprobe_times_out_and_is_killed(env, tmp_path, gen_ffmpeg, short_clip):
+def test_a_hanging_ffprobe_is_never_started(env, tmp_path, gen_ffmpeg, short_clip):
     tools = tmp_path / "bin"
     tools.mkdir()
     (tools / "ffmpeg").symlink_to(gen_ffmpeg)
@@ -189,10 +189,9 @@ def test_hanging_ffprobe_times_out_and_is_killed(env, tmp_path, gen_ffmpeg, shor
     write_script(tools / "ffprobe", f'echo $$ >> "{started}"\nexec {SLEEP} 300\n')
     run = {**env, "FFMOTION_FFMPEG": str(tools / "ffmpeg"), "FFMOTION_PROBE_TIMEOUT": "1"}
     code, _, err = ffmotion(run, str(short_clip), str(tmp_path / "o.mp4"), timeout=60)
-    assert code == 1
-    one_line(err, "probing", "did not finish within 1 s", "FFMOTION_PROBE_TIMEOUT")
-    assert pids_in(started) and not any(alive(p, HANGING) for p in pids_in(started))
-    assert not (tmp_path / "o.mp4").exists()
+    # the probe is one ffmpeg run: an ffprobe beside it, hanging or not, is never started
+    assert code == 0, err
+    assert not pids_in(started) and (tmp_path / "o.mp4").exists()
 
 
 @needs_proc

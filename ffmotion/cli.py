@@ -77,7 +77,8 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--look", metavar="NAME",
                       help=f"preset: {', '.join(looks.PRESETS)} ('ffmotion looks' describes them)")
     look.add_argument("--mode", dest="blend", choices=looks.BLENDS,
-                      help="average: the classic gray blend (default); difference: |a-b| on black")
+                      help="average: the classic gray blend (default); difference: |a-b| on black; "
+                           "grainextract: a-b+half (mid-gray neutral, twice the contrast)")
     look.add_argument("--gain", metavar="X",
                       help="amplify the deviation from neutral gray (black in difference mode) "
                            "X times, e.g. 4; gray stays gray")
@@ -93,11 +94,14 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                       help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
     look.add_argument("--overlay", metavar="S", type=float,
                       help="lay the motion over the original picture at strength S (0 to 1)")
+    look.add_argument("--threshold", metavar="T", type=int,
+                      help="a hard matte: white where the motion deviates from neutral by "
+                           "more than T levels (after --gain), black elsewhere")
 
 
 def _look(args: argparse.Namespace) -> looks.Look:
     """The preset named by --look with the look flags given on the command line applied."""
-    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
+    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold")
     return looks.resolve(getattr(args, "look", None),
                          **{name: getattr(args, name, None) for name in names})
 

@@ -14,12 +14,18 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
   YUV chroma is ``clip(a - b + half)`` (neutral ``half``: no colour; a plain ``|a - b|``
   would put chroma at 0 and turn the picture green). ffmpeg: ``blend`` modes ``difference``
   and ``grainextract``.
+* ``blend="grainextract"``: ``clip(a - b + half, 0, max)`` on every plane (neutral exactly
+  ``half``: 128 at 8 bits, 512 at 10), twice the contrast of ``average``. ffmpeg: ``blend``
+  ``all_mode=grainextract``.
 * ``blur=R``: both frames get a (2R+1)x(2R+1) box average before they are compared: edges
   replicated, ``floor(sum / area)``. ffmpeg ``avgblur`` clamps R to half the chroma plane's
   width (height), and so does the reference.
 * ``gain=X``: ``clip(n + round((v - n) * X))`` with ``n`` the plane's neutral value and
   ``round`` halves away from zero, so gray stays gray and + and - deviations stay symmetric.
   X has at most 3 decimals (exact rational arithmetic in ffmpeg's ``lut``).
+* ``threshold=T`` (a hard matte, applied after the gain): on luma, gray and RGB planes
+  ``max`` where ``|v - n| > T`` else 0; YUV chroma becomes ``half`` (a gray matte).
+  ffmpeg: one ``lut`` per plane.
 * ``trail=D``: a fading trace. The deviation from neutral is split into ``P = max(v - n, 0)``
   and ``M = max(n - v, 0)``; each goes through ffmpeg's ``lagfun``:
   ``s = max(x, s_prev * D)`` in float32 (``s`` starts at 0), output ``rint(s)`` (halves to
@@ -32,7 +38,7 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
   conversion) and each of red, green and blue is compared over its own offset.
 
-Order: convert, blur, compare, gain, trail, overlay, gray.
+Order: convert, blur, compare, gain, threshold, trail, overlay, gray.
 """
 from __future__ import annotations
 
@@ -50,12 +56,13 @@ from .pixfmt import plane_layout
 if TYPE_CHECKING:
     from .options import FrameOffset
 
-Blend = Literal["average", "difference"]
-BLENDS: tuple[Blend, ...] = ("average", "difference")
+Blend = Literal["average", "difference", "grainextract"]
+BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
 MAX_GAIN = 100
 GAIN_DECIMALS = 3
 MAX_BLUR = 1024  # avgblur's limit
 OVERLAY_STEPS = 256
+MAX_THRESHOLD = 1022  # |v - n| is at most 1023 - 1 at 10 bits with a nonzero neutral
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs
 # from its C path by up to 3), and YUV->RGB is then the same on both builds (RGB->gray is not).
@@ -154,6 +161,7 @@ class Look:
     rgb_offsets: Optional[tuple[ChannelOffset, ChannelOffset, ChannelOffset]] = None
     trail: float = 0.0
     overlay: float = 0.0
+    threshold: int = 0
 
     def __post_init__(self) -> None:
         if self.blend not in BLENDS:
@@ -166,6 +174,10 @@ class Look:
             object.__setattr__(self, "rgb_offsets", parse_rgb_offsets(self.rgb_offsets))
         object.__setattr__(self, "trail", _unit_float("--trail", self.trail))
         object.__setattr__(self, "overlay", _unit_float("--overlay", self.overlay))
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) \
+                or not 0 <= self.threshold <= MAX_THRESHOLD:
+            raise UsageError(f"--threshold must be a whole number from 0 to {MAX_THRESHOLD}, "
+                             f"not {self.threshold!r}")
         if self.gray and self.rgb_offsets is not None:
             raise UsageError("--gray and --rgb-offsets contradict each other: colour motion needs colour")
 
@@ -191,6 +203,8 @@ class Look:
             out.append(("gray", None))
         if self.rgb_offsets is not None:
             out.append(("rgb-offsets", ",".join(c.text for c in self.rgb_offsets)))
+        if self.threshold:
+            out.append(("threshold", str(self.threshold)))
         if self.trail:
             out.append(("trail", _float_text(self.trail)))
         if self.overlay_weight:
@@ -229,6 +243,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "difference whose moving parts leave a fading trace over the following frames"),
     Preset("overlay", Look(gain=Fraction(2), overlay=0.5),
            "the motion laid over the original picture at 50%, to see where things move"),
+    Preset("grain", Look(blend="grainextract"),
+           "a - b + half: neutral exactly mid-gray, twice the contrast of classic"),
+    Preset("matte", Look(blend="difference", threshold=12),
+           "white where a pixel changed by more than 12 levels, black elsewhere"),
 )}
 
 
@@ -287,6 +305,8 @@ def neutrals(pix_fmt: str, blend: Blend) -> tuple[int, ...]:
     if blend == "average":
         return (layout.max_value >> 1,) * _planes(pix_fmt)
     half = 1 << (layout.depth - 1)
+    if blend == "grainextract":
+        return (half,) * _planes(pix_fmt)
     return tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(_planes(pix_fmt)))
 
 
@@ -315,6 +335,8 @@ def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: An
     if blend == "average":
         return ffmpeg.filter([top, shifted.filter("negate")], "blend", all_mode="average",
                              **blend_args)
+    if blend == "grainextract":
+        return ffmpeg.filter([top, shifted], "blend", all_mode="grainextract", **blend_args)
     if _is_yuv(pix_fmt):
         modes = {"c0_mode": "difference", "c1_mode": "grainextract", "c2_mode": "grainextract"}
     else:
@@ -349,6 +371,13 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
         p, q = look.gain.numerator, look.gain.denominator
         motion = _lut(motion, tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})" for n in base),
                       pix_fmt)
+    if look.threshold:
+        t = look.threshold
+        half = 1 << (layout.depth - 1)
+        motion = _lut(motion, tuple(
+            str(half) if (_is_yuv(pix_fmt) and p > 0) else f"if(gt(abs(val-{n}),{t}),{top},0)"
+            for p, n in enumerate(base)), pix_fmt)
+        base = tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(len(base)))
     if look.trail:
         motion = _trail(motion, look, pix_fmt, base)
     weight = look.overlay_weight
@@ -378,6 +407,9 @@ def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
     below = _lut(halves[1], tuple(f"clip({n}-val,0,{top})" for n in base), pix_fmt)
     above = above.filter("lagfun", decay=decay)
     below = below.filter("lagfun", decay=decay)
+    if all(n == (top + 1) >> 1 for n in base):
+        # grainextract neutral on every plane: half + P - M, never clipped
+        return ffmpeg.filter([above, below], "blend", all_mode="grainextract")
     if all(n == top >> 1 for n in base):
         # n + P - M = max - (half + M - P): grainextract never clips here (M <= n, P <= max - n)
         return ffmpeg.filter([below, above], "blend", all_mode="grainextract").filter("negate")

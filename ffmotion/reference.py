@@ -141,10 +141,15 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
     half = (mx + 1) // 2
     if look.blend == "average":
         neutral = (mx >> 1,) * nplanes
+    elif look.blend == "grainextract":
+        neutral = (half,) * nplanes
     else:
         neutral = tuple(half if c else 0 for c in chroma)
     radius = _blur_radii(layout, look.blur)
-    trail = _Trail(np.float32(look.trail), neutral) if look.trail else None
+    if look.threshold:
+        matte_neutral = tuple(half if c else 0 for c in chroma)
+    trail = _Trail(np.float32(look.trail), matte_neutral if look.threshold else neutral) \
+        if look.trail else None
     weight = math.floor(look.overlay * 256 + 0.5)
 
     def blurred(frame: Frame) -> Frame:
@@ -157,11 +162,15 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
             b = partners[p].astype(np.int64)
             if look.blend == "average":
                 v = (a + mx - b) >> 1
-            elif chroma[p]:
+            elif look.blend == "grainextract" or chroma[p]:
                 v = np.clip(a - b + half, 0, mx)
             else:
                 v = np.abs(a - b)
-            out.append(apply_gain(v, neutral[p], look.gain, mx))
+            v = apply_gain(v, neutral[p], look.gain, mx)
+            if look.threshold:
+                v = (np.full_like(v, half) if chroma[p]
+                     else np.where(np.abs(v - neutral[p]) > look.threshold, mx, 0))
+            out.append(v)
         if trail is not None:
             out = trail.step(out)
         if weight:

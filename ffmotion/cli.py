@@ -99,11 +99,14 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                            "more than T levels (after --gain), black elsewhere")
 
 
-def _look(args: argparse.Namespace) -> looks.Look:
-    """The preset named by --look with the look flags given on the command line applied."""
+def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
+    """The preset named by --look (built-in or saved, see :mod:`ffmotion.presets`; ``near``
+    is the input, whose folder may hold an ``ffmotion.toml``) with the look flags applied."""
+    from . import presets
+
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold")
-    return looks.resolve(getattr(args, "look", None),
-                         **{name: getattr(args, name, None) for name in names})
+    return presets.resolve(getattr(args, "look", None), near,
+                           **{name: getattr(args, name, None) for name in names})
 
 
 def _range_args(parser: argparse.ArgumentParser) -> None:
@@ -223,7 +226,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite, look=_look(args),
+        overwrite=args.overwrite, look=_look(args, src),
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
@@ -313,16 +316,45 @@ def _batch(args: argparse.Namespace) -> int:
 def _looks_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ffmotion looks",
                      description="List the look presets (use one with --look NAME; flags given "
-                                 "beside it override it): name, what it shows, its flags.")
+                                 "beside it override it): name, what it shows, its flags, and "
+                                 "where it comes from (built-in, the user's looks.toml, or the "
+                                 "project's ffmotion.toml; project overrides user overrides "
+                                 "built-in). With --save NAME, save the look given by the flags.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--near", metavar="PATH", type=Path,
+                        help="also list the ffmotion.toml in the folder of this input")
+    saving = parser.add_argument_group("saving")
+    saving.add_argument("--save", metavar="NAME",
+                        help="save the look given by --look and the look flags as NAME in the "
+                             "user's looks.toml ($XDG_CONFIG_HOME/ffmotion, default ~/.config)")
+    saving.add_argument("--project", metavar="FOLDER", type=Path,
+                        help="save into FOLDER/ffmotion.toml instead (the inputs' folder)")
+    saving.add_argument("--description", metavar="TEXT", default="",
+                        help="a few words saying what the saved look shows")
+    saving.add_argument("-y", "--overwrite", action="store_true",
+                        help="replace a saved preset of the same name")
+    _look_flags(parser)
     return parser
 
 
 def _looks(args: argparse.Namespace) -> int:
-    width = max(len(name) for name in looks.PRESETS)
-    for preset in looks.PRESETS.values():
+    from . import presets
+
+    near = args.near if args.near is not None else args.project
+    if args.save:
+        look = _look(args, near)
+        if args.project is not None and not args.project.is_dir():
+            raise UsageError(f"--project must be an existing folder, not {args.project}")
+        path = (args.project / presets.PROJECT_FILE if args.project is not None
+                else presets.user_file())
+        presets.save(path, args.save, look, args.description, args.overwrite)
+        print(f"saved look {args.save!r} ({look.describe()}) to {path}", file=sys.stderr)
+        return 0
+    found = presets.available(near)
+    width = max(len(name) for name in found)
+    for preset in found.values():
         flags = " ".join(preset.look.flags()) or "no flags"
-        print(f"{preset.name:<{width}}  {preset.description} ({flags})")
+        print(f"{preset.name:<{width}}  {preset.description} ({flags}) [{preset.source}]")
     return 0
 
 

@@ -44,6 +44,11 @@ PAIR_LOOKS = {
     "gain 3 overlay 0.7 gray": Look(gain=3, overlay=0.7, gray=True),
     "trail 0.9": Look(trail=0.9),
     "difference trail 0.9": Look(blend="difference", trail=0.9),
+    "grainextract": Look(blend="grainextract"),
+    "grainextract gain 2.5 trail 0.9": Look(blend="grainextract", gain="2.5", trail=0.9),
+    "difference threshold 5": Look(blend="difference", threshold=5),
+    "threshold 7 trail 0.8": Look(threshold=7, trail=0.8),
+    "grainextract threshold 3 overlay 0.4": Look(blend="grainextract", threshold=3, overlay=0.4),
 }
 CLIP_LOOKS = {
     "blur 2": (Look(blur=2), {"offset": 2}),
@@ -56,6 +61,8 @@ CLIP_LOOKS = {
                                  gray=True), {"freeze": 5}),
     "rgb everything": (Look(rgb_offsets="2,1,3", gain=2, blur=1, trail=0.9, overlay=0.25), {}),
     "gray of rgb": (Look(gray=True, gain=2, trail=0.9), {"offset": 2}),
+    "grainextract blur 1 freeze 3": (Look(blend="grainextract", blur=1), {"freeze": 3}),
+    "rgb grainextract threshold 4": (Look(rgb_offsets="1,2,3", blend="grainextract", threshold=4), {}),
 }
 
 
@@ -118,6 +125,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ffmpeg", action="append", default=[], help="ffmpeg binary (repeatable)")
     parser.add_argument("--quick", action="store_true", help="skip the 10-bit pair clips")
+    parser.add_argument("--only", metavar="WORD", help="only the looks whose name has WORD")
     args = parser.parse_args()
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +143,8 @@ def main() -> int:
             src = noisy_clip(maker, folder, pix_fmt)
             jobs += [(f"clip {pix_fmt}", name, src, look, kwargs)
                      for name, (look, kwargs) in CLIP_LOOKS.items()]
+        if args.only:
+            jobs = [job for job in jobs if args.only in job[1]]
         for ffmpeg in builds(args.ffmpeg):
             version = runner.tools(ffmpeg).version
             for media, name, src, look, kwargs in jobs:

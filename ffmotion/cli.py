@@ -482,6 +482,59 @@ def _energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _map_parser() -> argparse.ArgumentParser:
+    from . import maps
+
+    parser = _Parser(
+        prog="ffmotion map",
+        description="One picture of where motion happened over the clip or range: the peak "
+                    "motion |frame i - frame i+K| of every pixel (luma), coloured by "
+                    "intensity or by when it last moved; or a motiogram (the mean of each "
+                    "row or column of the motion, over time). One ffmpeg pass.")
+    parser.add_argument("input", help="input video")
+    parser.add_argument("-k", "--offset", default="12", metavar="K",
+                        help="offset, frames (12) or time (0.5s) (default 12)")
+    parser.add_argument("-o", "--output", metavar="PNG",
+                        help="the picture (default: INPUT.map.png beside the current folder)")
+    parser.add_argument("--color", choices=maps.COLORS, default="intensity",
+                        help="intensity: gray, brighter where more moved (default); time: "
+                             "brightness by how much, hue by when it last moved")
+    parser.add_argument("--motiogram", choices=maps.MOTIOGRAMS,
+                        help="draw a motiogram instead: rows (time to the right) or columns "
+                             "(time downwards)")
+    parser.add_argument("--gain", metavar="X", default="1",
+                        help="amplify the motion X times before it is mapped (default 1)")
+    parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
+                        help="--color time: a pixel moved when it changed by more than T "
+                             f"levels (default {maps.DEFAULT_THRESHOLD})")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _map(args: argparse.Namespace) -> int:
+    from . import explore, maps
+
+    if not 0 <= args.threshold <= 254:
+        raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")
+    spec = maps.MapSpec(color=args.color, motiogram=args.motiogram,
+                        gain=looks.parse_gain(args.gain), threshold=args.threshold)
+    src = Path(args.input)
+    suffix = f".motiogram-{args.motiogram}.png" if args.motiogram else ".map.png"
+    dst = Path(args.output) if args.output else Path(f"{src.stem}{suffix}")
+    result = explore.motion_map(src, dst, args.offset, spec=spec, start=args.start, end=args.end,
+                                duration=args.duration, stabilize_options=_stabilize_from(args),
+                                overwrite=args.overwrite, ffmpeg=args.ffmpeg,
+                                dry_run=args.print_command)
+    if args.print_command:
+        for argv in result.commands:
+            print(api.printable(argv))
+        return 0
+    _say(args, f"ffmotion map: wrote {result.output} ({result.legend})")
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
@@ -490,6 +543,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[ar
     "looks": (_looks_parser, _looks),
     "sheet": (_sheet_parser, _sheet),
     "energy": (_energy_parser, _energy),
+    "map": (_map_parser, _map),
 }
 
 

@@ -94,6 +94,11 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                       help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
     look.add_argument("--overlay", metavar="S", type=float,
                       help="lay the motion over the original picture at strength S (0 to 1)")
+    look.add_argument("--glow", metavar="S", type=float,
+                      help="Posy's glow: the motion, blurred, added onto the original at "
+                           "strength S (0 to 1)")
+    look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
+                      help="blur radius of --glow in pixels (default 8)")
     look.add_argument("--threshold", metavar="T", type=int,
                       help="a hard matte: white where the motion deviates from neutral by "
                            "more than T levels (after --gain), black elsewhere")
@@ -104,7 +109,8 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     is the input, whose folder may hold an ``ffmotion.toml``) with the look flags applied."""
     from . import presets
 
-    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold")
+    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
+             "glow_radius")
     return presets.resolve(getattr(args, "look", None), near,
                            **{name: getattr(args, name, None) for name in names})
 

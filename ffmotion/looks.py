@@ -33,12 +33,18 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``overlay=S``: ``(m * w + o * (256 - w)) >> 8`` with ``w = floor(S * 256 + 1/2)``, ``m`` the
   motion picture and ``o`` the original frame i (unblurred): S is used in steps of 1/256,
   which makes ``blend``'s float arithmetic exact.
+* ``glow=S`` with ``glow_radius=R`` (Posy's glow, in place of ``overlay``): the motion's
+  deviation ``e = |v - n|`` (luma, gray and RGB planes) is box-blurred with radius R (as
+  ``blur``), scaled to ``floor(e_b * w / 256)`` with ``w = floor(S * 256 + 1/2)`` and added to
+  the original frame: ``clip(o + floor(e_b * w / 256), 0, max)``; YUV chroma is the
+  original's. ffmpeg: ``lut``, ``avgblur``, ``lut``, ``blend`` ``addition`` (chroma
+  ``normal``: the original's plane).
 * ``gray``: YUV chroma set to ``half`` (no colour) at the very end; an RGB input is
   converted to gray (ffmpeg's own RGB->gray conversion) before anything else.
 * ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
   conversion) and each of red, green and blue is compared over its own offset.
 
-Order: convert, blur, compare, gain, threshold, trail, overlay, gray.
+Order: convert, blur, compare, gain, threshold, trail, overlay or glow, gray.
 """
 from __future__ import annotations
 
@@ -162,6 +168,8 @@ class Look:
     trail: float = 0.0
     overlay: float = 0.0
     threshold: int = 0
+    glow: float = 0.0
+    glow_radius: int = 8
 
     def __post_init__(self) -> None:
         if self.blend not in BLENDS:
@@ -178,6 +186,14 @@ class Look:
                 or not 0 <= self.threshold <= MAX_THRESHOLD:
             raise UsageError(f"--threshold must be a whole number from 0 to {MAX_THRESHOLD}, "
                              f"not {self.threshold!r}")
+        object.__setattr__(self, "glow", _unit_float("--glow", self.glow))
+        if isinstance(self.glow_radius, bool) or not isinstance(self.glow_radius, int) \
+                or not 0 <= self.glow_radius <= MAX_BLUR:
+            raise UsageError(f"--glow-radius must be a whole number of pixels from 0 to "
+                             f"{MAX_BLUR}, not {self.glow_radius!r}")
+        if self.glow_weight and self.overlay_weight:
+            raise UsageError("--glow and --overlay both lay the motion over the original: "
+                             "choose one")
         if self.gray and self.rgb_offsets is not None:
             raise UsageError("--gray and --rgb-offsets contradict each other: colour motion needs colour")
 
@@ -185,6 +201,11 @@ class Look:
     def overlay_weight(self) -> int:
         """The overlay strength in 256ths (0: no overlay)."""
         return math.floor(self.overlay * OVERLAY_STEPS + 0.5)
+
+    @property
+    def glow_weight(self) -> int:
+        """The glow strength in 256ths (0: no glow)."""
+        return math.floor(self.glow * OVERLAY_STEPS + 0.5)
 
     @property
     def is_classic(self) -> bool:
@@ -209,6 +230,10 @@ class Look:
             out.append(("trail", _float_text(self.trail)))
         if self.overlay_weight:
             out.append(("overlay", _float_text(self.overlay)))
+        if self.glow_weight:
+            out.append(("glow", _float_text(self.glow)))
+            if self.glow_radius != Look.glow_radius:
+                out.append(("glow-radius", str(self.glow_radius)))
         return out
 
     def flags(self) -> list[str]:
@@ -245,6 +270,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "the motion laid over the original picture at 50%, to see where things move"),
     Preset("grain", Look(blend="grainextract"),
            "a - b + half: neutral exactly mid-gray, twice the contrast of classic"),
+    Preset("glow", Look(gain=Fraction(2), glow=0.75, glow_radius=6),
+           "Posy's glow: the motion, blurred, added onto the original picture"),
     Preset("matte", Look(blend="difference", threshold=12),
            "white where a pixel changed by more than 12 levels, black elsewhere"),
 )}
@@ -386,15 +413,32 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
             raise ValueError("overlay needs the original picture")
         motion = ffmpeg.filter([motion, original], "blend", all_mode="normal",
                                all_opacity=_float_text(weight / OVERLAY_STEPS), shortest=1)
+    if look.glow_weight:
+        if original is None:
+            raise ValueError("glow needs the original picture")
+        motion = _glow(motion, original, look, pix_fmt, base)
     if look.gray and _is_yuv(pix_fmt):
         half = 1 << (layout.depth - 1)
         motion = _lut(motion, ("val", str(half), str(half)), pix_fmt)
     return motion
 
 
+def _glow(motion: Any, original: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
+    w = look.glow_weight
+    energy = _lut(motion, tuple(f"abs(val-{n})" for n in base), pix_fmt)
+    if look.glow_radius:
+        energy = energy.filter("avgblur", sizeX=look.glow_radius)
+    energy = _lut(energy, (f"floor(val*{w}/{OVERLAY_STEPS})",) * len(base), pix_fmt)
+    if _is_yuv(pix_fmt):
+        modes = {"c0_mode": "addition", "c1_mode": "normal", "c2_mode": "normal"}
+    else:
+        modes = {"all_mode": "addition"}
+    return ffmpeg.filter([original, energy], "blend", **modes, shortest=1)
+
+
 def needs_original(look: Look) -> bool:
     """Whether :func:`finish` needs the unprocessed frame i."""
-    return look.overlay_weight > 0
+    return look.overlay_weight > 0 or look.glow_weight > 0
 
 
 def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:

@@ -43,7 +43,7 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # TOML key (flag spelling) -> Look field
 KEYS = {"mode": "blend", "gain": "gain", "blur": "blur", "gray": "gray",
         "rgb-offsets": "rgb_offsets", "trail": "trail", "overlay": "overlay",
-        "threshold": "threshold"}
+        "threshold": "threshold", "glow": "glow", "glow-radius": "glow_radius"}
 assert set(KEYS.values()) == {f.name for f in fields(Look)}, "every Look field has a key"
 
 
@@ -125,7 +125,7 @@ def load_file(path: Path) -> dict[str, Saved]:
             if key not in KEYS:
                 raise UsageError(f"{path}:{_line_of(text, name, key)}: unknown key {key!r} in "
                                  f"preset {name!r} (known: description, {', '.join(KEYS)})")
-            if key in ("blur", "threshold") and not isinstance(value, int):
+            if key in ("blur", "threshold", "glow-radius") and not isinstance(value, int):
                 raise UsageError(f"{path}:{_line_of(text, name, key)}: {key} must be a whole "
                                  f"number, not {value!r}")
             values[KEYS[key]] = str(value) if key == "gain" and not isinstance(value, bool) else value
@@ -182,7 +182,7 @@ def table_text(name: str, look: Look, description: str = "") -> str:
     for flag, value in look._settings():
         if value is None:
             lines.append(f"{flag} = true")
-        elif flag in ("blur", "threshold"):
+        elif flag in ("blur", "threshold", "glow-radius"):
             lines.append(f"{flag} = {int(value)}")
         else:
             lines.append(f"{flag} = {_toml_string(value)}")

@@ -176,6 +176,21 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
         if weight:
             out = [(m * weight + o.astype(np.int64) * (256 - weight)) >> 8
                    for m, o in zip(out, original)]
+        if look.glow:
+            gw = math.floor(look.glow * 256 + 0.5)
+            gr = _blur_radii(layout, look.glow_radius)
+            base = matte_neutral if look.threshold else neutral
+            glowed = []
+            for p in range(nplanes):
+                o = original[p].astype(np.int64)
+                if chroma[p]:
+                    glowed.append(o)
+                    continue
+                e = np.abs(out[p].astype(np.int64) - base[p])
+                if look.glow_radius:
+                    e = box_blur(e, *gr).astype(np.int64)
+                glowed.append(np.clip(o + (e * gw) // 256, 0, mx))
+            out = glowed
         if look.gray and yuv:
             out = [out[0]] + [np.full_like(plane, half) for plane in out[1:]]
         yield tuple(plane.astype(first[0].dtype) for plane in out)

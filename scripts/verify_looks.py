@@ -49,6 +49,8 @@ PAIR_LOOKS = {
     "difference threshold 5": Look(blend="difference", threshold=5),
     "threshold 7 trail 0.8": Look(threshold=7, trail=0.8),
     "grainextract threshold 3 overlay 0.4": Look(blend="grainextract", threshold=3, overlay=0.4),
+    "glow 0.7 radius 0": Look(glow=0.7, glow_radius=0),
+    "difference gain 2 glow 1 radius 0": Look(blend="difference", gain=2, glow=1.0, glow_radius=0),
 }
 CLIP_LOOKS = {
     "blur 2": (Look(blur=2), {"offset": 2}),
@@ -62,6 +64,8 @@ CLIP_LOOKS = {
     "rgb everything": (Look(rgb_offsets="2,1,3", gain=2, blur=1, trail=0.9, overlay=0.25), {}),
     "gray of rgb": (Look(gray=True, gain=2, trail=0.9), {"offset": 2}),
     "grainextract blur 1 freeze 3": (Look(blend="grainextract", blur=1), {"freeze": 3}),
+    "glow 0.6 radius 3": (Look(glow=0.6, glow_radius=3), {"offset": 2}),
+    "glow threshold trail": (Look(threshold=4, trail=0.8, glow=0.5, glow_radius=2), {"offset": 1}),
     "rgb grainextract threshold 4": (Look(rgb_offsets="1,2,3", blend="grainextract", threshold=4), {}),
 }
 

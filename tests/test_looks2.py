@@ -19,6 +19,9 @@ NEW = {
     "grainextract-gain-trail": Look(blend="grainextract", gain="1.5", trail=0.8),
     "threshold": Look(blend="difference", threshold=6),
     "threshold-average-gain": Look(gain=2, threshold=9),
+    "glow": Look(glow=0.6, glow_radius=3),
+    "glow-difference-gain-no-radius": Look(blend="difference", gain=3, glow=1.0, glow_radius=0),
+    "glow-threshold-grain": Look(blend="grainextract", threshold=5, glow=0.5, glow_radius=2),
     "threshold-grain-trail-overlay": Look(blend="grainextract", threshold=4, trail=0.7, overlay=0.25),
 }
 

@@ -99,9 +99,19 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                            "strength S (0 to 1)")
     look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
                       help="blur radius of --glow in pixels (default 8)")
-    look.add_argument("--threshold", metavar="T", type=int,
+    look.add_argument("--threshold", metavar="T|auto", type=_threshold_arg,
                       help="a hard matte: white where the motion deviates from neutral by "
-                           "more than T levels (after --gain), black elsewhere")
+                           "more than T levels (after --gain), black elsewhere; auto: just "
+                           "above the clip's noise floor, measured on its first frames")
+
+
+def _threshold_arg(text: str) -> "int | str":
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number or auto, not {text!r}") from None
 
 
 def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
@@ -111,8 +121,18 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
 
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
              "glow_radius")
-    return presets.resolve(getattr(args, "look", None), near,
-                           **{name: getattr(args, name, None) for name in names})
+    given = {name: getattr(args, name, None) for name in names}
+    if given["threshold"] == "auto":
+        from . import explore
+
+        if near is None or not near.is_file():
+            raise UsageError("--threshold auto measures an input: give a number here")
+        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None))
+        if not getattr(args, "quiet", False):
+            print(f"ffmotion: --threshold auto: {chosen} (90th percentiles of the first "
+                  f"frame-to-frame changes: {', '.join(map(str, values))})", file=sys.stderr)
+        given["threshold"] = chosen
+    return presets.resolve(getattr(args, "look", None), near, **given)
 
 
 def _range_args(parser: argparse.ArgumentParser) -> None:

@@ -360,3 +360,17 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
         runner.run_ffmpeg(maps.map_command(plan, spec, found.ffmpeg, tmp, True),
                           total_frames=None, progress=False)
     return result
+
+
+def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
+                    tools: Optional[runner.Tools] = None) -> tuple[int, list[int]]:
+    """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
+    from . import maps
+
+    found = tools or runner.tools(ffmpeg)
+    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg))
+    values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
+    if done.returncode != 0 or not values:
+        raise UsageError(f"--threshold auto: cannot measure the noise of {src} "
+                         f"({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no frames'})")
+    return maps.auto_threshold(values), values

@@ -132,3 +132,31 @@ def map_command(plan: Plan, spec: MapSpec, ffmpeg_bin: str, dst: Path, overwrite
         args.update({"c:v": "ffv1"})
     return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n",
             *ffmpeg.output(picture, str(dst), **args).get_args()]
+
+
+# -- --threshold auto: the clip's noise floor ---------------------------------------------------
+
+NOISE_PAIRS = 10
+NOISE_KEY = "lavfi.signalstats.YHIGH"
+
+
+def noise_command(src: Path, ffmpeg_bin: str) -> list[str]:
+    """argv printing, for the first NOISE_PAIRS pairs of consecutive frames, the 90th
+    percentile of ``|g_i - g_{i+1}|`` (8-bit luma; ``signalstats`` YHIGH) on stdout."""
+    chain = ("format=gray,tblend=all_mode=difference,signalstats,"
+             f"metadata=print:key={NOISE_KEY}:file=-")
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", "-i", str(src), "-map", "0:v:0",
+            "-frames:v", str(NOISE_PAIRS + 1), "-vf", chain, "-f", "null", "-"]
+
+
+def parse_noise(text: str) -> list[int]:
+    """The YHIGH values printed by :func:`noise_command`."""
+    return [int(float(line.split("=", 1)[1])) for line in text.splitlines()
+            if line.startswith(NOISE_KEY + "=")]
+
+
+def auto_threshold(values: list[int]) -> int:
+    """The threshold above the noise floor: the median of the per-pair 90th percentiles, + 1
+    (motion covering under a tenth of the picture does not move it)."""
+    ordered = sorted(values)
+    return min(254, ordered[len(ordered) // 2] + 1) if ordered else 1

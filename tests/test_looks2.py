@@ -5,6 +5,8 @@ that the look changes the picture, so an option that was silently ignored would 
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,29 @@ def test_threshold_rejects_bad_values(bad):
 def test_presets_list_new_looks():
     assert looks.PRESETS["grain"].look.blend == "grainextract"
     assert looks.PRESETS["matte"].look.threshold == 12
+
+
+def test_threshold_auto_sits_above_the_noise_floor(gen_ffmpeg, tmp_path):
+    import subprocess
+
+    from conftest import run_ffmpeg
+    from ffmotion import explore
+
+    src = tmp_path / "noisy.mkv"
+    run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i", "color=gray:s=64x48:r=10:d=2,noise=alls=12:allf=t",
+               "-c:v", "ffv1", "-pix_fmt", "yuv420p", str(src))
+    chosen, values = explore.noise_threshold(src, gen_ffmpeg)
+    raw = subprocess.run([gen_ffmpeg, "-v", "error", "-i", str(src), "-f", "rawvideo", "-pix_fmt",
+                          "gray", "-"], capture_output=True, check=True).stdout
+    g = np.frombuffer(raw, np.uint8).reshape(-1, 48, 64).astype(int)
+    d = np.abs(g[1:] - g[:-1])[:len(values)]
+    # numpy's own 90th percentile of each pair's change, within a level of signalstats' bins
+    want = [np.percentile(x, 90) for x in d]
+    assert all(abs(v - w) <= 1 for v, w in zip(values, want))
+    assert chosen == sorted(values)[len(values) // 2] + 1
+    assert 1 < chosen < 60
+    assert (d > chosen).mean() < 0.1  # the noise stays black in the matte
+    done = subprocess.run([sys.executable, "-m", "ffmotion", str(src), str(tmp_path / "o.mkv"),
+                           "-k", "1", "--mode", "difference", "--threshold", "auto"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and f"--threshold auto: {chosen} " in done.stderr

@@ -94,6 +94,9 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                       help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
     look.add_argument("--overlay", metavar="S", type=float,
                       help="lay the motion over the original picture at strength S (0 to 1)")
+    look.add_argument("--denoise", choices=looks.DENOISERS,
+                      help="a temporal denoiser on every frame before comparing (against "
+                           "sensor and compression noise at small K)")
     look.add_argument("--glow", metavar="S", type=float,
                       help="Posy's glow: the motion, blurred, added onto the original at "
                            "strength S (0 to 1)")
@@ -120,7 +123,7 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     from . import presets
 
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
-             "glow_radius")
+             "glow_radius", "denoise")
     given = {name: getattr(args, name, None) for name in names}
     if given["threshold"] == "auto":
         from . import explore

@@ -17,6 +17,9 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``blend="grainextract"``: ``clip(a - b + half, 0, max)`` on every plane (neutral exactly
   ``half``: 128 at 8 bits, 512 at 10), twice the contrast of ``average``. ffmpeg: ``blend``
   ``all_mode=grainextract``.
+* ``denoise``: ``"hqdn3d"`` or ``"atadenoise"`` (ffmpeg's temporal denoisers, default
+  settings) run on every frame in the working format before the blur and the comparison; the
+  reference takes this stage's output from ffmpeg (no numpy model).
 * ``blur=R``: both frames get a (2R+1)x(2R+1) box average before they are compared: edges
   replicated, ``floor(sum / area)``. ffmpeg ``avgblur`` clamps R to half the chroma plane's
   width (height), and so does the reference.
@@ -44,7 +47,7 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
   conversion) and each of red, green and blue is compared over its own offset.
 
-Order: convert, blur, compare, gain, threshold, trail, overlay or glow, gray.
+Order: convert, denoise, blur, compare, gain, threshold, trail, overlay or glow, gray.
 """
 from __future__ import annotations
 
@@ -68,6 +71,7 @@ MAX_GAIN = 100
 GAIN_DECIMALS = 3
 MAX_BLUR = 1024  # avgblur's limit
 OVERLAY_STEPS = 256
+DENOISERS = ("hqdn3d", "atadenoise")
 MAX_THRESHOLD = 1022  # |v - n| is at most 1023 - 1 at 10 bits with a nonzero neutral
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs
@@ -170,8 +174,11 @@ class Look:
     threshold: int = 0
     glow: float = 0.0
     glow_radius: int = 8
+    denoise: str = ""
 
     def __post_init__(self) -> None:
+        if self.denoise not in ("",) + DENOISERS:
+            raise UsageError(f"--denoise must be one of {', '.join(DENOISERS)}, not {self.denoise!r}")
         if self.blend not in BLENDS:
             raise UsageError(f"--mode must be one of {', '.join(BLENDS)}, not {self.blend!r}")
         object.__setattr__(self, "gain", parse_gain(self.gain))
@@ -218,6 +225,8 @@ class Look:
             out.append(("mode", self.blend))
         if self.gain != 1:
             out.append(("gain", _fraction_text(self.gain)))
+        if self.denoise:
+            out.append(("denoise", self.denoise))
         if self.blur:
             out.append(("blur", str(self.blur)))
         if self.gray:
@@ -272,6 +281,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "a - b + half: neutral exactly mid-gray, twice the contrast of classic"),
     Preset("glow", Look(gain=Fraction(2), glow=0.75, glow_radius=6),
            "Posy's glow: the motion, blurred, added onto the original picture"),
+    Preset("clean", Look(blend="difference", gain=Fraction(2), denoise="hqdn3d"),
+           "difference after hqdn3d temporal denoising: sensor and compression noise stay dark"),
     Preset("matte", Look(blend="difference", threshold=12),
            "white where a pixel changed by more than 12 levels, black elsewhere"),
 )}
@@ -348,10 +359,12 @@ def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
 
 
 def prepare(stream: Any, look: Look) -> Any:
-    """Per-frame work done to every frame before it is compared (blur).
+    """Per-frame work done to every frame before it is compared (denoise, blur).
 
     A strategy that feeds the two branches from separate sources applies it to each.
     """
+    if look.denoise:
+        stream = stream.filter(look.denoise)
     if look.blur:
         stream = stream.filter("avgblur", sizeX=look.blur)
     return stream

@@ -43,7 +43,8 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # TOML key (flag spelling) -> Look field
 KEYS = {"mode": "blend", "gain": "gain", "blur": "blur", "gray": "gray",
         "rgb-offsets": "rgb_offsets", "trail": "trail", "overlay": "overlay",
-        "threshold": "threshold", "glow": "glow", "glow-radius": "glow_radius"}
+        "threshold": "threshold", "glow": "glow", "glow-radius": "glow_radius",
+        "denoise": "denoise"}
 assert set(KEYS.values()) == {f.name for f in fields(Look)}, "every Look field has a key"
 
 

@@ -29,22 +29,24 @@ Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 
 
 def decode_argv(ffmpeg: str, src: Path, pix_fmt: str,
-                sws_flags: Optional[str] = None) -> list[str]:
+                sws_flags: Optional[str] = None, vf: Optional[str] = None) -> list[str]:
     """Decode the first video stream to raw frames on stdout: every frame, no dup/drop.
 
-    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``.
+    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``; ``vf`` is a filter
+    chain ffmpeg applies first (a stage the reference takes from ffmpeg, like ``--denoise``).
     """
     flags = ["-sws_flags", sws_flags] if sws_flags else []
+    flags += ["-vf", vf] if vf else []
     return [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0",
             "-fps_mode", "passthrough", *flags, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
 
 
 def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout,
-                sws_flags: Optional[str] = None) -> Iterator[Frame]:
+                sws_flags: Optional[str] = None, vf: Optional[str] = None) -> Iterator[Frame]:
     """Yield the decoded frames of ``src`` as planes in ``layout``'s pixel format."""
     dtype = np.dtype("<u2") if layout.bytes_per_sample == 2 else np.dtype("u1")
     size = layout.frame_bytes
-    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags)) as stdout:
+    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags, vf)) as stdout:
         while True:
             data = stdout.read(size)
             if not data:
@@ -117,7 +119,11 @@ def look_reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, wid
     green and blue offsets in frames when ``look.rgb_offsets`` is set.
     """
     layout = plane_layout(pix_fmt, width, height)
-    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS)
+    # --denoise: ffmpeg's temporal denoisers have no exact numpy model here, so that stage's
+    # output is taken from ffmpeg itself (the same filter, default settings, after the same
+    # conversion); everything after it is restated below
+    vf = f"format={pix_fmt},{look.denoise}" if look.denoise else None
+    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS, vf)
     return look_frames(frames, k, mode, layout, look, channel_ks)
 
 

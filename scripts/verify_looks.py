@@ -66,6 +66,8 @@ CLIP_LOOKS = {
     "grainextract blur 1 freeze 3": (Look(blend="grainextract", blur=1), {"freeze": 3}),
     "glow 0.6 radius 3": (Look(glow=0.6, glow_radius=3), {"offset": 2}),
     "glow threshold trail": (Look(threshold=4, trail=0.8, glow=0.5, glow_radius=2), {"offset": 1}),
+    "denoise hqdn3d": (Look(denoise="hqdn3d", gain=2), {"offset": 1}),
+    "denoise atadenoise difference": (Look(denoise="atadenoise", blend="difference"), {"offset": 2}),
     "rgb grainextract threshold 4": (Look(rgb_offsets="1,2,3", blend="grainextract", threshold=4), {}),
 }
 

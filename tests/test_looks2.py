@@ -24,6 +24,8 @@ NEW = {
     "glow": Look(glow=0.6, glow_radius=3),
     "glow-difference-gain-no-radius": Look(blend="difference", gain=3, glow=1.0, glow_radius=0),
     "glow-threshold-grain": Look(blend="grainextract", threshold=5, glow=0.5, glow_radius=2),
+    "denoise-hqdn3d": Look(denoise="hqdn3d", gain=2),
+    "denoise-atadenoise-difference": Look(blend="difference", denoise="atadenoise", blur=1),
     "threshold-grain-trail-overlay": Look(blend="grainextract", threshold=4, trail=0.7, overlay=0.25),
 }
 
@@ -89,3 +91,14 @@ def test_threshold_auto_sits_above_the_noise_floor(gen_ffmpeg, tmp_path):
                            "-k", "1", "--mode", "difference", "--threshold", "auto"],
                           capture_output=True, text=True)
     assert done.returncode == 0 and f"--threshold auto: {chosen} " in done.stderr
+
+
+@pytest.mark.parametrize("kwargs", [{"offset": 3, "strategy": "dual"}, {"freeze": 4}])
+def test_denoise_same_in_every_strategy(ffmpeg_bin, clips, tmp_path, kwargs):
+    """Both branches see the same denoised sequence (a temporal filter from the range start)."""
+    clip = clips["yuv420p"]
+    look = Look(denoise="hqdn3d", blend="difference")
+    k, mode = (kwargs["offset"], "offset") if "offset" in kwargs else (kwargs["freeze"], "freeze")
+    want = expected(ffmpeg_bin, clip, look, clip.pix_fmt, k=k, mode=mode)
+    got = run_look(ffmpeg_bin, clip, tmp_path, look, clip.pix_fmt, **kwargs)
+    assert_frames_equal(got, want)

@@ -322,6 +322,11 @@ def working_format(base: str, look: Look) -> str:
     """
     depth = plane_layout(base, 2, 2).depth
     suffix = "" if depth == 8 else f"{depth}le"
+    rgb = base.startswith("gbrp") or (look.rgb_offsets is not None)
+    if look.denoise == "hqdn3d" and rgb and not (look.gray and look.rgb_offsets is None):
+        # hqdn3d has no RGB formats: ffmpeg would convert around it (measured: not exact)
+        raise UsageError("--denoise hqdn3d works on YUV and gray pictures, not RGB ones "
+                         "(RGB input or --rgb-offsets): use --denoise atadenoise")
     if look.rgb_offsets is not None and not base.startswith("gbrp"):
         return f"gbrp{suffix}"
     if look.gray and base.startswith("gbrp"):

@@ -102,3 +102,12 @@ def test_denoise_same_in_every_strategy(ffmpeg_bin, clips, tmp_path, kwargs):
     want = expected(ffmpeg_bin, clip, look, clip.pix_fmt, k=k, mode=mode)
     got = run_look(ffmpeg_bin, clip, tmp_path, look, clip.pix_fmt, **kwargs)
     assert_frames_equal(got, want)
+
+
+def test_hqdn3d_refused_on_rgb():
+    with pytest.raises(looks.UsageError, match="atadenoise"):
+        looks.working_format("gbrp", Look(denoise="hqdn3d"))
+    with pytest.raises(looks.UsageError, match="atadenoise"):
+        looks.working_format("yuv420p", Look(denoise="hqdn3d", rgb_offsets="1,2,3"))
+    assert looks.working_format("gbrp", Look(denoise="hqdn3d", gray=True)) == "gray"
+    assert looks.working_format("gbrp", Look(denoise="atadenoise")) == "gbrp"

@@ -115,7 +115,8 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--look", metavar="NAME",
                       help=f"preset: {', '.join(looks.PRESETS)} ('ffmotion looks' describes them)")
     look.add_argument("--mode", dest="blend", choices=looks.BLENDS,
-                      help="average: the classic gray blend (default); difference: |a-b| on black")
+                      help="average: the classic gray blend (default); difference: |a-b| on black; "
+                           "grainextract: a-b+half (mid-gray neutral, twice the contrast)")
     look.add_argument("--gain", metavar="X",
                       help="amplify the deviation from neutral gray (black in difference mode) "
                            "X times, e.g. 4; gray stays gray")
@@ -131,13 +132,48 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                       help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
     look.add_argument("--overlay", metavar="S", type=float,
                       help="lay the motion over the original picture at strength S (0 to 1)")
+    look.add_argument("--denoise", choices=looks.DENOISERS,
+                      help="a temporal denoiser on every frame before comparing (against "
+                           "sensor and compression noise at small K)")
+    look.add_argument("--glow", metavar="S", type=float,
+                      help="Posy's glow: the motion, blurred, added onto the original at "
+                           "strength S (0 to 1)")
+    look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
+                      help="blur radius of --glow in pixels (default 8)")
+    look.add_argument("--threshold", metavar="T|auto", type=_threshold_arg,
+                      help="a hard matte: white where the motion deviates from neutral by "
+                           "more than T levels (after --gain), black elsewhere; auto: just "
+                           "above the clip's noise floor, measured on its first frames")
 
 
-def _look(args: argparse.Namespace) -> looks.Look:
-    """The preset named by --look with the look flags given on the command line applied."""
-    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
-    return looks.resolve(getattr(args, "look", None),
-                         **{name: getattr(args, name, None) for name in names})
+def _threshold_arg(text: str) -> "int | str":
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number or auto, not {text!r}") from None
+
+
+def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
+    """The preset named by --look (built-in or saved, see :mod:`ffmotion.presets`; ``near``
+    is the input, whose folder may hold an ``ffmotion.toml``) with the look flags applied."""
+    from . import presets
+
+    names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
+             "glow_radius", "denoise")
+    given = {name: getattr(args, name, None) for name in names}
+    if given["threshold"] == "auto":
+        from . import explore
+
+        if near is None or not near.is_file():
+            raise UsageError("--threshold auto measures an input: give a number here")
+        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None))
+        if not getattr(args, "quiet", False):
+            print(f"ffmotion: --threshold auto: {chosen} (90th percentiles of the first "
+                  f"frame-to-frame changes: {', '.join(map(str, values))})", file=sys.stderr)
+        given["threshold"] = chosen
+    return presets.resolve(getattr(args, "look", None), near, **given)
 
 
 def _range_args(parser: argparse.ArgumentParser) -> None:
@@ -326,7 +362,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite, look=_look(args),
+        overwrite=args.overwrite, look=_look(args, src),
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
@@ -429,16 +465,45 @@ def _batch(args: argparse.Namespace) -> int:
 def _looks_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ffmotion looks",
                      description="List the look presets (use one with --look NAME; flags given "
-                                 "beside it override it): name, what it shows, its flags.")
+                                 "beside it override it): name, what it shows, its flags, and "
+                                 "where it comes from (built-in, the user's looks.toml, or the "
+                                 "project's ffmotion.toml; project overrides user overrides "
+                                 "built-in). With --save NAME, save the look given by the flags.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--near", metavar="PATH", type=Path,
+                        help="also list the ffmotion.toml in the folder of this input")
+    saving = parser.add_argument_group("saving")
+    saving.add_argument("--save", metavar="NAME",
+                        help="save the look given by --look and the look flags as NAME in the "
+                             "user's looks.toml ($XDG_CONFIG_HOME/ffmotion, default ~/.config)")
+    saving.add_argument("--project", metavar="FOLDER", type=Path,
+                        help="save into FOLDER/ffmotion.toml instead (the inputs' folder)")
+    saving.add_argument("--description", metavar="TEXT", default="",
+                        help="a few words saying what the saved look shows")
+    saving.add_argument("-y", "--overwrite", action="store_true",
+                        help="replace a saved preset of the same name")
+    _look_flags(parser)
     return parser
 
 
 def _looks(args: argparse.Namespace) -> int:
-    width = max(len(name) for name in looks.PRESETS)
-    for preset in looks.PRESETS.values():
+    from . import presets
+
+    near = args.near if args.near is not None else args.project
+    if args.save:
+        look = _look(args, near)
+        if args.project is not None and not args.project.is_dir():
+            raise UsageError(f"--project must be an existing folder, not {args.project}")
+        path = (args.project / presets.PROJECT_FILE if args.project is not None
+                else presets.user_file())
+        presets.save(path, args.save, look, args.description, args.overwrite)
+        print(f"saved look {args.save!r} ({look.describe()}) to {path}", file=sys.stderr)
+        return 0
+    found = presets.available(near)
+    width = max(len(name) for name in found)
+    for preset in found.values():
         flags = " ".join(preset.look.flags()) or "no flags"
-        _out(f"{preset.name:<{width}}  {preset.description} ({flags})")
+        _out(f"{preset.name:<{width}}  {preset.description} ({flags}) [{preset.source}]")
     return 0
 
 
@@ -620,6 +685,59 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _map_parser() -> argparse.ArgumentParser:
+    from . import maps
+
+    parser = _Parser(
+        prog="ffmotion map",
+        description="One picture of where motion happened over the clip or range: the peak "
+                    "motion |frame i - frame i+K| of every pixel (luma), coloured by "
+                    "intensity or by when it last moved; or a motiogram (the mean of each "
+                    "row or column of the motion, over time). One ffmpeg pass.")
+    parser.add_argument("input", help="input video")
+    parser.add_argument("-k", "--offset", default="12", metavar="K",
+                        help="offset, frames (12) or time (0.5s) (default 12)")
+    parser.add_argument("-o", "--output", metavar="PNG",
+                        help="the picture (default: INPUT.map.png beside the current folder)")
+    parser.add_argument("--color", choices=maps.COLORS, default="intensity",
+                        help="intensity: gray, brighter where more moved (default); time: "
+                             "brightness by how much, hue by when it last moved")
+    parser.add_argument("--motiogram", choices=maps.MOTIOGRAMS,
+                        help="draw a motiogram instead: rows (time to the right) or columns "
+                             "(time downwards)")
+    parser.add_argument("--gain", metavar="X", default="1",
+                        help="amplify the motion X times before it is mapped (default 1)")
+    parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
+                        help="--color time: a pixel moved when it changed by more than T "
+                             f"levels (default {maps.DEFAULT_THRESHOLD})")
+    _range_args(parser)
+    _stabilize_args(parser)
+    _running_args(parser)
+    return parser
+
+
+def _map(args: argparse.Namespace) -> int:
+    from . import explore, maps
+
+    if not 0 <= args.threshold <= 254:
+        raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")
+    spec = maps.MapSpec(color=args.color, motiogram=args.motiogram,
+                        gain=looks.parse_gain(args.gain), threshold=args.threshold)
+    src = Path(args.input)
+    suffix = f".motiogram-{args.motiogram}.png" if args.motiogram else ".map.png"
+    dst = Path(args.output) if args.output else Path(f"{src.stem}{suffix}")
+    result = explore.motion_map(src, dst, args.offset, spec=spec, start=args.start, end=args.end,
+                                duration=args.duration, stabilize_options=_stabilize_from(args),
+                                overwrite=args.overwrite, ffmpeg=args.ffmpeg,
+                                dry_run=args.print_command)
+    if args.print_command:
+        for argv in result.commands:
+            print(api.printable(argv))
+        return 0
+    _say(args, f"ffmotion map: wrote {result.output} ({result.legend})")
+    return 0
+
+
 # name -> (parser factory, handler). ``ffmotion IN OUT`` is the form used when the first
 # argument is none of these names (a file named like one can be given as ./demo).
 SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]] = {
@@ -629,6 +747,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[ar
     "sheet": (_sheet_parser, _sheet),
     "energy": (_energy_parser, _energy),
     "preview": (_preview_parser, _preview),
+    "map": (_map_parser, _map),
 }
 
 

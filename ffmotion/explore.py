@@ -329,3 +329,64 @@ def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
 
 __all__ = ["EnergyTable", "SheetResult", "energy", "find_font", "parse_offsets", "sheet",
            "write_csv", "write_plot"]
+
+
+# -- motion map -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MapResult:
+    output: Path
+    legend: str
+    commands: list[list[str]]
+
+
+def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, int] = 12, *,
+               spec: Optional["maps.MapSpec"] = None, start: TimeLike = None,
+               end: TimeLike = None, duration: TimeLike = None,
+               stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
+               ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
+               dry_run: bool = False) -> MapResult:
+    """Write one picture of where motion happened over the range (see :mod:`ffmotion.maps`)."""
+    from . import maps
+
+    spec = spec or maps.MapSpec()
+    found = tools or runner.tools(ffmpeg)
+    dst_path = Path(dst).expanduser().absolute()
+    if dst_path.suffix.lower() not in (".png", ".mkv", ".nut"):
+        raise UsageError(f"the map is a PNG: give an output ending in .png, not {dst_path.name}")
+    plan = _plans(Path(src), dst_path, parse_offsets(str(offset)), found, start, end, duration,
+                  stabilize_options)[0]
+    if dst_path == plan.options.src:
+        raise UsageError(f"output is the input: {dst_path}")
+    runner.check_output_path(dst_path, overwrite)
+    n = maps.motion_frames(plan)
+    what = (f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
+            if spec.motiogram else f"motion map by {spec.color} over {n} motion frames")
+    legend = f"{what}, K={plan.k}, gain {spec.gain}"
+    if spec.color == "time" and not spec.motiogram:
+        legend += f", moved = more than {spec.threshold} levels"
+    first = stabilize.detect_command(plan, found.ffmpeg)
+    commands = ([first] if first else []) + [
+        maps.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
+    result = MapResult(dst_path, legend, commands)
+    if dry_run:
+        return result
+    stabilize.ensure_transforms(plan, found, progress=False)
+    with runner.atomic_output(dst_path, overwrite) as tmp:
+        runner.run_ffmpeg(maps.map_command(plan, spec, found.ffmpeg, tmp, True),
+                          total_frames=None, progress=False)
+    return result
+
+
+def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
+                    tools: Optional[runner.Tools] = None) -> tuple[int, list[int]]:
+    """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
+    from . import maps
+
+    found = tools or runner.tools(ffmpeg)
+    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg))
+    values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
+    if done.returncode != 0 or not values:
+        raise UsageError(f"--threshold auto: cannot measure the noise of {src} "
+                         f"({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no frames'})")
+    return maps.auto_threshold(values), values

@@ -14,12 +14,21 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
   YUV chroma is ``clip(a - b + half)`` (neutral ``half``: no colour; a plain ``|a - b|``
   would put chroma at 0 and turn the picture green). ffmpeg: ``blend`` modes ``difference``
   and ``grainextract``.
+* ``blend="grainextract"``: ``clip(a - b + half, 0, max)`` on every plane (neutral exactly
+  ``half``: 128 at 8 bits, 512 at 10), twice the contrast of ``average``. ffmpeg: ``blend``
+  ``all_mode=grainextract``.
+* ``denoise``: ``"hqdn3d"`` or ``"atadenoise"`` (ffmpeg's temporal denoisers, default
+  settings) run on every frame in the working format before the blur and the comparison; the
+  reference takes this stage's output from ffmpeg (no numpy model).
 * ``blur=R``: both frames get a (2R+1)x(2R+1) box average before they are compared: edges
   replicated, ``floor(sum / area)``. ffmpeg ``avgblur`` clamps R to half the chroma plane's
   width (height), and so does the reference.
 * ``gain=X``: ``clip(n + round((v - n) * X))`` with ``n`` the plane's neutral value and
   ``round`` halves away from zero, so gray stays gray and + and - deviations stay symmetric.
   X has at most 3 decimals (exact rational arithmetic in ffmpeg's ``lut``).
+* ``threshold=T`` (a hard matte, applied after the gain): on luma, gray and RGB planes
+  ``max`` where ``|v - n| > T`` else 0; YUV chroma becomes ``half`` (a gray matte).
+  ffmpeg: one ``lut`` per plane.
 * ``trail=D``: a fading trace. The deviation from neutral is split into ``P = max(v - n, 0)``
   and ``M = max(n - v, 0)``; each goes through ffmpeg's ``lagfun``:
   ``s = max(x, s_prev * D)`` in float32 (``s`` starts at 0), output ``rint(s)`` (halves to
@@ -27,12 +36,18 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``overlay=S``: ``(m * w + o * (256 - w)) >> 8`` with ``w = floor(S * 256 + 1/2)``, ``m`` the
   motion picture and ``o`` the original frame i (unblurred): S is used in steps of 1/256,
   which makes ``blend``'s float arithmetic exact.
+* ``glow=S`` with ``glow_radius=R`` (Posy's glow, in place of ``overlay``): the motion's
+  deviation ``e = |v - n|`` (luma, gray and RGB planes) is box-blurred with radius R (as
+  ``blur``), scaled to ``floor(e_b * w / 256)`` with ``w = floor(S * 256 + 1/2)`` and added to
+  the original frame: ``clip(o + floor(e_b * w / 256), 0, max)``; YUV chroma is the
+  original's. ffmpeg: ``lut``, ``avgblur``, ``lut``, ``blend`` ``addition`` (chroma
+  ``normal``: the original's plane).
 * ``gray``: YUV chroma set to ``half`` (no colour) at the very end; an RGB input is
   converted to gray (ffmpeg's own RGB->gray conversion) before anything else.
 * ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
   conversion) and each of red, green and blue is compared over its own offset.
 
-Order: convert, blur, compare, gain, trail, overlay, gray.
+Order: convert, denoise, blur, compare, gain, threshold, trail, overlay or glow, gray.
 """
 from __future__ import annotations
 
@@ -50,12 +65,14 @@ from .pixfmt import plane_layout
 if TYPE_CHECKING:
     from .options import FrameOffset
 
-Blend = Literal["average", "difference"]
-BLENDS: tuple[Blend, ...] = ("average", "difference")
+Blend = Literal["average", "difference", "grainextract"]
+BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
 MAX_GAIN = 100
 GAIN_DECIMALS = 3
 MAX_BLUR = 1024  # avgblur's limit
 OVERLAY_STEPS = 256
+DENOISERS = ("hqdn3d", "atadenoise")
+MAX_THRESHOLD = 1022  # |v - n| is at most 1023 - 1 at 10 bits with a nonzero neutral
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs
 # from its C path by up to 3), and YUV->RGB is then the same on both builds (RGB->gray is not).
@@ -154,8 +171,14 @@ class Look:
     rgb_offsets: Optional[tuple[ChannelOffset, ChannelOffset, ChannelOffset]] = None
     trail: float = 0.0
     overlay: float = 0.0
+    threshold: int = 0
+    glow: float = 0.0
+    glow_radius: int = 8
+    denoise: str = ""
 
     def __post_init__(self) -> None:
+        if self.denoise not in ("",) + DENOISERS:
+            raise UsageError(f"--denoise must be one of {', '.join(DENOISERS)}, not {self.denoise!r}")
         if self.blend not in BLENDS:
             raise UsageError(f"--mode must be one of {', '.join(BLENDS)}, not {self.blend!r}")
         object.__setattr__(self, "gain", parse_gain(self.gain))
@@ -166,6 +189,18 @@ class Look:
             object.__setattr__(self, "rgb_offsets", parse_rgb_offsets(self.rgb_offsets))
         object.__setattr__(self, "trail", _unit_float("--trail", self.trail))
         object.__setattr__(self, "overlay", _unit_float("--overlay", self.overlay))
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) \
+                or not 0 <= self.threshold <= MAX_THRESHOLD:
+            raise UsageError(f"--threshold must be a whole number from 0 to {MAX_THRESHOLD}, "
+                             f"not {self.threshold!r}")
+        object.__setattr__(self, "glow", _unit_float("--glow", self.glow))
+        if isinstance(self.glow_radius, bool) or not isinstance(self.glow_radius, int) \
+                or not 0 <= self.glow_radius <= MAX_BLUR:
+            raise UsageError(f"--glow-radius must be a whole number of pixels from 0 to "
+                             f"{MAX_BLUR}, not {self.glow_radius!r}")
+        if self.glow_weight and self.overlay_weight:
+            raise UsageError("--glow and --overlay both lay the motion over the original: "
+                             "choose one")
         if self.gray and self.rgb_offsets is not None:
             raise UsageError("--gray and --rgb-offsets contradict each other: colour motion needs colour")
 
@@ -173,6 +208,11 @@ class Look:
     def overlay_weight(self) -> int:
         """The overlay strength in 256ths (0: no overlay)."""
         return math.floor(self.overlay * OVERLAY_STEPS + 0.5)
+
+    @property
+    def glow_weight(self) -> int:
+        """The glow strength in 256ths (0: no glow)."""
+        return math.floor(self.glow * OVERLAY_STEPS + 0.5)
 
     @property
     def is_classic(self) -> bool:
@@ -185,16 +225,24 @@ class Look:
             out.append(("mode", self.blend))
         if self.gain != 1:
             out.append(("gain", _fraction_text(self.gain)))
+        if self.denoise:
+            out.append(("denoise", self.denoise))
         if self.blur:
             out.append(("blur", str(self.blur)))
         if self.gray:
             out.append(("gray", None))
         if self.rgb_offsets is not None:
             out.append(("rgb-offsets", ",".join(c.text for c in self.rgb_offsets)))
+        if self.threshold:
+            out.append(("threshold", str(self.threshold)))
         if self.trail:
             out.append(("trail", _float_text(self.trail)))
         if self.overlay_weight:
             out.append(("overlay", _float_text(self.overlay)))
+        if self.glow_weight:
+            out.append(("glow", _float_text(self.glow)))
+            if self.glow_radius != Look.glow_radius:
+                out.append(("glow-radius", str(self.glow_radius)))
         return out
 
     def flags(self) -> list[str]:
@@ -229,6 +277,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "difference whose moving parts leave a fading trace over the following frames"),
     Preset("overlay", Look(gain=Fraction(2), overlay=0.5),
            "the motion laid over the original picture at 50%, to see where things move"),
+    Preset("grain", Look(blend="grainextract"),
+           "a - b + half: neutral exactly mid-gray, twice the contrast of classic"),
+    Preset("glow", Look(gain=Fraction(2), glow=0.75, glow_radius=6),
+           "Posy's glow: the motion, blurred, added onto the original picture"),
+    Preset("clean", Look(blend="difference", gain=Fraction(2), denoise="hqdn3d"),
+           "difference after hqdn3d temporal denoising: sensor and compression noise stay dark"),
+    Preset("matte", Look(blend="difference", threshold=12),
+           "white where a pixel changed by more than 12 levels, black elsewhere"),
 )}
 
 
@@ -266,6 +322,11 @@ def working_format(base: str, look: Look) -> str:
     """
     depth = plane_layout(base, 2, 2).depth
     suffix = "" if depth == 8 else f"{depth}le"
+    rgb = base.startswith("gbrp") or (look.rgb_offsets is not None)
+    if look.denoise == "hqdn3d" and rgb and not (look.gray and look.rgb_offsets is None):
+        # hqdn3d has no RGB formats: ffmpeg would convert around it (measured: not exact)
+        raise UsageError("--denoise hqdn3d works on YUV and gray pictures, not RGB ones "
+                         "(RGB input or --rgb-offsets): use --denoise atadenoise")
     if look.rgb_offsets is not None and not base.startswith("gbrp"):
         return f"gbrp{suffix}"
     if look.gray and base.startswith("gbrp"):
@@ -287,6 +348,8 @@ def neutrals(pix_fmt: str, blend: Blend) -> tuple[int, ...]:
     if blend == "average":
         return (layout.max_value >> 1,) * _planes(pix_fmt)
     half = 1 << (layout.depth - 1)
+    if blend == "grainextract":
+        return (half,) * _planes(pix_fmt)
     return tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(_planes(pix_fmt)))
 
 
@@ -301,10 +364,12 @@ def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
 
 
 def prepare(stream: Any, look: Look) -> Any:
-    """Per-frame work done to every frame before it is compared (blur).
+    """Per-frame work done to every frame before it is compared (denoise, blur).
 
     A strategy that feeds the two branches from separate sources applies it to each.
     """
+    if look.denoise:
+        stream = stream.filter(look.denoise)
     if look.blur:
         stream = stream.filter("avgblur", sizeX=look.blur)
     return stream
@@ -315,6 +380,8 @@ def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: An
     if blend == "average":
         return ffmpeg.filter([top, shifted.filter("negate")], "blend", all_mode="average",
                              **blend_args)
+    if blend == "grainextract":
+        return ffmpeg.filter([top, shifted], "blend", all_mode="grainextract", **blend_args)
     if _is_yuv(pix_fmt):
         modes = {"c0_mode": "difference", "c1_mode": "grainextract", "c2_mode": "grainextract"}
     else:
@@ -349,6 +416,13 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
         p, q = look.gain.numerator, look.gain.denominator
         motion = _lut(motion, tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})" for n in base),
                       pix_fmt)
+    if look.threshold:
+        t = look.threshold
+        half = 1 << (layout.depth - 1)
+        motion = _lut(motion, tuple(
+            str(half) if (_is_yuv(pix_fmt) and p > 0) else f"if(gt(abs(val-{n}),{t}),{top},0)"
+            for p, n in enumerate(base)), pix_fmt)
+        base = tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(len(base)))
     if look.trail:
         motion = _trail(motion, look, pix_fmt, base)
     weight = look.overlay_weight
@@ -357,15 +431,32 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
             raise ValueError("overlay needs the original picture")
         motion = ffmpeg.filter([motion, original], "blend", all_mode="normal",
                                all_opacity=_float_text(weight / OVERLAY_STEPS), shortest=1)
+    if look.glow_weight:
+        if original is None:
+            raise ValueError("glow needs the original picture")
+        motion = _glow(motion, original, look, pix_fmt, base)
     if look.gray and _is_yuv(pix_fmt):
         half = 1 << (layout.depth - 1)
         motion = _lut(motion, ("val", str(half), str(half)), pix_fmt)
     return motion
 
 
+def _glow(motion: Any, original: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
+    w = look.glow_weight
+    energy = _lut(motion, tuple(f"abs(val-{n})" for n in base), pix_fmt)
+    if look.glow_radius:
+        energy = energy.filter("avgblur", sizeX=look.glow_radius)
+    energy = _lut(energy, (f"floor(val*{w}/{OVERLAY_STEPS})",) * len(base), pix_fmt)
+    if _is_yuv(pix_fmt):
+        modes = {"c0_mode": "addition", "c1_mode": "normal", "c2_mode": "normal"}
+    else:
+        modes = {"all_mode": "addition"}
+    return ffmpeg.filter([original, energy], "blend", **modes, shortest=1)
+
+
 def needs_original(look: Look) -> bool:
     """Whether :func:`finish` needs the unprocessed frame i."""
-    return look.overlay_weight > 0
+    return look.overlay_weight > 0 or look.glow_weight > 0
 
 
 def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
@@ -378,6 +469,9 @@ def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
     below = _lut(halves[1], tuple(f"clip({n}-val,0,{top})" for n in base), pix_fmt)
     above = above.filter("lagfun", decay=decay)
     below = below.filter("lagfun", decay=decay)
+    if all(n == (top + 1) >> 1 for n in base):
+        # grainextract neutral on every plane: half + P - M, never clipped
+        return ffmpeg.filter([above, below], "blend", all_mode="grainextract")
     if all(n == top >> 1 for n in base):
         # n + P - M = max - (half + M - P): grainextract never clips here (M <= n, P <= max - n)
         return ffmpeg.filter([below, above], "blend", all_mode="grainextract").filter("negate")

@@ -29,22 +29,24 @@ Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 
 
 def decode_argv(ffmpeg: str, src: Path, pix_fmt: str,
-                sws_flags: Optional[str] = None) -> list[str]:
+                sws_flags: Optional[str] = None, vf: Optional[str] = None) -> list[str]:
     """Decode the first video stream to raw frames on stdout: every frame, no dup/drop.
 
-    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``.
+    ``sws_flags`` sets swscale's flags for a conversion to ``pix_fmt``; ``vf`` is a filter
+    chain ffmpeg applies first (a stage the reference takes from ffmpeg, like ``--denoise``).
     """
     flags = ["-sws_flags", sws_flags] if sws_flags else []
+    flags += ["-vf", vf] if vf else []
     return [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(src), "-map", "0:v:0",
             "-fps_mode", "passthrough", *flags, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
 
 
 def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout,
-                sws_flags: Optional[str] = None) -> Iterator[Frame]:
+                sws_flags: Optional[str] = None, vf: Optional[str] = None) -> Iterator[Frame]:
     """Yield the decoded frames of ``src`` as planes in ``layout``'s pixel format."""
     dtype = np.dtype("<u2") if layout.bytes_per_sample == 2 else np.dtype("u1")
     size = layout.frame_bytes
-    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags)) as stdout:
+    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags, vf)) as stdout:
         while True:
             data = stdout.read(size)
             if not data:
@@ -117,7 +119,11 @@ def look_reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, wid
     green and blue offsets in frames when ``look.rgb_offsets`` is set.
     """
     layout = plane_layout(pix_fmt, width, height)
-    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS)
+    # --denoise: ffmpeg's temporal denoisers have no exact numpy model here, so that stage's
+    # output is taken from ffmpeg itself (the same filter, default settings, after the same
+    # conversion); everything after it is restated below
+    vf = f"format={pix_fmt},{look.denoise}" if look.denoise else None
+    frames = read_frames(ffmpeg, src, layout, LOOK_SWS_FLAGS, vf)
     return look_frames(frames, k, mode, layout, look, channel_ks)
 
 
@@ -141,10 +147,15 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
     half = (mx + 1) // 2
     if look.blend == "average":
         neutral = (mx >> 1,) * nplanes
+    elif look.blend == "grainextract":
+        neutral = (half,) * nplanes
     else:
         neutral = tuple(half if c else 0 for c in chroma)
     radius = _blur_radii(layout, look.blur)
-    trail = _Trail(np.float32(look.trail), neutral) if look.trail else None
+    if look.threshold:
+        matte_neutral = tuple(half if c else 0 for c in chroma)
+    trail = _Trail(np.float32(look.trail), matte_neutral if look.threshold else neutral) \
+        if look.trail else None
     weight = math.floor(look.overlay * 256 + 0.5)
 
     def blurred(frame: Frame) -> Frame:
@@ -157,16 +168,35 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
             b = partners[p].astype(np.int64)
             if look.blend == "average":
                 v = (a + mx - b) >> 1
-            elif chroma[p]:
+            elif look.blend == "grainextract" or chroma[p]:
                 v = np.clip(a - b + half, 0, mx)
             else:
                 v = np.abs(a - b)
-            out.append(apply_gain(v, neutral[p], look.gain, mx))
+            v = apply_gain(v, neutral[p], look.gain, mx)
+            if look.threshold:
+                v = (np.full_like(v, half) if chroma[p]
+                     else np.where(np.abs(v - neutral[p]) > look.threshold, mx, 0))
+            out.append(v)
         if trail is not None:
             out = trail.step(out)
         if weight:
             out = [(m * weight + o.astype(np.int64) * (256 - weight)) >> 8
                    for m, o in zip(out, original)]
+        if look.glow:
+            gw = math.floor(look.glow * 256 + 0.5)
+            gr = _blur_radii(layout, look.glow_radius)
+            base = matte_neutral if look.threshold else neutral
+            glowed = []
+            for p in range(nplanes):
+                o = original[p].astype(np.int64)
+                if chroma[p]:
+                    glowed.append(o)
+                    continue
+                e = np.abs(out[p].astype(np.int64) - base[p])
+                if look.glow_radius:
+                    e = box_blur(e, *gr).astype(np.int64)
+                glowed.append(np.clip(o + (e * gw) // 256, 0, mx))
+            out = glowed
         if look.gray and yuv:
             out = [out[0]] + [np.full_like(plane, half) for plane in out[1:]]
         yield tuple(plane.astype(first[0].dtype) for plane in out)

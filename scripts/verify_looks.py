@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ffmotion import api, graph, reference, runner  # noqa: E402
+from ffmotion.errors import UsageError  # noqa: E402
 from ffmotion.looks import Look  # noqa: E402
 from ffmotion.pixfmt import plane_layout  # noqa: E402
 
@@ -44,6 +45,13 @@ PAIR_LOOKS = {
     "gain 3 overlay 0.7 gray": Look(gain=3, overlay=0.7, gray=True),
     "trail 0.9": Look(trail=0.9),
     "difference trail 0.9": Look(blend="difference", trail=0.9),
+    "grainextract": Look(blend="grainextract"),
+    "grainextract gain 2.5 trail 0.9": Look(blend="grainextract", gain="2.5", trail=0.9),
+    "difference threshold 5": Look(blend="difference", threshold=5),
+    "threshold 7 trail 0.8": Look(threshold=7, trail=0.8),
+    "grainextract threshold 3 overlay 0.4": Look(blend="grainextract", threshold=3, overlay=0.4),
+    "glow 0.7 radius 0": Look(glow=0.7, glow_radius=0),
+    "difference gain 2 glow 1 radius 0": Look(blend="difference", gain=2, glow=1.0, glow_radius=0),
 }
 CLIP_LOOKS = {
     "blur 2": (Look(blur=2), {"offset": 2}),
@@ -56,6 +64,12 @@ CLIP_LOOKS = {
                                  gray=True), {"freeze": 5}),
     "rgb everything": (Look(rgb_offsets="2,1,3", gain=2, blur=1, trail=0.9, overlay=0.25), {}),
     "gray of rgb": (Look(gray=True, gain=2, trail=0.9), {"offset": 2}),
+    "grainextract blur 1 freeze 3": (Look(blend="grainextract", blur=1), {"freeze": 3}),
+    "glow 0.6 radius 3": (Look(glow=0.6, glow_radius=3), {"offset": 2}),
+    "glow threshold trail": (Look(threshold=4, trail=0.8, glow=0.5, glow_radius=2), {"offset": 1}),
+    "denoise hqdn3d": (Look(denoise="hqdn3d", gain=2), {"offset": 1}),
+    "denoise atadenoise difference": (Look(denoise="atadenoise", blend="difference"), {"offset": 2}),
+    "rgb grainextract threshold 4": (Look(rgb_offsets="1,2,3", blend="grainextract", threshold=4), {}),
 }
 
 
@@ -118,6 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ffmpeg", action="append", default=[], help="ffmpeg binary (repeatable)")
     parser.add_argument("--quick", action="store_true", help="skip the 10-bit pair clips")
+    parser.add_argument("--only", metavar="WORD", help="only the looks whose name has WORD")
     args = parser.parse_args()
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,6 +150,8 @@ def main() -> int:
             src = noisy_clip(maker, folder, pix_fmt)
             jobs += [(f"clip {pix_fmt}", name, src, look, kwargs)
                      for name, (look, kwargs) in CLIP_LOOKS.items()]
+        if args.only:
+            jobs = [job for job in jobs if args.only in job[1]]
         for ffmpeg in builds(args.ffmpeg):
             version = runner.tools(ffmpeg).version
             for media, name, src, look, kwargs in jobs:
@@ -142,9 +159,11 @@ def main() -> int:
                     started = time.monotonic()
                     try:
                         result = check(ffmpeg, src, look, kwargs, simd, folder / "out.mkv")
+                    except UsageError as exc:  # a combination the product refuses
+                        result = f"refused: {exc}"
                     except Exception as exc:  # report and go on: this is a survey
                         result = f"error: {exc}"
-                    failures += result != "ok"
+                    failures += result != "ok" and not result.startswith("refused")
                     print(f"{version:>12}  {'simd' if simd else 'C   '}  {media:<18} "
                           f"{name:<30} {result}  ({time.monotonic() - started:.1f} s)", flush=True)
     print(f"{failures} failure(s)")

@@ -1,0 +1,162 @@
+"""Motion maps and motiograms: one picture of where (and when) motion happened, one ffmpeg pass.
+
+Pure, like :mod:`ffmotion.graph`: builds ffmpeg-python graphs and argv lists, runs nothing.
+
+Definitions (8-bit luma: the input is converted to ``gray`` by ffmpeg's own conversion, a
+plane copy for 8-bit YUV). For the frames of the range, ``g_i`` the luma of frame i, ``K`` the
+offset, ``G`` the gain and ``n = N - K`` motion frames:
+
+* motion ``d_i = min(round(|g_i - g_{i+K}| * G), 255)`` for ``i < n`` (the ``difference`` look
+  with gain G: :func:`ffmotion.graph.motion_video`).
+* ``--color intensity`` (gray PNG): ``M = max_i d_i`` per pixel (``lagfun=decay=1``, a
+  running maximum; exact on integers). Black: nothing ever moved there.
+* ``--color time`` (colour PNG): luma ``M`` as above; the hue says *when* the pixel last moved
+  by more than ``T`` (``--threshold``, default 8): ``t = max_i (d_i > T ? 1 + floor(254 i /
+  max(n - 1, 1)) : 0)`` (``geq`` writes the masked index, ``lagfun=decay=1`` keeps the latest),
+  then ``U = 128 + round(112 cos(1.5 pi t / 255))``, ``V = 128 + round(112 sin(1.5 pi t /
+  255))`` where ``t > 0`` and 128 (no colour) where ``t = 0``; the yuv444p picture is converted
+  to RGB for the PNG by ffmpeg.
+* ``--motiogram columns``: each ``d_i`` averaged down its columns (``scale=W:1``, swscale's
+  ``area`` filter: the mean within one level of rounding) and stacked, time downwards: W x n.
+  ``--motiogram rows``: averaged along its rows (``scale=1:H``), time to the right: n x H
+  (MGT's horizontal/vertical motiograms). ``tile`` lays out at most
+  :data:`MAX_MOTIOGRAM_FRAMES` frames: longer ranges take every s-th motion frame.
+
+The last frame of the running maximum is the map: the PNG muxer rewrites the file at every
+frame (``-update 1``), so one pass leaves the final picture.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import ffmpeg
+
+from .graph import GLOBAL_ARGS, Plan, motion_video
+from .looks import Look
+
+Color = Literal["intensity", "time"]
+COLORS: tuple[Color, ...] = ("intensity", "time")
+Motiogram = Literal["rows", "columns"]
+MOTIOGRAMS: tuple[Motiogram, ...] = ("rows", "columns")
+MAX_MOTIOGRAM_FRAMES = 1024
+DEFAULT_THRESHOLD = 8
+HUE_AMPLITUDE = 112
+HUE_TURN = Fraction(3, 2)  # radians / pi over the whole range: red-ish early, blue-ish late
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """What to draw: a map coloured by ``color``, or a ``motiogram`` (None: the map)."""
+
+    color: Color = "intensity"
+    motiogram: "Motiogram | None" = None
+    gain: Fraction = Fraction(1)
+    threshold: int = DEFAULT_THRESHOLD
+
+
+def motion_frames(plan: Plan) -> int:
+    """How many motion frames the range gives (``n``)."""
+    return plan.out_frames
+
+
+def motiogram_step(n: int) -> int:
+    """Every s-th motion frame goes into a motiogram of at most MAX_MOTIOGRAM_FRAMES."""
+    return max(1, math.ceil(n / MAX_MOTIOGRAM_FRAMES))
+
+
+def _motion(plan: Plan, spec: MapSpec) -> Any:
+    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    video = source["v:0"]
+    if plan.stabilizer is not None:
+        from .views import stabilize_video
+
+        video = stabilize_video(video, plan.stabilizer)
+    video = video.filter("format", "gray")
+    return motion_video(video, plan.k, plan.info.fps, "offset", "gray",
+                        Look(blend="difference", gain=spec.gain))
+
+
+def hue_exprs() -> tuple[str, str]:
+    """``lut`` expressions for U and V of the time code t (0: no colour)."""
+    turn = f"{HUE_TURN.numerator}*PI*val/{255 * HUE_TURN.denominator}"
+    return (f"if(val,128+round({HUE_AMPLITUDE}*cos({turn})),128)",
+            f"if(val,128+round({HUE_AMPLITUDE}*sin({turn})),128)")
+
+
+def map_video(plan: Plan, spec: MapSpec) -> Any:
+    """The stream whose last frame is the picture (gray for intensity and motiograms,
+    yuv444p for time)."""
+    motion = _motion(plan, spec)
+    n = motion_frames(plan)
+    if spec.motiogram is not None:
+        step = motiogram_step(n)
+        if step > 1:
+            motion = motion.filter("select", f"not(mod(n\\,{step}))")
+        count = math.ceil(n / step)
+        if spec.motiogram == "columns":
+            lines = motion.filter("scale", plan.info.width, 1, flags="area")
+            layout = f"1x{count}"
+        else:
+            lines = motion.filter("scale", 1, plan.info.height, flags="area")
+            layout = f"{count}x1"
+        return lines.filter("tile", layout)
+    if spec.color == "intensity":
+        return motion.filter("lagfun", decay=1)
+    parts = motion.split()
+    peak = parts[0].filter("lagfun", decay=1)
+    last = max(n - 1, 1)
+    when = parts[1].filter(
+        "geq", lum=f"if(gt(lum(X,Y),{spec.threshold}),1+floor(254*N/{last}),0)")
+    when = when.filter("lagfun", decay=1)
+    hue = when.split()
+    u_expr, v_expr = hue_exprs()
+    u = hue[0].filter("lut", c0=u_expr)
+    v = hue[1].filter("lut", c0=v_expr)
+    return ffmpeg.filter([peak, u, v], "mergeplanes", format="yuv444p",
+                         map0s=0, map0p=0, map1s=1, map1p=0, map2s=2, map2p=0)
+
+
+def map_command(plan: Plan, spec: MapSpec, ffmpeg_bin: str, dst: Path, overwrite: bool) -> list[str]:
+    """argv writing the picture to ``dst`` (a PNG, or a lossless .mkv/.nut for checking)."""
+    picture = map_video(plan, spec)
+    args: dict[str, Any] = {"fflags": "+bitexact", "flags:v": "+bitexact"}
+    if dst.suffix.lower() == ".png":
+        args.update({"update": 1, "c:v": "png"})
+        if spec.motiogram is None and spec.color == "time":
+            picture = picture.filter("scale", flags="bicubic+accurate_rnd").filter("format", "rgb24")
+    else:
+        args.update({"c:v": "ffv1"})
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n",
+            *ffmpeg.output(picture, str(dst), **args).get_args()]
+
+
+# -- --threshold auto: the clip's noise floor ---------------------------------------------------
+
+NOISE_PAIRS = 10
+NOISE_KEY = "lavfi.signalstats.YHIGH"
+
+
+def noise_command(src: Path, ffmpeg_bin: str) -> list[str]:
+    """argv printing, for the first NOISE_PAIRS pairs of consecutive frames, the 90th
+    percentile of ``|g_i - g_{i+1}|`` (8-bit luma; ``signalstats`` YHIGH) on stdout."""
+    chain = ("format=gray,tblend=all_mode=difference,signalstats,"
+             f"metadata=print:key={NOISE_KEY}:file=-")
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", "-i", str(src), "-map", "0:v:0",
+            "-frames:v", str(NOISE_PAIRS + 1), "-vf", chain, "-f", "null", "-"]
+
+
+def parse_noise(text: str) -> list[int]:
+    """The YHIGH values printed by :func:`noise_command`."""
+    return [int(float(line.split("=", 1)[1])) for line in text.splitlines()
+            if line.startswith(NOISE_KEY + "=")]
+
+
+def auto_threshold(values: list[int]) -> int:
+    """The threshold above the noise floor: the median of the per-pair 90th percentiles, + 1
+    (motion covering under a tenth of the picture does not move it)."""
+    ordered = sorted(values)
+    return min(254, ordered[len(ordered) // 2] + 1) if ordered else 1

@@ -493,9 +493,12 @@ class Session:
         folder."""
         self._closing.set()
         runner.stop_children()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        shutil.rmtree(self.work, ignore_errors=True)
+        try:
+            for thread in self._threads:
+                thread.join(timeout=5)
+            shutil.rmtree(self.work, ignore_errors=True)
+        finally:
+            runner.allow_children()  # in-process callers (tests, the API) may run ffmpeg again
 
     def info_json(self) -> dict[str, Any]:
         info = self.info

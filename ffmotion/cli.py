@@ -732,7 +732,7 @@ def _map(args: argparse.Namespace) -> int:
                                 dry_run=args.print_command)
     if args.print_command:
         for argv in result.commands:
-            print(api.printable(argv))
+            _out(api.printable(argv))
         return 0
     _say(args, f"ffmotion map: wrote {result.output} ({result.legend})")
     return 0

@@ -41,7 +41,6 @@ from .options import Mode, Options, Strategy, format_fps
 from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from .media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 from .probe import MediaInfo
-from .run.names import literal_input_args
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
 # Deterministic files: no random Matroska UIDs, no version strings; the same options give
@@ -151,7 +150,7 @@ class Plan:
     def input_args(self) -> dict[str, Any]:
         """Input options for the range (a seek to a keyframe, ``-t``), shared by every pass;
         and those that keep the input name literal (never an image2 pattern)."""
-        return {**literal_input_args(self.info.path), **self.timing.input_args()}
+        return {**self.info.input.input_args(), **self.timing.input_args()}
 
     def source_video(self, source: Any) -> Any:
         """The processed frames of an input node: the chosen video stream, the range's
@@ -695,11 +694,11 @@ def encoders_needed(plan: Plan) -> list[str]:
 
 def output(plan: Plan, dst: Path) -> Any:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
-    source = ffmpeg.input(str(plan.info.path), **thread_args(plan), **plan.input_args())
+    source = ffmpeg.input(plan.info.input.name, **thread_args(plan), **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
     second = None
     if plan.strategy == "dual":
-        again = ffmpeg.input(str(plan.info.path), an=None, **thread_args(plan),
+        again = ffmpeg.input(plan.info.input.name, an=None, **thread_args(plan),
                              **plan.input_args())
         second = prelude(plan.source_video(again), plan.picture)
     if plan.stabilizer is not None:

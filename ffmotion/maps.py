@@ -69,7 +69,7 @@ def motiogram_step(n: int) -> int:
 
 
 def _motion(plan: Plan, spec: MapSpec) -> Any:
-    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    source = ffmpeg.input(plan.info.input.name, **plan.input_args())
     video = source["v:0"]
     if plan.stabilizer is not None:
         from .views import stabilize_video

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import runner
-from .run.names import literal_input_argv
+from .media.source import Source
 from .media import picture
 from .media.frames import FrameIndex, Packet, index_frames
 from .media.streams import StreamInfo, choose_video
@@ -46,6 +46,13 @@ class MediaInfo:
     video_stream: int = 0  # position of the video among the video streams (0:v:N)
     streams: tuple[StreamInfo, ...] = ()
     index: Optional[FrameIndex] = dataclass_field(default=None, compare=False, repr=False)
+    # how ffmpeg opens the input (None: the file at ``path``, read literally)
+    source: Optional[Source] = None
+
+    @property
+    def input(self) -> Source:
+        """How every graph opens this input (``ffmpeg.input(name, **input_args())``)."""
+        return self.source if self.source is not None else Source.file(self.path)
 
     @property
     def has_audio(self) -> bool:
@@ -107,7 +114,14 @@ def probe(path: Path, tools: runner.Tools, video_stream: Optional[int] = None) -
         raise UsageError(f"input is a folder, not a file: {path}")
     if not path.is_file():  # reading a FIFO would block for ever, a device never end
         raise UsageError(f"input is not a regular file (a FIFO, device or socket): {path}")
-    return _with_ffmpeg(path, tools.ffmpeg, video_stream)
+    return probe_source(Source.file(path), tools, video_stream)
+
+
+def probe_source(source: Source, tools: runner.Tools,
+                 video_stream: Optional[int] = None) -> MediaInfo:
+    """Probe any :class:`Source` that can be read to its end (a file, an image sequence)
+    with one ffmpeg run that copies the video packets (no decoding)."""
+    return _with_ffmpeg(source, tools.ffmpeg, video_stream)
 
 
 _STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*?(?:\((\w+)\))?: "
@@ -119,10 +133,11 @@ _NOPTS = -(2**63) + 1  # AV_NOPTS_VALUE as framecrc prints it (INT64_MIN)
 _START = re.compile(r"\bstart: (-?\d+(?:\.\d+)?)")
 
 
-def _with_ffmpeg(path: Path, ffmpeg: str, wanted: Optional[int] = None) -> MediaInfo:
+def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> MediaInfo:
+    path = source.path if source.path is not None else Path(source.name)
     done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *literal_input_argv(path),
-        "-i", str(path), "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
+        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
+        "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
     ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
     header = _input_section(done.stderr)
     lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
@@ -174,6 +189,7 @@ def _with_ffmpeg(path: Path, ffmpeg: str, wanted: Optional[int] = None) -> Media
         video_stream=chosen,
         streams=tuple(streams),
         index=index,
+        source=None if source.kind == "file" else source,
         **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "", block),
     )
 

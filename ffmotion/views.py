@@ -98,7 +98,7 @@ def sheet_layout(plan: Plan, offsets: Sequence[tuple[str, int]], columns: int,
 def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font]) -> Any:
     """The ffmpeg-python output node writing the contact sheet PNG to ``dst``."""
     fps = plan.info.fps
-    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    source = ffmpeg.input(plan.info.input.name, **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
@@ -182,7 +182,7 @@ def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Any:
     same plane set to neutral: one subtraction per sample, where ``signalstats`` also built
     histograms, frame differences and chroma saturation/hue (~3x the motion graph's time).
     """
-    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    source = ffmpeg.input(plan.info.input.name, **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)

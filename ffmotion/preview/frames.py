@@ -34,7 +34,6 @@ import ffmpeg
 from .. import graph
 from ..graph_extras import stabilize_video
 from ..graph_picture import prelude
-from ..run.names import literal_input_args
 from ..pixfmt import plane_layout, working_pix_fmt
 from ..probe import MediaInfo
 
@@ -82,10 +81,10 @@ def proxy_command(ffmpeg_bin: str, plan: graph.Plan, size: tuple[int, int], dst:
     """Decode (the range when stabilizing, else the whole input), stabilize, scale, write raw."""
     stabilized = plan.stabilizer is not None
     if stabilized:  # the range's frames, exactly as the motion graph gets them
-        source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+        source = ffmpeg.input(plan.info.input.name, **plan.input_args())
         video = plan.source_video(source)
     else:  # the whole input: frames are picked by index later
-        source = ffmpeg.input(str(plan.info.path), **literal_input_args(plan.info.path))
+        source = ffmpeg.input(plan.info.input.name, **plan.info.input.input_args())
         video = source[f"v:{plan.info.video_stream}"]
     video = prelude(video, plan.picture)
     if plan.stabilizer is not None:

@@ -8,6 +8,7 @@ Chromium: ``pip install playwright`` and ``apt-get install chromium`` (or set
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import select
 import shlex
@@ -140,12 +141,14 @@ def page(browser: object, server: Server) -> Iterator[object]:
 
 
 def scaled_frames(src: Path, pix_fmt: str = "yuv420p",
-                  sws: Optional[str] = None) -> list[reference.Frame]:
-    """The clip decoded and scaled to the preview size by ffmpeg alone ("a scale in front")."""
+                  sws: Optional[str] = None, denoise: str = "") -> list[reference.Frame]:
+    """The clip decoded and scaled to the preview size by ffmpeg alone ("a scale in front");
+    ``denoise``: then that temporal denoiser (a stage the reference takes from ffmpeg)."""
     w, h = PREVIEW
     flags = ["-sws_flags", sws] if sws else []
+    after = f",{denoise}" if denoise else ""
     argv = [bundled_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(src),
-            "-map", "0:v:0", "-vf", f"scale={w}:{h}:flags=bicubic,format=yuv420p",
+            "-map", "0:v:0", "-vf", f"scale={w}:{h}:flags=bicubic,format=yuv420p{after}",
             "-fps_mode", "passthrough", *flags, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
     raw = subprocess.run(argv, capture_output=True, check=True).stdout
     layout = plane_layout(pix_fmt, w, h)
@@ -256,27 +259,31 @@ def test_paused_frame_is_the_exact_scaled_frame(page: object, clip: Path) -> Non
                            ".includes('K=3')", timeout=30000)
 
 
-@pytest.mark.parametrize("look_fields, frame", [
-    ({"preset": "amplified"}, 4),
-    ({"blend": "difference", "gain": "2", "trail": "0.5"}, 20),  # trail: warm-up from 9
+@pytest.mark.parametrize("look_fields, frame, look", [
+    ({"preset": "amplified"}, 4, Look(gain=Fraction(4), blur=1)),
+    ({"blend": "difference", "gain": "2", "trail": "0.5"}, 20,  # trail: warm-up from 9
+     Look(blend="difference", gain=Fraction(2), trail=0.5)),
+    ({"preset": "glow"}, 6, Look(gain=Fraction(2), glow=0.75, glow_radius=6)),
+    ({"preset": "matte"}, 7, Look(blend="difference", threshold=12)),
+    ({"blend": "grainextract", "threshold": "5", "glow": "0.5", "glow_radius": "2"}, 3,
+     Look(blend="grainextract", threshold=5, glow=0.5, glow_radius=2)),
+    ({"preset": "clean"}, 12, Look(blend="difference", gain=Fraction(2), denoise="hqdn3d")),
+    ({"denoise": "atadenoise", "gain": "3"}, 9, Look(gain=Fraction(3), denoise="atadenoise")),
 ])
-def test_look_frames_are_exact(page: object, clip: Path, look_fields: dict, frame: int) -> None:
+def test_look_frames_are_exact(page: object, clip: Path, look_fields: dict, frame: int,
+                               look: Look) -> None:
     set_value(page, "#offset", "2")
-    if "preset" in look_fields:
-        page.select_option("#preset", look_fields["preset"])  # type: ignore[attr-defined]
-        look = Look(gain=Fraction(4), blur=1)
-    else:
-        for name, value in look_fields.items():
-            if name == "blend":
-                page.select_option("#blend", value)  # type: ignore[attr-defined]
-                page.dispatch_event("#blend", "change")  # type: ignore[attr-defined]
-            else:
-                set_value(page, f"#{name}", value)
-        look = Look(blend="difference", gain=Fraction(2), trail=0.5)
+    for name, value in look_fields.items():
+        if name in ("preset", "blend", "denoise"):
+            page.select_option(f"#{name}", value)  # type: ignore[attr-defined]
+        else:
+            set_value(page, f"#{name}", value)
     go_to(page, frame)
     wait_exact(page, frame, 2)
     layout = plane_layout("yuv420p", *PREVIEW)
-    want = list(reference.look_frames(iter(scaled_frames(clip)), 2, "offset", layout, look))
+    source = scaled_frames(clip, denoise=look.denoise)
+    after = dataclasses.replace(look, denoise="")  # the denoised frames are the input here
+    want = list(reference.look_frames(iter(source), 2, "offset", layout, after))
     got = shown_planes(page, "yuv420p")
     for p, (g, w) in enumerate(zip(got, want[frame])):
         assert np.array_equal(g, w), f"plane {p}: {np.count_nonzero(g != w)} samples differ"

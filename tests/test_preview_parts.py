@@ -23,6 +23,9 @@ INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", 
     {"mode": "freeze", "offset": "7", "blur": "3", "gray": "1", "overlay": "0.25"},
     {"offset": "2", "rgb": "1x,2x,3x", "gain": "2"},  # the "color" preset
     {"offset": "4", "rgb": "1,3,5", "start": "10", "end": "60", "stab": "1"},
+    {"offset": "2", "blend": "difference", "threshold": "12"},  # the "matte" preset
+    {"offset": "3", "gain": "2", "glow": "0.5", "glow_radius": "4", "denoise": "atadenoise"},
+    {"offset": "2", "blend": "grainextract", "denoise": "hqdn3d"},
 ])
 def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
     settings = parse_settings(query)
@@ -36,7 +39,9 @@ def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
 
 
 @pytest.mark.parametrize("query", [{"offset": "-1"}, {"gain": "0"}, {"blend": "../x"},
-                                   {"start": "/etc"}, {"trail": "2"}, {"mode": "x"}])
+                                   {"start": "/etc"}, {"trail": "2"}, {"mode": "x"},
+                                   {"denoise": "nlmeans"}, {"threshold": "-3"}, {"glow": "x"},
+                                   {"glow_radius": "9999"}])
 def test_bad_settings_get_the_clis_message(query: dict) -> None:
     with pytest.raises(UsageError):
         parse_settings(query)
@@ -75,6 +80,11 @@ def test_windows_read_only_the_frames_an_output_frame_needs() -> None:
     early = frames.window(_plan(offset="3", look=parse_settings({"trail": "1"}).look),
                           base=4, i=40, count=1)
     assert (early.a, early.skip) == (4, 40)
+    # a temporal denoiser carries state from the range's start, in both branches: read from
+    # there through split, as the CLI's graph does
+    denoised = frames.window(_plan(offset="3", look=parse_settings({"denoise": "hqdn3d"}).look),
+                             base=4, i=40, count=2)
+    assert (denoised.a, denoised.b, denoised.k, denoised.skip, denoised.count) == (4, None, 3, 40, 2)
 
 
 def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .. import api, explore, graph, looks, runner, stabilize
+from .. import api, explore, graph, looks, presets, runner, stabilize
 from ..errors import FfmotionError, UsageError
 from ..looks import Look
 from ..options import FrameOffset, Options, StabilizeOptions, format_fps
@@ -34,7 +34,8 @@ log = logging.getLogger("ffmotion")
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
 ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
-LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
+LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold",
+               "glow", "glow_radius", "denoise")
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,18 @@ def parse_settings(query: Mapping[str, str]) -> Settings:
     values["gray"] = _flag(query, "gray")
     if query.get("rgb", "").strip():
         values["rgb_offsets"] = query["rgb"][:64]
-    for name in ("trail", "overlay"):
+    for name in ("trail", "overlay", "glow"):
         if query.get(name, "").strip():
             try:
                 values[name] = float(query[name])
             except ValueError:
                 raise UsageError(f"--{name} must be a number from 0 to 1, not {query[name]!r}") from None
+    for name, flag in (("threshold", "--threshold"), ("glow_radius", "--glow-radius")):
+        number = _int(query, name, flag)
+        if number is not None:
+            values[name] = number
+    if query.get("denoise", "").strip():
+        values["denoise"] = query["denoise"][:16]
     look = Look(**values)
     return Settings(mode, offset, look, _int(query, "start", "--start"),
                     _int(query, "end", "--end"), _flag(query, "stab"))
@@ -508,8 +515,10 @@ class Session:
             "fps_num": info.fps.numerator, "fps_den": info.fps.denominator,
             "frames": info.frames, "preview": list(self.size),
             "output_dir": str(self.out_dir),
-            "presets": {name: _look_json(p.look) | {"description": p.description}
-                        for name, p in looks.PRESETS.items()},
+            "presets": {name: _look_json(p.look) | {"description": p.description,
+                                                     "source": p.source}
+                        for name, p in presets.available(self.src).items()},
+            "blends": list(looks.BLENDS), "denoisers": list(looks.DENOISERS),
         }
 
 
@@ -517,4 +526,5 @@ def _look_json(look: Look) -> dict[str, Any]:
     return {"blend": look.blend, "gain": f"{float(look.gain):g}",
             "blur": look.blur, "gray": look.gray,
             "rgb": ",".join(c.text for c in look.rgb_offsets) if look.rgb_offsets else "",
-            "trail": look.trail, "overlay": look.overlay}
+            "trail": look.trail, "overlay": look.overlay, "threshold": look.threshold,
+            "glow": look.glow, "glow_radius": look.glow_radius, "denoise": look.denoise}

@@ -11,6 +11,9 @@
     info: null, i: 0, outFrames: 1, count: 1, first: 0, k: 1,
     playing: false, playAbort: null, described: "", energy: null, shownKey: "",
   };
+  // the look's controls: element ids = query parameters = keys of a preset in /api/info
+  const LOOK_IDS = ["blend", "gain", "blur", "gray", "rgb", "trail", "overlay", "threshold",
+    "glow", "glow_radius", "denoise"];
   const api = (window.ffmotionPreview = {
     shown: null, original: null, exact: false, busy: 0, describe: null, render: null,
   });
@@ -18,12 +21,14 @@
   function settings() {
     const s = {
       mode: document.querySelector("input[name=mode]:checked").value,
-      offset: offsetText(), blend: $("blend").value, gain: $("gain").value,
-      blur: $("blur").value, gray: $("gray").checked ? "1" : "0", rgb: $("rgb").value.trim(),
-      trail: $("trail").value, overlay: $("overlay").value,
+      offset: offsetText(),
       start: $("start").value.trim(), end: $("end").value.trim(),
       stab: $("stab").checked ? "1" : "0",
     };
+    LOOK_IDS.forEach((id) => {
+      const el = $(id);
+      s[id] = el.type === "checkbox" ? (el.checked ? "1" : "0") : el.value.trim();
+    });
     return s;
   }
   function offsetText() {
@@ -353,13 +358,15 @@
     $("offset-note").textContent = el.value === "freeze" ? "every frame is blended with the inverted frame given (counted from the range's start)" : "";
     changed();
   }));
-  ["blend", "gain", "blur", "gray", "rgb", "trail", "overlay", "stab", "start", "end", "overwrite"].forEach((id) =>
-    $(id).addEventListener("change", () => { if (id !== "stab" && id !== "start" && id !== "end" && id !== "overwrite") $("preset").value = ""; changed(); }));
+  LOOK_IDS.forEach((id) => $(id).addEventListener("change", () => { $("preset").value = ""; changed(); }));
+  ["stab", "start", "end", "overwrite"].forEach((id) => $(id).addEventListener("change", changed));
   $("preset").addEventListener("change", () => {
     const p = state.info.presets[$("preset").value];
     if (!p) return;
-    $("blend").value = p.blend; $("gain").value = p.gain; $("blur").value = p.blur;
-    $("gray").checked = p.gray; $("rgb").value = p.rgb; $("trail").value = p.trail; $("overlay").value = p.overlay;
+    LOOK_IDS.forEach((id) => {
+      const el = $(id);
+      if (el.type === "checkbox") el.checked = !!p[id]; else el.value = String(p[id]);
+    });
     changed();
   });
   $("start-here").addEventListener("click", () => { $("start").value = String(state.first + state.i); state.i = 0; changed(); });
@@ -410,9 +417,14 @@
       $("name").textContent = info.name;
       $("facts").textContent = info.width + "×" + info.height + ", " + info.fps_text + " fps, " +
         info.frames + " frames; preview " + info.preview[0] + "×" + info.preview[1] + "; renders go to " + info.output_dir;
+      info.blends.forEach((b) => { if (b !== "average") $("blend").append(new Option(b, b)); });
+      info.denoisers.forEach((d) => $("denoise").append(new Option(d, d)));
       const sel = $("preset");
       sel.append(new Option("(custom)", ""));
-      Object.keys(info.presets).forEach((n) => sel.append(new Option(n + " — " + info.presets[n].description, n)));
+      Object.keys(info.presets).forEach((n) => {
+        const p = info.presets[n], from = p.source === "built-in" ? "" : " (" + p.source + ")";
+        sel.append(new Option(n + " — " + p.description + from, n));
+      });
       sel.value = "classic";
       $("offset-slider").max = String(Math.max(1, Math.min(info.frames - 1, Math.round(info.fps * 2))));
       changed();

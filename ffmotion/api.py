@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from . import graph, graph_outputs, graph_picture, looks, runner, stabilize as stabilization
+from . import graph, looks, stabilize as stabilization
+from .graph import outputs as graph_outputs, picture as graph_picture
+from .run import runner
 from .errors import FFmpegFailed, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
 from .media.streams import parse_audio_choice
-from .probe import MediaInfo, probe
+from .media.probe import MediaInfo, probe
 from .run.names import literal_input_args
 from .run.outputs import check_name, check_name_length
 

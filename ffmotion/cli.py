@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import __version__, api, graph, looks, runner
+from . import __version__, api, graph, looks
+from .run import runner
 from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
 from .options import STRATEGIES, StabilizeOptions, format_fps
 from .run import outputs, signals
@@ -442,7 +443,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _batch_parser() -> argparse.ArgumentParser:
-    from . import batch
+    from .jobs import batch
 
     parser = _Parser(
         prog="ffmotion batch",
@@ -457,7 +458,7 @@ def _batch_parser() -> argparse.ArgumentParser:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from . import batch
+    from .jobs import batch
 
     return batch.main(args, _options)
 

@@ -1,7 +1,7 @@
 """Choosing the offset by looking: the contact sheet and the motion-energy timeline.
 
 The controller for ``ffmotion sheet`` and ``ffmotion energy``: options -> probe -> plan
-(range, stabilization) -> :mod:`ffmotion.views` graph -> runner. Pixels never pass through
+(range, stabilization) -> :mod:`ffmotion.graph.views` graph -> runner. Pixels never pass through
 Python; the energy numbers come from ffmpeg's ``signalstats``.
 """
 from __future__ import annotations
@@ -17,11 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from . import api, graph, runner, stabilize, views
+from . import api, graph, stabilize
+from .run import runner
+from .graph import views
 from .errors import FfmotionError, FFmpegFailed, UsageError
-from .graph_extras import seconds_text
+from .graph.extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
-from .probe import probe
+from .media.probe import probe
 from .run import outputs
 
 log = logging.getLogger("ffmotion")

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 import ffmpeg
 
 from .errors import UsageError
-from .pixfmt import plane_layout
+from .media.pixfmt import plane_layout
 
 if TYPE_CHECKING:
     from .options import FrameOffset

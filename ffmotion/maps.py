@@ -72,7 +72,7 @@ def _motion(plan: Plan, spec: MapSpec) -> Any:
     source = ffmpeg.input(plan.info.input.name, **plan.input_args())
     video = source["v:0"]
     if plan.stabilizer is not None:
-        from .views import stabilize_video
+        from .graph.views import stabilize_video
 
         video = stabilize_video(video, plan.stabilizer)
     video = video.filter("format", "gray")

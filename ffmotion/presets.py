@@ -16,7 +16,7 @@ Format (keys are the look flags' long names, values TOML strings, numbers or boo
 
 A bad file gives one line: ``FILE:LINE: problem``. Writing appends (or replaces) one
 ``[looks.NAME]`` table, keeping the rest of the file (comments included) as it is, through
-:func:`ffmotion.runner.atomic_output`.
+:func:`ffmotion.run.runner.atomic_output`.
 """
 from __future__ import annotations
 
@@ -193,7 +193,7 @@ def table_text(name: str, look: Look, description: str = "") -> str:
 def save(path: Path, name: str, look: Look, description: str = "", overwrite: bool = False) -> None:
     """Add preset ``name`` to ``path`` (created with its folder if needed); an existing preset
     of that name is replaced only with ``overwrite``. The rest of the file is kept."""
-    from . import runner
+    from .run import runner
 
     if not NAME.match(name):
         raise UsageError(f"bad preset name {name!r}: use letters, digits, - and _")

@@ -35,11 +35,13 @@ import stat
 from pathlib import Path
 from typing import Optional
 
-from . import graph_extras, looks, runner
+from .graph import extras as graph_extras
+from . import looks
+from .run import runner
 from .run import outputs
 from .errors import FFmpegFailed, UsageError
 from .graph import Plan
-from .pixfmt import working_pix_fmt
+from .media.pixfmt import working_pix_fmt
 
 log = logging.getLogger("ffmotion")
 

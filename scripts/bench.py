@@ -44,8 +44,9 @@ sys.path.insert(0, str(HERE.parent))
 
 import ffmpeg  # noqa: E402  (ffmpeg-python, a dependency of ffmotion)
 
-from ffmotion import api, graph, runner  # noqa: E402
-from ffmotion.pixfmt import plane_layout  # noqa: E402
+from ffmotion import api, graph
+from ffmotion.run import runner  # noqa: E402
+from ffmotion.media.pixfmt import plane_layout  # noqa: E402
 
 MiB = 2**20
 
@@ -366,7 +367,8 @@ def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Pa
                    tools: runner.Tools) -> dict[str, Any]:
     """``ffmotion energy`` against the motion graph alone (to null) on the same input, side
     by side: its ffmpeg pass, the CLI end to end, and the former signalstats graph."""
-    from ffmotion import explore, views
+    from ffmotion import explore
+    from ffmotion.graph import views
 
     k = args.offset
     fb = tools.ffmpeg

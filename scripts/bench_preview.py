@@ -139,7 +139,7 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from ffmotion import runner
+    from ffmotion.run import runner
 
     import bench  # noqa: E402  (scripts/bench.py: the shared clip generator)
 

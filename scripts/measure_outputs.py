@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ffmotion import graph, runner
+from ffmotion import graph
+from ffmotion.run import runner
 
 
 def sh(argv: list[str]) -> str:

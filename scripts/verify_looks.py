@@ -30,10 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ffmotion import api, graph, reference, runner  # noqa: E402
+from ffmotion import api, graph, reference
+from ffmotion.run import runner  # noqa: E402
 from ffmotion.errors import UsageError  # noqa: E402
 from ffmotion.looks import Look  # noqa: E402
-from ffmotion.pixfmt import plane_layout  # noqa: E402
+from ffmotion.media.pixfmt import plane_layout  # noqa: E402
 
 PAIR_LOOKS = {
     "classic": Look(),

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 import ffmotion
-from ffmotion import batch, cli, reference
+from ffmotion.jobs import batch
+from ffmotion import cli, reference
 
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 

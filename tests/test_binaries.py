@@ -8,7 +8,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from ffmotion import binaries, runner
+from ffmotion.media import binaries
+from ffmotion.run import runner
 from ffmotion.errors import ToolError
 
 

@@ -19,7 +19,7 @@ import pytest
 import corpus as corpus_module
 import ffmotion
 from ffmotion import reference
-from ffmotion.pixfmt import plane_layout
+from ffmotion.media.pixfmt import plane_layout
 
 ALL = sorted(corpus_module.MAKERS)
 K = 5

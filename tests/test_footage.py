@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import cli, explore, probe, reference, runner
-from ffmotion.pixfmt import plane_layout
+from ffmotion import cli, explore, reference
+from ffmotion.media import probe
+from ffmotion.run import runner
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
 

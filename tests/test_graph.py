@@ -9,8 +9,8 @@ import pytest
 from ffmotion import graph
 from ffmotion.errors import UsageError
 from ffmotion.options import EncodeOptions, Options
-from ffmotion.pixfmt import plane_layout, working_pix_fmt
-from ffmotion.probe import MediaInfo
+from ffmotion.media.pixfmt import plane_layout, working_pix_fmt
+from ffmotion.media.probe import MediaInfo
 
 
 def info(**kw) -> MediaInfo:

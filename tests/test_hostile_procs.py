@@ -491,7 +491,7 @@ def test_stdout_on_dev_full(env, tmp_path, short_clip):
 def test_ffmpeg_first_error_line_is_never_lost(tmp_path):
     """The stderr reader must read everything before the pipe is closed (it used to be
     closed under it: the first line, the root cause, was sometimes lost)."""
-    from ffmotion import runner
+    from ffmotion.run import runner
     from ffmotion.errors import FFmpegFailed
 
     fake = write_script(tmp_path / "ffmpeg", 'echo "[in#0] Error opening input: boom" >&2\nexit 1\n')

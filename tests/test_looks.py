@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import graph, looks, reference, runner
+from ffmotion import graph, looks, reference
+from ffmotion.run import runner
 from ffmotion.looks import Look
-from ffmotion.pixfmt import plane_layout
-from ffmotion.probe import probe
+from ffmotion.media.pixfmt import plane_layout
+from ffmotion.media.probe import probe
 
 from conftest import FRAMES, SIZE, assert_frames_equal, decode
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import corpus as corpus_module
-from ffmotion import probe, runner
+from ffmotion.media import probe
+from ffmotion.run import runner
 from ffmotion.media.frames import DISCARD, FrameIndex, Packet, index_frames
 
 from conftest import run_ffmpeg

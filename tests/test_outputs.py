@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, batch, cli, reference, runner
-from ffmotion.graph_outputs import frames_at
-from ffmotion.pixfmt import plane_layout
+from ffmotion import api, cli, reference
+from ffmotion.jobs import batch
+from ffmotion.run import runner
+from ffmotion.graph.outputs import frames_at
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
 

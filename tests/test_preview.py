@@ -27,7 +27,7 @@ import pytest
 
 from ffmotion import reference
 from ffmotion.looks import Look
-from ffmotion.pixfmt import plane_layout
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import bundled_ffmpeg, make_clip
 

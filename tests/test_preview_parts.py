@@ -12,7 +12,7 @@ from ffmotion.errors import UsageError
 from ffmotion.options import Options
 from ffmotion.preview import frames
 from ffmotion.preview.session import parse_settings
-from ffmotion.probe import MediaInfo
+from ffmotion.media.probe import MediaInfo
 
 INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", "h264")
 
@@ -92,7 +92,8 @@ def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str
     """Pass 1's cache key hashes the whole input: once per range, not per slider position."""
     from conftest import make_clip
 
-    from ffmotion import runner, stabilize
+    from ffmotion.run import runner
+    from ffmotion import stabilize
     from ffmotion.preview.session import Session
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)

@@ -5,7 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from ffmotion import probe, runner
+from ffmotion.media import probe
+from ffmotion.run import runner
 from ffmotion.errors import MediaError
 
 from conftest import FRAMES, make_clip

@@ -12,7 +12,7 @@ import ffmotion
 from ffmotion import cli, reference
 from ffmotion.errors import UsageError
 from ffmotion.options import TimePoint
-from ffmotion.pixfmt import plane_layout
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion import runner
+from ffmotion.run import runner
 from ffmotion.errors import FFmpegFailed, UsageError
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ffmotion import cli, explore, reference
-from ffmotion.pixfmt import plane_layout
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import FRAMES, run_ffmpeg
 

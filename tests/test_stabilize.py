@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, cli, reference, runner, stabilize
+from ffmotion import api, cli, reference, stabilize
+from ffmotion.run import runner
 from ffmotion.options import StabilizeOptions
-from ffmotion.pixfmt import plane_layout
+from ffmotion.media.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, decode, run_ffmpeg
 

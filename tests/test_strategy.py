@@ -13,7 +13,7 @@ import ffmotion
 from ffmotion import cli, graph
 from ffmotion.errors import UsageError
 from ffmotion.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
-from ffmotion.probe import MediaInfo
+from ffmotion.media.probe import MediaInfo
 
 from conftest import FRAMES, assert_frames_equal, decode
 from test_exact import expected

@@ -32,10 +32,10 @@ from typing import Any, Optional
 import ffmpeg
 
 from .. import graph
-from ..graph_extras import stabilize_video
-from ..graph_picture import prelude
-from ..pixfmt import plane_layout, working_pix_fmt
-from ..probe import MediaInfo
+from ..graph.extras import stabilize_video
+from ..graph.picture import prelude
+from ..media.pixfmt import plane_layout, working_pix_fmt
+from ..media.probe import MediaInfo
 
 SCALE_FLAGS = "bicubic"
 

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
 
-from .. import runner
+from ..run import runner
 from ..errors import FfmotionError, UsageError
 from .session import Session, parse_settings
 

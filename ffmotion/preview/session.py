@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .. import api, explore, graph, looks, presets, runner, stabilize
+from .. import api, explore, graph, looks, presets, stabilize
+from ..run import runner
 from ..errors import FfmotionError, UsageError
 from ..looks import Look
 from ..options import FrameOffset, Options, StabilizeOptions, format_fps
-from ..pixfmt import chroma_subsampling, plane_layout
-from ..probe import MediaInfo, probe
+from ..media.pixfmt import chroma_subsampling, plane_layout
+from ..media.probe import MediaInfo, probe
 from . import frames
 
 log = logging.getLogger("ffmotion")

@@ -367,7 +367,7 @@ def starts_with(prefix: bytes) -> Callable[[Path], bool]:
 
 def sequence_files(pattern: Path) -> list[Path]:
     """Files that exist now under the names the sequence ``pattern`` expands to, in order."""
-    from ..graph_outputs import sequence_regex
+    from ..graph.outputs import sequence_regex
 
     regex = sequence_regex(pattern)
     try:
@@ -381,7 +381,7 @@ def sequence_files(pattern: Path) -> list[Path]:
 def sequence_done(pattern: Path) -> bool:
     """A finished set: its first file exists (it is moved into place last, see
     :func:`atomic_sequence`), so a set stopped halfway never counts as done."""
-    from ..graph_outputs import sequence_file
+    from ..graph.outputs import sequence_file
 
     return sequence_file(pattern, 1).exists()
 

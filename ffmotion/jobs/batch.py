@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Union
 
-from . import __version__, api, graph, graph_outputs, runner, stabilize
-from .run import names, outputs
-from .errors import FfmotionError, Interrupted, ToolError, UsageError
-from .options import MAX_THREADS, Options
+from .. import __version__, api, graph, stabilize
+from ..graph import outputs as graph_outputs
+from ..run import runner
+from ..run import names, outputs
+from ..errors import FfmotionError, Interrupted, ToolError, UsageError
+from ..options import MAX_THREADS, Options
 
 log = logging.getLogger("ffmotion")
 

@@ -16,12 +16,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-from . import runner
-from .media.source import Source
-from .media import picture
-from .media.frames import FrameIndex, Packet, index_frames
-from .media.streams import StreamInfo, choose_video
-from .errors import MediaError, UsageError
+from ..run import runner
+from .source import Source
+from . import picture
+from .frames import FrameIndex, Packet, index_frames
+from .streams import StreamInfo, choose_video
+from ..errors import MediaError, UsageError
 
 log = logging.getLogger("ffmotion")
 

@@ -45,7 +45,7 @@ def working_pix_fmt(decoded: str) -> str:
         name = name[:-2] + "le"
     if name in _ALIASES:
         return _ALIASES[name]
-    # full-range yuvj* frames are relabelled yuv* + range pc before the graph (graph_picture)
+    # full-range yuvj* frames are relabelled yuv* + range pc before the graph (graph.picture)
     name = re.sub(r"^yuvj", "yuv", name)
     if _NATIVE.match(name):
         return name

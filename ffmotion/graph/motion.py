@@ -30,17 +30,17 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from . import graph_outputs as outs, looks
-from .errors import UsageError
-from .looks import Look
-from .graph_extras import FrameRange, Stabilizer, frame_range, stabilize_video
-from .graph_timing import (Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing,
-                           select)
-from .graph_picture import Picture, output_args as picture_output_args, picture_for, prelude
-from .options import Mode, Options, Strategy, format_fps
-from .pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
-from .media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
-from .probe import MediaInfo
+from . import outputs as outs
+from .. import looks
+from ..errors import UsageError
+from ..looks import Look
+from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
+from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
+from .picture import Picture, output_args as picture_output_args, picture_for, prelude
+from ..options import Mode, Options, Strategy, format_fps
+from ..media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
+from ..media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
+from ..media.probe import MediaInfo
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
 # Deterministic files: no random Matroska UIDs, no version strings; the same options give
@@ -133,8 +133,8 @@ class Plan:
     frames: Optional[FrameRange] = None  # the part processed (--start/--end); None: all
     stabilizer: Optional[Stabilizer] = None
     strategy: Strategy = "split"  # resolved: see choose_strategy
-    picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph_picture)
-    timing: Timing = Timing()  # seek, frame selection, timestamps (graph_timing)
+    picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph.picture)
+    timing: Timing = Timing()  # seek, frame selection, timestamps (graph.timing)
 
     @property
     def mode(self) -> Mode:
@@ -383,13 +383,13 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
-    should be :func:`ffmotion.pixfmt.working_pix_fmt` of the decoded format (for a look:
+    should be :func:`ffmotion.media.pixfmt.working_pix_fmt` of the decoded format (for a look:
     :func:`ffmotion.looks.working_format` of that; required then). ``channel_ks`` are the
     red, green and blue offsets of ``look.rgb_offsets`` in frames. ``second``, the same video
     from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted
     branch is decoded from it, and ffmpeg holds no frames between the branches. ``timing``
     keeps each frame's own timestamp while pairing by index (variable frame rate: see
-    :mod:`ffmotion.graph_timing`); without it frame i is shown at i/fps.
+    :mod:`ffmotion.graph.timing`); without it frame i is shown at i/fps.
     """
     look = look if look is not None else Look()
     if not pix_fmt and not look.is_classic:
@@ -448,7 +448,7 @@ def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
         shifted = source.trim(start_frame=k)
     if timing is None:
         return top, shifted.setpts("PTS-STARTPTS")
-    # own times (graph_timing): shifted frame j at j*B, at or before top frame j (j*B + t_j)
+    # own times (graph.timing): shifted frame j at j*B, at or before top frame j (j*B + t_j)
     shifted = shifted.setpts(f"N*{timing.stride}")
     if mode == "offset":
         # blend's shortest=1 would stop before the last top frame: one clone extends the

@@ -26,10 +26,10 @@ from typing import Any, Callable, Literal, Optional
 
 import ffmpeg
 
-from .errors import UsageError
-from .graph_picture import prelude
-from .options import Options, StabilizeOptions, TimePoint, format_fps
-from .probe import MediaInfo
+from ..errors import UsageError
+from .picture import prelude
+from ..options import Options, StabilizeOptions, TimePoint, format_fps
+from ..media.probe import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
 VIDSTAB_FILTERS = frozenset({"vidstabdetect", "vidstabtransform"})
@@ -175,7 +175,7 @@ def detect_command(ffmpeg_bin: str, src: Path, input_args: dict[str, Any], stab:
                    source_video: Optional[Callable[[Any], Any]] = None) -> list[str]:
     """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``.
 
-    ``picture`` is the plan's prelude (:mod:`ffmotion.graph_picture`), applied as in pass 2;
+    ``picture`` is the plan's prelude (:mod:`ffmotion.graph.picture`), applied as in pass 2;
     ``source_video`` picks the video stream and the range's frames from the input node
     (:meth:`ffmotion.graph.Plan.source_video`; default: the first video stream, all frames).
     """

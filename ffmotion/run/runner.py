@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
-from . import binaries
-from .run import outputs, procs
-from .errors import FFmpegFailed, Interrupted, ToolError
+from ..media import binaries
+from . import outputs, procs
+from ..errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from .errors import UsageError
-from .probe import MediaInfo
+from ..errors import UsageError
+from ..media.probe import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]
 DEINTERLACERS: tuple[Deinterlacer, ...] = ("bwdif", "yadif")

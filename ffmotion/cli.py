@@ -653,6 +653,11 @@ def _preview_parser() -> argparse.ArgumentParser:
                         help="folder for rendered files (default: beside the input)")
     parser.add_argument("--width", type=_whole_number, default=1280, metavar="PX",
                         help="preview width in pixels (default 1280; smaller inputs keep theirs)")
+    parser.add_argument("--start", metavar="T",
+                        help="preview from here (seconds, 1:30, 500ms or 30f); without "
+                             "--start/--end a long input is previewed from its start as far "
+                             "as 4 GiB of preview frames go")
+    parser.add_argument("--end", metavar="T", help="preview up to here (as --start)")
     parser.add_argument("--ffmpeg", metavar="PATH",
                         help="ffmpeg binary (default: $FFMOTION_FFMPEG, PATH, then imageio-ffmpeg's)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
@@ -662,7 +667,7 @@ def _preview_parser() -> argparse.ArgumentParser:
 
 def _preview(args: argparse.Namespace) -> int:
     from .preview.server import serve
-    from .preview.session import Session, parse_settings
+    from .preview.session import Session
 
     if not 16 <= args.width <= 7680:
         raise UsageError(f"--width must be from 16 to 7680 pixels, not {args.width}")
@@ -673,9 +678,10 @@ def _preview(args: argparse.Namespace) -> int:
               "and has the URL's token can read the input and write renders", file=sys.stderr)
     tools = runner.tools(args.ffmpeg)
     session = Session(Path(args.input), tools,
-                      Path(args.output_dir) if args.output_dir else None, args.width)
+                      Path(args.output_dir) if args.output_dir else None, args.width,
+                      start=args.start, end=args.end)
     try:
-        session.start_plain_proxy(parse_settings({}))
+        session.start_plain_proxy(session.settings({}))
     except FfmotionError:
         session.close()
         raise

@@ -109,3 +109,43 @@ def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str
         assert {p.stabilizer for p in plans} == {plans[0].stabilizer}
     finally:
         session.close()
+
+
+def test_a_long_input_is_previewed_in_part_with_the_same_frames(tmp_path: Path,
+                                                                gen_ffmpeg: str) -> None:
+    """Past the proxy limit (or with --start/--end) the proxy holds part of the input; its
+    frames are the ones a whole-input proxy gives, and the range stays inside the part."""
+    from conftest import make_clip
+    from ffmotion.media.pixfmt import plane_layout
+    from ffmotion.run import runner
+    from ffmotion.preview.session import Session
+
+    clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=40)
+    tools = runner.tools(gen_ffmpeg)
+    whole = Session(clip, tools, width=32)
+    frame_bytes = plane_layout("yuv420p", *whole.size).frame_bytes
+    limited = Session(clip, tools, width=32, proxy_limit=25 * frame_bytes)
+    chosen = Session(clip, tools, width=32, start="10f", end="30f")
+    try:
+        assert whole.bounds == (0, 40) and whole.bounds_note == ""
+        assert limited.bounds == (0, 25) and "0 to 24 of 40" in limited.bounds_note
+        assert chosen.bounds == (10, 30)
+        # an open range is the previewed part, and the commands shown say so
+        opened = limited.settings({"offset": "3"})
+        assert (opened.start, opened.end) == (None, 25)
+        assert "--end 25f" in limited.describe(opened)["cli"]
+        assert chosen.settings({}).start == 10
+        for outside in ({"end": "31"}, {"start": "9"}):
+            with pytest.raises(UsageError, match="outside the previewed part"):
+                chosen.settings(outside)
+        query = {"offset": "3", "start": "12", "end": "24", "gain": "2"}
+        for i in (0, 5, 8):
+            want = whole.frame(whole.settings(query), i)[0]
+            assert limited.frame(limited.settings(query), i)[0] == want
+            assert chosen.frame(chosen.settings(query), i)[0] == want
+        assert chosen.original(chosen.settings(query), 3)[0] == \
+            whole.original(whole.settings(query), 3)[0]
+        assert chosen.proxy_for(chosen.plan(chosen.settings(query)))[0].count == 20
+    finally:
+        for session in (whole, limited, chosen):
+            session.close()

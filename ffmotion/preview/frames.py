@@ -77,10 +77,12 @@ def proxy_pix_fmt(plan: graph.Plan) -> str:
     return working_pix_fmt(plan.info.pix_fmt)
 
 
-def proxy_command(ffmpeg_bin: str, plan: graph.Plan, size: tuple[int, int], dst: Path) -> list[str]:
-    """Decode (the range when stabilizing, else the whole input), stabilize, scale, write raw."""
+def proxy_command(ffmpeg_bin: str, plan: graph.Plan, size: tuple[int, int], dst: Path,
+                  ranged: bool = False) -> list[str]:
+    """Decode (the range when stabilizing or ``ranged``, else the whole input), stabilize,
+    scale, write raw."""
     stabilized = plan.stabilizer is not None
-    if stabilized:  # the range's frames, exactly as the motion graph gets them
+    if stabilized or ranged:  # the range's frames, exactly as the motion graph gets them
         source = ffmpeg.input(plan.info.input.name, **plan.input_args())
         video = plan.source_video(source)
     else:  # the whole input: frames are picked by index later

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..run import runner
 from ..errors import FfmotionError, UsageError
-from .session import Session, parse_settings
+from .session import Session
 
 log = logging.getLogger("ffmotion")
 
@@ -157,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         self._json(HTTPStatus.OK, session.info_json() | {"proxy": session.proxy_status()})
 
     def _describe(self, query: dict[str, str]) -> None:
-        settings = parse_settings(query)
+        settings = self.server.session.settings(query)
         self._json(HTTPStatus.OK, self.server.session.describe(settings,
                                                                query.get("overwrite") == "1"))
 
@@ -173,18 +173,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _frame(self, query: dict[str, str]) -> None:
         i = self._index(query)
-        data, fmt = self.server.session.frame(parse_settings(query), i)
+        data, fmt = self.server.session.frame(self.server.session.settings(query), i)
         self._raw(data, fmt, i, "exact")
 
     def _original(self, query: dict[str, str]) -> None:
         i = self._index(query)
-        data, fmt = self.server.session.original(parse_settings(query), i)
+        data, fmt = self.server.session.original(self.server.session.settings(query), i)
         self._raw(data, fmt, i, "input")
 
     def _play(self, query: dict[str, str]) -> None:
         """Exact frames from ``i`` to the end of the range, as one raw stream."""
         i = self._index(query)
-        argv, skip, fmt = self.server.session.stream(parse_settings(query), i)
+        argv, skip, fmt = self.server.session.stream(self.server.session.settings(query), i)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("X-Format", json.dumps(fmt))
@@ -215,10 +215,10 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
 
     def _energy(self, query: dict[str, str]) -> None:
-        self._json(HTTPStatus.OK, self.server.session.energy(parse_settings(query)))
+        self._json(HTTPStatus.OK, self.server.session.energy(self.server.session.settings(query)))
 
     def _render_start(self, query: dict[str, str]) -> None:
-        job = self.server.session.render(parse_settings(query), query.get("overwrite") == "1")
+        job = self.server.session.render(self.server.session.settings(query), query.get("overwrite") == "1")
         self._json(HTTPStatus.OK, _job_json(job, self.server.token))
 
     def _render_status(self, query: dict[str, str]) -> None:

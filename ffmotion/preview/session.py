@@ -34,7 +34,9 @@ log = logging.getLogger("ffmotion")
 
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
-ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
+ENERGY_QUIET_S = 1.0
+# the proxy holds every previewed frame raw: past this, a long input is previewed in part
+PROXY_LIMIT = 4 * 2**30  # the energy pass starts after this long without frame requests
 LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold",
                "glow", "glow_radius", "denoise")
 
@@ -160,7 +162,8 @@ class Session:
     """The input being previewed, and everything derived from it (in a private temp folder)."""
 
     def __init__(self, src: Path, tools: runner.Tools, out_dir: Optional[Path] = None,
-                 width: int = DEFAULT_WIDTH) -> None:
+                 width: int = DEFAULT_WIDTH, start: Optional[str] = None,
+                 end: Optional[str] = None, proxy_limit: int = PROXY_LIMIT) -> None:
         self.src = src.absolute()
         if not self.src.is_file():
             raise UsageError(f"input not found: {src}")
@@ -170,6 +173,7 @@ class Session:
         if not self.out_dir.is_dir():
             raise UsageError(f"output folder does not exist: {self.out_dir}")
         self.size = frames.preview_size(self.info.width, self.info.height, width)
+        self.bounds, self.bounds_note = self._bounds(start, end, proxy_limit)
         self.work = Path(tempfile.mkdtemp(prefix="ffmotion-preview-"))
         try:
             self._check_space(width)
@@ -190,10 +194,48 @@ class Session:
         self.renders: dict[int, Render] = {}
         self._threads: list[threading.Thread] = []
 
+    def _bounds(self, start: Optional[str], end: Optional[str],
+                limit: int) -> tuple[tuple[int, int], str]:
+        """The input frames the preview covers (``--start/--end``, as the CLI reads them),
+        and a line for the page when that is not the whole input. Without them, a long
+        input is previewed from its start as far as ``limit`` bytes of proxy go."""
+        total = self.info.frames
+        if start is not None or end is not None:
+            options = Options(src=self.src, dst=self.src.with_name("preview.mp4"), offset="1",
+                              start=start, end=end)
+            span = graph.plan(options, self.info).span
+            first, last = span.first, span.first + span.count
+        else:
+            frame = plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
+            first, last = 0, min(total, max(2, limit // frame))
+        if (first, last) == (0, total):
+            return (0, total), ""
+        note = (f"previewing frames {first} to {last - 1} of {total}; ffmotion preview "
+                "--start/--end previews another part")
+        if start is None and end is None:
+            need = total * plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
+            log.warning("preview: %s (the whole input would need %.1f GiB of raw frames)",
+                        note, need / 2**30)
+        return (first, last), note
+
+    def settings(self, query: Mapping[str, str]) -> Settings:
+        """The page's settings, their range kept inside the previewed frames (an open
+        start or end is the previewed part's)."""
+        settings = parse_settings(query)
+        first, last = self.bounds
+        start = settings.start if settings.start is not None else (first or None)
+        end = settings.end if settings.end is not None else \
+            (last if last < self.info.frames else None)
+        if (start or 0) < first or (end if end is not None else self.info.frames) > last:
+            raise UsageError(f"frames {start or 0} to {end if end is not None else 'the end'} "
+                             f"are outside the previewed part ({self.bounds_note})")
+        return dataclasses.replace(settings, start=start, end=end)
+
     def _check_space(self, width: int) -> None:
-        """The proxy holds every frame at preview size: refuse when the temp folder cannot."""
+        """The proxy holds every previewed frame at preview size: refuse when the temp
+        folder cannot."""
         frame = plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
-        need = frame * self.info.frames
+        need = frame * (self.bounds[1] - self.bounds[0])
         free = shutil.disk_usage(self.work).free
         if need > free * 0.9:
             smaller = max(16, width * 2 // 5)
@@ -288,9 +330,10 @@ class Session:
             building = self._proxies.get(key)
             if building is None:
                 path = self.work / f"proxy-{len(self._proxies)}.raw"
+                first, last = self.bounds
                 proxy = frames.Proxy(path, self.size[0], self.size[1], frames.proxy_pix_fmt(plan),
-                                     self.info.fps, 0 if key == "plain" else span.first,
-                                     self.info.frames if key == "plain" else span.count)
+                                     self.info.fps, first if key == "plain" else span.first,
+                                     last - first if key == "plain" else span.count)
                 building = _Building(proxy)
                 self._proxies[key] = building
                 self._start(self._build, plan, building)
@@ -298,7 +341,7 @@ class Session:
             raise FfmotionError("the preview frames are still being prepared")
         if building.error:
             raise FfmotionError(building.error)
-        base = span.first if key == "plain" else 0
+        base = span.first - self.bounds[0] if key == "plain" else 0
         return building.proxy, base
 
     def _start(self, target: Any, *args: Any) -> None:
@@ -309,7 +352,15 @@ class Session:
     def _build(self, plan: graph.Plan, building: _Building) -> None:
         try:
             stabilize.ensure_transforms(plan, self.tools)
-            argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size, building.proxy.path)
+            if plan.stabilizer is None and self.bounds != (0, self.info.frames):
+                first, last = self.bounds  # the previewed part, selected as the CLI would
+                plan = graph.plan(dataclasses.replace(plan.options, start=f"{first}f",
+                                                      end=f"{last}f"), self.info)
+                argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                            building.proxy.path, ranged=True)
+            else:
+                argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                            building.proxy.path)
             runner.run_ffmpeg(argv)
             size = building.proxy.path.stat().st_size
             count = size // building.proxy.frame_bytes
@@ -515,6 +566,7 @@ class Session:
             "fps": float(info.fps), "fps_text": format_fps(info.fps),
             "fps_num": info.fps.numerator, "fps_den": info.fps.denominator,
             "frames": info.frames, "preview": list(self.size),
+            "bounds": list(self.bounds), "bounds_note": self.bounds_note,
             "output_dir": str(self.out_dir),
             "presets": {name: _look_json(p.look) | {"description": p.description,
                                                      "source": p.source}

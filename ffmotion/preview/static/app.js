@@ -416,7 +416,8 @@
       state.info = info;
       $("name").textContent = info.name;
       $("facts").textContent = info.width + "×" + info.height + ", " + info.fps_text + " fps, " +
-        info.frames + " frames; preview " + info.preview[0] + "×" + info.preview[1] + "; renders go to " + info.output_dir;
+        info.frames + " frames; preview " + info.preview[0] + "×" + info.preview[1] + "; renders go to " + info.output_dir +
+        (info.bounds_note ? "; " + info.bounds_note : "");
       info.blends.forEach((b) => { if (b !== "average") $("blend").append(new Option(b, b)); });
       info.denoisers.forEach((d) => $("denoise").append(new Option(d, d)));
       const sel = $("preset");

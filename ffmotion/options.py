@@ -76,7 +76,12 @@ class FrameOffset:
         if self.frames is not None:
             return self.frames
         assert self.seconds is not None
-        return math.floor(self.seconds * fps + Fraction(1, 2))
+        return nearest_frame(self.seconds, fps)
+
+
+def nearest_frame(seconds: Fraction, fps: Fraction) -> int:
+    """The frame nearest to ``seconds`` at ``fps`` (halfway: the later one)."""
+    return math.floor(seconds * fps + Fraction(1, 2))
 
 
 def format_fps(fps: Fraction) -> str:
@@ -222,7 +227,7 @@ class TimePoint:
         if self.frames is not None:
             return self.frames
         assert self.seconds is not None
-        return math.floor(self.seconds * fps + Fraction(1, 2))
+        return nearest_frame(self.seconds, fps)
 
     def is_duration_like(self, other: "TimePoint") -> bool:
         """Both in seconds or both in frames: comparable without knowing the frame rate."""

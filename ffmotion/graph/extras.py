@@ -55,7 +55,7 @@ def frame_at(info: MediaInfo, point: TimePoint, base: int = 0) -> int:
     """The frame ``point`` names, counted from frame ``base``'s time: frames as given, a
     time to the nearest frame: by the frames' own times when the rate varies."""
     if point.frames is not None:
-        return base + point.frames if base else point.frames
+        return base + point.frames
     assert point.seconds is not None
     index = info.index
     if index is None or info.constant_rate:
@@ -64,9 +64,9 @@ def frame_at(info: MediaInfo, point: TimePoint, base: int = 0) -> int:
     after = bisect.bisect_left(index.times, target)
     if after >= index.count:
         return index.count + round((target - index.times[-1]) * info.fps)
-    if after > 0 and target - index.times[after - 1] <= index.times[after] - target:
-        return after - 1 if target - index.times[after - 1] < index.times[after] - target \
-            else after
+    # the nearest frame; halfway between two, the later one (as to_frames rounds halves up)
+    if after > 0 and target - index.times[after - 1] < index.times[after] - target:
+        return after - 1
     return after
 
 

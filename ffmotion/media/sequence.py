@@ -51,6 +51,24 @@ class SequenceRequest:
 
     framerate: Fraction = DEFAULT_FRAMERATE
 
+    def __post_init__(self) -> None:
+        rate = self.framerate
+        if isinstance(rate, bool) or not isinstance(rate, (int, Fraction)) or not 0 < rate <= 1000:
+            raise UsageError(f"--framerate must be more than 0 and at most 1000, not {rate!r}")
+        object.__setattr__(self, "framerate", Fraction(rate))
+
+    @classmethod
+    def parse(cls, framerate: Union[str, int, float, Fraction, None]) -> "SequenceRequest":
+        """``--framerate 12``, ``0.5``, ``30000/1001`` (None: the default)."""
+        if framerate is None:
+            return cls()
+        try:
+            rate = Fraction(str(framerate).strip())
+        except (ValueError, ZeroDivisionError):
+            raise UsageError(f"--framerate {framerate!r} is not a frame rate like 25, 0.5 or "
+                             "30000/1001") from None
+        return cls(rate)
+
 
 @dataclass(frozen=True)
 class ImageSequence:
@@ -96,6 +114,13 @@ def natural_key(name: str) -> tuple:
 def wants_sequence(src: Union[str, Path]) -> bool:
     """Whether ``src`` is read as a sequence without being asked: only a folder."""
     return Path(src).is_dir()
+
+
+def looks_like_sequence(src: Union[str, Path]) -> bool:
+    """A name that would be a pattern or a glob if the user asked for a sequence (for a hint
+    when it is not found as a file)."""
+    name = Path(src).name
+    return bool(_PRINTF.search(name.replace("%%", "")) or _GLOB_CHARS.search(os.fspath(src)))
 
 
 def resolve(spec: Union[str, Path], request: SequenceRequest) -> ImageSequence:
@@ -280,4 +305,4 @@ def input_files(src: Union[str, Path], request: Optional[SequenceRequest]) -> li
 
 
 __all__ = ["DEFAULT_FRAMERATE", "ImageSequence", "SequenceRequest", "check_same_pictures",
-           "input_files", "natural_key", "resolve", "wants_sequence"]
+           "input_files", "looks_like_sequence", "natural_key", "resolve", "wants_sequence"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from . import graph, graph_outputs, graph_picture, looks, runner, stabilize as stabilization
-from .errors import FFmpegFailed, UsageError
+from .errors import FFmpegFailed, MediaError, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
@@ -174,7 +174,12 @@ def check_paths(options: Options) -> None:
     check_name_length(src, "input")
     check_name_length(dst, "output")
     if options.sequence is not None:
-        check_sequence_paths(images.resolve(src, options.sequence), dst)
+        try:
+            resolved = images.resolve(src, options.sequence)
+        except MediaError:  # mixed pictures: the input's fault, said when it is probed
+            pass
+        else:
+            check_sequence_paths(resolved, dst)
     elif not src.exists():
         hint = (" (to read an image sequence, add --sequence or --framerate)"
                 if images.looks_like_sequence(src) else "")

@@ -227,6 +227,8 @@ def _sequence_args(parser: argparse.ArgumentParser, batch: bool = False) -> None
 
 def _sequence_of(args: argparse.Namespace, src: Path) -> Optional[api.SequenceRequest]:
     """The image-sequence request of a command's input (None: a plain file)."""
+    if not hasattr(args, "sequence"):  # batch: the folders --sequences found, nothing else
+        return api.sequence_request(src, True, args.framerate) if src.is_dir() else None
     return api.sequence_request(src, getattr(args, "sequence", False),
                                 getattr(args, "framerate", None))
 
@@ -483,6 +485,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     batch.add_arguments(parser)
     _common(parser)
+    _sequence_args(parser, batch=True)
     return parser
 
 

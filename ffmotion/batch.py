@@ -404,7 +404,8 @@ def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
         other = owners.get(dst)
         if other is not None:
             raise UsageError(f"{other} and {src} would both write {dst}: use a --name that "
-                             "tells them apart, or give them separately")
+                             "tells them apart (e.g. '{relpath}_motion{ext}' keeps their "
+                             "folders, '{dir}_{stem}{ext}'), or give them separately")
         owners[dst] = src
     real_inputs = {Path(os.path.realpath(src)): src for src in inputs}
     for dst, src in owners.items():

@@ -108,7 +108,8 @@ def _rate(rate: Fraction) -> str:
 def natural_key(name: str) -> tuple:
     """Sort key: digit runs compare as numbers (img2 < img10), the rest as text."""
     parts = re.split(r"(\d+)", name)
-    return tuple((0, int(p), p) if p.isdigit() else (1, p.casefold(), p) for p in parts if p)
+    key = tuple((0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in parts if p)
+    return key, name  # ties (case, zero padding) by the name itself
 
 
 def wants_sequence(src: Union[str, Path]) -> bool:

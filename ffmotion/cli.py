@@ -268,7 +268,8 @@ def _main_parser() -> argparse.ArgumentParser:
                "preview IN (a web page to choose the offset by scrubbing). "
                "A file named like a subcommand can be given as ./demo.",
     )
-    parser.add_argument("input", help="input video")
+    parser.add_argument("input", help="input video, or an image sequence: a folder of "
+                                      "images, or a pattern/glob with --sequence")
     parser.add_argument("output", help="output: a video (.mp4 .mov .mkv .avi .webm .ts .flv .mpg "
                                        ".mxf .ogv .y4m ...), an animation (.gif .webp .apng) "
                                        "or an image sequence (out%%04d.png .tif .jpg)")

@@ -166,9 +166,11 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     if given["threshold"] == "auto":
         from . import explore
 
-        if near is None or not near.is_file():
+        sequence = _sequence_of(args, near) if near is not None else None
+        if near is None or not (near.is_file() or sequence is not None):
             raise UsageError("--threshold auto measures an input: give a number here")
-        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None))
+        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None),
+                                                 sequence=sequence)
         if not getattr(args, "quiet", False):
             print(f"ffmotion: --threshold auto: {chosen} (90th percentiles of the first "
                   f"frame-to-frame changes: {', '.join(map(str, values))})", file=sys.stderr)
@@ -228,7 +230,8 @@ def _sequence_args(parser: argparse.ArgumentParser, batch: bool = False) -> None
 def _sequence_of(args: argparse.Namespace, src: Path) -> Optional[api.SequenceRequest]:
     """The image-sequence request of a command's input (None: a plain file)."""
     if not hasattr(args, "sequence"):  # batch: the folders --sequences found, nothing else
-        return api.sequence_request(src, True, args.framerate) if src.is_dir() else None
+        return (api.sequence_request(src, True, getattr(args, "framerate", None))
+                if src.is_dir() else None)
     return api.sequence_request(src, getattr(args, "sequence", False),
                                 getattr(args, "framerate", None))
 

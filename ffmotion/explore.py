@@ -23,6 +23,7 @@ from .graph_extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
 from .media import sequence as images
 from .media.sequence import SequenceRequest
+from .media.source import Source
 from .run import outputs
 
 log = logging.getLogger("ffmotion")
@@ -389,12 +390,15 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
 
 
 def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
-                    tools: Optional[runner.Tools] = None) -> tuple[int, list[int]]:
+                    tools: Optional[runner.Tools] = None,
+                    sequence: Optional[SequenceRequest] = None) -> tuple[int, list[int]]:
     """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
     from . import maps
 
     found = tools or runner.tools(ffmpeg)
-    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg))
+    source = (images.resolve(src, sequence).source() if sequence is not None
+              else Source.file(Path(src)))
+    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg, source.input_argv()))
     values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
     if done.returncode != 0 or not values:
         raise UsageError(f"--threshold auto: cannot measure the noise of {src} "

@@ -387,3 +387,22 @@ def test_batch_without_sequences_ignores_image_folders(card: Path, tmp_path: Pat
     code, _, err = cli("batch", str(card / "TL"), "-o", str(tmp_path / "o"), "-q")
     assert code == 2
     one_error_line(err, "no video files", "--sequences")
+
+
+def test_stabilize_and_auto_threshold_read_the_sequence(gen_ffmpeg: str, frames_png: Path,
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
+    make_sequence(frames_png, tmp_path / "tl", {i: f"t{i}.png" for i in (1, 2, 3, 5, 8, 13, 14)})
+    code, out, err = cli(str(tmp_path / "tl"), str(tmp_path / "s.mkv"), "--stabilize", "-k", "1",
+                         "--print-command", "--ffmpeg", gen_ffmpeg)
+    assert code == 0, err
+    assert out.count("-pattern_type glob") == 2  # pass 1 reads the images too
+    code, _, err = cli(str(tmp_path / "tl"), str(tmp_path / "s.mkv"), "--stabilize", "-k", "1",
+                       "--lossless", "--ffmpeg", gen_ffmpeg)
+    assert code == 0, err
+    assert len(decode(gen_ffmpeg, tmp_path / "s.mkv", "gbrp", SIZE)) == 6
+    code, _, err = cli(str(tmp_path / "tl"), str(tmp_path / "t.mkv"), "--threshold", "auto",
+                       "--ffmpeg", gen_ffmpeg)
+    assert code == 0, err
+    assert "--threshold auto: " in err

@@ -162,7 +162,10 @@ def sequence_request(src: PathLike, sequence: Union[bool, SequenceRequest, None]
 def probe_input(options: Options, tools: runner.Tools) -> MediaInfo:
     """The media facts of the options' input: a file, or an image sequence."""
     if options.sequence is not None:
-        return probe_sequence(images.resolve(options.src, options.sequence), tools)
+        resolved = images.resolve(options.src, options.sequence)
+        log.info("%s: %s, read as %s", options.src, resolved.describe(),
+                 shlex.join(resolved.source().input_argv()))
+        return probe_sequence(resolved, tools)
     return probe(options.src, tools, options.video_stream)
 
 

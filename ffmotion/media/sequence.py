@@ -43,6 +43,8 @@ DEFAULT_FRAMERATE = Fraction(25)
 _PRINTF = re.compile(r"%(0\d+)?d")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _LAST_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$", re.DOTALL)
+# the longest single argument Linux passes to a program is 128 KiB (MAX_ARG_STRLEN)
+MAX_GLOB = 100_000
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,6 @@ def _expression(folder: Path, names: list[str]) -> tuple[str, Literal["sequence"
     return globbed, "glob", None
 
 
-# the longest single argument Linux passes to a program is 128 KiB (MAX_ARG_STRLEN)
-MAX_GLOB = 100_000
-
-
 def _listed_glob(folder: Path, names: list[str]) -> str:
     """Every name, in order, as one brace expression: ``img{1,2,5,10}.png``. glob(3) globs
     the alternatives one by one and keeps their order (measured on 5.1 and 9.0.2)."""
@@ -298,12 +296,5 @@ def _is_image(name: str) -> bool:
         name.rsplit(".", 1)[1].lower() in IMAGE2_EXTENSIONS
 
 
-def input_files(src: Union[str, Path], request: Optional[SequenceRequest]) -> list[Path]:
-    """The files an input reads: the images of a sequence, or the one file."""
-    if request is None:
-        return [Path(src)]
-    return list(resolve(src, request).files)
-
-
 __all__ = ["DEFAULT_FRAMERATE", "ImageSequence", "SequenceRequest", "check_same_pictures",
-           "input_files", "looks_like_sequence", "natural_key", "resolve", "wants_sequence"]
+           "looks_like_sequence", "natural_key", "resolve", "wants_sequence"]

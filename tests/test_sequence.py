@@ -285,6 +285,14 @@ def test_exif_orientation_of_a_jpeg_sequence(ffmpeg_bin: str, gen_ffmpeg: str,
                    str(plain))
         (folder / f"P{i:03d}.jpg").write_bytes(exif_rotated(plain.read_bytes(), 6))
     assert read_header(folder / "P001.jpg").orientation == 6
+    # ffmpeg honours the orientation, mirrors too (what the README says, on this build)
+    plain = decode(ffmpeg_bin, tmp_path / "plain1.jpg", "gray", SIZE)[0][0]
+    turned = {6: np.rot90(plain, -1), 2: plain[:, ::-1], 5: plain.T, 8: np.rot90(plain, 1)}
+    for orientation, want in turned.items():
+        path = tmp_path / f"o{orientation}.jpg"
+        path.write_bytes(exif_rotated((tmp_path / "plain1.jpg").read_bytes(), orientation))
+        got = decode(ffmpeg_bin, path, "gray", (want.shape[1], want.shape[0]))[0][0]
+        assert np.array_equal(got, want), orientation
     out = tmp_path / "out.mkv"
     code, _, err = cli(str(folder), str(out), "-k", "1", "--lossless", "--ffmpeg", ffmpeg_bin)
     assert code == 0, err

@@ -7,19 +7,21 @@ import os
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from . import graph, looks, stabilize as stabilization
 from .graph import outputs as graph_outputs, picture as graph_picture
 from .run import runner
-from .errors import FFmpegFailed, UsageError
+from .errors import FFmpegFailed, MediaError, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
 from .media.streams import parse_audio_choice
-from .media.probe import MediaInfo, probe
-from .run.names import literal_input_args
+from .media import sequence as images
+from .media.sequence import SequenceRequest
+from .media.probe import MediaInfo, probe, probe_sequence
 from .run.outputs import check_name, check_name_length
 
 log = logging.getLogger("ffmotion")
@@ -71,6 +73,8 @@ def make_options(
     encoder_opts: Union[dict[str, Any], list[str], tuple[str, ...], None] = None,
     gif_dither: Optional[str] = None,
     gif_stats: Optional[str] = None,
+    sequence: Union[bool, SequenceRequest, None] = None,
+    framerate: Union[str, float, Fraction, None] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -84,6 +88,9 @@ def make_options(
     Shaping after the motion graph: ``width``/``height`` (the other side keeps the aspect) or
     ``scale``, ``fps``; ``audio_codec``, ``audio_bitrate``; ``encoder_opts`` (``{"tune":
     "film"}`` or ``["tune=film"]``), checked against the encoder by :func:`prepare`.
+    ``sequence=True`` reads ``src`` as an image sequence (a printf pattern ``img%04d.png`` or
+    a glob ``shots/*.jpg``; a folder always is one) at ``framerate`` (default 25; giving it
+    implies ``sequence``).
     """
     opts = (tuple(f"{k}={v}" for k, v in encoder_opts.items()) if isinstance(encoder_opts, dict)
             else tuple(encoder_opts or ()))
@@ -105,6 +112,7 @@ def make_options(
         max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
         threads=threads, deinterlace=deinterlace, video_stream=video_stream,
         audio_stream=parse_audio_choice(audio_stream),
+        sequence=sequence_request(src, sequence, framerate),
     )
     check_paths(options)
     return options
@@ -141,6 +149,28 @@ def check_look_offsets(look: Look, offset: object, freeze: object) -> None:
                          f"multiples of it (e.g. 1x,2x,3x)")
 
 
+def sequence_request(src: PathLike, sequence: Union[bool, SequenceRequest, None] = None,
+                     framerate: Union[str, float, Fraction, None] = None,
+                     ) -> Optional[SequenceRequest]:
+    """The image-sequence request for ``src``: asked for (``--sequence``, ``--framerate``), or
+    a folder (always a sequence); None: a plain file, read literally."""
+    if isinstance(sequence, SequenceRequest):
+        return sequence
+    if sequence or framerate is not None or images.wants_sequence(src):
+        return SequenceRequest.parse(framerate)
+    return None
+
+
+def probe_input(options: Options, tools: runner.Tools) -> MediaInfo:
+    """The media facts of the options' input: a file, or an image sequence."""
+    if options.sequence is not None:
+        resolved = images.resolve(options.src, options.sequence)
+        log.info("%s: %s, read as %s", options.src, resolved.describe(),
+                 shlex.join(resolved.source().input_argv()))
+        return probe_sequence(resolved, tools)
+    return probe(options.src, tools, options.video_stream)
+
+
 def check_paths(options: Options) -> None:
     """Input exists, output is not the input, and can be written."""
     src, dst = options.src, options.dst
@@ -148,16 +178,38 @@ def check_paths(options: Options) -> None:
     check_name(dst, "output")
     check_name_length(src, "input")
     check_name_length(dst, "output")
-    if not src.exists():
-        raise UsageError(f"input not found: {src}")
-    if src.is_dir():
+    if options.sequence is not None:
+        try:
+            resolved = images.resolve(src, options.sequence)
+        except MediaError:  # mixed pictures: the input's fault, said when it is probed
+            pass
+        else:
+            check_sequence_paths(resolved, dst)
+    elif not src.exists():
+        hint = (" (to read an image sequence, add --sequence or --framerate)"
+                if images.looks_like_sequence(src) else "")
+        raise UsageError(f"input not found: {src}{hint}")
+    elif src.is_dir():
         raise UsageError(f"input is a folder, not a file: {src}")
-    if dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
+    elif dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
         raise UsageError(f"output is the input: {dst} (choose another output file)")
     if graph_outputs.is_sequence(dst):
         runner.check_output_set(dst, options.overwrite)
         return
     runner.check_output_path(dst, options.overwrite)
+
+
+def check_sequence_paths(sequence: images.ImageSequence, dst: Path) -> None:
+    """The output is none of the sequence's images, and an output sequence names none."""
+    real = {Path(os.path.realpath(f)) for f in sequence.files}
+    if Path(os.path.realpath(dst)) in real:
+        raise UsageError(f"output is one of the input images: {dst} (choose another output)")
+    if graph_outputs.is_sequence(dst):
+        regex = graph_outputs.sequence_regex(dst)
+        folder = Path(os.path.realpath(dst.parent))
+        if any(f.parent == folder and regex.match(f.name) for f in real):
+            raise UsageError(f"the output sequence {dst.name} would write over the input "
+                             f"images in {dst.parent} (choose another name or folder)")
 
 
 def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = None) -> graph.Plan:
@@ -168,8 +220,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     # listing the encoders is a process start of its own: overlap it with probing
     with ThreadPoolExecutor(max_workers=1) as pool:
         listed = pool.submit(runner.encoders, tools.ffmpeg)
-        plan = graph.plan(options, info if info is not None else probe(options.src, tools,
-                                                                     options.video_stream))
+        plan = graph.plan(options, info if info is not None else probe_input(options, tools))
         plan = stabilization.attach(attach_picture(plan, tools), tools)
         available = listed.result()
     kind = graph_outputs.output_kind(options.dst)
@@ -335,6 +386,8 @@ def motion_stream(
     freeze: Union[int, str, None] = None,
     ffmpeg: Optional[str] = None,
     look: Union[str, Look, None] = None,
+    sequence: Union[bool, SequenceRequest, None] = None,
+    framerate: Union[str, float, Fraction, None] = None,
 ) -> Any:
     """The motion-extracted video of ``src`` as an ffmpeg-python stream, to extend and output.
 
@@ -351,10 +404,10 @@ def motion_stream(
     chosen = look if isinstance(look, Look) else looks.resolve(look)
     check_look_offsets(chosen, offset, freeze)
     options = Options(src=Path(src), dst=Path(src).with_suffix(".unused"), offset=spec, mode=mode,
-                      look=chosen)
+                      look=chosen, sequence=sequence_request(src, sequence, framerate))
     found = runner.tools(ffmpeg)
-    plan = graph.plan(options, probe(options.src, found, options.video_stream))
-    source = ffmpeg_python.input(str(options.src), **literal_input_args(options.src))
+    plan = graph.plan(options, probe_input(options, found))
+    source = ffmpeg_python.input(plan.info.input.name, **plan.info.input.input_args())
     return graph.motion_video(graph.prelude(plan.source_video(source), plan.picture), plan.k,
                               plan.info.fps, plan.mode, plan.working_pix_fmt,
                               look=plan.options.look, channel_ks=plan.channel_ks,

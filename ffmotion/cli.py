@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
 from . import __version__, api, graph, looks
-from .run import runner
+from .run import runner, outputs, signals
 from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
 from .options import STRATEGIES, StabilizeOptions, format_fps
-from .run import outputs, signals
 
 log = logging.getLogger("ffmotion")
 
@@ -167,9 +166,11 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     if given["threshold"] == "auto":
         from . import explore
 
-        if near is None or not near.is_file():
+        sequence = _sequence_of(args, near) if near is not None else None
+        if near is None or not (near.is_file() or sequence is not None):
             raise UsageError("--threshold auto measures an input: give a number here")
-        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None))
+        chosen, values = explore.noise_threshold(near, getattr(args, "ffmpeg", None),
+                                                 sequence=sequence)
         if not getattr(args, "quiet", False):
             print(f"ffmotion: --threshold auto: {chosen} (90th percentiles of the first "
                   f"frame-to-frame changes: {', '.join(map(str, values))})", file=sys.stderr)
@@ -211,6 +212,37 @@ def _picture_args(parser: argparse.ArgumentParser) -> None:
                              "is progressive")
 
 
+def _sequence_args(parser: argparse.ArgumentParser, batch: bool = False) -> None:
+    """--sequence and --framerate: read the input as an image sequence (a folder always is)."""
+    seq = parser.add_argument_group(
+        "image sequences and timelapses (a folder of images is always read as one)")
+    if not batch:
+        seq.add_argument("--sequence", action="store_true", default=False,
+                         help="read INPUT as an image sequence: a printf pattern "
+                              "(img%%04d.png) or a glob ('shots/*.jpg', quoted); natural "
+                              "order (img2 before img10), missing numbers skipped")
+    seq.add_argument("--framerate", metavar="R",
+                     help="frames per second of an image sequence (default 25, as ffmpeg's); "
+                          + ("" if batch else "implies --sequence; ")
+                          + "e.g. 24, 0.5, 30000/1001")
+
+
+def _sequence_of(args: argparse.Namespace, src: Path) -> Optional[api.SequenceRequest]:
+    """The image-sequence request of a command's input (None: a plain file)."""
+    if not hasattr(args, "sequence"):  # batch: the folders --sequences found, nothing else
+        return (api.sequence_request(src, True, getattr(args, "framerate", None))
+                if src.is_dir() else None)
+    return api.sequence_request(src, getattr(args, "sequence", False),
+                                getattr(args, "framerate", None))
+
+
+def _input_stem(src: Path, sequence: Optional[api.SequenceRequest]) -> str:
+    """The name default outputs are named after: a sequence's folder, or the file's stem."""
+    if sequence is not None and not src.is_dir():
+        return src.absolute().parent.name or "sequence"
+    return src.absolute().name if src.is_dir() else src.stem
+
+
 def _whole_number(text: str) -> int:
     try:
         return int(text)
@@ -239,11 +271,13 @@ def _main_parser() -> argparse.ArgumentParser:
                "preview IN (a web page to choose the offset by scrubbing). "
                "A file named like a subcommand can be given as ./demo.",
     )
-    parser.add_argument("input", help="input video")
+    parser.add_argument("input", help="input video, or an image sequence: a folder of "
+                                      "images, or a pattern/glob with --sequence")
     parser.add_argument("output", help="output: a video (.mp4 .mov .mkv .avi .webm .ts .flv .mpg "
                                        ".mxf .ogv .y4m ...), an animation (.gif .webp .apng) "
                                        "or an image sequence (out%%04d.png .tif .jpg)")
     _common(parser, threads=True)
+    _sequence_args(parser)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
     parser.add_argument("--version", action="version", version=f"ffmotion {__version__}")
@@ -372,6 +406,7 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         width=args.width, height=args.height, scale=args.scale, fps=args.fps,
         audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
         encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats,
+        sequence=_sequence_of(args, src),
     )
 
 
@@ -454,6 +489,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     batch.add_arguments(parser)
     _common(parser)
+    _sequence_args(parser, batch=True)
     return parser
 
 
@@ -541,6 +577,7 @@ def _sheet_parser() -> argparse.ArgumentParser:
                         help="width of one picture; larger frames are scaled down (default 320)")
     parser.add_argument("--no-labels", dest="labels", action="store_false",
                         help="no text on the sheet (the legend goes to stderr)")
+    _sequence_args(parser)
     _range_args(parser)
     _stabilize_args(parser)
     _picture_args(parser)
@@ -552,13 +589,14 @@ def _sheet(args: argparse.Namespace) -> int:
     from . import explore
 
     src = Path(args.input)
-    dst = Path(args.output) if args.output else Path(f"{src.stem}.sheet.png")
+    sequence = _sequence_of(args, src)
+    dst = Path(args.output) if args.output else Path(f"{_input_stem(src, sequence)}.sheet.png")
     result = explore.sheet(
         src, dst, args.offsets, columns=args.columns, cell_width=args.cell_width,
         labels=args.labels, start=args.start, end=args.end, duration=args.duration,
         stabilize_options=_stabilize_from(args), overwrite=args.overwrite, ffmpeg=args.ffmpeg,
         dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
-        deinterlace=args.deinterlace)
+        deinterlace=args.deinterlace, sequence=sequence)
     if args.print_command:
         _out(api.shell_line(result.commands, result.plan))
         return 0
@@ -587,6 +625,7 @@ def _energy_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot", metavar="PNG",
                         help="also draw the timeline as a PNG (needs the 'plot' extra: "
                              "pip install 'ffmotion[plot]')")
+    _sequence_args(parser)
     _range_args(parser)
     _stabilize_args(parser)
     _picture_args(parser)
@@ -612,7 +651,7 @@ def _energy(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     stab = _stabilize_from(args)
     ranged = {"start": args.start, "end": args.end, "duration": args.duration,
-              "deinterlace": args.deinterlace}
+              "deinterlace": args.deinterlace, "sequence": _sequence_of(args, Path(args.input))}
     if args.print_command:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
@@ -662,6 +701,7 @@ def _preview_parser() -> argparse.ArgumentParser:
                         help="ffmpeg binary (default: $FFMOTION_FFMPEG, PATH, then imageio-ffmpeg's)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="say which ffmpeg is used; twice: log every command")
+    _sequence_args(parser)
     return parser
 
 
@@ -679,7 +719,8 @@ def _preview(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     session = Session(Path(args.input), tools,
                       Path(args.output_dir) if args.output_dir else None, args.width,
-                      start=args.start, end=args.end)
+                      start=args.start, end=args.end,
+                      sequence=_sequence_of(args, Path(args.input)))
     try:
         session.start_plain_proxy(session.settings({}))
     except FfmotionError:
@@ -717,6 +758,7 @@ def _map_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
                         help="--color time: a pixel moved when it changed by more than T "
                              f"levels (default {maps.DEFAULT_THRESHOLD})")
+    _sequence_args(parser)
     _range_args(parser)
     _stabilize_args(parser)
     _running_args(parser)
@@ -731,12 +773,13 @@ def _map(args: argparse.Namespace) -> int:
     spec = maps.MapSpec(color=args.color, motiogram=args.motiogram,
                         gain=looks.parse_gain(args.gain), threshold=args.threshold)
     src = Path(args.input)
+    sequence = _sequence_of(args, src)
     suffix = f".motiogram-{args.motiogram}.png" if args.motiogram else ".map.png"
-    dst = Path(args.output) if args.output else Path(f"{src.stem}{suffix}")
+    dst = Path(args.output) if args.output else Path(f"{_input_stem(src, sequence)}{suffix}")
     result = explore.motion_map(src, dst, args.offset, spec=spec, start=args.start, end=args.end,
                                 duration=args.duration, stabilize_options=_stabilize_from(args),
                                 overwrite=args.overwrite, ffmpeg=args.ffmpeg,
-                                dry_run=args.print_command)
+                                dry_run=args.print_command, sequence=sequence)
     if args.print_command:
         for argv in result.commands:
             _out(api.printable(argv))

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from . import api, graph, stabilize
-from .run import runner
+from .run import runner, outputs
 from .graph import views
 from .errors import FfmotionError, FFmpegFailed, UsageError
 from .graph.extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
-from .media.probe import probe
-from .run import outputs
+from .media import sequence as images
+from .media.sequence import SequenceRequest
+from .media.source import Source
 
 log = logging.getLogger("ffmotion")
 
@@ -57,20 +58,24 @@ def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[Fram
 def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.Tools,
            start: TimeLike, end: TimeLike, duration: TimeLike,
            stabilize_options: Optional[StabilizeOptions],
-           lenient: bool = False, deinterlace: bool = False) -> list[graph.Plan]:
+           lenient: bool = False, deinterlace: bool = False,
+           sequence: Optional[SequenceRequest] = None) -> list[graph.Plan]:
     """One plan per offset (each validated against the range), sharing one stabilizer.
 
     ``lenient`` drops offsets the range is too short for (an error only if none is left).
+    ``sequence``: ``src`` is an image sequence (see :func:`ffmotion.api.sequence_request`).
     """
     base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
                    duration=duration, stabilize=stabilize_options,  # type: ignore[arg-type]
-                   deinterlace=deinterlace)
+                   deinterlace=deinterlace, sequence=api.sequence_request(src, sequence))
     outputs.check_name(base.src, "input")
-    if not base.src.exists():
+    if base.sequence is not None:
+        api.check_sequence_paths(images.resolve(base.src, base.sequence), base.dst)
+    elif not base.src.exists():
         raise UsageError(f"input not found: {base.src}")
-    if base.src.is_dir():
+    elif base.src.is_dir():
         raise UsageError(f"input is a folder, not a file: {base.src}")
-    info = probe(base.src, tools)
+    info = api.probe_input(base, tools)
     plans, errors = [], []
     for offset in offsets:
         try:
@@ -150,7 +155,8 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
           start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
           stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
           ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
-          dry_run: bool = False, progress: bool = False, deinterlace: bool = False) -> SheetResult:
+          dry_run: bool = False, progress: bool = False, deinterlace: bool = False,
+          sequence: Optional[SequenceRequest] = None) -> SheetResult:
     """Write a PNG contact sheet: the original, then one row per offset, at a few frames.
 
     Without ``offsets``, 1, 4, 12 and 30 frames (those the clip is long enough for).
@@ -168,7 +174,8 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     wanted = parse_offsets(list(DEFAULT_SHEET_OFFSETS) if implicit else offsets)  # type: ignore[arg-type]
     # the default offsets: those the clip is long enough for
     plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
-                           stabilize_options, lenient=implicit, deinterlace=deinterlace))
+                           stabilize_options, lenient=implicit, deinterlace=deinterlace,
+                           sequence=sequence))
     base = plans[0]
     outputs.check_target(dst_path, what="sheet", overwrite=overwrite, inputs=[base.options.src])
     font = find_font(found.ffmpeg) if labels else None
@@ -249,12 +256,14 @@ def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[
                  tools: runner.Tools, start: TimeLike = None, end: TimeLike = None,
                  duration: TimeLike = None,
                  stabilize_options: Optional[StabilizeOptions] = None,
-                 deinterlace: bool = False) -> list[graph.Plan]:
+                 deinterlace: bool = False,
+                 sequence: Optional[SequenceRequest] = None) -> list[graph.Plan]:
     """The plans of an energy run (validated offsets, range, stabilizer), without running."""
     src_path = Path(src)
     dummy = src_path.with_name(src_path.name + ".energy")  # no video is written
     return _unique(_plans(src_path, dummy, parse_offsets(offsets), tools, start, end,
-                          duration, stabilize_options, deinterlace=deinterlace))
+                          duration, stabilize_options, deinterlace=deinterlace,
+                          sequence=sequence))
 
 
 def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path]) -> list[list[str]]:
@@ -267,7 +276,7 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
            start: TimeLike = None, end: TimeLike = None, duration: TimeLike = None,
            stabilize_options: Optional[StabilizeOptions] = None, ffmpeg: Optional[str] = None,
            tools: Optional[runner.Tools] = None, progress: bool = False,
-           deinterlace: bool = False) -> EnergyTable:
+           deinterlace: bool = False, sequence: Optional[SequenceRequest] = None) -> EnergyTable:
     """The motion-energy timeline of ``src`` for each offset, in one ffmpeg pass.
 
     Energy of motion frame i = mean |v − neutral| of its luma (G for RGB) in 8-bit levels:
@@ -275,7 +284,8 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
     """
     found = tools or runner.tools(ffmpeg)
     plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
-                         stabilize_options=stabilize_options, deinterlace=deinterlace)
+                         stabilize_options=stabilize_options, deinterlace=deinterlace,
+                         sequence=sequence)
     base = plans[0]
     stabilize.ensure_transforms(base, found, progress=progress)
     with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
@@ -347,7 +357,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
                end: TimeLike = None, duration: TimeLike = None,
                stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
                ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
-               dry_run: bool = False) -> MapResult:
+               dry_run: bool = False, sequence: Optional[SequenceRequest] = None) -> MapResult:
     """Write one picture of where motion happened over the range (see :mod:`ffmotion.maps`)."""
     from . import maps
 
@@ -357,7 +367,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     if dst_path.suffix.lower() not in (".png", ".mkv", ".nut"):
         raise UsageError(f"the map is a PNG: give an output ending in .png, not {dst_path.name}")
     plan = _plans(Path(src), dst_path, parse_offsets(str(offset)), found, start, end, duration,
-                  stabilize_options)[0]
+                  stabilize_options, sequence=sequence)[0]
     if dst_path == plan.options.src:
         raise UsageError(f"output is the input: {dst_path}")
     runner.check_output_path(dst_path, overwrite)
@@ -381,12 +391,15 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
 
 
 def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
-                    tools: Optional[runner.Tools] = None) -> tuple[int, list[int]]:
+                    tools: Optional[runner.Tools] = None,
+                    sequence: Optional[SequenceRequest] = None) -> tuple[int, list[int]]:
     """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
     from . import maps
 
     found = tools or runner.tools(ffmpeg)
-    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg))
+    source = (images.resolve(src, sequence).source() if sequence is not None
+              else Source.file(Path(src)))
+    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg, source.input_argv()))
     values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
     if done.returncode != 0 or not values:
         raise UsageError(f"--threshold auto: cannot measure the noise of {src} "

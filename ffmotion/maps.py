@@ -31,12 +31,13 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import ffmpeg
 
 from .graph import GLOBAL_ARGS, Plan, motion_video
 from .looks import Look
+from .media.source import Source
 
 Color = Literal["intensity", "time"]
 COLORS: tuple[Color, ...] = ("intensity", "time")
@@ -140,12 +141,14 @@ NOISE_PAIRS = 10
 NOISE_KEY = "lavfi.signalstats.YHIGH"
 
 
-def noise_command(src: Path, ffmpeg_bin: str) -> list[str]:
+def noise_command(src: Path, ffmpeg_bin: str, input_argv: Optional[list[str]] = None) -> list[str]:
     """argv printing, for the first NOISE_PAIRS pairs of consecutive frames, the 90th
-    percentile of ``|g_i - g_{i+1}|`` (8-bit luma; ``signalstats`` YHIGH) on stdout."""
+    percentile of ``|g_i - g_{i+1}|`` (8-bit luma; ``signalstats`` YHIGH) on stdout.
+    ``input_argv``: the input options and ``-i NAME`` (default: ``src`` read literally)."""
     chain = ("format=gray,tblend=all_mode=difference,signalstats,"
              f"metadata=print:key={NOISE_KEY}:file=-")
-    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", "-i", str(src), "-map", "0:v:0",
+    words = input_argv if input_argv is not None else Source.file(src).input_argv()
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", *words, "-map", "0:v:0",
             "-frames:v", str(NOISE_PAIRS + 1), "-vf", chain, "-f", "null", "-"]
 
 

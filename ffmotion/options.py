@@ -10,6 +10,7 @@ from typing import Literal, Optional, Union
 
 from .errors import UsageError
 from .looks import Look
+from .media.sequence import SequenceRequest
 from .media.streams import AudioChoice, parse_audio_choice
 
 Mode = Literal["offset", "freeze"]
@@ -154,6 +155,8 @@ class Options:
     video_stream: Optional[int] = None  # position among the video streams (None: the real one)
     audio_stream: AudioChoice = 0  # audio track kept (a position), "all" or "none"
     deinterlace: bool = False  # --deinterlace: bwdif (or yadif) before the motion graph
+    # an image sequence (folder, img%04d.png or a glob) read at its frame rate; None: a file
+    sequence: Optional[SequenceRequest] = None
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy, self.max_buffer)

@@ -35,12 +35,10 @@ import stat
 from pathlib import Path
 from typing import Optional
 
-from .graph import extras as graph_extras
+from .graph import extras as graph_extras, Plan
 from . import looks
-from .run import runner
-from .run import outputs
+from .run import runner, outputs
 from .errors import FFmpegFailed, UsageError
-from .graph import Plan
 from .media.pixfmt import working_pix_fmt
 
 log = logging.getLogger("ffmotion")
@@ -68,6 +66,19 @@ def content_hash(path: Path) -> str:
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_hash(plan: Plan) -> str:
+    """:func:`content_hash` of the input file; of an image sequence, of every image's name
+    and bytes, in order."""
+    if plan.options.sequence is None:
+        return content_hash(plan.options.src)
+    from .media.sequence import resolve
+
+    digest = hashlib.blake2b(digest_size=20)
+    for image in resolve(plan.options.src, plan.options.sequence).files:
+        digest.update(os.fsencode(image.name) + b"\0" + content_hash(image).encode())
     return digest.hexdigest()
 
 
@@ -101,7 +112,7 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
     working = plan.working_pix_fmt
     stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method))
     if method == "vidstab":
-        key = cache_key(content_hash(plan.options.src), tools.version, plan, stab)
+        key = cache_key(input_hash(plan), tools.version, plan, stab)
         path = cache_dir() / f"vidstab-{key}.trf"
         try:
             os.fspath(path).encode("utf-8")
@@ -124,7 +135,7 @@ def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -
     # a printed or emitted pass 1 runs later, by hand: its folder must be there already
     with contextlib.suppress(OSError):
         target.parent.mkdir(parents=True, exist_ok=True)
-    return graph_extras.detect_command(ffmpeg_bin, plan.info.path, plan.input_args(), stab,
+    return graph_extras.detect_command(ffmpeg_bin, plan.info.input.name, plan.input_args(), stab,
                                        target, plan.picture, plan.source_video)
 
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Union
 
 import ffmpeg
 
@@ -170,7 +170,7 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
                         smoothing=stab.options.smoothing)
 
 
-def detect_command(ffmpeg_bin: str, src: Path, input_args: dict[str, Any], stab: Stabilizer,
+def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str, Any], stab: Stabilizer,
                    result: Path, picture: Any = None,
                    source_video: Optional[Callable[[Any], Any]] = None) -> list[str]:
     """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``.

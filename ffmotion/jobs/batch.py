@@ -31,15 +31,15 @@ from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Uni
 
 from .. import __version__, api, graph, stabilize
 from ..graph import outputs as graph_outputs
-from ..run import runner
-from ..run import names, outputs
+from ..run import runner, names, outputs
+from . import naming
 from ..errors import FfmotionError, Interrupted, ToolError, UsageError
 from ..options import MAX_THREADS, Options
 
 log = logging.getLogger("ffmotion")
 
 DEFAULT_NAME = "{stem}_motion_k{offset}{ext}"
-NAME_FIELDS = ("stem", "ext", "offset", "mode")
+NAME_FIELDS = ("stem", "ext", "offset", "mode", "dir", "relpath")
 # What a folder search picks up (compared lower-case). Files named explicitly are always taken.
 VIDEO_EXTENSIONS = frozenset({
     ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".nut", ".mts", ".m2ts", ".ts",
@@ -106,13 +106,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="video files, folders (searched recursively for video files by "
                              "extension) and glob patterns ('footage/**/*.MOV')")
+    parser.add_argument("--sequences", action="store_true",
+                        help="also take every folder of images found (an argument, or below "
+                             "one) as one input: an image sequence / timelapse, read at "
+                             "--framerate (default 25)")
     group = parser.add_argument_group("batch")
     group.add_argument("-o", "--output-dir", metavar="OUTDIR", required=True,
                        help="folder for the outputs (created if missing)")
     group.add_argument("--input-list", metavar="FILE",
                        help="read more inputs from FILE, one path per line ('-': stdin)")
     group.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
-                       help="output file name; fields {stem} {ext} {offset} {mode} "
+                       help="output file name; fields {stem} {ext} {offset} {mode}, {dir} (the "
+                            "input's folder name) and {relpath} (its path below the argument "
+                            "that found it, without extension: keeps a camera card's folders, "
+                            "created under OUTDIR) "
                             f"(default {DEFAULT_NAME})")
     group.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                        help="ffmpeg processes at once (default 1: one ffmpeg already uses "
@@ -158,7 +165,9 @@ def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
 
 
 def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
-                template: Optional[str] = None) -> list[Path]:
+                template: Optional[str] = None,
+                roots: Optional[dict[Path, Optional[Path]]] = None,
+                sequences: bool = False) -> list[Path]:
     """Expand files, folders and glob patterns to input files, in order, each once.
 
     Folders are searched recursively for video extensions, skipping hidden files and folders
@@ -169,6 +178,10 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
     with another offset, never take outputs for inputs. Real paths are compared. A name that
     exists is taken literally even if it looks like a pattern; a pattern or folder that finds
     nothing is an error.
+
+    ``roots`` (when given) receives, for each input, the folder it was found from (the
+    argument, or a glob's fixed leading folders; None for a file named explicitly): the base
+    of ``{relpath}``. ``sequences``: folders of images found are inputs too (one each).
     """
     found: list[Path] = []
     seen: set[Path] = set()
@@ -191,15 +204,21 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
         if key not in seen:
             seen.add(key)
             found.append(path)
+            if roots is not None:
+                roots[path] = root
 
     for item in items:
         outputs.check_name_length(item, "input")
         path = Path(item).expanduser()
         if path.is_dir():
             matches = _search(path, skip)
+            if sequences:
+                matches += naming.image_folders(path, skip)
             if not matches:
-                raise UsageError(f"no video files in folder {item} "
-                                 f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})")
+                raise UsageError(f"no video files {'or image folders ' if sequences else ''}in "
+                                 f"folder {item} "
+                                 f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})"
+                                 + ("" if sequences else "; --sequences takes folders of images"))
             for match in matches:
                 add(match, path)
         elif path.exists() or not glob.has_magic(item):
@@ -210,6 +229,8 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
             for match in matches:
                 if match.is_dir():
                     files.extend(_search(match, skip))
+                    if sequences:
+                        files.extend(naming.image_folders(match, skip))
                 elif runner.TEMP_MARK not in match.name and match.is_file():
                     files.append(match)
             if not files:
@@ -322,10 +343,11 @@ def check_template(template: str) -> None:
         if name not in NAME_FIELDS:
             raise UsageError(f"unknown field {{{name}}} in --name {template!r} "
                              f"(fields: {', '.join('{' + f + '}' for f in NAME_FIELDS)})")
-    if "stem" not in fields:
-        raise UsageError(f"--name {template!r} has no {{stem}}: every input would write the "
-                         "same file")
-    _format_name(template, stem="clip", ext=".mp4", offset="1", mode="offset")
+    if "stem" not in fields and "relpath" not in fields:
+        raise UsageError(f"--name {template!r} has no {{stem}} (or {{relpath}}): every input "
+                         "would write the same file")
+    _format_name(template, stem="clip", ext=".mp4", offset="1", mode="offset", dir="folder",
+                 relpath="folder/clip")
 
 
 def _format_name(template: str, **fields: str) -> str:
@@ -336,18 +358,28 @@ def _format_name(template: str, **fields: str) -> str:
         raise UsageError(f"--name {template!r} cannot be filled in: {exc}") from None
 
 
-def output_name(template: str, src: Path, mode: str, offset_text: str, lossless: bool) -> str:
+def output_name(template: str, src: Path, mode: str, offset_text: str, lossless: bool,
+                root: Optional[Path] = None) -> str:
     """The output file name for ``src``.
 
     ``{ext}`` is the input's extension when ffmotion can write that container, else ``.mp4``;
     with ``--lossless``, ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
-    (or freeze frame) as written: ``12``, ``0.5s``.
+    (or freeze frame) as written: ``12``, ``0.5s``. ``{dir}`` and ``{relpath}`` (relative to
+    ``root``, the argument that found ``src``) see :mod:`ffmotion.jobs.naming`; a name with
+    folders (``{relpath}``) must stay inside the output folder. An image-sequence folder's
+    ``{stem}`` is its name, its ``{ext}`` ``.mp4``.
     """
-    ext = src.suffix.lower() if src.suffix.lower() in graph.KEEP_EXTENSION else ".mp4"
+    folder = src.is_dir()
+    ext = src.suffix.lower() if src.suffix.lower() in graph.KEEP_EXTENSION and not folder \
+        else ".mp4"
     if lossless and not graph.CONTAINERS[ext].lossless_ok:
         ext = ".mkv"
-    name = _format_name(template, stem=src.stem, ext=ext, offset="".join(offset_text.split()),
-                        mode=mode)
+    name = _format_name(template, stem=naming.stem_field(src), ext=ext,
+                        offset="".join(offset_text.split()), mode=mode,
+                        dir=naming.dir_field(src), relpath=naming.relpath_field(src, root))
+    if "/" in name and name not in ("/",):
+        naming.check_relative_name(name, src)
+        return name
     if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
         raise UsageError(f"--name gives {outputs.shown(name)!r} for {outputs.shown(src)}: a "
                          "file name is needed, without folders")
@@ -355,20 +387,26 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
 
 
 def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
-              make_options: OptionsFactory) -> list[Job]:
+              make_options: OptionsFactory,
+              roots: Optional[dict[Path, Optional[Path]]] = None,
+              created: Optional[list[Path]] = None) -> list[Job]:
     """Names, collisions and options for every input; raises before anything is written.
 
     ``make_options(args, src, dst)`` is the single-file option builder; it also checks that
-    the input exists and is not the output.
+    the input exists and is not the output. ``roots``: where each input was found (for
+    ``{relpath}``); the output sub-folders those names need are made once the names are
+    checked, and added to ``created`` (for the caller to remove if a later check fails).
     """
     mode, offset = api.mode_and_offset(args.offset, args.freeze)
     owners: dict[Path, Path] = {}
     for src in inputs:
-        dst = outdir / output_name(args.name, src, mode, offset.text, bool(args.lossless))
+        dst = outdir / output_name(args.name, src, mode, offset.text, bool(args.lossless),
+                                   (roots or {}).get(src))
         other = owners.get(dst)
         if other is not None:
             raise UsageError(f"{other} and {src} would both write {dst}: use a --name that "
-                             "tells them apart, or give them separately")
+                             "tells them apart (e.g. '{relpath}_motion{ext}' keeps their "
+                             "folders, '{dir}_{stem}{ext}'), or give them separately")
         owners[dst] = src
     real_inputs = {Path(os.path.realpath(src)): src for src in inputs}
     for dst, src in owners.items():
@@ -376,6 +414,9 @@ def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
         if clash is not None:
             raise UsageError(f"the output for {src} would be the input {clash}: choose another "
                              "--output-dir or --name")
+    made = naming.make_output_folders(outdir, owners)
+    if created is not None:
+        created += made
     # existing outputs are the batch's business (skip, or --overwrite), not an error here
     checking = argparse.Namespace(**{**vars(args), "overwrite": True})
     jobs = []
@@ -573,7 +614,7 @@ def _check_address(distributed: Any, address: str) -> None:
         from distributed.comm.registry import get_backend
 
         get_backend(scheme)
-    except (ValueError, ImportError, KeyError) as exc:
+    except (ValueError, ImportError, KeyError):
         raise UsageError(f"--scheduler {address!r}: unknown address scheme {scheme!r} "
                          "(use tcp://HOST:8786)") from None
 
@@ -1063,14 +1104,16 @@ def _jobs(args: argparse.Namespace, outdir: Path,
         items += read_input_list(args.input_list)
     if not items:
         raise UsageError("no inputs: give files, folders or patterns, or --input-list FILE")
-    found = find_inputs(items, exclude=outdir, template=args.name)
+    roots: dict[Path, Optional[Path]] = {}
+    found = find_inputs(items, exclude=outdir, template=args.name, roots=roots,
+                        sequences=bool(getattr(args, "sequences", False)))
     inputs = [path for path in found if _utf8(path)]
     unnamed = [path for path in found if not _utf8(path)]
     if args.threads is None and not args.scheduler:
         args.threads = default_threads(args.jobs)
     created = _make_folder(outdir)
     try:
-        jobs = plan_jobs(args, inputs, outdir, make_options)
+        jobs = plan_jobs(args, inputs, outdir, make_options, roots, created)
         check_written_files(args, found, jobs)
         if not args.scheduler:
             found = runner.tools(args.ffmpeg)  # a missing ffmpeg is one error, not one per input

@@ -9,6 +9,7 @@ serves every build. See :mod:`ffmotion.media.frames` for how packets become fram
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field as dataclass_field
@@ -18,6 +19,7 @@ from typing import Optional
 
 from ..run import runner
 from .source import Source
+from .sequence import ImageSequence
 from . import picture
 from .frames import FrameIndex, Packet, index_frames
 from .streams import StreamInfo, choose_video
@@ -115,6 +117,18 @@ def probe(path: Path, tools: runner.Tools, video_stream: Optional[int] = None) -
     if not path.is_file():  # reading a FIFO would block for ever, a device never end
         raise UsageError(f"input is not a regular file (a FIFO, device or socket): {path}")
     return probe_source(Source.file(path), tools, video_stream)
+
+
+def probe_sequence(sequence: ImageSequence, tools: runner.Tools) -> MediaInfo:
+    """Probe an image sequence: one packet per image (image2 packets are images), frame i
+    at i / framerate, shown as the EXIF orientation says (ffmpeg autorotates the decoded
+    frames but logs no rotation for the stream)."""
+    info = probe_source(sequence.source(), tools)
+    if info.frames != len(sequence.files):
+        raise MediaError(f"ffmpeg read {info.frames} of the {len(sequence.files)} images of "
+                         f"{sequence.spec}: a file changed or cannot be read")
+    return dataclasses.replace(info, path=sequence.folder, fps=sequence.framerate,
+                               rotation=sequence.rotation)
 
 
 def probe_source(source: Source, tools: runner.Tools,

@@ -163,13 +163,23 @@ class Session:
 
     def __init__(self, src: Path, tools: runner.Tools, out_dir: Optional[Path] = None,
                  width: int = DEFAULT_WIDTH, start: Optional[str] = None,
-                 end: Optional[str] = None, proxy_limit: int = PROXY_LIMIT) -> None:
+                 end: Optional[str] = None, proxy_limit: int = PROXY_LIMIT,
+                 sequence: Optional[api.SequenceRequest] = None) -> None:
         self.src = src.absolute()
-        if not self.src.is_file():
+        # an image sequence (a folder, or a pattern/glob the user asked for) or one file
+        self.sequence = api.sequence_request(self.src, sequence)
+        if self.sequence is None and not self.src.is_file():
             raise UsageError(f"input not found: {src}")
         self.tools = tools
-        self.info: MediaInfo = probe(self.src, tools)
-        self.out_dir = (out_dir or self.src.parent).absolute()
+        if self.sequence is not None:
+            self.info: MediaInfo = api.probe_input(
+                Options(src=self.src, dst=self.src.with_name("unused"), offset=FrameOffset.parse(1),
+                        sequence=self.sequence), tools)
+        else:
+            self.info = probe(self.src, tools)
+        self.out_dir = (out_dir or (self.src.parent if self.src.is_file() or self.sequence is None
+                                    else self.info.path if self.src.is_dir()
+                                    else self.src.parent)).absolute()
         if not self.out_dir.is_dir():
             raise UsageError(f"output folder does not exist: {self.out_dir}")
         self.size = frames.preview_size(self.info.width, self.info.height, width)
@@ -266,7 +276,8 @@ class Session:
         api.check_look_offsets(settings.look, args["offset"], args["freeze"])
         options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
                           look=settings.look, start=args["start"], end=args["end"],
-                          stabilize=StabilizeOptions() if settings.stabilize else None)
+                          stabilize=StabilizeOptions() if settings.stabilize else None,
+                          sequence=self.sequence)
         plan = graph.plan(options, self.info)
         if options.stabilize is None:
             return plan
@@ -291,7 +302,8 @@ class Session:
         if preset is None:  # a custom look: its flags, hashed, keep different looks apart
             flags = " ".join(settings.look.flags()).encode()
             preset = "look" + hashlib.blake2b(flags, digest_size=3).hexdigest()
-        parts = [self.src.stem, what, preset]
+        stem = self.src.stem if self.sequence is None else self.info.path.name
+        parts = [stem, what, preset]
         if settings.start or settings.end is not None:
             parts.append(f"f{settings.start or 0}-{settings.end if settings.end is not None else 'end'}")
         if settings.stabilize:
@@ -304,6 +316,8 @@ class Session:
         plan = self.plan(settings)
         dst = self.output_path(settings)
         cli = ["ffmotion", str(self.src), str(dst), *settings.cli_flags()]
+        if self.sequence is not None:
+            cli += ["--framerate", str(self.sequence.framerate)]
         if overwrite:
             cli.append("--overwrite")
             plan = dataclasses.replace(plan, options=dataclasses.replace(plan.options,
@@ -506,7 +520,7 @@ class Session:
             table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
                                    end=args["end"],
                                    stabilize_options=StabilizeOptions() if settings.stabilize else None,
-                                   tools=self.tools)
+                                   tools=self.tools, sequence=self.sequence)
             entry.update(values=[[round(v, 3) for v in row] for row in table.values],
                          labels=table.labels, first=table.first, state="done")
         except FfmotionError as exc:
@@ -519,7 +533,8 @@ class Session:
     def render(self, settings: Settings, overwrite: bool) -> Render:
         """Start the full-resolution job the CLI would run for these settings."""
         dst = self.output_path(settings)
-        options = api.make_options(self.src, dst, overwrite=overwrite, **settings.option_args())
+        options = api.make_options(self.src, dst, overwrite=overwrite, sequence=self.sequence,
+                                   **settings.option_args())
         plan = api.prepare(options, self.tools, self.info)
         with self._lock:
             if any(r.state == "running" and r.output == dst for r in self.renders.values()):

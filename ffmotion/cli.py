@@ -140,10 +140,22 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                            "strength S (0 to 1)")
     look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
                       help="blur radius of --glow in pixels (default 8)")
+    look.add_argument("--glow-mode", dest="glow_mode", choices=looks.GLOW_MODES,
+                      help="add: the blurred motion added onto the original (default); "
+                           "screen: screened over it (brighter, never clips)")
     look.add_argument("--threshold", metavar="T|auto", type=_threshold_arg,
-                      help="a hard matte: white where the motion deviates from neutral by "
+                      help="a matte: white where the motion deviates from neutral by "
                            "more than T levels (after --gain), black elsewhere; auto: just "
                            "above the clip's noise floor, measured on its first frames")
+    look.add_argument("--threshold-edge", dest="threshold_edge", choices=looks.EDGES,
+                      help="hard (default): all or nothing at T; soft: a linear ramp from T "
+                           "to T + --threshold-width")
+    look.add_argument("--threshold-width", dest="threshold_width", metavar="W", type=int,
+                      help=f"width of the soft edge in levels (default "
+                           f"{looks.DEFAULT_THRESHOLD_WIDTH})")
+    look.add_argument("--threshold-on", dest="threshold_on", choices=looks.MATTE_ON,
+                      help="black: the matte itself, white on black (default); original: "
+                           "the motion shown over the original picture where it passes T")
 
 
 def _threshold_arg(text: str) -> "int | str":
@@ -161,7 +173,8 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     from . import presets
 
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
-             "glow_radius", "denoise")
+             "glow_radius", "denoise", "threshold_edge", "threshold_width", "threshold_on",
+             "glow_mode")
     given = {name: getattr(args, name, None) for name in names}
     if given["threshold"] == "auto":
         from . import explore

@@ -703,10 +703,11 @@ def _map_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="ffmotion map",
-        description="One picture of where motion happened over the clip or range: the peak "
-                    "motion |frame i - frame i+K| of every pixel (luma), coloured by "
-                    "intensity or by when it last moved; or a motiogram (the mean of each "
-                    "row or column of the motion, over time). One ffmpeg pass.")
+        description="One picture of where motion happened over the clip or range: the motion "
+                    "energy |frame i - frame i+K| of every pixel (luma) accumulated over the "
+                    "range (its mean, or its peak), coloured by intensity or by when it last "
+                    "moved; or a motiogram (the mean of each row or column of the motion, over "
+                    "time). One ffmpeg pass.")
     parser.add_argument("input", help="input video")
     parser.add_argument("-k", "--offset", default="12", metavar="K",
                         help="offset, frames (12) or time (0.5s) (default 12)")
@@ -718,8 +719,12 @@ def _map_parser() -> argparse.ArgumentParser:
     parser.add_argument("--motiogram", choices=maps.MOTIOGRAMS,
                         help="draw a motiogram instead: rows (time to the right) or columns "
                              "(time downwards)")
-    parser.add_argument("--gain", metavar="X", default="1",
-                        help="amplify the motion X times before it is mapped (default 1)")
+    parser.add_argument("--accumulate", choices=maps.ACCUMULATE, default="mean",
+                        help="mean (default): the mean |motion| of each pixel over the motion "
+                             "frames, times --gain; peak: its largest value")
+    parser.add_argument("--gain", metavar="X",
+                        help=f"amplify the motion X times (default {maps.MEAN_GAIN} for a mean "
+                             "map, after averaging; 1 otherwise)")
     parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
                         help="--color time: a pixel moved when it changed by more than T "
                              f"levels (default {maps.DEFAULT_THRESHOLD})")
@@ -735,7 +740,8 @@ def _map(args: argparse.Namespace) -> int:
     if not 0 <= args.threshold <= 254:
         raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")
     spec = maps.MapSpec(color=args.color, motiogram=args.motiogram,
-                        gain=looks.parse_gain(args.gain), threshold=args.threshold)
+                        gain=looks.parse_gain(args.gain) if args.gain is not None else None,
+                        threshold=args.threshold, accumulate=args.accumulate)
     src = Path(args.input)
     suffix = f".motiogram-{args.motiogram}.png" if args.motiogram else ".map.png"
     dst = Path(args.output) if args.output else Path(f"{src.stem}{suffix}")

@@ -360,9 +360,14 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
         raise UsageError(f"output is the input: {dst_path}")
     runner.check_output_path(dst_path, overwrite)
     n = maps.motion_frames(plan)
-    what = (f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
-            if spec.motiogram else f"motion map by {spec.color} over {n} motion frames")
-    legend = f"{what}, K={plan.k}, gain {spec.gain}"
+    if spec.motiogram:
+        what = f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
+    elif spec.is_mean:
+        what = (f"motion map by {spec.color}: mean |motion| per pixel over {n} motion frames "
+                f"x{spec.applied_gain} (255 = a mean of {float(255 / spec.applied_gain):.4g} levels)")
+    else:
+        what = f"motion map by {spec.color}: peak |motion| per pixel over {n} motion frames"
+    legend = f"{what}, K={plan.k}, gain {spec.applied_gain}"
     if spec.color == "time" and not spec.motiogram:
         legend += f", moved = more than {spec.threshold} levels"
     first = stabilize.detect_command(plan, found.ffmpeg)

@@ -207,12 +207,18 @@ def _stabilize_args(parser: argparse.ArgumentParser) -> None:
         "other offsets skip it)")
     stab.add_argument("--stabilize", action="store_true",
                       help="stabilize handheld footage before extracting motion (vidstab when "
-                           "this ffmpeg has it, else deshake with a warning)")
-    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=5,
+                           "this ffmpeg has it, else deshake with a warning). By default (also "
+                           "spelt '--stabilize auto') the camera path found by pass 1 decides "
+                           "per clip: no stabilization, tripod, or smoothing 30, and says so; "
+                           "a stabilization that raises the residual motion gets a warning")
+    stab.add_argument("--stabilize-auto", dest="stabilize_auto", action="store_true",
+                      help=argparse.SUPPRESS)  # what '--stabilize auto' becomes (see main)
+    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=None,
                       help="how shaky the footage is (vidstab shakiness; default 5)")
-    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
-                      help="0 (default): lock the camera on the first frame (tripod); N > 0: "
-                           "follow the camera path smoothed over N frames, for panning shots")
+    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=None,
+                      help="instead of auto: follow the camera path smoothed over N frames "
+                           "each side (for pans); 0: lock the camera on the first frame "
+                           "(vid.stab's tripod mode)")
 
 
 def _picture_args(parser: argparse.ArgumentParser) -> None:
@@ -231,12 +237,37 @@ def _whole_number(text: str) -> int:
 
 
 def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
-    if not args.stabilize:
-        if args.stabilize_strength != 5 or args.stabilize_smoothing != 0:
+    auto = getattr(args, "stabilize_auto", False)
+    if not args.stabilize and not auto:
+        if args.stabilize_strength is not None or args.stabilize_smoothing is not None:
             raise UsageError("--stabilize-strength/--stabilize-smoothing need --stabilize")
         return None
-    return StabilizeOptions(strength=args.stabilize_strength,
-                            smoothing=args.stabilize_smoothing)
+    if auto and args.stabilize_smoothing is not None:
+        raise UsageError("--stabilize auto chooses the smoothing itself: give "
+                         "--stabilize-smoothing with a plain --stabilize")
+    strength = 5 if args.stabilize_strength is None else args.stabilize_strength
+    # no --stabilize-smoothing: auto (the default, chosen by measurement)
+    return StabilizeOptions(strength=strength, smoothing=args.stabilize_smoothing)
+
+
+def _stabilize_words(args_in: list[str]) -> list[str]:
+    """``--stabilize auto`` and ``--stabilize=auto`` -> ``--stabilize-auto`` (``--stabilize``
+    alone stays a switch, so it never swallows the next argument)."""
+    out: list[str] = []
+    index = 0
+    while index < len(args_in):
+        token = args_in[index]
+        if token == "--":
+            return out + args_in[index:]
+        if token == "--stabilize=auto":
+            out.append("--stabilize-auto")
+        elif token == "--stabilize" and index + 1 < len(args_in) and args_in[index + 1] == "auto":
+            out.append("--stabilize-auto")
+            index += 1
+        else:
+            out.append(token)
+        index += 1
+    return out
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -298,6 +329,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _dispatch(args_in: list[str]) -> int:
+    args_in = _stabilize_words(args_in)
     if args_in and args_in[0] in SUBCOMMANDS:
         make_parser, handler = SUBCOMMANDS[args_in[0]]
         args = make_parser().parse_args(args_in[1:])
@@ -397,6 +429,9 @@ def _single(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
+        from . import stabilize
+
+        plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)

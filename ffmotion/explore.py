@@ -182,7 +182,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     if labels and font is None:
         log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to a "
                     ".ttf file): the sheet has none. %s", FONT_ENV, legend)
-    stabilize.ensure_transforms(base, found, progress=progress)
+    base = stabilize.settle(base, found, progress=progress)
     with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
         argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
         runner.run_ffmpeg(argv, total_frames=None, progress=False)
@@ -274,8 +274,8 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
     found = tools or runner.tools(ffmpeg)
     plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
                          stabilize_options=stabilize_options, deinterlace=deinterlace)
-    base = plans[0]
-    stabilize.ensure_transforms(base, found, progress=progress)
+    base = stabilize.settle(plans[0], found, progress=progress)
+    plans = [dataclasses.replace(p, stabilizer=base.stabilizer) for p in plans]
     with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
         files = [Path(folder) / f"k{p.k}.txt" for p in plans]
         argv = energy_commands(plans, found.ffmpeg, files)[-1]
@@ -376,7 +376,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     result = MapResult(dst_path, legend, commands)
     if dry_run:
         return result
-    stabilize.ensure_transforms(plan, found, progress=False)
+    plan = stabilize.settle(plan, found, progress=False)
     with runner.atomic_output(dst_path, overwrite) as tmp:
         runner.run_ffmpeg(maps.map_command(plan, spec, found.ffmpeg, tmp, True),
                           total_frames=None, progress=False)

@@ -33,6 +33,9 @@ log = logging.getLogger("ffmotion")
 
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
+# the preview's stabilize switch: tripod, as before. (The CLI's default, auto, decides after
+# its analysis pass; the preview's plans are made before any pass runs.)
+PREVIEW_STABILIZE = StabilizeOptions(smoothing=0)
 ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
 LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay")
 
@@ -216,7 +219,7 @@ class Session:
         api.check_look_offsets(settings.look, args["offset"], args["freeze"])
         options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
                           look=settings.look, start=args["start"], end=args["end"],
-                          stabilize=StabilizeOptions() if settings.stabilize else None)
+                          stabilize=PREVIEW_STABILIZE if settings.stabilize else None)
         plan = graph.plan(options, self.info)
         if options.stabilize is None:
             return plan
@@ -446,7 +449,7 @@ class Session:
         try:
             table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
                                    end=args["end"],
-                                   stabilize_options=StabilizeOptions() if settings.stabilize else None,
+                                   stabilize_options=PREVIEW_STABILIZE if settings.stabilize else None,
                                    tools=self.tools)
             entry.update(values=[[round(v, 3) for v in row] for row in table.values],
                          labels=table.labels, first=table.first, state="done")

@@ -37,7 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -147,15 +147,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--keep", metavar="DIR", help="keep the clips here")
     args = parser.parse_args(argv)
-    tools = runner.tools(args.ffmpeg)
+    report = run(runner.tools(args.ffmpeg), args.scenes.split(","), args.paths.split(","),
+                 Path(args.keep) if args.keep else None)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    print(markdown(report))
+    return 0
+
+
+def run(tools: runner.Tools, scenes: Sequence[str] = SCENES, paths: Sequence[str] = tuple(PATHS),
+        keep: Optional[Path] = None) -> dict[str, Any]:
+    """Measure every scene along every path (see the module notes); the report's rows."""
     ascii_ok = stabilize.detect_has_fileformat(tools.ffmpeg)
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ffmotion-stab-") as tmp:
-        work = Path(args.keep) if args.keep else Path(tmp)
+        work = keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        for scene in args.scenes.split(","):
-            for path_name in args.paths.split(","):
+        for scene in scenes:
+            for path_name in paths:
                 clip = work / f"{scene}-{path_name}.mp4"
                 truth = work / f"{scene}-{path_name}-truth.mp4"
                 if not make_clip(tools.ffmpeg, scene, path_name, True, clip):
@@ -177,12 +187,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                                           "smooth": f"smooth{choice.smoothing}"}[choice.transform]]
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
-    report = {"ffmpeg": tools.version, "size": f"{W}x{H}", "frames": FRAMES, "k": K,
-              "seconds": round(time.monotonic() - started, 1), "rows": rows}
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    print(markdown(report))
-    return 0
+    return {"ffmpeg": tools.version, "size": f"{W}x{H}", "frames": FRAMES, "k": K,
+            "seconds": round(time.monotonic() - started, 1), "rows": rows}
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -456,9 +456,11 @@ def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, flo
     said = (f"residual motion energy (K={k}, mean |Y - 127|) {before:.2f} without, "
             f"{after:.2f} with")
     if after > before * (1 + RESIDUAL_TOLERANCE):
-        log.warning("%s: stabilization (%s) made it worse: %s (+%.0f%%); try --stabilize auto "
-                    "or another --stabilize-smoothing, or leave it out", plan.info.path.name,
-                    _described(stab), said, 100 * (after / before - 1) if before else 100)
+        other = ("another --stabilize-smoothing (0: tripod)" if stab.decided is not None
+                 else "--stabilize auto or another --stabilize-smoothing")
+        log.warning("%s: stabilization (%s) made it worse: %s (+%.0f%%); try %s, or leave it "
+                    "out", plan.info.path.name, _described(stab), said,
+                    100 * (after / before - 1) if before else 100, other)
     else:
         log.info("%s: stabilization (%s): %s", plan.info.path.name, _described(stab), said)
     return before, after

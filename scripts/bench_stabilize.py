@@ -79,7 +79,6 @@ def scene_inputs(name: str) -> Optional[list[str]]:
         "testsrc2": f"testsrc2=s={CW}x{CH}",
         "cellauto": f"cellauto=s={CW}x{CH}:rule=110:random_fill_ratio=0.5:scroll=0,"
                     "gblur=sigma=1.2",
-        "gradients": f"gradients=s={CW}x{CH}:n=6,noise=alls=60:allf=u,gblur=sigma=3",
     }
     if name == "photo":
         photo = _photo()
@@ -89,7 +88,7 @@ def scene_inputs(name: str) -> Optional[list[str]]:
     raise SystemExit(f"unknown scene {name}")
 
 
-SCENES = ("photo", "mandelbrot", "testsrc2", "cellauto", "gradients")
+SCENES = ("photo", "mandelbrot", "testsrc2", "cellauto")
 
 
 def make_clip(ffmpeg: str, scene: str, path_name: str, jitter: bool, dst: Path) -> bool:

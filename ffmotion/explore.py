@@ -80,6 +80,8 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
     if not plans:
         raise errors[0]
     stabilized = stabilize.attach(api.attach_picture(plans[0], tools), tools)
+    # --stabilize auto: its analysis (pass 1) and decision now, also for printed commands
+    stabilized = stabilize.settle(stabilized, tools, run=False)
     return [dataclasses.replace(p, stabilizer=stabilized.stabilizer, picture=stabilized.picture,
                                 working_pix_fmt=stabilized.working_pix_fmt) for p in plans]
 

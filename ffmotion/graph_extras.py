@@ -175,7 +175,8 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.decided == "none":
         return video
     if stab.options.auto:
-        raise ValueError("--stabilize auto must be decided (ffmotion.stabilize.settle) first")
+        raise UsageError("--stabilize auto decides after its analysis pass: run "
+                         "ffmotion.stabilize.settle(plan, tools) before building commands")
     if stab.tripod:
         return video.filter("vidstabtransform", input=str(stab.transforms), tripod=1)
     return video.filter("vidstabtransform", input=str(stab.transforms),

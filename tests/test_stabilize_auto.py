@@ -162,3 +162,15 @@ def test_auto_rules(steps, transform):
 def test_no_detail_to_follow_falls_back_to_smoothing():
     choice = stabilize.auto_choice(stabilize.CameraPath(((0, 0),) * 20, 3))
     assert choice.transform == "smooth" and "only 3 of 20" in choice.reason
+
+
+@pytest.mark.parametrize("sub", [["energy", "-k", "2"], ["map", "-k", "2", "-o", "m.png"],
+                                 ["sheet", "--offsets", "2", "-o", "s.png"]])
+def test_subcommands_print_auto_decided_commands(gen_ffmpeg, shots, tmp_path, capsys, sub,
+                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main([sub[0], str(shots["shake"]), *sub[1:], "--stabilize", "--print-command",
+                     "--ffmpeg", gen_ffmpeg])
+    out = capsys.readouterr()
+    assert code == 0 and "--stabilize auto: tripod" in out.err
+    assert "tripod=1" in out.out and "vidstabtransform" in out.out

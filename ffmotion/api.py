@@ -57,7 +57,7 @@ def make_options(
     start: Union[str, float, TimePoint, None] = None,
     end: Union[str, float, TimePoint, None] = None,
     duration: Union[str, float, TimePoint, None] = None,
-    stabilize: Union[bool, StabilizeOptions] = False,
+    stabilize: Union[bool, str, StabilizeOptions] = False,
     strategy: StrategyChoice = "auto",
     max_buffer: Union[int, str, None] = None,
     threads: Optional[int] = None,
@@ -80,7 +80,9 @@ def make_options(
 
     ``look`` is a :class:`~ffmotion.looks.Look` or the name of a preset (``ffmotion looks``).
     ``start``/``end``/``duration`` limit the input (seconds, ``"1:30"``, ``"500ms"``, ``"30f"``);
-    ``stabilize=True`` (or a :class:`StabilizeOptions`) stabilizes before extracting.
+    ``stabilize=True`` (or ``"auto"``, or a :class:`StabilizeOptions`) stabilizes before
+    extracting; by default the method is chosen per clip
+    (:func:`ffmotion.stabilize.auto_choice`).
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     ``video_stream`` picks the video among the input's video streams (default: the real one,
@@ -121,9 +123,13 @@ def make_options(
 DEFAULT_OFFSET = 1
 
 
-def _stabilize_options(value: Union[bool, StabilizeOptions, None]) -> Optional[StabilizeOptions]:
+def _stabilize_options(value: Union[bool, str, StabilizeOptions, None]) -> Optional[StabilizeOptions]:
     if isinstance(value, StabilizeOptions):
         return value
+    if value == "auto":
+        return StabilizeOptions()
+    if isinstance(value, str):
+        raise UsageError(f"stabilize must be True, False, 'auto' or StabilizeOptions, not {value!r}")
     return StabilizeOptions() if value else None
 
 
@@ -278,7 +284,8 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         runner.check_output_set(options.dst, options.overwrite)
     else:
         runner.check_output_path(options.dst, options.overwrite)
-    stabilization.ensure_transforms(plan, tools, progress=progress)
+    plan = stabilization.settle(plan, tools, progress=progress)
+    stabilization.check_residual(plan, tools)
     planned = graph.delivered_frames(plan)
     writer = runner.atomic_sequence if sequence else runner.atomic_output
     with writer(options.dst, options.overwrite) as tmp:

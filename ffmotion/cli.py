@@ -140,10 +140,22 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
                            "strength S (0 to 1)")
     look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
                       help="blur radius of --glow in pixels (default 8)")
+    look.add_argument("--glow-mode", dest="glow_mode", choices=looks.GLOW_MODES,
+                      help="add: the blurred motion added onto the original (default); "
+                           "screen: screened over it (brighter, never clips)")
     look.add_argument("--threshold", metavar="T|auto", type=_threshold_arg,
-                      help="a hard matte: white where the motion deviates from neutral by "
+                      help="a matte: white where the motion deviates from neutral by "
                            "more than T levels (after --gain), black elsewhere; auto: just "
                            "above the clip's noise floor, measured on its first frames")
+    look.add_argument("--threshold-edge", dest="threshold_edge", choices=looks.EDGES,
+                      help="hard (default): all or nothing at T; soft: a linear ramp from T "
+                           "to T + --threshold-width")
+    look.add_argument("--threshold-width", dest="threshold_width", metavar="W", type=int,
+                      help=f"width of the soft edge in levels (default "
+                           f"{looks.DEFAULT_THRESHOLD_WIDTH})")
+    look.add_argument("--threshold-on", dest="threshold_on", choices=looks.MATTE_ON,
+                      help="black: the matte itself, white on black (default); original: "
+                           "the motion shown over the original picture where it passes T")
 
 
 def _threshold_arg(text: str) -> "int | str":
@@ -161,7 +173,8 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     from . import presets
 
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
-             "glow_radius", "denoise")
+             "glow_radius", "denoise", "threshold_edge", "threshold_width", "threshold_on",
+             "glow_mode")
     given = {name: getattr(args, name, None) for name in names}
     if given["threshold"] == "auto":
         from . import explore
@@ -196,12 +209,18 @@ def _stabilize_args(parser: argparse.ArgumentParser) -> None:
         "other offsets skip it)")
     stab.add_argument("--stabilize", action="store_true",
                       help="stabilize handheld footage before extracting motion (vidstab when "
-                           "this ffmpeg has it, else deshake with a warning)")
-    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=5,
+                           "this ffmpeg has it, else deshake with a warning). By default (also "
+                           "spelt '--stabilize auto') the camera path found by pass 1 decides "
+                           "per clip: no stabilization, tripod, or smoothing 30, and says so; "
+                           "a stabilization that raises the residual motion gets a warning")
+    stab.add_argument("--stabilize-auto", dest="stabilize_auto", action="store_true",
+                      help=argparse.SUPPRESS)  # what '--stabilize auto' becomes (see main)
+    stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=None,
                       help="how shaky the footage is (vidstab shakiness; default 5)")
-    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=0,
-                      help="0 (default): lock the camera on the first frame (tripod); N > 0: "
-                           "follow the camera path smoothed over N frames, for panning shots")
+    stab.add_argument("--stabilize-smoothing", metavar="N", type=_whole_number, default=None,
+                      help="instead of auto: follow the camera path smoothed over N frames "
+                           "each side (for pans); 0: lock the camera on the first frame "
+                           "(vid.stab's tripod mode)")
 
 
 def _picture_args(parser: argparse.ArgumentParser) -> None:
@@ -251,12 +270,37 @@ def _whole_number(text: str) -> int:
 
 
 def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
-    if not args.stabilize:
-        if args.stabilize_strength != 5 or args.stabilize_smoothing != 0:
+    auto = getattr(args, "stabilize_auto", False)
+    if not args.stabilize and not auto:
+        if args.stabilize_strength is not None or args.stabilize_smoothing is not None:
             raise UsageError("--stabilize-strength/--stabilize-smoothing need --stabilize")
         return None
-    return StabilizeOptions(strength=args.stabilize_strength,
-                            smoothing=args.stabilize_smoothing)
+    if auto and args.stabilize_smoothing is not None:
+        raise UsageError("--stabilize auto chooses the smoothing itself: give "
+                         "--stabilize-smoothing with a plain --stabilize")
+    strength = 5 if args.stabilize_strength is None else args.stabilize_strength
+    # no --stabilize-smoothing: auto (the default, chosen by measurement)
+    return StabilizeOptions(strength=strength, smoothing=args.stabilize_smoothing)
+
+
+def _stabilize_words(args_in: list[str]) -> list[str]:
+    """``--stabilize auto`` and ``--stabilize=auto`` -> ``--stabilize-auto`` (``--stabilize``
+    alone stays a switch, so it never swallows the next argument)."""
+    out: list[str] = []
+    index = 0
+    while index < len(args_in):
+        token = args_in[index]
+        if token == "--":
+            return out + args_in[index:]
+        if token == "--stabilize=auto":
+            out.append("--stabilize-auto")
+        elif token == "--stabilize" and index + 1 < len(args_in) and args_in[index + 1] == "auto":
+            out.append("--stabilize-auto")
+            index += 1
+        else:
+            out.append(token)
+        index += 1
+    return out
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -320,6 +364,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _dispatch(args_in: list[str]) -> int:
+    args_in = _stabilize_words(args_in)
     if args_in and args_in[0] in SUBCOMMANDS:
         make_parser, handler = SUBCOMMANDS[args_in[0]]
         args = make_parser().parse_args(args_in[1:])
@@ -420,6 +465,9 @@ def _single(args: argparse.Namespace) -> int:
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
+        from . import stabilize
+
+        plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
@@ -738,10 +786,11 @@ def _map_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="ffmotion map",
-        description="One picture of where motion happened over the clip or range: the peak "
-                    "motion |frame i - frame i+K| of every pixel (luma), coloured by "
-                    "intensity or by when it last moved; or a motiogram (the mean of each "
-                    "row or column of the motion, over time). One ffmpeg pass.")
+        description="One picture of where motion happened over the clip or range: the motion "
+                    "energy |frame i - frame i+K| of every pixel (luma) accumulated over the "
+                    "range (its mean, or its peak), coloured by intensity or by when it last "
+                    "moved; or a motiogram (the mean of each row or column of the motion, over "
+                    "time). One ffmpeg pass.")
     parser.add_argument("input", help="input video")
     parser.add_argument("-k", "--offset", default="12", metavar="K",
                         help="offset, frames (12) or time (0.5s) (default 12)")
@@ -753,8 +802,12 @@ def _map_parser() -> argparse.ArgumentParser:
     parser.add_argument("--motiogram", choices=maps.MOTIOGRAMS,
                         help="draw a motiogram instead: rows (time to the right) or columns "
                              "(time downwards)")
-    parser.add_argument("--gain", metavar="X", default="1",
-                        help="amplify the motion X times before it is mapped (default 1)")
+    parser.add_argument("--accumulate", choices=maps.ACCUMULATE, default="mean",
+                        help="mean (default): the mean |motion| of each pixel over the motion "
+                             "frames, times --gain; peak: its largest value")
+    parser.add_argument("--gain", metavar="X",
+                        help=f"amplify the motion X times (default {maps.MEAN_GAIN} for a mean "
+                             "map, after averaging; 1 otherwise)")
     parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
                         help="--color time: a pixel moved when it changed by more than T "
                              f"levels (default {maps.DEFAULT_THRESHOLD})")
@@ -771,7 +824,8 @@ def _map(args: argparse.Namespace) -> int:
     if not 0 <= args.threshold <= 254:
         raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")
     spec = maps.MapSpec(color=args.color, motiogram=args.motiogram,
-                        gain=looks.parse_gain(args.gain), threshold=args.threshold)
+                        gain=looks.parse_gain(args.gain) if args.gain is not None else None,
+                        threshold=args.threshold, accumulate=args.accumulate)
     src = Path(args.input)
     sequence = _sequence_of(args, src)
     suffix = f".motiogram-{args.motiogram}.png" if args.motiogram else ".map.png"

@@ -87,6 +87,8 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
     if not plans:
         raise errors[0]
     stabilized = stabilize.attach(api.attach_picture(plans[0], tools), tools)
+    # --stabilize auto: its analysis (pass 1) and decision now, also for printed commands
+    stabilized = stabilize.settle(stabilized, tools, run=False)
     return [dataclasses.replace(p, stabilizer=stabilized.stabilizer, picture=stabilized.picture,
                                 working_pix_fmt=stabilized.working_pix_fmt) for p in plans]
 
@@ -191,7 +193,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     if labels and font is None:
         log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to a "
                     ".ttf file): the sheet has none. %s", FONT_ENV, legend)
-    stabilize.ensure_transforms(base, found, progress=progress)
+    base = stabilize.settle(base, found, progress=progress)
     with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
         argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
         runner.run_ffmpeg(argv, total_frames=None, progress=False)
@@ -286,8 +288,8 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
     plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
                          stabilize_options=stabilize_options, deinterlace=deinterlace,
                          sequence=sequence)
-    base = plans[0]
-    stabilize.ensure_transforms(base, found, progress=progress)
+    base = stabilize.settle(plans[0], found, progress=progress)
+    plans = [dataclasses.replace(p, stabilizer=base.stabilizer) for p in plans]
     with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
         files = [Path(folder) / f"k{p.k}.txt" for p in plans]
         argv = energy_commands(plans, found.ffmpeg, files)[-1]
@@ -372,9 +374,14 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
         raise UsageError(f"output is the input: {dst_path}")
     runner.check_output_path(dst_path, overwrite)
     n = maps.motion_frames(plan)
-    what = (f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
-            if spec.motiogram else f"motion map by {spec.color} over {n} motion frames")
-    legend = f"{what}, K={plan.k}, gain {spec.gain}"
+    if spec.motiogram:
+        what = f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
+    elif spec.is_mean:
+        what = (f"motion map by {spec.color}: mean |motion| per pixel over {n} motion frames "
+                f"x{spec.applied_gain} (255 = a mean of {float(255 / spec.applied_gain):.4g} levels)")
+    else:
+        what = f"motion map by {spec.color}: peak |motion| per pixel over {n} motion frames"
+    legend = f"{what}, K={plan.k}, gain {spec.applied_gain}"
     if spec.color == "time" and not spec.motiogram:
         legend += f", moved = more than {spec.threshold} levels"
     first = stabilize.detect_command(plan, found.ffmpeg)
@@ -383,7 +390,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     result = MapResult(dst_path, legend, commands)
     if dry_run:
         return result
-    stabilize.ensure_transforms(plan, found, progress=False)
+    plan = stabilize.settle(plan, found, progress=False)
     with runner.atomic_output(dst_path, overwrite) as tmp:
         runner.run_ffmpeg(maps.map_command(plan, spec, found.ffmpeg, tmp, True),
                           total_frames=None, progress=False)

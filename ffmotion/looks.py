@@ -26,9 +26,15 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 * ``gain=X``: ``clip(n + round((v - n) * X))`` with ``n`` the plane's neutral value and
   ``round`` halves away from zero, so gray stays gray and + and - deviations stay symmetric.
   X has at most 3 decimals (exact rational arithmetic in ffmpeg's ``lut``).
-* ``threshold=T`` (a hard matte, applied after the gain): on luma, gray and RGB planes
-  ``max`` where ``|v - n| > T`` else 0; YUV chroma becomes ``half`` (a gray matte).
-  ffmpeg: one ``lut`` per plane.
+* ``threshold=T`` (a matte, applied after the gain): with ``d = |v - n|`` on luma, gray and
+  RGB planes, the matte is ``m = max`` where ``d > T`` else 0 (``threshold_edge="hard"``), or
+  a linear ramp of width W (``"soft"``, ``threshold_width``):
+  ``m = clip(floor(((d - T) * 2 * max + W) / (2 * W)), 0, max)`` (0 up to T, ``max`` from
+  T + W on). ``threshold_on="black"``: the picture is the matte (YUV chroma ``half``, a gray
+  matte); ffmpeg: one ``lut`` per plane. ``threshold_on="original"``: the motion shown over the
+  original frame i where it passes the threshold,
+  ``floor(((v * m + o * (max - m)) * 2 + max) / (2 * max))`` (exactly v or o with a hard edge);
+  YUV chroma is the original's; ffmpeg: ``lut2`` of the motion and the original.
 * ``trail=D``: a fading trace. The deviation from neutral is split into ``P = max(v - n, 0)``
   and ``M = max(n - v, 0)``; each goes through ffmpeg's ``lagfun``:
   ``s = max(x, s_prev * D)`` in float32 (``s`` starts at 0), output ``rint(s)`` (halves to
@@ -38,16 +44,19 @@ Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
   which makes ``blend``'s float arithmetic exact.
 * ``glow=S`` with ``glow_radius=R`` (Posy's glow, in place of ``overlay``): the motion's
   deviation ``e = |v - n|`` (luma, gray and RGB planes) is box-blurred with radius R (as
-  ``blur``), scaled to ``floor(e_b * w / 256)`` with ``w = floor(S * 256 + 1/2)`` and added to
-  the original frame: ``clip(o + floor(e_b * w / 256), 0, max)``; YUV chroma is the
-  original's. ffmpeg: ``lut``, ``avgblur``, ``lut``, ``blend`` ``addition`` (chroma
-  ``normal``: the original's plane).
+  ``blur``), scaled to ``g = floor(e_b * w / 256)`` with ``w = floor(S * 256 + 1/2)`` and
+  added to the original frame, ``clip(o + g, 0, max)`` (``glow_mode="add"``), or screened
+  over it, ``max - floor((max - o) * (max - g) / max)`` (``"screen"``: never clips, softer on
+  bright areas); YUV chroma is the original's. ffmpeg: ``lut``, ``avgblur``, ``lut``,
+  ``blend`` ``addition`` or ``screen`` (chroma ``normal``: the original's plane).
 * ``gray``: YUV chroma set to ``half`` (no colour) at the very end; an RGB input is
   converted to gray (ffmpeg's own RGB->gray conversion) before anything else.
 * ``rgb_offsets``: the picture is converted to planar RGB (``gbrp``, same depth; ffmpeg's own
   conversion) and each of red, green and blue is compared over its own offset.
 
 Order: convert, denoise, blur, compare, gain, threshold, trail, overlay or glow, gray.
+(``threshold_on="original"`` ends the chain after the threshold, but for gray: it already
+shows the original, so trail, overlay and glow are refused with it.)
 """
 from __future__ import annotations
 
@@ -67,6 +76,13 @@ if TYPE_CHECKING:
 
 Blend = Literal["average", "difference", "grainextract"]
 BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
+Edge = Literal["hard", "soft"]
+EDGES: tuple[Edge, ...] = ("hard", "soft")
+MatteOn = Literal["black", "original"]
+MATTE_ON: tuple[MatteOn, ...] = ("black", "original")
+GlowMode = Literal["add", "screen"]
+GLOW_MODES: tuple[GlowMode, ...] = ("add", "screen")
+DEFAULT_THRESHOLD_WIDTH = 8
 MAX_GAIN = 100
 GAIN_DECIMALS = 3
 MAX_BLUR = 1024  # avgblur's limit
@@ -175,6 +191,10 @@ class Look:
     glow: float = 0.0
     glow_radius: int = 8
     denoise: str = ""
+    threshold_edge: Edge = "hard"
+    threshold_width: int = DEFAULT_THRESHOLD_WIDTH
+    threshold_on: MatteOn = "black"
+    glow_mode: GlowMode = "add"
 
     def __post_init__(self) -> None:
         if self.denoise not in ("",) + DENOISERS:
@@ -203,6 +223,31 @@ class Look:
                              "choose one")
         if self.gray and self.rgb_offsets is not None:
             raise UsageError("--gray and --rgb-offsets contradict each other: colour motion needs colour")
+        self._check_matte_and_glow()
+
+    def _check_matte_and_glow(self) -> None:
+        if self.threshold_edge not in EDGES:
+            raise UsageError(f"--threshold-edge must be one of {', '.join(EDGES)}, not "
+                             f"{self.threshold_edge!r}")
+        if self.threshold_on not in MATTE_ON:
+            raise UsageError(f"--threshold-on must be one of {', '.join(MATTE_ON)}, not "
+                             f"{self.threshold_on!r}")
+        if self.glow_mode not in GLOW_MODES:
+            raise UsageError(f"--glow-mode must be one of {', '.join(GLOW_MODES)}, not "
+                             f"{self.glow_mode!r}")
+        width = self.threshold_width
+        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_THRESHOLD:
+            raise UsageError(f"--threshold-width must be a whole number from 1 to "
+                             f"{MAX_THRESHOLD}, not {width!r}")
+        if (self.threshold_edge != "hard" or self.threshold_on != "black") and not self.threshold:
+            raise UsageError("--threshold-edge/--threshold-on shape the matte: they need "
+                             "--threshold")
+        if self.threshold_on == "original" and (self.trail or self.overlay_weight
+                                                or self.glow_weight):
+            raise UsageError("--threshold-on original already shows the original picture: "
+                             "it does not combine with --trail, --overlay or --glow")
+        if self.glow_mode != "add" and not self.glow_weight:
+            raise UsageError("--glow-mode needs --glow")
 
     @property
     def overlay_weight(self) -> int:
@@ -235,6 +280,12 @@ class Look:
             out.append(("rgb-offsets", ",".join(c.text for c in self.rgb_offsets)))
         if self.threshold:
             out.append(("threshold", str(self.threshold)))
+            if self.threshold_edge != "hard":
+                out.append(("threshold-edge", self.threshold_edge))
+            if self.threshold_edge == "soft" and self.threshold_width != DEFAULT_THRESHOLD_WIDTH:
+                out.append(("threshold-width", str(self.threshold_width)))
+            if self.threshold_on != "black":
+                out.append(("threshold-on", self.threshold_on))
         if self.trail:
             out.append(("trail", _float_text(self.trail)))
         if self.overlay_weight:
@@ -243,6 +294,8 @@ class Look:
             out.append(("glow", _float_text(self.glow)))
             if self.glow_radius != Look.glow_radius:
                 out.append(("glow-radius", str(self.glow_radius)))
+            if self.glow_mode != "add":
+                out.append(("glow-mode", self.glow_mode))
         return out
 
     def flags(self) -> list[str]:
@@ -285,6 +338,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            "difference after hqdn3d temporal denoising: sensor and compression noise stay dark"),
     Preset("matte", Look(blend="difference", threshold=12),
            "white where a pixel changed by more than 12 levels, black elsewhere"),
+    Preset("soft-matte", Look(blend="difference", threshold=8, threshold_edge="soft",
+                              threshold_width=16),
+           "a matte with a soft edge: black up to 8 levels of change, white from 24, a ramp between"),
+    Preset("keyed", Look(blend="difference", gain=2, threshold=10, threshold_edge="soft",
+                         threshold_width=12, threshold_on="original"),
+           "the motion shown over the original picture where it passes 10 levels (soft edge)"),
+    Preset("screen-glow", Look(gain=2, glow=0.9, glow_radius=6, glow_mode="screen"),
+           "Posy's glow screened over the original: brighter motion, highlights never clip"),
 )}
 
 
@@ -417,12 +478,18 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
         motion = _lut(motion, tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})" for n in base),
                       pix_fmt)
     if look.threshold:
-        t = look.threshold
         half = 1 << (layout.depth - 1)
-        motion = _lut(motion, tuple(
-            str(half) if (_is_yuv(pix_fmt) and p > 0) else f"if(gt(abs(val-{n}),{t}),{top},0)"
-            for p, n in enumerate(base)), pix_fmt)
-        base = tuple(half if (_is_yuv(pix_fmt) and p > 0) else 0 for p in range(len(base)))
+        chroma = [_is_yuv(pix_fmt) and p > 0 for p in range(len(base))]
+        if look.threshold_on == "original":
+            if original is None:
+                raise ValueError("--threshold-on original needs the original picture")
+            exprs = tuple("y" if c else _matte_mix(look, n, top) for c, n in zip(chroma, base))
+            return _finish_gray(ffmpeg.filter([motion, original], "lut2", shortest=1,
+                                              **{f"c{i}": e for i, e in enumerate(exprs)}),
+                                look, pix_fmt)
+        motion = _lut(motion, tuple(str(half) if c else matte_expr(look, "val", n, top)
+                                    for c, n in zip(chroma, base)), pix_fmt)
+        base = tuple(half if c else 0 for c in chroma)
     if look.trail:
         motion = _trail(motion, look, pix_fmt, base)
     weight = look.overlay_weight
@@ -435,10 +502,31 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
         if original is None:
             raise ValueError("glow needs the original picture")
         motion = _glow(motion, original, look, pix_fmt, base)
+    return _finish_gray(motion, look, pix_fmt)
+
+
+def _finish_gray(motion: Any, look: Look, pix_fmt: str) -> Any:
     if look.gray and _is_yuv(pix_fmt):
-        half = 1 << (layout.depth - 1)
+        half = 1 << (plane_layout(pix_fmt, 2, 2).depth - 1)
         motion = _lut(motion, ("val", str(half), str(half)), pix_fmt)
     return motion
+
+
+def matte_expr(look: Look, var: str, neutral: int, top: int) -> str:
+    """The matte of the value ``var`` (an ffmpeg expression: 0..top), see the module notes."""
+    t, deviation = look.threshold, f"abs({var}-{neutral})"
+    if look.threshold_edge == "hard":
+        return f"if(gt({deviation},{t}),{top},0)"
+    w = look.threshold_width
+    return f"clip(floor((({deviation}-{t})*{2 * top}+{w})/{2 * w}),0,{top})"
+
+
+def _matte_mix(look: Look, neutral: int, top: int) -> str:
+    """``lut2`` expression: motion x over original y through the matte of x."""
+    if look.threshold_edge == "hard":
+        return f"if(gt(abs(x-{neutral}),{look.threshold}),x,y)"
+    m = matte_expr(look, "x", neutral, top)
+    return f"floor(((x*{m}+y*({top}-{m}))*2+{top})/{2 * top})"
 
 
 def _glow(motion: Any, original: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
@@ -447,16 +535,18 @@ def _glow(motion: Any, original: Any, look: Look, pix_fmt: str, base: tuple[int,
     if look.glow_radius:
         energy = energy.filter("avgblur", sizeX=look.glow_radius)
     energy = _lut(energy, (f"floor(val*{w}/{OVERLAY_STEPS})",) * len(base), pix_fmt)
+    mode = "addition" if look.glow_mode == "add" else "screen"
     if _is_yuv(pix_fmt):
-        modes = {"c0_mode": "addition", "c1_mode": "normal", "c2_mode": "normal"}
+        modes = {"c0_mode": mode, "c1_mode": "normal", "c2_mode": "normal"}
     else:
-        modes = {"all_mode": "addition"}
+        modes = {"all_mode": mode}
     return ffmpeg.filter([original, energy], "blend", **modes, shortest=1)
 
 
 def needs_original(look: Look) -> bool:
     """Whether :func:`finish` needs the unprocessed frame i."""
-    return look.overlay_weight > 0 or look.glow_weight > 0
+    return look.overlay_weight > 0 or look.glow_weight > 0 or (
+        look.threshold > 0 and look.threshold_on == "original")
 
 
 def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:

@@ -8,9 +8,18 @@ offset, ``G`` the gain and ``n = N - K`` motion frames:
 
 * motion ``d_i = min(round(|g_i - g_{i+K}| * G), 255)`` for ``i < n`` (the ``difference`` look
   with gain G: :func:`ffmotion.graph.motion_video`).
-* ``--color intensity`` (gray PNG): ``M = max_i d_i`` per pixel (``lagfun=decay=1``, a
-  running maximum; exact on integers). Black: nothing ever moved there.
-* ``--color time`` (colour PNG): luma ``M`` as above; the hue says *when* the pixel last moved
+* ``--color intensity`` (gray PNG), ``--accumulate mean`` (default): the motion energy
+  accumulated per pixel, as a mean over the n motion frames: with ``e_i = |g_i - g_{i+K}|``
+  (gain 1), ``M = min(255, round(G * sum_i e_i / n))`` (``G``: ``--gain``, default
+  :data:`MEAN_GAIN`; halves round up). The sum is exact: the n frames (padded with black to
+  ``P = 2**L >= n``) are added pairwise in ``L`` levels of ``tmix=frames=2`` (+ ``select`` of
+  every second frame) in 16-bit gray, so ffmpeg holds two frames per level and does about 2n
+  frame additions in all. Past 256 frames (``L > 8``) the partial sums would overflow 16 bits:
+  from level 9 on each is halved first (``floor``), and the last sum is scaled back by
+  ``2**(L-8)`` (a loss below one level in the mean). ``--accumulate peak``: ``M = max_i d_i``
+  per pixel (``lagfun=decay=1``, a running maximum; exact on integers). Black: nothing ever
+  moved there.
+* ``--color time`` (colour PNG): luma ``M`` as above (mean or peak); the hue says *when* the pixel last moved
   by more than ``T`` (``--threshold``, default 8): ``t = max_i (d_i > T ? 1 + floor(254 i /
   max(n - 1, 1)) : 0)`` (``geq`` writes the masked index, ``lagfun=decay=1`` keeps the latest),
   then ``U = 128 + round(112 cos(1.5 pi t / 255))``, ``V = 128 + round(112 sin(1.5 pi t /
@@ -36,9 +45,14 @@ from typing import Any, Literal, Optional
 import ffmpeg
 
 from .graph import GLOBAL_ARGS, Plan, motion_video
-from .looks import Look
+from .graph.picture import prelude
+from .looks import Look, _lut
 from .media.source import Source
 
+Accumulate = Literal["mean", "peak"]
+ACCUMULATE: tuple[Accumulate, ...] = ("mean", "peak")
+MEAN_GAIN = Fraction(4)  # the mean of |motion| is small: x4 by default (stated in the legend)
+EXACT_LEVELS = 8  # 2**8 frames of 8-bit values fit a 16-bit sum
 Color = Literal["intensity", "time"]
 COLORS: tuple[Color, ...] = ("intensity", "time")
 Motiogram = Literal["rows", "columns"]
@@ -55,8 +69,19 @@ class MapSpec:
 
     color: Color = "intensity"
     motiogram: "Motiogram | None" = None
-    gain: Fraction = Fraction(1)
+    gain: "Fraction | None" = None  # None: 1 for peak maps and motiograms, MEAN_GAIN for mean maps
     threshold: int = DEFAULT_THRESHOLD
+    accumulate: Accumulate = "mean"
+
+    @property
+    def is_mean(self) -> bool:
+        return self.motiogram is None and self.accumulate == "mean"
+
+    @property
+    def applied_gain(self) -> Fraction:
+        if self.gain is not None:
+            return self.gain
+        return MEAN_GAIN if self.is_mean else Fraction(1)
 
 
 def motion_frames(plan: Plan) -> int:
@@ -71,14 +96,49 @@ def motiogram_step(n: int) -> int:
 
 def _motion(plan: Plan, spec: MapSpec) -> Any:
     source = ffmpeg.input(plan.info.input.name, **plan.input_args())
-    video = source["v:0"]
+    # the range's frames by count (the -ss/-t input options leave a margin), picture prelude
+    video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         from .graph.views import stabilize_video
 
         video = stabilize_video(video, plan.stabilizer)
     video = video.filter("format", "gray")
+    # a mean map applies its gain after averaging (no clipping of single frames)
+    gain = Fraction(1) if spec.is_mean else spec.applied_gain
     return motion_video(video, plan.k, plan.info.fps, "offset", "gray",
-                        Look(blend="difference", gain=spec.gain))
+                        Look(blend="difference", gain=gain))
+
+
+def tree_levels(n: int) -> int:
+    """L: the pairwise levels that add n frames (padded to 2**L)."""
+    return max(0, (n - 1).bit_length())
+
+
+def accumulated(motion: Any, n: int, gain: Fraction) -> Any:
+    """The mean map of n 8-bit gray motion frames (see the module notes): one gray frame."""
+    levels = tree_levels(n)
+    # gray -> gray16 is v * 257 (measured, both builds): back to v. A plain lut is exact on
+    # gray16 while its results stay below 65280 (where it clips gray): all but the last one
+    # (which goes through looks._lut)
+    total = motion.filter("format", "gray16le")
+    if (1 << levels) > n:
+        # tpad's black is 0 on 9.0 but 16 * 257 on 5.1 (limited-range black): real values are
+        # moved to 16..271 first, so that anything else is a padded frame and becomes 0
+        total = total.filter("lut", c0="floor(val/257)+16")
+        total = total.filter("tpad", stop=(1 << levels) - n)
+        total = total.filter("lut", c0="if(between(val,16,271),val-16,0)")
+    else:
+        total = total.filter("lut", c0="floor(val/257)")
+    for level in range(1, levels + 1):
+        if level > EXACT_LEVELS:
+            total = total.filter("lut", c0="floor(val/2)")
+        # tmix repeats the first frame to fill its window: frame 2j+1 is f_2j + f_2j+1
+        total = total.filter("tmix", frames=2, weights="1 1", scale=1)
+        total = total.filter("select", "mod(n,2)")
+    scale = 1 << max(0, levels - EXACT_LEVELS)
+    p, q = gain.numerator * scale, gain.denominator * n
+    mean = _lut(total, (f"min(255,floor((2*val*{p}+{q})/{2 * q}))*257",), "gray16le")
+    return mean.filter("format", "gray")
 
 
 def hue_exprs() -> tuple[str, str]:
@@ -96,7 +156,7 @@ def map_video(plan: Plan, spec: MapSpec) -> Any:
     if spec.motiogram is not None:
         step = motiogram_step(n)
         if step > 1:
-            motion = motion.filter("select", f"not(mod(n\\,{step}))")
+            motion = motion.filter("select", f"not(mod(n,{step}))")
         count = math.ceil(n / step)
         if spec.motiogram == "columns":
             lines = motion.filter("scale", plan.info.width, 1, flags="area")
@@ -106,13 +166,21 @@ def map_video(plan: Plan, spec: MapSpec) -> Any:
             layout = f"{count}x1"
         return lines.filter("tile", layout)
     if spec.color == "intensity":
+        if spec.is_mean:
+            return accumulated(motion, n, spec.applied_gain)
         return motion.filter("lagfun", decay=1)
     parts = motion.split()
-    peak = parts[0].filter("lagfun", decay=1)
+    if spec.is_mean:
+        peak = accumulated(parts[0], n, spec.applied_gain)
+    else:
+        peak = parts[0].filter("lagfun", decay=1)
     last = max(n - 1, 1)
     when = parts[1].filter(
         "geq", lum=f"if(gt(lum(X,Y),{spec.threshold}),1+floor(254*N/{last}),0)")
     when = when.filter("lagfun", decay=1)
+    if spec.is_mean:  # one mean frame: pair it with the last frame of the hue, both at time 0
+        peak = peak.filter("setpts", "0")
+        when = when.filter("select", f"eq(n,{n - 1})").filter("setpts", "0")
     hue = when.split()
     u_expr, v_expr = hue_exprs()
     u = hue[0].filter("lut", c0=u_expr)

@@ -246,21 +246,30 @@ class StabilizeOptions:
     """Two-pass stabilization before the motion graph.
 
     ``smoothing`` 0 locks the camera to the first frame of the range (vid.stab's tripod
-    mode: what motion extraction wants); N > 0 follows the camera path smoothed over N
-    frames (for shots that pan). ``strength`` (1-10) is how shaky the footage is: vid.stab's
-    ``shakiness``, and the search range of the ``deshake`` fallback.
+    mode); N > 0 follows the camera path smoothed over N frames each side; None (the
+    default, ``--stabilize`` / ``--stabilize auto``) reads the camera path from pass 1 and
+    chooses per clip (:func:`ffmotion.stabilize.auto_choice`): measured the best on every
+    kind of shot, where tripod made panning and tracking shots worse than no stabilization.
+    ``strength`` (1-10) is how shaky the footage is: vid.stab's ``shakiness``, and the
+    search range of the ``deshake`` fallback.
     """
 
     strength: int = 5
-    smoothing: int = 0
+    smoothing: Optional[int] = None  # None: auto (chosen by scripts/bench_stabilize.py)
+
+    @property
+    def auto(self) -> bool:
+        """Chosen per clip after pass 1 (``--stabilize auto``)."""
+        return self.smoothing is None
 
     def __post_init__(self) -> None:
         if isinstance(self.strength, bool) or not isinstance(self.strength, int) \
                 or not 1 <= self.strength <= 10:
             raise UsageError(f"--stabilize-strength must be a whole number from 1 to 10, "
                              f"not {self.strength!r}")
-        if isinstance(self.smoothing, bool) or not isinstance(self.smoothing, int) \
-                or not 0 <= self.smoothing <= 500:
+        if self.smoothing is not None and (
+                isinstance(self.smoothing, bool) or not isinstance(self.smoothing, int)
+                or not 0 <= self.smoothing <= 500):
             raise UsageError(f"--stabilize-smoothing must be a whole number of frames from 0 "
                              f"(locked camera) to 500, not {self.smoothing!r}")
 

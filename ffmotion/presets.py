@@ -12,7 +12,9 @@ Format (keys are the look flags' long names, values TOML strings, numbers or boo
     gain = 3
     blur = 1
     mode = "average"        # average | difference | grainextract
-    # gray = true, rgb-offsets = "1,2,3", trail = 0.9, overlay = 0.5, threshold = 10
+    # gray = true, rgb-offsets = "1,2,3", trail = 0.9, overlay = 0.5, threshold = 10,
+    # threshold-edge = "soft", threshold-width = 12, threshold-on = "original",
+    # glow = 0.75, glow-radius = 6, glow-mode = "screen"
 
 A bad file gives one line: ``FILE:LINE: problem``. Writing appends (or replaces) one
 ``[looks.NAME]`` table, keeping the rest of the file (comments included) as it is, through
@@ -44,7 +46,10 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 KEYS = {"mode": "blend", "gain": "gain", "blur": "blur", "gray": "gray",
         "rgb-offsets": "rgb_offsets", "trail": "trail", "overlay": "overlay",
         "threshold": "threshold", "glow": "glow", "glow-radius": "glow_radius",
-        "denoise": "denoise"}
+        "denoise": "denoise", "threshold-edge": "threshold_edge",
+        "threshold-width": "threshold_width", "threshold-on": "threshold_on",
+        "glow-mode": "glow_mode"}
+INT_KEYS = ("blur", "threshold", "glow-radius", "threshold-width")
 assert set(KEYS.values()) == {f.name for f in fields(Look)}, "every Look field has a key"
 
 
@@ -126,7 +131,7 @@ def load_file(path: Path) -> dict[str, Saved]:
             if key not in KEYS:
                 raise UsageError(f"{path}:{_line_of(text, name, key)}: unknown key {key!r} in "
                                  f"preset {name!r} (known: description, {', '.join(KEYS)})")
-            if key in ("blur", "threshold", "glow-radius") and not isinstance(value, int):
+            if key in INT_KEYS and not isinstance(value, int):
                 raise UsageError(f"{path}:{_line_of(text, name, key)}: {key} must be a whole "
                                  f"number, not {value!r}")
             values[KEYS[key]] = str(value) if key == "gain" and not isinstance(value, bool) else value
@@ -183,7 +188,7 @@ def table_text(name: str, look: Look, description: str = "") -> str:
     for flag, value in look._settings():
         if value is None:
             lines.append(f"{flag} = true")
-        elif flag in ("blur", "threshold", "glow-radius"):
+        elif flag in INT_KEYS:
             lines.append(f"{flag} = {int(value)}")
         else:
             lines.append(f"{flag} = {_toml_string(value)}")

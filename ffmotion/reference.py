@@ -174,8 +174,12 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
                 v = np.abs(a - b)
             v = apply_gain(v, neutral[p], look.gain, mx)
             if look.threshold:
-                v = (np.full_like(v, half) if chroma[p]
-                     else np.where(np.abs(v - neutral[p]) > look.threshold, mx, 0))
+                o = original[p].astype(np.int64)
+                if look.threshold_on == "original":
+                    m = matte(v, neutral[p], look, mx)
+                    v = o if chroma[p] else ((v * m + o * (mx - m)) * 2 + mx) // (2 * mx)
+                else:
+                    v = np.full_like(v, half) if chroma[p] else matte(v, neutral[p], look, mx)
             out.append(v)
         if trail is not None:
             out = trail.step(out)
@@ -195,11 +199,23 @@ def look_frames(frames: Iterator[Frame], k: int, mode: Mode, layout: PlaneLayout
                 e = np.abs(out[p].astype(np.int64) - base[p])
                 if look.glow_radius:
                     e = box_blur(e, *gr).astype(np.int64)
-                glowed.append(np.clip(o + (e * gw) // 256, 0, mx))
+                g = (e * gw) // 256
+                glowed.append(np.clip(o + g, 0, mx) if look.glow_mode == "add"
+                              else mx - ((mx - o) * (mx - g)) // mx)
             out = glowed
         if look.gray and yuv:
             out = [out[0]] + [np.full_like(plane, half) for plane in out[1:]]
         yield tuple(plane.astype(first[0].dtype) for plane in out)
+
+
+def matte(v: np.ndarray, neutral: int, look: Look, max_value: int) -> np.ndarray:
+    """The threshold matte of ``v``: hard (``max`` where ``|v - n| > T``) or a soft linear ramp
+    of width W (``clip(floor(((d - T) * 2 * max + W) / (2 * W)), 0, max)``)."""
+    d = np.abs(v.astype(np.int64) - neutral)
+    if look.threshold_edge == "hard":
+        return np.where(d > look.threshold, max_value, 0)
+    w = look.threshold_width
+    return np.clip(((d - look.threshold) * 2 * max_value + w) // (2 * w), 0, max_value)
 
 
 def apply_gain(v: np.ndarray, neutral: int, gain: Fraction, max_value: int) -> np.ndarray:

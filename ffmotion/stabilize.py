@@ -27,13 +27,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
+import math
 import os
+import re
 import stat
+import statistics
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from .graph import extras as graph_extras, Plan
 from . import looks
@@ -111,24 +117,36 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
                     "stabilizing with deshake, a weaker one-pass stabilizer", tools.ffmpeg)
     working = plan.working_pix_fmt
     stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method))
+    if options.auto and method == "vidstab":
+        stab = dataclasses.replace(stab, ascii=detect_has_fileformat(tools.ffmpeg))
+    elif options.auto:  # deshake: no camera path to read, and no smoothing to choose
+        stab = dataclasses.replace(stab, decided="smooth", options=dataclasses.replace(
+            options, smoothing=AUTO_SMOOTHING))
     if method == "vidstab":
-        key = cache_key(input_hash(plan), tools.version, plan, stab)
-        path = cache_dir() / f"vidstab-{key}.trf"
-        try:
-            os.fspath(path).encode("utf-8")
-        except UnicodeEncodeError:
-            raise UsageError(f"the stabilization cache folder {_shown(path.parent)} is not a "
-                             f"valid UTF-8 name: set {CACHE_ENV} to another folder") from None
-        graph_extras.check_filter_path(path)
-        stab = dataclasses.replace(stab, transforms=path)
+        stab = dataclasses.replace(stab, content=input_hash(plan))
+        stab = dataclasses.replace(stab, transforms=_transforms_path(plan, stab, tools.version))
     working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
-    return dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working_after)
+    plan = dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working_after)
+    if options.auto and stab.decided is None and check_entry_quietly(stab.transforms):
+        plan = decide(plan, tools.version)  # the analysis is cached: decide now
+    return plan
+
+
+def _transforms_path(plan: Plan, stab: graph_extras.Stabilizer, ffmpeg_version: str) -> Path:
+    path = cache_dir() / f"vidstab-{cache_key(stab.content, ffmpeg_version, plan, stab)}.trf"
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"the stabilization cache folder {_shown(path.parent)} is not a "
+                         f"valid UTF-8 name: set {CACHE_ENV} to another folder") from None
+    graph_extras.check_filter_path(path)
+    return path
 
 
 def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -> Optional[list[str]]:
     """Pass 1's argv (writing to the cache, or to ``result``); None when there is no pass 1."""
     stab = plan.stabilizer
-    if stab is None or stab.method != "vidstab":
+    if stab is None or stab.method != "vidstab" or stab.decided == "none":
         return None
     assert stab.transforms is not None
     target = result or stab.transforms
@@ -146,7 +164,7 @@ def is_cached(plan: Plan) -> bool:
     runs again.
     """
     stab = plan.stabilizer
-    if stab is None or stab.transforms is None:
+    if stab is None or stab.transforms is None or stab.decided == "none":
         return True
     problem = check_entry(stab.transforms)
     if problem is None:
@@ -264,3 +282,207 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
     outputs.write_text(sidecar(stab.transforms),
                        json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),
                        what=what, overwrite=True)
+
+
+# -- --stabilize auto: reading the camera path from pass 1 ---------------------------------------
+
+# "Frame N (List M [(LM dx dy x y size contrast match),...])": vid.stab's ASCII transforms
+# (ffmpeg 5.1's libvidstab writes only these; newer ones write binary unless fileformat=ascii)
+_FRAME = re.compile(r"^Frame\s+(\d+)\s+\(List\s+\d+\s+\[(.*)\]\)\s*$")
+_LM = re.compile(r"\(LM\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+-?\d+\s+\d+\s+([-\d.eE+]+)\s+([-\d.eE+]+)\)")
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """The camera's frame-to-frame movement, from vid.stab's local motions (pass 1 without
+    tripod): per frame the median of the fields' displacements (0 where none was found)."""
+
+    steps: tuple[tuple[float, float], ...]
+    measured: int = 0  # frames where vid.stab found fields to follow
+
+    @property
+    def drift(self) -> float:
+        """Mean movement per frame (px/frame): ~0 for a camera held in place, however shaky."""
+        if not self.steps:
+            return 0.0
+        mx = sum(s[0] for s in self.steps) / len(self.steps)
+        my = sum(s[1] for s in self.steps) / len(self.steps)
+        return math.hypot(mx, my)
+
+    @property
+    def jitter(self) -> float:
+        """RMS of the frame-to-frame movement around its mean (px/frame): the shake."""
+        if not self.steps:
+            return 0.0
+        mx = sum(s[0] for s in self.steps) / len(self.steps)
+        my = sum(s[1] for s in self.steps) / len(self.steps)
+        return math.sqrt(sum((x - mx) ** 2 + (y - my) ** 2 for x, y in self.steps)
+                         / len(self.steps))
+
+
+def camera_path(text: str) -> CameraPath:
+    """Parse an ASCII transforms file (``VID.STAB 1``) into the camera's frame steps."""
+    if not text.startswith("VID.STAB"):
+        raise ValueError("not an ASCII vid.stab transforms file")
+    steps, measured = [], 0
+    for line in text.splitlines():
+        match = _FRAME.match(line)
+        if not match:
+            continue
+        moves = [(int(m.group(1)), int(m.group(2))) for m in _LM.finditer(match.group(2))]
+        if moves:
+            steps.append((statistics.median(x for x, _ in moves),
+                          statistics.median(y for _, y in moves)))
+            measured += int(match.group(1)) > 1
+        else:
+            steps.append((0.0, 0.0))
+    return CameraPath(tuple(steps[1:]), measured)  # frame 1 has no previous frame
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    smoothing: int  # the concrete --stabilize-smoothing (0: tripod)
+    transform: Literal["tripod", "smooth", "none"]
+    reason: str
+
+    @property
+    def label(self) -> str:
+        if self.transform == "none":
+            return "no stabilization"
+        if self.transform == "tripod":
+            return "tripod"
+        return f"smoothing {self.smoothing}"
+
+
+def still_limit(path: CameraPath) -> float:
+    """The mean drift (px/frame) under which the camera counts as held in place: DRIFT_MIN,
+    or a share of the shake (the estimation errors of a strong shake add up to some drift)."""
+    return max(DRIFT_MIN, DRIFT_SHARE * path.jitter)
+
+
+def auto_choice(path: CameraPath) -> AutoChoice:
+    """By the measurements of ``scripts/bench_stabilize.py`` (the README's table): no
+    stabilization when the camera neither shakes nor moves (every method raised the residual
+    there); tripod when it shakes around one place (best or within 10% on every such clip);
+    else the path smoothed over AUTO_SMOOTHING frames each side (tripod raised the residual
+    above no stabilization on most moving shots)."""
+    said = f"mean drift {path.drift:.2f} px/frame, shake {path.jitter:.2f} px/frame"
+    if path.measured * 2 < len(path.steps):
+        return AutoChoice(AUTO_SMOOTHING, "smooth", f"vid.stab found detail to follow in only "
+                          f"{path.measured} of {len(path.steps)} frames: no path to judge")
+    if path.jitter < JITTER_MIN and path.drift < DRIFT_MIN:
+        return AutoChoice(0, "none", f"the camera neither shakes nor moves ({said})")
+    limit = still_limit(path)
+    if path.drift < limit:
+        return AutoChoice(0, "tripod", f"the camera stays in place ({said}; drift < {limit:.2f})")
+    return AutoChoice(AUTO_SMOOTHING, "smooth",
+                      f"the camera moves ({said}; drift >= {limit:.2f})")
+
+
+JITTER_MIN = 0.5
+DRIFT_MIN = 0.5
+DRIFT_SHARE = 0.15
+AUTO_SMOOTHING = 30
+
+
+@functools.lru_cache(maxsize=None)
+def detect_has_fileformat(ffmpeg_bin: str) -> bool:
+    """Whether this build's vidstabdetect takes ``fileformat`` (and would write binary
+    without ``fileformat=ascii``)."""
+    try:
+        done = runner.capture([ffmpeg_bin, "-hide_banner", "-nostdin", "-h",
+                               "filter=vidstabdetect"])
+    except Exception:  # noqa: BLE001 - an old or odd build: it writes ASCII
+        return False
+    return "fileformat" in done.stdout.decode("utf-8", "replace")
+
+
+def check_entry_quietly(path: Optional[Path]) -> bool:
+    """True when ``path`` is a usable cache entry (nothing is removed or said here)."""
+    return path is not None and check_entry(path) is None
+
+
+def decide(plan: Plan, ffmpeg_version: str) -> Plan:
+    """``--stabilize auto``: read the analysis (pass 1, cached), choose, and say so on stderr.
+
+    The plan then holds a concrete stabilizer: tripod needs its own pass 1 (another cache
+    entry), smoothing uses the analysis itself, "none" transforms nothing.
+    """
+    stab = plan.stabilizer
+    assert stab is not None and stab.transforms is not None
+    try:
+        raw, _ = _read_nofollow(stab.transforms)
+        path = camera_path(raw.decode("utf-8", "replace"))
+    except (OSError, ValueError) as exc:
+        choice = AutoChoice(AUTO_SMOOTHING, "smooth", f"cannot read the camera path ({exc})")
+    else:
+        choice = auto_choice(path)
+    log.warning("%s: --stabilize auto: %s: %s", plan.info.path.name, choice.label, choice.reason)
+    chosen = dataclasses.replace(stab, decided=choice.transform, options=dataclasses.replace(
+        stab.options, smoothing=choice.smoothing))
+    if choice.transform == "tripod":
+        chosen = dataclasses.replace(chosen, ascii=False)
+        chosen = dataclasses.replace(chosen, transforms=_transforms_path(plan, chosen,
+                                                                         ffmpeg_version))
+    return dataclasses.replace(plan, stabilizer=chosen)
+
+
+def settle(plan: Plan, tools: runner.Tools, progress: bool = False, run: bool = True) -> Plan:
+    """The plan pass 2 runs: ``--stabilize auto`` analysed (pass 1, cached) and decided,
+    then (``run``) the chosen stabilizer's own pass 1 if it needs one and it is not cached.
+    ``run=False`` (printing commands) leaves that pass to the printed line."""
+    stab = plan.stabilizer
+    if stab is not None and stab.options.auto and stab.decided is None:
+        ensure_transforms(plan, tools, progress=progress)
+        plan = decide(plan, tools.version)
+    if run:
+        ensure_transforms(plan, tools, progress=progress)
+    return plan
+
+
+RESIDUAL_TOLERANCE = 0.05  # a stabilized residual this much above the unstabilized one warns
+
+
+def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, float]]:
+    """Measure the residual motion energy without and with the stabilization (one cheap pass,
+    :func:`ffmotion.graph.views.residual_command`) and warn when stabilizing raised it.
+
+    Returns (without, with) in 8-bit levels, or None when there is nothing to compare.
+    """
+    from .graph import views
+
+    stab = plan.stabilizer
+    if stab is None or stab.decided == "none":
+        return None
+    k = plan.k if plan.mode == "offset" else 2
+    k = min(k, plan.span.count - 1)
+    if k < 1:
+        return None
+    small = min(plan.info.display_size[0], views.RESIDUAL_WIDTH) // 2 * 2
+    with tempfile.TemporaryDirectory(prefix="ffmotion-residual-") as folder:
+        files = (Path(folder) / "plain.txt", Path(folder) / "stabilized.txt")
+        runner.run_ffmpeg(views.residual_command(plan, k, files, tools.ffmpeg))
+        plain, steady = (views.parse_energy(f.read_text(), "gray", small) for f in files)
+    if not plain or not steady:
+        return None
+    before, after = sum(plain) / len(plain), sum(steady) / len(steady)
+    said = (f"residual motion energy (K={k}, mean |Y - 127|) {before:.2f} without, "
+            f"{after:.2f} with")
+    if after > before * (1 + RESIDUAL_TOLERANCE):
+        other = ("another --stabilize-smoothing (0: tripod)" if stab.decided is not None
+                 else "--stabilize auto or another --stabilize-smoothing")
+        log.warning("%s: stabilization (%s) made it worse: %s (+%.0f%%); try %s, or leave it "
+                    "out", plan.info.path.name, _described(stab), said,
+                    100 * (after / before - 1) if before else 100, other)
+    else:
+        log.info("%s: stabilization (%s): %s", plan.info.path.name, _described(stab), said)
+    return before, after
+
+
+def _described(stab: graph_extras.Stabilizer) -> str:
+    if stab.method == "deshake":
+        return "deshake"
+    auto = "auto: " if stab.decided is not None else ""
+    if stab.tripod:
+        return auto + "tripod"
+    return auto + f"smoothing {stab.options.smoothing}"

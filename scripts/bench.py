@@ -610,9 +610,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="skip the strict-GOP (scenecut=0) clip for the seek-per-frame script")
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
-                   help="of compare, scaling, memory, startup, energy, encoders, preview "
-                        "(default: all but encoders and preview; preview needs Playwright "
-                        "and Chromium, see scripts/bench_preview.py)")
+                   help="of compare, scaling, memory, startup, energy, encoders, preview, "
+                        "stabilize (default: all but encoders, preview and stabilize; preview "
+                        "needs Playwright and Chromium, see scripts/bench_preview.py; "
+                        "stabilize is scripts/bench_stabilize.py, ~10 min)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
@@ -709,6 +710,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             spec = ClipSpec(w, h, min(args.durations))
             report["encoders"] = encoder_sweep(args, ensure_clip(spec, args.cache, tools.ffmpeg),
                                                work, tools)
+        if "stabilize" in args.sections:
+            import bench_stabilize  # scripts/bench_stabilize.py: tripod against smoothing
+
+            report["stabilize"] = bench_stabilize.run(tools)
+            print(bench_stabilize.markdown(report["stabilize"]), flush=True)
         if "preview" in args.sections:
             import bench_preview  # scripts/bench_preview.py: browser-measured figures
 

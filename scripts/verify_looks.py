@@ -53,6 +53,13 @@ PAIR_LOOKS = {
     "grainextract threshold 3 overlay 0.4": Look(blend="grainextract", threshold=3, overlay=0.4),
     "glow 0.7 radius 0": Look(glow=0.7, glow_radius=0),
     "difference gain 2 glow 1 radius 0": Look(blend="difference", gain=2, glow=1.0, glow_radius=0),
+    "soft threshold 5 width 9": Look(blend="difference", threshold=5, threshold_edge="soft",
+                                     threshold_width=9),
+    "threshold 7 on original": Look(threshold=7, threshold_on="original"),
+    "soft threshold 3 width 11 on original": Look(blend="grainextract", threshold=3,
+                                                  threshold_edge="soft", threshold_width=11,
+                                                  threshold_on="original"),
+    "glow screen 0.7 radius 0": Look(glow=0.7, glow_radius=0, glow_mode="screen"),
 }
 CLIP_LOOKS = {
     "blur 2": (Look(blur=2), {"offset": 2}),

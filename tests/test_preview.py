@@ -269,12 +269,19 @@ def test_paused_frame_is_the_exact_scaled_frame(page: object, clip: Path) -> Non
      Look(blend="grainextract", threshold=5, glow=0.5, glow_radius=2)),
     ({"preset": "clean"}, 12, Look(blend="difference", gain=Fraction(2), denoise="hqdn3d")),
     ({"denoise": "atadenoise", "gain": "3"}, 9, Look(gain=Fraction(3), denoise="atadenoise")),
+    ({"preset": "keyed"}, 5, Look(blend="difference", gain=Fraction(2), threshold=10,
+                                  threshold_edge="soft", threshold_width=12,
+                                  threshold_on="original")),
+    ({"preset": "screen-glow"}, 4, Look(gain=Fraction(2), glow=0.9, glow_radius=6,
+                                        glow_mode="screen")),
+    ({"threshold": "6", "threshold_edge": "soft", "threshold_width": "20"}, 8,
+     Look(threshold=6, threshold_edge="soft", threshold_width=20)),
 ])
 def test_look_frames_are_exact(page: object, clip: Path, look_fields: dict, frame: int,
                                look: Look) -> None:
     set_value(page, "#offset", "2")
     for name, value in look_fields.items():
-        if name in ("preset", "blend", "denoise"):
+        if name in ("preset", "blend", "denoise", "threshold_edge", "threshold_on", "glow_mode"):
             page.select_option(f"#{name}", value)  # type: ignore[attr-defined]
         else:
             set_value(page, f"#{name}", value)

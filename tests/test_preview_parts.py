@@ -26,6 +26,9 @@ INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", 
     {"offset": "2", "blend": "difference", "threshold": "12"},  # the "matte" preset
     {"offset": "3", "gain": "2", "glow": "0.5", "glow_radius": "4", "denoise": "atadenoise"},
     {"offset": "2", "blend": "grainextract", "denoise": "hqdn3d"},
+    {"offset": "2", "blend": "difference", "threshold": "10", "threshold_edge": "soft",
+     "threshold_width": "12", "threshold_on": "original"},  # the "keyed" preset
+    {"offset": "2", "glow": "0.9", "glow_radius": "6", "glow_mode": "screen", "gain": "2"},
 ])
 def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
     settings = parse_settings(query)
@@ -41,7 +44,8 @@ def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
 @pytest.mark.parametrize("query", [{"offset": "-1"}, {"gain": "0"}, {"blend": "../x"},
                                    {"start": "/etc"}, {"trail": "2"}, {"mode": "x"},
                                    {"denoise": "nlmeans"}, {"threshold": "-3"}, {"glow": "x"},
-                                   {"glow_radius": "9999"}])
+                                   {"glow_radius": "9999"}, {"glow_mode": "multiply"},
+                                   {"threshold_on": "/etc/passwd"}])
 def test_bad_settings_get_the_clis_message(query: dict) -> None:
     with pytest.raises(UsageError):
         parse_settings(query)

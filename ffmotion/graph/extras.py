@@ -110,9 +110,15 @@ class Stabilizer:
     options: StabilizeOptions
     pix_fmt: str  # the 8-bit format the stabilizer runs in
     transforms: Optional[Path] = None  # vidstab: the cached pass-1 result
+    ascii: bool = False  # pass 1 writes ASCII transforms (fileformat=ascii: auto reads them)
+    # what --stabilize auto chose after its analysis (options then hold the concrete
+    # smoothing); "none": no transform at all
+    decided: Optional[Literal["tripod", "smooth", "none"]] = None
+    content: str = ""  # the input's content hash (the cache key of a second pass 1)
 
     @property
     def tripod(self) -> bool:
+        """vid.stab's tripod mode (pass 1 against the first frame): smoothing 0."""
         return self.options.smoothing == 0
 
 
@@ -152,6 +158,8 @@ def detect_args(stab: Stabilizer) -> dict[str, Any]:
     args: dict[str, Any] = {"shakiness": stab.options.strength, "accuracy": VIDSTAB_ACCURACY}
     if stab.tripod:
         args["tripod"] = 1  # reference = frame 1 of the stream, i.e. the range's first frame
+    if stab.ascii:
+        args["fileformat"] = "ascii"
     return args
 
 
@@ -164,6 +172,11 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.transforms is None:
         raise ValueError("vidstab needs its transforms file")
     check_filter_path(stab.transforms)
+    if stab.decided == "none":
+        return video
+    if stab.options.auto:
+        raise UsageError("--stabilize auto decides after its analysis pass: run "
+                         "ffmotion.stabilize.settle(plan, tools) before building commands")
     if stab.tripod:
         return video.filter("vidstabtransform", input=str(stab.transforms), tripod=1)
     return video.filter("vidstabtransform", input=str(stab.transforms),

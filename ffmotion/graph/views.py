@@ -242,3 +242,35 @@ def parse_energy(text: str, pix_fmt: str, width: Optional[int] = None) -> list[f
     if sorted(values) != list(range(len(values))):
         raise ValueError("energy frames are not numbered 0..n-1")
     return [values[i] for i in range(len(values))]
+
+
+# -- the stabilization check: residual motion with and without ------------------------------
+
+RESIDUAL_WIDTH = 320  # the check measures a picture this wide at most (cheap, and enough)
+
+
+def residual_command(plan: Plan, k: int, files: tuple[Path, Path], ffmpeg_bin: str) -> list[str]:
+    """argv of one pass printing, per motion frame, the energy (msad of the gray classic blend
+    against 127, as :func:`energy_outputs`) of the picture as it comes (``files[0]``) and as
+    stabilized (``files[1]``): one decode, the stabilizer at full size, the motion graphs on
+    at most RESIDUAL_WIDTH pixels wide."""
+    stab = plan.stabilizer
+    assert stab is not None
+    source = ffmpeg.input(str(plan.info.path), **plan.input_args())
+    video = prelude(plan.source_video(source), plan.picture).filter("format", stab.pix_fmt)
+    branches = video.split()
+    width = plan.info.display_size[0]
+    small = min(width, RESIDUAL_WIDTH) // 2 * 2
+    outputs = []
+    for branch, path in zip((branches[0], stabilize_video(branches[1], stab)), files):
+        check_filter_path(path)
+        gray = branch.filter("scale", small, -2, flags="area").filter("format", "gray")
+        first = motion_video(gray, k, plan.info.fps, "offset", "gray").split()
+        top, flat = first[0], first[1].filter("lut", c0=127)
+        padded = energy_width(small)
+        if padded != small:
+            top, flat = (s.filter("pad", w=padded, h="ih", x=0, y=0) for s in (top, flat))
+        stats = (ffmpeg.filter([top, flat], "msad")
+                 .filter("metadata", mode="print", key=ENERGY_KEY, file=str(path)))
+        outputs.append(ffmpeg.output(stats, "-", f="null", fps_mode="passthrough"))
+    return [ffmpeg_bin, *GLOBAL_ARGS, *ffmpeg.merge_outputs(*outputs).get_args()]

@@ -729,6 +729,7 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
             return _record(job, "skipped"), None
         try:
             plan = api.prepare(job.options, tools)
+            plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses here
         except FfmotionError as exc:
             return _record(job, "failed", error=" ".join(str(exc).split())), None
         argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any

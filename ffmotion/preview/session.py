@@ -34,11 +34,15 @@ log = logging.getLogger("ffmotion")
 
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
-ENERGY_QUIET_S = 1.0
+# the preview's stabilize switch: tripod, as before. (The CLI's default, auto, decides after
+# its analysis pass; the preview's plans are made before any pass runs.)
+PREVIEW_STABILIZE = StabilizeOptions(smoothing=0)
+ENERGY_QUIET_S = 1.0  # the energy pass starts after this long without frame requests
 # the proxy holds every previewed frame raw: past this, a long input is previewed in part
-PROXY_LIMIT = 4 * 2**30  # the energy pass starts after this long without frame requests
+PROXY_LIMIT = 4 * 2**30
 LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold",
-               "glow", "glow_radius", "denoise")
+               "threshold_edge", "threshold_width", "threshold_on", "glow", "glow_radius",
+               "glow_mode", "denoise")
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,8 @@ class Settings:
             out += ["--start", args["start"]]
         if args["end"]:
             out += ["--end", args["end"]]
-        if self.stabilize:
-            out.append("--stabilize")
+        if self.stabilize:  # the preview's tripod (a bare --stabilize is auto)
+            out += ["--stabilize", "--stabilize-smoothing", str(PREVIEW_STABILIZE.smoothing)]
         return out
 
 
@@ -131,8 +135,12 @@ def parse_settings(query: Mapping[str, str]) -> Settings:
         number = _int(query, name, flag)
         if number is not None:
             values[name] = number
-    if query.get("denoise", "").strip():
-        values["denoise"] = query["denoise"][:16]
+    for name in ("denoise", "threshold_edge", "threshold_on", "glow_mode"):
+        if query.get(name, "").strip():
+            values[name] = query[name][:16]  # Look checks the word
+    number = _int(query, "threshold_width", "--threshold-width")
+    if number is not None:
+        values["threshold_width"] = number
     look = Look(**values)
     return Settings(mode, offset, look, _int(query, "start", "--start"),
                     _int(query, "end", "--end"), _flag(query, "stab"))
@@ -276,7 +284,7 @@ class Session:
         api.check_look_offsets(settings.look, args["offset"], args["freeze"])
         options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
                           look=settings.look, start=args["start"], end=args["end"],
-                          stabilize=StabilizeOptions() if settings.stabilize else None,
+                          stabilize=PREVIEW_STABILIZE if settings.stabilize else None,
                           sequence=self.sequence)
         plan = graph.plan(options, self.info)
         if options.stabilize is None:
@@ -519,7 +527,7 @@ class Session:
         try:
             table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
                                    end=args["end"],
-                                   stabilize_options=StabilizeOptions() if settings.stabilize else None,
+                                   stabilize_options=PREVIEW_STABILIZE if settings.stabilize else None,
                                    tools=self.tools, sequence=self.sequence)
             entry.update(values=[[round(v, 3) for v in row] for row in table.values],
                          labels=table.labels, first=table.first, state="done")
@@ -595,4 +603,6 @@ def _look_json(look: Look) -> dict[str, Any]:
             "blur": look.blur, "gray": look.gray,
             "rgb": ",".join(c.text for c in look.rgb_offsets) if look.rgb_offsets else "",
             "trail": look.trail, "overlay": look.overlay, "threshold": look.threshold,
-            "glow": look.glow, "glow_radius": look.glow_radius, "denoise": look.denoise}
+            "glow": look.glow, "glow_radius": look.glow_radius, "denoise": look.denoise,
+            "threshold_edge": look.threshold_edge, "threshold_width": look.threshold_width,
+            "threshold_on": look.threshold_on, "glow_mode": look.glow_mode}

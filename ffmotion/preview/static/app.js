@@ -13,7 +13,8 @@
   };
   // the look's controls: element ids = query parameters = keys of a preset in /api/info
   const LOOK_IDS = ["blend", "gain", "blur", "gray", "rgb", "trail", "overlay", "threshold",
-    "glow", "glow_radius", "denoise"];
+    "threshold_edge", "threshold_width", "threshold_on", "glow", "glow_radius", "glow_mode",
+    "denoise"];
   const api = (window.ffmotionPreview = {
     shown: null, original: null, exact: false, busy: 0, describe: null, render: null,
   });

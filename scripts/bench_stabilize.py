@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Stabilization on shots whose truth is known: tripod against camera-path smoothing.
+
+Each clip is a window cropped out of a larger *static* picture along a known path, then given
+temporal sensor noise, a small object that really moves (in scene coordinates), and x264
+compression, like a camera file. The paths:
+
+* ``static``    a locked-off camera: no shake at all (stabilization should change nothing)
+* ``shake``     a handheld still shot: the window jitters around a fixed place
+* ``pan``       a slow pan (3.3 px/frame) with the same jitter on top
+* ``tracking``  a moving camera: an accelerating pan and a slow vertical sway, plus jitter
+
+For every clip the *truth* is the same clip rendered along the intended path without the
+jitter. Residual motion energy = the mean over all motion frames of ``ffmotion energy`` (mean
+|Y - 127| of the classic blend, K=2, 8-bit levels, whole frame): what the motion extraction of
+the stabilized clip shows. Methods (vid.stab, default strength 5 = shakiness):
+
+* ``none``      no stabilization
+* ``tripod``    detect ``tripod=1`` + transform ``tripod=1`` (ffmotion's smoothing 0)
+* ``lock``      detect frame to frame + transform ``smoothing=0`` (a static camera simulated
+  from the accumulated path)
+* ``smooth10/30``  detect frame to frame + transform ``smoothing=N`` (path smoothed over 2N+1)
+
+and the path ``--stabilize auto`` reads from the frame-to-frame transforms: the mean drift
+(px/frame) and what it picks.
+
+    python scripts/bench_stabilize.py                 # all scenes, markdown table on stdout
+    python scripts/bench_stabilize.py --json out.json --scenes photo,mandelbrot
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from ffmotion import explore, stabilize
+from ffmotion.run import runner  # noqa: E402
+
+W, H = 480, 270  # the camera's picture
+CW, CH = 960, 540  # the static scene it looks at
+FRAMES = 120
+FPS = 30
+K = 2
+
+SHAKE_X = "(8*sin(1.3*n)+5*sin(0.41*n+1))"
+SHAKE_Y = "(6*cos(0.9*n)+4*sin(0.23*n+2))"
+# path name -> (x, y) crop expressions of the frame number n; {s} is 1 with jitter, 0 without
+PATHS: dict[str, tuple[str, str]] = {
+    "static": ("240", "135"),
+    "shake": (f"240+{{s}}*{SHAKE_X}", f"135+{{s}}*{SHAKE_Y}"),
+    "pan": (f"40+3.3*n+{{s}}*{SHAKE_X}", f"135+{{s}}*{SHAKE_Y}"),
+    "tracking": (f"40+0.027*n*n+{{s}}*{SHAKE_X}", f"135+60*sin(n/30)+{{s}}*{SHAKE_Y}"),
+}
+METHODS = ("none", "tripod", "lock", "smooth10", "smooth30")
+
+
+def _photo() -> Optional[str]:
+    """A real photograph shipped with matplotlib (Grace Hopper), when matplotlib is there."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    return str(path) if path.is_file() else None
+
+
+def scene_inputs(name: str) -> Optional[list[str]]:
+    """ffmpeg input arguments giving one still picture of the scene at CWxCH."""
+    lavfi = {
+        "mandelbrot": f"mandelbrot=s={CW}x{CH}:start_scale=1.5:end_scale=1.5",
+        "testsrc2": f"testsrc2=s={CW}x{CH}",
+        "cellauto": f"cellauto=s={CW}x{CH}:rule=110:random_fill_ratio=0.5:scroll=0,"
+                    "gblur=sigma=1.2",
+    }
+    if name == "photo":
+        photo = _photo()
+        return ["-loop", "1", "-i", photo] if photo else None
+    if name in lavfi:
+        return ["-f", "lavfi", "-i", lavfi[name]]
+    raise SystemExit(f"unknown scene {name}")
+
+
+SCENES = ("photo", "mandelbrot", "testsrc2", "cellauto")
+
+
+def make_clip(ffmpeg: str, scene: str, path_name: str, jitter: bool, dst: Path) -> bool:
+    inputs = scene_inputs(scene)
+    if inputs is None:
+        return False
+    x, y = (e.format(s=1 if jitter else 0) for e in PATHS[path_name])
+    graph = (f"[0:v]trim=end_frame=1,scale={CW}:{CH}:force_original_aspect_ratio=increase,"
+             f"crop={CW}:{CH},format=yuv420p,loop=loop={FRAMES - 1}:size=1:start=0,"
+             f"setpts=N/{FPS}/TB[bg];"
+             f"color=c=white:s=24x24:r={FPS}[obj];"
+             f"[bg][obj]overlay=x='100+5*n':y='300+40*sin(n/9)':shortest=1,"
+             f"crop=w={W}:h={H}:x='{x}':y='{y}',noise=alls=3:allf=t,format=yuv420p")
+    runner.run_ffmpeg([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", *inputs,
+                       "-filter_complex", graph, "-frames:v", str(FRAMES), "-r", str(FPS),
+                       "-c:v", "libx264", "-crf", "18", "-preset", "veryfast", str(dst)])
+    return True
+
+
+def stabilized(ffmpeg: str, src: Path, method: str, work: Path, ascii_ok: bool) -> Path:
+    """The clip through vid.stab pass 1 and 2 (lossless), or the clip itself for none."""
+    if method == "none":
+        return src
+    trf = work / f"{src.stem}-{method}.trf"
+    tripod = method == "tripod"
+    detect = f"vidstabdetect=result='{trf}':shakiness=5:accuracy=15" + (":tripod=1" if tripod else "")
+    if ascii_ok:
+        detect += ":fileformat=ascii"
+    runner.run_ffmpeg([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
+                       "-vf", f"format=yuv420p,{detect}", "-f", "null", "-"])
+    smoothing = {"tripod": "tripod=1", "lock": "smoothing=0", "smooth10": "smoothing=10",
+                 "smooth30": "smoothing=30"}[method]
+    out = work / f"{src.stem}-{method}.mkv"
+    runner.run_ffmpeg([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
+                       "-vf", f"format=yuv420p,vidstabtransform=input='{trf}':{smoothing}",
+                       "-c:v", "ffv1", str(out)])
+    return out
+
+
+def residual(path: Path, tools: runner.Tools) -> float:
+    table = explore.energy(path, K, tools=tools)
+    return statistics.fmean(table.values[0])
+
+
+def path_of(ffmpeg: str, src: Path, work: Path, ascii_ok: bool) -> stabilize.CameraPath:
+    trf = work / f"{src.stem}-lock.trf"  # written by the lock method (frame to frame)
+    return stabilize.camera_path(trf.read_text(errors="replace"))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ffmpeg", help="ffmpeg binary (default: ffmotion's choice)")
+    parser.add_argument("--scenes", default=",".join(SCENES))
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--keep", metavar="DIR", help="keep the clips here")
+    args = parser.parse_args(argv)
+    report = run(runner.tools(args.ffmpeg), args.scenes.split(","), args.paths.split(","),
+                 Path(args.keep) if args.keep else None)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    print(markdown(report))
+    return 0
+
+
+def run(tools: runner.Tools, scenes: Sequence[str] = SCENES, paths: Sequence[str] = tuple(PATHS),
+        keep: Optional[Path] = None) -> dict[str, Any]:
+    """Measure every scene along every path (see the module notes); the report's rows."""
+    ascii_ok = stabilize.detect_has_fileformat(tools.ffmpeg)
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ffmotion-stab-") as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for scene in scenes:
+            for path_name in paths:
+                clip = work / f"{scene}-{path_name}.mp4"
+                truth = work / f"{scene}-{path_name}-truth.mp4"
+                if not make_clip(tools.ffmpeg, scene, path_name, True, clip):
+                    print(f"skipped {scene}: not available", file=sys.stderr)
+                    break
+                make_clip(tools.ffmpeg, scene, path_name, False, truth)
+                row: dict[str, Any] = {"scene": scene, "path": path_name,
+                                       "truth": residual(truth, tools)}
+                for method in METHODS:
+                    row[method] = residual(stabilized(tools.ffmpeg, clip, method, work, ascii_ok),
+                                           tools)
+                camera = path_of(tools.ffmpeg, clip, work, ascii_ok)
+                row["drift"] = camera.drift
+                row["jitter"] = camera.jitter
+                choice = stabilize.auto_choice(camera)
+                row["auto"] = choice.label
+                # what auto runs: one of the methods measured above
+                row["auto_result"] = row[{"none": "none", "tripod": "tripod",
+                                          "smooth": f"smooth{choice.smoothing}"}[choice.transform]]
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    return {"ffmpeg": tools.version, "size": f"{W}x{H}", "frames": FRAMES, "k": K,
+            "seconds": round(time.monotonic() - started, 1), "rows": rows}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    head = ["clip", "truth", *METHODS, "best", "drift / shake px/f", "auto picks", "auto"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in report["rows"]:
+        best = min(METHODS, key=lambda m: row[m])
+        cells = [f"{row['scene']} {row['path']}", f"{row['truth']:.2f}"]
+        cells += [f"{row[m]:.2f}" for m in METHODS]
+        cells += [best, f"{row['drift']:.2f} / {row['jitter']:.2f}", row["auto"],
+                  f"{row['auto_result']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"ffmpeg {report['ffmpeg']}, {report['size']}, {report['frames']} frames, "
+                 f"K={report['k']}; residual = mean |Y - 127| of the motion frames (8-bit); "
+                 f"{report['seconds']} s")
+    totals = {m: sum(r[m] for r in report["rows"]) for m in (*METHODS, "auto_result")}
+    lines.append("sum over the clips: " + ", ".join(
+        f"{'auto' if m == 'auto_result' else m} {v:.2f}" for m, v in totals.items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

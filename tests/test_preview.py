@@ -168,7 +168,7 @@ def wait_exact(page: object, i: int, k: int) -> None:
     page.wait_for_function(  # type: ignore[attr-defined]
         f"window.ffmotionPreview.exact && window.ffmotionPreview.shown.i === {i} && "
         f"window.ffmotionPreview.describe && window.ffmotionPreview.describe.k === {k} && "
-        "window.ffmotionPreview.busy === 0", timeout=30000)
+        "window.ffmotionPreview.busy === 0", timeout=90000)
 
 
 def set_value(page: object, selector: str, value: str) -> None:

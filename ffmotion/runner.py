@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from . import binaries
-from .run import outputs, procs
+from .run import facts, outputs, procs
 from .errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -72,6 +72,9 @@ def _version(path: str) -> str:
 
 @lru_cache(maxsize=None)
 def _banner_and_encoders(path: str) -> tuple[str, frozenset[str]]:
+    remembered = facts.load(path)  # the same binary checked by an earlier run
+    if remembered is not None:
+        return remembered
     try:
         done = capture([path, "-nostdin", "-encoders"])
     except OSError as exc:
@@ -79,7 +82,9 @@ def _banner_and_encoders(path: str) -> tuple[str, frozenset[str]]:
     first = done.stderr.splitlines()[:1]
     if done.returncode != 0 or not first or " version " not in first[0]:
         raise ToolError(f"{path} does not look like a working ffmpeg/ffprobe (-version failed)")
-    return first[0].split(" version ", 1)[1].split()[0], _table_names(done.stdout)
+    found = first[0].split(" version ", 1)[1].split()[0], _table_names(done.stdout)
+    facts.store(path, *found)
+    return found
 
 
 def encoders(ffmpeg: str) -> frozenset[str]:

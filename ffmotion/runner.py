@@ -83,8 +83,19 @@ def _banner_and_encoders(path: str) -> tuple[str, frozenset[str]]:
     if done.returncode != 0 or not first or " version " not in first[0]:
         raise ToolError(f"{path} does not look like a working ffmpeg/ffprobe (-version failed)")
     found = first[0].split(" version ", 1)[1].split()[0], _table_names(done.stdout)
-    facts.store(path, *found)
+    _checked[path] = found
     return found
+
+
+_checked: dict[str, tuple[str, frozenset[str]]] = {}  # checked by this process, not remembered
+
+
+def remember_checked() -> None:
+    """Keep what was found about the binaries this process checked, for later runs (called
+    after a command succeeded: a failed run leaves nothing behind, not even a cache entry)."""
+    while _checked:
+        path, found = _checked.popitem()
+        facts.store(path, *found)
 
 
 def encoders(ffmpeg: str) -> frozenset[str]:

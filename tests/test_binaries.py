@@ -80,6 +80,7 @@ def test_binary_facts_are_remembered_per_binary(tmp_path, monkeypatch):
         return runner.tools(str(fake))
 
     found = fresh()
+    runner.remember_checked()  # what the command line does after a command succeeded
     assert found.version == "7.7-fake"
     assert runner.encoders(str(fake)) == frozenset({"libx264", "aac"})
     assert calls.read_text().split() == ["-nostdin", "-encoders"]
@@ -87,6 +88,7 @@ def test_binary_facts_are_remembered_per_binary(tmp_path, monkeypatch):
     assert len(calls.read_text().splitlines()) == 1  # remembered: not run again
     os.utime(fake, ns=(1, 1))  # a replaced binary is checked again
     fresh()
+    runner.remember_checked()
     assert len(calls.read_text().splitlines()) == 2
     real = runner.tools(imageio_ffmpeg.get_ffmpeg_exe())
     assert "libx264" in runner.encoders(real.ffmpeg) and real.version[0] in "n0123456789"

@@ -55,8 +55,6 @@ def tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[bytes, str]:
             path = Path(os.fsdecode(os.path.join(folder, name)))
             if any(path == s or s in path.parents for s in skip):
                 continue
-            if path.parent == root / "cache" and path.name.startswith("ffmpeg-"):
-                continue  # what the ffmpeg binary is (ffmotion/run/facts.py), not an output
             key = os.fsencode(path.relative_to(root))
             if path.is_symlink():
                 found[key] = "link:" + os.readlink(path)

@@ -6,7 +6,8 @@ process start of its own, ~10 ms for a static build and ~60 ms for a shared-libr
 on the binary, so it is kept in the cache folder (the one the stabilization transforms use:
 ``$FFMOTION_CACHE``, else ``$XDG_CACHE_HOME/ffmotion``, else ``~/.cache/ffmotion``) under a
 key of the binary's real path, size, modification time and inode: a replaced or upgraded
-ffmpeg is checked again. The cache is a convenience: a file that cannot be read, parsed or
+ffmpeg is checked again. Only a command that succeeded writes it (a failed run leaves
+nothing behind). The cache is a convenience: a file that cannot be read, parsed or
 written is ignored, and removing the folder is always safe.
 """
 from __future__ import annotations

@@ -359,7 +359,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if "vp9" in args.sections and clip.kind != "synthetic":
                 report["sweep"] += sweep(clip, VP9, args, work)
         if "ab" in args.sections:
-            for clip in clips:
+            anchor = synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))  # bench.py's anchor
+            for clip in [*clips, *([anchor] if not args.clips or "1080" in args.clips else [])]:
                 report["ab"].append(ab(clip, args, work))
                 print(markdown({**report, "sweep": [], "ab": report["ab"][-1:],
                                 "loadavg_end": os.getloadavg()}), flush=True)

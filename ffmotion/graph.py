@@ -572,8 +572,8 @@ def check_quality(options: Options) -> None:
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
         return {"crf": 18, "preset": _X264["preset"], "tune": _X264["tune"]}
-    if codec == "libx265":
-        return {"crf": 20, "preset": "medium"}
+    if codec == "libx265":  # tune psnr: as for x264 (scripts/bench_encoders.py --sections x265)
+        return {"crf": 20, "preset": "medium", "tune": "psnr"}
     if codec in ("libvpx-vp9",):
         return {"crf": 32, "b:v": 0, "row-mt": 1, **_VP9_SPEED["faster"]}
     if codec in _QSCALE_CODECS:

@@ -266,20 +266,28 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4") -> d
         "transcode": transcode_argv(args.ffmpeg, clip.path, work / f"ab-transcode{ext}", video),
     }
     walls: dict[str, list[float]] = {name: [] for name in contenders}
+    cpus: dict[str, list[float]] = {name: [] for name in contenders}
     load_start = os.getloadavg()
     for r in range(args.runs):
         order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
         for name in order:
-            wall, _ = timed(contenders[name])
+            wall, cpu = timed(contenders[name])
             walls[name].append(wall)
+            cpus[name].append(cpu)
             print(f"bench-encoders: ab {clip.name:<22} {ext} round {r + 1} {name:<10} "
-                  f"{wall:7.2f} s", file=sys.stderr, flush=True)
+                  f"{wall:7.2f} s {cpu:7.2f} cpu-s", file=sys.stderr, flush=True)
     ratios = [a / b for a, b in zip(walls["ffmotion"], walls["transcode"])]
+    cpu_ratios = [a / b for a, b in zip(cpus["ffmotion"], cpus["transcode"])]
     return {"clip": clip.name, "kind": clip.kind, "ext": ext, "runs": args.runs,
             "ffmotion_s": round(statistics.median(walls["ffmotion"]), 3),
             "transcode_s": round(statistics.median(walls["transcode"]), 3),
             "ratio_median": round(statistics.median(ratios), 3),
             "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
+            "ffmotion_cpu_s": round(statistics.median(cpus["ffmotion"]), 3),
+            "transcode_cpu_s": round(statistics.median(cpus["transcode"]), 3),
+            "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
+            "cpu_ratio_min": round(min(cpu_ratios), 3),
+            "cpu_ratio_max": round(max(cpu_ratios), 3),
             "ffmotion_mib": round((work / f"ab-ffmotion{ext}").stat().st_size / MiB, 3),
             "loadavg": [round(x, 2) for x in (*load_start, *os.getloadavg())],
             "command": shlex.join(printed(contenders["ffmotion"]))}
@@ -299,12 +307,16 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{_pct(row['bd_rate_ssim_pct'])} | {row['cpu_vs_first']:.2f} | "
                          f"{p18['bytes'] / 1024:.0f}, {p18['psnr']:.2f}, {p18['ssim']:.4f} |")
     if report.get("ab"):
-        lines += ["", "| clip | output | ffmotion s | transcode s | ratio median (min-max) | "
-                  "runs | load avg |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| clip | output | ffmotion s | transcode s | wall ratio median (min-max) "
+                  "| CPU s ffmotion / transcode | CPU ratio median (min-max) | runs | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for row in report["ab"]:
             lines.append(f"| {row['clip']} | {row['ext']} | {row['ffmotion_s']:.2f} | "
                          f"{row['transcode_s']:.2f} | {row['ratio_median']:.3f} "
-                         f"({row['ratio_min']:.3f}-{row['ratio_max']:.3f}) | {row['runs']} | "
+                         f"({row['ratio_min']:.3f}-{row['ratio_max']:.3f}) | "
+                         f"{row['ffmotion_cpu_s']:.2f} / {row['transcode_cpu_s']:.2f} | "
+                         f"{row['cpu_ratio_median']:.3f} ({row['cpu_ratio_min']:.3f}-"
+                         f"{row['cpu_ratio_max']:.3f}) | {row['runs']} | "
                          f"{'/'.join(f'{x:.1f}' for x in row['loadavg'][:1] + row['loadavg'][3:4])} |")
     return "\n".join(lines)
 

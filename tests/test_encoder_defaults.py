@@ -31,6 +31,11 @@ def test_libx264_asked_for_by_name_gets_the_same_tuning():
     assert arg_after(args, "-tune") == "psnr" and arg_after(args, "-preset") == "faster"
 
 
+def test_libx265_gets_tune_psnr_too():
+    args = argv(dst="/out/o.mkv", encode=EncodeOptions(codec="libx265"))
+    assert arg_after(args, "-tune") == "psnr" and arg_after(args, "-preset") == "medium"
+
+
 def test_user_tune_and_preset_win():
     args = argv(encode=EncodeOptions(preset="slow", encoder_opts=(("tune", "film"),)))
     assert args.count("-tune") == 1 and arg_after(args, "-tune") == "film"

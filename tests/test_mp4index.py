@@ -137,3 +137,27 @@ def test_bframes_index_is_reordered(variants, gen_ffmpeg):
     assert tracks is not None and len(tracks) == 1
     pts = [p.pts for p in tracks[0].packets]
     assert pts != sorted(pts) and min(pts) == 0 and len(pts) == 90
+
+
+def test_print_command_starts_one_ffmpeg(variants, gen_ffmpeg, tmp_path):
+    """Start-up: the binary's facts are remembered after a command that succeeded, and an MP4
+    is probed from its index: a second --print-command runs ffmpeg once, reading the header."""
+    import os
+    import subprocess
+    import sys
+
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "bin" / "ffmpeg"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{gen_ffmpeg}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "FFMOTION_CACHE": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "ffmotion", str(variants["bframes.mp4"]),
+            str(tmp_path / "o.mp4"), "--ffmpeg", str(wrapper), "--print-command"]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    assert len(calls.read_text().splitlines()) == 2  # -encoders (version + list), the probe
+    calls.unlink()
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    (only,) = calls.read_text().splitlines()
+    assert only.endswith(f"-i {variants['bframes.mp4']}") and "framecrc" not in only
+    assert second.stdout == first.stdout

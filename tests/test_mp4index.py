@@ -161,3 +161,10 @@ def test_print_command_starts_one_ffmpeg(variants, gen_ffmpeg, tmp_path):
     (only,) = calls.read_text().splitlines()
     assert only.endswith(f"-i {variants['bframes.mp4']}") and "framecrc" not in only
     assert second.stdout == first.stdout
+
+
+def test_garbage_after_ftyp_is_declined_quickly(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    # an ftyp, then a million 8-byte boxes: never walked one by one
+    junk.write_bytes(b"\x00\x00\x00\x10ftypisom\x00\x00\x02\x00" + b"\x00\x00\x00\x08free" * 10**6)
+    assert mp4index.is_mp4(junk) and mp4index.video_tracks(junk) is None

@@ -96,9 +96,15 @@ def _boxes(data: bytes, start: int = 0, end: Optional[int] = None) -> Iterator[t
         raise Unsupported("trailing bytes in a box")
 
 
+MAX_TOP_BOXES = 4096  # a real file has a handful; garbage with tiny boxes is not walked
+
+
 def _find_moov(f: BinaryIO, size: int) -> bytes:
-    pos, moov = 0, None
+    pos, moov, seen = 0, None, 0
     while pos + 8 <= size:
+        seen += 1
+        if seen > MAX_TOP_BOXES:
+            raise Unsupported("too many top-level boxes")
         f.seek(pos)
         head = f.read(16)
         box_size, kind = struct.unpack_from(">I4s", head)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-from pathlib import Path
 
 import pytest
 
 import ffmotion
 from ffmotion import cli, graph
-from ffmotion.options import EncodeOptions, Options
+from ffmotion.options import EncodeOptions
 
 from test_graph import arg_after, argv
 

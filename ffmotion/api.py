@@ -5,7 +5,6 @@ import dataclasses
 import logging
 import os
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -223,12 +222,10 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     check_paths(options)
     graph.check_output_format(options)
     graph.check_quality(options)
-    # listing the encoders is a process start of its own: overlap it with probing
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listed = pool.submit(runner.encoders, tools.ffmpeg)
-        plan = graph.plan(options, info if info is not None else probe_input(options, tools))
-        plan = stabilization.attach(attach_picture(plan, tools), tools)
-        available = listed.result()
+    plan = graph.plan(options, info if info is not None else probe_input(options, tools))
+    plan = stabilization.attach(attach_picture(plan, tools), tools)
+    # listed by the same process that checked the binary (runner.tools): no process start here
+    available = runner.encoders(tools.ffmpeg)
     kind = graph_outputs.output_kind(options.dst)
     for codec in graph.encoders_needed(plan):
         if codec not in available and kind != "video" and options.encode.codec is None:

@@ -350,6 +350,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             code = _dispatch(args_in)
         finally:
             _flush_stdout()
+        if code == 0:
+            runner.remember_checked()  # the next run needs no ffmpeg -encoders (run/facts.py)
     except FfmotionError as exc:
         by = f" ({signals.received()})" if isinstance(exc, Interrupted) and signals.received() else ""
         _error(f"ffmotion: error: {outputs.shown(str(exc))}{by}")  # one line

@@ -115,7 +115,7 @@ class Sample:
     rss_mib: float
 
 
-def measure(argv: list[str], env: Optional[dict[str, str]] = None) -> Sample:
+def measure(argv: list[str], env: Optional[dict[str, str]] = None, check: bool = True) -> Sample:
     """Run ``argv`` to completion; wall time, CPU of the process tree, peak RSS (wait4)."""
     err = tempfile.TemporaryFile()
     started = time.perf_counter()
@@ -124,7 +124,7 @@ def measure(argv: list[str], env: Optional[dict[str, str]] = None) -> Sample:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         err.seek(0)
         tail = err.read().decode("utf-8", "replace")[-2000:]
         raise RuntimeError(f"failed ({proc.returncode}): {shlex.join(argv)}\n{tail}")
@@ -299,19 +299,50 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
                           capture_output=True, text=True, check=True, cwd=HERE.parent).stdout.split()
     timings = collections.defaultdict(list)
     cmds = {
+        "ffmpeg -i": [ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(src)],
         "--help": [sys.executable, "-m", "ffmotion", "--help"],
         "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
                                         ffmpeg_bin),
         "python -c pass": [sys.executable, "-c", "pass"],
     }
-    for _ in range(max(3, args.runs)):
+    subprocess.run(cmds["--print-command"], capture_output=True)  # the binary's facts cached
+    for _ in range(max(3, args.runs) * 3):
         for name, argv in cmds.items():
-            timings[name].append(measure(argv).wall)
+            timings[name].append(measure(argv, check=name != "ffmpeg -i").wall)
+    over = [p - f for p, f in zip(timings["--print-command"], timings["ffmpeg -i"])]
     return {
         "import_ffmotion_cli_ms": round(cumulative[-1] / 1000, 1) if cumulative else None,
         "numpy_imported": "numpy" in mods, "tqdm_imported": "tqdm" in mods,
         **{f"{name}_s": round(statistics.median(t), 3) for name, t in timings.items()},
+        "print_command_over_ffmpeg_i_s": round(statistics.median(over), 3),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "probe": probe_times(args, work, ffmpeg_bin),
     }
+
+
+def probe_times(args: argparse.Namespace, work: Path, ffmpeg_bin: str) -> list[dict[str, Any]]:
+    """Probing a 10 s and a 120 s 720p MP4: from the moov index (the default) and by listing
+    every packet (framecrc, the fallback), in alternation, medians in ms."""
+    from ffmotion.media import probe as probing
+
+    tools = runner.tools(ffmpeg_bin)
+    rows = []
+    for seconds in (10, 120):
+        src = ensure_clip(ClipSpec(1280, 720, seconds), args.cache, ffmpeg_bin)
+        found: dict[str, list[float]] = {"index": [], "framecrc": []}
+        original = probing._from_mp4_index
+        try:
+            for _ in range(max(3, args.runs) * 2):
+                for name in found:
+                    probing._from_mp4_index = original if name == "index" else (lambda *_: None)
+                    started = time.perf_counter()
+                    probing.probe(src, tools)
+                    found[name].append(time.perf_counter() - started)
+        finally:
+            probing._from_mp4_index = original
+        rows.append({"seconds": seconds, "bytes": src.stat().st_size,
+                     **{f"{k}_ms": round(statistics.median(v) * 1000, 1) for k, v in found.items()}})
+    return rows
 
 
 def memory_vs_k(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Path,
@@ -520,10 +551,17 @@ def markdown(report: dict[str, Any]) -> str:
         s = report["startup"]
         out.append("\n### Start-up\n")
         out.append(table(["import ffmotion.cli", "ffmotion --help", "ffmotion --print-command",
-                          "python -c pass", "numpy imported", "tqdm imported"],
+                          "ffmpeg -i", "--print-command minus ffmpeg -i (median of pairs)",
+                          "python -c pass", "numpy imported", "tqdm imported", "load avg"],
                          [[f"{s['import_ffmotion_cli_ms']} ms", f"{s['--help_s']} s",
-                           f"{s['--print-command_s']} s", f"{s['python -c pass_s']} s",
-                           s["numpy_imported"], s["tqdm_imported"]]]))
+                           f"{s['--print-command_s']} s", f"{s['ffmpeg -i_s']} s",
+                           f"{s['print_command_over_ffmpeg_i_s']} s",
+                           f"{s['python -c pass_s']} s",
+                           s["numpy_imported"], s["tqdm_imported"], s["loadavg"][0]]]))
+        out.append("\nProbing (ms, median): from the MP4 index vs listing every packet\n")
+        out.append(table(["clip", "MB", "index ms", "framecrc ms"],
+                         [[f"720p {p['seconds']} s", round(p["bytes"] / 1e6, 1), p["index_ms"],
+                           p["framecrc_ms"]] for p in s["probe"]]))
     if report.get("energy"):
         for e in report["energy"]:
             out.append(f"\n### energy against the motion graph alone: {e['clip']}, K={e['k']} "
@@ -706,10 +744,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                 report["energy"].append(energy_section(
                     args, spec, ensure_clip(spec, args.cache, tools.ffmpeg), work, tools))
         if "encoders" in args.sections:
-            w, h = args.sizes[-1]
-            spec = ClipSpec(w, h, min(args.durations))
-            report["encoders"] = encoder_sweep(args, ensure_clip(spec, args.cache, tools.ffmpeg),
-                                               work, tools)
+            # scripts/bench_encoders.py: settings by BD-rate on real footage, A/B vs transcode
+            import bench_encoders
+
+            enc_args = bench_encoders.parse_args(["--ffmpeg", tools.ffmpeg, "--cache",
+                                                  str(args.cache), "--runs", str(args.runs)])
+            enc_report = bench_encoders.run(enc_args)
+            print(bench_encoders.markdown(enc_report), flush=True)
+            report["encoder_defaults"] = enc_report
         if "stabilize" in args.sections:
             import bench_stabilize  # scripts/bench_stabilize.py: tripod against smoothing
 

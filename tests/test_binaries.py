@@ -62,3 +62,34 @@ def test_tools_verifies_the_binary(tmp_path):
         runner.tools(str(broken))
     good = runner.tools(imageio_ffmpeg.get_ffmpeg_exe())
     assert good.version and good.source == "--ffmpeg"
+
+
+def test_binary_facts_are_remembered_per_binary(tmp_path, monkeypatch):
+    """One -encoders run checks a binary, gives its version and encoders; a later run of
+    ffmotion trusts what it found until the binary changes."""
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\n'
+                    'echo "ffmpeg version 7.7-fake Copyright" >&2\n'
+                    "printf ' ------\\n V....D libx264 H.264\\n A....D aac AAC\\n'\n")
+    fake.chmod(0o755)
+
+    def fresh() -> runner.Tools:
+        runner._banner_and_encoders.cache_clear()  # as in a new process
+        return runner.tools(str(fake))
+
+    found = fresh()
+    runner.remember_checked()  # what the command line does after a command succeeded
+    assert found.version == "7.7-fake"
+    assert runner.encoders(str(fake)) == frozenset({"libx264", "aac"})
+    assert calls.read_text().split() == ["-nostdin", "-encoders"]
+    assert fresh().version == "7.7-fake" and runner.encoders(str(fake)) == {"libx264", "aac"}
+    assert len(calls.read_text().splitlines()) == 1  # remembered: not run again
+    os.utime(fake, ns=(1, 1))  # a replaced binary is checked again
+    fresh()
+    runner.remember_checked()
+    assert len(calls.read_text().splitlines()) == 2
+    real = runner.tools(imageio_ffmpeg.get_ffmpeg_exe())
+    assert "libx264" in runner.encoders(real.ffmpeg) and real.version[0] in "n0123456789"

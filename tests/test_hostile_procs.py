@@ -200,6 +200,8 @@ def test_ffmpeg_that_hangs_after_version_times_out(env, tmp_path, short_clip):
     fake = write_script(tmp_path / "ffmpeg", f"""
 for arg in "$@"; do
   if [ "$arg" = -version ]; then echo "ffmpeg version 9.9-fake Copyright"; exit 0; fi
+  if [ "$arg" = -encoders ]; then echo "ffmpeg version 9.9-fake Copyright" >&2
+    printf ' ------\n V....D libx264 H.264\n'; exit 0; fi
 done
 echo $$ >> "{started}"
 exec {SLEEP} 300

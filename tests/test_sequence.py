@@ -403,7 +403,8 @@ def test_stabilize_and_auto_threshold_read_the_sequence(gen_ffmpeg: str, frames_
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
     make_sequence(frames_png, tmp_path / "tl", {i: f"t{i}.png" for i in (1, 2, 3, 5, 8, 13, 14)})
-    code, out, err = cli(str(tmp_path / "tl"), str(tmp_path / "s.mkv"), "--stabilize", "-k", "1",
+    code, out, err = cli(str(tmp_path / "tl"), str(tmp_path / "s.mkv"), "--stabilize",
+                         "--stabilize-smoothing", "0", "-k", "1",
                          "--print-command", "--ffmpeg", gen_ffmpeg)
     assert code == 0, err
     assert out.count("-pattern_type glob") == 2  # pass 1 reads the images too

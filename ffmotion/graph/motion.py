@@ -62,7 +62,12 @@ class Container:
 
 # preset by measurement (scripts/bench.py --sections encoders): at CRF 18 on motion output
 # "faster" matched medium's PSNR with smaller files for ~55% of its CPU time.
-_X264 = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
+# tune psnr by rate-distortion on real footage (scripts/bench_encoders.py, README "Encoding
+# the motion picture"): the motion picture is mid-gray plus the noise of two frames, and
+# x264's adaptive quantization spends bits and time on that noise; without it files are
+# 8-16 % smaller at equal PSNR on real footage (BD-rate), for 0-16 % less CPU.
+_X264_DEMO = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
+_X264 = {**_X264_DEMO, "tune": "psnr"}
 _MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
 _TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
 # libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
@@ -378,7 +383,7 @@ def container(dst: Path, codec_given: bool) -> Container:
 def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
                  pix_fmt: Optional[str] = None, look: Optional[Look] = None,
                  channel_ks: Optional[tuple[int, int, int]] = None, *, second: Any = None,
-                 timing: Optional[VariableTiming] = None) -> Any:
+                 timing: Optional[VariableTiming] = None, second_at_k: bool = False) -> Any:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
@@ -389,7 +394,9 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
     from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted
     branch is decoded from it, and ffmpeg holds no frames between the branches. ``timing``
     keeps each frame's own timestamp while pairing by index (variable frame rate: see
-    :mod:`ffmotion.graph.timing`); without it frame i is shown at i/fps.
+    :mod:`ffmotion.graph.timing`); without it frame i is shown at i/fps. ``second_at_k``:
+    ``second`` already starts at frame K (offset mode) or is frame K alone (freeze mode), see
+    :func:`dual_timing`.
     """
     look = look if look is not None else Look()
     if not pix_fmt and not look.is_classic:
@@ -411,7 +418,7 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
                                                   seconds)]
         blended = looks.merge_channels(*channels, pix_fmt)
     else:
-        blended = _pair(indexed, k, mode, look, pix_fmt or "", again, timing)
+        blended = _pair(indexed, k, mode, look, pix_fmt or "", again, timing, second_at_k)
     if not look.is_classic:
         assert pix_fmt is not None
         blended = looks.finish(blended, original, look, pix_fmt)
@@ -421,15 +428,17 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
 
 
 def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str,
-          second: Any = None, timing: Optional[VariableTiming] = None) -> Any:
+          second: Any = None, timing: Optional[VariableTiming] = None,
+          second_at_k: bool = False) -> Any:
     """Frame i combined with frame i+K (offset mode) or with frame K (freeze mode)."""
-    top, shifted = branches(indexed, k, mode, second, timing)
+    top, shifted = branches(indexed, k, mode, second, timing, second_at_k)
     blend_args: dict[str, Any] = {} if mode == "freeze" else {"shortest": 1}
     return looks.combine(top, shifted, look.blend, pix_fmt, **blend_args)
 
 
 def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
-             timing: Optional[VariableTiming] = None) -> tuple[Any, Any]:
+             timing: Optional[VariableTiming] = None,
+             second_at_k: bool = False) -> tuple[Any, Any]:
     """The (top, shifted) pair of index-timed branches, before they are combined.
 
     Both carry timestamps 0, 1, 2... (in units of 1/fps); ``shifted`` starts at frame K (freeze
@@ -442,7 +451,9 @@ def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
         top, source = pair[0], pair[1]
     else:
         top, source = indexed, second
-    if mode == "freeze":
+    if second is not None and second_at_k:
+        shifted = source  # the second input was read from frame K on (dual_timing)
+    elif mode == "freeze":
         shifted = source.trim(start_frame=k, end_frame=k + 1)
     else:
         shifted = source.trim(start_frame=k)
@@ -559,9 +570,9 @@ def check_quality(options: Options) -> None:
 
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
-        return {"crf": 18, "preset": _X264["preset"]}
-    if codec == "libx265":
-        return {"crf": 20, "preset": "medium"}
+        return {"crf": 18, "preset": _X264["preset"], "tune": _X264["tune"]}
+    if codec == "libx265":  # tune psnr: as for x264 (scripts/bench_encoders.py --sections x265)
+        return {"crf": 20, "preset": "medium", "tune": "psnr"}
     if codec in ("libvpx-vp9",):
         return {"crf": 32, "b:v": 0, "row-mt": 1, **_VP9_SPEED["faster"]}
     if codec in _QSCALE_CODECS:
@@ -697,17 +708,19 @@ def output(plan: Plan, dst: Path) -> Any:
     source = ffmpeg.input(plan.info.input.name, **thread_args(plan), **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
     second = None
+    at_k = dual_timing(plan)
     if plan.strategy == "dual":
+        timing = at_k or plan.timing
         again = ffmpeg.input(plan.info.input.name, an=None, **thread_args(plan),
-                             **plan.input_args())
-        second = prelude(plan.source_video(again), plan.picture)
+                             **plan.info.input.input_args(), **timing.input_args())
+        second = prelude(select(again[f"v:{plan.info.video_stream}"], timing), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
         if second is not None:
             second = stabilize_video(second, plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second,
-                         timing=plan.timing.variable)
+                         timing=plan.timing.variable, second_at_k=at_k is not None)
     encode = video_args(plan)
     size, fps = shaping(plan)
     video = outs.shape(video, size, fps)
@@ -737,6 +750,34 @@ def output(plan: Plan, dst: Path) -> Any:
     if subtitles:
         kwargs["c:s"] = subtitle_codec(plan)
     return ffmpeg.output(*streams, str(dst), **kwargs)
+
+
+def dual_timing(plan: Plan) -> Optional[Timing]:
+    """The dual strategy's second input, read from frame K on (a seek), where that is exact.
+
+    The second decoder need not decode and drop the K frames before the shifted branch: it
+    seeks like a range does (:mod:`ffmotion.graph.timing`: to just before a keyframe the probe
+    listed, then frames counted), which gives the same frames on every container. Not where
+    the frames before K change the frames after it: temporal denoising, deinterlacing (the
+    field before), stabilization (transforms by frame number), per-channel offsets (three Ks
+    from one input); and not where it would skip less than the first input's own seek.
+    None: the second input is read like the first and trimmed by K.
+    """
+    index = plan.info.index
+    if (plan.strategy != "dual" or index is None or plan.channel_ks is not None
+            or plan.stabilizer is not None or plan.options.look.denoise
+            or (plan.picture is not None and plan.picture.deinterlace is not None)):
+        return None
+    span = plan.span
+    first = span.first + plan.k
+    count = span.count - plan.k if plan.mode == "offset" else 1
+    if count < 1 or first >= span.total:
+        return None
+    at_k = plan_timing(index.times, index.keyframes, plan.info.fps, first, count, span.total,
+                       True, None, index.time_base)
+    if at_k.seek <= plan.timing.seek:
+        return None
+    return at_k
 
 
 def _whole_chroma_size(video: Any, width: int, height: int, pix_fmt: Optional[str]) -> Any:
@@ -814,7 +855,7 @@ def demo_source(dst: Path, seconds: float = 6.0, size: tuple[int, int] = (640, 3
     video = video.filter("noise", alls=5, allf="t").filter("format", "yuv420p")
     tone = _lavfi("sine", f=440, d=seconds)
     return ffmpeg.output(video, tone, str(dst), **{
-        **_X264, "movflags": "+faststart", "c:a": "aac", "t": seconds, **BITEXACT})
+        **_X264_DEMO, "movflags": "+faststart", "c:a": "aac", "t": seconds, **BITEXACT})
 
 
 def demo_command(ffmpeg_bin: str, dst: Path, overwrite: bool) -> list[str]:

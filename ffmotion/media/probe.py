@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Optional
 
 from ..run import runner
-from .source import Source
-from .sequence import ImageSequence
-from . import picture
+from ..run.names import literal_input_argv
+from . import mp4index, picture
 from .frames import FrameIndex, Packet, index_frames
 from .streams import StreamInfo, choose_video
 from ..errors import MediaError, UsageError
+from .source import Source
+from .sequence import ImageSequence
 
 log = logging.getLogger("ffmotion")
 
@@ -149,19 +150,17 @@ _START = re.compile(r"\bstart: (-?\d+(?:\.\d+)?)")
 
 def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> MediaInfo:
     path = source.path if source.path is not None else Path(source.name)
-    done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
-        "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
-    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
-    header = _input_section(done.stderr)
+    indexed = _from_mp4_index(path, ffmpeg) if source.kind == "file" else None
+    if indexed is not None:
+        header, packets, bases = indexed
+    else:
+        done = runner.capture([
+            ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
+            "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
+        ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+        header = _checked_header(path, done)
+        packets, bases = _packets(done.stdout.decode("ascii", "replace"))
     lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
-    if done.returncode != 0 and not lines:
-        raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
-    if not any(m.group(3) == "Video" for m, _ in lines):
-        raise MediaError(f"no video stream in {path}")
-    if done.returncode != 0:
-        raise MediaError(f"cannot read the video of {path} ({_last_line(done.stderr)})")
-    packets, bases = _packets(done.stdout.decode("ascii", "replace"))
     streams, described = [], []
     video_no = 0
     for match, line_no in lines:
@@ -206,6 +205,51 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
         source=None if source.kind == "file" else source,
         **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "", block),
     )
+
+
+def _checked_header(path: Path, done: runner.Completed) -> list[str]:
+    """The input section of ffmpeg's log; a file ffmpeg cannot read is a MediaError."""
+    header = _input_section(done.stderr)
+    lines = [m for m in map(_STREAM.match, header) if m]
+    if done.returncode != 0 and not lines:
+        raise MediaError(f"not a media file ffmpeg can read: {path} ({_last_line(done.stderr)})")
+    if not any(m.group(3) == "Video" for m in lines):
+        raise MediaError(f"no video stream in {path}")
+    if done.returncode != 0:
+        raise MediaError(f"cannot read the video of {path} ({_last_line(done.stderr)})")
+    return header
+
+
+_NO_OUTPUT = "At least one output file must be specified"
+
+
+def _from_mp4_index(path: Path, ffmpeg: str) -> Optional[
+        tuple[list[str], dict[int, list[Packet]], dict[int, Fraction]]]:
+    """Header from ``ffmpeg -i`` (no packet read) and packets from the MP4 index, when
+    :mod:`ffmotion.media.mp4index` certainly gives what framecrc would; else None."""
+    if not mp4index.is_mp4(path):
+        return None
+    tracks = mp4index.video_tracks(path)
+    if not tracks:
+        return None
+    done = runner.capture([ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path),
+                           "-i", str(path)],
+                          timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+    if _NO_OUTPUT not in done.stderr:
+        return None  # ffmpeg failed on the input itself: framecrc says how
+    header = _input_section(done.stderr)
+    videos = [m for m in map(_STREAM.match, header) if m and m.group(3) == "Video"]
+    if len(videos) != len(tracks):
+        return None  # cover art (a covr picture), or a track ffmpeg does not list
+    for match, track in zip(videos, tracks):
+        desc = match.group(4)
+        parts = _top_level_split(desc)
+        if ("(attached pic)" in desc or not parts or parts[0].split()[0] != track.codec
+                or not any(f.startswith(f"{track.width}x{track.height}") for f in parts[1:])):
+            return None
+    packets = {i: list(t.packets) for i, t in enumerate(tracks)}
+    bases = {i: t.time_base for i, t in enumerate(tracks)}
+    return header, packets, bases
 
 
 def _packets(text: str) -> tuple[dict[int, list[Packet]], dict[int, Fraction]]:

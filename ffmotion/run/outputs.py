@@ -17,7 +17,6 @@ import contextlib
 import errno
 import os
 import re
-import socket
 import sys
 import shutil
 import tempfile
@@ -153,6 +152,8 @@ def check_target(
 
 
 def _host() -> str:
+    import socket  # here: ~3 ms of every start-up, for a name only temporary files use
+
     return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:32] or "host"
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import math
 import os
 import queue
@@ -84,11 +83,18 @@ def probe_timeout() -> float:
 def _load_prctl() -> Optional[Callable[..., int]]:
     if not sys.platform.startswith("linux"):
         return None
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-        prctl.restype = ctypes.c_int
-        return prctl  # type: ignore[no-any-return]
+    # the libc already loaded first: ctypes.util.find_library runs ldconfig (a process start,
+    # ~10-30 ms of every ffmotion start-up); it stays the fallback
+    for name in ("libc.so.6", None, "find"):
+        with contextlib.suppress(Exception):
+            if name == "find":
+                import ctypes.util
+
+                name = ctypes.util.find_library("c")
+            libc = ctypes.CDLL(name, use_errno=True)
+            prctl = libc.prctl
+            prctl.restype = ctypes.c_int
+            return prctl  # type: ignore[no-any-return]
     return None
 
 

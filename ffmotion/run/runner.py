@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from ..media import binaries
-from . import outputs, procs
+from . import facts, outputs, procs
 from ..errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -60,22 +60,47 @@ def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> To
     return found
 
 
-@lru_cache(maxsize=None)
 def _version(path: str) -> str:
+    """The version of the ffmpeg at ``path``, checking that it runs.
+
+    One process: ``ffmpeg -encoders`` without ``-hide_banner`` logs the version banner on
+    stderr and lists the encoders on stdout, so the check that the binary works and the
+    encoder listing every job needs cost one process start, not two.
+    """
+    return _banner_and_encoders(path)[0]
+
+
+@lru_cache(maxsize=None)
+def _banner_and_encoders(path: str) -> tuple[str, frozenset[str]]:
+    remembered = facts.load(path)  # the same binary checked by an earlier run
+    if remembered is not None:
+        return remembered
     try:
-        done = capture([path, "-hide_banner", "-version"])
+        done = capture([path, "-nostdin", "-encoders"])
     except OSError as exc:
         raise ToolError(f"cannot run {path}: {exc.strerror or exc}") from None
-    first = done.stdout.decode("utf-8", "replace").splitlines()[:1]
+    first = done.stderr.splitlines()[:1]
     if done.returncode != 0 or not first or " version " not in first[0]:
         raise ToolError(f"{path} does not look like a working ffmpeg/ffprobe (-version failed)")
-    return first[0].split(" version ", 1)[1].split()[0]
+    found = first[0].split(" version ", 1)[1].split()[0], _table_names(done.stdout)
+    _checked[path] = found
+    return found
 
 
-@lru_cache(maxsize=None)
+_checked: dict[str, tuple[str, frozenset[str]]] = {}  # checked by this process, not remembered
+
+
+def remember_checked() -> None:
+    """Keep what was found about the binaries this process checked, for later runs (called
+    after a command succeeded: a failed run leaves nothing behind, not even a cache entry)."""
+    while _checked:
+        path, found = _checked.popitem()
+        facts.store(path, *found)
+
+
 def encoders(ffmpeg: str) -> frozenset[str]:
     """Names of the encoders this ffmpeg build has."""
-    return _listing(ffmpeg, "-encoders")
+    return _banner_and_encoders(ffmpeg)[1]
 
 
 @lru_cache(maxsize=None)
@@ -101,10 +126,13 @@ _FILTER_ROW = re.compile(r"^\s*[A-Z.|]{2,3}\s+(\S+)\s+[AVN|]*->[AVN|]*\s")
 
 def _listing(ffmpeg: str, flag: str) -> frozenset[str]:
     """Second column of the table ``ffmpeg FLAG`` prints below its ``-----`` rule."""
-    done = capture([ffmpeg, "-hide_banner", "-nostdin", flag])
+    return _table_names(capture([ffmpeg, "-hide_banner", "-nostdin", flag]).stdout)
+
+
+def _table_names(stdout: bytes) -> frozenset[str]:
     names = set()
     started = False
-    for line in done.stdout.decode("utf-8", "replace").splitlines():
+    for line in stdout.decode("utf-8", "replace").splitlines():
         if line.strip().startswith("-----"):
             started = True
             continue

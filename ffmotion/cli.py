@@ -499,10 +499,22 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     wanted = chunking.parse_chunks(args.chunks if args.chunks is not None else "auto")
     if args.jobs is not None and args.scheduler is not None:
         raise UsageError("give --jobs (this machine) or --scheduler (Dask), not both")
+    if wanted != chunking.AUTO:  # refused before anything is said or started
+        from .graph.chunks import check_chunkable
+
+        check_chunkable(plan)
     if args.print_command:
         workers = chunking.workers_for(None, args.jobs)
-        planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, workers)
-        _out(chunking.shell_line(planned, tools.ffmpeg))
+        try:
+            planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, workers)
+        except UsageError:
+            if wanted != chunking.AUTO:
+                raise
+            planned = None  # --chunks auto on what cannot be chunked: a single pass
+        if planned is None or len(planned.tasks) == 1:
+            _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        else:
+            _out(chunking.shell_line(planned, tools.ffmpeg))
         return 0
     _say(args, f"ffmotion: {plan.info.path.name}: {plan.describe()}")
     started = time.monotonic()

@@ -15,8 +15,10 @@ the single pass bit for bit:
   ``n > log(1/(2 max)) / log(D)``: 60 frames at D = 0.9 and 8 bits, 73 at 10 bits (plus one
   for float32 rounding). D = 1 never forgets: the warm-up is then everything before the chunk.
 * deinterlacing (bwdif/yadif) looks one frame back and ahead: 2 frames each way.
-* ``atadenoise`` averages a window of 9 frames (4 each way, 5 taken); ``hqdn3d``'s temporal
-  part is a recursive average whose memory decays like a trail: 64 frames of warm-up.
+* ``atadenoise`` averages a window of 9 frames (4 each way, 5 taken). ``hqdn3d``'s temporal
+  part is a recursive average that never settles bit-exactly (64 frames of warm-up still
+  differed on a static synthetic clip): its chunks read from the range's start (exact, and
+  the decode is repeated, so chunking it gains little).
 
 Segments are NUT files (exact time base 1/fps, every codec ffmotion writes); the join reads
 them with the concat demuxer (``duration`` given per file, so each starts exactly where the
@@ -43,7 +45,7 @@ SEGMENT_SUFFIX = ".nut"
 # encoder/container options that belong to the joined file, not to the segments
 JOIN_KEYS = ("movflags", "tag:v", "vtag")
 DEINTERLACE_REACH = 2
-DENOISE_REACH = {"atadenoise": (5, 5), "hqdn3d": (64, 0)}  # (frames before, frames after)
+DENOISE_REACH: dict[str, tuple[Optional[int], int]] = {"atadenoise": (5, 5), "hqdn3d": (None, 0)}  # (before, after); None: all
 
 
 @dataclass(frozen=True)
@@ -71,21 +73,23 @@ def trail_warmup(decay: float, depth: int) -> Optional[int]:
     return math.floor(math.log(1 / (2 * top)) / math.log(decay)) + 2
 
 
-def reach(plan: Any) -> tuple[Optional[int], int, int]:
+def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
     """(motion warm-up, input frames before, input frames after) a chunk of ``plan`` needs.
 
-    The motion warm-up is None when a trail never forgets (D = 1).
+    None (warm-up or frames before) means every frame before the chunk (a trail with D = 1,
+    hqdn3d).
     """
     look = plan.options.look
     depth = plane_layout(plan.working_pix_fmt, 2, 2).depth
     motion = trail_warmup(look.trail, depth) if look.trail else 0
-    before = after = 0
+    before: Optional[int] = 0
+    after = 0
     if plan.picture is not None and getattr(plan.picture, "deinterlace", None):
-        before += DEINTERLACE_REACH
+        before = DEINTERLACE_REACH
         after += DEINTERLACE_REACH
     if look.denoise:
-        more_before, more_after = DENOISE_REACH.get(look.denoise, (64, 8))
-        before += more_before
+        more_before, more_after = DENOISE_REACH.get(look.denoise, (None, 8))
+        before = None if more_before is None else (before or 0) + more_before
         after += more_after
     return motion, before, after
 

@@ -153,6 +153,8 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     motion, before, after = graph_chunks.reach(whole)
     if motion is None:  # a trail that never forgets: every chunk starts from the beginning
         motion = whole.out_frames
+    if before is None:  # a denoiser that never settles exactly: the same
+        before = whole.span.count
     if cuts is None:
         count = auto_chunks(whole, workers, motion + before + after) if chunks == AUTO \
             else int(chunks)

@@ -93,7 +93,7 @@ def test_lossless_chunks_equal_the_single_pass(clip, tmp_path, name):
 def test_trail_warmup_is_needed_and_follows_decay_and_depth(clip, tmp_path, monkeypatch):
     assert trail_warmup(0.9, 8) == 61 and trail_warmup(0.9, 10) == 74
     assert trail_warmup(1.0, 8) is None and trail_warmup(0.5, 8) == 10
-    monkeypatch.setattr("ffmotion.graph_chunks.trail_warmup", lambda decay, depth: 0)
+    monkeypatch.setattr("ffmotion.graph.chunks.trail_warmup", lambda decay, depth: 0)
     one, many, _ = single_and_chunked(clip, tmp_path, cuts=lambda n: [0, 40, n], offset=3,
                                       look="trails")
     assert frames_md5(many)[0] == frames_md5(one)[0]

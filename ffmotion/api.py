@@ -37,6 +37,8 @@ class Result:
     k: int
     mode: Mode
     argv: list[str]
+    chunks: int = 1  # chunked runs (--chunks): segments joined
+    reused: int = 0  # chunked runs: segments a killed or failed earlier run had finished
 
 
 def make_options(
@@ -351,6 +353,10 @@ def extract(
     freeze: Union[int, str, None] = None,
     ffmpeg: Optional[str] = None,
     progress: bool = False,
+    chunks: Union[int, str, None] = None,
+    jobs: Optional[int] = None,
+    scheduler: Optional[str] = None,
+    client: Any = None,
     **encode: Any,
 ) -> Result:
     """Write the motion extraction of ``src`` to ``dst``.
@@ -361,11 +367,54 @@ def extract(
     :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
     ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
     ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;
-    ``ffmpeg`` names the binary.
+    ``ffmpeg`` names the binary. ``chunks`` (a count or ``"auto"``) renders the run in
+    chunks, ``jobs`` at once on this machine, or on Dask (``scheduler`` address or a
+    ``distributed.Client`` as ``client``): the frames equal a single pass.
     """
+    if chunks is not None or scheduler is not None or client is not None:
+        options = make_options(src, dst, offset, freeze=freeze, **encode)
+        found = runner.tools(ffmpeg)
+        return run_chunked(prepare(options, found), found, AUTO_CHUNKS if chunks is None else chunks,
+                           jobs=jobs, scheduler=scheduler, client=client, worker_ffmpeg=ffmpeg)
     options = make_options(src, dst, offset, freeze=freeze, **encode)
     found = runner.tools(ffmpeg)
     return run(prepare(options, found), found, progress=progress)
+
+
+AUTO_CHUNKS = "auto"
+
+
+def run_chunked(plan: graph.Plan, tools: runner.Tools, chunks: Union[int, str], *,
+                jobs: Optional[int] = None, scheduler: Optional[str] = None, client: Any = None,
+                connect_timeout: float = 10.0, cuts: Optional[list[int]] = None,
+                worker_ffmpeg: Optional[str] = None,
+                say: Optional[Callable[[str], None]] = None) -> Result:
+    """Run a prepared plan in chunks (``chunks``: a count or ``"auto"``) on the local pool
+    (``jobs`` at once, default: the cores) or on Dask (``scheduler`` address or ``client``);
+    the output equals a single pass (see :mod:`ffmotion.jobs.chunks`). ``cuts`` gives the
+    output-frame boundaries instead (0 ... out_frames). With one chunk it is a single pass.
+    """
+    from .jobs import chunks as chunking, executors
+
+    wanted = chunking.parse_chunks(chunks)
+    if wanted == AUTO_CHUNKS and cuts is None:
+        try:
+            from .graph.chunks import check_chunkable
+
+            check_chunkable(plan)
+        except UsageError as exc:
+            log.warning("--chunks auto: a single pass (%s)", str(exc).split(":")[0])
+            return run(plan, tools)
+    with executors.make_executor(jobs, scheduler, connect_timeout, client) as executor:
+        planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, executor.workers, cuts)
+        if len(planned.tasks) == 1 and cuts is None:
+            executor.close()
+            return run(plan, tools)
+        if say is not None:
+            say(chunking.describe(planned, executor))
+        done = chunking.execute(planned, tools, executor, ffmpeg=worker_ffmpeg, say=say)
+    return Result(done.output, done.frames, plan.k, plan.mode, done.argv, chunks=done.chunks,
+                  reused=done.reused)
 
 
 def build_command(

@@ -324,8 +324,25 @@ def _main_parser() -> argparse.ArgumentParser:
     _sequence_args(parser)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
+    _chunk_args(parser)
     parser.add_argument("--version", action="version", version=f"ffmotion {__version__}")
     return parser
+
+
+def _chunk_args(parser: argparse.ArgumentParser) -> None:
+    """--chunks: one input over many cores or machines (ffmotion.jobs.chunks)."""
+    group = parser.add_argument_group(
+        "chunks (one long video over many cores or Dask workers; frames equal a single pass)")
+    group.add_argument("--chunks", metavar="N|auto",
+                       help="render N chunks at once and join them (auto: one per worker, "
+                            "long enough that the overhead stays under 5%%)")
+    group.add_argument("-j", "--jobs", type=_whole_number, metavar="J",
+                       help="chunks rendered at once on this machine (default: the cores)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="render the chunks on a Dask cluster (tcp://HOST:8786); the input "
+                            "and the output folder must be visible to every worker")
+    group.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                       help="seconds to wait for the Dask scheduler (default %(default)s)")
 
 
 def _demo_parser() -> argparse.ArgumentParser:
@@ -466,6 +483,8 @@ def _single(args: argparse.Namespace) -> int:
     options = _options(args, Path(args.input), Path(args.output))
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
+    if args.chunks is not None or args.scheduler is not None or args.jobs is not None:
+        return _chunked(args, plan, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
         from . import stabilize
 
@@ -473,6 +492,43 @@ def _single(args: argparse.Namespace) -> int:
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
+
+
+def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
+    """``--chunks``: plan the chunks, print their commands or run them on the pool/Dask."""
+    from .jobs import chunks as chunking
+
+    wanted = chunking.parse_chunks(args.chunks if args.chunks is not None else "auto")
+    if args.jobs is not None and args.scheduler is not None:
+        raise UsageError("give --jobs (this machine) or --scheduler (Dask), not both")
+    if wanted != chunking.AUTO:  # refused before anything is said or started
+        from .graph.chunks import check_chunkable
+
+        check_chunkable(plan)
+    if args.print_command:
+        workers = chunking.workers_for(None, args.jobs)
+        try:
+            planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, workers)
+        except UsageError:
+            if wanted != chunking.AUTO:
+                raise
+            planned = None  # --chunks auto on what cannot be chunked: a single pass
+        if planned is None or len(planned.tasks) == 1:
+            _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        else:
+            _out(chunking.shell_line(planned, tools.ffmpeg))
+        return 0
+    _say(args, f"ffmotion: {plan.info.path.name}: {plan.describe()}")
+    started = time.monotonic()
+    result = api.run_chunked(plan, tools, wanted or 1, jobs=args.jobs, scheduler=args.scheduler,
+                             connect_timeout=args.connect_timeout, worker_ffmpeg=args.ffmpeg,
+                             say=lambda line: _say(args, f"ffmotion: {line}"))
+    seconds = time.monotonic() - started
+    again = f", {result.reused} reused" if result.reused else ""
+    _say(args, f"ffmotion: wrote {result.output} ({result.frames} frames at "
+               f"{format_fps(plan.info.fps)} fps, {result.chunks} chunk"
+               f"{'s' if result.chunks != 1 else ''}{again}, {seconds:.1f} s)")
+    return 0
 
 
 def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:

@@ -649,9 +649,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
                    help="of compare, scaling, memory, startup, energy, encoders, preview, "
-                        "stabilize (default: all but encoders, preview and stabilize; preview "
-                        "needs Playwright and Chromium, see scripts/bench_preview.py; "
-                        "stabilize is scripts/bench_stabilize.py, ~10 min)")
+                        "stabilize, chunks (default: all but encoders, preview, stabilize and "
+                        "chunks; preview needs Playwright and Chromium, see "
+                        "scripts/bench_preview.py; stabilize is scripts/bench_stabilize.py, "
+                        "~10 min; chunks is scripts/bench_chunks.py)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
@@ -660,6 +661,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--presets", type=lambda t: t.split(","),
                    default=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"])
     p.add_argument("--sweep-runs", type=int, default=None, help="default: --runs")
+    p.add_argument("--chunks-seconds", type=int, default=60,
+                   help="length of the 1080p clip of the chunks section (default 60)")
+    p.add_argument("--chunk-workers", type=_ints, default=[1, 2],
+                   help="Dask workers to compare in the chunks section (default 1,2)")
     p.add_argument("--worker", nargs=2, metavar=("KIND", "JOB"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -757,6 +762,14 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             report["stabilize"] = bench_stabilize.run(tools)
             print(bench_stabilize.markdown(report["stabilize"]), flush=True)
+        if "chunks" in args.sections:
+            import bench_chunks  # scripts/bench_chunks.py: --chunks over Dask workers
+
+            spec = ClipSpec(1920, 1080, args.chunks_seconds)
+            report["chunks"] = bench_chunks.run(ensure_clip(spec, args.cache, tools.ffmpeg),
+                                                work, tools, k=args.offset,
+                                                workers=tuple(args.chunk_workers))
+            print(json.dumps({"chunks": report["chunks"]}, indent=2), flush=True)
         if "preview" in args.sections:
             import bench_preview  # scripts/bench_preview.py: browser-measured figures
 

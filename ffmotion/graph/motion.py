@@ -34,6 +34,7 @@ from . import outputs as outs
 from .. import looks
 from ..errors import UsageError
 from ..looks import Look
+from .chunks import ChunkCut, JOIN_KEYS, kept, reference_input
 from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
 from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
 from .picture import Picture, output_args as picture_output_args, picture_for, prelude
@@ -140,6 +141,7 @@ class Plan:
     strategy: Strategy = "split"  # resolved: see choose_strategy
     picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph.picture)
     timing: Timing = Timing()  # seek, frame selection, timestamps (graph.timing)
+    cut: Optional[ChunkCut] = None  # one chunk of a chunked run (graph.chunks); None: whole
 
     @property
     def mode(self) -> Mode:
@@ -264,10 +266,11 @@ def plan(options: Options, info: MediaInfo) -> Plan:
                 frames=None if span.is_whole else span,
                 strategy=choose_strategy(options, info, deepest, working),
                 picture=picture_for(info, options.deinterlace),
-                timing=_timing(info, span, out_frames if options.mode == "offset" else None))
+                timing=range_timing(info, span, out_frames if options.mode == "offset" else None))
 
 
-def _timing(info: MediaInfo, span: FrameRange, out_frames: Optional[int]) -> Timing:
+def range_timing(info: MediaInfo, span: FrameRange, out_frames: Optional[int]) -> Timing:
+    """How the frames of ``span`` are read: the seek, the trim by count, the timestamps."""
     index = info.index
     if index is None:  # a MediaInfo made by hand: constant rate from 0
         times = tuple(Fraction(i) / info.fps for i in range(info.frames))
@@ -708,8 +711,14 @@ def output(plan: Plan, dst: Path) -> Any:
     source = ffmpeg.input(plan.info.input.name, **thread_args(plan), **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
     second = None
-    at_k = dual_timing(plan)
-    if plan.strategy == "dual":
+    # a chunk reads its own frames (the chunk's reach), never a seek to frame K
+    at_k = dual_timing(plan) if plan.cut is None else None
+    if plan.cut is not None and plan.cut.reference is not None:  # a chunk in freeze mode
+        second = prelude(reference_input(plan.info.input.name, plan.info.video_stream,
+                                          plan.cut.reference,
+                                          {**thread_args(plan),
+                                           **plan.info.input.input_args()}), plan.picture)
+    elif plan.strategy == "dual":
         timing = at_k or plan.timing
         again = ffmpeg.input(plan.info.input.name, an=None, **thread_args(plan),
                              **plan.info.input.input_args(), **timing.input_args())
@@ -722,6 +731,9 @@ def output(plan: Plan, dst: Path) -> Any:
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second,
                          timing=plan.timing.variable, second_at_k=at_k is not None)
     encode = video_args(plan)
+    if plan.cut is not None:  # a chunk: its own frames only; the container's keys go to the join
+        video = kept(video, plan.cut)
+        encode = {key: value for key, value in encode.items() if key not in JOIN_KEYS}
     size, fps = shaping(plan)
     video = outs.shape(video, size, fps)
     width, height = size or plan.info.display_size
@@ -735,7 +747,7 @@ def output(plan: Plan, dst: Path) -> Any:
         # frames keep their own times: encode in the stream's time base, not 1/frame rate
         tb = plan.timing.variable.time_base
         kwargs["enc_time_base:v"] = f"{tb.numerator}/{tb.denominator}"
-    for track in audio_tracks(plan):
+    for track in audio_tracks(plan) if plan.cut is None else ():  # chunks: audio at the join
         audio = source[f"a:{track}"]
         if audio_needs_cut(plan.timing):  # output time 0 is the first frame, for sound too
             audio = cut_audio(audio, plan.timing)
@@ -744,7 +756,7 @@ def output(plan: Plan, dst: Path) -> Any:
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
         kwargs["t"] = _seconds(plan.out_duration)
-    subtitles = kept_subtitles(plan)
+    subtitles = kept_subtitles(plan) if plan.cut is None else ()
     for track in subtitles:
         streams.append(source[f"s:{track}"])
     if subtitles:

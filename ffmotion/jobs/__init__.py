@@ -1,1 +1,3 @@
-"""Batch pieces: inputs and their output names, executors, reports (batch.py is the front)."""
+"""Jobs: many inputs (batch: inputs and their output names, reports) and one input
+spread over processes and machines (chunked runs); one executor interface for the local
+pool and Dask."""

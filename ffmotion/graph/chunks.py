@@ -1,0 +1,237 @@
+"""Chunked runs, the pure part: what one chunk of a plan reads and keeps, and the join.
+
+Pure like :mod:`ffmotion.graph`: plans and argv lists, no process, no file.
+
+A chunk makes output frames ``[a, b)`` of the whole run (counted in the run's motion frames).
+In offset mode it reads input frames ``[a, b + K)`` of the range (frame i pairs with i+K); in
+freeze mode ``[a, b)``, and the reference frame K comes from a second input that reads it
+alone. Where a stage of the graph has memory, the chunk starts earlier and/or ends later and
+the extra motion frames are computed, then dropped (``trim``), so that the kept ones equal
+the single pass bit for bit:
+
+* a trail (``lagfun``: ``s = max(x, s_prev * D)``, output ``rint(s)``) forgets a value ``v``
+  once ``v * D^n < 1/2``: any older contribution is then below every whole value and rounds
+  to 0, so it can never change a pixel. With ``v <= max`` (255 at 8 bits, 1023 at 10) that is
+  ``n > log(1/(2 max)) / log(D)``: 60 frames at D = 0.9 and 8 bits, 73 at 10 bits (plus one
+  for float32 rounding). D = 1 never forgets: the warm-up is then everything before the chunk.
+* deinterlacing (bwdif/yadif) looks one frame back and ahead: 2 frames each way.
+* ``atadenoise`` averages a window of 9 frames (4 each way, 5 taken). ``hqdn3d``'s temporal
+  part is a recursive average that never settles bit-exactly (64 frames of warm-up still
+  differed on a static synthetic clip): its chunks read from the range's start (exact, and
+  the decode is repeated, so chunking it gains little).
+
+Segments are NUT files (exact time base 1/fps, every codec ffmotion writes); the join reads
+them with the concat demuxer (``duration`` given per file, so each starts exactly where the
+previous one ends) and copies the video; the audio is cut once from the input, as in a
+single pass, and muxed there.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Optional
+
+import ffmpeg
+
+from ..errors import UsageError
+from .extras import FrameRange
+from .timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
+from ..media.pixfmt import plane_layout
+
+SEGMENT_SUFFIX = ".nut"
+# encoder/container options that belong to the joined file, not to the segments
+JOIN_KEYS = ("movflags", "tag:v", "vtag")
+DEINTERLACE_REACH = 2
+DENOISE_REACH: dict[str, tuple[Optional[int], int]] = {"atadenoise": (5, 5), "hqdn3d": (None, 0)}  # (before, after); None: all
+
+
+@dataclass(frozen=True)
+class ChunkCut:
+    """What a chunk's plan keeps of the motion frames it computes."""
+
+    index: int
+    first: int  # first output frame of the whole run this chunk makes
+    keep: int  # output frames it makes
+    warmup: int  # motion frames computed before ``first`` and dropped
+    reference: Optional[Timing] = None  # freeze mode: the second input with the reference
+
+    @property
+    def end(self) -> int:
+        return self.first + self.keep
+
+
+def trail_warmup(decay: float, depth: int) -> Optional[int]:
+    """Motion frames a trail needs before a chunk to be exact; None: all of them (D = 1)."""
+    if decay <= 0:
+        return 0
+    if decay >= 1:
+        return None
+    top = (1 << depth) - 1
+    return math.floor(math.log(1 / (2 * top)) / math.log(decay)) + 2
+
+
+def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
+    """(motion warm-up, input frames before, input frames after) a chunk of ``plan`` needs.
+
+    None (warm-up or frames before) means every frame before the chunk (a trail with D = 1,
+    hqdn3d).
+    """
+    look = plan.options.look
+    depth = plane_layout(plan.working_pix_fmt, 2, 2).depth
+    motion = trail_warmup(look.trail, depth) if look.trail else 0
+    before: Optional[int] = 0
+    after = 0
+    if plan.picture is not None and getattr(plan.picture, "deinterlace", None):
+        before = DEINTERLACE_REACH
+        after += DEINTERLACE_REACH
+    if look.denoise:
+        more_before, more_after = DENOISE_REACH.get(look.denoise, (None, 8))
+        before = None if more_before is None else (before or 0) + more_before
+        after += more_after
+    return motion, before, after
+
+
+def check_chunkable(plan: Any) -> None:
+    """Refuse what a chunked run cannot make equal to the single pass (one line each)."""
+    from . import motion as graph
+    from . import outputs as graph_outputs
+
+    options = plan.options
+    if graph_outputs.output_kind(options.dst) != "video" or options.dst.suffix.lower() == ".y4m":
+        raise UsageError("--chunks writes video files (not .y4m, GIF, WebP, APNG or image "
+                         "sequences): drop --chunks")
+    if plan.timing.variable is not None:
+        raise UsageError(f"--chunks needs a constant frame rate, and {plan.info.path.name} "
+                         "has frames at irregular times: drop --chunks")
+    if graph.shaping(plan)[1] is not None:
+        raise UsageError("--chunks with --fps: the fps filter picks frames by time across the "
+                         "whole run: drop one of them")
+    if plan.stabilizer is not None:
+        raise UsageError("--chunks with --stabilize is not supported yet: drop one of them")
+
+
+def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
+               motion_warmup: int, before: int, after: int) -> Any:
+    """The plan of one chunk making output frames ``[cut_first, cut_end)`` of ``whole``."""
+    from . import motion as graph
+
+    info, span = whole.info, whole.span
+    ks = whole.channel_ks or (whole.k,)
+    deepest = max(ks)
+    warm = min(motion_warmup + before, cut_first)
+    start = span.first + cut_first - warm
+    if whole.mode == "offset":
+        stop = min(span.first + cut_end + deepest + after, span.first + span.count)
+        count = stop - start
+        out_frames = count - deepest
+    else:
+        stop = min(span.first + cut_end + after, span.first + span.count)
+        count = stop - start
+        out_frames = count
+    rng = FrameRange(start, count, span.total)
+    timing = graph.range_timing(info, rng, out_frames if whole.mode == "offset" else None)
+    k, channel_ks, reference = whole.k, whole.channel_ks, None
+    if whole.mode == "freeze":
+        low = max(span.first, span.first + min(ks) - before)
+        high = min(span.first + span.count, span.first + deepest + 1 + after)
+        reference = graph.range_timing(info, FrameRange(low, high - low, span.total), None)
+        shift = low - span.first
+        k = whole.k - shift
+        channel_ks = tuple(c - shift for c in whole.channel_ks) if whole.channel_ks else None
+    cut = ChunkCut(index, cut_first, cut_end - cut_first, warm, reference)
+    return dataclasses.replace(whole, k=k, channel_ks=channel_ks, out_frames=out_frames,
+                               frames=rng, timing=timing, cut=cut,
+                               strategy="split" if whole.mode == "freeze" else whole.strategy)
+
+
+def kept(video: Any, cut: ChunkCut) -> Any:
+    """The chunk's own output frames of its motion frames (warm-up and look-ahead dropped)."""
+    return video.trim(start_frame=cut.warmup, end_frame=cut.warmup + cut.keep).setpts(
+        "PTS-STARTPTS")
+
+
+def reference_input(name: str, stream: int, reference: Timing, input_args: dict[str, Any]) -> Any:
+    """Freeze mode: the reference frame(s) read by a second input of their own (``name``
+    opened as the plan's input is)."""
+    node = ffmpeg.input(name, an=None, **input_args, **reference.input_args())
+    return select(node[f"v:{stream}"], reference)
+
+
+def segment_duration(keep: int, fps: Fraction) -> Fraction:
+    return Fraction(keep) / fps
+
+
+def concat_listing(segments: list[tuple[Path, Fraction]]) -> str:
+    """The concat demuxer's script: each file and its exact duration."""
+    lines = ["ffconcat version 1.0"]
+    for path, duration in segments:
+        quoted = str(path).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+        lines.append(f"duration {seconds_text(duration)}")
+    return "\n".join(lines) + "\n"
+
+
+def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
+                 overwrite: bool) -> list[str]:
+    """argv joining the segments listed in ``listing`` into ``dst`` (video copied), with the
+    audio (and subtitles) of ``whole`` cut once from the input as the single pass cuts them."""
+    from . import motion as graph
+    from ..run.names import literal_input_args
+
+    concat = ffmpeg.input(str(listing), f="concat", safe=0)
+    streams = [concat["v:0"]]
+    encode = graph.video_args(whole)
+    kwargs: dict[str, Any] = {"c:v": "copy", "fflags": "+bitexact"}
+    kwargs.update({key: encode[key] for key in JOIN_KEYS if key in encode})
+    tracks = graph.audio_tracks(whole)
+    subtitles = graph.kept_subtitles(whole)
+    if tracks or subtitles:
+        source = ffmpeg.input(str(whole.info.path), **literal_input_args(whole.info.path),
+                              **whole.timing.input_args())
+        for track in tracks:
+            audio = source[f"a:{track}"]
+            if audio_needs_cut(whole.timing):
+                audio = cut_audio(audio, whole.timing)
+            streams.append(audio)
+        if tracks:
+            kwargs.update(graph.audio_args(whole))
+            kwargs["flags:a"] = "+bitexact"
+            kwargs["t"] = seconds_text(whole.out_duration)
+        for track in subtitles:
+            streams.append(source[f"s:{track}"])
+        if subtitles:
+            kwargs["c:s"] = graph.subtitle_codec(whole)
+    out = ffmpeg.output(*streams, str(dst), **kwargs)
+    return [ffmpeg_bin, *graph.GLOBAL_ARGS, "-y" if overwrite else "-n", *out.get_args()]
+
+
+def boundaries(whole: Any, chunks: int, motion_warmup: int, before: int) -> list[int]:
+    """Output-frame boundaries ``[0, b1, ..., out_frames]`` for ``chunks`` chunks of about
+    equal length, each moved to where its first read frame is a keyframe (no frames decoded
+    and dropped after the seek) when one is within a tenth of a chunk."""
+    total = whole.out_frames
+    chunks = max(1, min(chunks, total))
+    index = whole.info.index
+    keys = index.keyframes if index is not None else (0,)
+    first = whole.span.first
+    cuts = [0]
+    for i in range(1, chunks):
+        ideal = round(i * total / chunks)
+        slack = max(1, total // chunks // 10)
+        read = first + ideal - motion_warmup - before
+        near = [k for k in keys if abs(k - read) <= slack]
+        if near:
+            best = min(near, key=lambda k: abs(k - read))
+            ideal = best - first + motion_warmup + before
+        if cuts[-1] < ideal < total:
+            cuts.append(ideal)
+    cuts.append(total)
+    return cuts
+
+
+def check_boundaries(cuts: list[int], total: int) -> None:
+    if cuts[0] != 0 or cuts[-1] != total or any(b <= a for a, b in zip(cuts, cuts[1:])):
+        raise UsageError(f"chunk boundaries must rise from 0 to {total}: {cuts}")

@@ -1,0 +1,97 @@
+"""``bench.py --sections chunks``: one input over several workers (ffmotion --chunks).
+
+* per-chunk overhead: the same clip as 1 chunk and as N chunks on ONE worker (sequential):
+  (sum of chunk times - single pass) / (N - 1) is what each extra chunk costs (ffmpeg start,
+  seek, the K-frame overlap and warm-up decoded twice); the join is timed on its own.
+* speed-up: a Dask LocalCluster with W single-threaded workers (processes), W = 1 and 2 (or
+  --chunk-workers), each chunk's ffmpeg pinned to one thread (decoder/filter ``--threads 1``,
+  x264 ``threads=1``), the run cut into W chunks; and the model it implies: time(W) = max over
+  workers of their chunks' time + join.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ffmotion import api
+from ffmotion.run import runner
+from ffmotion.jobs import chunks as chunking
+from ffmotion.jobs.executors import LocalExecutor
+
+
+def _plan(src: Path, dst: Path, k: int, tools: runner.Tools) -> Any:
+    options = api.make_options(src, dst, k, threads=1, overwrite=True, audio=False,
+                               encoder_opts={"x264-params": "threads=1"})
+    return api.prepare(options, tools)
+
+
+def _model(chunk_seconds: tuple[float, ...], workers: int, join: float) -> float:
+    """Longest-first greedy assignment of the measured chunk times to W workers + join."""
+    loads = [0.0] * workers
+    for s in sorted(chunk_seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads) + join
+
+
+def run(src: Path, work: Path, tools: runner.Tools, k: int = 12, overhead_chunks: int = 8,
+        workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    out: dict[str, Any] = {"clip": src.name, "k": k, "loadavg_start": os.getloadavg()}
+    dst = work / "chunks-out.mp4"
+    plan = _plan(src, dst, k, tools)
+    started = time.perf_counter()
+    api.run(plan, tools)
+    single = time.perf_counter() - started
+    out["single_pass_s"] = round(single, 2)
+    print(f"bench chunks: single pass {single:.1f} s", flush=True)
+
+    planned = chunking.plan_chunks(plan, tools.ffmpeg, overhead_chunks, 1)
+    with LocalExecutor(1) as ex:
+        started = time.perf_counter()
+        done = chunking.execute(planned, tools, ex)
+        total = time.perf_counter() - started
+    extra = (sum(done.chunk_seconds) - single) / (len(done.chunk_seconds) - 1)
+    out["sequential"] = {"chunks": len(done.chunk_seconds), "total_s": round(total, 2),
+                         "chunk_s": done.chunk_seconds, "join_s": done.join_seconds,
+                         "overhead_per_chunk_s": round(extra, 3),
+                         "decoded_fraction": float(chunking.chunk_fraction(planned))}
+    per_frame = single / plan.out_frames
+    out["min_chunk_frames_for_5pct"] = (round(extra / (0.05 * per_frame)) if extra > 0 else 1)
+    out["auto_min_chunk_frames"] = chunking.min_chunk_frames(plan, 0)
+    print(f"bench chunks: {overhead_chunks} chunks on 1 worker {total:.1f} s, overhead per chunk "
+          f"{extra:.2f} s, join {done.join_seconds:.2f} s", flush=True)
+
+    import distributed
+
+    runs = []
+    for w in workers:
+        cluster = distributed.LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        client = distributed.Client(cluster)
+        try:
+            chunked = chunking.plan_chunks(plan, tools.ffmpeg, max(workers), w)
+            from ffmotion.jobs.executors import DaskExecutor
+
+            with DaskExecutor(client) as ex:
+                started = time.perf_counter()
+                done = chunking.execute(chunked, tools, ex)
+                wall = time.perf_counter() - started
+        finally:
+            client.close()
+            cluster.close()
+        runs.append({"workers": w, "chunks": len(done.chunk_seconds), "wall_s": round(wall, 2),
+                     "chunk_s": done.chunk_seconds, "join_s": done.join_seconds,
+                     "model_s": round(_model(done.chunk_seconds, w, done.join_seconds), 2),
+                     "loadavg": os.getloadavg()})
+        print(f"bench chunks: {w} Dask worker(s), {len(done.chunk_seconds)} chunks: {wall:.1f} s "
+              f"(chunks {done.chunk_seconds}, join {done.join_seconds:.2f} s)", flush=True)
+    base = runs[0]["wall_s"]
+    for r in runs:
+        r["speedup"] = round(base / r["wall_s"], 2)
+        # the model from the 1-worker run's chunk times, spread over W workers
+        r["model_speedup"] = round(base / _model(tuple(runs[0]["chunk_s"]), r["workers"],
+                                                 runs[0]["join_s"]), 2)
+    out["dask"] = runs
+    out["loadavg_end"] = os.getloadavg()
+    return out

@@ -2,7 +2,8 @@
 
 * per-chunk overhead: the same clip as 1 chunk and as N chunks on ONE worker (sequential):
   (sum of chunk times - single pass) / (N - 1) is what each extra chunk costs (ffmpeg start,
-  seek, the K-frame overlap and warm-up decoded twice); the join is timed on its own.
+  seek, the K-frame overlap and warm-up decoded twice); the join is timed on its own; and
+  directly: chunks of 1 and 31 frames on a keyframe and mid-GOP (fixed cost, per frame).
 * speed-up: a Dask LocalCluster with W single-threaded workers (processes), W = 1 and 2 (or
   --chunk-workers), each chunk's ffmpeg pinned to one thread (decoder/filter ``--threads 1``,
   x264 ``threads=1``), the run cut into W chunks; and the model it implies: time(W) = max over
@@ -62,6 +63,9 @@ def run(src: Path, work: Path, tools: runner.Tools, k: int = 12, overhead_chunks
     print(f"bench chunks: {overhead_chunks} chunks on 1 worker {total:.1f} s, overhead per chunk "
           f"{extra:.2f} s, join {done.join_seconds:.2f} s", flush=True)
 
+    out["direct"] = direct_overhead(plan, tools)
+    print(f"bench chunks: direct per-chunk overhead {out['direct']}", flush=True)
+
     import distributed
 
     runs = []
@@ -95,3 +99,38 @@ def run(src: Path, work: Path, tools: runner.Tools, k: int = 12, overhead_chunks
     out["dask"] = runs
     out["loadavg_end"] = os.getloadavg()
     return out
+
+
+def direct_overhead(plan: Any, tools: runner.Tools, repeats: int = 3) -> dict[str, float]:
+    """Chunks of 1 and 31 output frames in the middle of the clip, starting on a keyframe and
+    half a GOP after one (medians): the fixed cost of a chunk, the cost of a frame, and of
+    starting mid-GOP (frames decoded and dropped after the seek)."""
+    import statistics
+
+    keys = plan.info.index.keyframes
+    n = plan.out_frames
+    middle = len(keys) // 2
+    k0 = keys[middle] if 0 < keys[middle] < n - 40 else n // 3  # a short clip: no keyframe
+    k1 = keys[middle + 1] if middle + 1 < len(keys) else min(n - 40, k0 + 60)
+    found: dict[tuple[int, str], float] = {}
+    for keep in (1, 31):
+        for where, first in (("keyframe", k0), ("mid-gop", k0 + (k1 - k0) // 2)):
+            if not 0 < first < first + keep < n:
+                continue
+            run = chunking.plan_chunks(plan, tools.ffmpeg, 3, 1, cuts=[0, first, first + keep, n])
+            task = run.tasks[1]
+            times = []
+            for _ in range(repeats):
+                Path(task.segment).unlink(missing_ok=True)
+                started = time.perf_counter()
+                chunking.render_chunk(task, tools.ffmpeg)
+                times.append(time.perf_counter() - started)
+            Path(task.segment).unlink(missing_ok=True)
+            found[(keep, where)] = statistics.median(times)
+    per_frame = (found[(31, "keyframe")] - found[(1, "keyframe")]) / 30
+    return {"chunk_of_1_frame_s": round(found[(1, "keyframe")], 3),
+            "per_output_frame_s": round(per_frame, 4),
+            "fixed_s": round(found[(1, "keyframe")] - per_frame, 3),
+            "mid_gop_extra_s": round(found.get((1, "mid-gop"), found[(1, "keyframe")])
+                                     - found[(1, "keyframe")], 3),
+            "loadavg": os.getloadavg()[0]}

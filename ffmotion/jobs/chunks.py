@@ -47,15 +47,17 @@ PLACEHOLDER = "ffmotion-segment-output.nut"
 SEGMENT_MARK = ".ffmotion-chunk"
 LISTING_SUFFIX = ".ffconcat"
 
-# Per-chunk overhead, measured with scripts/bench.py --sections chunks (README "Chunked
-# runs"): an ffmpeg start with its seek and the first decoded frames costs START_S; every
-# extra input frame a chunk decodes (the K-frame overlap, warm-up, half a GOP after the
-# seek) costs DECODE_S_PER_MPIXEL per million pixels; a frame made and encoded costs at
-# least FRAME_S_PER_MPIXEL (FFV1, the fastest encoder ffmotion uses; x264 costs more, which
-# only makes the overhead smaller). --chunks auto keeps the overhead at MAX_OVERHEAD.
-START_S = 0.25
-DECODE_S_PER_MPIXEL = 0.002
-FRAME_S_PER_MPIXEL = 0.010
+# Per-chunk overhead, measured on the 2-core development machine (1080p30 H.264, GOP ~150,
+# K = 12, one thread per ffmpeg, x264 defaults; README "Chunked runs"): a chunk of 1 output
+# frame starting on a keyframe took 0.93 s, one of 31 frames 3.07 s (71 ms a frame), and
+# the same chunks starting mid-GOP 1.3 s more (62 frames decoded and dropped: 21 ms each).
+# So: an ffmpeg start with encoder set-up START_S, each extra decoded frame (the K-frame
+# overlap, warm-up, on average half a GOP after the seek) DECODE_S_PER_MPIXEL per million
+# pixels, each output frame FRAME_S_PER_MPIXEL. --chunks auto keeps the overhead under
+# MAX_OVERHEAD of the chunk's own work.
+START_S = 0.6
+DECODE_S_PER_MPIXEL = 0.010
+FRAME_S_PER_MPIXEL = 0.034
 MAX_OVERHEAD = 0.05
 
 

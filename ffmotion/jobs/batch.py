@@ -13,8 +13,6 @@ import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
-import fnmatch
-import glob
 import math
 import json
 import logging
@@ -27,32 +25,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Literal, Optional, Sequence, Union
+from typing import IO, Any, Callable, Literal, Optional, Sequence, Union
 
 from .. import __version__, api, graph, stabilize
 from ..graph import outputs as graph_outputs
 from ..run import runner, names, outputs
 from . import naming
-from ..errors import FfmotionError, Interrupted, ToolError, UsageError
+from .inputs import VIDEO_EXTENSIONS, find_inputs, read_input_list  # noqa: F401 (batch's API)
+from .dask import DASK_STOP_WAIT_S, DaskCancel, connect, import_distributed
+from ..errors import FfmotionError, Interrupted, UsageError
 from ..options import MAX_THREADS, Options
 
 log = logging.getLogger("ffmotion")
 
 DEFAULT_NAME = "{stem}_motion_k{offset}{ext}"
 NAME_FIELDS = ("stem", "ext", "offset", "mode", "dir", "relpath")
-# What a folder search picks up (compared lower-case). Files named explicitly are always taken.
-VIDEO_EXTENSIONS = frozenset({
-    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".nut", ".mts", ".m2ts", ".ts",
-    ".mpg", ".mpeg", ".vob", ".wmv", ".asf", ".flv", ".f4v", ".3gp", ".3g2", ".ogv", ".mxf",
-    ".dv", ".y4m",
-})
 DEFAULT_CONNECT_TIMEOUT = 10.0
-# --input-list: more than this is not a list of names (``/dev/zero`` would fill the memory)
-INPUT_LIST_MAX = 16 * 2**20
-# A task on a Dask worker asks the scheduler whether the batch was interrupted at most this often.
-DASK_CANCEL_POLL_S = 1.0
-# How long an interrupted Dask batch waits for running tasks to stop and clean up.
-DASK_STOP_WAIT_S = 30.0
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")
@@ -138,192 +126,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "needs ffmotion[dask], and paths the workers see too")
     group.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
                        metavar="S", help="seconds to wait for the Dask scheduler (default %(default)s)")
-
-
-def read_input_list(name: str, stdin: Optional[IO[str]] = None) -> list[str]:
-    """Paths from a list file (``-``: stdin), one per line; blank lines are ignored.
-
-    At most :data:`INPUT_LIST_MAX` bytes are read (``/dev/zero`` would fill the memory).
-    """
-    try:
-        if name == "-":
-            text = (stdin or sys.stdin).read(INPUT_LIST_MAX + 1)
-        else:
-            with open(name, "rb") as handle:
-                text = handle.read(INPUT_LIST_MAX + 1).decode("utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"input list not found: {outputs.shown(name)}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read the input list {outputs.shown(name)}: {exc}") from None
-    if len(text) > INPUT_LIST_MAX:
-        raise UsageError(f"input list {outputs.shown(name)} is longer than "
-                         f"{INPUT_LIST_MAX // 2**20} MiB: not a list of file names?")
-    if "\0" in text:
-        raise UsageError(f"input list {outputs.shown(name)} contains NUL bytes: not a list of "
-                         "file names")
-    return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
-
-
-def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
-                template: Optional[str] = None,
-                roots: Optional[dict[Path, Optional[Path]]] = None,
-                sequences: bool = False) -> list[Path]:
-    """Expand files, folders and glob patterns to input files, in order, each once.
-
-    Folders are searched recursively for video extensions, skipping hidden files and folders
-    and ffmotion's temporary files. Nothing in ``exclude`` (the output folder) is an input
-    when the folder or pattern reaches into it from outside; when the output folder is the
-    searched folder itself (``batch foot -o foot``), the files there whose names fit the
-    output ``template`` are earlier outputs and are left out (with a note) - so reruns, also
-    with another offset, never take outputs for inputs. Real paths are compared. A name that
-    exists is taken literally even if it looks like a pattern; a pattern or folder that finds
-    nothing is an error.
-
-    ``roots`` (when given) receives, for each input, the folder it was found from (the
-    argument, or a glob's fixed leading folders; None for a file named explicitly): the base
-    of ``{relpath}``. ``sequences``: folders of images found are inputs too (one each).
-    """
-    found: list[Path] = []
-    seen: set[Path] = set()
-    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
-    looks_like_output = output_pattern(template) if template else None
-    if looks_like_output is not None and looks_like_output.fullmatch("x.mp4"):
-        looks_like_output = None  # a template like {stem}{ext} tells nothing apart
-    left_out: list[Path] = []
-
-    def add(path: Path, root: Optional[Path] = None) -> None:
-        """``root``: the folder or pattern root that found ``path`` (None: named explicitly)."""
-        key = Path(os.path.realpath(path))
-        if skip is not None and _inside(key, skip):
-            # a shell-expanded `foot/*.mp4 -o foot` names earlier outputs explicitly
-            reaches_in = root is not None and not _inside(Path(os.path.realpath(root)), skip)
-            if reaches_in or (looks_like_output is not None
-                              and looks_like_output.fullmatch(path.name)):
-                left_out.append(path)
-                return
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-            if roots is not None:
-                roots[path] = root
-
-    for item in items:
-        outputs.check_name_length(item, "input")
-        path = Path(item).expanduser()
-        if path.is_dir():
-            matches = _search(path, skip)
-            if sequences:
-                matches += naming.image_folders(path, skip)
-            if not matches:
-                raise UsageError(f"no video files {'or image folders ' if sequences else ''}in "
-                                 f"folder {item} "
-                                 f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})"
-                                 + ("" if sequences else "; --sequences takes folders of images"))
-            for match in matches:
-                add(match, path)
-        elif path.exists() or not glob.has_magic(item):
-            add(path)  # missing files are reported with the other checks
-        else:
-            matches = _glob(os.path.expanduser(item))
-            files: list[Path] = []
-            for match in matches:
-                if match.is_dir():
-                    files.extend(_search(match, skip))
-                    if sequences:
-                        files.extend(naming.image_folders(match, skip))
-                elif runner.TEMP_MARK not in match.name and match.is_file():
-                    files.append(match)
-            if not files:
-                raise UsageError(f"no files match {item}")
-            root = _glob_root(os.path.expanduser(item))
-            for match in files:
-                add(match, root)
-    if left_out:
-        print(f"ffmotion: note: {len(left_out)} file(s) in the output folder left out of the "
-              f"inputs (outputs of this or an earlier run, e.g. {outputs.shown(left_out[0])})",
-              file=sys.stderr)
-    if not found and left_out:
-        raise UsageError("every input found is in the output folder: nothing to do "
-                         "(choose another --output-dir)")
-    return found
-
-
-def _glob(pattern: str) -> list[Path]:
-    """Sorted matches of a glob pattern. ``**`` does not follow links to folders: Python's
-    glob does, and a link to a folder above it expands without end."""
-    if "**" not in pattern:
-        return [Path(m) for m in sorted(glob.glob(pattern))]
-    root = _glob_root(pattern)
-    rest = Path(pattern).parts[len(root.parts):]
-    found: list[str] = []
-    for here, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel = Path(here).relative_to(root).parts if here != str(root) else ()
-        for name in sorted(dirs + [f for f in files if not f.startswith(".")]):
-            if _glob_match((*rel, name), rest):
-                found.append(os.path.join(here, name))
-    return [Path(m) for m in sorted(found)]
-
-
-def _glob_match(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    """``parts`` (a relative path) matches ``pattern`` component by component; ``**``
-    matches any number of components."""
-    if not pattern:
-        return not parts
-    head, rest = pattern[0], pattern[1:]
-    if head == "**":
-        return any(_glob_match(parts[i:], rest) for i in range(len(parts) + 1))
-    return bool(parts) and fnmatch.fnmatchcase(parts[0], head) and _glob_match(parts[1:], rest)
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    """``path`` is ``folder`` or below it (both real paths)."""
-    return path == folder or folder in path.parents
-
-
-def _glob_root(pattern: str) -> Path:
-    """The folder a glob pattern searches from: its leading components without magic."""
-    parts = Path(pattern).parts
-    fixed = []
-    for part in parts[:-1]:
-        if glob.has_magic(part):
-            break
-        fixed.append(part)
-    return Path(*fixed) if fixed else Path(".")
-
-
-def output_pattern(template: str) -> "re.Pattern[str]":
-    """A regex matching every name ``template`` can give (any stem, offset, mode, ext)."""
-    pieces = []
-    for literal, field, spec, conversion in string.Formatter().parse(template):
-        pieces.append(re.escape(literal))
-        if field is None:
-            continue
-        if spec or conversion:
-            pieces.append(".*")
-        elif field == "ext":
-            pieces.append(r"\.[^./]+")
-        elif field == "mode":
-            pieces.append("(?:offset|freeze)")
-        else:
-            pieces.append(".+?")
-    return re.compile("".join(pieces), re.DOTALL)
-
-
-def _search(folder: Path, exclude: Optional[Path]) -> list[Path]:
-    """Video files below ``folder``: regular files only (a FIFO would block the probe for
-    ever), links to folders not followed (they may loop)."""
-    hits = []
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and (exclude is None or Path(os.path.realpath(here / d)) != exclude))
-        for name in sorted(files):
-            if (not name.startswith(".") and runner.TEMP_MARK not in name
-                    and Path(name).suffix.lower() in VIDEO_EXTENSIONS
-                    and (here / name).is_file()):
-                hits.append(here / name)
-    return hits
 
 
 def check_template(template: str) -> None:
@@ -548,94 +350,6 @@ def _wait_through_signals(wait: Callable[[], Any]) -> None:
             runner.stop_children()
 
 
-# -- Dask -------------------------------------------------------------------------------
-
-class DaskCancel:
-    """Picklable "was the batch interrupted?" check, run on the workers.
-
-    Reads a named ``distributed.Event`` on the scheduler, at most every
-    :data:`DASK_CANCEL_POLL_S` seconds per task.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._checked = 0.0
-        self._set = False
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"name": self.name}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["name"])  # type: ignore[misc]
-
-    def __call__(self) -> bool:
-        if not self._set and _worker_stopping():
-            self._set = True  # the worker lost its scheduler: nobody will take the result
-        now = time.monotonic()
-        if not self._set and now - self._checked >= DASK_CANCEL_POLL_S:
-            self._checked = now
-            from distributed import Event
-
-            with contextlib.suppress(Exception):  # no scheduler: nobody can cancel either
-                self._set = Event(self.name).is_set()
-        return self._set
-
-
-def _worker_stopping() -> bool:
-    """This Dask worker is closing (its scheduler is gone, or it is told to stop)."""
-    try:
-        from distributed import get_worker
-
-        status = get_worker().status
-    except Exception:  # noqa: BLE001 - not on a worker (a test, a local call)
-        return False
-    return getattr(status, "name", str(status)) in ("closing", "closed", "closing_gracefully",
-                                                     "failed")
-
-
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError:
-        raise ToolError("--scheduler needs Dask distributed: pip install 'ffmotion[dask]'") from None
-    # distributed sets its loggers' levels when imported: its reconnect tracebacks are not
-    # ffmotion's messages (-vv shows them)
-    quiet = logging.DEBUG if log.getEffectiveLevel() <= logging.DEBUG else logging.CRITICAL
-    for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm",
-                 "distributed.batched", "tornado", "asyncio"):
-        logging.getLogger(name).setLevel(quiet)
-    return distributed
-
-
-def _check_address(distributed: Any, address: str) -> None:
-    """An unknown scheme is a usage error now (distributed would stall 20 s, then raise)."""
-    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
-    try:
-        from distributed.comm.registry import get_backend
-
-        get_backend(scheme)
-    except (ValueError, ImportError, KeyError):
-        raise UsageError(f"--scheduler {address!r}: unknown address scheme {scheme!r} "
-                         "(use tcp://HOST:8786)") from None
-
-
-def connect(address: str, timeout: float) -> Any:
-    """A ``distributed.Client`` for the scheduler at ``address``, or a one-line error."""
-    distributed = _import_distributed()
-    if "://" not in address and ":" not in address:
-        raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:8786")
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not {timeout}")
-    _check_address(distributed, address)
-    try:
-        return distributed.Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise ToolError(f"cannot reach the Dask scheduler at {address} "
-                        f"within {timeout:g} s: {' '.join(str(exc).split())}") from None
-    except ValueError as exc:
-        raise UsageError(f"--scheduler {address!r}: {exc}") from None
-
-
 def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Display") -> Outcome:
     """Submit one task per job through ``client`` (see :func:`connect`) and collect the records.
 
@@ -644,7 +358,7 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
     running tasks are told to stop (their ffmpeg killed, temporary files removed) and
     queued ones do nothing.
     """
-    distributed = _import_distributed()
+    distributed = import_distributed()
     token = uuid.uuid4().hex[:12]
     cancel_name = f"ffmotion-cancel-{token}"
     cancel = DaskCancel(cancel_name)

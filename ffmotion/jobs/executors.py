@@ -123,7 +123,7 @@ class LocalExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """Tasks on a Dask distributed cluster (``client`` from :func:`ffmotion.jobs.batch.connect`).
+    """Tasks on a Dask distributed cluster (``client`` from :func:`ffmotion.jobs.dask.connect`).
 
     Workers run the same code on the same paths: inputs and outputs must be on storage every
     worker sees under the same names.
@@ -132,9 +132,9 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, client: Any, own: bool = False) -> None:
-        from .batch import DaskCancel, _import_distributed
+        from .dask import DaskCancel, import_distributed
 
-        self._distributed = _import_distributed()
+        self._distributed = import_distributed()
         self.client = client
         self._own = own  # a client this executor connected: closed with it
         self.token = uuid.uuid4().hex[:12]
@@ -176,7 +176,7 @@ class DaskExecutor(Executor):
         return Outcome(key, error=reason(exc))
 
     def cancel(self, futures: list[Any]) -> None:
-        from .batch import DASK_STOP_WAIT_S
+        from .dask import DASK_STOP_WAIT_S
 
         _through_signals(lambda: self._distributed.Event(self._cancel_name,
                                                          client=self.client).set())
@@ -213,7 +213,7 @@ def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None,
     if client is not None:
         return DaskExecutor(client)
     if scheduler is not None:
-        from .batch import connect
+        from .dask import connect
 
         return DaskExecutor(connect(scheduler, connect_timeout), own=True)
     import os

@@ -8,7 +8,9 @@ under the output folder, ``--name '{dir}_{stem}{ext}'`` puts the folder into the
 from __future__ import annotations
 
 import os
+import re
 import stat
+import string
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
@@ -113,5 +115,23 @@ def make_output_folders(outdir: Path, targets: Iterable[Path]) -> list[Path]:
     return created
 
 
+def output_pattern(template: str) -> "re.Pattern[str]":
+    """A regex matching every name ``template`` can give (any stem, offset, mode, ext)."""
+    pieces = []
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        pieces.append(re.escape(literal))
+        if field is None:
+            continue
+        if spec or conversion:
+            pieces.append(".*")
+        elif field == "ext":
+            pieces.append(r"\.[^./]+")
+        elif field == "mode":
+            pieces.append("(?:offset|freeze)")
+        else:
+            pieces.append(".+?")
+    return re.compile("".join(pieces), re.DOTALL)
+
+
 __all__ = ["check_relative_name", "dir_field", "image_folders", "make_output_folders",
-           "relpath_field", "stem_field"]
+           "output_pattern", "relpath_field", "stem_field"]

@@ -165,10 +165,18 @@ def shown_planes(page: object, pix_fmt: str) -> list[np.ndarray]:
 
 
 def wait_exact(page: object, i: int, k: int) -> None:
-    page.wait_for_function(  # type: ignore[attr-defined]
-        f"window.ffmotionPreview.exact && window.ffmotionPreview.shown.i === {i} && "
-        f"window.ffmotionPreview.describe && window.ffmotionPreview.describe.k === {k} && "
-        "window.ffmotionPreview.busy === 0", timeout=90000)
+    try:
+        page.wait_for_function(  # type: ignore[attr-defined]
+            f"window.ffmotionPreview.exact && window.ffmotionPreview.shown.i === {i} && "
+            f"window.ffmotionPreview.describe && window.ffmotionPreview.describe.k === {k} && "
+            "window.ffmotionPreview.busy === 0", timeout=90000)
+    except Exception as exc:  # say what the page shows instead
+        state = page.evaluate(  # type: ignore[attr-defined]
+            "JSON.stringify({error: document.getElementById('error').textContent, "
+            "motion: document.getElementById('motion-state').textContent, "
+            "busy: window.ffmotionPreview.busy, exact: window.ffmotionPreview.exact, "
+            "shown: window.ffmotionPreview.shown && window.ffmotionPreview.shown.i})")
+        raise AssertionError(f"frame {i} (K={k}) never shown exactly: {state}") from exc
 
 
 def set_value(page: object, selector: str, value: str) -> None:

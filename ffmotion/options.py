@@ -10,7 +10,9 @@ from typing import Literal, Optional, Union
 
 from .errors import UsageError
 from .looks import Look
+from .media.source import Source
 from .media.streams import AudioChoice, parse_audio_choice
+from .run.sinks import Sink
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
@@ -149,6 +151,11 @@ class Options:
     video_stream: Optional[int] = None  # position among the video streams (None: the real one)
     audio_stream: AudioChoice = 0  # audio track kept (a position), "all" or "none"
     deinterlace: bool = False  # --deinterlace: bwdif (or yadif) before the motion graph
+    # a stream or live input (stdin, a URL, a device): None for the file ``src``
+    source: Optional[Source] = None
+    # stdout, a URL or an HLS playlist (``dst`` then only chooses encoder defaults): None
+    # for the file ``dst``
+    sink: Optional[Sink] = None
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy, self.max_buffer)

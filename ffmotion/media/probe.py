@@ -153,6 +153,14 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
         ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
         "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
     ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+    return parse_probe_output(path, source, done, wanted)
+
+
+def parse_probe_output(path: Path, source: Source, done: runner.Completed,
+                       wanted: Optional[int] = None) -> MediaInfo:
+    """MediaInfo from a finished ``-c copy -f framecrc`` run over ``source`` (its header on
+    stderr, its packets on stdout); ``path`` names the input in messages. Also used for
+    the head of a stream (:mod:`ffmotion.media.stream`)."""
     header = _input_section(done.stderr)
     lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
     if done.returncode != 0 and not lines:

@@ -121,7 +121,9 @@ def output_target(plan: "Plan", dst: Path) -> tuple[str, dict[str, Any]]:
     """The output name ffmpeg gets and the muxer options for the plan's sink."""
     sink = plan.options.sink
     if sink is None or sink.kind == "file":
-        return str(dst), {}
+        # a live recording reaches the disk as it is made (a reader can follow it, and a
+        # crash loses seconds, not everything since the last 32 KiB)
+        return str(dst), ({"flush_packets": 1} if plan.info.input.kind == "live" else {})
     if sink.kind == "hls":
         return str(dst), {
             "f": "hls", "hls_time": HLS_SEGMENT_SECONDS, "hls_list_size": 0,

@@ -611,7 +611,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
                    help="of compare, scaling, memory, startup, energy, encoders, preview, "
-                        "stabilize (default: all but encoders, preview and stabilize; preview "
+                        "stabilize, live (default: all but encoders, preview, stabilize and "
+                        "live; live is scripts/bench_live.py; preview "
                         "needs Playwright and Chromium, see scripts/bench_preview.py; "
                         "stabilize is scripts/bench_stabilize.py, ~10 min)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
@@ -710,6 +711,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             spec = ClipSpec(w, h, min(args.durations))
             report["encoders"] = encoder_sweep(args, ensure_clip(spec, args.cache, tools.ffmpeg),
                                                work, tools)
+        if "live" in args.sections:
+            import bench_live  # scripts/bench_live.py: camera frame to output frame
+
+            report["live"] = bench_live.run(ffmpeg=tools.ffmpeg)
+            print(json.dumps({"live": report["live"]}, indent=2), flush=True)
         if "stabilize" in args.sections:
             import bench_stabilize  # scripts/bench_stabilize.py: tripod against smoothing
 

@@ -79,10 +79,22 @@ def input_source(name: str, live: bool = False) -> Optional[Source]:
         return Source("live" if live else "stream", STDIN_NAME, flags)
     # ffmpeg waits its whole analyzeduration (5 s) on an MPEG-TS over UDP for streams that
     # may still appear, twice (probe, run): 1 s finds audio and video of any usual stream
-    return Source("live" if live else "stream", name, (*flags, *URL_ANALYZE))
+    return Source("live" if live else "stream", name,
+                  (*flags, *URL_ANALYZE, silence_option(url_scheme(name) or "")))
 
 
 URL_ANALYZE: tuple[tuple[str, object], ...] = (("analyzeduration", 1_000_000),)
+# A stream that goes silent (a UDP sender that stopped: UDP has no end) ends the input after
+# this long, and the output is finished as at the stream's end, instead of waiting for ever.
+STREAM_SILENCE_S = 10
+# the protocols whose own "timeout" is the read timeout (UDP has no end; ffmpeg's generic
+# rw_timeout does not reach them); the others take rw_timeout
+_OWN_TIMEOUT = frozenset({"udp", "udplite", "rtp", "rtsp", "rtsps", "srt"})
+
+
+def silence_option(scheme: str) -> tuple[str, object]:
+    """The input option ending a URL stream after :data:`STREAM_SILENCE_S` without data."""
+    return ("timeout" if scheme in _OWN_TIMEOUT else "rw_timeout", STREAM_SILENCE_S * 1_000_000)
 
 
 # no input buffering in the demuxer, no frame reordering delay in the decoder

@@ -17,10 +17,13 @@ from .errors import FFmpegFailed, MediaError, UsageError
 from .looks import Look
 from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
+from .media.source import Source
+from .media.stream import input_source, probe_head, shown_name
 from .media.streams import parse_audio_choice
+from .run.sinks import check_hls, sink_for
+from .media.probe import MediaInfo, probe, probe_sequence
 from .media import sequence as images
 from .media.sequence import SequenceRequest
-from .media.probe import MediaInfo, probe, probe_sequence
 from .run.outputs import check_name, check_name_length
 
 log = logging.getLogger("ffmotion")
@@ -39,6 +42,7 @@ class Result:
     argv: list[str]
     chunks: int = 1  # chunked runs (--chunks): segments joined
     reused: int = 0  # chunked runs: segments a killed or failed earlier run had finished
+    stopped: Optional[str] = None  # a stream stopped by this signal (SIGINT...), output kept
 
 
 def make_options(
@@ -76,6 +80,8 @@ def make_options(
     gif_stats: Optional[str] = None,
     sequence: Union[bool, SequenceRequest, None] = None,
     framerate: Union[str, float, Fraction, None] = None,
+    format: Optional[str] = None,
+    source: Optional[Source] = None,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -94,7 +100,18 @@ def make_options(
     ``sequence=True`` reads ``src`` as an image sequence (a printf pattern ``img%04d.png`` or
     a glob ``shots/*.jpg``; a folder always is one) at ``framerate`` (default 25; giving it
     implies ``sequence``).
+    Streams: ``src`` ``"-"`` is stdin and ``"scheme://..."`` a URL (unless such a file
+    exists), or give a :class:`~ffmotion.media.source.Source` as ``source`` (a live device);
+    ``dst`` ``"-"`` is stdout (muxer ``format``, default Matroska), a URL is streamed to,
+    ``DIR/NAME.m3u8`` is an HLS playlist (:mod:`ffmotion.run.sinks`).
     """
+    if source is None:
+        source = input_source(os.fspath(src))
+    sink = sink_for(os.fspath(dst), format)
+    if source is not None:
+        src = shown_name(source)
+    if sink is not None and sink.placeholder is not None:
+        dst = sink.placeholder
     opts = (tuple(f"{k}={v}" for k, v in encoder_opts.items()) if isinstance(encoder_opts, dict)
             else tuple(encoder_opts or ()))
     mode, spec = mode_and_offset(offset, freeze)
@@ -115,7 +132,7 @@ def make_options(
         max_buffer=DEFAULT_MAX_BUFFER if max_buffer is None else parse_size(max_buffer),
         threads=threads, deinterlace=deinterlace, video_stream=video_stream,
         audio_stream=parse_audio_choice(audio_stream),
-        sequence=sequence_request(src, sequence, framerate),
+        sequence=sequence_request(src, sequence, framerate), source=source, sink=sink,
     )
     check_paths(options)
     return options
@@ -181,6 +198,8 @@ def probe_input(options: Options, tools: runner.Tools) -> MediaInfo:
 def check_paths(options: Options) -> None:
     """Input exists, output is not the input, and can be written."""
     src, dst = options.src, options.dst
+    if options.source is not None or options.sink is not None:
+        return check_stream_paths(options)
     check_name(src, "input")
     check_name(dst, "output")
     check_name_length(src, "input")
@@ -217,6 +236,29 @@ def check_sequence_paths(sequence: images.ImageSequence, dst: Path) -> None:
         if any(f.parent == folder and regex.match(f.name) for f in real):
             raise UsageError(f"the output sequence {dst.name} would write over the input "
                              f"images in {dst.parent} (choose another name or folder)")
+def check_stream_paths(options: Options) -> None:
+    """:func:`check_paths` where the input or the output is a stream (stdin, a URL, a
+    device, stdout, HLS): a file input still must exist; a file output is checked as usual,
+    an HLS folder by :func:`ffmotion.run.sinks.check_hls`; stdout and URLs need nothing."""
+    src, dst, sink = options.src, options.dst, options.sink
+    if options.source is None and options.sequence is None:
+        check_name(src, "input")
+        if not src.exists():
+            raise UsageError(f"input not found: {src}")
+        if src.is_dir():
+            raise UsageError(f"input is a folder, not a file: {src}")
+    if sink is None or sink.kind == "file":
+        check_name(dst, "output")
+        check_name_length(dst, "output")
+        if graph_outputs.is_sequence(dst):
+            runner.check_output_set(dst, options.overwrite)
+        else:
+            runner.check_output_path(dst, options.overwrite)
+    elif sink.kind == "hls":
+        if options.source is None and src.parent == dst.parent and src.stem == dst.stem \
+                and src.suffix.lower() == ".ts":
+            raise UsageError(f"output segments would overwrite the input {src}")
+        check_hls(dst, options.overwrite)
 
 
 def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = None) -> graph.Plan:
@@ -224,7 +266,10 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
     check_paths(options)
     graph.check_output_format(options)
     graph.check_quality(options)
-    plan = graph.plan(options, info if info is not None else probe_input(options, tools))
+    if info is None:
+        info = (probe_head(options.source, tools, options.video_stream)
+                if options.source is not None else probe_input(options, tools))
+    plan = graph.plan(options, info)
     plan = stabilization.attach(attach_picture(plan, tools), tools)
     # listed by the same process that checked the binary (runner.tools): no process start here
     available = runner.encoders(tools.ffmpeg)
@@ -276,8 +321,15 @@ def check_encoder_opts(plan: graph.Plan, tools: runner.Tools) -> None:
 
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         on_frames: Optional[Callable[[int], None]] = None) -> Result:
-    """Run a prepared plan, writing its output atomically."""
+    """Run a prepared plan, writing its output atomically (a stream input or output: see
+    :func:`ffmotion.run.streaming.run_plan`)."""
     options = plan.options
+    if options.source is not None or options.sink is not None:
+        from .run import streaming
+
+        done = streaming.run_plan(plan, tools, progress=progress, on_frames=on_frames)
+        return Result(done.output, done.frames, plan.k, plan.mode,
+                      graph.command(plan, tools.ffmpeg), stopped=done.stopped)
     sequence = graph_outputs.is_sequence(options.dst)
     if sequence:
         runner.check_output_set(options.dst, options.overwrite)

@@ -312,16 +312,21 @@ def _main_parser() -> argparse.ArgumentParser:
         epilog="Subcommands (each has --help): demo [OUT] (a sample clip and its motion "
                "extraction), batch IN... -o DIR (many files), looks (the look presets), "
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
-               "preview IN (a web page to choose the offset by scrubbing). "
+               "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
+               "camera, as it records). "
                "A file named like a subcommand can be given as ./demo.",
     )
-    parser.add_argument("input", help="input video, or an image sequence: a folder of "
-                                      "images, or a pattern/glob with --sequence")
+    parser.add_argument("input", help="input video; an image sequence (a folder of images, or "
+                                      "a pattern/glob with --sequence); '-' reads a stream "
+                                      "from stdin, scheme://... a URL (udp, srt, rtsp, http...)")
     parser.add_argument("output", help="output: a video (.mp4 .mov .mkv .avi .webm .ts .flv .mpg "
-                                       ".mxf .ogv .y4m ...), an animation (.gif .webp .apng) "
-                                       "or an image sequence (out%%04d.png .tif .jpg)")
+                                       ".mxf .ogv .y4m ...), an animation (.gif .webp .apng), "
+                                       "an image sequence (out%%04d.png .tif .jpg), '-' "
+                                       "(stdout), a URL (udp:// srt:// rtmp:// ...) or an HLS "
+                                       "playlist (DIR/index.m3u8)")
     _common(parser, threads=True)
     _sequence_args(parser)
+    _stream_args(parser)
     parser.add_argument("--print-command", action="store_true",
                         help="print the ffmpeg command (runnable as is) and exit")
     _chunk_args(parser)
@@ -457,11 +462,13 @@ def _setup_logging(args: argparse.Namespace) -> None:
         logging.getLogger(other).setLevel(logging.DEBUG if args.verbose >= 2 else logging.ERROR)
 
 
-def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
+def _options(args: argparse.Namespace, src: "str | Path", dst: "str | Path",
+             source: Optional[object] = None) -> api.Options:
     return api.make_options(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite, look=_look(args, src),
+        overwrite=args.overwrite,
+        look=_look(args, None if source is not None else _near(src)),
         start=args.start, end=args.end, duration=args.duration,
         stabilize=_stabilize_from(args) or False,
         strategy=args.strategy, max_buffer=args.max_buffer,
@@ -470,7 +477,9 @@ def _options(args: argparse.Namespace, src: Path, dst: Path) -> api.Options:
         width=args.width, height=args.height, scale=args.scale, fps=args.fps,
         audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
         encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats,
-        sequence=_sequence_of(args, src),
+        sequence=None if source is not None or api.input_source(str(src)) is not None
+        else _sequence_of(args, Path(src)),
+        format=getattr(args, "format", None), source=source,  # type: ignore[arg-type]
     )
 
 
@@ -479,8 +488,25 @@ def _say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
+def _stream_args(parser: argparse.ArgumentParser) -> None:
+    """--format: the muxer of '-' and URL outputs."""
+    from .run.sinks import DEFAULT_STDOUT_FORMAT, FORMATS
+
+    parser.add_argument("--format", metavar="F",
+                        help="muxer for '-' (stdout) and URL outputs: "
+                             f"{', '.join(sorted(FORMATS))} (default: {DEFAULT_STDOUT_FORMAT} "
+                             "on stdout; mpegts for udp/srt/tcp, flv for rtmp)")
+
+
+def _near(src: "str | Path") -> Optional[Path]:
+    """The input file whose folder may hold an ffmotion.toml (None for a stream)."""
+    from .media.stream import input_source
+
+    return None if input_source(str(src)) is not None else Path(src)
+
+
 def _single(args: argparse.Namespace) -> int:
-    options = _options(args, Path(args.input), Path(args.output))
+    options = _options(args, args.input, args.output)
     tools = runner.tools(args.ffmpeg)
     plan = api.prepare(options, tools)
     if args.chunks is not None or args.scheduler is not None or args.jobs is not None:
@@ -538,7 +564,11 @@ def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     result = api.run(plan, tools, progress=show_bar)
     seconds = time.monotonic() - started
     fps = graph.shaping(plan)[1] or plan.info.fps
-    _say(args, f"ffmotion: wrote {result.output} ({result.frames} frames at "
+    sink = plan.options.sink
+    where = (f"sent to {sink.shown}" if sink is not None and sink.streams_out
+             else f"wrote {result.output}")
+    stopped = f"stopped by {result.stopped}: " if result.stopped else ""
+    _say(args, f"ffmotion: {stopped}{where} ({result.frames} frames at "
                f"{format_fps(fps)} fps, {seconds:.1f} s)")
     return 0
 
@@ -581,6 +611,50 @@ def _demo(args: argparse.Namespace) -> int:
     # -y: the output exists now, so a printed -n would refuse to run
     _out(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
     return 0
+
+
+def _live_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ffmotion live",
+        description="Motion extraction from a live camera, as it records. SOURCE: none (the "
+                    "default camera: v4l2 /dev/video0 on Linux, avfoundation 0 on macOS; "
+                    "Windows: dshow:video=NAME), /dev/videoN, v4l2:/dev/videoN, "
+                    "avfoundation:N, dshow:video=NAME, lavfi:GRAPH (a synthetic camera, e.g. "
+                    "lavfi:testsrc2=size=640x360:rate=30), a URL (rtsp://, udp://, srt://) or "
+                    "- (stdin). OUT: a file (committed when stopped), - (stdout, e.g. "
+                    "| ffplay -), a URL, or DIR/index.m3u8 (HLS). Stop with Ctrl-C or "
+                    "--duration. An output frame needs input frame i+K: the picture is K "
+                    "frames behind the camera, plus the processing latency.",
+        epilog="Example: ffmotion live lavfi:testsrc2=size=640x360:rate=30 out.mkv --duration 3")
+    parser.add_argument("places", nargs="+", metavar="[SOURCE] OUT",
+                        help="the camera (optional) and the output")
+    cam = parser.add_argument_group("capture device (v4l2, avfoundation, dshow)")
+    cam.add_argument("--video-size", metavar="WxH", help="capture size, e.g. 1280x720")
+    cam.add_argument("--framerate", metavar="R", help="capture rate, e.g. 30")
+    cam.add_argument("--input-format", metavar="F",
+                     help="capture format (v4l2 -input_format, e.g. mjpeg; others -pixel_format)")
+    _common(parser, threads=True)
+    _stream_args(parser)
+    parser.add_argument("--print-command", action="store_true",
+                        help="print the ffmpeg command (runnable as is) and exit")
+    return parser
+
+
+def _live(args: argparse.Namespace) -> int:
+    from .media.live import live_source
+
+    if len(args.places) > 2:
+        raise UsageError("ffmotion live takes [SOURCE] OUT (see ffmotion live --help)")
+    text = args.places[0] if len(args.places) == 2 else None
+    source = live_source(text, video_size=args.video_size, framerate=args.framerate,
+                         input_format=args.input_format)
+    options = _options(args, text or source.name, args.places[-1], source=source)
+    tools = runner.tools(args.ffmpeg)
+    plan = api.prepare(options, tools)
+    if args.print_command:
+        _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        return 0
+    return _execute(args, plan, tools)
 
 
 def _batch_parser() -> argparse.ArgumentParser:
@@ -910,6 +984,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[ar
     "energy": (_energy_parser, _energy),
     "preview": (_preview_parser, _preview),
     "map": (_map_parser, _map),
+    "live": (_live_parser, _live),
 }
 
 

@@ -10,8 +10,10 @@ from typing import Literal, Optional, Union
 
 from .errors import UsageError
 from .looks import Look
+from .media.source import Source
 from .media.sequence import SequenceRequest
 from .media.streams import AudioChoice, parse_audio_choice
+from .run.sinks import Sink
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")
@@ -157,6 +159,11 @@ class Options:
     deinterlace: bool = False  # --deinterlace: bwdif (or yadif) before the motion graph
     # an image sequence (folder, img%04d.png or a glob) read at its frame rate; None: a file
     sequence: Optional[SequenceRequest] = None
+    # a stream or live input (stdin, a URL, a device): None for the file ``src``
+    source: Optional[Source] = None
+    # stdout, a URL or an HLS playlist (``dst`` then only chooses encoder defaults): None
+    # for the file ``dst``
+    sink: Optional[Sink] = None
 
     def __post_init__(self) -> None:
         _check_strategy(self.strategy, self.max_buffer)

@@ -649,10 +649,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
                    help="of compare, scaling, memory, startup, energy, encoders, preview, "
-                        "stabilize, chunks (default: all but encoders, preview, stabilize and "
-                        "chunks; preview needs Playwright and Chromium, see "
+                        "stabilize, chunks, live (default: all but encoders, preview, stabilize, "
+                        "chunks and live; preview needs Playwright and Chromium, see "
                         "scripts/bench_preview.py; stabilize is scripts/bench_stabilize.py, "
-                        "~10 min; chunks is scripts/bench_chunks.py)")
+                        "~10 min; chunks is scripts/bench_chunks.py; live is scripts/bench_live.py)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
@@ -757,6 +757,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             enc_report = bench_encoders.run(enc_args)
             print(bench_encoders.markdown(enc_report), flush=True)
             report["encoder_defaults"] = enc_report
+        if "live" in args.sections:
+            import bench_live  # scripts/bench_live.py: camera frame to output frame
+
+            report["live"] = bench_live.run(ffmpeg=tools.ffmpeg)
+            print(json.dumps({"live": report["live"]}, indent=2), flush=True)
         if "stabilize" in args.sections:
             import bench_stabilize  # scripts/bench_stabilize.py: tripod against smoothing
 

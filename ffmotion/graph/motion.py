@@ -113,6 +113,8 @@ CONTAINERS: dict[str, Container] = {
                       frozenset({"vorbis", "opus", "flac"}), "libvorbis"),
     # raw frames in the working format: exact, like FFV1, for pipes to other tools
     ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
+    # an HLS playlist (run/sinks.py): MPEG-TS segments
+    ".m3u8": Container(dict(_X264), _TS_AUDIO, "aac"),
 }
 # batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-2,
 # Theora and raw y4m inputs get .mp4 instead
@@ -189,7 +191,8 @@ class Plan:
         if not look.is_classic:
             what += f", look: {look.describe()}"
         span = self.span
-        if not span.is_whole:
+        stream = not self.info.input.seekable
+        if not span.is_whole and not stream:
             what += (f", frames {span.first}-{span.first + span.count - 1} of "
                      f"{self.info.frames}")
         if self.stabilizer is not None:
@@ -201,6 +204,10 @@ class Plan:
         if self.info.rotation:
             what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
         what += self.describe_streams()
+        if stream:
+            from .stream import describe_count
+
+            return f"{what}, {describe_count(self)}, {self.working_pix_fmt}"
         return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
 
     def describe_streams(self) -> str:
@@ -236,6 +243,10 @@ class Plan:
 
 def plan(options: Options, info: MediaInfo) -> Plan:
     """Resolve the offset against the input; reject offsets the input is too short for."""
+    if not info.input.seekable:  # stdin, a URL, a device: length unknown
+        from .stream import plan_stream
+
+        return plan_stream(options, info)
     k = options.offset.to_frames(info.fps)
     span = frame_range(options, info)
     n = span.count
@@ -257,7 +268,7 @@ def plan(options: Options, info: MediaInfo) -> Plan:
                 f"of {info.path.name}{_ranged(span)} (frames 0 to {n - 1})"
             )
         out_frames = n
-    channel_ks = _channel_offsets(options, info, k, n)
+    channel_ks = channel_offsets(options, info, k, n)
     if channel_ks is not None and options.mode == "offset":
         out_frames = n - max(channel_ks)
     working = looks.working_format(working_pix_fmt(info.pix_fmt), options.look)
@@ -280,7 +291,7 @@ def range_timing(info: MediaInfo, span: FrameRange, out_frames: Optional[int]) -
                        span.total, info.constant_rate, out_frames, index.time_base)
 
 
-def _channel_offsets(options: Options, info: MediaInfo, k: int,
+def channel_offsets(options: Options, info: MediaInfo, k: int,
                      n: int) -> Optional[tuple[int, int, int]]:
     """``--rgb-offsets`` in frames, checked against the input like the offset itself."""
     channels = options.look.rgb_offsets
@@ -538,6 +549,9 @@ def video_args(plan: Plan) -> dict[str, Any]:
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args.get("c:v") in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
+    from .stream import encoder_args  # live inputs, HLS outputs
+
+    args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     return args
 
@@ -755,13 +769,19 @@ def output(plan: Plan, dst: Path) -> Any:
     if len(streams) > 1:
         kwargs.update(audio_args(plan))
         # audio would otherwise run K frames past the video; the last video frame ends here
-        kwargs["t"] = _seconds(plan.out_duration)
+        if plan.out_frames:
+            kwargs["t"] = _seconds(plan.out_duration)
+        else:  # a stream of unknown length: end with the video
+            kwargs["shortest"] = None
     subtitles = kept_subtitles(plan) if plan.cut is None else ()
     for track in subtitles:
         streams.append(source[f"s:{track}"])
     if subtitles:
         kwargs["c:s"] = subtitle_codec(plan)
-    return ffmpeg.output(*streams, str(dst), **kwargs)
+    from .stream import output_target  # stdout, URLs, HLS
+
+    name, muxer = output_target(plan, dst)
+    return ffmpeg.output(*streams, name, **kwargs, **muxer)
 
 
 def dual_timing(plan: Plan) -> Optional[Timing]:

@@ -152,14 +152,27 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
     path = source.path if source.path is not None else Path(source.name)
     indexed = _from_mp4_index(path, ffmpeg) if source.kind == "file" else None
     if indexed is not None:
-        header, packets, bases = indexed
-    else:
-        done = runner.capture([
-            ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
-            "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
-        ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
-        header = _checked_header(path, done)
-        packets, bases = _packets(done.stdout.decode("ascii", "replace"))
+        return _media_info(path, source, *indexed, wanted)
+    done = runner.capture([
+        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
+        "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
+    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+    return parse_probe_output(path, source, done, wanted)
+
+
+def parse_probe_output(path: Path, source: Source, done: runner.Completed,
+                       wanted: Optional[int] = None) -> MediaInfo:
+    """MediaInfo from a finished ``-c copy -f framecrc`` run over ``source`` (its header on
+    stderr, its packets on stdout); ``path`` names the input in messages. Also used for
+    the head of a stream (:mod:`ffmotion.media.stream`)."""
+    header = _checked_header(path, done)
+    packets, bases = _packets(done.stdout.decode("ascii", "replace"))
+    return _media_info(path, source, header, packets, bases, wanted)
+
+
+def _media_info(path: Path, source: Source, header: list[str],
+                packets: dict[int, list[Packet]], bases: dict[int, Fraction],
+                wanted: Optional[int]) -> MediaInfo:
     lines = [(m, i) for i, m in enumerate(map(_STREAM.match, header)) if m]
     streams, described = [], []
     video_no = 0

@@ -43,7 +43,7 @@ class Source:
         """The input options and ``-i NAME`` as argv words."""
         argv: list[str] = []
         for key, value in self.options:
-            argv += [f"-{key}", str(value)]
+            argv += [f"-{key}"] if value is None else [f"-{key}", str(value)]
         return [*argv, "-i", self.name]
 
     @property

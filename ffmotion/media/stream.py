@@ -178,8 +178,12 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
     """
     from .probe import parse_probe_output
 
+    # lavfi gives wrapped_avframe packets on ffmpeg 9, which a stream copy never counts
+    # towards -frames:v (the probe would run for ever): those frames are written raw
+    lavfi = dict(source.options).get("f") == "lavfi"
     argv = [tools.ffmpeg, "-hide_banner", "-nostdin", *_probe_input_argv(source),
-            "-map", "0:v?", "-c", "copy", "-frames:v", str(HEAD_FRAMES), "-f", "framecrc", "-"]
+            "-map", "0:v?", *(["-c:v", "rawvideo"] if lavfi else ["-c", "copy"]),
+            "-frames:v", str(HEAD_FRAMES), "-f", "framecrc", "-"]
     shown = shown_name(source)
     if source.name != STDIN_NAME:
         done = runner.capture(argv, timeout=_probe_limit(), what=f"probing {shown} with ffmpeg")

@@ -44,26 +44,16 @@ from typing import Literal, Optional
 from .graph import extras as graph_extras, Plan
 from . import looks
 from .run import runner, outputs
+from .run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 from .errors import FFmpegFailed, UsageError
 from .media.pixfmt import working_pix_fmt
 
 log = logging.getLogger("ffmotion")
 
-CACHE_ENV = "FFMOTION_CACHE"
 KEY_VERSION = 1
 _CHUNK = 1 << 20
 SIDECAR_SUFFIX = ".json"
 _SIDECAR_MAX = 4096  # a sidecar is a few dozen bytes: never read more
-
-
-def cache_dir() -> Path:
-    """Where transforms files are kept (not created here)."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return (base / "ffmotion").absolute()
 
 
 def content_hash(path: Path) -> str:

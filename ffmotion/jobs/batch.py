@@ -33,6 +33,7 @@ from ..run import runner, names, outputs
 from . import naming
 from .inputs import VIDEO_EXTENSIONS, find_inputs, read_input_list  # noqa: F401 (batch's API)
 from .dask import DASK_STOP_WAIT_S, DaskCancel, connect, import_distributed
+from .executors import wait_through_signals
 from ..errors import FfmotionError, Interrupted, UsageError
 from ..options import MAX_THREADS, Options
 
@@ -325,7 +326,7 @@ def run_local(jobs: list[Job], ffmpeg: Optional[str], workers: int,
         log.info("interrupted: stopping %d running ffmpeg", stopped)
         for future in futures:
             future.cancel()
-        _wait_through_signals(lambda: concurrent.futures.wait(list(futures)))
+        wait_through_signals(lambda: concurrent.futures.wait(list(futures)))
         for future, job in futures.items():
             if job.index in records:
                 continue
@@ -334,20 +335,10 @@ def run_local(jobs: list[Job], ffmpeg: Optional[str], workers: int,
             else:
                 records[job.index] = future.result()
     finally:
-        _wait_through_signals(lambda: pool.shutdown(wait=True, cancel_futures=True))
+        wait_through_signals(lambda: pool.shutdown(wait=True, cancel_futures=True))
         if interrupted:
             runner.allow_children()
     return Outcome([records[job.index] for job in jobs], interrupted)
-
-
-def _wait_through_signals(wait: Callable[[], Any]) -> None:
-    """Finish a clean-up wait even if the user presses Ctrl-C again meanwhile."""
-    while True:
-        try:
-            wait()
-            return
-        except KeyboardInterrupt:
-            runner.stop_children()
 
 
 def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Display") -> Outcome:
@@ -384,7 +375,7 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
                     time.sleep(display.refresh_s)
         except KeyboardInterrupt:
             interrupted = True
-            _wait_through_signals(lambda: distributed.Event(cancel_name, client=client).set())
+            wait_through_signals(lambda: distributed.Event(cancel_name, client=client).set())
             deadline = time.monotonic() + DASK_STOP_WAIT_S
 
             def wait_for_tasks() -> None:
@@ -394,7 +385,7 @@ def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Disp
                         records[job.index] = _dask_record(future, job, client, address)
                     time.sleep(0.1)
 
-            _wait_through_signals(wait_for_tasks)
+            wait_through_signals(wait_for_tasks)
             for future, job in pending.items():
                 records[job.index] = _record(job, "interrupted")
     finally:

@@ -114,10 +114,10 @@ class LocalExecutor(Executor):
         runner.stop_children()
         for future in futures:
             future.cancel()
-        _through_signals(lambda: concurrent.futures.wait(futures))
+        wait_through_signals(lambda: concurrent.futures.wait(futures))
 
     def close(self) -> None:
-        _through_signals(lambda: self._pool.shutdown(wait=True, cancel_futures=True))
+        wait_through_signals(lambda: self._pool.shutdown(wait=True, cancel_futures=True))
         if self._event.is_set():
             runner.allow_children()
 
@@ -178,7 +178,7 @@ class DaskExecutor(Executor):
     def cancel(self, futures: list[Any]) -> None:
         from .dask import DASK_STOP_WAIT_S
 
-        _through_signals(lambda: self._distributed.Event(self._cancel_name,
+        wait_through_signals(lambda: self._distributed.Event(self._cancel_name,
                                                          client=self.client).set())
         deadline = time.monotonic() + DASK_STOP_WAIT_S
 
@@ -186,7 +186,7 @@ class DaskExecutor(Executor):
             while time.monotonic() < deadline and not all(f.done() for f in futures):
                 time.sleep(0.1)
 
-        _through_signals(wait)
+        wait_through_signals(wait)
         with contextlib.suppress(Exception):
             self.client.cancel(futures)
 
@@ -196,7 +196,7 @@ class DaskExecutor(Executor):
                 self.client.close()
 
 
-def _through_signals(wait: Callable[[], Any]) -> None:
+def wait_through_signals(wait: Callable[[], Any]) -> None:
     """Finish a clean-up wait even if the user presses Ctrl-C again meanwhile."""
     while True:
         try:

@@ -56,7 +56,8 @@ class SequenceRequest:
     def __post_init__(self) -> None:
         rate = self.framerate
         if isinstance(rate, bool) or not isinstance(rate, (int, Fraction)) or not 0 < rate <= 1000:
-            raise UsageError(f"--framerate must be more than 0 and at most 1000, not {rate!r}")
+            shown = rate if isinstance(rate, (int, Fraction)) else repr(rate)
+            raise UsageError(f"--framerate must be more than 0 and at most 1000, not {shown}")
         object.__setattr__(self, "framerate", Fraction(rate))
 
     @classmethod

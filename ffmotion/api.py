@@ -379,10 +379,11 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
 
 
 def commands(plan: graph.Plan, ffmpeg: str, overwrite: Optional[bool] = None) -> list[list[str]]:
-    """Every ffmpeg command the plan runs, in order: stabilization pass 1 (if any), then the
+    """Every ffmpeg command the plan runs, in order: stabilization pass 1 and its motions
+    step (if any), then the
     motion graph (with the real output path; ``overwrite``: -y/-n, default the options')."""
-    first = stabilization.detect_command(plan, ffmpeg)
-    return ([first] if first else []) + [graph.command(plan, ffmpeg, overwrite=overwrite)]
+    return stabilization.analysis_commands(plan, ffmpeg) + [
+        graph.command(plan, ffmpeg, overwrite=overwrite)]
 
 
 def shell_line(argvs: list[list[str]], plan: Optional[graph.Plan] = None) -> str:

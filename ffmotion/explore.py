@@ -184,8 +184,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
                                 cell_width, labels=font is not None)
     legend = _legend(base, layout)
-    first = stabilize.detect_command(base, found.ffmpeg)
-    commands = ([first] if first else []) + [
+    commands = stabilize.analysis_commands(base, found.ffmpeg) + [
         views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
     result = SheetResult(dst_path, layout, font is not None, legend, commands, base)
     if dry_run:
@@ -269,8 +268,7 @@ def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[
 
 
 def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path]) -> list[list[str]]:
-    first = stabilize.detect_command(plans[0], ffmpeg)
-    return ([first] if first else []) + [
+    return stabilize.analysis_commands(plans[0], ffmpeg) + [
         views.energy_command(plans[0], [p.k for p in plans], files, ffmpeg)]
 
 
@@ -384,8 +382,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     legend = f"{what}, K={plan.k}, gain {spec.applied_gain}"
     if spec.color == "time" and not spec.motiogram:
         legend += f", moved = more than {spec.threshold} levels"
-    first = stabilize.detect_command(plan, found.ffmpeg)
-    commands = ([first] if first else []) + [
+    commands = stabilize.analysis_commands(plan, found.ffmpeg) + [
         maps.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
     result = MapResult(dst_path, legend, commands)
     if dry_run:

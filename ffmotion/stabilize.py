@@ -34,6 +34,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import stat
 import statistics
 import tempfile
@@ -46,7 +47,8 @@ from . import looks
 from .run import runner, outputs
 from .run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 from .errors import FFmpegFailed, UsageError
-from .media.pixfmt import working_pix_fmt
+from .media.pixfmt import chroma_subsampling, working_pix_fmt
+from . import corrections
 
 log = logging.getLogger("ffmotion")
 
@@ -114,7 +116,7 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
             options, smoothing=AUTO_SMOOTHING))
     if method == "vidstab":
         stab = dataclasses.replace(stab, content=input_hash(plan))
-        stab = dataclasses.replace(stab, transforms=_transforms_path(plan, stab, tools.version))
+        stab = _with_paths(plan, stab, tools.version)
     working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
     plan = dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working_after)
     if options.auto and stab.decided is None and check_entry_quietly(stab.transforms):
@@ -131,6 +133,38 @@ def _transforms_path(plan: Plan, stab: graph_extras.Stabilizer, ffmpeg_version: 
                          f"valid UTF-8 name: set {CACHE_ENV} to another folder") from None
     graph_extras.check_filter_path(path)
     return path
+
+
+def _with_paths(plan: Plan, stab: graph_extras.Stabilizer,
+                ffmpeg_version: str) -> graph_extras.Stabilizer:
+    """``stab`` with its cache entries: pass 1's transforms, and the motions read from them
+    (which also depend on the frame size vid.stab works on)."""
+    transforms = _transforms_path(plan, stab, ffmpeg_version)
+    width, height = plan.info.display_size
+    motions = transforms.with_name(f"{transforms.stem}-{width}x{height}.motions")
+    return dataclasses.replace(stab, transforms=transforms, motions=motions)
+
+
+def analysis_commands(plan: Plan, ffmpeg_bin: str) -> list[list[str]]:
+    """What runs before the motion graph, as commands that run as printed: pass 1, then the
+    motions step (``sh -c``: ffmpeg in a private folder, its file moved into place)."""
+    first = detect_command(plan, ffmpeg_bin)
+    if first is None:
+        return []
+    stab = plan.stabilizer
+    assert stab is not None and stab.motions is not None and stab.transforms is not None
+    if not stab.transforms.is_absolute():  # the step runs one folder down
+        plan = dataclasses.replace(plan, stabilizer=dataclasses.replace(
+            stab, transforms=Path("..") / stab.transforms))
+    return [first, graph_extras.motions_shell(stab.motions, motions_argv(plan, ffmpeg_bin))]
+
+
+def motions_argv(plan: Plan, ffmpeg_bin: str) -> list[str]:
+    """The motions step's ffmpeg argv (it writes :data:`graph_extras.MOTIONS_FILE` in its
+    working folder)."""
+    stab = plan.stabilizer
+    assert stab is not None
+    return graph_extras.motions_command(ffmpeg_bin, stab, plan.info.display_size)
 
 
 def detect_command(plan: Plan, ffmpeg_bin: str, result: Optional[Path] = None) -> Optional[list[str]]:
@@ -156,14 +190,18 @@ def is_cached(plan: Plan) -> bool:
     stab = plan.stabilizer
     if stab is None or stab.transforms is None or stab.decided == "none":
         return True
-    problem = check_entry(stab.transforms)
+    return _entry_ok(stab.transforms)
+
+
+def _entry_ok(path: Path) -> bool:
+    """True when the cache entry at ``path`` can be used; a damaged one is removed (warning)."""
+    problem = check_entry(path)
     if problem is None:
         return True
     if problem != "missing":
         log.warning("stabilization cache: %s is %s: removed, analysing again (clearing the "
-                     "cache is always safe: rm -r %s)", stab.transforms.name, problem,
-                     _shown(stab.transforms.parent))
-        remove_entry(stab.transforms)
+                     "cache is always safe: rm -r %s)", path.name, problem, _shown(path.parent))
+        remove_entry(path)
     return False
 
 
@@ -245,6 +283,67 @@ def _shown(path: Path) -> str:
 
 
 def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -> None:
+    """Run pass 1 unless its result is cached, then the motions step unless its result is
+    cached; each file appears only when its step succeeded."""
+    _ensure_pass1(plan, tools, progress)
+    stab = plan.stabilizer
+    if stab is None or stab.motions is None or stab.decided == "none" or stab.options.auto \
+            and stab.decided is None:
+        return
+    if _entry_ok(stab.motions):
+        return
+    remove_entry(stab.motions)
+    what = f"stabilization cache (set {CACHE_ENV} to another folder)"
+    folder = Path(tempfile.mkdtemp(prefix=".motions-", dir=stab.motions.parent))
+    try:
+        done = runner.capture(motions_argv(plan, tools.ffmpeg), cwd=folder,
+                              what=f"reading vid.stab's motions for {plan.info.path.name}")
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise FFmpegFailed(f"reading vid.stab's motions for {plan.info.path.name} "
+                               f"failed: {tail}")
+        written = folder / graph_extras.MOTIONS_FILE
+        try:
+            raw, _ = _read_nofollow(written, 1 << 30)
+            found = len(corrections.parse_motions(raw.decode("ascii")))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise FFmpegFailed(f"vid.stab's motions for {plan.info.path.name} are unreadable "
+                               f"({exc})") from None
+        if found != plan.span.count:
+            raise FFmpegFailed(f"vid.stab gave motions for {found} of the {plan.span.count} "
+                               f"frames of {plan.info.path.name}")
+        outputs.write_text(stab.motions, raw.decode("ascii"), what=what, overwrite=True)
+        digest, size = _file_digest(stab.motions)
+        outputs.write_text(sidecar(stab.motions),
+                           json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),
+                           what=what, overwrite=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def load_corrections(plan: Plan) -> list[corrections.Correction]:
+    """The corrections pass 2 applies to each frame of the range (the motions must be in the
+    cache: :func:`settle` first)."""
+    stab = plan.stabilizer
+    assert stab is not None and stab.motions is not None
+    raw, _ = _read_nofollow(stab.motions, 1 << 30)
+    motions = corrections.parse_motions(raw.decode("ascii"))
+    width, height = plan.info.display_size
+    return corrections.camera_path(motions, 0 if stab.tripod else stab.options.smoothing,
+                                   width, height)
+
+
+def geometry(plan: Plan) -> corrections.Geometry:
+    """The frames vidstabtransform works on, for :func:`corrections.covered`."""
+    stab = plan.stabilizer
+    assert stab is not None
+    width, height = plan.info.display_size
+    if stab.pix_fmt.startswith("gray"):
+        return corrections.Geometry(width, height, 1, (0, 0))
+    return corrections.Geometry(width, height, 3, chroma_subsampling(stab.pix_fmt))
+
+
+def _ensure_pass1(plan: Plan, tools: runner.Tools, progress: bool = False) -> None:
     """Run pass 1 unless its result is cached; the file appears only when pass 1 succeeded."""
     if is_cached(plan):
         if plan.stabilizer is not None and plan.stabilizer.transforms is not None:
@@ -412,8 +511,7 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
         stab.options, smoothing=choice.smoothing))
     if choice.transform == "tripod":
         chosen = dataclasses.replace(chosen, ascii=False)
-        chosen = dataclasses.replace(chosen, transforms=_transforms_path(plan, chosen,
-                                                                         ffmpeg_version))
+        chosen = _with_paths(plan, chosen, ffmpeg_version)
     return dataclasses.replace(plan, stabilizer=chosen)
 
 

@@ -261,6 +261,15 @@ def test_printed_stabilize_commands_run_as_printed(footage, tmp_path):
                          timeout=120)
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert out.stat().st_size > 0 and list(cache.glob("*.trf"))
+    assert list(cache.glob("*.motions")) and not list(cache.glob("*.motions.*"))
+    # ffmotion itself (the cache entries lack their sidecars: it makes them again) writes the
+    # same bytes as the printed line
+    again = tmp_path / "again.mp4"
+    done = subprocess.run([sys.executable, "-m", "ffmotion", str(footage["base.mp4"]),
+                           str(again), "-k", "2", "--stabilize", "--stabilize-smoothing", "0"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert again.read_bytes() == out.read_bytes()
     # pass 1 failing (its folder cannot be made): no pass 2, so no 0-byte output
     out.unlink()
     shutil.rmtree(tmp_path / "not yet")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 from pathlib import Path
 
@@ -140,12 +141,16 @@ def test_print_command_prints_both_passes(handheld, tmp_path, capsys, private_ca
     code = cli.main([str(handheld), str(tmp_path / "o.mp4"), "-k", "3", "--stabilize",
                      "--stabilize-smoothing", "0", "--start", "0.1", "--print-command"])
     lines = capsys.readouterr().out.splitlines()
-    # one shell line: mkdir -p CACHE && pass 1 && pass 2 (see test_footage for running it)
+    # one shell line: mkdir -p CACHE && pass 1 && motions && pass 2 (test_footage runs it)
     assert code == 0 and len(lines) == 1
-    mkdir, detect, motion = lines[0].split(" && ")
+    mkdir, detect, motions, motion = lines[0].split(" && ")
     assert mkdir.startswith("mkdir -p ")
     assert "vidstabdetect=" in detect and "tripod=1" in detect and "-f null" in detect
+    # the motions step reads pass 1's transforms on one blank frame, in a folder of its own
+    assert motions.startswith("sh -c ") and "debug=1" in motions and "-frames:v 1" in motions
+    (target,) = [w for w in shlex.split(motions) if w.endswith(".motions")]
     assert "vidstabtransform=" in motion and "blend=" in motion
+    assert f"input={target}" in motion.replace("\\", "") and "optalgo=gauss" in motion
     # both passes read the same frames (frame 3 on: 0.1 s at 30 fps) and share the transforms
     assert ":start_frame=3[" in detect and ":start_frame=3[" in motion
     assert str(private_cache).replace(" ", "\\ ") in detect or str(private_cache) in detect

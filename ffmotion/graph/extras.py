@@ -115,6 +115,11 @@ class Stabilizer:
     # smoothing); "none": no transform at all
     decided: Optional[Literal["tripod", "smooth", "none"]] = None
     content: str = ""  # the input's content hash (the cache key of a second pass 1)
+    # vid.stab's per-frame motions from the transforms (old text format, relative): what
+    # pass 2 reads, so that a chunked run can apply the very same corrections
+    motions: Optional[Path] = None
+    # a chunk's own slice of the corrections (absolute, one line per frame it reads)
+    corrections: Optional[Path] = None
 
     @property
     def tripod(self) -> bool:
@@ -169,18 +174,48 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.method == "deshake":
         reach = min(64, max(4, round(16 * stab.options.strength / 5)))
         return video.filter("deshake", rx=reach, ry=reach)
-    if stab.transforms is None:
-        raise ValueError("vidstab needs its transforms file")
-    check_filter_path(stab.transforms)
+    if stab.transforms is None or stab.motions is None:
+        raise ValueError("vidstab needs its transforms and motions files")
+    check_filter_path(stab.motions)
     if stab.decided == "none":
         return video
     if stab.options.auto:
         raise UsageError("--stabilize auto decides after its analysis pass: run "
                          "ffmotion.stabilize.settle(plan, tools) before building commands")
+    # the gaussian camera path on every build (newer vid.stab defaults to an L1 path that
+    # ffmotion cannot slice into chunks); the same one ffmotion.corrections computes
+    if stab.corrections is not None:  # a chunk: its frames' corrections, applied as they are
+        check_filter_path(stab.corrections)
+        return video.filter("vidstabtransform", input=str(stab.corrections), relative=0,
+                            smoothing=0, optzoom=0, optalgo="gauss")
     if stab.tripod:
-        return video.filter("vidstabtransform", input=str(stab.transforms), tripod=1)
-    return video.filter("vidstabtransform", input=str(stab.transforms),
-                        smoothing=stab.options.smoothing)
+        return video.filter("vidstabtransform", input=str(stab.motions), tripod=1,
+                            optalgo="gauss")
+    return video.filter("vidstabtransform", input=str(stab.motions),
+                        smoothing=stab.options.smoothing, optalgo="gauss")
+
+
+MOTIONS_FILE = "global_motions.trf"  # the name vidstabtransform's debug mode writes, in its cwd
+
+
+def motions_command(ffmpeg_bin: str, stab: Stabilizer, size: tuple[int, int]) -> list[str]:
+    """vid.stab's per-frame motions from pass 1's transforms: ``vidstabtransform`` in debug
+    mode writes them to :data:`MOTIONS_FILE` in the current folder while it reads the
+    transforms, so one blank frame of the stabilized size is all it needs to see.
+
+    Pass 2 then reads the motions (vid.stab's old text format, 6 decimals), so that the
+    corrections ffmotion computes from the same file for a chunked run are the ones pass 2
+    applies (:mod:`ffmotion.corrections`).
+    """
+    if stab.transforms is None:
+        raise ValueError("the motions come from pass 1's transforms")
+    check_filter_path(stab.transforms)
+    width, height = size
+    blank = (ffmpeg.input(f"color=c=gray:s={width}x{height}:r=25:d=1", f="lavfi")
+             .filter("format", stab.pix_fmt)
+             .filter("vidstabtransform", input=str(stab.transforms), debug=1, optalgo="gauss"))
+    out = ffmpeg.output(blank, "-", f="null", **{"frames:v": 1})
+    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error", *out.get_args()]
 
 
 def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str, Any], stab: Stabilizer,
@@ -199,6 +234,20 @@ def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str,
              .filter("vidstabdetect", result=str(result), **detect_args(stab)))
     out = ffmpeg.output(video, "-", f="null", fps_mode="passthrough")
     return [ffmpeg_bin, "-hide_banner", "-nostdin", *out.get_args()]
+
+
+# $1: where the motions go; the rest: the ffmpeg argv, run in a folder of its own beside them
+_MOTIONS_SCRIPT = ('t=$1; shift; d=$(mktemp -d "$t.XXXXXX") || exit 1; '
+                   '(cd "$d" || exit 1; exec "$@") || { rm -rf "$d"; exit 1; }; '
+                   'mv -f "$d/' + MOTIONS_FILE + '" "$t"; s=$?; rm -rf "$d"; exit $s')
+
+
+def motions_shell(target: Path, argv: list[str]) -> list[str]:
+    """The motions step as one command that runs as printed (``sh -c``): ``argv`` (from
+    :func:`motions_command`; a relative transforms path in it must be relative to the folder
+    it makes, one level down) runs in a fresh folder beside ``target``, and its file is moved
+    to ``target`` only when ffmpeg succeeded."""
+    return ["sh", "-c", _MOTIONS_SCRIPT, "ffmotion-motions", str(target), *argv]
 
 
 # ffmpeg-python escapes filter arguments (\ ' = :) but not the filtergraph level: a path with

@@ -487,15 +487,13 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
     stab = here.stabilizer
     if stab is not None and stab.transforms is not None:  # pass 1's result stays in the folder
         here = dataclasses.replace(here, stabilizer=dataclasses.replace(
-            stab, transforms=Path("transforms.trf")))
+            stab, transforms=Path("transforms.trf"), motions=Path("motions.txt")))
     binary = os.path.abspath(ffmpeg) if os.sep in ffmpeg else ffmpeg
     sequence = graph_outputs.is_sequence(dst)
     # never starts with '-', never a pattern (an image sequence's is the user's own)
     result = Path(f"./{dst.name}") if sequence else Path(f"out{dst.suffix}")
     argvs = []
-    first = stabilize.detect_command(here, binary)
-    if first is not None:
-        argvs.append(first)
+    argvs.extend(stabilize.analysis_commands(here, binary))
     argvs.append(graph.command(here, binary, result, overwrite=True))
     if sequence:
         # the images beside the others, the first one last: it marks the set as whole

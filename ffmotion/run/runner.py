@@ -143,18 +143,20 @@ def _table_names(stdout: bytes) -> frozenset[str]:
 
 
 def capture(argv: list[str], timeout: Optional[float] = None,
-            what: Optional[str] = None, input: Optional[bytes] = None) -> Completed:
+            what: Optional[str] = None, input: Optional[bytes] = None,
+            cwd: Optional[Path] = None) -> Completed:
     """Run to completion and return stdout (bytes) and stderr (text).
 
     ``timeout``: seconds (default :func:`procs.helper_timeout`); past it the child is killed
     and :class:`ToolError` says so in one line, naming ``what`` ran (default: the command).
-    ``input``: bytes given to the child's stdin (default: none, /dev/null).
+    ``input``: bytes given to the child's stdin (default: none, /dev/null). ``cwd``: the
+    child's working folder (default: ours).
     """
     limit = procs.helper_timeout() if timeout is None else timeout
     log.debug("run: %s", shlex.join(argv))
     proc = procs.popen(argv, on_start=_track,
                        stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     try:
         out, err = proc.communicate(input=input, timeout=limit)
     except subprocess.TimeoutExpired:

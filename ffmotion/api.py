@@ -458,6 +458,11 @@ def run_chunked(plan: graph.Plan, tools: runner.Tools, chunks: Union[int, str], 
         except UsageError as exc:
             log.warning("--chunks auto: a single pass (%s)", str(exc).split(":")[0])
             return run(plan, tools)
+    from .graph.chunks import check_chunkable
+
+    check_chunkable(plan)  # refused before any analysis runs
+    # stabilization: pass 1 and the motions here, once; each chunk applies its slice
+    plan = stabilization.settle(plan, tools)
     with executors.make_executor(jobs, scheduler, connect_timeout, client) as executor:
         planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, executor.workers, cuts)
         if len(planned.tasks) == 1 and cuts is None:

@@ -533,6 +533,13 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
         check_chunkable(plan)
     if args.print_command:
         workers = chunking.workers_for(None, args.jobs)
+        if plan.stabilizer is not None:  # the chunks' corrections come from the analysis
+            from . import stabilize
+
+            if not stabilize.is_cached(plan) or plan.stabilizer.options.auto:
+                _say(args, "ffmotion: --chunks --stabilize: analysing the clip first (cached) "
+                           "to cut the corrections the chunks apply")
+            plan = stabilize.settle(plan, tools)
         try:
             planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, workers)
         except UsageError:

@@ -12,10 +12,12 @@ gives each chunk the slice for the frames it reads, applied as they are
 operation for operation in doubles, so a chunk applies exactly what the single pass does;
 the tests hold chunked runs to the single pass bit for bit on both ffmpeg builds.
 
-**Borders.** vid.stab's default ``crop=keep`` fills a pixel whose source lies outside the
-frame with that pixel of the previous output frame: the only state pass 2 carries. A frame
-whose every pixel has its source inside the frame does not depend on it; a chunk therefore
-starts reading at the last such frame at or before its first frame (:func:`warmup_start`).
+**Borders.** Where a pixel's source lies outside the frame, vid.stab's bilinear
+interpolation (``interpolateBiLinBorder``) takes the nearest edge pixel, and past
+:data:`BORDER_BLEND` pixels outside it blends in, with the default ``crop=keep``, that pixel
+of the previous output frame: the only state pass 2 carries. A frame whose every source
+lies within that band does not depend on it; a chunk therefore starts reading at the last
+such frame at or before its first frame (:func:`warmup_start`).
 
 Pure: text in, numbers and text out; no file, no process.
 """
@@ -29,8 +31,11 @@ from typing import Sequence
 Correction = tuple[float, float, float, float]
 
 MAX_ZOOM = 60.0  # vid.stab clamps the static zoom to ±60 %
-# how far inside the frame (in pixels) a corner's source must lie to count as covered: the
-# fixed-point arithmetic of vid.stab rounds each coordinate by far less (2^-16 per term)
+# how far outside the frame a source may lie before the previous output frame is blended in
+# (vid.stab's ``w = 10`` in interpolateBiLinBorder)
+BORDER_BLEND = 10
+# a safety margin on that (pixels): vid.stab's fixed-point arithmetic rounds each source
+# coordinate by far less (2^-16 per term)
 COVER_MARGIN = 0.1
 
 
@@ -145,12 +150,11 @@ class Geometry:
 
 
 def covered(t: Correction, geometry: Geometry) -> bool:
-    """True when every output pixel of a frame corrected by ``t`` is interpolated from
-    inside the frame, so it does not depend on the previous output frame.
+    """True when no output pixel of a frame corrected by ``t`` depends on the previous
+    output frame: every source lies less than :data:`BORDER_BLEND` pixels outside the frame.
 
     The destination-to-source map is affine, so the four corners of each plane decide; each
-    must land ``COVER_MARGIN`` inside ``[0, size - 1)`` (vid.stab's bilinear interpolation
-    takes a pixel and its right and lower neighbours).
+    must land in ``[-BORDER_BLEND, size + BORDER_BLEND)``, ``COVER_MARGIN`` inside.
     """
     x, y, alpha, zoom = t
     if x == 0 and y == 0 and alpha == 0 and zoom == 0:
@@ -164,8 +168,8 @@ def covered(t: Correction, geometry: Geometry) -> bool:
             for yd in (0 - height // 2, height - 1 - height // 2):
                 xs = zcos * xd + zsin * yd + c_tx
                 ys = -zsin * xd + zcos * yd + c_ty
-                if not (COVER_MARGIN <= xs <= width - 1 - COVER_MARGIN
-                        and COVER_MARGIN <= ys <= height - 1 - COVER_MARGIN):
+                low, reach = -BORDER_BLEND + COVER_MARGIN, BORDER_BLEND - COVER_MARGIN
+                if not (low <= xs <= width + reach and low <= ys <= height + reach):
                     return False
     return True
 

@@ -312,7 +312,8 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
         if found != plan.span.count:
             raise FFmpegFailed(f"vid.stab gave motions for {found} of the {plan.span.count} "
                                f"frames of {plan.info.path.name}")
-        outputs.write_text(stab.motions, raw.decode("ascii"), what=what, overwrite=True)
+        outputs.write_text(stab.motions, graph_extras.clean_motions(raw.decode("ascii")),
+                           what=what, overwrite=True)
         digest, size = _file_digest(stab.motions)
         outputs.write_text(sidecar(stab.motions),
                            json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),

@@ -28,20 +28,23 @@ single pass, and muxed there.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import ffmpeg
 
+from ..corrections import Correction, Geometry, text as corrections_text, warmup_start
 from ..errors import UsageError
-from .extras import FrameRange
+from .extras import FrameRange, Stabilizer
 from .timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
 from ..media.pixfmt import plane_layout
 
 SEGMENT_SUFFIX = ".nut"
+CORRECTIONS_SUFFIX = ".trf"  # a chunk's slice of the stabilization corrections
 # encoder/container options that belong to the joined file, not to the segments
 JOIN_KEYS = ("movflags", "tag:v", "vtag")
 DEINTERLACE_REACH = 2
@@ -57,6 +60,35 @@ class ChunkCut:
     keep: int  # output frames it makes
     warmup: int  # motion frames computed before ``first`` and dropped
     reference: Optional[Timing] = None  # freeze mode: the second input with the reference
+    # stabilized freeze mode: the reference input's own slice of the corrections
+    reference_stabilizer: Optional[Stabilizer] = None
+
+
+class StabilizedChunks:
+    """The stabilization corrections of a whole run (:mod:`ffmotion.corrections`), cut into
+    the slices its chunks read. Pure: it names each slice (beside the output, where workers
+    see the segments too: a hidden name with the hash of its text) and keeps the texts in
+    :attr:`files` for the caller to write."""
+
+    def __init__(self, stab: Stabilizer, values: Sequence[Correction], geometry: Geometry,
+                 folder: Path, stem: str) -> None:
+        self.stab, self.values, self.geometry = stab, list(values), geometry
+        self.folder, self.stem = folder, stem
+        self.files: dict[Path, str] = {}
+
+    def start(self, first: int) -> int:
+        """Where reading must start (index in the range) for frame ``first`` to come out
+        exact: see :func:`ffmotion.corrections.warmup_start`."""
+        return warmup_start(self.values, first, self.geometry)
+
+    def sliced(self, first: int, count: int) -> Stabilizer:
+        """The stabilizer of a chunk input reading frames ``[first, first + count)`` of the
+        range."""
+        text = corrections_text(self.values[first:first + count])
+        digest = hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+        path = self.folder / f".{self.stem}.stab-{digest}{CORRECTIONS_SUFFIX}"
+        self.files[path] = text
+        return dataclasses.replace(self.stab, corrections=path)
 
     @property
     def end(self) -> int:
@@ -109,19 +141,29 @@ def check_chunkable(plan: Any) -> None:
     if graph.shaping(plan)[1] is not None:
         raise UsageError("--chunks with --fps: the fps filter picks frames by time across the "
                          "whole run: drop one of them")
-    if plan.stabilizer is not None:
-        raise UsageError("--chunks with --stabilize is not supported yet: drop one of them")
+    stab = plan.stabilizer
+    if stab is not None and stab.method == "deshake" and stab.decided != "none":
+        raise UsageError("--chunks with deshake (this ffmpeg has no vid.stab): deshake follows "
+                         "the camera frame by frame from the start: drop one of them, or use an "
+                         "ffmpeg with vid.stab (the one imageio-ffmpeg ships has it)")
 
 
 def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
-               motion_warmup: int, before: int, after: int) -> Any:
-    """The plan of one chunk making output frames ``[cut_first, cut_end)`` of ``whole``."""
+               motion_warmup: int, before: int, after: int,
+               stabilized: Optional[StabilizedChunks] = None) -> Any:
+    """The plan of one chunk making output frames ``[cut_first, cut_end)`` of ``whole``.
+
+    ``stabilized``: the run's corrections; the chunk then starts (earlier) where vid.stab's
+    kept borders are exact again and reads its own slice of them.
+    """
     from . import motion as graph
 
     info, span = whole.info, whole.span
     ks = whole.channel_ks or (whole.k,)
     deepest = max(ks)
     warm = min(motion_warmup + before, cut_first)
+    if stabilized is not None and stabilized.stab.decided != "none":
+        warm += cut_first - warm - stabilized.start(cut_first - warm)
     start = span.first + cut_first - warm
     if whole.mode == "offset":
         stop = min(span.first + cut_end + deepest + after, span.first + span.count)
@@ -134,16 +176,23 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     rng = FrameRange(start, count, span.total)
     timing = graph.range_timing(info, rng, out_frames if whole.mode == "offset" else None)
     k, channel_ks, reference = whole.k, whole.channel_ks, None
+    stabilizer, reference_stabilizer = whole.stabilizer, None
     if whole.mode == "freeze":
         low = max(span.first, span.first + min(ks) - before)
+        if stabilized is not None and stabilized.stab.decided != "none":
+            low = span.first + stabilized.start(low - span.first)
         high = min(span.first + span.count, span.first + deepest + 1 + after)
         reference = graph.range_timing(info, FrameRange(low, high - low, span.total), None)
+        if stabilized is not None:
+            reference_stabilizer = stabilized.sliced(low - span.first, high - low)
         shift = low - span.first
         k = whole.k - shift
         channel_ks = tuple(c - shift for c in whole.channel_ks) if whole.channel_ks else None
-    cut = ChunkCut(index, cut_first, cut_end - cut_first, warm, reference)
+    if stabilized is not None:
+        stabilizer = stabilized.sliced(start - span.first, count)
+    cut = ChunkCut(index, cut_first, cut_end - cut_first, warm, reference, reference_stabilizer)
     return dataclasses.replace(whole, k=k, channel_ks=channel_ks, out_frames=out_frames,
-                               frames=rng, timing=timing, cut=cut,
+                               frames=rng, timing=timing, cut=cut, stabilizer=stabilizer,
                                strategy="split" if whole.mode == "freeze" else whole.strategy)
 
 

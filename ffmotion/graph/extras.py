@@ -236,10 +236,28 @@ def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str,
     return [ffmpeg_bin, "-hide_banner", "-nostdin", *out.get_args()]
 
 
-# $1: where the motions go; the rest: the ffmpeg argv, run in a folder of its own beside them
+# $1: where the motions go; the rest: the ffmpeg argv, run in a folder of its own beside them;
+# the zoom column is zeroed (see clean_motions)
 _MOTIONS_SCRIPT = ('t=$1; shift; d=$(mktemp -d "$t.XXXXXX") || exit 1; '
                    '(cd "$d" || exit 1; exec "$@") || { rm -rf "$d"; exit 1; }; '
-                   'mv -f "$d/' + MOTIONS_FILE + '" "$t"; s=$?; rm -rf "$d"; exit $s')
+                   "awk '/^#/ {print; next} NF == 6 {$5 = 0} {print}' "
+                   '"$d/' + MOTIONS_FILE + '" > "$d/m" || { rm -rf "$d"; exit 1; }; '
+                   'mv -f "$d/m" "$t"; s=$?; rm -rf "$d"; exit $s')
+
+
+def clean_motions(text: str) -> str:
+    """The motions with their zoom column zeroed, line for line as the printed step's awk
+    writes them. vid.stab writes the zoom its search found and then ignores it (ffmpeg has
+    no ``smoothZoom``), but read back from this file it would be applied (libvidstab 1.1
+    writes it; newer ones write 0)."""
+    lines = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not line.startswith("#") and len(fields) == 6:
+            fields[4] = "0"
+            line = " ".join(fields)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def motions_shell(target: Path, argv: list[str]) -> list[str]:

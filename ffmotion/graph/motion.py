@@ -739,8 +739,9 @@ def output(plan: Plan, dst: Path) -> Any:
         second = prelude(select(again[f"v:{plan.info.video_stream}"], timing), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
-        if second is not None:
-            second = stabilize_video(second, plan.stabilizer)
+        if second is not None:  # a chunk's reference input has its own corrections
+            second = stabilize_video(second, plan.cut.reference_stabilizer if plan.cut
+                                     and plan.cut.reference_stabilizer else plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.options.look, channel_ks=plan.channel_ks, second=second,
                          timing=plan.timing.variable, second_at_k=at_k is not None)

@@ -88,6 +88,8 @@ class ChunkedRun:
     plans: tuple[graph.Plan, ...]
     tasks: tuple[ChunkTask, ...]
     key: str
+    # (path, text) written before the chunks run, removed after: stabilization slices
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def cuts(self) -> list[int]:
@@ -163,18 +165,50 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
         cuts = graph_chunks.boundaries(whole, count, motion, before)
     cuts = list(cuts)
     graph_chunks.check_boundaries(cuts, whole.out_frames)
-    plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after)
+    dst = whole.options.dst
+    stem = os.fsencode(dst.stem)[:60].decode("utf-8", "ignore")
+    stabilized = _stabilized(whole, stem)
+    plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after, stabilized)
                   for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
     argvs = [graph.command(p, ffmpeg_bin, Path(PLACEHOLDER), overwrite=True) for p in plans]
     key = run_key(whole, argvs)
-    dst = whole.options.dst
-    stem = os.fsencode(dst.stem)[:60].decode("utf-8", "ignore")
     tasks = tuple(
         ChunkTask(i, tuple(argv), str(dst.parent / f".{stem}.{key}.{i:04d}{SEGMENT_MARK}"
                                                    f"{graph_chunks.SEGMENT_SUFFIX}"),
                   p.cut.keep, p.cut.first)  # type: ignore[union-attr]
         for i, (p, argv) in enumerate(zip(plans, argvs)))
-    return ChunkedRun(whole, plans, tasks, key)
+    files = tuple((str(path), text) for path, text in stabilized.files.items()) \
+        if stabilized is not None else ()
+    return ChunkedRun(whole, plans, tasks, key, files)
+
+
+def _stabilized(whole: graph.Plan, stem: str) -> Optional[graph_chunks.StabilizedChunks]:
+    """The run's stabilization corrections (vid.stab's, computed once for the whole range
+    from the motions in the cache: settle the plan first), or None."""
+    stab = whole.stabilizer
+    if stab is None or stab.method != "vidstab" or stab.decided == "none":
+        return None
+    from .. import stabilize
+
+    try:
+        values = stabilize.load_corrections(whole)
+    except (OSError, ValueError) as exc:
+        raise FFmpegFailed(f"cannot read the stabilization motions of "
+                           f"{whole.info.path.name} ({exc}): run it again") from None
+    return graph_chunks.StabilizedChunks(stab, values, stabilize.geometry(whole),
+                                         whole.options.dst.parent, stem)
+
+
+def write_files(run: ChunkedRun) -> None:
+    """Write the run's side files (stabilization slices) under the safe-write rule."""
+    for path, text in run.files:
+        outputs.write_text(Path(path), text, what="stabilization slice", overwrite=True)
+
+
+def remove_files(run: ChunkedRun) -> None:
+    for path, _ in run.files:
+        with contextlib.suppress(FileNotFoundError):
+            Path(path).unlink()
 
 
 def run_key(whole: graph.Plan, argvs: list[list[str]]) -> str:
@@ -254,6 +288,7 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
     n = len(run.tasks)
     futures: list[Any] = []
     finished: dict[int, ChunkDone] = {}
+    write_files(run)
     try:
         for task in run.tasks:
             futures.append(executor.submit(render_chunk, task, worker_ffmpeg, executor.cancelled,
@@ -267,6 +302,7 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
                 kept = sum(1 for p in run.segments() if p.is_file())
                 also = (f"; {kept} finished chunk{'s' if kept != 1 else ''} kept beside the "
                         "output: a rerun resumes from them" if kept else "")
+                remove_files(run)
                 raise FFmpegFailed(f"chunk {index + 1} of {n} (output frames {task.first}-"
                                    f"{task.first + task.frames - 1}) failed: {outcome.error}"
                                    f"{also}")
@@ -279,7 +315,12 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
     except (KeyboardInterrupt, Interrupted):
         executor.cancel(futures)
         remove_segments(run)
+        remove_files(run)
         raise
+    except BaseException:
+        remove_files(run)
+        raise
+    remove_files(run)
     started = time.monotonic()
     try:
         argv = join(run, tools)
@@ -321,7 +362,7 @@ def shell_line(run: ChunkedRun, ffmpeg_bin: str) -> str:
     the concat listing, the join, and the removal of the segments."""
     dst = run.whole.options.dst
     listing = dst.parent / f".{dst.stem}.{run.key}{LISTING_SUFFIX}"
-    steps = []
+    steps = [f"printf %s {shlex.quote(text)} > {shlex.quote(path)}" for path, text in run.files]
     for task in run.tasks:
         argv = [ffmpeg_bin, *task.argv[1:]]
         argv[argv.index(PLACEHOLDER)] = task.segment
@@ -329,7 +370,8 @@ def shell_line(run: ChunkedRun, ffmpeg_bin: str) -> str:
     steps.append(f"printf %s {shlex.quote(run.listing())} > {shlex.quote(str(listing))}")
     steps.append(shlex.join(graph_chunks.join_command(run.whole, ffmpeg_bin, listing, dst,
                                                       run.whole.options.overwrite)))
-    steps.append(shlex.join(["rm", "-f", *map(str, run.segments()), str(listing)]))
+    steps.append(shlex.join(["rm", "-f", *map(str, run.segments()), str(listing),
+                             *(path for path, _ in run.files)]))
     return " && ".join(steps)
 
 

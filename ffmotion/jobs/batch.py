@@ -22,7 +22,6 @@ import string
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Literal, Optional, Sequence, Union
@@ -32,8 +31,8 @@ from ..graph import outputs as graph_outputs
 from ..run import runner, names, outputs
 from . import naming
 from .inputs import VIDEO_EXTENSIONS, find_inputs, read_input_list  # noqa: F401 (batch's API)
-from .dask import DASK_STOP_WAIT_S, DaskCancel, connect, import_distributed
-from .executors import wait_through_signals
+from .dask import connect
+from .executors import Executor, LocalExecutor, make_executor
 from ..errors import FfmotionError, Interrupted, UsageError
 from ..options import MAX_THREADS, Options
 
@@ -291,128 +290,59 @@ def _since(started: float) -> float:
     return round(time.monotonic() - started, 3)
 
 
-# -- the local pool ---------------------------------------------------------------------
+# -- running the jobs: the local pool or Dask, through one executor interface ---------------
 
-def run_local(jobs: list[Job], ffmpeg: Optional[str], workers: int,
-              display: "Display") -> Outcome:
-    """Run ``jobs`` with ``workers`` ffmpeg processes at once on this machine.
+def run_jobs(jobs: list[Job], ffmpeg: Optional[str], executor: Executor,
+             display: "Display") -> Outcome:
+    """Run one task per job on ``executor`` (:mod:`ffmotion.jobs.executors`) and collect
+    the records, redrawing ``display`` as they come.
 
-    Ctrl-C / SIGTERM (a KeyboardInterrupt in the main thread) kills every running ffmpeg,
-    waits for the job threads to remove their temporary files, and returns what finished.
+    On Dask, workers run :func:`run_job` on the same paths, so inputs and the output folder
+    must be on storage that every worker (and this machine) sees under the same names.
+    Ctrl-C / SIGTERM (a KeyboardInterrupt in the main thread) tells every running job to
+    stop (its ffmpeg killed, its temporary file removed) and queued ones never start; the
+    records say what finished.
     """
-    cancel = threading.Event()
+    local = isinstance(executor, LocalExecutor)
+    progress = display.progress if local else None  # a Dask task cannot call back here
+    futures: dict[Any, Job] = {}
     records: dict[int, Record] = {}
-    runner.allow_children()
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers,
-                                                 thread_name_prefix="ffmotion-job")
-    futures: dict[concurrent.futures.Future[Record], Job] = {}
     interrupted = False
+
+    def collect(future: Any) -> None:
+        job = futures[future]
+        outcome = executor.outcome(future)
+        records[job.index] = outcome.value if outcome.ok else _record(job, "failed",
+                                                                      error=outcome.error)
+
     try:
         for job in jobs:
-            futures[pool.submit(run_job, job, ffmpeg, cancel.is_set, display.progress)] = job
-        pending = set(futures)
+            futures[executor.submit(run_job, job, ffmpeg, executor.cancelled, progress,
+                                    key=str(job.index))] = job
+        if not local:
+            log.info("submitted %d tasks to %s", len(futures),
+                     getattr(executor, "address", "") or executor.name)
+        pending = list(futures)
         while pending:
-            done, pending = concurrent.futures.wait(
-                pending, timeout=display.refresh_s, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                record = future.result()
-                records[futures[future].index] = record
-                display.finished(futures[future].index, record)
+            for future in executor.wait(pending, display.refresh_s):
+                pending.remove(future)
+                collect(future)
+                display.finished(futures[future].index, records[futures[future].index])
             display.render()
     except KeyboardInterrupt:
         interrupted = True
-        cancel.set()
-        stopped = runner.stop_children()
-        log.info("interrupted: stopping %d running ffmpeg", stopped)
-        for future in futures:
-            future.cancel()
-        wait_through_signals(lambda: concurrent.futures.wait(list(futures)))
+        log.info("interrupted: stopping the running jobs")
+        executor.cancel(list(futures))
         for future, job in futures.items():
             if job.index in records:
                 continue
-            if future.cancelled():
-                records[job.index] = _record(job, "interrupted")
+            if future.done() and not future.cancelled():
+                collect(future)
+                if records[job.index].status == "failed" and executor.name == "dask":
+                    records[job.index] = _record(job, "interrupted")
             else:
-                records[job.index] = future.result()
-    finally:
-        wait_through_signals(lambda: pool.shutdown(wait=True, cancel_futures=True))
-        if interrupted:
-            runner.allow_children()
-    return Outcome([records[job.index] for job in jobs], interrupted)
-
-
-def run_dask(jobs: list[Job], ffmpeg: Optional[str], client: Any, display: "Display") -> Outcome:
-    """Submit one task per job through ``client`` (see :func:`connect`) and collect the records.
-
-    Workers run :func:`run_job` on the same paths, so inputs and the output folder must be on
-    storage that every worker (and this machine) sees under the same names. On Ctrl-C the
-    running tasks are told to stop (their ffmpeg killed, temporary files removed) and
-    queued ones do nothing.
-    """
-    distributed = import_distributed()
-    token = uuid.uuid4().hex[:12]
-    cancel_name = f"ffmotion-cancel-{token}"
-    cancel = DaskCancel(cancel_name)
-    records: dict[int, Record] = {}
-    interrupted = False
-    futures: dict[Any, Job] = {}
-    address = str(getattr(client.scheduler, "address", "") or "")
-    try:
-        for job in jobs:
-            future = client.submit(run_job, job, ffmpeg, cancel, key=f"ffmotion-{token}-{job.index}",
-                                   pure=False, retries=0)
-            futures[future] = job
-        log.info("submitted %d tasks to %s", len(futures), address)
-        pending = dict(futures)
-        try:
-            while pending:
-                for future in [f for f in pending if f.done()]:
-                    job = pending.pop(future)
-                    records[job.index] = _dask_record(future, job, client, address)
-                    display.finished(job.index, records[job.index])
-                display.render()
-                if pending:
-                    time.sleep(display.refresh_s)
-        except KeyboardInterrupt:
-            interrupted = True
-            wait_through_signals(lambda: distributed.Event(cancel_name, client=client).set())
-            deadline = time.monotonic() + DASK_STOP_WAIT_S
-
-            def wait_for_tasks() -> None:
-                while pending and time.monotonic() < deadline:
-                    for future in [f for f in pending if f.done()]:
-                        job = pending.pop(future)
-                        records[job.index] = _dask_record(future, job, client, address)
-                    time.sleep(0.1)
-
-            wait_through_signals(wait_for_tasks)
-            for future, job in pending.items():
                 records[job.index] = _record(job, "interrupted")
-    finally:
-        with contextlib.suppress(Exception):
-            client.cancel(list(futures))
     return Outcome([records[job.index] for job in jobs], interrupted)
-
-
-def _dask_record(future: Any, job: Job, client: Any = None, address: str = "") -> Record:
-    """The record of a finished Dask task; one line saying what happened when it did not
-    finish (a lost scheduler cancels every task: ``exception()`` is then None)."""
-    if future.status == "finished":
-        with contextlib.suppress(Exception):
-            return future.result(timeout=5)  # type: ignore[no-any-return]
-    try:
-        exc = future.exception(timeout=5) if future.status == "error" else None
-    except Exception as error:  # noqa: BLE001 - cancelled futures raise here
-        exc = error
-    connected = client is None or getattr(client, "status", "running") == "running"
-    if not connected:
-        return _record(job, "failed", error=f"lost the Dask scheduler at {address or '?'}: "
-                                            "not finished (a rerun resumes)")
-    if exc is None or type(exc).__name__ == "CancelledError":
-        return _record(job, "failed", error=f"Dask task {future.status}: not finished "
-                                            "(a worker or the scheduler went away?)")
-    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return _record(job, "failed", error=f"Dask task failed: {reason}")
 
 
 # -- emitted commands -------------------------------------------------------------------
@@ -736,12 +666,11 @@ def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
             if args.emit_commands:
                 backend = "emit"
                 outcome = emit_commands(jobs, args.ffmpeg, args.emit_commands, args.jobs, display)
-            elif client is not None:
-                backend = "dask"
-                outcome = run_dask(jobs, args.ffmpeg, client, display)
             else:
-                backend = "local"
-                outcome = run_local(jobs, args.ffmpeg, min(args.jobs, len(jobs)), display)
+                executor = make_executor(min(args.jobs, max(1, len(jobs))), client=client)
+                backend = executor.name
+                with executor:
+                    outcome = run_jobs(jobs, args.ffmpeg, executor, display)
         finally:
             display.close()
     finally:

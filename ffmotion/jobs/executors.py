@@ -57,6 +57,16 @@ class Executor:
     def as_completed(self, futures: list[Any], timeout: Optional[float] = None) -> Iterator[Any]:
         raise NotImplementedError
 
+    def wait(self, futures: list[Any], timeout: float) -> list[Any]:
+        """The futures of ``futures`` that are done, waiting up to ``timeout`` seconds for
+        the first one (a caller that redraws a display calls this in a loop)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = [f for f in futures if f.done()]
+            if done or time.monotonic() >= deadline:
+                return done
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
     def outcome(self, future: Any) -> Outcome:
         raise NotImplementedError
 
@@ -100,6 +110,11 @@ class LocalExecutor(Executor):
     def as_completed(self, futures: list[Any], timeout: Optional[float] = None) -> Iterator[Any]:
         return concurrent.futures.as_completed(futures, timeout=timeout)
 
+    def wait(self, futures: list[Any], timeout: float) -> list[Any]:
+        done, _ = concurrent.futures.wait(futures, timeout=timeout,
+                                          return_when=concurrent.futures.FIRST_COMPLETED)
+        return [f for f in futures if f in done]
+
     def outcome(self, future: Any) -> Outcome:
         key = self._keys.get(future, "?")
         if future.cancelled():
@@ -141,6 +156,7 @@ class DaskExecutor(Executor):
         self._cancel_name = f"ffmotion-cancel-{self.token}"
         self._check = DaskCancel(self._cancel_name)
         self._keys: dict[Any, str] = {}
+        self.address = str(getattr(client.scheduler, "address", "") or "")
         try:
             self.workers = max(1, sum(client.nthreads().values()))
         except Exception:  # noqa: BLE001 - a scheduler that cannot say: one at a time
@@ -169,7 +185,8 @@ class DaskExecutor(Executor):
         except Exception as error:  # noqa: BLE001 - cancelled futures raise here
             exc = error
         if getattr(self.client, "status", "running") != "running":
-            return Outcome(key, error="lost the Dask scheduler: not finished (a rerun resumes)")
+            return Outcome(key, error=f"lost the Dask scheduler at {self.address or '?'}: "
+                                      "not finished (a rerun resumes)")
         if exc is None or type(exc).__name__ == "CancelledError":
             return Outcome(key, error=f"Dask task {future.status}: not finished "
                                       "(a worker or the scheduler went away?)")

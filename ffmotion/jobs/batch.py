@@ -10,82 +10,36 @@ video, too short for the offset) fails that one job and the others go on.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import dataclasses
 import math
-import json
 import logging
 import os
 import re
 import string
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Optional
 
-from .. import __version__, api, graph, stabilize
-from ..graph import outputs as graph_outputs
-from ..run import runner, names, outputs
+from .. import api, graph
+from ..run import runner, outputs
 from . import naming
-from .inputs import VIDEO_EXTENSIONS, find_inputs, read_input_list  # noqa: F401 (batch's API)
+from .inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
 from .dask import connect
 from .executors import Executor, LocalExecutor, make_executor
+from .records import Job, Outcome, OptionsFactory, Progress, Record, job_record as _record, \
+    output_done
+from .emit import check_emit_path, check_written_files, emit_commands
+from .display import Display, _shown, summary_lines, write_report
 from ..errors import FfmotionError, Interrupted, UsageError
-from ..options import MAX_THREADS, Options
+from ..options import MAX_THREADS
 
 log = logging.getLogger("ffmotion")
 
 DEFAULT_NAME = "{stem}_motion_k{offset}{ext}"
 NAME_FIELDS = ("stem", "ext", "offset", "mode", "dir", "relpath")
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
-STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")
-OptionsFactory = Callable[[argparse.Namespace, Path, Path], Options]
-Progress = Callable[[int, int, int], None]  # (job index, frames done, frames in total)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input and its fully checked options (absolute paths)."""
-
-    index: int
-    options: Options
-
-    @property
-    def src(self) -> Path:
-        return self.options.src
-
-    @property
-    def dst(self) -> Path:
-        return self.options.dst
-
-
-@dataclass(frozen=True)
-class Record:
-    """What happened to one input: a line of the report."""
-
-    input: str
-    output: str
-    status: Status
-    frames: Optional[int] = None  # frames written (done) or to be written (emitted)
-    k: Optional[int] = None  # the offset in frames (freeze mode: the reference frame)
-    seconds: Optional[float] = None  # wall time of the job
-    argv: Optional[list[str]] = None  # the ffmpeg command, writing to the real output path
-    error: Optional[str] = None  # one line, for failed jobs
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    records: list[Record]
-    interrupted: bool = False
-
 
 # -- inputs -> jobs ---------------------------------------------------------------------
 
@@ -282,9 +236,6 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
                        error=" ".join(reason.split()) or type(exc).__name__)
 
 
-def _record(job: Job, status: Status, **details: Any) -> Record:
-    return Record(str(job.src), str(job.dst), status, **details)
-
 
 def _since(started: float) -> float:
     return round(time.monotonic() - started, 3)
@@ -343,296 +294,6 @@ def run_jobs(jobs: list[Job], ffmpeg: Optional[str], executor: Executor,
             else:
                 records[job.index] = _record(job, "interrupted")
     return Outcome([records[job.index] for job in jobs], interrupted)
-
-
-# -- emitted commands -------------------------------------------------------------------
-
-def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: int,
-                  display: "Display") -> Outcome:
-    """Probe every input and write its ffmpeg command to ``dest`` instead of running it.
-
-    ``.sh`` (or ``-``, stdout): a POSIX shell script, one quoted command a line, runnable with
-    ``sh`` or GNU ``parallel``; ``.jsonl``: one ``{"input", "output", "argv"}`` object a line.
-    Inputs whose output exists are skipped (unless --overwrite), as a run would skip them.
-    """
-    tools = runner.tools(ffmpeg)
-
-    shell = not dest.endswith(".jsonl")
-
-    def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
-        if output_done(job.dst) and not job.options.overwrite:
-            return _record(job, "skipped"), None
-        try:
-            plan = api.prepare(job.options, tools)
-            plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses here
-        except FfmotionError as exc:
-            return _record(job, "failed", error=" ".join(str(exc).split())), None
-        argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
-        record = _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1])
-        if shell:
-            return record, [[shell_line(plan, tools.ffmpeg)]]
-        return record, argvs
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(one, jobs))
-    for job, (record, _) in zip(jobs, results):
-        display.finished(job.index, record)
-    commands = [(record, argvs) for record, argvs in results if argvs is not None]
-    if dest.endswith(".jsonl"):
-        lines = [json.dumps({"input": r.input, "output": r.output, "argv": argvs[-1],
-                             **({"before": argvs[:-1]} if len(argvs) > 1 else {})})
-                 for r, argvs in commands]
-    else:
-        lines = [SCRIPT_HEAD.decode(),
-                 f"# ffmotion {__version__} batch: {len(commands)} job(s), one a line.",
-                 "# Run with: sh THIS_FILE   or: parallel -j N < THIS_FILE"]
-        lines += [argvs[0][0] for _, argvs in commands]
-    text = "\n".join(lines) + "\n"
-    outputs.write_text(dest, text, what="--emit-commands", overwrite=True,
-                       executable=not dest.endswith(".jsonl"))
-    return Outcome([record for record, _ in results])
-
-
-SCRIPT_HEAD = b"#!/bin/sh\n# ffmotion "
-REPORT_HEAD = b'{\n  "ffmotion": '
-JSONL_HEAD = b'{"input": '
-
-
-def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
-    """One job of an emitted ``.sh``: one complete line, safe to run twice at once.
-
-    The line makes its own temporary folder beside the output (``mktemp -d``: unique per
-    run of the line, so a retry or a second node never shares it), runs pass 1 (if any) and
-    the motion graph in it, and commits the output only when ffmpeg succeeded: ``ln``, which
-    fails rather than replace a file that appeared meanwhile (``mv -f`` with --overwrite).
-    The folder goes away in every case (``trap ... EXIT``). Names are quoted without any
-    control character on the line (:func:`names.sh_join`), so line-per-job runners
-    (``parallel < jobs.sh``, ``xargs``) see one command per job; dash and bash run it alike.
-    """
-    options = plan.options
-    dst = Path(os.path.abspath(options.dst))
-    src = Path(os.path.abspath(plan.info.path))
-    here = dataclasses.replace(plan, info=dataclasses.replace(plan.info, path=src),
-                               options=dataclasses.replace(options, src=src, dst=dst))
-    stab = here.stabilizer
-    if stab is not None and stab.transforms is not None:  # pass 1's result stays in the folder
-        here = dataclasses.replace(here, stabilizer=dataclasses.replace(
-            stab, transforms=Path("transforms.trf"), motions=Path("motions.txt")))
-    binary = os.path.abspath(ffmpeg) if os.sep in ffmpeg else ffmpeg
-    sequence = graph_outputs.is_sequence(dst)
-    # never starts with '-', never a pattern (an image sequence's is the user's own)
-    result = Path(f"./{dst.name}") if sequence else Path(f"out{dst.suffix}")
-    argvs = []
-    argvs.extend(stabilize.analysis_commands(here, binary))
-    argvs.append(graph.command(here, binary, result, overwrite=True))
-    if sequence:
-        # the images beside the others, the first one last: it marks the set as whole
-        head = graph_outputs.sequence_file(dst, 1).name
-        move = ["mv", "-f"] if options.overwrite else ["ln"]
-        argvs.append(["find", ".", "-type", "f", "!", "-name", head, "!", "-name", "*.trf",
-                      "-exec", *move, "{}", str(dst.parent) + "/", ";"])
-        argvs.append([*move, head, str(dst.parent / head)])
-    elif options.overwrite:
-        argvs.append(["mv", "-f", str(result), str(dst)])
-    else:
-        argvs.append(["ln", str(result), str(dst)])
-    stem = os.fsencode(dst.stem)[:64].decode("utf-8", "ignore")
-    template = dst.parent / f".{stem}{runner.TEMP_MARK}.XXXXXXXX"
-    body = (f"d=$(mktemp -d {names.sh_quote(str(template))}) || exit 1; "
-            "trap 'rm -rf \"$d\"' EXIT; trap 'exit 129' HUP INT TERM; cd \"$d\" || exit 1; "
-            + " && ".join(names.sh_join(argv) for argv in argvs))
-    line = f"( {names.newline_setup(body)}{body} )"
-    if not options.overwrite:
-        done = graph_outputs.sequence_file(dst, 1) if sequence else dst
-        line = f"[ -e {names.sh_quote(str(done))} ] || {line}"
-    return line
-
-
-def output_done(dst: Path) -> bool:
-    """A finished output: the file, or for an image sequence its first image (moved into
-    place last, so a set stopped halfway is not taken as done)."""
-    if graph_outputs.is_sequence(dst):
-        return runner.sequence_done(dst)
-    return dst.exists()
-
-
-def check_emit_path(dest: str) -> None:
-    if not outputs.is_stream(dest) and not dest.endswith((".sh", ".jsonl")):
-        raise UsageError(f"--emit-commands {outputs.shown(dest)}: use a .sh (shell script) or "
-                         ".jsonl (JSON lines) file, or - for a script on stdout")
-
-
-def check_written_files(args: argparse.Namespace, inputs: Sequence[Path], jobs: Sequence[Job]) -> None:
-    """--report and --emit-commands under the safe-write rule: never an input (also one the
-    search found), never a planned output or each other, never an existing file that is not
-    ffmotion's own earlier report/script without --overwrite."""
-    if args.report == "-" and args.emit_commands == "-":
-        raise UsageError("--report - and --emit-commands - would both write to stdout: "
-                         "give one of them a file")
-    planned = {f"the output for {outputs.shown(job.src)}": job.dst for job in jobs}
-    chosen = {"--report": args.report, "--emit-commands": args.emit_commands}
-    for option, path in chosen.items():
-        if not path:
-            continue
-        others = {**planned, **{k: v for k, v in chosen.items() if k != option and v}}
-        if option == "--report":
-            ours = outputs.starts_with(REPORT_HEAD)
-        else:
-            ours = outputs.starts_with(JSONL_HEAD if path.endswith(".jsonl") else SCRIPT_HEAD)
-        outputs.check_target(path, what=option, overwrite=bool(args.overwrite), inputs=inputs,
-                             others=others, stream=True, ours=ours)
-        target = Path(path)
-        if (not outputs.is_stream(path) and target.is_file() and not ours(target)
-                and target.suffix.lower() in VIDEO_EXTENSIONS | set(graph.CONTAINERS)):
-            # --overwrite is about outputs; `--report *.mp4` (name forgotten) must not eat a clip
-            raise UsageError(f"{option} {outputs.shown(path)} is a video file: refusing to "
-                             "replace it (did you forget the file name after the option?)")
-
-
-# -- report, summary, display -----------------------------------------------------------
-
-def counts(records: Sequence[Record]) -> dict[str, int]:
-    """How many records have each status (statuses that occur, plus done/skipped/failed)."""
-    found = {status: 0 for status in ("done", "skipped", "failed")}
-    for record in records:
-        found[record.status] = found.get(record.status, 0) + 1
-    return found
-
-
-def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
-    """The machine-readable report: summary counts and one record per input, in input order."""
-    report = {
-        "ffmotion": __version__,
-        "backend": backend,
-        "output_dir": str(outdir),
-        "interrupted": outcome.interrupted,
-        "seconds": round(seconds, 3),
-        "summary": counts(outcome.records),
-        "jobs": [record.to_json() for record in outcome.records],
-    }
-    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what="--report",
-                       overwrite=True)
-
-
-def _shown(path: str) -> str:
-    """A path as the user reads it: relative to the current folder when inside it."""
-    with contextlib.suppress(ValueError):
-        return outputs.shown(Path(path).relative_to(Path.cwd()))
-    return outputs.shown(path)
-
-
-class Display:
-    """Per-file log lines on stderr, plus one live status line on a terminal.
-
-    The status line (files done of all, frames written, ETA) is redrawn in place by the main
-    thread; job threads only update counters, so the line stays whole with several jobs.
-    """
-
-    refresh_s = 0.25
-
-    def __init__(self, total: int, live: bool, stream: Optional[IO[str]] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.total = total
-        self.live = live
-        self.stream = stream if stream is not None else sys.stderr
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._started = clock()
-        self._running: dict[int, tuple[int, int]] = {}  # index -> (frames, total frames)
-        self._finished = {status: 0 for status in STATUSES}
-        self._frames_done = 0
-        self._drawn = False
-
-    def progress(self, index: int, frames: int, total: int) -> None:
-        """Called from job threads as ffmpeg reports frames."""
-        with self._lock:
-            self._running[index] = (frames, total)
-
-    def finished(self, index: int, record: Record) -> None:
-        """Log one finished input (main thread)."""
-        with self._lock:
-            self._running.pop(index, None)
-            self._finished[record.status] += 1
-            if record.status == "done" and record.frames:
-                self._frames_done += record.frames
-        self._write_line(self.describe(record))
-
-    @staticmethod
-    def describe(record: Record) -> str:
-        src, dst = _shown(record.input), _shown(record.output)
-        if record.status == "done":
-            return f"ffmotion: done     {src} -> {dst} ({record.frames} frames, {record.seconds:.1f} s)"
-        if record.status == "skipped":
-            return f"ffmotion: skipped  {src} ({dst} exists; --overwrite replaces it)"
-        if record.status == "emitted":
-            return f"ffmotion: planned  {src} -> {dst} ({record.frames} frames)"
-        if record.status == "interrupted":
-            return f"ffmotion: stopped  {src}"
-        return f"ffmotion: FAILED   {src}: {record.error}"
-
-    def status_line(self) -> str:
-        """``[3/10] 2 running, 1234 frames, ETA 0:42`` (main thread)."""
-        with self._lock:
-            finished = sum(self._finished.values())
-            running = dict(self._running)
-            frames = self._frames_done + sum(f for f, _ in running.values())
-            skipped = self._finished["skipped"]
-            failed = self._finished["failed"]
-        elapsed = self._clock() - self._started
-        work = self.total - skipped
-        progress = (finished - skipped) + sum(f / t for f, t in running.values() if t > 0)
-        eta = "?"
-        if work > 0 and progress > 0.01:
-            eta = _clock_text(max(0.0, elapsed * (work - progress) / progress))
-        parts = [f"[{finished}/{self.total}]", f"{len(running)} running", f"{frames} frames"]
-        if failed:
-            parts.append(f"{failed} failed")
-        parts.append(f"ETA {eta}")
-        return "ffmotion: " + ", ".join(parts)
-
-    def render(self) -> None:
-        if not self.live:
-            return
-        line = self.status_line()
-        self.stream.write("\r\x1b[K" + line)
-        self.stream.flush()
-        self._drawn = True
-
-    def _write_line(self, line: str) -> None:
-        try:
-            if self._drawn:
-                self.stream.write("\r\x1b[K")
-                self._drawn = False
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except OSError:  # the terminal is gone (SIGHUP): the batch and its report go on
-            return
-        if self.live:
-            self.render()
-
-    def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._drawn = False
-
-
-def _clock_text(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def summary_lines(outcome: Outcome, seconds: float) -> list[str]:
-    """The human summary: counts, then each failure with its one-line reason."""
-    found = counts(outcome.records)
-    text = ", ".join(f"{n} {status}" for status, n in found.items())
-    lines = [f"ffmotion batch: {text} in {seconds:.1f} s"]
-    for record in outcome.records:
-        if record.status == "failed":
-            lines.append(f"  failed: {_shown(record.input)}: {record.error}")
-    return lines
 
 
 # -- the command ------------------------------------------------------------------------

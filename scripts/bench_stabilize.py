@@ -21,6 +21,9 @@ the stabilized clip shows. Methods (vid.stab, default strength 5 = shakiness):
   from the accumulated path)
 * ``smooth10/30``  detect frame to frame + transform ``smoothing=N`` (path smoothed over 2N+1)
 
+Every transform uses vid.stab's gaussian camera path (``optalgo=gauss``), as ffmotion's pass 2
+does on every build.
+
 and the path ``--stabilize auto`` reads from the frame-to-frame transforms: the mean drift
 (px/frame) and what it picks.
 
@@ -123,7 +126,8 @@ def stabilized(ffmpeg: str, src: Path, method: str, work: Path, ascii_ok: bool) 
                  "smooth30": "smoothing=30"}[method]
     out = work / f"{src.stem}-{method}.mkv"
     runner.run_ffmpeg([ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
-                       "-vf", f"format=yuv420p,vidstabtransform=input='{trf}':{smoothing}",
+                       "-vf", f"format=yuv420p,vidstabtransform=input='{trf}':{smoothing}"
+                       ":optalgo=gauss",  # ffmotion's pass 2 (newer vid.stab defaults to L1)
                        "-c:v", "ffv1", str(out)])
     return out
 

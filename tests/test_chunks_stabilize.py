@@ -84,15 +84,17 @@ def uncovered(plan) -> list[int]:
             if not corrections.covered(t, geometry)]
 
 
-def single_and_chunked(ffmpeg: str, src: Path, folder: Path, cuts, **kwargs):
-    """The single pass and a chunked run; ``cuts(out_frames, uncovered frames)``."""
+def single_and_chunked(ffmpeg: str, src: Path, folder: Path, cuts, client=None, **kwargs):
+    """The single pass and a chunked run (local pool, or Dask through ``client``);
+    ``cuts(out_frames, uncovered frames)``."""
     tools = runner.tools(ffmpeg)
     one, many = folder / "single.mkv", folder / "chunked.mkv"
     plan = settled(ffmpeg, src, one, **kwargs)
     api.run(plan, tools)
     chunked = api.prepare(api.make_options(src, many, lossless=True, **kwargs), tools)
     boundaries = sorted(set(cuts(plan.out_frames, uncovered(plan))))
-    result = api.run_chunked(chunked, tools, 3, jobs=2, cuts=boundaries)
+    result = api.run_chunked(chunked, tools, 3, jobs=None if client else 2, cuts=boundaries,
+                             client=client, worker_ffmpeg=ffmpeg)
     return one, many, result
 
 
@@ -141,6 +143,25 @@ def test_uncovered_borders_need_the_warmup(ffmpeg_bin, clips, tmp_path, monkeypa
                                       offset=3, stabilize=WIDE)
     assert frames_md5(ffmpeg_bin, many)[0] == frames_md5(ffmpeg_bin, one)[0]
     assert frames_md5(ffmpeg_bin, many) != frames_md5(ffmpeg_bin, one)
+
+
+def test_stabilized_chunks_on_a_dask_local_cluster(gen_ffmpeg, clips, tmp_path):
+    """Real worker processes read the slices beside the output, as remote workers would on
+    shared storage."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        one, many, result = single_and_chunked(gen_ffmpeg, clips["rolling"], tmp_path,
+                                               at_uncovered, client=client, offset=3,
+                                               stabilize=WIDE)
+    finally:
+        client.close()
+        cluster.close()
+    assert result.chunks >= 3
+    assert frames_md5(gen_ffmpeg, many) == frames_md5(gen_ffmpeg, one)
+    assert leftovers(tmp_path) == []
 
 
 def test_corrections_match_what_vidstab_applies_to_the_single_pass(ffmpeg_bin, clips,

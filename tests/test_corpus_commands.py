@@ -109,6 +109,27 @@ def test_freeze_and_dual_equal_reference(corpus, gen_ffmpeg, tmp_path, name):
     _assert_equal(got, _expected(frames, K, "offset", pix_fmt))
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_chunked_runs_equal_reference(corpus, gen_ffmpeg, tmp_path, name):
+    """--chunks 3 on every camera-like file: the pixels of the reference (or, with frames at
+    irregular times, one line refusing it and nothing written)."""
+    item = corpus[name]
+    out = tmp_path / "chunked.mkv"
+    if item.traits & {"vfr", "gap"}:
+        with pytest.raises(ffmotion.errors.UsageError, match="irregular times"):
+            ffmotion.extract(item.path, out, K, lossless=True, ffmpeg=gen_ffmpeg, chunks=3,
+                             jobs=2)
+        assert not out.exists()
+        return
+    frames, pix_fmt, _ = _source(gen_ffmpeg, item)
+    result = ffmotion.extract(item.path, out, K, lossless=True, ffmpeg=gen_ffmpeg, audio=False,
+                              chunks=3, jobs=2)
+    assert result.chunks == 3
+    got, _ = _decode(gen_ffmpeg, out, "0:v:0", _native_pix_fmt(gen_ffmpeg, out, "0:v:0"))
+    _assert_equal(got, _expected(frames, K, "offset", pix_fmt))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
 @pytest.mark.parametrize("name", ["ts_late_video", "ts_gop30", "ps_mpeg2", "mp4_edit_list",
                                   "mkv_vfr", "mkv_missing_frame"])
 def test_range_gives_exactly_the_named_frames(corpus, gen_ffmpeg, tmp_path, name):

@@ -1,0 +1,59 @@
+"""Start-up stays lean: what ``import ffmotion.cli`` and a ``--print-command`` run load.
+
+No timing here (the measured figures are in the README, "Start-up and probing", and come
+from ``scripts/bench.py --sections startup``): these tests hold the property the figures
+rest on, that what only other subcommands, options or outputs need is imported by the
+functions that use it, never at start-up.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# Never loaded by `import ffmotion.cli`, nor by a plain run's --print-command: the modules of
+# other subcommands (preview, batch, chunks/Dask, explore/maps, the numpy reference), of live
+# inputs and streamed outputs, of image sequences' headers, and the libraries they pull in.
+NEVER_AT_START = (
+    "numpy", "tqdm", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
+    "secrets", "statistics", "tomllib",
+    "ffmotion.reference", "ffmotion.explore", "ffmotion.maps", "ffmotion.preview",
+    "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.media.live",
+    "ffmotion.media.images", "ffmotion.run.streaming",
+)
+# loaded by a plain run (its look, its encoder arguments), but not by the import
+NOT_AT_IMPORT = ("ffmotion.presets", "ffmotion.graph.stream")
+
+_REPORT = "import sys\n{code}\nsys.stdout.flush()\nprint('\\nMODULES', ' '.join(sorted(sys.modules)))\n"
+
+
+def _loaded(code: str, *argv: str) -> tuple[set[str], str]:
+    """The modules a fresh interpreter has loaded after running ``code``, and its stdout."""
+    done = subprocess.run([sys.executable, "-c", _REPORT.format(code=code), *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    before, _, names = done.stdout.rpartition("\nMODULES ")
+    return set(names.split()), before
+
+
+def _offenders(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_import_cli_loads_only_what_a_run_needs() -> None:
+    loaded, _ = _loaded("import ffmotion.cli")
+    assert {"ffmotion.cli", "ffmotion.api", "ffmpeg"} <= loaded  # the check can see modules
+    assert _offenders(loaded, NEVER_AT_START + NOT_AT_IMPORT) == []
+
+
+def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,
+                                                   tmp_path: Path) -> None:
+    code = ("from ffmotion.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "assert code == 0, code")
+    loaded, out = _loaded(code, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
+                          "--ffmpeg", gen_ffmpeg, "--print-command")
+    assert gen_ffmpeg in out and "blend" in out  # the command was built and printed
+    assert not (tmp_path / "out.mp4").exists()
+    assert {"ffmotion.media.mp4index", "ffmotion.graph.motion"} <= loaded
+    assert _offenders(loaded, NEVER_AT_START) == []

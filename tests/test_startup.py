@@ -16,7 +16,7 @@ from pathlib import Path
 # inputs and streamed outputs, of image sequences' headers, and the libraries they pull in.
 NEVER_AT_START = (
     "numpy", "tqdm", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
-    "secrets", "statistics", "tomllib",
+    "secrets", "statistics", "tomllib", "ctypes.util",
     "ffmotion.reference", "ffmotion.explore", "ffmotion.maps", "ffmotion.preview",
     "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.media.live",
     "ffmotion.media.images", "ffmotion.run.streaming",
@@ -44,6 +44,26 @@ def test_import_cli_loads_only_what_a_run_needs() -> None:
     loaded, _ = _loaded("import ffmotion.cli")
     assert {"ffmotion.cli", "ffmotion.api", "ffmpeg"} <= loaded  # the check can see modules
     assert _offenders(loaded, NEVER_AT_START + NOT_AT_IMPORT) == []
+
+
+def test_import_starts_no_process() -> None:
+    """Importing ffmotion starts nothing: prctl comes from the libc already loaded, not
+    through ctypes.util.find_library, which runs ldconfig (a process start, ~10 ms)."""
+    code = ("import subprocess\n"
+            "started = []\n"
+            "real = subprocess.Popen.__init__\n"
+            "def spy(self, args, *rest, **kwargs):\n"
+            "    started.append(args)\n"
+            "    real(self, args, *rest, **kwargs)\n"
+            "subprocess.Popen.__init__ = spy\n"
+            "import ffmotion.cli\n"
+            "from ffmotion.run import procs\n"
+            "print('started', started, 'prctl', procs._PRCTL is not None)")
+    loaded, out = _loaded(code)
+    assert "started [] " in out
+    if sys.platform.startswith("linux"):
+        assert "prctl True" in out
+    assert "ctypes.util" not in loaded
 
 
 def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,

@@ -77,3 +77,27 @@ def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: st
     assert not (tmp_path / "out.mp4").exists()
     assert {"ffmotion.media.mp4index", "ffmotion.graph.motion"} <= loaded
     assert _offenders(loaded, NEVER_AT_START) == []
+
+
+def test_import_keeps_the_callers_collector_setting() -> None:
+    """The package's import runs without garbage collections, then restores the setting."""
+    _, out = _loaded("import gc\ngc.disable()\nimport ffmotion\nprint('after', gc.isenabled())")
+    assert "after False" in out
+    _, out = _loaded("import gc\nimport ffmotion\nprint('after', gc.isenabled())")
+    assert "after True" in out
+
+
+def test_only_the_program_freezes_its_imports(tmp_path: Path) -> None:
+    """``main()`` as the program moves the imports' objects out of the collector's way;
+    ``main(argv)`` called from another program leaves its collector alone."""
+    missing = str(tmp_path / "missing.mp4")
+    code = ("import gc\n"
+            "from ffmotion.cli import main\n"
+            f"code = main([{missing!r}, 'out.mp4'])\n"
+            "print('as a function', code, gc.get_freeze_count())\n"
+            f"sys.argv = ['ffmotion', {missing!r}, 'out.mp4']\n"
+            "code = main()\n"
+            "print('as the program', code, gc.get_freeze_count() > 0)")
+    _, out = _loaded(code)
+    assert "as a function 2 0\n" in out
+    assert "as the program 2 True" in out

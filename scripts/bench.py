@@ -115,12 +115,13 @@ class Sample:
     rss_mib: float
 
 
-def measure(argv: list[str], env: Optional[dict[str, str]] = None, check: bool = True) -> Sample:
+def measure(argv: list[str], env: Optional[dict[str, str]] = None, check: bool = True,
+            cwd: Optional[Path] = None) -> Sample:
     """Run ``argv`` to completion; wall time, CPU of the process tree, peak RSS (wait4)."""
     err = tempfile.TemporaryFile()
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=err, env=env)
+                            stderr=err, env=env, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -334,7 +335,7 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
 
     def python(*argv: str) -> str:
         return subprocess.run([sys.executable, *argv], capture_output=True, text=True,
-                              check=True, env=env).stdout
+                              check=True, env=env, cwd=package.parent).stdout
 
     loaded = json.loads(python("-c", _IMPORT_LAYERS))
     stdlib = [m for m in loaded if "." not in m and not m.startswith("_")
@@ -347,7 +348,8 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
         "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
                                         ffmpeg_bin),
     }
-    subprocess.run(cmds["--print-command"], capture_output=True, env=env)  # facts cached
+    # the working folder is the tree's (-c and -m put it first on sys.path); facts cached
+    subprocess.run(cmds["--print-command"], capture_output=True, env=env, cwd=package.parent)
     rounds = max(15, args.runs * 5)
     walls: dict[str, list[float]] = collections.defaultdict(list)
     cpus: dict[str, list[float]] = collections.defaultdict(list)
@@ -356,14 +358,15 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
     loads = []
     for i in range(rounds):
         for name, argv in cmds.items():
-            sample = measure(argv, env=env, check=name != "ffmpeg -i")
+            sample = measure(argv, env=env, check=name != "ffmpeg -i", cwd=package.parent)
             walls[name].append(sample.wall * 1000)
             cpus[name].append(sample.cpu * 1000)
         for layer, seconds in json.loads(python("-c", _IMPORT_TIMED, json.dumps(stdlib))).items():
             layers[layer].append(seconds * 1000)
         if i < 5:
             err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import ffmotion.cli"],
-                                 capture_output=True, text=True, check=True, env=env).stderr
+                                 capture_output=True, text=True, check=True, env=env,
+                                 cwd=package.parent).stderr
             for m in re.finditer(r"^import time:\s+(\d+) \|\s+\d+ \| *(\S+)$", err, re.M):
                 selfs[m.group(2)].append(int(m.group(1)))
         loads.append(os.getloadavg()[0])

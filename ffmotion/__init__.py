@@ -5,24 +5,14 @@ Each output frame is input frame i blended 50% with the inverted frame i+K:
 """
 from __future__ import annotations
 
-import gc as _gc
-
 __version__ = "0.1.0"
 
-# Importing the package allocates ~17,000 lasting objects and hardly any garbage: no
-# collections meanwhile (~3 ms of every start-up); the caller's setting is restored.
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
-    from .api import (Result, build_command, extract, ffmpeg_path, make_options,  # noqa: E402
-                      motion_stream)
-    from .errors import FfmotionError, MediaError, UsageError  # noqa: E402
-    from .graph import motion_video  # noqa: E402
-    from .looks import PRESETS, Look  # noqa: E402
-    from .options import EncodeOptions, FrameOffset, Options  # noqa: E402
-finally:
-    if _collecting:
-        _gc.enable()
+from .api import (Result, build_command, extract, ffmpeg_path, make_options,  # noqa: E402
+                  motion_stream)
+from .errors import FfmotionError, MediaError, UsageError  # noqa: E402
+from .graph import motion_video  # noqa: E402
+from .looks import PRESETS, Look  # noqa: E402
+from .options import EncodeOptions, FrameOffset, Options  # noqa: E402
 
 __all__ = [
     "EncodeOptions", "FfmotionError", "FrameOffset", "MediaError", "Options", "Result",

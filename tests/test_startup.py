@@ -79,14 +79,6 @@ def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: st
     assert _offenders(loaded, NEVER_AT_START) == []
 
 
-def test_import_keeps_the_callers_collector_setting() -> None:
-    """The package's import runs without garbage collections, then restores the setting."""
-    _, out = _loaded("import gc\ngc.disable()\nimport ffmotion\nprint('after', gc.isenabled())")
-    assert "after False" in out
-    _, out = _loaded("import gc\nimport ffmotion\nprint('after', gc.isenabled())")
-    assert "after True" in out
-
-
 def test_only_the_program_freezes_its_imports(tmp_path: Path) -> None:
     """``main()`` as the program moves the imports' objects out of the collector's way;
     ``main(argv)`` called from another program leaves its collector alone."""

@@ -365,6 +365,8 @@ def _demo_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``ffmotion`` command; returns the exit code."""
+    if argv is None:  # the program itself: the console script, python -m ffmotion
+        _freeze_imports()
     args_in = list(sys.argv[1:] if argv is None else argv)
     signals.install()
     try:
@@ -385,6 +387,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _error(f"ffmotion: interrupted ({signals.received() or 'SIGINT'})")
         return 130
     return code
+
+
+def _freeze_imports() -> None:
+    """What the imports made lives as long as the process: move it out of the garbage
+    collector's way (``gc.freeze``), so that its collections, and the interpreter's at exit,
+    skip those objects (~10 ms of every run). Only where ffmotion is the program: a caller
+    of ``main(argv)`` in its own process keeps its collector as it is."""
+    import gc
+
+    gc.freeze()
 
 
 def _dispatch(args_in: list[str]) -> int:

@@ -33,11 +33,6 @@ from . import looks
 from .errors import UsageError
 from .looks import Look
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 USER_FILE = "looks.toml"
 PROJECT_FILE = "ffmotion.toml"
 TABLE = "looks"
@@ -104,6 +99,12 @@ def load_file(path: Path) -> dict[str, Saved]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
+    # imported here: tomllib compiles its regular expressions on import (~3 ms of every
+    # start-up), and most runs find no preset file
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import stat
-import statistics
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -414,6 +413,8 @@ def camera_path(text: str) -> CameraPath:
     """Parse an ASCII transforms file (``VID.STAB 1``) into the camera's frame steps."""
     if not text.startswith("VID.STAB"):
         raise ValueError("not an ASCII vid.stab transforms file")
+    import statistics  # here: only stabilized runs need it (start-up)
+
     steps, measured = [], 0
     for line in text.splitlines():
         match = _FRAME.match(line)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import ffmpeg
 
@@ -34,7 +34,6 @@ from . import outputs as outs
 from .. import looks
 from ..errors import UsageError
 from ..looks import Look
-from .chunks import ChunkCut, JOIN_KEYS, kept, reference_input
 from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
 from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
 from .picture import Picture, output_args as picture_output_args, picture_for, prelude
@@ -42,6 +41,9 @@ from ..options import Mode, Options, Strategy, format_fps
 from ..media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from ..media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 from ..media.probe import MediaInfo
+
+if TYPE_CHECKING:  # graph.chunks is imported by the chunked runs that use it
+    from .chunks import ChunkCut
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
 # Deterministic files: no random Matroska UIDs, no version strings; the same options give
@@ -727,6 +729,8 @@ def output(plan: Plan, dst: Path) -> Any:
     second = None
     # a chunk reads its own frames (the chunk's reach), never a seek to frame K
     at_k = dual_timing(plan) if plan.cut is None else None
+    if plan.cut is not None:
+        from .chunks import JOIN_KEYS, kept, reference_input  # a chunk of a chunked run
     if plan.cut is not None and plan.cut.reference is not None:  # a chunk in freeze mode
         second = prelude(reference_input(plan.info.input.name, plan.info.video_stream,
                                           plan.cut.reference,

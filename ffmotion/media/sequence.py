@@ -31,12 +31,14 @@ import stat
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
 from ..errors import MediaError, UsageError
 from ..run.names import IMAGE2_EXTENSIONS
-from .images import ORIENTATION_ROTATION, ImageHeader, read_header
 from .source import Source
+
+if TYPE_CHECKING:  # media.images is imported when pictures' headers are read
+    from .images import ImageHeader
 
 # ffmpeg's own image2 default, so a printed command reads the same without the option
 DEFAULT_FRAMERATE = Fraction(25)
@@ -89,6 +91,8 @@ class ImageSequence:
     @property
     def rotation(self) -> int:
         """The display rotation ffmpeg applies from the images' EXIF orientation."""
+        from .images import ORIENTATION_ROTATION
+
         return ORIENTATION_ROTATION.get(self.header.orientation, 0) if self.header else 0
 
     def source(self) -> Source:
@@ -178,6 +182,8 @@ def check_same_pictures(files: Sequence[Path], what: str) -> Optional[ImageHeade
     ffmpeg would rebuild its filter graph at a change of size or format (the pairing of
     frames restarts there); only PNG and JPEG headers are read.
     """
+    from .images import read_header
+
     first: Optional[ImageHeader] = None
     for i, path in enumerate(files):
         header = read_header(path)

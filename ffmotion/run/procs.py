@@ -88,9 +88,11 @@ def _load_prctl() -> Optional[Callable[..., int]]:
     for name in ("libc.so.6", None, "find"):
         with contextlib.suppress(Exception):
             if name == "find":
-                import ctypes.util
+                # not "import ctypes.util": that would make ctypes a local name of this
+                # function, unbound in the tries before, so every start-up ran ldconfig
+                from ctypes import util as ctypes_util
 
-                name = ctypes.util.find_library("c")
+                name = ctypes_util.find_library("c")
             libc = ctypes.CDLL(name, use_errno=True)
             prctl = libc.prctl
             prctl.restype = ctypes.c_int

@@ -273,7 +273,14 @@ def run_ffmpeg(
     """
     full = [argv[0], "-loglevel", "error", "-nostats", "-progress", "pipe:1", *argv[1:]]
     bar = _progress_bar(total_frames) if progress else None
-    proc, drain = _start(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    try:
+        proc, drain = _start(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    except KeyboardInterrupt:  # a signal while the child starts (a started one is tracked)
+        if bar is not None:
+            with contextlib.suppress(Exception):
+                bar.close()
+        stop_children()
+        raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
     try:
         assert proc.stdout is not None
         done_frames = 0

@@ -385,6 +385,29 @@ def test_emitted_stabilized_job_runs_both_passes(tmp_path, gen_ffmpeg, monkeypat
     assert (tmp_path / "emitted" / name).read_bytes() == (tmp_path / "ran" / name).read_bytes()
 
 
+def test_emitted_stabilized_sequence_job_leaves_only_the_images(tmp_path, gen_ffmpeg,
+                                                                 monkeypatch):
+    """Pass 1, the motions step and the motion graph in the job's own folder: only the images
+    reach the output folder (the transforms and motions stay behind and go with the folder)."""
+    src = make_clip(gen_ffmpeg, tmp_path / "shaky.mp4", codec="libx264", frames=12)
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
+    script = tmp_path / "jobs.sh"
+    assert cli.main(["batch", str(src), "-o", str(tmp_path / "emitted"), "-k", "2",
+                     "--stabilize", "--stabilize-smoothing", "5", "--name", "{stem}_%03d.png",
+                     "--emit-commands", str(script), "-q"]) == 0
+    (line,) = [x for x in script.read_text().splitlines() if not x.startswith("#")]
+    assert "vidstabdetect" in line and "debug=1" in line
+    subprocess.run(["sh", str(script)], check=True, capture_output=True, timeout=120)
+    names = sorted(p.name for p in (tmp_path / "emitted").iterdir())
+    assert names == [f"shaky_{i:03d}.png" for i in range(1, 11)]
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    assert cli.main([str(src), str(ran / "shaky_%03d.png"), "-k", "2", "--stabilize",
+                     "--stabilize-smoothing", "5", "-q"]) == 0
+    for name in names:
+        assert (ran / name).read_bytes() == (tmp_path / "emitted" / name).read_bytes()
+
+
 def test_batch_applies_looks_and_ranges_like_a_single_run(footage, capsys, tmp_path):
     """Every single-file option reaches each job: a look preset plus a flag and a range."""
     flags = ["-k", str(K), "--look", "amplified", "--gain", "3", "--start", "2f", "--lossless"]

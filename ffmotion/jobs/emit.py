@@ -95,7 +95,7 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
     stab = here.stabilizer
     if stab is not None and stab.transforms is not None:  # pass 1's result stays in the folder
         here = dataclasses.replace(here, stabilizer=dataclasses.replace(
-            stab, transforms=Path("transforms.trf"), motions=Path("motions.txt")))
+            stab, transforms=Path("transforms.trf"), motions=Path("motions.trf")))
     binary = os.path.abspath(ffmpeg) if os.sep in ffmpeg else ffmpeg
     sequence = graph_outputs.is_sequence(dst)
     # never starts with '-', never a pattern (an image sequence's is the user's own)

@@ -360,6 +360,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
                dry_run: bool = False, sequence: Optional[SequenceRequest] = None) -> MapResult:
     """Write one picture of where motion happened over the range (see :mod:`ffmotion.maps`)."""
     from . import maps
+    from .graph import maps as map_graph
 
     spec = spec or maps.MapSpec()
     found = tools or runner.tools(ffmpeg)
@@ -383,13 +384,13 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     if spec.color == "time" and not spec.motiogram:
         legend += f", moved = more than {spec.threshold} levels"
     commands = stabilize.analysis_commands(plan, found.ffmpeg) + [
-        maps.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
+        map_graph.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
     result = MapResult(dst_path, legend, commands)
     if dry_run:
         return result
     plan = stabilize.settle(plan, found, progress=False)
     with runner.atomic_output(dst_path, overwrite) as tmp:
-        runner.run_ffmpeg(maps.map_command(plan, spec, found.ffmpeg, tmp, True),
+        runner.run_ffmpeg(map_graph.map_command(plan, spec, found.ffmpeg, tmp, True),
                           total_frames=None, progress=False)
     return result
 
@@ -399,11 +400,12 @@ def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
                     sequence: Optional[SequenceRequest] = None) -> tuple[int, list[int]]:
     """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
     from . import maps
+    from .graph import maps as map_graph
 
     found = tools or runner.tools(ffmpeg)
     source = (images.resolve(src, sequence).source() if sequence is not None
               else Source.file(Path(src)))
-    done = runner.capture(maps.noise_command(Path(src), found.ffmpeg, source.input_argv()))
+    done = runner.capture(map_graph.noise_command(Path(src), found.ffmpeg, source.input_argv()))
     values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
     if done.returncode != 0 or not values:
         raise UsageError(f"--threshold auto: cannot measure the noise of {src} "

@@ -18,7 +18,8 @@ NEVER_AT_START = (
     "numpy", "tqdm", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
     "secrets", "statistics", "tomllib", "ctypes.util",
     "ffmotion.reference", "ffmotion.explore", "ffmotion.maps", "ffmotion.preview",
-    "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.media.live",
+    "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.graph.maps",
+    "ffmotion.graph.preview", "ffmotion.media.live",
     "ffmotion.media.images", "ffmotion.run.streaming",
 )
 # loaded by a plain run (its look, its encoder arguments), but not by the import

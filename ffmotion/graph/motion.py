@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import ffmpeg
 
-from . import outputs as outs
-from .. import looks
+from . import looks, outputs as outs
 from ..errors import UsageError
-from ..looks import Look
+from ..looks import Look, working_format
 from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
 from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
 from .picture import Picture, output_args as picture_output_args, picture_for, prelude
@@ -273,7 +272,7 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     channel_ks = channel_offsets(options, info, k, n)
     if channel_ks is not None and options.mode == "offset":
         out_frames = n - max(channel_ks)
-    working = looks.working_format(working_pix_fmt(info.pix_fmt), options.look)
+    working = working_format(working_pix_fmt(info.pix_fmt), options.look)
     deepest = max(channel_ks) if channel_ks is not None else k
     return Plan(options, info, k, out_frames, working, channel_ks,
                 frames=None if span.is_whole else span,

@@ -1,7 +1,8 @@
-"""Which proxy frames feed which graph: the preview's exact frames, as ffmpeg argv.
+"""Which proxy frames feed which graph: the preview's exact frames.
 
-Pure (no I/O, no process), like :mod:`ffmotion.graph`, whose :func:`~ffmotion.graph.motion_video`
-it reuses unchanged.
+Pure (no I/O, no process). The argv are built by :mod:`ffmotion.graph.preview`
+(:func:`~ffmotion.graph.preview.proxy_command`, :func:`~ffmotion.graph.preview.window_command`),
+which reuses :func:`~ffmotion.graph.motion_video` unchanged.
 
 *The proxy* is the range (or the whole input) decoded once, stabilized when asked, scaled to
 the preview size with ``scale=W:H:flags=bicubic`` and stored as raw frames in the graph's
@@ -27,17 +28,11 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Optional
-
-import ffmpeg
+from typing import Optional
 
 from .. import graph
-from ..graph.extras import stabilize_video
-from ..graph.picture import prelude
 from ..media.pixfmt import plane_layout, working_pix_fmt
 from ..media.probe import MediaInfo
-
-SCALE_FLAGS = "bicubic"
 
 
 @dataclass(frozen=True)
@@ -68,33 +63,6 @@ def preview_size(width: int, height: int, max_width: int) -> tuple[int, int]:
 def proxy_pix_fmt_of(info: MediaInfo) -> str:
     """The proxy's format without stabilization (stabilized ones are 8-bit, never larger)."""
     return working_pix_fmt(info.pix_fmt)
-
-
-def proxy_pix_fmt(plan: graph.Plan) -> str:
-    """The format the motion graph receives before any look conversion."""
-    if plan.stabilizer is not None:
-        return working_pix_fmt(plan.stabilizer.pix_fmt)
-    return working_pix_fmt(plan.info.pix_fmt)
-
-
-def proxy_command(ffmpeg_bin: str, plan: graph.Plan, size: tuple[int, int], dst: Path,
-                  ranged: bool = False) -> list[str]:
-    """Decode (the range when stabilizing or ``ranged``, else the whole input), stabilize,
-    scale, write raw."""
-    stabilized = plan.stabilizer is not None
-    if stabilized or ranged:  # the range's frames, exactly as the motion graph gets them
-        source = ffmpeg.input(plan.info.input.name, **plan.input_args())
-        video = plan.source_video(source)
-    else:  # the whole input: frames are picked by index later
-        source = ffmpeg.input(plan.info.input.name, **plan.info.input.input_args())
-        video = source[f"v:{plan.info.video_stream}"]
-    video = prelude(video, plan.picture)
-    if plan.stabilizer is not None:
-        video = stabilize_video(video, plan.stabilizer)
-    video = (video.filter("scale", size[0], size[1], flags=SCALE_FLAGS)
-                  .filter("format", proxy_pix_fmt(plan)))
-    out = ffmpeg.output(video, str(dst), f="rawvideo", fps_mode="passthrough")
-    return [ffmpeg_bin, *graph.GLOBAL_ARGS, "-y", *out.get_args()]
 
 
 def warmup(decay: float, depth: int) -> Optional[int]:
@@ -155,19 +123,3 @@ def window(plan: graph.Plan, base: int, i: int, count: int) -> Window:
         channel = (r, g, bl)
     return Window(a, b, plan.k - low, channel, skip, count)
 
-
-def window_command(ffmpeg_bin: str, plan: graph.Plan, proxy: Proxy, win: Window) -> list[str]:
-    """ffmpeg argv writing the window's frames (warm-up first) as raw frames to stdout."""
-    raw: dict[str, Any] = {"f": "rawvideo", "pixel_format": proxy.pix_fmt,
-                           "video_size": (proxy.width, proxy.height),
-                           "framerate": f"{proxy.fps.numerator}/{proxy.fps.denominator}"}
-    top = ffmpeg.input(str(proxy.path), skip_initial_bytes=win.a * proxy.frame_bytes, **raw)["v:0"]
-    second = None
-    if win.b is not None:
-        second = graph.second_input(proxy.path, skip_initial_bytes=win.b * proxy.frame_bytes,
-                                    **raw)
-    video = graph.motion_video(top, win.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
-                               look=plan.options.look, channel_ks=win.channel_ks, second=second)
-    out = ffmpeg.output(video, "pipe:1", f="rawvideo", pix_fmt=plan.working_pix_fmt,
-                        fps_mode="passthrough", **{"frames:v": win.skip + win.count})
-    return [ffmpeg_bin, *graph.GLOBAL_ARGS, "-v", "error", *out.get_args()]

@@ -28,6 +28,7 @@ from ..looks import Look
 from ..options import FrameOffset, Options, StabilizeOptions, format_fps
 from ..media.pixfmt import chroma_subsampling, plane_layout
 from ..media.probe import MediaInfo, probe
+from ..graph import preview as preview_graph
 from . import frames
 
 log = logging.getLogger("ffmotion")
@@ -353,8 +354,9 @@ class Session:
             if building is None:
                 path = self.work / f"proxy-{len(self._proxies)}.raw"
                 first, last = self.bounds
-                proxy = frames.Proxy(path, self.size[0], self.size[1], frames.proxy_pix_fmt(plan),
-                                     self.info.fps, first if key == "plain" else span.first,
+                proxy = frames.Proxy(path, self.size[0], self.size[1],
+                                     preview_graph.proxy_pix_fmt(plan), self.info.fps,
+                                     first if key == "plain" else span.first,
                                      last - first if key == "plain" else span.count)
                 building = _Building(proxy)
                 self._proxies[key] = building
@@ -378,11 +380,11 @@ class Session:
                 first, last = self.bounds  # the previewed part, selected as the CLI would
                 plan = graph.plan(dataclasses.replace(plan.options, start=f"{first}f",
                                                       end=f"{last}f"), self.info)
-                argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size,
-                                            building.proxy.path, ranged=True)
+                argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                                   building.proxy.path, ranged=True)
             else:
-                argv = frames.proxy_command(self.tools.ffmpeg, plan, self.size,
-                                            building.proxy.path)
+                argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                                   building.proxy.path)
             runner.run_ffmpeg(argv)
             size = building.proxy.path.stat().st_size
             count = size // building.proxy.frame_bytes
@@ -437,7 +439,7 @@ class Session:
                 return self._cache[key], fmt
         proxy, base = self.proxy_for(plan)
         win = frames.window(plan, base, i, 1)
-        argv = frames.window_command(self.tools.ffmpeg, plan, proxy, win)
+        argv = preview_graph.window_command(self.tools.ffmpeg, plan, proxy, win)
         done = runner.capture(argv, timeout=120)
         size = fmt["frame_bytes"]
         if done.returncode != 0 or len(done.stdout) < (win.skip + 1) * size:
@@ -467,7 +469,7 @@ class Session:
         i = max(0, min(i, plan.out_frames - 1))
         proxy, base = self.proxy_for(plan)
         win = frames.window(plan, base, i, plan.out_frames - i)
-        return (frames.window_command(self.tools.ffmpeg, plan, proxy, win), win.skip,
+        return (preview_graph.window_command(self.tools.ffmpeg, plan, proxy, win), win.skip,
                 self.frame_format(plan.working_pix_fmt))
 
     # -- energy ---------------------------------------------------------------------------

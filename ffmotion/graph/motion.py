@@ -557,9 +557,9 @@ def video_args(plan: Plan) -> dict[str, Any]:
     from .stream import encoder_args  # live inputs, HLS outputs
 
     args.update(encoder_args(plan, args))
+    args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     if args.get("x264-params") == _X264_SPEED and args.get("preset") != _X264["preset"]:
         del args["x264-params"]  # speed options for preset faster; --preset X means X's own
-    args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     return args
 
 

@@ -75,6 +75,7 @@ def _psnr(params: str) -> dict[str, Any]:
 
 # speed candidates: tune psnr's BD-rate gain spent on x264 options that cost time
 # (faster is ref=2 subme=4 me=hex trellis=1 rc-lookahead=20 weightp=1 b-adapt=1)
+CHOSEN = "psnr dia s3 t0 intra"  # ffmotion's default (graph/motion.py _X264_SPEED)
 X264_SPEED: dict[str, dict[str, Any]] = {
     "psnr trellis 0": _psnr("trellis=0"),
     "psnr ref 1": _psnr("ref=1"),
@@ -417,7 +418,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=1,
                    help="sweep: time every encode this many times, alternating (default 1)")
     p.add_argument("--settings", type=lambda t: t.split(","), default=None,
-                   help="x264 settings to sweep (default: all)")
+                   help="x264 settings to sweep, or 'speed' for every X264_SPEED candidate "
+                        "(default: X264 and the chosen speed options)")
     p.add_argument("--x265-settings", type=lambda t: t.split(","), default=None,
                    help="x265 settings to sweep (default: all)")
     p.add_argument("--json", type=Path)
@@ -441,8 +443,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"ffmpeg": version, "cores": os.cpu_count(), "k": args.offset,
                               "loadavg_start": [round(x, 2) for x in os.getloadavg()],
                               "sweep": [], "ab": []}
-    x264 = {k: v for k, v in {**X264, **X264_SPEED}.items()
-            if not args.settings or k in args.settings or k == "today (faster)"}
+    every = {**X264, **X264_SPEED}
+    wanted = args.settings or [*X264, CHOSEN]  # "speed": every speed candidate
+    if "speed" in wanted:
+        wanted = [*wanted, *X264_SPEED]
+    x264 = {k: v for k, v in every.items() if k in wanted or k == "today (faster)"}
     with tempfile.TemporaryDirectory(prefix="ffmotion-bench-enc-") as tmp:
         work = Path(tmp)
         for clip in clips:

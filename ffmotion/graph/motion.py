@@ -68,8 +68,13 @@ class Container:
 # the motion picture"): the motion picture is mid-gray plus the noise of two frames, and
 # x264's adaptive quantization spends bits and time on that noise; without it files are
 # 8-16 % smaller at equal PSNR on real footage (BD-rate), for 0-16 % less CPU.
+# x264-params: part of that gain spent on speed, options a user does not see (README "Encoding
+# the motion picture", scripts/bench_encoders.py X264_SPEED): diamond motion search, subme 3,
+# no trellis, no inter sub-partitions; BD-rate still <= 0 against the default before tune psnr
+# on every real clip, for 0.6-0.8x its CPU. Tuned for preset faster only: dropped with others.
 _X264_DEMO = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
-_X264 = {**_X264_DEMO, "tune": "psnr"}
+_X264_SPEED = "me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"
+_X264 = {**_X264_DEMO, "tune": "psnr", "x264-params": _X264_SPEED}
 _MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
 _TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
 # libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
@@ -554,6 +559,8 @@ def video_args(plan: Plan) -> dict[str, Any]:
 
     args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
+    if args.get("x264-params") == _X264_SPEED and args.get("preset") != _X264["preset"]:
+        del args["x264-params"]  # speed options for preset faster; --preset X means X's own
     return args
 
 
@@ -588,7 +595,8 @@ def check_quality(options: Options) -> None:
 
 def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
-        return {"crf": 18, "preset": _X264["preset"], "tune": _X264["tune"]}
+        return {"crf": 18, "preset": _X264["preset"], "tune": _X264["tune"],
+                "x264-params": _X264_SPEED}
     if codec == "libx265":  # tune psnr: as for x264 (scripts/bench_encoders.py --sections x265)
         return {"crf": 20, "preset": "medium", "tune": "psnr"}
     if codec in ("libvpx-vp9",):

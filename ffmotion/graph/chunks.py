@@ -105,6 +105,13 @@ def trail_warmup(decay: float, depth: int) -> Optional[int]:
     return math.floor(math.log(1 / (2 * top)) / math.log(decay)) + 2
 
 
+def _deinterlace_reach(plan: Any) -> int:
+    """Input frames the deinterlacer (before stabilization in the chain) reads back."""
+    if plan.picture is not None and getattr(plan.picture, "deinterlace", None):
+        return DEINTERLACE_REACH
+    return 0
+
+
 def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
     """(motion warm-up, input frames before, input frames after) a chunk of ``plan`` needs.
 
@@ -114,11 +121,8 @@ def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
     look = plan.options.look
     depth = plane_layout(plan.working_pix_fmt, 2, 2).depth
     motion = trail_warmup(look.trail, depth) if look.trail else 0
-    before: Optional[int] = 0
-    after = 0
-    if plan.picture is not None and getattr(plan.picture, "deinterlace", None):
-        before = DEINTERLACE_REACH
-        after += DEINTERLACE_REACH
+    before: Optional[int] = _deinterlace_reach(plan)
+    after = before or 0
     if look.denoise:
         more_before, more_after = DENOISE_REACH.get(look.denoise, (None, 8))
         before = None if more_before is None else (before or 0) + more_before
@@ -163,7 +167,13 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     deepest = max(ks)
     warm = min(motion_warmup + before, cut_first)
     if stabilized is not None and stabilized.stab.decided != "none":
-        warm += cut_first - warm - stabilized.start(cut_first - warm)
+        # the chain is decode -> deinterlace -> stabilize -> denoise -> blend -> trail: the
+        # first stabilized frame that must be exact is before the chunk by the warm-ups after
+        # the stabilizer; reading starts at its last fully covered frame, less the
+        # deinterlacer's reach before the stabilizer
+        pre = _deinterlace_reach(whole)
+        exact = cut_first - min(motion_warmup + before - pre, cut_first)
+        warm = cut_first - max(0, stabilized.start(exact) - pre)
     start = span.first + cut_first - warm
     if whole.mode == "offset":
         stop = min(span.first + cut_end + deepest + after, span.first + span.count)
@@ -179,8 +189,10 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     stabilizer, reference_stabilizer = whole.stabilizer, None
     if whole.mode == "freeze":
         low = max(span.first, span.first + min(ks) - before)
-        if stabilized is not None and stabilized.stab.decided != "none":
-            low = span.first + stabilized.start(low - span.first)
+        if stabilized is not None and stabilized.stab.decided != "none":  # as above
+            pre = _deinterlace_reach(whole)
+            exact = max(0, min(ks) - (before - pre))
+            low = span.first + max(0, stabilized.start(exact) - pre)
         high = min(span.first + span.count, span.first + deepest + 1 + after)
         reference = graph.range_timing(info, FrameRange(low, high - low, span.total), None)
         if stabilized is not None:

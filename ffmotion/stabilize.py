@@ -43,7 +43,7 @@ from typing import Literal, Optional
 
 from .graph import extras as graph_extras, Plan
 from . import looks
-from .run import runner, outputs
+from .run import outputs, procs, runner
 from .run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 from .errors import FFmpegFailed, UsageError
 from .media.pixfmt import chroma_subsampling, working_pix_fmt
@@ -54,6 +54,7 @@ log = logging.getLogger("ffmotion")
 KEY_VERSION = 1
 _CHUNK = 1 << 20
 SIDECAR_SUFFIX = ".json"
+MOTIONS_S_PER_FRAME = 0.05  # far above what the motions step takes per frame
 _SIDECAR_MAX = 4096  # a sidecar is a few dozen bytes: never read more
 
 
@@ -293,9 +294,16 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
         return
     remove_entry(stab.motions)
     what = f"stabilization cache (set {CACHE_ENV} to another folder)"
-    folder = Path(tempfile.mkdtemp(prefix=".motions-", dir=stab.motions.parent))
     try:
-        done = runner.capture(motions_argv(plan, tools.ffmpeg), cwd=folder,
+        folder = Path(tempfile.mkdtemp(prefix=".motions-", dir=stab.motions.parent))
+    except OSError as exc:
+        raise UsageError(f"cannot write the stabilization cache {_shown(stab.motions.parent)}: "
+                         f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
+    try:
+        # it reads every frame's motions (a gradient descent each) before its one blank
+        # frame: the limit grows with the clip, as a guard against a hang only
+        limit = procs.helper_timeout() + MOTIONS_S_PER_FRAME * plan.span.count
+        done = runner.capture(motions_argv(plan, tools.ffmpeg), cwd=folder, timeout=limit,
                               what=f"reading vid.stab's motions for {plan.info.path.name}")
         if done.returncode != 0:
             tail = (done.stderr.strip().splitlines() or ["no message"])[-1]

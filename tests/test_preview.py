@@ -386,8 +386,8 @@ def test_the_timeline_sets_the_range(page: object) -> None:
 def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
                                                    tmp_path: Path) -> None:
     """With --stabilize the scale comes after vid.stab's transform (its transforms are full
-    resolution): expected = the clip's range through vidstabtransform (the preview's own pass-1
-    file), then scaled, by ffmpeg alone, blended by the reference."""
+    resolution): expected = the clip's range through vidstabtransform (reading the motions of
+    the preview's own pass 1), then scaled, by ffmpeg alone, blended by the reference."""
     cache = tmp_path / "cache"
     running = start_server(clip, tmp_path, cache=cache)
     try:
@@ -406,11 +406,11 @@ def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
         page.close()
     finally:
         running.stop()
-    trf = next(cache.glob("vidstab-*.trf"))
+    motions = next(cache.glob("vidstab-*.motions"))  # what pass 2 reads (see stabilize.py)
     w, h = PREVIEW
     argv = [bundled_ffmpeg(), "-hide_banner", "-nostdin", "-v", "error",
             "-ss", str((4 - 0.5) / 30), "-t", str(20 / 30), "-i", str(clip), "-map", "0:v:0",
-            "-vf", f"format=yuv420p,vidstabtransform=input='{trf}':tripod=1,"
+            "-vf", f"format=yuv420p,vidstabtransform=input='{motions}':tripod=1:optalgo=gauss,"
                    f"scale={w}:{h}:flags=bicubic,format=yuv420p",
             "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
     raw = subprocess.run(argv, capture_output=True, check=True).stdout

@@ -275,6 +275,16 @@ def test_print_command_shows_chunks_and_join_and_runs_as_printed(clip, tmp_path)
     assert chunk_files(tmp_path) == []
 
 
+def test_a_newline_in_the_output_folder(clip, tmp_path):
+    """The concat script names the segments by their file names alone: any folder works."""
+    folder = tmp_path / "card\n2"
+    folder.mkdir()
+    one, many, result = single_and_chunked(clip, folder, cuts=lambda n: [0, GOP, n], offset=5)
+    assert result.chunks == 2
+    assert frames_md5(many) == frames_md5(one)
+    assert chunk_files(folder) == []
+
+
 def test_refusals_and_auto(clip, tmp_path):
     bad = run_cli(str(clip), str(tmp_path / "o.gif"), "-k", "5", "--chunks", "3")
     assert bad.returncode == 2 and "--chunks writes video files" in bad.stderr

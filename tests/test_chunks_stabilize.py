@@ -292,3 +292,27 @@ def test_deshake_chunks_are_refused_in_one_line(clips, tmp_path, monkeypatch, ge
     with pytest.raises(UsageError, match="--chunks with deshake"):
         api.run_chunked(plan, tools, 3, jobs=2)
     assert not (tmp_path / "o.mkv").exists()
+
+
+def test_odd_output_names_and_folders(gen_ffmpeg, clips, tmp_path, private_cache):
+    """A newline in the output's name: the slices and segments have safe names of their own.
+    A folder ffmpeg filters cannot name (',' '[' ']'): one line, before any analysis runs."""
+    odd = tmp_path / "new\nline.mkv"
+    argv = [sys.executable, "-m", "ffmotion", str(clips["shaky"]), str(odd), "-k", "3",
+            "--lossless", "--stabilize", "--stabilize-smoothing", "10", "--chunks", "3", "-j",
+            "2", "--ffmpeg", gen_ffmpeg, "-q"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    single = tmp_path / "single.mkv"
+    one = settled(gen_ffmpeg, clips["shaky"], single, offset=3, stabilize=SMOOTH)
+    api.run(one, runner.tools(gen_ffmpeg))
+    assert frames_md5(gen_ffmpeg, odd) == frames_md5(gen_ffmpeg, single)
+    assert leftovers(tmp_path) == []
+    folder = tmp_path / "takes,1[a]"
+    folder.mkdir()
+    fresh = tmp_path / "fresh cache"
+    done = subprocess.run([*argv[:4], str(folder / "o.mkv"), *argv[5:]], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "FFMOTION_CACHE": str(fresh)})
+    assert done.returncode == 2 and "for the output" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert os.listdir(folder) == [] and not fresh.exists()

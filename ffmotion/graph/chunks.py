@@ -39,7 +39,7 @@ import ffmpeg
 
 from ..corrections import Correction, Geometry, text as corrections_text, warmup_start
 from ..errors import UsageError
-from .extras import FrameRange, Stabilizer
+from .extras import FrameRange, Stabilizer, check_filter_path
 from .timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
 from ..media.pixfmt import plane_layout
 
@@ -67,13 +67,13 @@ class ChunkCut:
 class StabilizedChunks:
     """The stabilization corrections of a whole run (:mod:`ffmotion.corrections`), cut into
     the slices its chunks read. Pure: it names each slice (beside the output, where workers
-    see the segments too: a hidden name with the hash of its text) and keeps the texts in
-    :attr:`files` for the caller to write."""
+    see the segments too: a hidden name with the hash of its text, so any output name works)
+    and keeps the texts in :attr:`files` for the caller to write."""
 
     def __init__(self, stab: Stabilizer, values: Sequence[Correction], geometry: Geometry,
-                 folder: Path, stem: str) -> None:
+                 folder: Path) -> None:
         self.stab, self.values, self.geometry = stab, list(values), geometry
-        self.folder, self.stem = folder, stem
+        self.folder = folder
         self.files: dict[Path, str] = {}
 
     def start(self, first: int) -> int:
@@ -86,7 +86,7 @@ class StabilizedChunks:
         range."""
         text = corrections_text(self.values[first:first + count])
         digest = hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
-        path = self.folder / f".{self.stem}.stab-{digest}{CORRECTIONS_SUFFIX}"
+        path = self.folder / f".ffmotion-stab-{digest}{CORRECTIONS_SUFFIX}"
         self.files[path] = text
         return dataclasses.replace(self.stab, corrections=path)
 
@@ -146,6 +146,9 @@ def check_chunkable(plan: Any) -> None:
         raise UsageError("--chunks with --fps: the fps filter picks frames by time across the "
                          "whole run: drop one of them")
     stab = plan.stabilizer
+    if stab is not None and stab.method == "vidstab":  # its slices go beside the output
+        check_filter_path(options.dst.parent.absolute(),
+                          "for the output: chunks read their stabilization beside it")
     if stab is not None and stab.method == "deshake" and stab.decided != "none":
         raise UsageError("--chunks with deshake (this ffmpeg has no vid.stab): deshake follows "
                          "the camera frame by frame from the start: drop one of them, or use an "

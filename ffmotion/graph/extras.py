@@ -273,10 +273,10 @@ def motions_shell(target: Path, argv: list[str]) -> list[str]:
 _GRAPH_SPECIALS = set("[],;'\\\n")
 
 
-def check_filter_path(path: Path) -> None:
+def check_filter_path(path: Path,
+                      advice: str = "(for the stabilization cache: set FFMOTION_CACHE)") -> None:
     """Reject a path that cannot be passed as a filter argument (vidstab, metadata, fonts)."""
     bad = sorted(_GRAPH_SPECIALS & set(str(path)))
     if bad:
         raise UsageError(f"ffmpeg filters cannot take the path {path} (it contains "
-                         f"{' '.join(repr(c) for c in bad)}): choose another folder "
-                         "(for the stabilization cache: set FFMOTION_CACHE)")
+                         f"{' '.join(repr(c) for c in bad)}): choose another folder {advice}")

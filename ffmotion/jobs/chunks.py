@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import tempfile
 import time
@@ -99,9 +100,12 @@ class ChunkedRun:
         return [Path(t.segment) for t in self.tasks]
 
     def listing(self) -> str:
+        """The concat script; it lies beside the segments, which it names by their file
+        names alone (the demuxer reads them relative to it: no folder in the script)."""
         fps = self.whole.info.fps
         return graph_chunks.concat_listing(
-            [(Path(t.segment), graph_chunks.segment_duration(t.frames, fps)) for t in self.tasks])
+            [(Path(Path(t.segment).name), graph_chunks.segment_duration(t.frames, fps))
+             for t in self.tasks])
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,9 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     cuts = list(cuts)
     graph_chunks.check_boundaries(cuts, whole.out_frames)
     dst = whole.options.dst
-    stem = os.fsencode(dst.stem)[:60].decode("utf-8", "ignore")
-    stabilized = _stabilized(whole, stem)
+    # the run key makes the names unique: the stem only helps a person find them
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", dst.stem)[:60]
+    stabilized = _stabilized(whole)
     plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after, stabilized)
                   for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
     argvs = [graph.command(p, ffmpeg_bin, Path(PLACEHOLDER), overwrite=True) for p in plans]
@@ -182,7 +187,7 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     return ChunkedRun(whole, plans, tasks, key, files)
 
 
-def _stabilized(whole: graph.Plan, stem: str) -> Optional[graph_chunks.StabilizedChunks]:
+def _stabilized(whole: graph.Plan) -> Optional[graph_chunks.StabilizedChunks]:
     """The run's stabilization corrections (vid.stab's, computed once for the whole range
     from the motions in the cache: settle the plan first), or None."""
     stab = whole.stabilizer
@@ -196,7 +201,7 @@ def _stabilized(whole: graph.Plan, stem: str) -> Optional[graph_chunks.Stabilize
         raise FFmpegFailed(f"cannot read the stabilization motions of "
                            f"{whole.info.path.name} ({exc}): run it again") from None
     return graph_chunks.StabilizedChunks(stab, values, stabilize.geometry(whole),
-                                         whole.options.dst.parent, stem)
+                                         whole.options.dst.parent)
 
 
 def write_files(run: ChunkedRun) -> None:

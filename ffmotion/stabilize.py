@@ -287,9 +287,9 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
     cached; each file appears only when its step succeeded."""
     _ensure_pass1(plan, tools, progress)
     stab = plan.stabilizer
-    if stab is None or stab.motions is None or stab.decided == "none" or stab.options.auto \
-            and stab.decided is None:
-        return
+    undecided = stab is not None and stab.options.auto and stab.decided is None
+    if stab is None or stab.motions is None or stab.decided == "none" or undecided:
+        return  # no vid.stab, nothing to transform, or --stabilize auto still to decide
     if _entry_ok(stab.motions):
         return
     remove_entry(stab.motions)
@@ -397,22 +397,23 @@ class CameraPath:
     steps: tuple[tuple[float, float], ...]
     measured: int = 0  # frames where vid.stab found fields to follow
 
+    def _mean_step(self) -> tuple[float, float]:
+        n = len(self.steps)
+        return sum(s[0] for s in self.steps) / n, sum(s[1] for s in self.steps) / n
+
     @property
     def drift(self) -> float:
         """Mean movement per frame (px/frame): ~0 for a camera held in place, however shaky."""
         if not self.steps:
             return 0.0
-        mx = sum(s[0] for s in self.steps) / len(self.steps)
-        my = sum(s[1] for s in self.steps) / len(self.steps)
-        return math.hypot(mx, my)
+        return math.hypot(*self._mean_step())
 
     @property
     def jitter(self) -> float:
         """RMS of the frame-to-frame movement around its mean (px/frame): the shake."""
         if not self.steps:
             return 0.0
-        mx = sum(s[0] for s in self.steps) / len(self.steps)
-        my = sum(s[1] for s in self.steps) / len(self.steps)
+        mx, my = self._mean_step()
         return math.sqrt(sum((x - mx) ** 2 + (y - my) ** 2 for x, y in self.steps)
                          / len(self.steps))
 

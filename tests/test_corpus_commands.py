@@ -181,6 +181,29 @@ def test_sound_in_sync_freeze_and_range(corpus, gen_ffmpeg, tmp_path, name):
         events, expected_flashes=sum(first <= i < last - K for i in flashes))
 
 
+@pytest.mark.parametrize("name", ["ts_late_video", "mp4_edit_list", "mp4_rotate_90",
+                                  "h264_full_range", "ts_interlaced_tff", "mkv_cover_first"])
+def test_stabilized_chunks_on_camera_files(corpus, gen_ffmpeg, tmp_path, name, monkeypatch):
+    """--stabilize (smoothing 10) with --chunks 3: the frames of the stabilized single pass,
+    and the sound against the picture within a frame."""
+    monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
+    item = corpus[name]
+    opts = dict(ffmpeg=gen_ffmpeg, stabilize=ffmotion.options.StabilizeOptions(smoothing=10),
+                deinterlace="interlaced" in item.traits)
+    one, many = tmp_path / "one.mkv", tmp_path / "many.mkv"
+    ffmotion.extract(item.path, one, K, lossless=True, audio=False, **opts)
+    result = ffmotion.extract(item.path, many, K, lossless=True, audio=False, chunks=3, jobs=2,
+                              **opts)
+    assert result.chunks == 3
+    pix_fmt = _native_pix_fmt(gen_ffmpeg, one, "0:v:0")
+    _assert_equal(_decode(gen_ffmpeg, many, "0:v:0", pix_fmt)[0],
+                  _decode(gen_ffmpeg, one, "0:v:0", pix_fmt)[0])
+    out = tmp_path / "out.mp4"
+    ffmotion.extract(item.path, out, K, chunks=3, jobs=2, **opts)
+    corpus_module.assert_in_sync(corpus_module.measure(gen_ffmpeg, out))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
 # -- the other commands ---------------------------------------------------------------------
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

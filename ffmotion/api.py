@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
+from types import ModuleType
 
-from . import graph, looks, stabilize as stabilization
+from . import graph, looks
 from .graph import outputs as graph_outputs, picture as graph_picture
 from .run import runner
 from .errors import FFmpegFailed, MediaError, UsageError
@@ -270,7 +271,9 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         info = (probe_head(options.source, tools, options.video_stream)
                 if options.source is not None else probe_input(options, tools))
     plan = graph.plan(options, info)
-    plan = stabilization.attach(attach_picture(plan, tools), tools)
+    plan = attach_picture(plan, tools)
+    if options.stabilize is not None:
+        plan = _stabilization().attach(plan, tools)
     # listed by the same process that checked the binary (runner.tools): no process start here
     available = runner.encoders(tools.ffmpeg)
     kind = graph_outputs.output_kind(options.dst)
@@ -335,8 +338,10 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         runner.check_output_set(options.dst, options.overwrite)
     else:
         runner.check_output_path(options.dst, options.overwrite)
-    plan = stabilization.settle(plan, tools, progress=progress)
-    stabilization.check_residual(plan, tools)
+    if plan.stabilizer is not None:
+        stabilization = _stabilization()
+        plan = stabilization.settle(plan, tools, progress=progress)
+        stabilization.check_residual(plan, tools)
     planned = graph.delivered_frames(plan)
     writer = runner.atomic_sequence if sequence else runner.atomic_output
     with writer(options.dst, options.overwrite) as tmp:
@@ -378,12 +383,20 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
             "fewer frames than it lists: damaged?): no output written")
 
 
+def _stabilization() -> ModuleType:
+    """:mod:`ffmotion.stabilize`, imported when a plan stabilizes (a plain run does not load it)."""
+    from . import stabilize
+
+    return stabilize
+
+
 def commands(plan: graph.Plan, ffmpeg: str, overwrite: Optional[bool] = None) -> list[list[str]]:
     """Every ffmpeg command the plan runs, in order: stabilization pass 1 and its motions
     step (if any), then the
     motion graph (with the real output path; ``overwrite``: -y/-n, default the options')."""
-    return stabilization.analysis_commands(plan, ffmpeg) + [
-        graph.command(plan, ffmpeg, overwrite=overwrite)]
+    first = (_stabilization().analysis_commands(plan, ffmpeg) if plan.stabilizer is not None
+             else [])
+    return first + [graph.command(plan, ffmpeg, overwrite=overwrite)]
 
 
 def shell_line(argvs: list[list[str]], plan: Optional[graph.Plan] = None) -> str:
@@ -462,7 +475,8 @@ def run_chunked(plan: graph.Plan, tools: runner.Tools, chunks: Union[int, str], 
 
     check_chunkable(plan)  # refused before any analysis runs
     # stabilization: pass 1 and the motions here, once; each chunk applies its slice
-    plan = stabilization.settle(plan, tools)
+    if plan.stabilizer is not None:
+        plan = _stabilization().settle(plan, tools)
     with executors.make_executor(jobs, scheduler, connect_timeout, client) as executor:
         planned = chunking.plan_chunks(plan, tools.ffmpeg, wanted or 1, executor.workers, cuts)
         if len(planned.tasks) == 1 and cuts is None:

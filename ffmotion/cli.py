@@ -170,8 +170,6 @@ def _threshold_arg(text: str) -> "int | str":
 def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
     """The preset named by --look (built-in or saved, see :mod:`ffmotion.presets`; ``near``
     is the input, whose folder may hold an ``ffmotion.toml``) with the look flags applied."""
-    from . import presets
-
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
              "glow_radius", "denoise", "threshold_edge", "threshold_width", "threshold_on",
              "glow_mode")
@@ -188,7 +186,11 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
             print(f"ffmotion: --threshold auto: {chosen} (90th percentiles of the first "
                   f"frame-to-frame changes: {', '.join(map(str, values))})", file=sys.stderr)
         given["threshold"] = chosen
-    return presets.resolve(getattr(args, "look", None), near, **given)
+    if getattr(args, "look", None) is None:  # no preset to find: the flags on classic
+        return looks.resolve(None, **given)
+    from . import presets
+
+    return presets.resolve(args.look, near, **given)
 
 
 def _range_args(parser: argparse.ArgumentParser) -> None:
@@ -524,9 +526,10 @@ def _single(args: argparse.Namespace) -> int:
     if args.chunks is not None or args.scheduler is not None or args.jobs is not None:
         return _chunked(args, plan, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
-        from . import stabilize
+        if plan.stabilizer is not None:
+            from . import stabilize
 
-        plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
+            plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)

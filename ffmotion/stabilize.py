@@ -548,11 +548,10 @@ def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, flo
 
     Returns (without, with) in 8-bit levels, or None when there is nothing to compare.
     """
-    from .graph import views
-
     stab = plan.stabilizer
     if stab is None or stab.decided == "none":
         return None
+    from .graph import views
     k = plan.k if plan.mode == "offset" else 2
     k = min(k, plan.span.count - 1)
     if k < 1:

@@ -21,9 +21,14 @@ NEVER_AT_START = (
     "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.graph.maps",
     "ffmotion.graph.preview", "ffmotion.media.live",
     "ffmotion.media.images", "ffmotion.run.streaming",
+    # saved looks (only with --look), stabilization (only with --stabilize)
+    "ffmotion.presets", "ffmotion.stabilize", "ffmotion.corrections",
 )
-# loaded by a plain run (its look, its encoder arguments), but not by the import
-NOT_AT_IMPORT = ("ffmotion.presets", "ffmotion.graph.stream")
+# loaded by a plain run (its encoder arguments), but not by the import
+NOT_AT_IMPORT = ("ffmotion.graph.stream",)
+# nor by a plain run that writes its output: the residual check is for stabilized runs, and
+# the host name in temporary names comes from os.uname()
+NOT_IN_A_RUN = ("ffmotion.graph.views", "socket")
 
 _REPORT = "import sys\n{code}\nsys.stdout.flush()\nprint('\\nMODULES', ' '.join(sorted(sys.modules)))\n"
 
@@ -78,6 +83,31 @@ def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: st
     assert not (tmp_path / "out.mp4").exists()
     assert {"ffmotion.media.mp4index", "ffmotion.graph.motion"} <= loaded
     assert _offenders(loaded, NEVER_AT_START) == []
+
+
+def test_plain_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,
+                                            tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    code = ("from ffmotion.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "assert code == 0, code")
+    loaded, _ = _loaded(code, str(av_clip), str(out), "-k", "2", "--ffmpeg", gen_ffmpeg, "-q")
+    assert out.stat().st_size > 0  # the run wrote its output
+    assert {"ffmotion.run.outputs", "ffmotion.graph.stream"} <= loaded
+    assert _offenders(loaded, NEVER_AT_START + NOT_IN_A_RUN) == []
+
+
+def test_look_and_stabilize_load_their_modules(av_clip: Path, gen_ffmpeg: str,
+                                                tmp_path: Path) -> None:
+    """The modules kept off the plain path still load where they are needed."""
+    code = ("from ffmotion.cli import main\n"
+            "code = main(sys.argv[1:])\n"
+            "assert code == 0, code")
+    loaded, out = _loaded(code, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
+                          "--ffmpeg", gen_ffmpeg, "--look", "classic", "--stabilize",
+                          "--print-command")
+    assert "blend" in out  # printed (--stabilize auto may decide that none is needed)
+    assert {"ffmotion.presets", "ffmotion.stabilize"} <= loaded
 
 
 def test_only_the_program_freezes_its_imports(tmp_path: Path) -> None:

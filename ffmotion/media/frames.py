@@ -17,19 +17,70 @@ every stream), so a video that starts 0.3 s after its audio has ``times[0] == 0.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence, Union, overload
 
 DISCARD = 0x4  # AV_PKT_FLAG_DISCARD: dropped by the decoder (edit lists)
 KEY = 0x1
+
+
+class FrameTimes(SequenceABC):  # type: ignore[type-arg]
+    """Frame times as integer ticks of one unit, ``origin + ticks[i] * unit`` seconds.
+
+    The probe's work stays flat with the file's length: a time becomes a ``Fraction`` only
+    when it is read (a plan reads a handful), and the constant-rate check compares the
+    distinct tick steps, not every pair of Fractions (~5 ms per 1000 frames otherwise).
+    """
+
+    __slots__ = ("ticks", "unit", "origin")
+
+    def __init__(self, ticks: Sequence[int], unit: Fraction, origin: Fraction = Fraction(0)):
+        self.ticks = ticks
+        self.unit = unit
+        self.origin = origin
+
+    def __len__(self) -> int:
+        return len(self.ticks)
+
+    @overload
+    def __getitem__(self, i: int) -> Fraction: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Fraction, ...]: ...
+
+    def __getitem__(self, i: Union[int, slice]) -> Union[Fraction, tuple[Fraction, ...]]:
+        if isinstance(i, slice):
+            return tuple(self.origin + t * self.unit for t in self.ticks[i])
+        return self.origin + self.ticks[i] * self.unit
+
+    def __iter__(self) -> Iterator[Fraction]:
+        return (self.origin + t * self.unit for t in self.ticks)
+
+    def steps(self) -> set[Fraction]:
+        """The distinct intervals between consecutive frames, in seconds."""
+        ticks = self.ticks
+        return {d * self.unit for d in {b - a for a, b in zip(ticks, ticks[1:])}}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrameTimes) and (other.unit, other.origin) == (self.unit, self.origin):
+            return list(self.ticks) == list(other.ticks)
+        if isinstance(other, (FrameTimes, tuple, list)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"FrameTimes({len(self)} frames from {self.origin} s, unit {self.unit} s)"
 
 
 @dataclass(frozen=True)
 class FrameIndex:
     """The decoded frames of one video stream: their times and which ones are keyframes."""
 
-    times: tuple[Fraction, ...]  # presentation time of frame i, seconds, graph timeline
+    times: Sequence[Fraction]  # presentation time of frame i, seconds, graph timeline
     keyframes: tuple[int, ...]  # indices of keyframes (where a decoder can start)
     time_base: Fraction  # the stream's time base
 
@@ -45,7 +96,10 @@ class FrameIndex:
         step = 1 / fps
         # Matroska rounds to 1 ms, so 30 fps is stored as 33, 34, 33 ms: allow the rounding
         slack = min(max(self.time_base, Fraction(1, 1000)), step / 4) + Fraction(1, 10**6)
-        return all(abs((b - a) - step) <= slack for a, b in zip(self.times, self.times[1:]))
+        times = self.times
+        steps = (times.steps() if isinstance(times, FrameTimes)
+                 else {b - a for a, b in zip(times, times[1:])})
+        return all(abs(d - step) <= slack for d in steps)
 
     def keyframe_at_or_before(self, index: int) -> int:
         """The last keyframe index <= ``index`` (0 when none is known)."""
@@ -86,9 +140,8 @@ def index_frames(packets: Sequence[Packet], time_base: Fraction, offset: int = 0
         # only frame 0 counts as a place to start decoding (ranges then decode from there)
         known = [p.pts for p in kept if p.pts is not None]
         first = (min(known) - offset) * time_base if known else Fraction(0)
-        return FrameIndex(tuple(first + i * frame_step for i in range(len(kept))), (0,),
-                          time_base)
+        return FrameIndex(FrameTimes(range(len(kept)), frame_step, first), (0,), time_base)
     order = sorted(range(len(kept)), key=lambda i: kept[i].pts)  # type: ignore[arg-type,return-value]
-    times = tuple((kept[i].pts - offset) * time_base for i in order)  # type: ignore[operator]
+    ticks = tuple(kept[i].pts - offset for i in order)  # type: ignore[operator]
     keys = tuple(rank for rank, i in enumerate(order) if kept[i].flags & KEY)
-    return FrameIndex(times, keys, time_base)
+    return FrameIndex(FrameTimes(ticks, time_base), keys, time_base)

@@ -11,7 +11,9 @@ import pytest
 import corpus as corpus_module
 from ffmotion.media import probe
 from ffmotion.run import runner
-from ffmotion.media.frames import DISCARD, FrameIndex, Packet, index_frames
+from fractions import Fraction
+
+from ffmotion.media.frames import DISCARD, FrameIndex, FrameTimes, Packet, index_frames
 
 from conftest import run_ffmpeg
 
@@ -47,6 +49,31 @@ def test_frames_from_packets_sorted_by_time_without_discarded():
     assert index.keyframes == (0, 6)
     assert index.is_constant_rate(10) and not FrameIndex(
         tuple(index.times[:3]) + (index.times[4],), (0,), index.time_base).is_constant_rate(10)
+
+
+def test_frame_times_read_as_fractions_and_compare_by_value():
+    times = FrameTimes((0, 33, 67, 100), Fraction(1, 1000), origin=Fraction(1, 2))
+    assert len(times) == 4
+    assert times[1] == Fraction(533, 1000) and times[-1] == Fraction(3, 5)
+    assert times[1:3] == (Fraction(533, 1000), Fraction(567, 1000))
+    assert list(times) == [Fraction(1, 2), Fraction(533, 1000), Fraction(567, 1000), Fraction(3, 5)]
+    # the same times in another unit, or as a tuple, are equal
+    assert times == FrameTimes((0, 297, 603, 900), Fraction(1, 9000), origin=Fraction(1, 2))
+    assert times == (Fraction(1, 2), Fraction(533, 1000), Fraction(567, 1000), Fraction(3, 5))
+    assert times != FrameTimes((0, 33, 66, 100), Fraction(1, 1000), origin=Fraction(1, 2))
+    assert hash(times) == hash(tuple(times))
+
+
+@pytest.mark.parametrize("ticks,constant", [
+    ((0, 33, 67, 100, 133), True),  # Matroska's 1 ms rounding of 30 fps: 33, 34, 33 ms
+    ((0, 33, 67, 133, 167), False),  # a frame missing
+    ((0, 33, 50, 83), False),  # a step of 17 ms
+])
+def test_constant_rate_from_ticks(ticks, constant):
+    index = FrameIndex(FrameTimes(ticks, Fraction(1, 1000)), (0,), Fraction(1, 1000))
+    assert index.is_constant_rate(Fraction(30)) is constant
+    as_tuple = FrameIndex(tuple(FrameTimes(ticks, Fraction(1, 1000))), (0,), Fraction(1, 1000))
+    assert as_tuple.is_constant_rate(Fraction(30)) is constant
 
 
 @pytest.mark.parametrize("name,position", [("mkv_cover_first", 1), ("nut_thumbnail_first", 1),

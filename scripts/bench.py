@@ -319,6 +319,9 @@ print(json.dumps(took))
 """
 
 
+FLOOR_IMPORTS = "import ffmpeg, argparse, dataclasses, fractions, logging, pathlib"
+
+
 def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) -> dict[str, Any]:
     """Start-up: ``--print-command`` on a 10 s clip against ``ffmpeg -i`` (the target: at most
     60 ms more), ``import ffmotion.cli``, ``--help``, ``python -c pass``; wall and CPU
@@ -343,6 +346,10 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
     cmds = {
         "ffmpeg -i": [ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(src)],
         "python -c pass": [sys.executable, "-c", "pass"],
+        # the floor of any ffmpeg-python program: the library alone, then with the standard
+        # modules a command line over it needs (arguments, paths, exact rates, messages)
+        "import ffmpeg": [sys.executable, "-c", "import ffmpeg"],
+        "import ffmpeg + stdlib floor": [sys.executable, "-c", FLOOR_IMPORTS],
         "import ffmotion.cli": [sys.executable, "-c", "import ffmotion.cli"],
         "--help": [sys.executable, "-m", "ffmotion", "--help"],
         "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
@@ -382,6 +389,9 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
         "ms": {name: {"wall": med(walls[name]), "cpu": med(cpus[name])} for name in cmds},
         "print_command_over_ffmpeg_i_ms": {"wall": med(over_wall), "cpu": med(over_cpu)},
         "target_ms": 60,
+        # what --print-command minus ffmpeg -i cannot go below without ffmotion's own code:
+        # the floor imports' CPU (the probe's ffmpeg is that ffmpeg -i)
+        "floor_ms": {"cpu": med(cpus["import ffmpeg + stdlib floor"])},
         "met": statistics.median(over_cpu) <= 60 and statistics.median(over_wall) <= 60,
         "import_layers_cpu_ms": {layer: med(v) for layer, v in layers.items()},
         "importtime_top_self_ms": [[name, round(statistics.median(selfs[name]) / 1000, 2)]
@@ -630,6 +640,9 @@ def markdown(report: dict[str, Any]) -> str:
                          [[f"`{name}`", t["wall"], t["cpu"]] for name, t in s["ms"].items()]
                          + [["`--print-command` minus `ffmpeg -i` (median of pairs)",
                              over["wall"], over["cpu"]]]))
+        if "floor_ms" in s:
+            out.append(f"\nFloor: `{FLOOR_IMPORTS}` alone takes {s['floor_ms']['cpu']} ms CPU, "
+                       "before any of ffmotion's own code or its probe.\n")
         out.append(f"\nTarget: at most {s['target_ms']} ms over `ffmpeg -i`: "
                    f"{'met' if s['met'] else 'not met'}. numpy imported: {s['numpy_imported']}, "
                    f"tqdm imported: {s['tqdm_imported']}, modules loaded: {s['modules_loaded']}.\n")

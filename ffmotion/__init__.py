@@ -7,23 +7,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import gc as _gc  # noqa: E402
-
-# The imports below create ~17,000 objects that live as long as the process: collections
-# while they are being made only walk them again (~4 % of a --print-command run's CPU).
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
-    from .api import (Result, build_command, extract, ffmpeg_path, make_options,  # noqa: E402
-                      motion_stream)
-    from .errors import FfmotionError, MediaError, UsageError  # noqa: E402
-    from .graph import motion_video  # noqa: E402
-    from .looks import PRESETS, Look  # noqa: E402
-    from .options import EncodeOptions, FrameOffset, Options  # noqa: E402
-finally:
-    if _collecting:
-        _gc.enable()
-    del _gc, _collecting
+from .api import (Result, build_command, extract, ffmpeg_path, make_options,  # noqa: E402
+                  motion_stream)
+from .errors import FfmotionError, MediaError, UsageError  # noqa: E402
+from .graph import motion_video  # noqa: E402
+from .looks import PRESETS, Look  # noqa: E402
+from .options import EncodeOptions, FrameOffset, Options  # noqa: E402
 
 __all__ = [
     "EncodeOptions", "FfmotionError", "FrameOffset", "MediaError", "Options", "Result",

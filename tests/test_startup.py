@@ -30,6 +30,8 @@ NOT_AT_IMPORT = ("ffmotion.graph.stream",)
 # the host name in temporary names comes from os.uname()
 NOT_IN_A_RUN = ("ffmotion.graph.views", "socket")
 
+# runs ffmotion's main() on the script's arguments, as the program would
+_MAIN = "from ffmotion.cli import main\ncode = main(sys.argv[1:])\nassert code == 0, code"
 _REPORT = "import sys\n{code}\nsys.stdout.flush()\nprint('\\nMODULES', ' '.join(sorted(sys.modules)))\n"
 
 
@@ -74,10 +76,7 @@ def test_import_starts_no_process() -> None:
 
 def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,
                                                    tmp_path: Path) -> None:
-    code = ("from ffmotion.cli import main\n"
-            "code = main(sys.argv[1:])\n"
-            "assert code == 0, code")
-    loaded, out = _loaded(code, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
+    loaded, out = _loaded(_MAIN, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
                           "--ffmpeg", gen_ffmpeg, "--print-command")
     assert gen_ffmpeg in out and "blend" in out  # the command was built and printed
     assert not (tmp_path / "out.mp4").exists()
@@ -88,10 +87,7 @@ def test_print_command_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: st
 def test_plain_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,
                                             tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
-    code = ("from ffmotion.cli import main\n"
-            "code = main(sys.argv[1:])\n"
-            "assert code == 0, code")
-    loaded, _ = _loaded(code, str(av_clip), str(out), "-k", "2", "--ffmpeg", gen_ffmpeg, "-q")
+    loaded, _ = _loaded(_MAIN, str(av_clip), str(out), "-k", "2", "--ffmpeg", gen_ffmpeg, "-q")
     assert out.stat().st_size > 0  # the run wrote its output
     assert {"ffmotion.run.outputs", "ffmotion.graph.stream"} <= loaded
     assert _offenders(loaded, NEVER_AT_START + NOT_IN_A_RUN) == []
@@ -100,10 +96,7 @@ def test_plain_run_loads_only_what_it_uses(av_clip: Path, gen_ffmpeg: str,
 def test_look_and_stabilize_load_their_modules(av_clip: Path, gen_ffmpeg: str,
                                                 tmp_path: Path) -> None:
     """The modules kept off the plain path still load where they are needed."""
-    code = ("from ffmotion.cli import main\n"
-            "code = main(sys.argv[1:])\n"
-            "assert code == 0, code")
-    loaded, out = _loaded(code, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
+    loaded, out = _loaded(_MAIN, str(av_clip), str(tmp_path / "out.mp4"), "-k", "2",
                           "--ffmpeg", gen_ffmpeg, "--look", "classic", "--stabilize",
                           "--print-command")
     assert "blend" in out  # printed (--stabilize auto may decide that none is needed)

@@ -322,10 +322,25 @@ def check_encoder_opts(plan: graph.Plan, tools: runner.Tools) -> None:
                              f"(ffmpeg -h encoder={codec} lists them)")
 
 
+def settle(plan: graph.Plan, tools: runner.Tools, progress: bool = False) -> graph.Plan:
+    """The plan a file run executes: its output checked (before any long pass), then its
+    stabilization analysed, decided (``--stabilize auto``) and measured."""
+    if graph_outputs.is_sequence(plan.options.dst):
+        runner.check_output_set(plan.options.dst, plan.options.overwrite)
+    else:
+        runner.check_output_path(plan.options.dst, plan.options.overwrite)
+    if plan.stabilizer is not None:
+        stabilization = _stabilization()
+        plan = stabilization.settle(plan, tools, progress=progress)
+        stabilization.check_residual(plan, tools)
+    return plan
+
+
 def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
-        on_frames: Optional[Callable[[int], None]] = None) -> Result:
+        on_frames: Optional[Callable[[int], None]] = None, settled: bool = False) -> Result:
     """Run a prepared plan, writing its output atomically (a stream input or output: see
-    :func:`ffmotion.run.streaming.run_plan`)."""
+    :func:`ffmotion.run.streaming.run_plan`). ``settled``: ``plan`` comes from
+    :func:`settle` already."""
     options = plan.options
     if options.source is not None or options.sink is not None:
         from .run import streaming
@@ -334,14 +349,8 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         return Result(done.output, done.frames, plan.k, plan.mode,
                       graph.command(plan, tools.ffmpeg), stopped=done.stopped)
     sequence = graph_outputs.is_sequence(options.dst)
-    if sequence:
-        runner.check_output_set(options.dst, options.overwrite)
-    else:
-        runner.check_output_path(options.dst, options.overwrite)
-    if plan.stabilizer is not None:
-        stabilization = _stabilization()
-        plan = stabilization.settle(plan, tools, progress=progress)
-        stabilization.check_residual(plan, tools)
+    if not settled:
+        plan = settle(plan, tools, progress=progress)
     planned = graph.delivered_frames(plan)
     writer = runner.atomic_sequence if sequence else runner.atomic_output
     with writer(options.dst, options.overwrite) as tmp:

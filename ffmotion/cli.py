@@ -213,8 +213,9 @@ def _stabilize_args(parser: argparse.ArgumentParser) -> None:
                       help="stabilize handheld footage before extracting motion (vidstab when "
                            "this ffmpeg has it, else deshake with a warning). By default (also "
                            "spelt '--stabilize auto') the camera path found by pass 1 decides "
-                           "per clip: no stabilization, tripod, or smoothing 30, and says so; "
-                           "a stabilization that raises the residual motion gets a warning")
+                           "per clip: no stabilization, tripod, or smoothing 30, measures its "
+                           "choice and falls back to none if it raised the residual motion, "
+                           "and says so; a --stabilize-smoothing that raises it gets a warning")
     stab.add_argument("--stabilize-auto", dest="stabilize_auto", action="store_true",
                       help=argparse.SUPPRESS)  # what '--stabilize auto' becomes (see main)
     stab.add_argument("--stabilize-strength", metavar="1-10", type=_whole_number, default=None,
@@ -580,10 +581,13 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
 
 
 def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
+    show_bar = not args.quiet and sys.stderr.isatty()
+    streamed = plan.options.source is not None or plan.options.sink is not None
+    if not streamed:  # said after --stabilize auto has decided (it may decide on none)
+        plan = api.settle(plan, tools, progress=show_bar)
     _say(args, f"ffmotion: {plan.info.path.name}: {plan.describe()}")
     started = time.monotonic()
-    show_bar = not args.quiet and sys.stderr.isatty()
-    result = api.run(plan, tools, progress=show_bar)
+    result = api.run(plan, tools, progress=show_bar, settled=not streamed)
     seconds = time.monotonic() - started
     fps = graph.shaping(plan)[1] or plan.info.fps
     sink = plan.options.sink

@@ -460,12 +460,17 @@ def still_limit(path: CameraPath) -> float:
     return max(DRIFT_MIN, DRIFT_SHARE * path.jitter)
 
 
-def auto_choice(path: CameraPath) -> AutoChoice:
+def auto_choice(path: CameraPath, width: int) -> AutoChoice:
     """By the measurements of ``scripts/bench_stabilize.py`` (the README's table): no
     stabilization when the camera neither shakes nor moves (every method raised the residual
     there); tripod when it shakes around one place (best or within 10% on every such clip);
     else the path smoothed over AUTO_SMOOTHING frames each side (tripod raised the residual
-    above no stabilization on most moving shots)."""
+    above no stabilization on most moving shots).
+
+    "One place" also holds over the whole clip: tripod keeps the first frame's view, so a
+    small drift that adds up to more than 10 % of the width (``width``: the analysed frames')
+    and more than the shake's own range turns into a border that grows through the clip (a real 10 s clip drifting 0.42 px/frame: 126 px of its 640,
+    and tripod raised its residual by 75 % where smoothing 30 lowered it)."""
     said = f"mean drift {path.drift:.2f} px/frame, shake {path.jitter:.2f} px/frame"
     if path.measured * 2 < len(path.steps):
         return AutoChoice(AUTO_SMOOTHING, "smooth", f"vid.stab found detail to follow in only "
@@ -473,16 +478,26 @@ def auto_choice(path: CameraPath) -> AutoChoice:
     if path.jitter < JITTER_MIN and path.drift < DRIFT_MIN:
         return AutoChoice(0, "none", f"the camera neither shakes nor moves ({said})")
     limit = still_limit(path)
-    if path.drift < limit:
-        return AutoChoice(0, "tripod", f"the camera stays in place ({said}; drift < {limit:.2f})")
-    return AutoChoice(AUTO_SMOOTHING, "smooth",
-                      f"the camera moves ({said}; drift >= {limit:.2f})")
+    if path.drift >= limit:
+        return AutoChoice(AUTO_SMOOTHING, "smooth",
+                          f"the camera moves ({said}; drift >= {limit:.2f})")
+    # how far the camera ends from where it started; a shake alone ends anywhere within its
+    # own range (about twice the shake's RMS step), which tripod handles
+    reach = path.drift * len(path.steps)
+    allowed = max(TRIPOD_REACH * width, 2 * path.jitter)
+    if reach > allowed:
+        return AutoChoice(AUTO_SMOOTHING, "smooth",
+                          f"the camera drifts away ({said}: {reach:.0f} px over the clip, more "
+                          f"than {allowed:.0f} px: {TRIPOD_REACH:.0%} of the {width} px width, "
+                          "or twice the shake)")
+    return AutoChoice(0, "tripod", f"the camera stays in place ({said}; drift < {limit:.2f})")
 
 
 JITTER_MIN = 0.5
 DRIFT_MIN = 0.5
 DRIFT_SHARE = 0.15
 AUTO_SMOOTHING = 30
+TRIPOD_REACH = 0.10  # the share of the width a camera may drift over the clip for tripod
 
 
 @functools.lru_cache(maxsize=None)
@@ -516,7 +531,7 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
     except (OSError, ValueError) as exc:
         choice = AutoChoice(AUTO_SMOOTHING, "smooth", f"cannot read the camera path ({exc})")
     else:
-        choice = auto_choice(path)
+        choice = auto_choice(path, plan.info.display_size[0])
     log.warning("%s: --stabilize auto: %s: %s", plan.info.path.name, choice.label, choice.reason)
     chosen = dataclasses.replace(stab, decided=choice.transform, options=dataclasses.replace(
         stab.options, smoothing=choice.smoothing))
@@ -529,33 +544,79 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
 def settle(plan: Plan, tools: runner.Tools, progress: bool = False, run: bool = True) -> Plan:
     """The plan pass 2 runs: ``--stabilize auto`` analysed (pass 1, cached) and decided,
     then (``run``) the chosen stabilizer's own pass 1 if it needs one and it is not cached.
-    ``run=False`` (printing commands) leaves that pass to the printed line."""
+    ``run=False`` (printing commands) leaves that pass to the printed line, except that auto
+    runs its choice's pass 1 to measure it (:func:`verify`): the printed line then finds it
+    cached."""
     stab = plan.stabilizer
     if stab is not None and stab.options.auto and stab.decided is None:
         ensure_transforms(plan, tools, progress=progress)
         plan = decide(plan, tools.version)
+    stab = plan.stabilizer
+    if stab is not None and stab.decided is not None and stab.residual is None:  # auto's choice
+        plan = verify(plan, tools, progress=progress)
     if run:
         ensure_transforms(plan, tools, progress=progress)
     return plan
 
 
+def verify(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
+    """``--stabilize auto``'s choice, measured: its own pass 1 if it needs one, then one cheap
+    pass comparing the residual motion without and with it. A choice that raises the residual
+    (a camera fixed to a moving car, a large subject that vid.stab follows) is replaced by no
+    stabilization, and the run, ``--print-command`` and every subcommand all see that."""
+    stab = plan.stabilizer
+    assert stab is not None
+    if stab.decided == "none":
+        return plan
+    ensure_transforms(plan, tools, progress=progress)
+    measured = measure_residual(plan, tools)
+    if measured is None:
+        return plan
+    before, after = measured
+    if raised(before, after):
+        log.warning("%s: --stabilize auto: no stabilization after all: %s raised the "
+                    "residual motion energy (K=%d, mean |Y - 127|) from %.2f to %.2f (+%.0f%%)",
+                    plan.info.path.name, _described(stab).removeprefix("auto: "),
+                    _residual_k(plan), before, after,
+                    100 * (after / before - 1) if before else 100)
+        stab = dataclasses.replace(stab, decided="none", options=dataclasses.replace(
+            stab.options, smoothing=0))
+    return dataclasses.replace(plan, stabilizer=dataclasses.replace(stab, residual=measured))
+
+
 RESIDUAL_TOLERANCE = 0.05  # a stabilized residual this much above the unstabilized one warns
 
 
-def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, float]]:
-    """Measure the residual motion energy without and with the stabilization (one cheap pass,
-    :func:`ffmotion.graph.views.residual_command`) and warn when stabilizing raised it.
+def raised(before: float, after: float) -> bool:
+    """Whether a stabilized residual ``after`` is worse than ``before`` beyond the tolerance."""
+    return after > before * (1 + RESIDUAL_TOLERANCE)
 
-    Returns (without, with) in 8-bit levels, or None when there is nothing to compare.
-    """
+
+def _residual_k(plan: Plan) -> int:
+    k = plan.k if plan.mode == "offset" else 2
+    return min(k, plan.span.count - 1)
+
+
+def _residual_text(plan: Plan, before: float, after: float) -> str:
+    said = (f"residual motion energy (K={_residual_k(plan)}, mean |Y - 127|) {before:.2f} "
+            f"without, {after:.2f} with")
+    if raised(before, after):
+        said += f" (+{100 * (after / before - 1) if before else 100:.0f}%)"
+    return said
+
+
+def measure_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, float]]:
+    """The residual motion energy without and with the plan's stabilization, in 8-bit levels
+    (one cheap pass, :func:`ffmotion.graph.views.residual_command`); None when there is
+    nothing to compare."""
     stab = plan.stabilizer
     if stab is None or stab.decided == "none":
         return None
-    from .graph import views
-    k = plan.k if plan.mode == "offset" else 2
-    k = min(k, plan.span.count - 1)
+    k = _residual_k(plan)
     if k < 1:
         return None
+    from .graph import views
+
     small = min(plan.info.display_size[0], views.RESIDUAL_WIDTH) // 2 * 2
     with tempfile.TemporaryDirectory(prefix="ffmotion-residual-") as folder:
         files = (Path(folder) / "plain.txt", Path(folder) / "stabilized.txt")
@@ -563,15 +624,33 @@ def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, flo
         plain, steady = (views.parse_energy(f.read_text(), "gray", small) for f in files)
     if not plain or not steady:
         return None
-    before, after = sum(plain) / len(plain), sum(steady) / len(steady)
-    said = (f"residual motion energy (K={k}, mean |Y - 127|) {before:.2f} without, "
-            f"{after:.2f} with")
-    if after > before * (1 + RESIDUAL_TOLERANCE):
+    return sum(plain) / len(plain), sum(steady) / len(steady)
+
+
+def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, float]]:
+    """Measure the residual motion without and with the stabilization (unless ``--stabilize
+    auto`` already did, :func:`verify`) and warn when stabilizing raised it.
+
+    Returns (without, with) in 8-bit levels, or None when there is nothing to compare.
+    """
+    stab = plan.stabilizer
+    if stab is None or stab.decided == "none":
+        return None
+    if stab.residual is not None:  # auto measured its choice (and said so if it fell back)
+        before, after = stab.residual
+        log.info("%s: stabilization (%s): %s", plan.info.path.name, _described(stab),
+                 _residual_text(plan, before, after))
+        return stab.residual
+    measured = measure_residual(plan, tools)
+    if measured is None:
+        return None
+    before, after = measured
+    said = _residual_text(plan, before, after)
+    if raised(before, after):
         other = ("another --stabilize-smoothing (0: tripod)" if stab.decided is not None
                  else "--stabilize auto or another --stabilize-smoothing")
-        log.warning("%s: stabilization (%s) made it worse: %s (+%.0f%%); try %s, or leave it "
-                    "out", plan.info.path.name, _described(stab), said,
-                    100 * (after / before - 1) if before else 100, other)
+        log.warning("%s: stabilization (%s) made it worse: %s; try %s, or leave it out",
+                    plan.info.path.name, _described(stab), said, other)
     else:
         log.info("%s: stabilization (%s): %s", plan.info.path.name, _described(stab), said)
     return before, after

@@ -183,7 +183,7 @@ def run(tools: runner.Tools, scenes: Sequence[str] = SCENES, paths: Sequence[str
                 camera = path_of(tools.ffmpeg, clip, work, ascii_ok)
                 row["drift"] = camera.drift
                 row["jitter"] = camera.jitter
-                choice = stabilize.auto_choice(camera)
+                choice = stabilize.auto_choice(camera, W)
                 row["auto"] = choice.label
                 # what auto runs: one of the methods measured above
                 row["auto_result"] = row[{"none": "none", "tripod": "tripod",

@@ -1,5 +1,6 @@
-"""--stabilize auto (the default): the camera path from pass 1 decides; a stabilization that
-raises the residual motion warns. Synthetic clips whose camera path is known."""
+"""--stabilize auto (the default): the camera path from pass 1 decides, and the choice is
+measured: one that raises the residual motion falls back to no stabilization (an explicit
+stabilization that raises it warns). Synthetic clips whose camera path is known."""
 from __future__ import annotations
 
 import logging
@@ -37,6 +38,23 @@ def shots(tmp_path_factory: pytest.TempPathFactory, gen_ffmpeg: str) -> dict[str
                    "-frames:v", str(N), "-c:v", "ffv1", str(path))
         made[name] = path
     return made
+
+
+@pytest.fixture(scope="session")
+def subject_shot(tmp_path_factory: pytest.TempPathFactory, gen_ffmpeg: str) -> Path:
+    """A still camera and a large, sharp subject shaking in front of it: vid.stab follows the
+    subject (shake ~10 px/frame, no drift), so auto picks tripod, which shakes the background
+    instead: the residual motion goes up (+78 % with both builds)."""
+    path = tmp_path_factory.mktemp("subject") / "subject.mkv"
+    still = f"format=yuv420p,loop=loop={N - 1}:size=1:start=0,setpts=N/30/TB"
+    run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i",
+               "mandelbrot=s=400x200:start_scale=1.5:end_scale=1.5:rate=30",
+               "-f", "lavfi", "-i", "testsrc2=s=100x56:r=30", "-filter_complex",
+               f"[0:v]trim=end_frame=1,{still},crop=w={W}:h={H}:x=80:y=40[bg];"
+               f"[1:v]trim=end_frame=1,{still}[fg];"
+               "[bg][fg]overlay=x='46+10*sin(1.3*n)+5*sin(0.41*n+1)':y='26+8*cos(0.9*n)',"
+               "noise=alls=3:allf=t", "-frames:v", str(N), "-c:v", "ffv1", str(path))
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +95,41 @@ def test_auto_leaves_a_steady_camera_alone(gen_ffmpeg, shots, tmp_path):
     a, b = (decode(gen_ffmpeg, p, "yuv420p", (W, H)) for p in (plain, auto))
     assert len(a) == len(b) == len(decode(gen_ffmpeg, still, "yuv420p", (W, H))) - 2
     assert all(np.array_equal(x, y) for fa, fb in zip(a, b) for x, y in zip(fa, fb))
+
+
+def test_auto_falls_back_to_none_when_its_choice_raises_the_residual(ffmpeg_bin, subject_shot,
+                                                                     tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="ffmotion")
+    stab = settled(subject_shot, ffmpeg_bin, tmp_path)
+    assert stab.decided == "none"
+    before, after = stab.residual
+    assert after > before * 1.3  # measured: +78 %
+    (said,) = [r for r in caplog.records if "no stabilization after all" in r.getMessage()]
+    assert said.levelno == logging.WARNING and "tripod raised" in said.getMessage()
+
+
+def test_auto_fallback_runs_and_prints_the_unstabilized_graph(gen_ffmpeg, subject_shot,
+                                                              tmp_path, capsys):
+    plain, auto = tmp_path / "plain.mkv", tmp_path / "auto.mkv"
+    ffmotion.extract(subject_shot, plain, offset=2, lossless=True, ffmpeg=gen_ffmpeg)
+    code = cli.main([str(subject_shot), str(auto), "-k", "2", "--lossless", "--stabilize",
+                     "--ffmpeg", gen_ffmpeg])
+    err = capsys.readouterr().err
+    assert code == 0 and "no stabilization after all" in err and "stabilized" not in err, err
+    a, b = (decode(gen_ffmpeg, p, "yuv420p", (W, H)) for p in (plain, auto))
+    assert len(a) == len(b) == N - 2
+    assert all(np.array_equal(x, y) for fa, fb in zip(a, b) for x, y in zip(fa, fb))
+    # the printed line is what the run did: no stabilization
+    code = cli.main([str(subject_shot), str(tmp_path / "p.mkv"), "-k", "2", "--lossless",
+                     "--stabilize", "--print-command", "--ffmpeg", gen_ffmpeg])
+    out = capsys.readouterr().out
+    assert code == 0 and "blend" in out and "vidstab" not in out
+
+
+def test_auto_keeps_a_choice_that_lowers_the_residual(gen_ffmpeg, shots, tmp_path):
+    stab = settled(shots["shake"], gen_ffmpeg, tmp_path)
+    before, after = stab.residual
+    assert stab.decided == "tripod" and after * 4 < before
 
 
 def test_cli_says_what_auto_chose(gen_ffmpeg, shots, tmp_path, capsys):
@@ -155,13 +208,30 @@ def test_camera_path_is_the_median_field_motion():
     (tuple((3 + 8 * (-1) ** i, 0) for i in range(20)), "smooth"),
 ])
 def test_auto_rules(steps, transform):
-    choice = stabilize.auto_choice(stabilize.CameraPath(steps, len(steps)))
+    choice = stabilize.auto_choice(stabilize.CameraPath(steps, len(steps)), 640)
     assert choice.transform == transform
     assert choice.smoothing == (stabilize.AUTO_SMOOTHING if transform == "smooth" else 0)
 
 
+@pytest.mark.parametrize("frames, width, shake, transform", [
+    (20, 640, 8, "tripod"),  # 0.4 px/frame for 20 frames: 8 px, the camera stays in place
+    (300, 640, 8, "smooth"),  # the same for 10 s at 30 fps: 120 px, more than 64 (10 %)
+    (300, 1920, 8, "tripod"),  # 120 px of 1920: within 10 % (192)
+    (300, 640, 61, "tripod"),  # 120 px, but within twice a shake of 61 px/frame: its own range
+])
+def test_auto_tripod_only_when_the_drift_stays_small_over_the_clip(frames, width, shake,
+                                                                    transform):
+    # shaking `shake` px each way around a drift of 0.4 px/frame (under the per-frame limit
+    # max(0.5, 0.15 * shake)): whether tripod fits depends on where the drift adds up to
+    steps = tuple((0.4 + shake * (-1) ** i, 0.0) for i in range(frames))
+    choice = stabilize.auto_choice(stabilize.CameraPath(steps, frames), width)
+    assert choice.transform == transform
+    if transform == "smooth":
+        assert "120 px over the clip" in choice.reason and f"{width} px width" in choice.reason
+
+
 def test_no_detail_to_follow_falls_back_to_smoothing():
-    choice = stabilize.auto_choice(stabilize.CameraPath(((0, 0),) * 20, 3))
+    choice = stabilize.auto_choice(stabilize.CameraPath(((0, 0),) * 20, 3), 640)
     assert choice.transform == "smooth" and "only 3 of 20" in choice.reason
 
 

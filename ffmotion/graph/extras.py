@@ -120,6 +120,8 @@ class Stabilizer:
     motions: Optional[Path] = None
     # a chunk's own slice of the corrections (absolute, one line per frame it reads)
     corrections: Optional[Path] = None
+    # --stabilize auto's check of its choice: residual motion energy (without, with)
+    residual: Optional[tuple[float, float]] = None
 
     @property
     def tripod(self) -> bool:

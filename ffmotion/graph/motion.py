@@ -201,7 +201,7 @@ class Plan:
         if not span.is_whole and not stream:
             what += (f", frames {span.first}-{span.first + span.count - 1} of "
                      f"{self.info.frames}")
-        if self.stabilizer is not None:
+        if self.stabilizer is not None and self.stabilizer.decided != "none":
             what += f", stabilized ({self.stabilizer.method})"
         if self.strategy == "dual":
             what += ", input decoded twice (dual strategy)"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from . import api, graph, stabilize
 from .run import runner, outputs
@@ -26,6 +26,9 @@ from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_f
 from .media import sequence as images
 from .media.sequence import SequenceRequest
 from .media.source import Source
+
+if TYPE_CHECKING:
+    from . import maps
 
 log = logging.getLogger("ffmotion")
 

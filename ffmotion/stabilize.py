@@ -468,9 +468,10 @@ def auto_choice(path: CameraPath, width: int) -> AutoChoice:
     above no stabilization on most moving shots).
 
     "One place" also holds over the whole clip: tripod keeps the first frame's view, so a
-    small drift that adds up to more than 10 % of the width (``width``: the analysed frames')
-    and more than the shake's own range turns into a border that grows through the clip (a real 10 s clip drifting 0.42 px/frame: 126 px of its 640,
-    and tripod raised its residual by 75 % where smoothing 30 lowered it)."""
+    small drift that adds up to more than 10 % of the width (``width``: the analysed
+    frames') and more than the shake's own range turns into a border that grows through the
+    clip (a real 10 s clip drifting 0.42 px/frame: 106 px of its 640, and tripod raised its
+    residual by 75 % where smoothing 30 lowered it)."""
     said = f"mean drift {path.drift:.2f} px/frame, shake {path.jitter:.2f} px/frame"
     if path.measured * 2 < len(path.steps):
         return AutoChoice(AUTO_SMOOTHING, "smooth", f"vid.stab found detail to follow in only "
@@ -575,10 +576,9 @@ def verify(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
     before, after = measured
     if raised(before, after):
         log.warning("%s: --stabilize auto: no stabilization after all: %s raised the "
-                    "residual motion energy (K=%d, mean |Y - 127|) from %.2f to %.2f (+%.0f%%)",
+                    "residual motion energy (K=%d, mean |Y - 127|) from %.2f to %.2f (%s)",
                     plan.info.path.name, _described(stab).removeprefix("auto: "),
-                    _residual_k(plan), before, after,
-                    100 * (after / before - 1) if before else 100)
+                    _residual_k(plan), before, after, _rise(before, after))
         stab = dataclasses.replace(stab, decided="none", options=dataclasses.replace(
             stab.options, smoothing=0))
     return dataclasses.replace(plan, stabilizer=dataclasses.replace(stab, residual=measured))
@@ -601,8 +601,12 @@ def _residual_text(plan: Plan, before: float, after: float) -> str:
     said = (f"residual motion energy (K={_residual_k(plan)}, mean |Y - 127|) {before:.2f} "
             f"without, {after:.2f} with")
     if raised(before, after):
-        said += f" (+{100 * (after / before - 1) if before else 100:.0f}%)"
+        said += f" ({_rise(before, after)})"
     return said
+
+
+def _rise(before: float, after: float) -> str:
+    return f"+{100 * (after / before - 1) if before else 100:.0f}%"
 
 
 def measure_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, float]]:

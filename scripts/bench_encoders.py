@@ -23,7 +23,8 @@ two files of the camera-like test corpus), it makes the exact motion picture
   (copy where the container takes the codec, else the container's audio encoder: the audio
   options are read from ffmotion's printed command). Per row also the output sizes, and the
   PSNR/SSIM of ffmotion's output against the exact motion picture (``--lossless`` .mkv,
-  made once per clip), with both frame counts checked equal.
+  made once per clip), with both frame counts checked equal. ``--printed`` also times
+  ffmotion's printed ffmpeg command (the same work without ffmotion's start-up).
 
     python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
     python scripts/bench_encoders.py --sections ab --runs 7
@@ -396,6 +397,8 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
         "ffmotion": mine,
         "transcode": transcode_argv(args.ffmpeg, clip.path, theirs, video, audio or None),
     }
+    if getattr(args, "printed", False):  # ffmotion's own ffmpeg command: start-up left out
+        contenders["printed"] = [*command[:-1], str(work / f"ab-printed{ext}")]
     walls: dict[str, list[float]] = {name: [] for name in contenders}
     cpus: dict[str, list[float]] = {name: [] for name in contenders}
     load_start = os.getloadavg()
@@ -429,6 +432,13 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
         "loadavg": [round(x, 2) for x in (*load_start, *load_end)],
         "command": shlex.join(command),
         "transcode_command": shlex.join(contenders["transcode"])}
+    if "printed" in contenders:
+        row.update(printed_s=round(statistics.median(walls["printed"]), 3),
+                   printed_cpu_s=round(statistics.median(cpus["printed"]), 3),
+                   printed_ratio_median=round(statistics.median(
+                       a / b for a, b in zip(walls["printed"], walls["transcode"])), 3),
+                   printed_cpu_ratio_median=round(statistics.median(
+                       a / b for a, b in zip(cpus["printed"], cpus["transcode"])), 3))
     if exact is not None:
         frames = frame_count(args.ffmpeg, ours)
         if frames != exact[1]:
@@ -471,6 +481,15 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{row['cpu_ratio_max']:.3f}) | {kib} | {psnr} | "
                          f"{row.get('transcode_kib', float('nan')):.0f} | {row['runs']} | "
                          f"{'/'.join(f'{x:.1f}' for x in row['loadavg'][:1] + row['loadavg'][3:4])} |")
+        printed = [row for row in report["ab"] if "printed_s" in row]
+        if printed:
+            lines += ["", "| clip | output | printed command s / transcode s | wall ratio | "
+                      "CPU s printed / transcode | CPU ratio |", "|---|---|---|---|---|---|"]
+            for row in printed:
+                lines.append(f"| {row['clip']} | {row['ext']} | {row['printed_s']:.3f} / "
+                             f"{row['transcode_s']:.3f} | {row['printed_ratio_median']:.3f} | "
+                             f"{row['printed_cpu_s']:.3f} / {row['transcode_cpu_s']:.3f} | "
+                             f"{row['printed_cpu_ratio_median']:.3f} |")
     return "\n".join(lines)
 
 
@@ -503,6 +522,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--offset", type=int, default=2, help="K (default 2)")
     p.add_argument("--crfs", type=lambda t: [float(x) for x in t.split(",")], default=list(CRFS))
     p.add_argument("--runs", type=int, default=5, help="A/B rounds (default 5)")
+    p.add_argument("--printed", action="store_true",
+                   help="ab: also time ffmotion's printed ffmpeg command (its start-up left "
+                        "out): JSON printed_s, printed_cpu_s and their ratios to the transcode")
     p.add_argument("--exts", type=_exts, default=list(EXTS),
                    help=f"ab: output extensions, each with ffmotion's default encoder "
                         f"(default {','.join(EXTS)})")

@@ -17,10 +17,18 @@ two files of the camera-like test corpus), it makes the exact motion picture
   settings in alternating order, and the median CPU kept.
 * **ab**: ``ffmotion IN OUT`` end to end against a plain transcode with the same
   user-visible settings (``ffmpeg -i IN -c:v libx264 -crf 18 -preset faster ...``), run in
-  alternation ``--runs`` times, medians and per-round ratios, with the load average.
+  alternation ``--runs`` times, medians and per-round ratios, with the load average; per
+  output extension of ``--exts`` (ffmotion's default encoder for each: x264 .mp4, VP9 .webm,
+  mpeg4/xvid .avi, MPEG-2 .mpg, Theora .ogv). The transcode handles audio as ffmotion does
+  (copy where the container takes the codec, else the container's audio encoder: the audio
+  options are read from ffmotion's printed command). Per row also the output sizes, and the
+  PSNR/SSIM of ffmotion's output against the exact motion picture (``--lossless`` .mkv,
+  made once per clip), with both frame counts checked equal. ``--printed`` also times
+  ffmotion's printed ffmpeg command (the same work without ffmotion's start-up).
 
     python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
     python scripts/bench_encoders.py --sections ab --runs 7
+    python scripts/bench_encoders.py --sections ab --clips carphone --exts .webm,.ogv --runs 1
     python scripts/bench_encoders.py --sections sweep --clips bikes,carphone,bigbuck \
         --repeats 3 --settings "tune psnr,psnr dia s3 t0 intra"
     python scripts/bench.py --sections encoders         # the same, from the main benchmark
@@ -323,26 +331,74 @@ def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namesp
     return rows
 
 
-def transcode_argv(ffmpeg_bin: str, src: Path, dst: Path, video: dict[str, Any]) -> list[str]:
-    """A plain transcode with the user-visible settings of ffmotion's default for ``dst``."""
+def transcode_argv(ffmpeg_bin: str, src: Path, dst: Path, video: dict[str, Any],
+                   audio: Optional[list[str]] = None) -> list[str]:
+    """A plain transcode with the user-visible settings of ffmotion's default for ``dst``.
+
+    ``audio``: the audio options (``-c:a ...``) ffmotion's own command uses for this output
+    (``audio_options``), so both copy or both encode the sound; default ``-c:a copy``.
+    """
     args = ["-c:v", video["c:v"]]
-    for key in ("crf", "q:v", "preset", "b:v", "row-mt", "deadline", "cpu-used", "pix_fmt"):
+    for key in ("crf", "q:v", "preset", "b:v", "row-mt", "deadline", "cpu-used", "pix_fmt",
+                "vtag"):
         if key in video:
             args += [f"-{key}", str(video[key])]
     return [ffmpeg_bin, "-hide_banner", "-nostdin", "-y", "-i", str(src), "-map", "0:v:0",
-            "-map", "0:a?", *args, "-c:a", "copy", "-fflags", "+bitexact", str(dst)]
+            "-map", "0:a?", *args, *(audio or ["-c:a", "copy"]), "-fflags", "+bitexact",
+            str(dst)]
 
 
-def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4") -> dict[str, Any]:
-    """ffmotion end to end against a plain transcode, in alternation; medians and ratios."""
+AUDIO_OPTION = re.compile(r"-(c:a|codec:a|b:a|ar|ac)(:\d+)?$")
+
+
+def audio_options(argv: list[str]) -> list[str]:
+    """The audio encoder options of an ffmotion ffmpeg command (``-c:a copy``, ``-c:a libopus``,
+    ``-b:a 192k``...); empty when it writes no audio."""
+    found: list[str] = []
+    for i, arg in enumerate(argv[:-1]):
+        if AUDIO_OPTION.match(arg):
+            found += [arg, argv[i + 1]]
+    return found
+
+
+def frame_count(ffmpeg_bin: str, path: Path) -> int:
+    """Video frames in ``path``, decoded (no ffprobe: the bundled ffmpeg has none)."""
+    done = subprocess.run([ffmpeg_bin, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
+                           "-map", "0:v:0", "-f", "null", "-progress", "pipe:1", "-"],
+                          capture_output=True, text=True, check=True)
+    counts = re.findall(r"^frame=(\d+)$", done.stdout, re.M)
+    assert counts, done.stderr[-1000:]
+    return int(counts[-1])
+
+
+def exact_output(clip: Clip, args: argparse.Namespace, work: Path) -> tuple[Path, int]:
+    """The exact motion picture of the job (``--lossless`` FFV1 .mkv, same K) and its frames."""
+    exact = work / f"ab-{clip.path.stem}-exact.mkv"
+    subprocess.run(ffmotion_argv(clip.path, exact, args.offset, args.ffmpeg, "--lossless",
+                                 "--no-audio"), check=True)
+    return exact, frame_count(args.ffmpeg, exact)
+
+
+def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
+       exact: Optional[tuple[Path, int]] = None) -> dict[str, Any]:
+    """ffmotion end to end against a plain transcode, in alternation; medians and ratios.
+
+    With ``exact`` (``exact_output``): ffmotion's output is compared with it (PSNR, SSIM,
+    all planes, frames aligned by index) after checking both have the same frame count.
+    """
     from ffmotion import graph
 
     video = graph.CONTAINERS[ext].video
+    ours, theirs = work / f"ab-ffmotion{ext}", work / f"ab-transcode{ext}"
+    mine = ffmotion_argv(clip.path, ours, args.offset, args.ffmpeg)
+    command = printed(mine)
+    audio = audio_options(command)
     contenders = {
-        "ffmotion": ffmotion_argv(clip.path, work / f"ab-ffmotion{ext}", args.offset,
-                                  args.ffmpeg),
-        "transcode": transcode_argv(args.ffmpeg, clip.path, work / f"ab-transcode{ext}", video),
+        "ffmotion": mine,
+        "transcode": transcode_argv(args.ffmpeg, clip.path, theirs, video, audio or None),
     }
+    if getattr(args, "printed", False):  # ffmotion's own ffmpeg command: start-up left out
+        contenders["printed"] = [*command[:-1], str(work / f"ab-printed{ext}")]
     walls: dict[str, list[float]] = {name: [] for name in contenders}
     cpus: dict[str, list[float]] = {name: [] for name in contenders}
     load_start = os.getloadavg()
@@ -354,21 +410,44 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4") -> d
             cpus[name].append(cpu)
             print(f"bench-encoders: ab {clip.name:<22} {ext} round {r + 1} {name:<10} "
                   f"{wall:7.2f} s {cpu:7.2f} cpu-s", file=sys.stderr, flush=True)
+    load_end = os.getloadavg()
     ratios = [a / b for a, b in zip(walls["ffmotion"], walls["transcode"])]
     cpu_ratios = [a / b for a, b in zip(cpus["ffmotion"], cpus["transcode"])]
-    return {"clip": clip.name, "kind": clip.kind, "ext": ext, "runs": args.runs,
-            "ffmotion_s": round(statistics.median(walls["ffmotion"]), 3),
-            "transcode_s": round(statistics.median(walls["transcode"]), 3),
-            "ratio_median": round(statistics.median(ratios), 3),
-            "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
-            "ffmotion_cpu_s": round(statistics.median(cpus["ffmotion"]), 3),
-            "transcode_cpu_s": round(statistics.median(cpus["transcode"]), 3),
-            "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
-            "cpu_ratio_min": round(min(cpu_ratios), 3),
-            "cpu_ratio_max": round(max(cpu_ratios), 3),
-            "ffmotion_mib": round((work / f"ab-ffmotion{ext}").stat().st_size / MiB, 3),
-            "loadavg": [round(x, 2) for x in (*load_start, *os.getloadavg())],
-            "command": shlex.join(printed(contenders["ffmotion"]))}
+    row: dict[str, Any] = {
+        "clip": clip.name, "kind": clip.kind, "ext": ext, "encoder": video["c:v"],
+        "runs": args.runs,
+        "ffmotion_s": round(statistics.median(walls["ffmotion"]), 3),
+        "transcode_s": round(statistics.median(walls["transcode"]), 3),
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
+        "ffmotion_cpu_s": round(statistics.median(cpus["ffmotion"]), 3),
+        "transcode_cpu_s": round(statistics.median(cpus["transcode"]), 3),
+        "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
+        "cpu_ratio_min": round(min(cpu_ratios), 3),
+        "cpu_ratio_max": round(max(cpu_ratios), 3),
+        "ffmotion_mib": round(ours.stat().st_size / MiB, 3),
+        "ffmotion_kib": round(ours.stat().st_size / 1024, 1),
+        "transcode_kib": round(theirs.stat().st_size / 1024, 1),
+        "audio": shlex.join(audio) if audio else "none",
+        "loadavg": [round(x, 2) for x in (*load_start, *load_end)],
+        "command": shlex.join(command),
+        "transcode_command": shlex.join(contenders["transcode"])}
+    if "printed" in contenders:
+        row.update(printed_s=round(statistics.median(walls["printed"]), 3),
+                   printed_cpu_s=round(statistics.median(cpus["printed"]), 3),
+                   printed_ratio_median=round(statistics.median(
+                       a / b for a, b in zip(walls["printed"], walls["transcode"])), 3),
+                   printed_cpu_ratio_median=round(statistics.median(
+                       a / b for a, b in zip(cpus["printed"], cpus["transcode"])), 3))
+    if exact is not None:
+        frames = frame_count(args.ffmpeg, ours)
+        if frames != exact[1]:
+            raise RuntimeError(f"{clip.name} {ext}: {frames} frames, the exact output has "
+                               f"{exact[1]}")
+        psnr, ssim = quality(args.ffmpeg, ours, exact[0])
+        row.update(frames=frames, exact_frames=exact[1], psnr_db=round(psnr, 2),
+                   ssim=round(ssim, 5))
+    return row
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -385,22 +464,50 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{_pct(row['bd_rate_ssim_pct'])} | {row['cpu_vs_first']:.2f} | "
                          f"{p18['bytes'] / 1024:.0f}, {p18['psnr']:.2f}, {p18['ssim']:.4f} |")
     if report.get("ab"):
-        lines += ["", "| clip | output | ffmotion s | transcode s | wall ratio median (min-max) "
-                  "| CPU s ffmotion / transcode | CPU ratio median (min-max) | runs | load avg |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| clip | output | encoder | ffmotion s | transcode s | wall ratio median "
+                  "(min-max) | CPU s ffmotion / transcode | CPU ratio median (min-max) | "
+                  "ffmotion KiB | PSNR dB vs exact | transcode KiB | runs | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in report["ab"]:
-            lines.append(f"| {row['clip']} | {row['ext']} | {row['ffmotion_s']:.2f} | "
+            psnr = f"{row['psnr_db']:.2f}" if "psnr_db" in row else "n/a"
+            kib = (f"{row['ffmotion_kib']:.0f}" if "ffmotion_kib" in row
+                   else f"{row['ffmotion_mib'] * 1024:.0f}")
+            lines.append(f"| {row['clip']} | {row['ext']} | {row.get('encoder', '')} | "
+                         f"{row['ffmotion_s']:.2f} | "
                          f"{row['transcode_s']:.2f} | {row['ratio_median']:.3f} "
                          f"({row['ratio_min']:.3f}-{row['ratio_max']:.3f}) | "
                          f"{row['ffmotion_cpu_s']:.2f} / {row['transcode_cpu_s']:.2f} | "
                          f"{row['cpu_ratio_median']:.3f} ({row['cpu_ratio_min']:.3f}-"
-                         f"{row['cpu_ratio_max']:.3f}) | {row['runs']} | "
+                         f"{row['cpu_ratio_max']:.3f}) | {kib} | {psnr} | "
+                         f"{row.get('transcode_kib', float('nan')):.0f} | {row['runs']} | "
                          f"{'/'.join(f'{x:.1f}' for x in row['loadavg'][:1] + row['loadavg'][3:4])} |")
+        printed = [row for row in report["ab"] if "printed_s" in row]
+        if printed:
+            lines += ["", "| clip | output | printed command s / transcode s | wall ratio | "
+                      "CPU s printed / transcode | CPU ratio |", "|---|---|---|---|---|---|"]
+            for row in printed:
+                lines.append(f"| {row['clip']} | {row['ext']} | {row['printed_s']:.3f} / "
+                             f"{row['transcode_s']:.3f} | {row['printed_ratio_median']:.3f} | "
+                             f"{row['printed_cpu_s']:.3f} / {row['transcode_cpu_s']:.3f} | "
+                             f"{row['printed_cpu_ratio_median']:.3f} |")
     return "\n".join(lines)
 
 
 def _pct(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:+.1f} %"
+
+
+EXTS = (".mp4", ".webm", ".avi", ".mpg", ".ogv")
+
+
+def _exts(text: str) -> list[str]:
+    from ffmotion import graph
+
+    exts = [e if e.startswith(".") else f".{e}" for e in text.lower().split(",") if e]
+    unknown = [e for e in exts if e not in graph.CONTAINERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"not an ffmotion container: {', '.join(unknown)}")
+    return exts
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -415,6 +522,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--offset", type=int, default=2, help="K (default 2)")
     p.add_argument("--crfs", type=lambda t: [float(x) for x in t.split(",")], default=list(CRFS))
     p.add_argument("--runs", type=int, default=5, help="A/B rounds (default 5)")
+    p.add_argument("--printed", action="store_true",
+                   help="ab: also time ffmotion's printed ffmpeg command (its start-up left "
+                        "out): JSON printed_s, printed_cpu_s and their ratios to the transcode")
+    p.add_argument("--exts", type=_exts, default=list(EXTS),
+                   help=f"ab: output extensions, each with ffmotion's default encoder "
+                        f"(default {','.join(EXTS)})")
     p.add_argument("--repeats", type=int, default=1,
                    help="sweep: time every encode this many times, alternating (default 1)")
     p.add_argument("--settings", type=lambda t: t.split(","), default=None,
@@ -463,9 +576,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "ab" in args.sections:
             anchor = synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))  # bench.py's anchor
             for clip in [*clips, *([anchor] if not args.clips or "1080" in args.clips else [])]:
-                report["ab"].append(ab(clip, args, work))
-                print(markdown({**report, "sweep": [], "ab": report["ab"][-1:],
-                                "loadavg_end": os.getloadavg()}), flush=True)
+                exact = exact_output(clip, args, work)
+                for ext in args.exts:
+                    report["ab"].append(ab(clip, args, work, ext, exact))
+                    print(markdown({**report, "sweep": [], "ab": report["ab"][-1:],
+                                    "loadavg_end": [round(x, 2) for x in os.getloadavg()]}),
+                          flush=True)
+                exact[0].unlink()
     report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 

@@ -11,7 +11,8 @@ two files of the camera-like test corpus), it makes the exact motion picture
   ffmotion runs) with the encoder settings swapped: x264 tune none/psnr/film, psy off,
   aq-mode 0, presets, and x264 speed options on top of tune psnr (``X264_SPEED``:
   ``-x264-params`` such as me/subme/trellis/partitions), at CRF 14/18/22/26 (x265 and VP9
-  briefly). Per setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate
+  briefly; VP9 speed options on top of its default, ``VP9_SPEED``: lag-in-frames, tpl,
+  alt-ref/ARNR..., ``--vp9-settings speed --crfs 24,28,32,36``). Per setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate
   against the default before tune psnr (negative: smaller files at equal PSNR/SSIM). Sizes
   and quality are deterministic; each encode is timed ``--repeats`` times (default 1), the
   settings in alternating order, and the median CPU kept.
@@ -144,8 +145,47 @@ VP9: dict[str, dict[str, Any]] = {
     "vp9 aq-mode 0": {"c:v": "libvpx-vp9", "deadline": "good", "cpu-used": 5, "b:v": 0,
                       "row-mt": 1, "aq-mode": 0},
 }
+
+
+def _vp9(**hidden: Any) -> dict[str, Any]:
+    """VP9 today (good, cpu-used 5, CRF mode) with libvpx-vp9 options a user does not see
+    (not CRF, deadline or cpu-used: those are the --crf/--preset mapping)."""
+    return {**VP9["vp9 today (good 5)"], **hidden}
+
+
+# speed candidates on top of today's VP9 default: ffmpeg libvpx-vp9 private options present in
+# both the bundled ffmpeg and Debian's 5.1. ffmotion's VP9 is one-pass constant quality
+# (-b:v 0 -crf N): there libvpx makes no alternate reference frames, so the look-ahead options
+# (lag-in-frames, auto-alt-ref, arnr-*, enable-tpl) leave the output byte-identical, as do
+# static-thresh, noise-sensitivity (real-time only), tune-content screen and frame-parallel
+# (README "VP9 speed options"); the rest change the bytes.
+VP9_CHOSEN: Optional[str] = None  # nothing adopted (README "VP9 speed options")
+VP9_SPEED: dict[str, dict[str, Any]] = {
+    "vp9 tpl 0": _vp9(**{"enable-tpl": 0}),
+    "vp9 lag 0": _vp9(**{"lag-in-frames": 0}),
+    "vp9 lag 16": _vp9(**{"lag-in-frames": 16}),
+    "vp9 alt-ref 0": _vp9(**{"auto-alt-ref": 0}),
+    "vp9 arnr 0": _vp9(**{"arnr-maxframes": 0}),
+    "vp9 arnr 3/3": _vp9(**{"arnr-maxframes": 3, "arnr-strength": 3}),
+    "vp9 no look-ahead": _vp9(**{"enable-tpl": 0, "lag-in-frames": 0, "auto-alt-ref": 0}),
+    "vp9 aq-mode 1": _vp9(**{"aq-mode": 1}),
+    "vp9 aq-mode 3": _vp9(**{"aq-mode": 3}),
+    "vp9 screen": _vp9(**{"tune-content": 1}),
+    "vp9 film": _vp9(**{"tune-content": 2}),
+    "vp9 static 1000": _vp9(**{"static-thresh": 1000}),
+    "vp9 noise 1": _vp9(**{"noise-sensitivity": 1}),
+    "vp9 tiles 0": _vp9(**{"tile-columns": 0}),
+    "vp9 tile-rows 1": _vp9(**{"tile-rows": 1}),
+    "vp9 frame-parallel": _vp9(**{"frame-parallel": 1}),
+    "vp9 error-resilient": _vp9(**{"error-resilient": 1}),
+}
 ENCODER_KEYS = {"c:v", "crf", "preset", "tune", "psy", "psy-rd", "aq-mode", "b:v", "row-mt",
-                "deadline", "cpu-used", "movflags", "x264-params", "x265-params", "tag:v"}
+                "deadline", "cpu-used", "movflags", "x264-params", "x265-params", "tag:v",
+                # libvpx-vp9's hidden options (VP9_SPEED), stripped and set like x264-params
+                "enable-tpl", "lag-in-frames", "auto-alt-ref", "arnr-maxframes",
+                "arnr-strength", "arnr-type", "tune-content", "static-thresh",
+                "noise-sensitivity", "tile-columns", "tile-rows", "frame-parallel",
+                "error-resilient"}
 
 
 @dataclass(frozen=True)
@@ -296,7 +336,8 @@ def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namesp
     for r in range(max(1, args.repeats)):
         for name in (names if r % 2 == 0 else names[::-1]):
             for crf in args.crfs:
-                dst = work / f"{clip.path.stem}-{names.index(name)}-{crf}.mp4"
+                ext = ".webm" if settings[name].get("c:v") == "libvpx-vp9" else ".mp4"
+                dst = work / f"{clip.path.stem}-{names.index(name)}-{crf}{ext}"
                 argv = with_encoder(base_cmd, settings[name], crf)
                 argv[-1] = str(dst)
                 wall, cpu = timed(argv)
@@ -334,6 +375,9 @@ def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namesp
 def transcode_argv(ffmpeg_bin: str, src: Path, dst: Path, video: dict[str, Any],
                    audio: Optional[list[str]] = None) -> list[str]:
     """A plain transcode with the user-visible settings of ffmotion's default for ``dst``.
+
+    Only the user-visible options are copied: ffmotion's hidden speed options (x264-params,
+    libvpx-vp9's lag-in-frames etc.) are its own and not the transcode's.
 
     ``audio``: the audio options (``-c:a ...``) ffmotion's own command uses for this output
     (``audio_options``), so both copy or both encode the sound; default ``-c:a copy``.
@@ -456,10 +500,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [f"ffmpeg {report['ffmpeg']}; {report['cores']} cores; load average "
              f"{report['loadavg_start']} at start, {report['loadavg_end']} at end; K={report['k']}"]
     if report.get("sweep"):
-        lines += ["", "| clip | setting | BD-rate PSNR | BD-rate SSIM | CPU vs today | CRF 18: "
+        lines += ["", "| clip | setting | BD-rate PSNR | BD-rate SSIM | CPU vs today | CRF 18 (VP9 32): "
                   "KiB, PSNR dB, SSIM |", "|---|---|---|---|---|---|"]
         for row in report["sweep"]:
-            p18 = next((p for p in row["points"] if p["crf"] == 18), row["points"][0])
+            p18 = next((p for p in row["points"] if p["crf"] in (18, 32)), row["points"][0])
             lines.append(f"| {row['clip']} | {row['setting']} | {_pct(row['bd_rate_psnr_pct'])} | "
                          f"{_pct(row['bd_rate_ssim_pct'])} | {row['cpu_vs_first']:.2f} | "
                          f"{p18['bytes'] / 1024:.0f}, {p18['psnr']:.2f}, {p18['ssim']:.4f} |")
@@ -535,6 +579,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         "(default: X264 and the chosen speed options)")
     p.add_argument("--x265-settings", type=lambda t: t.split(","), default=None,
                    help="x265 settings to sweep (default: all)")
+    p.add_argument("--vp9-settings", type=lambda t: t.split(","), default=None,
+                   help="VP9 settings to sweep, or 'speed' for every VP9_SPEED candidate "
+                        "(default: VP9 and the chosen speed options)")
     p.add_argument("--json", type=Path)
     p.add_argument("--markdown", type=Path)
     args = p.parse_args(argv)
@@ -572,7 +619,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         or k == "x265 today (medium)"}
                 report["sweep"] += sweep(clip, x265, args, work)
             if "vp9" in args.sections and clip.kind != "synthetic":
-                report["sweep"] += sweep(clip, VP9, args, work)
+                wanted_vp9 = args.vp9_settings or [*VP9, *([VP9_CHOSEN] if VP9_CHOSEN else [])]
+                if "speed" in wanted_vp9:
+                    wanted_vp9 = [*wanted_vp9, *VP9_SPEED]
+                vp9 = {k: v for k, v in {**VP9, **VP9_SPEED}.items()
+                       if k in wanted_vp9 or k == "vp9 today (good 5)"}
+                report["sweep"] += sweep(clip, vp9, args, work)
         if "ab" in args.sections:
             anchor = synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))  # bench.py's anchor
             for clip in [*clips, *([anchor] if not args.clips or "1080" in args.clips else [])]:

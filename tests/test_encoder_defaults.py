@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,55 @@ def test_output_equals_the_printed_command_byte_for_byte(clips, gen_ffmpeg, tmp_
     # P/B frames (x264's analyse flags: i4x4 0x1, i8x8 0x2; p8x8 0x10 and b8x8 0x100 gone)
     for part in (b" me=dia ", b" subme=3 ", b" trellis=0 ", b" analyse=0x3:0x3 "):
         assert part in data, part
+
+
+# libvpx-vp9 options a user does not see, swept on top of the .webm default
+# (scripts/bench_encoders.py VP9_SPEED, README "VP9 speed options"): in ffmotion's one-pass
+# constant-quality VP9 the look-ahead ones leave the output byte-identical and the others cost
+# compression or wall time, so the .webm default stays the user-visible mapping alone
+VP9_HIDDEN = ("-lag-in-frames", "-auto-alt-ref", "-arnr-maxframes", "-arnr-strength",
+              "-enable-tpl", "-tile-columns", "-tile-rows", "-frame-parallel", "-aq-mode",
+              "-tune-content", "-static-thresh", "-noise-sensitivity", "-error-resilient")
+
+
+def test_webm_default_is_the_user_visible_vp9_settings_only():
+    args = argv(dst="/out/o.webm")
+    assert arg_after(args, "-c:v") == "libvpx-vp9" and arg_after(args, "-crf") == "32"
+    assert arg_after(args, "-b:v") == "0" and arg_after(args, "-row-mt") == "1"
+    assert arg_after(args, "-deadline") == "good" and arg_after(args, "-cpu-used") == "5"
+    assert not [flag for flag in VP9_HIDDEN if flag in args]
+
+
+@pytest.mark.parametrize("preset,deadline,speed", [("faster", "good", "5"),
+                                                   ("slow", "good", "2"),
+                                                   ("ultrafast", "realtime", "8")])
+def test_vp9_encoder_options_reach_the_command_with_any_preset(preset, deadline, speed):
+    opts = (("lag-in-frames", "0"), ("tile-columns", "0"))
+    args = argv(dst="/out/o.webm", encode=EncodeOptions(preset=preset, encoder_opts=opts))
+    assert arg_after(args, "-deadline") == deadline and arg_after(args, "-cpu-used") == speed
+    assert arg_after(args, "-lag-in-frames") == "0" and arg_after(args, "-tile-columns") == "0"
+    assert args.count("-lag-in-frames") == 1 and "-preset" not in args
+
+
+def _bench_encoders():
+    import importlib
+
+    scripts = str(Path(__file__).resolve().parent.parent / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    return importlib.import_module("bench_encoders")
+
+
+def test_vp9_sweep_swaps_the_hidden_options_and_the_transcode_leaves_them_out():
+    bench = _bench_encoders()
+    webm = argv(dst="/out/o.webm", encode=EncodeOptions(encoder_opts=(("lag-in-frames", "8"),)))
+    swept = bench.with_encoder(webm, bench.VP9_SPEED["vp9 no look-ahead"], 36)
+    assert swept[-1] == "/out/o.webm" and swept.count("-lag-in-frames") == 1
+    assert arg_after(swept, "-lag-in-frames") == "0" and arg_after(swept, "-enable-tpl") == "0"
+    assert arg_after(swept, "-auto-alt-ref") == "0" and arg_after(swept, "-crf") == "36"
+    assert swept.count("-crf") == 1 and arg_after(swept, "-cpu-used") == "5"
+    assert arg_after(swept, "-filter_complex") == arg_after(webm, "-filter_complex")
+    video = {**graph.CONTAINERS[".webm"].video, **bench.VP9_SPEED["vp9 tiles 0"]}
+    plain = bench.transcode_argv("ffmpeg", Path("/in/a.mp4"), Path("/out/b.webm"), video)
+    assert arg_after(plain, "-cpu-used") == "5" and arg_after(plain, "-crf") == "32"
+    assert not [flag for flag in VP9_HIDDEN if flag in plain]

@@ -12,10 +12,11 @@ two files of the camera-like test corpus), it makes the exact motion picture
   aq-mode 0, presets, and x264 speed options on top of tune psnr (``X264_SPEED``:
   ``-x264-params`` such as me/subme/trellis/partitions), at CRF 14/18/22/26 (x265 and VP9
   briefly; VP9 speed options on top of its default, ``VP9_SPEED``: lag-in-frames, tpl,
-  alt-ref/ARNR..., ``--vp9-settings speed --crfs 24,28,32,36``). Per setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate
-  against the default before tune psnr (negative: smaller files at equal PSNR/SSIM). Sizes
-  and quality are deterministic; each encode is timed ``--repeats`` times (default 1), the
-  settings in alternating order, and the median CPU kept.
+  alt-ref/ARNR..., ``--vp9-settings speed --crfs 24,28,32,36``, written as .webm). Per
+  setting: size, PSNR and SSIM against the exact output, CPU seconds; BD-rate against the
+  default before tune psnr (negative: smaller files at equal PSNR/SSIM). Sizes and quality
+  are deterministic; each encode is timed ``--repeats`` times (default 1), the settings in
+  alternating order, and the median CPU kept.
 * **ab**: ``ffmotion IN OUT`` end to end against a plain transcode with the same
   user-visible settings (``ffmpeg -i IN -c:v libx264 -crf 18 -preset faster ...``), run in
   alternation ``--runs`` times, medians and per-round ratios, with the load average; per
@@ -157,7 +158,7 @@ def _vp9(**hidden: Any) -> dict[str, Any]:
 # both the bundled ffmpeg and Debian's 5.1. ffmotion's VP9 is one-pass constant quality
 # (-b:v 0 -crf N): there libvpx makes no alternate reference frames, so the look-ahead options
 # (lag-in-frames, auto-alt-ref, arnr-*, enable-tpl) leave the output byte-identical, as do
-# static-thresh, noise-sensitivity (real-time only), tune-content screen and frame-parallel
+# static-thresh, noise-sensitivity, tune-content screen, tile-rows 1 and frame-parallel
 # (README "VP9 speed options"); the rest change the bytes.
 VP9_CHOSEN: Optional[str] = None  # nothing adopted (README "VP9 speed options")
 VP9_SPEED: dict[str, dict[str, Any]] = {

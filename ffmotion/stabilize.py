@@ -554,7 +554,7 @@ def settle(plan: Plan, tools: runner.Tools, progress: bool = False, run: bool = 
         plan = decide(plan, tools.version)
     stab = plan.stabilizer
     if stab is not None and stab.decided is not None and stab.residual is None:  # auto's choice
-        plan = verify(plan, tools, progress=progress)
+        return verify(plan, tools, progress=progress)  # it has run the choice's pass 1
     if run:
         ensure_transforms(plan, tools, progress=progress)
     return plan

@@ -2,20 +2,49 @@
 
 Each output frame is input frame i blended 50% with the inverted frame i+K:
 ``(a + max - b) >> 1`` per plane, in the input's own pixel format.
+
+The public names below load on first use (PEP 562), so that importing one small module of
+the package (the program's launcher, :mod:`ffmotion.run.ahead`) does not load them all.
 """
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .api import (Result, build_command, extract, ffmpeg_path, make_options,  # noqa: E402
-                  motion_stream)
-from .errors import FfmotionError, MediaError, UsageError  # noqa: E402
-from .graph import motion_video  # noqa: E402
-from .looks import PRESETS, Look  # noqa: E402
-from .options import EncodeOptions, FrameOffset, Options  # noqa: E402
+# public name -> the module that holds it
+_PUBLIC = {
+    "Result": "api", "build_command": "api", "extract": "api", "ffmpeg_path": "api",
+    "make_options": "api", "motion_stream": "api",
+    "FfmotionError": "errors", "MediaError": "errors", "UsageError": "errors",
+    "motion_video": "graph",
+    "Look": "looks", "PRESETS": "looks",
+    "EncodeOptions": "options", "FrameOffset": "options", "Options": "options",
+}
 
-__all__ = [
-    "EncodeOptions", "FfmotionError", "FrameOffset", "MediaError", "Options", "Result",
-    "UsageError", "build_command", "extract", "ffmpeg_path", "make_options", "motion_stream", "motion_video",
+__all__ = [  # what _PUBLIC holds, spelled out for linters and readers
+    "EncodeOptions", "FfmotionError", "FrameOffset", "Look", "MediaError", "Options", "PRESETS",
+    "Result", "UsageError", "build_command", "extract", "ffmpeg_path", "make_options",
+    "motion_stream", "motion_video",
 ]
-__all__ += ["Look", "PRESETS"]
+
+if TYPE_CHECKING:
+    from .api import Result, build_command, extract, ffmpeg_path, make_options, motion_stream
+    from .errors import FfmotionError, MediaError, UsageError
+    from .graph import motion_video
+    from .looks import PRESETS, Look
+    from .options import EncodeOptions, FrameOffset, Options
+
+
+def __getattr__(name: str) -> Any:
+    home = _PUBLIC.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ffmotion' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC})

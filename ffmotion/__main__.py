@@ -1,6 +1,6 @@
 """``python -m ffmotion``."""
 import sys
 
-from .cli import main
+from .launch import main
 
 sys.exit(main())

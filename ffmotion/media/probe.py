@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Optional
 
 from ..run import runner
-from ..run.names import literal_input_argv
 from . import mp4index, picture
+from .probe_commands import header_argv, packets_argv
 from .frames import FrameIndex, Packet, index_frames
 from .streams import StreamInfo, choose_video
 from ..errors import MediaError, UsageError
@@ -136,7 +136,10 @@ def probe_source(source: Source, tools: runner.Tools,
                  video_stream: Optional[int] = None) -> MediaInfo:
     """Probe any :class:`Source` that can be read to its end (a file, an image sequence)
     with one ffmpeg run that copies the video packets (no decoding)."""
-    return _with_ffmpeg(source, tools.ffmpeg, video_stream)
+    try:
+        return _with_ffmpeg(source, tools.ffmpeg, video_stream)
+    finally:
+        runner.ahead.discard()  # a probe started ahead for another command is of no use now
 
 
 _STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*?(?:\((\w+)\))?: "
@@ -153,10 +156,8 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
     indexed = _from_mp4_index(path, ffmpeg) if source.kind == "file" else None
     if indexed is not None:
         return _media_info(path, source, *indexed, wanted)
-    done = runner.capture([
-        ffmpeg, "-hide_banner", "-nostdin", "-copyts", *source.input_argv(),
-        "-map", "0:v?", "-c", "copy", "-f", "framecrc", "-",
-    ], timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+    done = runner.capture(packets_argv(ffmpeg, source), timeout=runner.procs.probe_timeout(),
+                          what=f"probing {path} with ffmpeg")
     return parse_probe_output(path, source, done, wanted)
 
 
@@ -245,9 +246,8 @@ def _from_mp4_index(path: Path, ffmpeg: str) -> Optional[
     tracks = mp4index.video_tracks(path)
     if not tracks:
         return None
-    done = runner.capture([ffmpeg, "-hide_banner", "-nostdin", *literal_input_argv(path),
-                           "-i", str(path)],
-                          timeout=runner.procs.probe_timeout(), what=f"probing {path} with ffmpeg")
+    done = runner.capture(header_argv(ffmpeg, path), timeout=runner.procs.probe_timeout(),
+                          what=f"probing {path} with ffmpeg")
     if _NO_OUTPUT not in done.stderr:
         return None  # ffmpeg failed on the input itself: framecrc says how
     header = _input_section(done.stderr)

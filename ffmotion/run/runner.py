@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
 from ..media import binaries
-from . import facts, outputs, procs
+from . import ahead, facts, outputs, procs
 from ..errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -154,9 +154,14 @@ def capture(argv: list[str], timeout: Optional[float] = None,
     """
     limit = procs.helper_timeout() if timeout is None else timeout
     log.debug("run: %s", shlex.join(argv))
-    proc = procs.popen(argv, on_start=_track,
-                       stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    proc = ahead.take(argv) if input is None and cwd is None else None
+    if proc is not None:
+        log.debug("(started ahead, during the imports)")
+        _track(proc)
+    else:
+        proc = procs.popen(argv, on_start=_track,
+                           stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     try:
         out, err = proc.communicate(input=input, timeout=limit)
     except subprocess.TimeoutExpired:

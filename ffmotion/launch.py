@@ -1,0 +1,23 @@
+"""The ``ffmotion`` program: start the input's probe, then import and run the command line.
+
+Kept apart from :mod:`ffmotion.cli` so that the probe's ffmpeg runs while Python imports
+the command line (see :mod:`ffmotion.run.ahead`).
+"""
+from __future__ import annotations
+
+import sys
+
+SUBCOMMANDS = ("demo", "batch", "looks", "sheet", "energy", "preview", "map", "live")
+
+
+def main() -> int:
+    """Entry point of the console script and of ``python -m ffmotion``."""
+    from .run import ahead
+
+    ahead.start(sys.argv[1:], SUBCOMMANDS)
+    try:
+        from .cli import main as cli_main
+
+        return cli_main()
+    finally:
+        ahead.discard()

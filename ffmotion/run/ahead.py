@@ -1,0 +1,109 @@
+"""Probing ahead: the input's probe starts while Python still imports the rest of ffmotion.
+
+A run's start-up is Python importing ffmotion (~60 ms) and then probing the input with one
+ffmpeg (``ffmpeg -i``, ~25 ms). On a machine with two cores the two can overlap: the launcher
+(:func:`ffmotion.launch.main`) guesses, from the command line alone, the probe command that
+the run will make, and starts it before the imports. When the probe asks :func:`take` for a
+command, it gets this child if the command is the same word for word, and a child of its own
+otherwise; :func:`discard` kills what was not taken once the probe is done. A wrong guess costs only a short ffmpeg
+run, never a wrong result: the run always uses the probe it asks for.
+
+Only the main form guesses (``ffmotion [options] INPUT OUTPUT``), only for an input that is a
+regular file (a FIFO would lose what ffmpeg read from it), and only when ffmotion is the
+program (``python -m ffmotion`` or the console script; a caller of ``cli.main(argv)`` gets
+no child it did not ask for).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import stat
+import subprocess
+import threading
+from pathlib import Path
+from typing import Optional, Sequence
+
+from . import procs
+
+log = logging.getLogger("ffmotion")
+
+# options whose value is a file that is not the input (a look, a binary)
+_FILE_VALUED = ("--ffmpeg", "--look")
+
+_lock = threading.Lock()
+_started: dict[tuple[str, ...], subprocess.Popen] = {}  # type: ignore[type-arg]
+
+
+def start(args: Sequence[str], subcommands: Sequence[str] = ()) -> None:
+    """Start the probe that ``ffmotion ARGS`` will most likely make, if it is a guess worth
+    making (see the module docstring). Never raises: without a guess, nothing starts."""
+    try:
+        argv = guess(args, subcommands)
+        if argv is None:
+            return
+        proc = procs.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    except Exception:  # noqa: BLE001 - a guess that cannot start is no guess
+        return
+    with _lock:
+        _started[tuple(argv)] = proc
+
+
+def guess(args: Sequence[str], subcommands: Sequence[str] = ()) -> Optional[list[str]]:
+    """The probe command for ``ffmotion ARGS``, or None: the input is the first word that
+    names a regular file and is neither an option nor the value of ``--ffmpeg``/``--look``;
+    the ffmpeg is the one the run will locate."""
+    if not args or args[0] in subcommands or "--" in args:
+        return None
+    explicit: Optional[str] = None
+    path: Optional[str] = None
+    words = iter(args)
+    for word in words:
+        name, eq, value = word.partition("=")
+        if name in _FILE_VALUED:
+            value = value if eq else next(words, "")
+            explicit = value if name == "--ffmpeg" else explicit
+            continue
+        if word.startswith("-") or path is not None:
+            continue
+        if _regular_file(word):
+            path = word
+    if path is None:
+        return None
+    from ..errors import FfmotionError
+    from ..media.binaries import locate_ffmpeg
+    from ..media.probe_commands import first_argv
+
+    try:
+        return first_argv(locate_ffmpeg(explicit).path, Path(path))
+    except FfmotionError:  # no ffmpeg to be found: the run will say so
+        return None
+
+
+def _regular_file(word: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(word).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def take(argv: Sequence[str]) -> Optional[subprocess.Popen]:  # type: ignore[type-arg]
+    """The child started ahead for exactly ``argv`` (once), or None."""
+    with _lock:
+        return _started.pop(tuple(argv), None)
+
+
+def discard() -> None:
+    """Kill and reap every child started ahead and not taken (the probe calls this when it
+    is done, the program when it ends)."""
+    with _lock:
+        left = list(_started.values())
+        _started.clear()
+    for proc in left:
+        log.debug("not the probe this run made, stopped: %s", shlex.join(proc.args))
+        procs.kill(proc)
+        try:
+            proc.communicate(timeout=10)
+        except Exception:  # noqa: BLE001 - killed; its pipes go with it
+            pass

@@ -324,7 +324,8 @@ FLOOR_IMPORTS = "import ffmpeg, argparse, dataclasses, fractions, logging, pathl
 
 def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) -> dict[str, Any]:
     """Start-up: ``--print-command`` on a 10 s clip against ``ffmpeg -i`` (the target: at most
-    60 ms more), ``import ffmotion.cli``, ``--help``, ``python -c pass``; wall and CPU
+    60 ms more; side by side, the same run with its probe started after the imports rather
+    than ahead of them), ``import ffmotion.cli``, ``--help``, ``python -c pass``; wall and CPU
     (user + system of the process tree), medians of at least 15 rounds in alternation; where
     the import's CPU goes (the standard library it needs, ffmpeg-python, ffmotion's own
     modules) and ``-X importtime``'s top entries. Runs the package's tree with bytecode
@@ -354,6 +355,11 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
         "--help": [sys.executable, "-m", "ffmotion", "--help"],
         "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
                                         ffmpeg_bin),
+        # the same run with the probe started after the imports: cli.main as the program
+        # (its arguments from sys.argv) without the launcher (ffmotion.run.ahead)
+        "--print-command, probe not ahead": [
+            sys.executable, "-c", "import sys; from ffmotion.cli import main; sys.exit(main())",
+            *ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"], ffmpeg_bin)[3:]],
     }
     # the working folder is the tree's (-c and -m put it first on sys.path); facts cached
     subprocess.run(cmds["--print-command"], capture_output=True, env=env, cwd=package.parent)
@@ -381,18 +387,25 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 1)
 
-    over_wall = [p - f for p, f in zip(walls["--print-command"], walls["ffmpeg -i"])]
-    over_cpu = [p - f for p, f in zip(cpus["--print-command"], cpus["ffmpeg -i"])]
+    def over(name: str, of: dict[str, list[float]]) -> list[float]:
+        return [p - f for p, f in zip(of[name], of["ffmpeg -i"])]
+
+    over_wall, over_cpu = over("--print-command", walls), over("--print-command", cpus)
+    behind = "--print-command, probe not ahead"
     top = sorted(selfs, key=lambda name: -statistics.median(selfs[name]))[:12]
     return {
         "rounds": rounds,
         "ms": {name: {"wall": med(walls[name]), "cpu": med(cpus[name])} for name in cmds},
         "print_command_over_ffmpeg_i_ms": {"wall": med(over_wall), "cpu": med(over_cpu)},
+        "not_ahead_over_ffmpeg_i_ms": {"wall": med(over(behind, walls)),
+                                       "cpu": med(over(behind, cpus))},
         "target_ms": 60,
         # what --print-command minus ffmpeg -i cannot go below without ffmotion's own code:
         # the floor imports' CPU (the probe's ffmpeg is that ffmpeg -i)
         "floor_ms": {"cpu": med(cpus["import ffmpeg + stdlib floor"])},
-        "met": statistics.median(over_cpu) <= 60 and statistics.median(over_wall) <= 60,
+        # start-up is what the user waits for (wall); the CPU shows what the overlap hides
+        "met": statistics.median(over_wall) <= 60,
+        "met_cpu": statistics.median(over_cpu) <= 60,
         "import_layers_cpu_ms": {layer: med(v) for layer, v in layers.items()},
         "importtime_top_self_ms": [[name, round(statistics.median(selfs[name]) / 1000, 2)]
                                    for name in top],
@@ -639,12 +652,16 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(table(["command", "wall ms", "CPU ms"],
                          [[f"`{name}`", t["wall"], t["cpu"]] for name, t in s["ms"].items()]
                          + [["`--print-command` minus `ffmpeg -i` (median of pairs)",
-                             over["wall"], over["cpu"]]]))
+                             over["wall"], over["cpu"]]]
+                         + ([["the same, probe not ahead", s["not_ahead_over_ffmpeg_i_ms"]["wall"],
+                              s["not_ahead_over_ffmpeg_i_ms"]["cpu"]]]
+                            if "not_ahead_over_ffmpeg_i_ms" in s else [])))
         if "floor_ms" in s:
             out.append(f"\nFloor: `{FLOOR_IMPORTS}` alone takes {s['floor_ms']['cpu']} ms CPU, "
                        "before any of ffmotion's own code or its probe.\n")
-        out.append(f"\nTarget: at most {s['target_ms']} ms over `ffmpeg -i`: "
-                   f"{'met' if s['met'] else 'not met'}. numpy imported: {s['numpy_imported']}, "
+        cpu_met = (f" (CPU: {'met' if s['met_cpu'] else 'not met'})" if "met_cpu" in s else "")
+        out.append(f"\nTarget: at most {s['target_ms']} ms over `ffmpeg -i`, wall: "
+                   f"{'met' if s['met'] else 'not met'}{cpu_met}. numpy imported: {s['numpy_imported']}, "
                    f"tqdm imported: {s['tqdm_imported']}, modules loaded: {s['modules_loaded']}.\n")
         out.append("\n`import ffmotion.cli`, CPU ms in one interpreter, layer by layer\n")
         out.append(table(["layer", "CPU ms"], [[k, v] for k, v in s["import_layers_cpu_ms"].items()]))

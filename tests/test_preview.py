@@ -133,8 +133,10 @@ def page(browser: object, server: Server) -> Iterator[object]:
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
     opened.goto(server.url)
-    opened.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
-                             timeout=30000)
+    # the first frame can come before the description (a loaded machine), and until then the
+    # frame slider's range is 0..0: a frame set on it meanwhile would be clamped to 0
+    opened.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact && "
+                             "window.ffmotionPreview.describe", timeout=30000)
     yield opened
     context.close()
     assert not errors, errors
@@ -393,8 +395,8 @@ def test_stabilized_frames_are_the_scaled_pass_two(browser: object, clip: Path,
     try:
         page = browser.new_page(bypass_csp=True)  # type: ignore[attr-defined]
         page.goto(running.url)
-        page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact",
-                               timeout=30000)
+        page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact && "
+                               "window.ffmotionPreview.describe", timeout=30000)
         set_value(page, "#start", "4")
         set_value(page, "#end", "24")
         page.check("#stab")

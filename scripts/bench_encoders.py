@@ -444,6 +444,8 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
     }
     if getattr(args, "printed", False):  # ffmotion's own ffmpeg command: start-up left out
         contenders["printed"] = [*command[:-1], str(work / f"ab-printed{ext}")]
+    if getattr(args, "not_ahead", False):  # the same run, its probe started after the imports
+        contenders["not_ahead"] = [sys.executable, "-c", NOT_AHEAD, *mine[3:]]
     walls: dict[str, list[float]] = {name: [] for name in contenders}
     cpus: dict[str, list[float]] = {name: [] for name in contenders}
     load_start = os.getloadavg()
@@ -477,13 +479,15 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
         "loadavg": [round(x, 2) for x in (*load_start, *load_end)],
         "command": shlex.join(command),
         "transcode_command": shlex.join(contenders["transcode"])}
-    if "printed" in contenders:
-        row.update(printed_s=round(statistics.median(walls["printed"]), 3),
-                   printed_cpu_s=round(statistics.median(cpus["printed"]), 3),
-                   printed_ratio_median=round(statistics.median(
-                       a / b for a, b in zip(walls["printed"], walls["transcode"])), 3),
-                   printed_cpu_ratio_median=round(statistics.median(
-                       a / b for a, b in zip(cpus["printed"], cpus["transcode"])), 3))
+    for extra in ("printed", "not_ahead"):
+        if extra in contenders:
+            row.update({
+                f"{extra}_s": round(statistics.median(walls[extra]), 3),
+                f"{extra}_cpu_s": round(statistics.median(cpus[extra]), 3),
+                f"{extra}_ratio_median": round(statistics.median(
+                    a / b for a, b in zip(walls[extra], walls["transcode"])), 3),
+                f"{extra}_cpu_ratio_median": round(statistics.median(
+                    a / b for a, b in zip(cpus[extra], cpus["transcode"])), 3)})
     if exact is not None:
         frames = frame_count(args.ffmpeg, ours)
         if frames != exact[1]:
@@ -526,15 +530,17 @@ def markdown(report: dict[str, Any]) -> str:
                          f"{row['cpu_ratio_max']:.3f}) | {kib} | {psnr} | "
                          f"{row.get('transcode_kib', float('nan')):.0f} | {row['runs']} | "
                          f"{'/'.join(f'{x:.1f}' for x in row['loadavg'][:1] + row['loadavg'][3:4])} |")
-        printed = [row for row in report["ab"] if "printed_s" in row]
-        if printed:
-            lines += ["", "| clip | output | printed command s / transcode s | wall ratio | "
-                      "CPU s printed / transcode | CPU ratio |", "|---|---|---|---|---|---|"]
-            for row in printed:
-                lines.append(f"| {row['clip']} | {row['ext']} | {row['printed_s']:.3f} / "
-                             f"{row['transcode_s']:.3f} | {row['printed_ratio_median']:.3f} | "
-                             f"{row['printed_cpu_s']:.3f} / {row['transcode_cpu_s']:.3f} | "
-                             f"{row['printed_cpu_ratio_median']:.3f} |")
+        for extra, label in (("printed", "printed command"),
+                             ("not_ahead", "ffmotion, probe not ahead")):
+            rows = [row for row in report["ab"] if f"{extra}_s" in row]
+            if rows:
+                lines += ["", f"| clip | output | {label} s / transcode s | wall ratio | "
+                          f"CPU s {label} / transcode | CPU ratio |", "|---|---|---|---|---|---|"]
+            for row in rows:
+                lines.append(f"| {row['clip']} | {row['ext']} | {row[f'{extra}_s']:.3f} / "
+                             f"{row['transcode_s']:.3f} | {row[f'{extra}_ratio_median']:.3f} | "
+                             f"{row[f'{extra}_cpu_s']:.3f} / {row['transcode_cpu_s']:.3f} | "
+                             f"{row[f'{extra}_cpu_ratio_median']:.3f} |")
     return "\n".join(lines)
 
 
@@ -543,6 +549,8 @@ def _pct(value: Optional[float]) -> str:
 
 
 EXTS = (".mp4", ".webm", ".avi", ".mpg", ".ogv")
+# ffmotion's command line as the program, without the launcher that probes ahead
+NOT_AHEAD = "import sys; from ffmotion.cli import main; sys.exit(main())"
 
 
 def _exts(text: str) -> list[str]:
@@ -570,6 +578,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--printed", action="store_true",
                    help="ab: also time ffmotion's printed ffmpeg command (its start-up left "
                         "out): JSON printed_s, printed_cpu_s and their ratios to the transcode")
+    p.add_argument("--not-ahead", dest="not_ahead", action="store_true",
+                   help="ab: also time ffmotion with its probe started after the imports "
+                        "(cli.main as the program, no launcher: ffmotion.run.ahead): JSON "
+                        "not_ahead_s, not_ahead_cpu_s and their ratios to the transcode")
     p.add_argument("--exts", type=_exts, default=list(EXTS),
                    help=f"ab: output extensions, each with ffmotion's default encoder "
                         f"(default {','.join(EXTS)})")

@@ -14,10 +14,14 @@ def main() -> int:
     """Entry point of the console script and of ``python -m ffmotion``."""
     from .run import ahead
 
-    ahead.start(sys.argv[1:], SUBCOMMANDS)
     try:
-        from .cli import main as cli_main
-
+        ahead.start(sys.argv[1:], SUBCOMMANDS)
+        from .cli import main as cli_main  # noqa: E402 - after the probe has started
+    except KeyboardInterrupt:  # Ctrl-C during the imports: one line, as anywhere later
+        ahead.discard()
+        print("ffmotion: interrupted (SIGINT)", file=sys.stderr)
+        return 130
+    try:
         return cli_main()
     finally:
         ahead.discard()

@@ -164,3 +164,29 @@ def test_public_names_load_on_first_use() -> None:
     assert sorted(ffmotion.__all__) == sorted(ffmotion._PUBLIC)
     with pytest.raises(AttributeError):
         ffmotion.no_such_name  # noqa: B018
+
+
+def test_ctrl_c_during_the_imports_is_one_line(av_clip: Path, gen_ffmpeg: str,
+                                               tmp_path: Path) -> None:
+    """SIGINT while the launcher imports the command line (the probe already started):
+    exit 130, one line, no traceback, no ffmpeg left."""
+    code = ("import sys, ffmotion.run.ahead as ahead, builtins\n"
+            "real = builtins.__import__\n"
+            "def hook(name, *a, **k):\n"
+            "    if name == 'cli':\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = hook\n"
+            "from ffmotion.launch import main\n"
+            f"sys.argv = ['ffmotion', {str(av_clip)!r}, {str(tmp_path / 'o.mp4')!r}, "
+            f"'--ffmpeg', {gen_ffmpeg!r}]\n"
+            "code = main()\n"
+            "builtins.__import__ = real\n"
+            "print('left', len(ahead._started))\n"
+            "sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 130
+    assert done.stderr == "ffmotion: interrupted (SIGINT)\n"
+    assert done.stdout == "left 0\n"
+    assert not (tmp_path / "o.mp4").exists()

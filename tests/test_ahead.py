@@ -22,10 +22,12 @@ from ffmotion.run import ahead
 from conftest import make_clip
 
 
-def _program(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _program(*args: str, cwd: Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m ffmotion ARGS``: ffmotion as the program, as a user starts it."""
     return subprocess.run([sys.executable, "-m", "ffmotion", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+                          text=True, timeout=120, cwd=cwd,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +192,24 @@ def test_ctrl_c_during_the_imports_is_one_line(av_clip: Path, gen_ffmpeg: str,
     assert done.stderr == "ffmotion: interrupted (SIGINT)\n"
     assert done.stdout == "left 0\n"
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_an_unchecked_binary_is_checked_ahead_too(av_clip: Path, gen_ffmpeg: str,
+                                                   tmp_path: Path) -> None:
+    """With no remembered facts for the binary (a first run, a fresh container), its check
+    (``ffmpeg -encoders``) starts ahead beside the probe; once remembered, only the probe."""
+    env = {"FFMOTION_CACHE": str(tmp_path / "cache")}
+    args = [str(av_clip), str(tmp_path / "out.mp4"), "--ffmpeg", gen_ffmpeg, "--print-command",
+            "-vv"]
+    first = _program(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.splitlines()
+    check = next(i for i, line in enumerate(lines) if line.endswith(" -nostdin -encoders"))
+    probe = next(i for i, line in enumerate(lines) if line.endswith(f" -i {av_clip}"))
+    assert "started ahead" in lines[check + 1] and "started ahead" in lines[probe + 1]
+    assert list((tmp_path / "cache").glob("ffmpeg-*.json"))  # remembered after the run
+    second = _program(*args, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "-encoders" not in second.stderr
+    assert second.stderr.count("started ahead") == 1
+    assert second.stdout == first.stdout

@@ -1,12 +1,14 @@
 """Probing ahead: the input's probe starts while Python still imports the rest of ffmotion.
 
-A run's start-up is Python importing ffmotion (~60 ms) and then probing the input with one
-ffmpeg (``ffmpeg -i``, ~25 ms). On a machine with two cores the two can overlap: the launcher
-(:func:`ffmotion.launch.main`) guesses, from the command line alone, the probe command that
-the run will make, and starts it before the imports. When the probe asks :func:`take` for a
-command, it gets this child if the command is the same word for word, and a child of its own
-otherwise; :func:`discard` kills what was not taken once the probe is done. A wrong guess costs only a short ffmpeg
-run, never a wrong result: the run always uses the probe it asks for.
+A run's start-up is Python importing ffmotion (~60 ms), then probing the input with one
+ffmpeg (``ffmpeg -i``, ~25 ms), and before that, where no earlier run remembered the
+binary (:mod:`ffmotion.run.facts`), checking it with another (``ffmpeg -encoders``). On a
+machine with two cores they can overlap: the launcher (:func:`ffmotion.launch.main`)
+guesses, from the command line alone, the commands the run will make, and starts them
+before the imports. When the run asks :func:`take` for a command, it gets the child started
+ahead if the command is the same word for word, and a child of its own otherwise;
+:func:`discard` kills what was not taken once the probe is done. A wrong guess costs only a
+short ffmpeg run, never a wrong result: the run always uses the command it asks for.
 
 Only the main form guesses (``ffmotion [options] INPUT OUTPUT``), only for an input that is a
 regular file (a FIFO would lose what ffmpeg read from it), and only when ffmotion is the
@@ -37,17 +39,28 @@ _started: dict[tuple[str, ...], subprocess.Popen] = {}  # type: ignore[type-arg]
 
 def start(args: Sequence[str], subcommands: Sequence[str] = ()) -> None:
     """Start the probe that ``ffmotion ARGS`` will most likely make, if it is a guess worth
-    making (see the module docstring). Never raises: without a guess, nothing starts."""
+    making (see the module docstring), and the check of the ffmpeg binary where no earlier
+    run remembered it (:mod:`ffmotion.run.facts`). Never raises: without a guess, nothing
+    starts."""
     try:
-        argv = guess(args, subcommands)
-        if argv is None:
+        probe = guess(args, subcommands)
+        if probe is None:
             return
-        proc = procs.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-    except Exception:  # noqa: BLE001 - a guess that cannot start is no guess
+        commands = [probe]
+        from . import facts
+
+        if facts.load(probe[0]) is None:
+            commands.insert(0, facts.check_argv(probe[0]))
+    except Exception:  # noqa: BLE001 - a guess that cannot be made is no guess
         return
-    with _lock:
-        _started[tuple(argv)] = proc
+    for argv in commands:
+        try:
+            proc = procs.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        except Exception:  # noqa: BLE001 - a child that cannot start is no guess
+            return
+        with _lock:
+            _started[tuple(argv)] = proc
 
 
 def guess(args: Sequence[str], subcommands: Sequence[str] = ()) -> Optional[list[str]]:

@@ -23,6 +23,12 @@ CACHE_ENV = "FFMOTION_CACHE"
 _MAX_BYTES = 64 * 1024  # an encoder list is ~5 KB
 
 
+def check_argv(binary: str) -> list[str]:
+    """The one command that checks ``binary``: ``ffmpeg -encoders`` without ``-hide_banner``
+    logs the version banner on stderr and lists the encoders on stdout."""
+    return [binary, "-nostdin", "-encoders"]
+
+
 def cache_dir() -> Path:
     """The ffmotion cache folder (not created here)."""
     explicit = os.environ.get(CACHE_ENV)

@@ -76,7 +76,7 @@ def _banner_and_encoders(path: str) -> tuple[str, frozenset[str]]:
     if remembered is not None:
         return remembered
     try:
-        done = capture([path, "-nostdin", "-encoders"])
+        done = capture(facts.check_argv(path))
     except OSError as exc:
         raise ToolError(f"cannot run {path}: {exc.strerror or exc}") from None
     first = done.stderr.splitlines()[:1]

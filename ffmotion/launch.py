@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 
 SUBCOMMANDS = ("demo", "batch", "looks", "sheet", "energy", "preview", "map", "live")
+# the subcommands that probe one input file, named first like the main form's
+PROBING = ("sheet", "energy", "preview", "map")
 
 
 def main() -> int:
@@ -15,7 +17,7 @@ def main() -> int:
     from .run import ahead
 
     try:
-        ahead.start(sys.argv[1:], SUBCOMMANDS)
+        ahead.start(sys.argv[1:], SUBCOMMANDS, PROBING)
         from .cli import main as cli_main  # noqa: E402 - after the probe has started
     except KeyboardInterrupt:  # Ctrl-C during the imports: one line, as anywhere later
         ahead.discard()

@@ -67,13 +67,14 @@ def test_no_guess_where_reading_ahead_could_hurt(tmp_path: Path, av_clip: Path) 
     assert ahead.guess([str(tmp_path / "missing.mp4"), "out.mp4"]) is None
     assert ahead.guess([str(tmp_path), "out.mp4"]) is None  # a folder: an image sequence
     assert ahead.guess(["-", "out.mp4"]) is None
-    assert ahead.guess(["sheet", str(av_clip)], ["sheet"]) is None  # only the main form
+    assert ahead.guess(["batch", str(av_clip)], ["batch", "sheet"], ["sheet"]) is None
     assert ahead.guess(["--", str(av_clip), "out.mp4"]) is None
     assert ahead.guess([str(av_clip), "out.mp4", "--ffmpeg", str(tmp_path / "no-ffmpeg")]) is None
 
 
 def test_launcher_knows_every_subcommand() -> None:
     assert set(launch.SUBCOMMANDS) == set(cli.SUBCOMMANDS)
+    assert set(launch.PROBING) < set(launch.SUBCOMMANDS)
 
 
 def test_program_uses_the_probe_started_ahead(av_clip: Path, gen_ffmpeg: str,
@@ -213,3 +214,19 @@ def test_an_unchecked_binary_is_checked_ahead_too(av_clip: Path, gen_ffmpeg: str
     assert "-encoders" not in second.stderr
     assert second.stderr.count("started ahead") == 1
     assert second.stdout == first.stdout
+
+
+@pytest.mark.parametrize("form", [["sheet", "-o", "s.png"], ["energy"], ["map", "-o", "m.png"]])
+def test_subcommands_that_probe_one_input_probe_it_ahead(av_clip: Path, gen_ffmpeg: str,
+                                                          tmp_path: Path,
+                                                          form: list[str]) -> None:
+    guessed = ahead.guess([form[0], str(av_clip), "--ffmpeg", gen_ffmpeg], launch.SUBCOMMANDS,
+                          launch.PROBING)
+    assert guessed == header_argv(gen_ffmpeg, av_clip)
+    done = _program(form[0], str(av_clip), *form[1:], "--ffmpeg", gen_ffmpeg,
+                    "--print-command", "-vv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    probe = next(i for i, line in enumerate(lines) if line.endswith(f" -i {av_clip}"))
+    assert "started ahead" in lines[probe + 1]
+    assert "not the probe this run made" not in done.stderr

@@ -10,7 +10,8 @@ ahead if the command is the same word for word, and a child of its own otherwise
 :func:`discard` kills what was not taken once the probe is done. A wrong guess costs only a
 short ffmpeg run, never a wrong result: the run always uses the command it asks for.
 
-Only the main form guesses (``ffmotion [options] INPUT OUTPUT``), only for an input that is a
+Only the main form (``ffmotion [options] INPUT OUTPUT``) and the subcommands that probe
+one input (``sheet``, ``energy``, ``map``, ``preview``) guess, only for an input that is a
 regular file (a FIFO would lose what ffmpeg read from it), and only when ffmotion is the
 program (``python -m ffmotion`` or the console script; a caller of ``cli.main(argv)`` gets
 no child it did not ask for).
@@ -37,13 +38,14 @@ _lock = threading.Lock()
 _started: dict[tuple[str, ...], subprocess.Popen] = {}  # type: ignore[type-arg]
 
 
-def start(args: Sequence[str], subcommands: Sequence[str] = ()) -> None:
+def start(args: Sequence[str], subcommands: Sequence[str] = (),
+          probing: Sequence[str] = ()) -> None:
     """Start the probe that ``ffmotion ARGS`` will most likely make, if it is a guess worth
     making (see the module docstring), and the check of the ffmpeg binary where no earlier
     run remembered it (:mod:`ffmotion.run.facts`). Never raises: without a guess, nothing
     starts."""
     try:
-        probe = guess(args, subcommands)
+        probe = guess(args, subcommands, probing)
         if probe is None:
             return
         commands = [probe]
@@ -63,11 +65,18 @@ def start(args: Sequence[str], subcommands: Sequence[str] = ()) -> None:
             _started[tuple(argv)] = proc
 
 
-def guess(args: Sequence[str], subcommands: Sequence[str] = ()) -> Optional[list[str]]:
+def guess(args: Sequence[str], subcommands: Sequence[str] = (),
+          probing: Sequence[str] = ()) -> Optional[list[str]]:
     """The probe command for ``ffmotion ARGS``, or None: the input is the first word that
     names a regular file and is neither an option nor the value of ``--ffmpeg``/``--look``;
-    the ffmpeg is the one the run will locate."""
-    if not args or args[0] in subcommands or "--" in args:
+    the ffmpeg is the one the run will locate. ``subcommands``: no guess for these, except
+    for those in ``probing`` (``ffmotion sheet IN ...``), whose input is found the same way
+    after the subcommand's name."""
+    if args and args[0] in probing:
+        args = args[1:]
+    elif not args or args[0] in subcommands:
+        return None
+    if "--" in args:
         return None
     explicit: Optional[str] = None
     path: Optional[str] = None

@@ -30,6 +30,12 @@ def _program(*args: str, cwd: Path | None = None,
                           env=None if env is None else {**os.environ, **env})
 
 
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE ARGS`` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=120)
+
+
 @pytest.fixture(scope="module")
 def ts_clip(tmp_path_factory: pytest.TempPathFactory, gen_ffmpeg: str) -> Path:
     return make_clip(gen_ffmpeg, tmp_path_factory.mktemp("ts") / "clip.ts", codec="libx264")
@@ -87,9 +93,8 @@ def test_program_uses_the_probe_started_ahead(av_clip: Path, gen_ffmpeg: str,
     assert done.returncode == 0, done.stderr
     assert "(started ahead, during the imports)" in done.stderr
     assert "not the probe this run made" not in done.stderr
-    in_process = subprocess.run(
-        [sys.executable, "-c", "import sys; from ffmotion.cli import main; sys.exit(main(sys.argv[1:]))",
-         *args, "-vv"], capture_output=True, text=True, timeout=120)
+    in_process = _python("import sys; from ffmotion.cli import main; "
+                         "sys.exit(main(sys.argv[1:]))", *args, "-vv")
     assert in_process.returncode == 0, in_process.stderr
     assert "started ahead" not in in_process.stderr
     assert done.stdout == in_process.stdout and "blend" in done.stdout
@@ -158,8 +163,7 @@ def test_public_names_load_on_first_use() -> None:
             "from ffmotion import extract, Options, PRESETS\n"
             "from ffmotion.api import extract as e\n"
             "print(extract is e, ffmotion.Options.__module__, 'classic' in PRESETS)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    done = _python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[]", "True ffmotion.options True"]
     import ffmotion
@@ -187,8 +191,7 @@ def test_ctrl_c_during_the_imports_is_one_line(av_clip: Path, gen_ffmpeg: str,
             "builtins.__import__ = real\n"
             "print('left', len(ahead._started))\n"
             "sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    done = _python(code)
     assert done.returncode == 130
     assert done.stderr == "ffmotion: interrupted (SIGINT)\n"
     assert done.stdout == "left 0\n"

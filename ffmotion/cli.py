@@ -316,7 +316,8 @@ def _main_parser() -> argparse.ArgumentParser:
                "extraction), batch IN... -o DIR (many files), looks (the look presets), "
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
                "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
-               "camera, as it records). "
+               "camera, as it records), map IN (where motion happened, one picture), ffmpeg ARGS (the "
+               "ffmpeg ffmotion uses, run with ARGS: the bundled one where there is no other). "
                "A file named like a subcommand can be given as ./demo.",
     )
     parser.add_argument("input", help="input video; an image sequence (a folder of images, or "
@@ -403,6 +404,8 @@ def _freeze_imports() -> None:
 
 
 def _dispatch(args_in: list[str]) -> int:
+    if args_in and args_in[0] == "ffmpeg":  # ffmpeg's own arguments: argparse stays out
+        return _ffmpeg_passthrough(args_in[1:])
     args_in = _stabilize_words(args_in)
     if args_in and args_in[0] in SUBCOMMANDS:
         make_parser, handler = SUBCOMMANDS[args_in[0]]
@@ -412,6 +415,27 @@ def _dispatch(args_in: list[str]) -> int:
     args = _main_parser().parse_args(args_in)
     _setup_logging(args)
     return _single(args)
+
+
+def _ffmpeg_passthrough(args_in: list[str]) -> int:
+    """``ffmotion ffmpeg ARGS...``: the ffmpeg ffmotion uses (``$FFMOTION_FFMPEG``, PATH, then
+    the bundled one), run with ARGS as given; its exit status is ours. On a machine whose only
+    ffmpeg is the bundled one, this is how the manual's plain ffmpeg commands run."""
+    import shlex
+    import subprocess
+
+    from .media.binaries import locate_ffmpeg
+    from .run import ahead
+
+    binary = locate_ffmpeg(None).path
+    argv = [binary, *args_in]
+    log.debug("run: %s", shlex.join(argv))
+    ahead.discard()
+    if os.name == "posix":  # become ffmpeg: signals, stdin and the exit status are its own
+        _flush_stdout()
+        sys.stderr.flush()
+        os.execv(binary, argv)
+    return subprocess.call(argv)
 
 
 def _flush_stdout() -> None:
@@ -1011,6 +1035,8 @@ SUBCOMMANDS: dict[str, tuple[Callable[[], argparse.ArgumentParser], Callable[[ar
     "preview": (_preview_parser, _preview),
     "map": (_map_parser, _map),
     "live": (_live_parser, _live),
+    # dispatched before argparse (its arguments are ffmpeg's): see _ffmpeg_passthrough
+    "ffmpeg": (lambda: _Parser(prog="ffmotion ffmpeg"), lambda args: 2),
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("demo", "batch", "looks", "sheet", "energy", "preview", "map", "live")
+SUBCOMMANDS = ("demo", "batch", "looks", "sheet", "energy", "preview", "map", "live", "ffmpeg")
 # the subcommands that probe one input file, named first like the main form's
 PROBING = ("sheet", "energy", "preview", "map")
 

@@ -10,22 +10,19 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
 
-from conftest import bundled_ffmpeg
+from chunk_tools import (FF, finish, make_clip, run_cli, slow_ffmpeg, start_cli,
+                         writer_of_a_chunk)
 from test_chunks import chunk_files, frames_md5
 
-FF = bundled_ffmpeg()
 DASK = Path(sys.executable).parent / "dask"
 START_S = 90  # the scheduler and both workers up
-RUN_S = 180  # one ffmotion run
 
 
 def _free_port() -> int:
@@ -101,22 +98,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         _stop(scheduler)
 
 
-def run_cli(*argv: str, timeout: float = RUN_S) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ffmotion", *argv], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _make(path: Path, seconds: float, size: str = "96x64") -> Path:
-    subprocess.run([FF, "-hide_banner", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"testsrc2=s={size}:r=30:d={seconds}", "-vf", "noise=alls=20:allf=t",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p",
-                    str(path)], check=True, timeout=60)
-    return path
-
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _make(tmp_path_factory.mktemp("clip") / "in.mp4", 2)
+    return make_clip(tmp_path_factory.mktemp("clip") / "in.mp4", 2)
 
 
 def single(src: Path, out: Path, *options: str) -> Path:
@@ -151,47 +135,20 @@ def test_batch_on_a_separate_cluster_equals_the_local_batch(cluster, clip, tmp_p
     assert files("dask") == files("local") and len(files("local")) == 2
 
 
-def _slow_ffmpeg(folder: Path) -> Path:
-    """An ffmpeg that renders chunks at the input's own rate (``-re``: 1 s for 30 frames, the
-    pixels unchanged), so that a worker can be killed while its chunk is half-written."""
-    script = folder / "slow-ffmpeg"
-    script.write_text(f"#!/bin/sh\ncase \"$*\" in *ffmotion-tmp.nut*) exec {FF} -re \"$@\";; "
-                      f"esac\nexec {FF} \"$@\"\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
-
-
-def _writer_of_a_chunk(folder: Path, seconds: float) -> Optional[int]:
-    """The PID in the name of a chunk's temporary (``.NAME.PID@HOST.XXXX.ffmotion-tmp.nut``)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for name in os.listdir(folder):
-            if name.endswith(".ffmotion-tmp.nut"):
-                return int(name.rsplit("@", 1)[0].rsplit(".", 1)[1])
-        time.sleep(0.02)
-    return None
-
-
 def test_a_worker_killed_mid_chunk(cluster, tmp_path):
-    src = _make(tmp_path / "long.mp4", 4)
+    src = make_clip(tmp_path / "long.mp4", 4)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "out.mkv"
-    slow = _slow_ffmpeg(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", str(src), str(out), "-k", "3",
-                             "--lossless", "--chunks", "4", "--scheduler", cluster.address,
-                             "--ffmpeg", str(slow)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    slow = slow_ffmpeg(tmp_path)
+    proc = start_cli(str(src), str(out), "-k", "3", "--lossless", "--chunks", "4",
+                     "--scheduler", cluster.address, "--ffmpeg", str(slow))
     try:
-        pid = _writer_of_a_chunk(out_dir, 60)
+        pid = writer_of_a_chunk(out_dir, 60)
         assert pid is not None and cluster.owns(pid), pid
         os.kill(pid, signal.SIGKILL)
-        _, err = proc.communicate(timeout=RUN_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        err = finish(proc)
     assert "Traceback" not in err
     if proc.returncode == 0:  # Dask ran the chunk again on a live worker
         one = single(src, tmp_path / "single.mkv", "-k", "3", "--lossless")

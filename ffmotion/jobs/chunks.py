@@ -170,8 +170,7 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     cuts = list(cuts)
     graph_chunks.check_boundaries(cuts, whole.out_frames)
     dst = whole.options.dst
-    # the run key makes the names unique: the stem only helps a person find them
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", dst.stem)[:60]
+    stem = name_stem(dst)
     stabilized = _stabilized(whole)
     plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after, stabilized)
                   for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
@@ -185,6 +184,18 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     files = tuple((str(path), text) for path, text in stabilized.files.items()) \
         if stabilized is not None else ()
     return ChunkedRun(whole, plans, tasks, key, files)
+
+
+def name_stem(dst: Path) -> str:
+    """The part of the output's name that starts the names of its segments and its lock (the
+    run key makes a segment's name unique: the stem only helps a person find them)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", dst.stem)[:60]
+
+
+def lock_path(dst: Path) -> Path:
+    """The lock one chunked run at a time holds on ``dst`` and on every name starting with
+    its stem (its segments, which another output with the same stem would share)."""
+    return dst.parent / f".{name_stem(dst)}{outputs.LOCK_MARK}"
 
 
 def _stabilized(whole: graph.Plan) -> Optional[graph_chunks.StabilizedChunks]:
@@ -286,8 +297,17 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
     executor (``with``).
     """
     whole = run.whole
-    dst, overwrite = whole.options.dst, whole.options.overwrite
-    outputs.check_output_path(dst, overwrite)
+    dst = whole.options.dst
+    outputs.check_output_path(dst, whole.options.overwrite)
+    with outputs.output_lock(lock_path(dst), dst, inputs=(whole.info.path,)):
+        return _execute(run, tools, executor, ffmpeg, say)
+
+
+def _execute(run: ChunkedRun, tools: runner.Tools, executor: Executor, ffmpeg: Optional[str],
+             say: Optional[Callable[[str], None]]) -> ChunkedResult:
+    """:func:`execute`, with the output's lock held."""
+    whole = run.whole
+    dst = whole.options.dst
     outputs.remove_stale(dst.parent, dst.with_suffix(LISTING_SUFFIX))
     worker_ffmpeg = tools.ffmpeg if isinstance(executor, LocalExecutor) else ffmpeg
     n = len(run.tasks)

@@ -3,6 +3,7 @@ the writer of a chunk's temporary."""
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -25,11 +26,14 @@ def make_clip(path: Path, seconds: float, size: str = "96x64") -> Path:
     return path
 
 
-def slow_ffmpeg(folder: Path) -> Path:
+def slow_ffmpeg(folder: Path, gate: Optional[Path] = None) -> Path:
     """An ffmpeg that renders chunks at the input's own rate (``-re``: 1 s for 30 frames, the
-    pixels unchanged), so that a run can be caught while a chunk is half-written."""
+    pixels unchanged), so that a run can be caught while a chunk is half-written; with
+    ``gate``, a chunk starts only once that file is gone (60 s at most)."""
+    wait = (f"n=0; while [ -e {shlex.quote(str(gate))} ] && [ $n -lt 600 ]; do sleep 0.1; "
+            "n=$((n+1)); done; ") if gate is not None else ""
     script = folder / "slow-ffmpeg"
-    script.write_text(f"#!/bin/sh\ncase \"$*\" in *ffmotion-tmp.nut*) exec {FF} -re \"$@\";; "
+    script.write_text(f"#!/bin/sh\ncase \"$*\" in *ffmotion-tmp.nut*) {wait}exec {FF} -re \"$@\";; "
                       f"esac\nexec {FF} \"$@\"\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script

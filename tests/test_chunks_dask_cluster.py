@@ -153,8 +153,36 @@ def test_a_worker_killed_mid_chunk(cluster, tmp_path):
     if proc.returncode == 0:  # Dask ran the chunk again on a live worker
         one = single(src, tmp_path / "single.mkv", "-k", "3", "--lossless")
         assert frames_md5(out) == frames_md5(one), err
-    else:
+        assert chunk_files(out_dir) == []  # no segment, manifest, temporary or lock left
+    else:  # one line; only finished segments (and manifests) kept, and said so
         errors = [line for line in err.splitlines() if line.startswith("ffmotion: error:")]
         assert len(errors) == 1, err
         assert not out.exists()
-    assert chunk_files(out_dir) == []  # no segment, temporary or lock left either way
+        left = chunk_files(out_dir)
+        assert all(n.endswith((".ffmotion-chunk.nut", ".ffmotion-chunk.json")) for n in left)
+        assert not left or "a rerun resumes from them" in errors[0]
+
+
+def test_a_failed_run_resumes_on_the_cluster(cluster, clip, tmp_path):
+    """Segments and manifests written by the workers are verified and reused by workers."""
+    from ffmotion import api
+    from ffmotion.jobs import chunks as chunking
+    from ffmotion.run import runner
+
+    out = tmp_path / "out.mkv"
+    tools = runner.tools(FF)
+    whole = api.prepare(api.make_options(clip, out, offset=3, lossless=True), tools)
+    blocked = chunking.plan_chunks(whole, FF, 3, 2).segments()[2]
+    blocked.mkdir()  # chunk 3 cannot be written
+    args = [str(clip), str(out), "-k", "3", "--lossless", "--chunks", "3",
+            "--scheduler", cluster.address, "--ffmpeg", FF]
+    failed = run_cli(*args)
+    assert failed.returncode == 1
+    assert "chunk 3 of 3" in failed.stderr and "a rerun resumes from them" in failed.stderr
+    blocked.rmdir()
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert "2 reused" in again.stderr
+    one = single(clip, tmp_path / "single.mkv", "-k", "3", "--lossless")
+    assert frames_md5(out) == frames_md5(one)
+    assert chunk_files(tmp_path) == []

@@ -14,16 +14,17 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "out.mkv"
-    args = [str(src), str(out), "-y", "-k", "3", "--lossless", "--chunks", "3", "-j", "1",
-            "--ffmpeg", str(slow_ffmpeg(tmp_path))]
-    first = start_cli(*args)
+    gate = tmp_path / "gate"
+    gate.touch()  # the first run's chunks wait until the second run has ended
+    args = [str(src), str(out), "-y", "-k", "3", "--lossless", "--chunks", "3", "-j", "1"]
+    first = start_cli(*args, "--ffmpeg", str(slow_ffmpeg(tmp_path, gate)))
     try:
-        pid = writer_of_a_chunk(out_dir, 60)  # the first run is rendering its chunks
-        assert pid == first.pid
-        before = set(os.listdir(out_dir))
-        second = run_cli(*args, timeout=60)
-        assert set(os.listdir(out_dir)) - before == set(), second.stderr  # the loser made nothing
+        assert writer_of_a_chunk(out_dir, 60) == first.pid  # the first run holds the output
+        before = sorted(os.listdir(out_dir))
+        second = run_cli(*args, "--ffmpeg", FF, timeout=60)
+        assert sorted(os.listdir(out_dir)) == before, second.stderr  # the loser touched nothing
     finally:
+        gate.unlink()
         err = finish(first)
     assert first.returncode == 0, err
     assert second.returncode == 1, second.stderr

@@ -38,3 +38,7 @@ class Interrupted(FfmotionError):
 
 class WriteFailed(FfmotionError):
     """A file could not be written (disk full, I/O error); nothing partial was left."""
+
+
+class OutputBusy(FfmotionError):
+    """Another live ffmotion run holds the lock of the output this run would write."""

@@ -11,11 +11,21 @@ Segments: ``.STEM.KEY.NNNN.ffmotion-chunk.nut`` beside the output, KEY a hash of
 identity (path, size, mtime) and of every chunk's command, so changed options never reuse an
 old segment. A segment is written under the safe-write rule (a temporary name with the
 writer's PID, renamed only after ffmpeg succeeded and wrote the planned frame count), so a
-finished name is never a half-written chunk; before reuse it is checked again (its frame
-count, read from its packets). A failed run keeps the finished segments for a rerun, which
-renders only the missing ones; a finished run, and an interrupted one (Ctrl-C, SIGTERM),
-leave none. A killed run (SIGKILL, a lost machine) leaves its finished segments for the
-rerun; the half-written temporaries of dead writers on this host are removed then.
+finished name is never a half-written chunk. Before it is renamed, a manifest
+(``.STEM.KEY.NNNN.ffmotion-chunk.json``) is written beside it: the chunk's binding (a hash of
+the input's path, size, mtime, device, inode and a few blocks of its content, the chunk's
+command, index and range), the ffmpeg that made it (version and a hash of a few blocks of the
+binary) and the segment's size and hash. A segment is reused only when all of that still
+matches (:func:`check_segment`); anything else is made again, and said. A failed run keeps
+the finished segments for a rerun, which renders only the missing ones; a finished run, and
+an interrupted one (Ctrl-C, SIGTERM), leave none. A killed run (SIGKILL, a lost machine)
+leaves its finished segments for the rerun; the half-written temporaries of dead writers on
+this host are removed then.
+
+One run at a time writes an output: a chunked run holds ``.STEM.ffmotion-lock`` beside it
+(:func:`ffmotion.run.outputs.output_lock`) from before its first segment until after the
+join; a second run on the same output (or another output with the same stem, whose segment
+names it would share) fails at once in one line and touches nothing.
 """
 from __future__ import annotations
 
@@ -30,6 +40,7 @@ import shlex
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -47,6 +58,10 @@ AUTO = "auto"
 PLACEHOLDER = "ffmotion-segment-output.nut"
 SEGMENT_MARK = ".ffmotion-chunk"
 LISTING_SUFFIX = ".ffconcat"
+MANIFEST_SUFFIX = ".json"  # beside each segment: what made it (see render_chunk)
+MANIFEST_VERSION = 1
+MANIFEST_MAX_BYTES = 64 * 1024
+SAMPLE_BYTES = 64 * 1024  # each of the blocks an input's identity hashes
 
 # Per-chunk overhead, measured on the 2-core development machine (1080p30 H.264, GOP ~150,
 # K = 12, one thread per ffmpeg, x264 defaults; README "Chunked runs"): a chunk of 1 output
@@ -71,6 +86,9 @@ class ChunkTask:
     segment: str  # the finished segment's path
     frames: int  # frames it must hold
     first: int  # first output frame of the whole run
+    # what the segment is bound to (the input's identity, this chunk's command and range):
+    # a segment whose manifest records another binding is not reused
+    binding: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,8 @@ class ChunkDone:
     frames: int
     seconds: float
     reused: bool
+    note: str = ""  # why a segment found beside the output was made again
+    damaged: bool = False  # ... because it changed since it was finished
 
 
 @dataclass(frozen=True)
@@ -170,21 +190,35 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
     cuts = list(cuts)
     graph_chunks.check_boundaries(cuts, whole.out_frames)
     dst = whole.options.dst
-    # the run key makes the names unique: the stem only helps a person find them
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", dst.stem)[:60]
+    stem = name_stem(dst)
     stabilized = _stabilized(whole)
     plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after, stabilized)
                   for i, (a, b) in enumerate(zip(cuts, cuts[1:])))
     argvs = [graph.command(p, ffmpeg_bin, Path(PLACEHOLDER), overwrite=True) for p in plans]
     key = run_key(whole, argvs)
-    tasks = tuple(
-        ChunkTask(i, tuple(argv), str(dst.parent / f".{stem}.{key}.{i:04d}{SEGMENT_MARK}"
-                                                   f"{graph_chunks.SEGMENT_SUFFIX}"),
-                  p.cut.keep, p.cut.first)  # type: ignore[union-attr]
-        for i, (p, argv) in enumerate(zip(plans, argvs)))
+    identity = input_identity(whole.info.path)
+    tasks = []
+    for i, (p, argv) in enumerate(zip(plans, argvs)):
+        segment = dst.parent / f".{stem}.{key}.{i:04d}{SEGMENT_MARK}{graph_chunks.SEGMENT_SUFFIX}"
+        cut = p.cut
+        assert cut is not None
+        tasks.append(ChunkTask(i, tuple(argv), str(segment), cut.keep, cut.first,
+                               binding(identity, argv, i, cut.first, cut.keep)))
     files = tuple((str(path), text) for path, text in stabilized.files.items()) \
         if stabilized is not None else ()
-    return ChunkedRun(whole, plans, tasks, key, files)
+    return ChunkedRun(whole, plans, tuple(tasks), key, files)
+
+
+def name_stem(dst: Path) -> str:
+    """The part of the output's name that starts the names of its segments and its lock (the
+    run key makes a segment's name unique: the stem only helps a person find them)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", dst.stem)[:60]
+
+
+def lock_path(dst: Path) -> Path:
+    """The lock one chunked run at a time holds on ``dst`` and on every name starting with
+    its stem (its segments, which another output with the same stem would share)."""
+    return dst.parent / f".{name_stem(dst)}{outputs.LOCK_MARK}"
 
 
 def _stabilized(whole: graph.Plan) -> Optional[graph_chunks.StabilizedChunks]:
@@ -228,32 +262,126 @@ def run_key(whole: graph.Plan, argvs: list[list[str]]) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=6).hexdigest()
 
 
+# -- what a segment is bound to ----------------------------------------------------------------
+
+def sampled_digest(path: Union[str, Path], size: int) -> str:
+    """A hash of ``path``'s first, middle and last :data:`SAMPLE_BYTES` (and its size): a
+    content check that costs three reads, whatever the file's length."""
+    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
+    with open(path, "rb") as handle:
+        for offset in sorted({0, max(0, (size - SAMPLE_BYTES) // 2), max(0, size - SAMPLE_BYTES)}):
+            handle.seek(offset)
+            digest.update(handle.read(SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def input_identity(src: Path) -> list[Any]:
+    """The input as a chunked run is bound to it: absolute path, size, modification time,
+    device and inode, and a hash of a few blocks of its content."""
+    path = os.path.abspath(src)
+    try:
+        st = os.stat(path)
+        return [path, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino,
+                sampled_digest(path, st.st_size)]
+    except OSError as exc:
+        return [path, f"unreadable: {exc.strerror or exc}"]
+
+
+def binding(identity: list[Any], argv: Sequence[str], index: int, first: int, frames: int) -> str:
+    """What chunk ``index`` of a run is (the input, its command, its range), as one hash."""
+    text = json.dumps([MANIFEST_VERSION, identity, list(argv[1:]), index, first, frames])
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _ffmpeg_identity(path: str, size: int, mtime_ns: int, version: str) -> str:
+    return f"{version} {sampled_digest(path, size)}"
+
+
+def ffmpeg_identity(tools: runner.Tools) -> str:
+    """The ffmpeg a worker runs, as a segment records it: its version and a hash of a few
+    blocks of the binary (not its path: the same build elsewhere on another machine is the
+    same ffmpeg)."""
+    real = os.path.realpath(tools.ffmpeg)
+    try:
+        st = os.stat(real)
+        return _ffmpeg_identity(real, st.st_size, st.st_mtime_ns, tools.version)
+    except OSError:
+        return f"{tools.version} {real}"
+
+
+def manifest_path(segment: Path) -> Path:
+    """The manifest beside a segment: what made it, and its size and hash when finished."""
+    return segment.with_suffix(MANIFEST_SUFFIX)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest(task: ChunkTask, ffmpeg_id: str, segment: Path) -> dict[str, Any]:
+    """The manifest of ``segment``, just made for ``task`` (its frames already checked)."""
+    return {"ffmotion-chunk": MANIFEST_VERSION, "binding": task.binding, "ffmpeg": ffmpeg_id,
+            "index": task.index, "first": task.first, "frames": task.frames,
+            "size": segment.stat().st_size, "blake2b": file_digest(segment)}
+
+
+def check_segment(task: ChunkTask, ffmpeg_id: str, segment: Path) -> Optional[tuple[str, bool]]:
+    """Why the segment found at ``segment`` is not this task's finished segment, and whether
+    that is damage (it changed since it was finished); None when it may be reused."""
+    path = manifest_path(segment)
+    if path.is_symlink() or not path.is_file():
+        return "no manifest says which run made it", False
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read(MANIFEST_MAX_BYTES + 1)[:MANIFEST_MAX_BYTES])
+    except (OSError, ValueError) as exc:
+        return f"its manifest cannot be read ({exc})", False
+    if not isinstance(data, dict) or data.get("ffmotion-chunk") != MANIFEST_VERSION:
+        return "its manifest is not one this version of ffmotion writes", False
+    if data.get("binding") != task.binding or data.get("index") != task.index \
+            or data.get("first") != task.first or data.get("frames") != task.frames:
+        return "it was made for another input, command or range", False
+    if data.get("ffmpeg") != ffmpeg_id:
+        return f"it was made by another ffmpeg ({data.get('ffmpeg')!s:.60})", False
+    try:
+        if segment.stat().st_size != data.get("size") or file_digest(segment) != data.get("blake2b"):
+            return "it changed since it was finished", True
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})", True
+    return None
+
+
 # -- one chunk, on any worker ----------------------------------------------------------------
-
-def segment_frames(ffmpeg_bin: str, segment: Path) -> Optional[int]:
-    """The video frames a finished segment holds (from its packets), None if unreadable."""
-    done = runner.capture([ffmpeg_bin, "-hide_banner", "-nostdin", "-v", "error", "-i",
-                           str(segment), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"])
-    if done.returncode != 0:
-        return None
-    return sum(1 for line in done.stdout.decode("ascii", "replace").splitlines()
-               if line.startswith("0,"))
-
 
 def render_chunk(task: ChunkTask, ffmpeg: Optional[str] = None,
                  cancelled: Optional[Callable[[], bool]] = None) -> ChunkDone:
-    """Make one segment (or reuse a finished one that checks out); raises with the reason."""
+    """Make one segment (or reuse a finished one that checks out); raises with the reason.
+
+    A segment is reused only when its manifest binds it to this task and to this ffmpeg, and
+    the segment still has the size and hash recorded when it was finished. The manifest is
+    written (safe-write rule) before the segment is moved into place: a segment's finished
+    name always has its manifest beside it.
+    """
     started = time.monotonic()
     if cancelled is not None and cancelled():
         raise Interrupted("interrupted")
     tools = runner.tools(ffmpeg, use_ffprobe=False)
+    ffmpeg_id = ffmpeg_identity(tools)
     segment = Path(task.segment)
-    if segment.is_file() and not segment.is_symlink():
-        if segment_frames(tools.ffmpeg, segment) == task.frames:
+    note, damaged = "", False
+    if os.path.lexists(segment):
+        found = check_segment(task, ffmpeg_id, segment) if segment.is_file() \
+            and not segment.is_symlink() else ("it is not a regular file", False)
+        if found is None:
             return ChunkDone(task.index, task.frames, 0.0, True)
-        log.warning("chunk %d: the segment left by an earlier run is not whole: made again",
-                    task.index + 1)
-        segment.unlink()
+        note, damaged = found
+        if segment.is_file() or segment.is_symlink():
+            segment.unlink()
     argv = [tools.ffmpeg, *task.argv[1:]]
     place = argv.index(PLACEHOLDER)
 
@@ -266,15 +394,21 @@ def render_chunk(task: ChunkTask, ffmpeg: Optional[str] = None,
         written = runner.run_ffmpeg(argv, on_frames=on_frames)
         if written != task.frames:
             raise FFmpegFailed(f"ffmpeg wrote {written} of the {task.frames} frames planned")
-    return ChunkDone(task.index, task.frames, round(time.monotonic() - started, 3), False)
+        outputs.write_text(manifest_path(segment),
+                           json.dumps(manifest(task, ffmpeg_id, tmp), indent=1) + "\n",
+                           what=f"chunk {task.index + 1}'s manifest", overwrite=True)
+    return ChunkDone(task.index, task.frames, round(time.monotonic() - started, 3), False,
+                     note, damaged)
 
 
 # -- the whole run ---------------------------------------------------------------------------
 
 def remove_segments(run: ChunkedRun) -> None:
+    """Remove the run's segments and their manifests."""
     for path in run.segments():
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        for name in (path, manifest_path(path)):
+            with contextlib.suppress(FileNotFoundError):
+                name.unlink()
 
 
 def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
@@ -286,8 +420,30 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
     executor (``with``).
     """
     whole = run.whole
-    dst, overwrite = whole.options.dst, whole.options.overwrite
-    outputs.check_output_path(dst, overwrite)
+    dst = whole.options.dst
+    outputs.check_output_path(dst, whole.options.overwrite)
+    with outputs.output_lock(lock_path(dst), dst, inputs=(whole.info.path,)):
+        try:
+            return _execute(run, tools, executor, ffmpeg, say)
+        finally:
+            remove_dead_temporaries(run)
+
+
+def remove_dead_temporaries(run: ChunkedRun) -> None:
+    """Remove what writers of this run's segments and manifests that died on this host (a
+    Dask worker killed mid-chunk) left half-written; a rescheduled chunk removes its own
+    predecessor's, this catches the rest once every task has ended."""
+    if run.tasks:
+        first = Path(run.tasks[0].segment)
+        for name in (first, manifest_path(first)):
+            outputs.remove_stale(first.parent, name)
+
+
+def _execute(run: ChunkedRun, tools: runner.Tools, executor: Executor, ffmpeg: Optional[str],
+             say: Optional[Callable[[str], None]]) -> ChunkedResult:
+    """:func:`execute`, with the output's lock held."""
+    whole = run.whole
+    dst = whole.options.dst
     outputs.remove_stale(dst.parent, dst.with_suffix(LISTING_SUFFIX))
     worker_ffmpeg = tools.ffmpeg if isinstance(executor, LocalExecutor) else ffmpeg
     n = len(run.tasks)
@@ -312,6 +468,13 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
                                    f"{task.first + task.frames - 1}) failed: {outcome.error}"
                                    f"{also}")
             finished[index] = outcome.value
+            if outcome.value.note:  # said here: a Dask worker's log is not the user's
+                if outcome.value.damaged:
+                    log.warning("chunk %d: the segment left by an earlier run is not whole: "
+                                "made again (%s)", index + 1, outcome.value.note)
+                else:
+                    log.info("chunk %d: the segment beside the output is not this run's: made "
+                             "again (%s)", index + 1, outcome.value.note)
             if say is not None:
                 done = outcome.value
                 how = "reused" if done.reused else f"{done.seconds:.1f} s"

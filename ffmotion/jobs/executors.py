@@ -55,7 +55,20 @@ class Executor:
         raise NotImplementedError
 
     def as_completed(self, futures: list[Any], timeout: Optional[float] = None) -> Iterator[Any]:
-        raise NotImplementedError
+        """Yield ``futures`` as they finish (``timeout``: seconds for all of them, then
+        ``TimeoutError``), through :meth:`wait`: no backend's notion of a default client or
+        event loop is involved, so any client the executor was given works."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pending = list(futures)
+        while pending:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{len(pending)} of {len(futures)} tasks not finished "
+                                   f"after {timeout:g} s")
+            done = self.wait(pending, min(1.0, left))
+            for future in done:
+                pending.remove(future)
+                yield future
 
     def wait(self, futures: list[Any], timeout: float) -> list[Any]:
         """The futures of ``futures`` that are done, waiting up to ``timeout`` seconds for
@@ -171,9 +184,6 @@ class DaskExecutor(Executor):
                                     retries=0)
         self._keys[future] = key
         return future
-
-    def as_completed(self, futures: list[Any], timeout: Optional[float] = None) -> Iterator[Any]:
-        return iter(self._distributed.as_completed(futures, timeout=timeout))
 
     def outcome(self, future: Any) -> Outcome:
         key = self._keys.get(future, "?")

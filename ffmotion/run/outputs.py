@@ -19,13 +19,17 @@ import os
 import re
 import sys
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
-from ..errors import FfmotionError, UsageError, WriteFailed
+from ..errors import FfmotionError, OutputBusy, UsageError, WriteFailed
 
 TEMP_MARK = ".ffmotion-tmp"
+LOCK_MARK = ".ffmotion-lock"
+_LOCK_MAGIC = "ffmotion-lock 1\n"
+_LOCK_MAX_BYTES = 8192
 STDOUT = "-"
 NAME_MAX = 255
 # mkstemp's random part, plus the dots around it
@@ -225,6 +229,100 @@ def remove_stale(folder: Path, dst: Optional[Path] = None) -> tuple[list[Path], 
                 continue
         kept.append(path)
     return removed, kept
+
+
+# -- one writer per output: a lock file beside it -------------------------------------------
+
+def _read_lock(fd: int) -> Optional[str]:
+    """The text of an open lock file (None: not one of ffmotion's locks)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = os.read(fd, _LOCK_MAX_BYTES)
+    if data and not data.startswith(_LOCK_MAGIC.encode()):
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def _holder(text: Optional[str]) -> str:
+    """``(pid N)`` or ``(pid N on HOST)`` and the output named in a lock's text."""
+    lines = (text or "").splitlines()
+    writer = lines[1] if len(lines) > 1 else "?"
+    output = lines[2] if len(lines) > 2 else "?"
+    pid, _, host = writer.partition("@")
+    where = "" if host == _host() else f" on {host}"
+    return f"another ffmotion run (pid {pid}{where}) is writing {output}"
+
+
+def _take_lock(lock: Path) -> Optional[int]:
+    """Open and ``flock`` ``lock``; its descriptor, or None when its holder removed it
+    between our open and our lock (try again). Raises when another run holds it."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{shown(lock)} is a symbolic link, not ffmotion's lock file: "
+                             "remove it") from None
+        raise UsageError(f"cannot write the lock file {shown(lock)}: "
+                         f"{exc.strerror or exc}") from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise UsageError(f"{shown(lock)} is not a regular file, not ffmotion's lock file: "
+                             "remove it")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"{_holder(_read_lock(fd))}: wait for it to finish, or write "
+                             "another output") from None
+        try:
+            now = os.stat(lock, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_ino, now.st_dev) != (opened.st_ino, opened.st_dev):
+            os.close(fd)
+            return None
+        if _read_lock(fd) is None:
+            raise UsageError(f"{shown(lock)} exists and is not ffmotion's lock file: remove or "
+                             "rename it")
+        return fd
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        raise
+
+
+@contextlib.contextmanager
+def output_lock(lock: Path, dst: Path, inputs: Iterable[PathLike] = ()) -> Iterator[None]:
+    """Hold ``lock`` (``.NAME.ffmotion-lock`` beside ``dst``) for the block: one ffmotion run
+    at a time writes ``dst`` and the files named after it (a chunked run's segments). A second
+    run fails at once with :class:`OutputBusy`, having touched nothing.
+
+    An advisory ``flock`` on the lock file, which the system drops when its holder dies (even
+    by SIGKILL): a lock file left by a killed run is taken over, never waited for. The file
+    holds ``PID@HOST`` and ``dst`` for the message; the holder removes it on leaving (while it
+    still holds it, so a run that opened the old file sees it gone and opens the new one).
+    """
+    check_name(lock, "lock file")
+    check_name_length(lock, "lock file")
+    for src in inputs:
+        if same_file(lock, Path(src)):
+            raise UsageError(f"the lock file {shown(lock)} would be an input: rename the input")
+    fd = None
+    while fd is None:
+        fd = _take_lock(lock)
+    try:
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{_LOCK_MAGIC}{writer_tag()}\n{os.fspath(dst)}\n".encode(
+                "utf-8", "surrogateescape"), 0)
+        except OSError as exc:
+            raise _disk_error(exc, "the lock file", lock) from None
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
 
 
 def _disk_error(exc: OSError, what: str, dst: Path) -> WriteFailed:

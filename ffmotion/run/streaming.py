@@ -39,7 +39,7 @@ from . import runner, procs, signals
 from ..errors import FFmpegFailed, Interrupted, UsageError
 from ..graph.stream import is_unbounded
 from ..media.stream import STDIN_NAME, take_stdin_head
-from .sinks import hls_output
+from .sinks import hls_output, verify_hls
 
 log = logging.getLogger("ffmotion")
 
@@ -78,8 +78,11 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
             written, stopped = go(graph.command(plan, tools.ffmpeg, tmp, overwrite=True))
         return StreamRun(options.dst, written, stopped)
     if sink.kind == "hls":
-        with hls_output(options.dst, options.overwrite) as playlist:
+        from ..api import input_files
+
+        with hls_output(options.dst, options.overwrite, input_files(options)) as playlist:
             written, stopped = go(graph.command(plan, tools.ffmpeg, playlist, overwrite=True))
+            verify_hls(playlist, written, tools.ffmpeg)
         return StreamRun(options.dst, written, stopped)
     if sink.kind == "stdout":
         _check_stdout()

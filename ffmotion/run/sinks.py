@@ -9,10 +9,13 @@
   (created if missing). ffmpeg writes every segment and the playlist to ``NAME.tmp`` and
   renames it when complete (``-hls_flags temp_file``), so a reader never sees half a
   segment; the playlist grows while the run goes (an EVENT playlist) and ends with
-  ``#EXT-X-ENDLIST``. The safe-write rule for the folder (:func:`hls_output`): an existing
-  playlist or segment of that name is refused without ``--overwrite`` (with it, they are
-  removed first); a run that fails removes what it wrote, a run stopped by Ctrl-C keeps
-  its (finalized, playable) playlist.
+  ``#EXT-X-ENDLIST``. The safe-write rule for the folder (:func:`hls_output`): every name
+  the run may write or delete (:func:`hls_set`) is checked as one set against the inputs
+  (an input playlist brings the files it lists) and refused without ``--overwrite`` if it
+  exists; links among them are refused. An older set is moved aside and comes back if the
+  run fails; a run that fails removes what it wrote. ffmpeg's HLS muxer ignores write
+  errors, so the result is read back (:func:`verify_hls`) before it counts as written. A
+  run stopped by Ctrl-C keeps its (finalized, playable) playlist.
 
 A name is a URL only with an explicit ``scheme://`` of :data:`OUTPUT_SCHEMES`; every other
 name is a file, under :mod:`ffmotion.run.outputs`.

@@ -10,7 +10,9 @@ so that ffmpeg's stdout can be ffmotion's stdout for ``-`` outputs).
 *Stopping.* A stream has no end of its own: Ctrl-C (SIGINT), SIGTERM, SIGHUP or SIGQUIT
 is how it is stopped. ffmotion then sends ffmpeg one SIGINT, on which ffmpeg stops reading
 and finalizes the output (Matroska cues, the HLS ``#EXT-X-ENDLIST``): the result is a
-complete, playable file. How that fits the safe-write rule (:mod:`ffmotion.run.outputs`):
+complete, playable file. The stdin relay closes ffmpeg's stdin at the same time: ffmpeg
+blocked on a pipe that stays open but sends nothing cannot act on the SIGINT until its
+read returns, and the end of its input lets it finish. How that fits the safe-write rule (:mod:`ffmotion.run.outputs`):
 the output is still written to a temporary name and moved into place by the same
 no-clobber commit; a stop by signal counts as the normal end of a stream, so the finished
 temporary file is committed (exit 0, the summary says which signal stopped it) instead of
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -45,6 +48,7 @@ log = logging.getLogger("ffmotion")
 
 STOP_GRACE = 15.0  # seconds ffmpeg may take to finalize the output after the stop signal
 RELAY_CHUNK = 1 << 20
+RELAY_JOIN = 2.0  # seconds the relay thread gets to end once ffmpeg is gone
 
 
 @dataclass(frozen=True)
@@ -141,9 +145,7 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
         os.close(write_end)
     drain = runner._StderrDrain(proc.stderr)  # type: ignore[arg-type]
     runner._drains[proc] = drain
-    if relay:
-        threading.Thread(target=_relay, args=(proc.stdin,), name="ffmotion-stdin-relay",
-                         daemon=True).start()
+    relayed = _Relay(proc.stdin) if relay else None
     bar = _bar(total_frames) if progress else None
     counter = _Counter(bar, on_frames)
     stopped: Optional[str] = None
@@ -154,6 +156,8 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
         except KeyboardInterrupt:
             stopped = signals.received() or "SIGINT"
             _stop(proc)
+            if relayed is not None:  # ffmpeg may be waiting for stdin: give it the end
+                relayed.stop()
             try:
                 counter.follow(reader)
             except KeyboardInterrupt:  # a second one (where signals are not handled)
@@ -163,6 +167,8 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
         raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
     finally:
         runner._kill(proc)
+        if relayed is not None:
+            relayed.finish()
         reader.close()
         if bar is not None:
             with contextlib.suppress(Exception):
@@ -220,25 +226,54 @@ def _bar(total: Optional[int]):  # type: ignore[no-untyped-def]
                            "the output)")
 
 
-def _relay(sink: Optional[IO[bytes]]) -> None:
-    """Copy the stdin head, then stdin, to ffmpeg; close its stdin at the end."""
-    assert sink is not None
-    head, ended = take_stdin_head()
-    try:
-        sink.write(head)
-        sink.flush()
-        fd = sys.stdin.fileno()
-        while not ended:
-            chunk = os.read(fd, RELAY_CHUNK)
-            if not chunk:
-                break
-            sink.write(chunk)
-            sink.flush()
-    except (OSError, ValueError):
-        pass  # ffmpeg stopped reading (it finished, failed or was stopped)
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            sink.close()
+class _Relay:
+    """Copies the stdin head, then stdin, to ffmpeg on a thread, and closes ffmpeg's stdin at
+    the end of stdin or on :meth:`stop`: a pipe that stays open but quiet must not keep
+    ffmpeg waiting for input once the run is stopped (it then finishes the output)."""
+
+    def __init__(self, sink: Optional[IO[bytes]]) -> None:
+        assert sink is not None
+        self.sink = sink
+        self._wake_read, self._wake_write = os.pipe()
+        self.thread = threading.Thread(target=self._run, name="ffmotion-stdin-relay",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """End the relay: ffmpeg's stdin is closed (it reads the end of the stream)."""
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def finish(self) -> None:
+        """Stop the relay and release its wake-up pipe once the thread is done (a thread
+        stuck writing to a dead ffmpeg keeps it: its descriptors must not be reused)."""
+        self.stop()
+        self.thread.join(timeout=RELAY_JOIN)
+        if not self.thread.is_alive():
+            for fd in (self._wake_read, self._wake_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _run(self) -> None:
+        head, ended = take_stdin_head()
+        try:
+            self.sink.write(head)
+            self.sink.flush()
+            fd = sys.stdin.fileno()
+            while not ended:
+                ready, _, _ = select.select([fd, self._wake_read], [], [])
+                if self._wake_read in ready:
+                    break
+                chunk = os.read(fd, RELAY_CHUNK)
+                if not chunk:
+                    break
+                self.sink.write(chunk)
+                self.sink.flush()
+        except (OSError, ValueError):
+            pass  # ffmpeg stopped reading (it finished, failed or was stopped)
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.sink.close()
 
 
 __all__ = ["STOP_GRACE", "StreamRun", "check_frames", "run_ffmpeg", "run_plan"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Optional
@@ -271,8 +272,14 @@ def playlist_entries(path: Path, depth: int = PLAYLIST_DEPTH) -> list[Path]:
     """The local files an M3U/HLS playlist lists (segments, ``#EXT-X-MAP`` and key URIs,
     nested playlists followed ``depth`` deep): a run reading the playlist reads them too,
     so they are inputs that no output may replace. [] for a file that is no playlist."""
+    try:  # non-blocking: opening a FIFO for reading would wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return []
     try:
-        with open(path, "rb") as handle:
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return []  # a FIFO or a device is no playlist to read here
             data = handle.read(PLAYLIST_READ_MAX)
     except OSError:
         return []

@@ -41,7 +41,7 @@ from ..graph import outputs as graph_outputs
 from . import runner, procs, signals
 from ..errors import FFmpegFailed, Interrupted, UsageError
 from ..graph.stream import is_unbounded
-from ..media.stream import STDIN_NAME, take_stdin_head
+from ..media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
 from .sinks import hls_output, verify_hls
 
 log = logging.getLogger("ffmotion")
@@ -65,11 +65,12 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
     """Run a plan with a stream input and/or a stream output (see the module docstring)."""
     options = plan.options
     sink = options.sink
-    relay = options.source is not None and options.source.name == STDIN_NAME
+    relay = options.source is not None and plan.info.input.name == STDIN_NAME
+    held = held_stdin() if plan.info.input.name == HELD_NAME else None
     planned = None if is_unbounded(plan) else graph.delivered_frames(plan)
 
     def go(argv: list[str], to_stdout: bool = False) -> tuple[int, Optional[str]]:
-        written, stopped = run_ffmpeg(argv, relay=relay, to_stdout=to_stdout,
+        written, stopped = run_ffmpeg(argv, relay=relay, stdin=held, to_stdout=to_stdout,
                                       total_frames=planned, progress=progress,
                                       on_frames=on_frames)
         check_frames(plan, written, planned)
@@ -123,14 +124,16 @@ def _check_stdout() -> None:
         sys.stdout.flush()
 
 
-def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
-               total_frames: Optional[int] = None, progress: bool = False,
+def run_ffmpeg(argv: list[str], *, relay: bool = False, stdin: Optional[int] = None,
+               to_stdout: bool = False, total_frames: Optional[int] = None,
+               progress: bool = False,
                on_frames: Optional[Callable[[int], None]] = None) -> tuple[int, Optional[str]]:
     """Run ``argv`` (as :func:`graph.command` builds it) until it ends or a stop signal
     arrives; return (video frames written, the stop signal's name or None).
 
     ``relay``: ffmpeg reads ``pipe:0``, fed with the stdin head and the rest of stdin.
-    ``to_stdout``: ffmpeg's stdout is ffmotion's (``-`` outputs).
+    ``stdin``: a descriptor ffmpeg gets as its stdin instead (stdin held seekably, read
+    as ``fd:``). ``to_stdout``: ffmpeg's stdout is ffmotion's (``-`` outputs).
     """
     read_end, write_end = os.pipe()
     full = [argv[0], "-loglevel", "error", "-nostats", "-progress", f"pipe:{write_end}",
@@ -138,7 +141,8 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
     log.debug("run: %s", shlex.join(full))
     try:
         proc = procs.popen(full, on_start=runner._track,
-                           stdin=subprocess.PIPE if relay else subprocess.DEVNULL,
+                           stdin=subprocess.PIPE if relay else
+                           (subprocess.DEVNULL if stdin is None else stdin),
                            stdout=sys.stdout.fileno() if to_stdout else subprocess.DEVNULL,
                            stderr=subprocess.PIPE, pass_fds=(write_end,))
     finally:

@@ -280,10 +280,11 @@ def playlist_entries(path: Path, depth: int = PLAYLIST_DEPTH) -> list[Path]:
         with open(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return []  # a FIFO or a device is no playlist to read here
-            data = handle.read(PLAYLIST_READ_MAX)
+            data = handle.read(64)  # a video file is never read further than this
+            if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U"):
+                return []
+            data += handle.read(PLAYLIST_READ_MAX - len(data))
     except OSError:
-        return []
-    if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U"):
         return []
     found: list[Path] = []
     for raw in data.decode("utf-8", "replace").splitlines():

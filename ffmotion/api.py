@@ -21,11 +21,11 @@ from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Opti
 from .media.source import Source
 from .media.stream import input_source, probe_head, shown_name
 from .media.streams import parse_audio_choice
-from .run.sinks import check_hls, sink_for
+from .run.sinks import check_hls, playlist_entries, sink_for
 from .media.probe import MediaInfo, probe, probe_sequence
 from .media import sequence as images
 from .media.sequence import SequenceRequest
-from .run.outputs import check_name, check_name_length
+from .run.outputs import check_name, check_name_length, same_file, shown
 
 log = logging.getLogger("ffmotion")
 
@@ -220,10 +220,34 @@ def check_paths(options: Options) -> None:
         raise UsageError(f"input is a folder, not a file: {src}")
     elif dst == src or (dst.exists() and os.path.samefile(src, dst)) or dst.resolve() == src.resolve():
         raise UsageError(f"output is the input: {dst} (choose another output file)")
+    check_not_listed(dst, options)
     if graph_outputs.is_sequence(dst):
         runner.check_output_set(dst, options.overwrite)
         return
     runner.check_output_path(dst, options.overwrite)
+
+
+def input_files(options: Options) -> list[Path]:
+    """The files a run reads, which no output may write or delete: the input file and, when
+    it is an HLS/M3U playlist, the files it lists; the images of a sequence; none for a
+    stream."""
+    if options.source is not None:
+        return []
+    if options.sequence is not None:
+        try:
+            return list(images.resolve(options.src, options.sequence).files)
+        except (MediaError, UsageError):
+            return []
+    return [options.src, *playlist_entries(options.src)]
+
+
+def check_not_listed(dst: Path, options: Options) -> None:
+    """The output is none of the files an input playlist lists (it would be replaced while
+    it is read)."""
+    for listed in input_files(options)[1:]:
+        if same_file(dst, listed):
+            raise UsageError(f"output {shown(dst)} is a file the input playlist lists: "
+                             "refusing to overwrite it (choose another output file)")
 
 
 def check_sequence_paths(sequence: images.ImageSequence, dst: Path) -> None:
@@ -254,12 +278,10 @@ def check_stream_paths(options: Options) -> None:
         if graph_outputs.is_sequence(dst):
             runner.check_output_set(dst, options.overwrite)
         else:
+            check_not_listed(dst, options)
             runner.check_output_path(dst, options.overwrite)
     elif sink.kind == "hls":
-        if options.source is None and src.parent == dst.parent and src.stem == dst.stem \
-                and src.suffix.lower() == ".ts":
-            raise UsageError(f"output segments would overwrite the input {src}")
-        check_hls(dst, options.overwrite)
+        check_hls(dst, options.overwrite, input_files(options))
 
 
 def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = None) -> graph.Plan:

@@ -14,7 +14,11 @@ this module knows (:data:`URL_SCHEMES`); ``-`` is stdin. Everything else is a fi
 it itself (:func:`read_stdin_head`: a few hundred KiB, more if the probe needs it), probes
 those bytes, and the runner later relays the same head and then the rest of stdin to the
 real ffmpeg through a pipe (compressed bytes as they came, never pixels:
-:mod:`ffmotion.run.streaming`). *URLs* are opened twice: by the head probe (which stops
+:mod:`ffmotion.run.streaming`). An MP4/MOV whose index comes after its media data
+(:func:`index_at_end`) cannot be read from a pipe at all (ffmpeg must seek back to the
+data), so it is held seekably instead (:func:`hold_stdin`: stdin itself when it is a file,
+else a memory file of the whole stream, up to :data:`HEAD_BYTES_MAX`) and ffmpeg reads it
+as ``fd:``. *URLs* are opened twice: by the head probe (which stops
 after a couple of frames) and then by the real run. A server that takes a single client
 (``ffmpeg -listen 1``) therefore cannot be read by URL: pipe it into ``ffmotion -``.
 """
@@ -24,6 +28,8 @@ import contextlib
 import os
 import re
 import select
+import stat
+import struct
 import sys
 import time
 from dataclasses import replace
@@ -114,16 +120,22 @@ def shown_name(source: Source) -> str:
 # -- stdin: the head, kept for the relay ---------------------------------------------------
 
 class _StdinHead:
-    """The bytes already taken from this process's stdin (it can be read once only)."""
+    """The bytes already taken from this process's stdin (it can be read once only), and,
+    where the stream must be read seekably, the descriptor that holds all of it."""
 
     def __init__(self) -> None:
         self.data = b""
         self.ended = False
+        self.start: Optional[int] = None  # stdin's offset before the first read (a file)
+        self.held: Optional[int] = None  # see :func:`hold_stdin`
 
     def read_more(self, target: int, wait: float) -> None:
         """Read until ``target`` bytes are held, stdin ends, or ``wait`` seconds passed
         since the first byte (a slow live pipe must not stall the start)."""
         fd = sys.stdin.fileno()
+        if not self.data and not self.ended and self.start is None:
+            with contextlib.suppress(OSError):
+                self.start = os.lseek(fd, 0, os.SEEK_CUR)  # a pipe has no offset
         started: Optional[float] = None
         chunks = [self.data]
         held = len(self.data)
@@ -157,6 +169,68 @@ _HEAD = _StdinHead()
 def take_stdin_head() -> tuple[bytes, bool]:
     """The head read from stdin by the probe (given once), and whether stdin ended in it."""
     return _HEAD.take(), _HEAD.ended
+
+
+def held_stdin() -> Optional[int]:
+    """The descriptor holding all of stdin from its start, rewound, where the probe found
+    that the stream must be read seekably (see :func:`hold_stdin`); None otherwise."""
+    if _HEAD.held is not None:
+        os.lseek(_HEAD.held, 0, os.SEEK_SET)
+    return _HEAD.held
+
+
+# -- MP4/MOV with the index at the end --------------------------------------------------------
+
+HELD_NAME = "fd:"  # ffmpeg's fd protocol: its stdin, seekable where the descriptor is
+_BOX = struct.Struct(">I4s")
+_FIRST_BOXES = {b"ftyp", b"wide", b"free", b"skip", b"pnot", b"mdat"}
+
+
+def index_at_end(head: bytes) -> bool:
+    """``head`` starts an MP4/MOV file whose index (``moov``) comes after its media data
+    (``mdat``, no ``-movflags +faststart``): ffmpeg reads such a file from a pipe only while
+    the whole of it fits its read buffer (tens of KiB), since it must seek back."""
+    pos = 0
+    while pos + _BOX.size <= len(head):
+        size, kind = _BOX.unpack_from(head, pos)
+        if pos == 0 and kind not in _FIRST_BOXES:
+            return False
+        if kind == b"moov":
+            return False
+        if kind == b"mdat":
+            return True
+        if size == 1 and pos + 16 <= len(head):
+            size = struct.unpack_from(">Q", head, pos + 8)[0]
+        if size < _BOX.size:
+            return False  # to the end of the file, or not a box: no mdat before a moov here
+        pos += size
+    return False
+
+
+def hold_stdin() -> int:
+    """A seekable descriptor holding all of stdin from its start: stdin itself when it is a
+    file read from its beginning (``< clip.mp4``), else a memory file with the whole stream
+    (at most :data:`HEAD_BYTES_MAX`). Refused in one line when the stream is longer."""
+    if _HEAD.held is not None:
+        return _HEAD.held
+    fd = sys.stdin.fileno()
+    if stat.S_ISREG(os.fstat(fd).st_mode) and _HEAD.start == 0:
+        _HEAD.held = fd
+        return fd
+    _HEAD.read_more(HEAD_BYTES_MAX + 1, _probe_limit())
+    create = getattr(os, "memfd_create", None)
+    if not _HEAD.ended or len(_HEAD.data) > HEAD_BYTES_MAX or create is None:
+        raise MediaError(
+            "stdin is an MP4/MOV with its index at the end, which cannot be read from a pipe"
+            f"{f' longer than {HEAD_BYTES_MAX >> 20} MiB' if create is not None else ''}: "
+            "give it as a file, or remux it once with -movflags +faststart (ffmpeg -i IN.mp4 "
+            "-c copy -movflags +faststart OUT.mp4)")
+    held = create("ffmotion-stdin")
+    with open(held, "wb", closefd=False) as copy:
+        copy.write(_HEAD.data)
+    _HEAD.data = b""
+    _HEAD.held = held
+    return held
 
 
 def _check_stdin() -> None:
@@ -195,6 +269,8 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
         _HEAD.read_more(target, HEAD_WAIT)
         if not _HEAD.data:
             raise MediaError("stdin is empty: no stream to read")
+        if _HEAD.held is not None or index_at_end(_HEAD.data):
+            return _probe_held(source, tools, video_stream)
         done = runner.capture(argv, timeout=_probe_limit(), what="probing stdin with ffmpeg",
                               input=_HEAD.data)
         try:
@@ -208,6 +284,27 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
             target = min(HEAD_BYTES_MAX, max(target, len(_HEAD.data)) * 4)
 
 
+def _probe_held(source: Source, tools: runner.Tools, video_stream: Optional[int]):  # type: ignore[no-untyped-def]
+    """:func:`probe_head` of stdin held seekably (:func:`hold_stdin`); the MediaInfo's
+    input is ffmpeg's ``fd:``, which the run reads the same way."""
+    from .probe import parse_probe_output
+
+    hold_stdin()
+    held = Source(source.kind, HELD_NAME, source.options)
+    argv = [tools.ffmpeg, "-hide_banner", "-nostdin", *_probe_input_argv(held), "-map", "0:v?",
+            "-c", "copy", "-frames:v", str(HEAD_FRAMES), "-f", "framecrc", "-"]
+    done = runner.capture(argv, timeout=_probe_limit(), what="probing stdin with ffmpeg",
+                          stdin=held_stdin())
+    if done.returncode != 0 and "Protocol not found" in done.stderr:  # ffmpeg before 6.1
+        raise MediaError(f"stdin is an MP4/MOV with its index at the end, and this ffmpeg "
+                         f"({tools.ffmpeg}) has no fd: protocol to read it seekably: give it "
+                         "as a file, or remux it once with -movflags +faststart")
+    info = parse_probe_output(Path("stdin"), held, done, video_stream)
+    if info.frames < 1:
+        raise MediaError("no video frames in stdin")
+    return replace(info, frames=0, index=None)
+
+
 def _probe_limit() -> float:
     return min(STREAM_PROBE_TIMEOUT, runner.procs.probe_timeout())
 
@@ -218,5 +315,6 @@ def _probe_input_argv(source: Source) -> list[str]:
                   tuple((k, v) for k, v in source.options if k != "re")).input_argv()
 
 
-__all__ = ["LOW_LATENCY", "STDIN", "STDIN_NAME", "URL_SCHEMES", "input_source",
-           "is_stream_name", "probe_head", "shown_name", "take_stdin_head", "url_scheme"]
+__all__ = ["HELD_NAME", "LOW_LATENCY", "STDIN", "STDIN_NAME", "URL_SCHEMES", "held_stdin",
+           "index_at_end", "input_source", "is_stream_name", "probe_head", "shown_name",
+           "take_stdin_head", "url_scheme"]

@@ -21,6 +21,7 @@ import sys
 import shutil
 import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
@@ -555,3 +556,114 @@ def _commit_set(made: list[Path], pattern: Path, overwrite: bool) -> None:
                          "to replace the set)") from None
     for name in old - {p.name for p in made}:  # an older, longer set's tail
         (pattern.parent / name).unlink(missing_ok=True)
+
+
+# -- a set of files named by a pattern, written in place (an HLS playlist and its segments) --
+
+@dataclass(frozen=True)
+class FileSet:
+    """The files of one output that are named by a pattern rather than listed: every name in
+    ``folder`` that ``names`` matches entirely (an HLS playlist, its segments and ffmpeg's
+    ``.tmp`` names for them). A run may create or replace any of them, including names that
+    do not exist yet, so each existing one and each input is checked against the pattern."""
+
+    folder: Path
+    names: "re.Pattern[str]"
+    lead: str  # the name that stands for the set (the playlist): temporary names follow it
+    shown: str  # the set in messages ("index.m3u8 and its segments")
+    what: str = "output"
+
+    def members(self) -> list[Path]:
+        """The files (and links) of the set that exist now, sorted."""
+        try:
+            found = os.listdir(self.folder)
+        except OSError:
+            return []
+        return sorted(self.folder / n for n in found if self.names.fullmatch(n))
+
+    def holds(self, path: PathLike) -> bool:
+        """``path`` (as given, or where its links lead) is a name of the set: the run may
+        write or delete that name."""
+        home = os.path.realpath(self.folder)
+        for spelled in {os.path.abspath(path), os.path.realpath(path)}:
+            parent, name = os.path.split(spelled)
+            if self.names.fullmatch(name) and os.path.realpath(parent) == home:
+                return True
+        return False
+
+
+def check_set(files: FileSet, *, overwrite: bool, inputs: Iterable[PathLike] = (),
+              others: Optional[Mapping[str, PathLike]] = None) -> None:
+    """:func:`check_target` for a :class:`FileSet`: no input is (or links to) a name of the
+    set; no existing member is an input, another output, or anything but a regular file;
+    none exists unless ``overwrite``."""
+    inputs = [Path(src) for src in inputs]
+    for src in inputs:
+        if files.holds(src):
+            raise UsageError(f"{files.what} {files.shown} would write over the input "
+                             f"{shown(src)}: refusing (choose another name or folder)")
+    found = files.members()
+    for path in found:
+        for src in inputs:
+            if same_file(path, src):
+                raise UsageError(f"{files.what} file {shown(path)} is the input "
+                                 f"{shown(src)}: refusing to replace it")
+        for label, other in (others or {}).items():
+            if other is not None and not is_stream(other) and same_file(path, Path(other)):
+                raise UsageError(f"{files.what} file {shown(path)} and {label} name the "
+                                 "same file")
+        if path.is_symlink() or not path.is_file():
+            raise UsageError(f"{files.what} file {shown(path)} exists and is not a regular "
+                             "file: refusing to replace it")
+    if found and not overwrite:
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        raise UsageError(f"{files.what} exists: {shown(found[0])}{more} (use --overwrite to "
+                         f"replace {files.shown})")
+
+
+@contextlib.contextmanager
+def replacing_set(files: FileSet, *, overwrite: bool, inputs: Iterable[PathLike] = (),
+                  others: Optional[Mapping[str, PathLike]] = None) -> Iterator[None]:
+    """Check the set (:func:`check_set`), move an older set aside, and run the block, which
+    writes the new set in place (a reader may follow it while it grows).
+
+    If the block fails, every member it wrote is removed and the older set moved back; if
+    it succeeds, the older set is deleted. The older set waits in a temporary folder beside
+    (``.LEAD.PID@HOST.XXXXXXXX.ffmotion-tmp``), so a failed run loses nothing.
+    """
+    check_set(files, overwrite=overwrite, inputs=inputs, others=others)
+    old = files.members()
+    aside: Optional[Path] = None
+    if old:
+        prefix, _ = temp_affixes(files.folder / files.lead)
+        try:
+            aside = Path(tempfile.mkdtemp(prefix=prefix, suffix=TEMP_MARK, dir=files.folder))
+            for path in old:
+                os.rename(path, aside / path.name)
+        except OSError as exc:
+            _restore(files, aside)
+            raise UsageError(f"cannot replace {files.shown} in {shown(files.folder)}: "
+                             f"{exc.strerror or exc}") from None
+    try:
+        yield
+    except BaseException:
+        for made in files.members():
+            with contextlib.suppress(OSError):
+                made.unlink()
+        _restore(files, aside)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _restore(files: FileSet, aside: Optional[Path]) -> None:
+    """Move the older set back from ``aside`` (never over a name that exists now); the
+    folder is removed once empty, and kept with whatever could not be moved back."""
+    if aside is None:
+        return
+    with contextlib.suppress(OSError):
+        for path in sorted(aside.iterdir()):
+            if not os.path.lexists(files.folder / path.name):
+                with contextlib.suppress(OSError):
+                    os.rename(path, files.folder / path.name)
+        aside.rmdir()

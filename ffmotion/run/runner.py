@@ -144,23 +144,24 @@ def _table_names(stdout: bytes) -> frozenset[str]:
 
 def capture(argv: list[str], timeout: Optional[float] = None,
             what: Optional[str] = None, input: Optional[bytes] = None,
-            cwd: Optional[Path] = None) -> Completed:
+            cwd: Optional[Path] = None, stdin: Optional[int] = None) -> Completed:
     """Run to completion and return stdout (bytes) and stderr (text).
 
     ``timeout``: seconds (default :func:`procs.helper_timeout`); past it the child is killed
     and :class:`ToolError` says so in one line, naming ``what`` ran (default: the command).
-    ``input``: bytes given to the child's stdin (default: none, /dev/null). ``cwd``: the
-    child's working folder (default: ours).
+    ``input``: bytes given to the child's stdin, or ``stdin``: a descriptor it gets as its
+    stdin (default: none, /dev/null). ``cwd``: the child's working folder (default: ours).
     """
     limit = procs.helper_timeout() if timeout is None else timeout
     log.debug("run: %s", shlex.join(argv))
-    proc = ahead.take(argv) if input is None and cwd is None else None
+    proc = ahead.take(argv) if input is None and cwd is None and stdin is None else None
     if proc is not None:
         log.debug("(started ahead, during the imports)")
         _track(proc)
     else:
+        given = subprocess.DEVNULL if stdin is None else stdin
         proc = procs.popen(argv, on_start=_track,
-                           stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                           stdin=given if input is None else subprocess.PIPE,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     try:
         out, err = proc.communicate(input=input, timeout=limit)

@@ -10,7 +10,9 @@ so that ffmpeg's stdout can be ffmotion's stdout for ``-`` outputs).
 *Stopping.* A stream has no end of its own: Ctrl-C (SIGINT), SIGTERM, SIGHUP or SIGQUIT
 is how it is stopped. ffmotion then sends ffmpeg one SIGINT, on which ffmpeg stops reading
 and finalizes the output (Matroska cues, the HLS ``#EXT-X-ENDLIST``): the result is a
-complete, playable file. How that fits the safe-write rule (:mod:`ffmotion.run.outputs`):
+complete, playable file. The stdin relay closes ffmpeg's stdin at the same time: ffmpeg
+blocked on a pipe that stays open but sends nothing cannot act on the SIGINT until its
+read returns, and the end of its input lets it finish. How that fits the safe-write rule (:mod:`ffmotion.run.outputs`):
 the output is still written to a temporary name and moved into place by the same
 no-clobber commit; a stop by signal counts as the normal end of a stream, so the finished
 temporary file is committed (exit 0, the summary says which signal stopped it) instead of
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -38,13 +41,14 @@ from ..graph import outputs as graph_outputs
 from . import runner, procs, signals
 from ..errors import FFmpegFailed, Interrupted, UsageError
 from ..graph.stream import is_unbounded
-from ..media.stream import STDIN_NAME, take_stdin_head
-from .sinks import hls_output
+from ..media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
+from .sinks import hls_output, verify_hls
 
 log = logging.getLogger("ffmotion")
 
 STOP_GRACE = 15.0  # seconds ffmpeg may take to finalize the output after the stop signal
 RELAY_CHUNK = 1 << 20
+RELAY_JOIN = 2.0  # seconds the relay thread gets to end once ffmpeg is gone
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,12 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
     """Run a plan with a stream input and/or a stream output (see the module docstring)."""
     options = plan.options
     sink = options.sink
-    relay = options.source is not None and options.source.name == STDIN_NAME
+    relay = options.source is not None and plan.info.input.name == STDIN_NAME
+    held = held_stdin() if plan.info.input.name == HELD_NAME else None
     planned = None if is_unbounded(plan) else graph.delivered_frames(plan)
 
     def go(argv: list[str], to_stdout: bool = False) -> tuple[int, Optional[str]]:
-        written, stopped = run_ffmpeg(argv, relay=relay, to_stdout=to_stdout,
+        written, stopped = run_ffmpeg(argv, relay=relay, stdin=held, to_stdout=to_stdout,
                                       total_frames=planned, progress=progress,
                                       on_frames=on_frames)
         check_frames(plan, written, planned)
@@ -78,8 +83,11 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
             written, stopped = go(graph.command(plan, tools.ffmpeg, tmp, overwrite=True))
         return StreamRun(options.dst, written, stopped)
     if sink.kind == "hls":
-        with hls_output(options.dst, options.overwrite) as playlist:
+        from ..api import input_files
+
+        with hls_output(options.dst, options.overwrite, input_files(options)) as playlist:
             written, stopped = go(graph.command(plan, tools.ffmpeg, playlist, overwrite=True))
+            verify_hls(playlist, written, tools.ffmpeg)
         return StreamRun(options.dst, written, stopped)
     if sink.kind == "stdout":
         _check_stdout()
@@ -116,14 +124,16 @@ def _check_stdout() -> None:
         sys.stdout.flush()
 
 
-def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
-               total_frames: Optional[int] = None, progress: bool = False,
+def run_ffmpeg(argv: list[str], *, relay: bool = False, stdin: Optional[int] = None,
+               to_stdout: bool = False, total_frames: Optional[int] = None,
+               progress: bool = False,
                on_frames: Optional[Callable[[int], None]] = None) -> tuple[int, Optional[str]]:
     """Run ``argv`` (as :func:`graph.command` builds it) until it ends or a stop signal
     arrives; return (video frames written, the stop signal's name or None).
 
     ``relay``: ffmpeg reads ``pipe:0``, fed with the stdin head and the rest of stdin.
-    ``to_stdout``: ffmpeg's stdout is ffmotion's (``-`` outputs).
+    ``stdin``: a descriptor ffmpeg gets as its stdin instead (stdin held seekably, read
+    as ``fd:``). ``to_stdout``: ffmpeg's stdout is ffmotion's (``-`` outputs).
     """
     read_end, write_end = os.pipe()
     full = [argv[0], "-loglevel", "error", "-nostats", "-progress", f"pipe:{write_end}",
@@ -131,16 +141,15 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
     log.debug("run: %s", shlex.join(full))
     try:
         proc = procs.popen(full, on_start=runner._track,
-                           stdin=subprocess.PIPE if relay else subprocess.DEVNULL,
+                           stdin=subprocess.PIPE if relay else
+                           (subprocess.DEVNULL if stdin is None else stdin),
                            stdout=sys.stdout.fileno() if to_stdout else subprocess.DEVNULL,
                            stderr=subprocess.PIPE, pass_fds=(write_end,))
     finally:
         os.close(write_end)
     drain = runner._StderrDrain(proc.stderr)  # type: ignore[arg-type]
     runner._drains[proc] = drain
-    if relay:
-        threading.Thread(target=_relay, args=(proc.stdin,), name="ffmotion-stdin-relay",
-                         daemon=True).start()
+    relayed = _Relay(proc.stdin) if relay else None
     bar = _bar(total_frames) if progress else None
     counter = _Counter(bar, on_frames)
     stopped: Optional[str] = None
@@ -151,6 +160,8 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
         except KeyboardInterrupt:
             stopped = signals.received() or "SIGINT"
             _stop(proc)
+            if relayed is not None:  # ffmpeg may be waiting for stdin: give it the end
+                relayed.stop()
             try:
                 counter.follow(reader)
             except KeyboardInterrupt:  # a second one (where signals are not handled)
@@ -160,6 +171,8 @@ def run_ffmpeg(argv: list[str], *, relay: bool = False, to_stdout: bool = False,
         raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
     finally:
         runner._kill(proc)
+        if relayed is not None:
+            relayed.finish()
         reader.close()
         if bar is not None:
             with contextlib.suppress(Exception):
@@ -217,25 +230,54 @@ def _bar(total: Optional[int]):  # type: ignore[no-untyped-def]
                            "the output)")
 
 
-def _relay(sink: Optional[IO[bytes]]) -> None:
-    """Copy the stdin head, then stdin, to ffmpeg; close its stdin at the end."""
-    assert sink is not None
-    head, ended = take_stdin_head()
-    try:
-        sink.write(head)
-        sink.flush()
-        fd = sys.stdin.fileno()
-        while not ended:
-            chunk = os.read(fd, RELAY_CHUNK)
-            if not chunk:
-                break
-            sink.write(chunk)
-            sink.flush()
-    except (OSError, ValueError):
-        pass  # ffmpeg stopped reading (it finished, failed or was stopped)
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            sink.close()
+class _Relay:
+    """Copies the stdin head, then stdin, to ffmpeg on a thread, and closes ffmpeg's stdin at
+    the end of stdin or on :meth:`stop`: a pipe that stays open but quiet must not keep
+    ffmpeg waiting for input once the run is stopped (it then finishes the output)."""
+
+    def __init__(self, sink: Optional[IO[bytes]]) -> None:
+        assert sink is not None
+        self.sink = sink
+        self._wake_read, self._wake_write = os.pipe()
+        self.thread = threading.Thread(target=self._run, name="ffmotion-stdin-relay",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """End the relay: ffmpeg's stdin is closed (it reads the end of the stream)."""
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def finish(self) -> None:
+        """Stop the relay and release its wake-up pipe once the thread is done (a thread
+        stuck writing to a dead ffmpeg keeps it: its descriptors must not be reused)."""
+        self.stop()
+        self.thread.join(timeout=RELAY_JOIN)
+        if not self.thread.is_alive():
+            for fd in (self._wake_read, self._wake_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _run(self) -> None:
+        head, ended = take_stdin_head()
+        try:
+            self.sink.write(head)
+            self.sink.flush()
+            fd = sys.stdin.fileno()
+            while not ended:
+                ready, _, _ = select.select([fd, self._wake_read], [], [])
+                if self._wake_read in ready:
+                    break
+                chunk = os.read(fd, RELAY_CHUNK)
+                if not chunk:
+                    break
+                self.sink.write(chunk)
+                self.sink.flush()
+        except (OSError, ValueError):
+            pass  # ffmpeg stopped reading (it finished, failed or was stopped)
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.sink.close()
 
 
 __all__ = ["STOP_GRACE", "StreamRun", "check_frames", "run_ffmpeg", "run_plan"]

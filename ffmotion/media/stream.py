@@ -82,7 +82,10 @@ def input_source(name: str, live: bool = False) -> Optional[Source]:
         return None
     flags: tuple[tuple[str, object], ...] = LOW_LATENCY if live else ()
     if name == STDIN:
-        return Source("live" if live else "stream", STDIN_NAME, flags)
+        # a pipe holds what was sent, nothing is "late": -fflags nobuffer would drop the
+        # packets ffmpeg reads while it analyses the input (the recording's first frames)
+        kept = tuple(flag for flag in flags if flag[0] != "fflags")
+        return Source("live" if live else "stream", STDIN_NAME, kept)
     # ffmpeg waits its whole analyzeduration (5 s) on an MPEG-TS over UDP for streams that
     # may still appear, twice (probe, run): 1 s finds audio and video of any usual stream
     return Source("live" if live else "stream", name,

@@ -118,12 +118,12 @@ def redact(text: str, token: str) -> str:
     it is spelt, replaced."""
     def clean(match: re.Match[str]) -> str:
         try:
-            kept = [(k, v) for k, v in params.pairs(match.group(1)) if k != params.TOKEN]
+            found = params.pairs(match.group(1))
         except UsageError:
             return "?(query)"
-        return "?" + urlencode(kept + [(params.TOKEN, "(token)")])
+        return "?" + urlencode([(k, "REDACTED" if k == params.TOKEN else v) for k, v in found])
     text = re.sub(r"\?([^\s\"]*)", clean, text)
-    return text.replace(token, "(token)") if token else text
+    return text.replace(token, "REDACTED") if token else text
 
 
 class Deadlines:
@@ -192,6 +192,8 @@ class PreviewServer(ThreadingHTTPServer):
     request_queue_size = BACKLOG
 
     def __init__(self, address: tuple[str, int], session: Session, token: str) -> None:
+        if ":" in address[0]:  # an IPv6 address (--host ::1)
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.session = session
         self.token = token

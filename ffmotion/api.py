@@ -83,6 +83,7 @@ def make_options(
     framerate: Union[str, float, Fraction, None] = None,
     format: Optional[str] = None,
     source: Optional[Source] = None,
+    checked: bool = True,
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
@@ -105,6 +106,8 @@ def make_options(
     exists), or give a :class:`~ffmotion.media.source.Source` as ``source`` (a live device);
     ``dst`` ``"-"`` is stdout (muxer ``format``, default Matroska), a URL is streamed to,
     ``DIR/NAME.m3u8`` is an HLS playlist (:mod:`ffmotion.run.sinks`).
+    ``checked=False`` skips :func:`check_paths` (the preview plans outputs it may never write;
+    :func:`prepare` checks them before a run).
     """
     if source is None:
         source = input_source(os.fspath(src))
@@ -135,7 +138,8 @@ def make_options(
         audio_stream=parse_audio_choice(audio_stream),
         sequence=sequence_request(src, sequence, framerate), source=source, sink=sink,
     )
-    check_paths(options)
+    if checked:
+        check_paths(options)
     return options
 
 

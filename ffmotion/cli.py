@@ -915,7 +915,10 @@ def _preview_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=_whole_number, default=0,
                         help="port to listen on (default: any free port)")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only)")
+                        help="address to listen on (default 127.0.0.1: this machine only). "
+                             "The page answers to 127.0.0.1, localhost and [::1] only, plus, "
+                             "listening elsewhere, to this host as given and to addresses "
+                             "typed as digits; never to another name (DNS rebinding)")
     parser.add_argument("--no-browser", dest="browser", action="store_false",
                         help="print the URL only, do not open a browser")
     parser.add_argument("-o", "--output-dir", metavar="DIR",

@@ -145,13 +145,18 @@ def load_file(path: Path) -> dict[str, Saved]:
     return out
 
 
-def available(near: Optional[Path] = None) -> dict[str, Saved]:
-    """Every preset by name: project over user over built-in."""
+def available(near: Optional[Path] = None, problems: Optional[list[str]] = None) -> dict[str, Saved]:
+    """Every preset by name: project over user over built-in. ``problems``: a bad file is
+    left out and its one line appended here, instead of raised."""
     out = {name: Saved(name, p.look, p.description, "built-in") for name, p in looks.PRESETS.items()}
-    out.update(load_file(user_file()))
     project = project_file(near)
-    if project is not None:
-        out.update(load_file(project))
+    for path in (user_file(), *([project] if project is not None else [])):
+        try:
+            out.update(load_file(path))
+        except UsageError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
     return out
 
 

@@ -718,6 +718,12 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
     return size, (want_fps if want_fps is not None and want_fps != info.fps else None)
 
 
+def output_size(plan: Plan) -> tuple[int, int]:
+    """The size of the frames the output gets: the displayed size (rotation applied), or the
+    one ``--width/--height/--scale`` (or an animated format's default) shapes it to."""
+    return shaping(plan)[0] or plan.info.display_size
+
+
 def delivered_frames(plan: Plan) -> int:
     """Frames the output gets: the motion frames, re-timed by ``--fps`` if given."""
     return outs.frames_at(plan.out_frames, plan.info.fps, shaping(plan)[1])
@@ -766,7 +772,7 @@ def output(plan: Plan, dst: Path) -> Any:
         encode = {key: value for key, value in encode.items() if key not in JOIN_KEYS}
     size, fps = shaping(plan)
     video = outs.shape(video, size, fps)
-    width, height = size or plan.info.display_size
+    width, height = output_size(plan)
     video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
     if outs.output_kind(plan.options.dst) == "gif":
         enc = plan.options.encode

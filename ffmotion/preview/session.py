@@ -17,9 +17,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, Optional, TypeVar
 
 from .. import api, explore, graph, looks, presets, stabilize
 from ..run import runner
@@ -30,11 +31,22 @@ from ..media.pixfmt import chroma_subsampling, plane_layout
 from ..media.probe import MediaInfo, probe
 from ..graph import preview as preview_graph
 from . import frames
+from . import query as params
 
 log = logging.getLogger("ffmotion")
 
 DEFAULT_WIDTH = 1280
 FRAME_CACHE = 64
+FRAME_CACHE_BYTES = 256 * 2**20
+# what one page can keep busy at once: a render, the energy pass, a proxy, a playback stream
+# and two frames; past that a frame or a stream waits FFMPEG_WAIT seconds, then gets a 503
+FFMPEG_LIMIT = 6
+FFMPEG_WAIT = 30.0
+RENDERS_RUNNING = 2
+PLAN_CACHE = 128  # settings -> plan (one per slider position seen)
+ATTACH_CACHE = 8  # stabilized ranges
+ENERGY_CACHE = 16
+STABILIZED_PROXIES = 4  # stabilized ranges' proxies on disk (the plain one is always kept)
 # the preview's stabilize switch: tripod, as before. (The CLI's default, auto, decides after
 # its analysis pass; the preview's plans are made before any pass runs.)
 PREVIEW_STABILIZE = StabilizeOptions(smoothing=0)
@@ -44,6 +56,47 @@ PROXY_LIMIT = 4 * 2**30
 LOOK_FIELDS = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold",
                "threshold_edge", "threshold_width", "threshold_on", "glow", "glow_radius",
                "glow_mode", "denoise")
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Busy(FfmotionError):
+    """Every ffmpeg slot of the session stayed taken: the server answers 503."""
+
+
+class Bounded(Generic[K, V]):
+    """A least-recently-used cache of at most ``limit`` entries (callers hold the lock)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> Optional[V]:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V, busy: Optional[Callable[[V], bool]] = None) -> list[V]:
+        """Store ``value``; return what was evicted (the oldest entries, never one that
+        ``busy`` says is in use: then the cache stays over its limit a while)."""
+        self.items[key] = value
+        self.items.move_to_end(key)
+        evicted = []
+        for old in list(self.items):
+            if len(self.items) <= self.limit:
+                break
+            if old != key and (busy is None or not busy(self.items[old])):
+                evicted.append(self.items.pop(old))
+        return evicted
+
+    def pop(self, key: K) -> Optional[V]:
+        return self.items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 @dataclass(frozen=True)
@@ -72,7 +125,8 @@ class Settings:
             "look": self.look,
             "start": f"{self.start}f" if self.start else None,
             "end": f"{self.end}f" if self.end is not None else None,
-            "stabilize": self.stabilize,
+            # what the flags shown say (cli_flags): the preview's tripod, not auto
+            "stabilize": PREVIEW_STABILIZE if self.stabilize else False,
         }
 
     def cli_flags(self) -> list[str]:
@@ -99,52 +153,38 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
     return query.get(name, "0") in ("1", "true", "on")
 
 
-def _int(query: Mapping[str, str], name: str, what: str) -> Optional[int]:
-    text = query.get(name, "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or len(text) > 9:
-        raise UsageError(f"{what} must be a frame number, not {text!r}")
-    return int(text)
-
-
-def parse_settings(query: Mapping[str, str]) -> Settings:
-    """Settings from the page's parameters; :class:`UsageError` with the CLI's message."""
-    mode = query.get("mode", "offset")
+def parse_settings(given: Mapping[str, str]) -> Settings:
+    """Settings from the page's parameters (read by :func:`ffmotion.preview.query.parse`);
+    :class:`UsageError` with the CLI's message."""
+    query = params.parse(given.items())
+    mode = query.get("mode") or "offset"
     if mode not in ("offset", "freeze"):
         raise UsageError(f"mode must be offset or freeze, not {mode!r}")
-    offset = query.get("offset", "1").strip()[:32] or "1"
+    offset = query.get("offset") or "1"
     FrameOffset.parse(offset)
     values: dict[str, Any] = {}
-    if query.get("blend"):
-        values["blend"] = query["blend"]
-    if query.get("gain"):
-        values["gain"] = query["gain"][:16]
-    blur = _int(query, "blur", "--blur")
-    if blur is not None:
-        values["blur"] = blur
+    for name in ("blend", "gain", "denoise", "threshold_edge", "threshold_on", "glow_mode"):
+        if query.get(name):
+            values[name] = query[name]  # Look checks the word or the number
+    if query.get("rgb"):
+        values["rgb_offsets"] = query["rgb"]
     values["gray"] = _flag(query, "gray")
-    if query.get("rgb", "").strip():
-        values["rgb_offsets"] = query["rgb"][:64]
     for name in ("trail", "overlay", "glow"):
-        if query.get(name, "").strip():
-            try:
-                values[name] = float(query[name])
-            except ValueError:
-                raise UsageError(f"--{name} must be a number from 0 to 1, not {query[name]!r}") from None
-    for name, flag in (("threshold", "--threshold"), ("glow_radius", "--glow-radius")):
-        number = _int(query, name, flag)
+        number = params.decimal(query, name, f"--{name}")
         if number is not None:
             values[name] = number
-    for name in ("denoise", "threshold_edge", "threshold_on", "glow_mode"):
-        if query.get(name, "").strip():
-            values[name] = query[name][:16]  # Look checks the word
-    number = _int(query, "threshold_width", "--threshold-width")
-    if number is not None:
-        values["threshold_width"] = number
+    for name in ("blur", "threshold", "glow_radius", "threshold_width"):
+        number = params.frame_number(query, name, "--" + name.replace("_", "-"))
+        if number is not None:
+            values[name] = number
     look = Look(**values)
-    return Settings(mode, offset, look, _int(query, "start", "--start"),
-                    _int(query, "end", "--end"), _flag(query, "stab"))
+    return Settings(mode, offset, look, params.frame_number(query, "start", "--start"),
+                    params.frame_number(query, "end", "--end"), _flag(query, "stab"))
+
+
+# the plan the session's sizes come from: the output's size depends on the input and the
+# output's kind only, and freeze on frame 0 is a plan any input with a frame has
+SIZE_SETTINGS = parse_settings({"mode": "freeze", "offset": "0"})
 
 
 @dataclass
@@ -191,7 +231,20 @@ class Session:
                                     else self.src.parent)).absolute()
         if not self.out_dir.is_dir():
             raise UsageError(f"output folder does not exist: {self.out_dir}")
-        self.size = frames.preview_size(self.info.width, self.info.height, width)
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(FFMPEG_LIMIT)
+        self._proxies: dict[Any, _Building] = {}
+        self._made = 0
+        self._stabilized: Bounded[Any, _Building] = Bounded(STABILIZED_PROXIES)
+        self._cache: OrderedDict[Any, bytes] = OrderedDict()
+        self._cache_bytes = 0
+        self._plans: Bounded[Any, graph.Plan] = Bounded(PLAN_CACHE)
+        self._attached: Bounded[Any, graph.Plan] = Bounded(ATTACH_CACHE)
+        self._energy: Bounded[Any, dict[str, Any]] = Bounded(ENERGY_CACHE)
+        # the size of what the CLI writes for this input, from the plan it resolves (a
+        # rotated input is portrait), scaled to the preview's width
+        self.output_size = graph.output_size(self._make_plan(SIZE_SETTINGS))
+        self.size = frames.preview_size(*self.output_size, width)
         self.bounds, self.bounds_note = self._bounds(start, end, proxy_limit)
         self.work = Path(tempfile.mkdtemp(prefix="ffmotion-preview-"))
         try:
@@ -199,12 +252,6 @@ class Session:
         except UsageError:
             shutil.rmtree(self.work, ignore_errors=True)
             raise
-        self._lock = threading.Lock()
-        self._proxies: dict[Any, _Building] = {}
-        self._cache: OrderedDict[Any, bytes] = OrderedDict()
-        self._plans: dict[Any, graph.Plan] = {}
-        self._attached: dict[Any, graph.Plan] = {}
-        self._energy: dict[Any, dict[str, Any]] = {}
         self._energy_wanted: Optional[tuple[Any, ...]] = None
         self._energy_busy = False
         self._active_at = 0.0
@@ -276,17 +323,19 @@ class Session:
             return known
         made = self._make_plan(settings)
         with self._lock:
-            self._plans[settings.key] = made
+            self._plans.put(settings.key, made)
         return made
 
+    def options(self, settings: Settings, overwrite: bool = False,
+                checked: bool = False) -> Options:
+        """The render's options, made as the CLI makes them (:func:`ffmotion.api.make_options`):
+        frames, sizes, commands and renders all come from plans of these."""
+        return api.make_options(self.src, self.output_path(settings), overwrite=overwrite,
+                                sequence=self.sequence, checked=checked,
+                                **settings.option_args())
+
     def _make_plan(self, settings: Settings) -> graph.Plan:
-        args = settings.option_args()
-        mode, spec = api.mode_and_offset(args["offset"], args["freeze"])
-        api.check_look_offsets(settings.look, args["offset"], args["freeze"])
-        options = Options(src=self.src, dst=self.output_path(settings), offset=spec, mode=mode,
-                          look=settings.look, start=args["start"], end=args["end"],
-                          stabilize=PREVIEW_STABILIZE if settings.stabilize else None,
-                          sequence=self.sequence)
+        options = self.options(settings)
         plan = graph.plan(options, self.info)
         if options.stabilize is None:
             return plan
@@ -300,7 +349,7 @@ class Session:
         if known is None:
             known = stabilize.attach(plan, self.tools)
             with self._lock:
-                self._attached[key] = known
+                self._attached.put(key, known)
         return dataclasses.replace(plan, stabilizer=known.stabilizer,
                                    working_pix_fmt=known.working_pix_fmt)
 
@@ -337,6 +386,7 @@ class Session:
             "cli": shlex.join(cli),
             "ffmpeg": [api.printable(argv) for argv in api.commands(plan, self.tools.ffmpeg)],
             "output": str(dst), "exists": dst.exists(), "pix_fmt": plan.working_pix_fmt,
+            "size": list(graph.output_size(plan)),
         }
 
     # -- proxies --------------------------------------------------------------------------
@@ -351,8 +401,11 @@ class Session:
             key = ("stab", span.first, span.count, plan.stabilizer.options)
         with self._lock:
             building = self._proxies.get(key)
+            if key != "plain":
+                self._stabilized.get(key)  # the most recently used
             if building is None:
-                path = self.work / f"proxy-{len(self._proxies)}.raw"
+                self._made += 1
+                path = self.work / f"proxy-{self._made}.raw"
                 first, last = self.bounds
                 proxy = frames.Proxy(path, self.size[0], self.size[1],
                                      preview_graph.proxy_pix_fmt(plan), self.info.fps,
@@ -360,6 +413,11 @@ class Session:
                                      last - first if key == "plain" else span.count)
                 building = _Building(proxy)
                 self._proxies[key] = building
+                if key != "plain":  # each range stabilized has its own: keep a few on disk
+                    for old in self._stabilized.put(key, building,
+                                                    busy=lambda b: not b.done.is_set()):
+                        self._proxies = {k: b for k, b in self._proxies.items() if b is not old}
+                        old.proxy.path.unlink(missing_ok=True)
                 self._start(self._build, plan, building)
         if not building.done.wait(wait):
             raise FfmotionError("the preview frames are still being prepared")
@@ -373,30 +431,48 @@ class Session:
         self._threads.append(thread)
         thread.start()
 
+    @contextmanager
+    def ffmpeg_slot(self, interactive: bool = False) -> Iterator[None]:
+        """Hold one of the session's :data:`FFMPEG_LIMIT` ffmpeg slots while running ffmpeg:
+        a page's request waits :data:`FFMPEG_WAIT` seconds at most (then :class:`Busy`), the
+        background jobs as long as it takes."""
+        if not self._slots.acquire(timeout=FFMPEG_WAIT if interactive else -1):
+            raise Busy(f"the preview is busy ({FFMPEG_LIMIT} ffmpeg processes running): "
+                       "try again in a moment")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     def _build(self, plan: graph.Plan, building: _Building) -> None:
         try:
-            stabilize.ensure_transforms(plan, self.tools)
-            if plan.stabilizer is None and self.bounds != (0, self.info.frames):
-                first, last = self.bounds  # the previewed part, selected as the CLI would
-                plan = graph.plan(dataclasses.replace(plan.options, start=f"{first}f",
-                                                      end=f"{last}f"), self.info)
-                argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
-                                                   building.proxy.path, ranged=True)
-            else:
-                argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
-                                                   building.proxy.path)
-            runner.run_ffmpeg(argv)
-            size = building.proxy.path.stat().st_size
-            count = size // building.proxy.frame_bytes
-            if count != building.proxy.count:
-                log.warning("preview: %d frames decoded, %d expected", count, building.proxy.count)
-                building.proxy = dataclasses.replace(building.proxy, count=count)
+            with self.ffmpeg_slot():
+                self._build_proxy(plan, building)
         except FfmotionError as exc:
             building.error = str(exc)
         except Exception as exc:  # a thread must report, not die silently
             building.error = f"preparing the preview failed: {exc}"
         finally:
             building.done.set()
+
+    def _build_proxy(self, plan: graph.Plan, building: _Building) -> None:
+        """Decode (and stabilize) the range at preview size into the proxy's file."""
+        stabilize.ensure_transforms(plan, self.tools)
+        if plan.stabilizer is None and self.bounds != (0, self.info.frames):
+            first, last = self.bounds  # the previewed part, selected as the CLI would
+            plan = graph.plan(dataclasses.replace(plan.options, start=f"{first}f",
+                                                  end=f"{last}f"), self.info)
+            argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                               building.proxy.path, ranged=True)
+        else:
+            argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
+                                               building.proxy.path)
+        runner.run_ffmpeg(argv)
+        size = building.proxy.path.stat().st_size
+        count = size // building.proxy.frame_bytes
+        if count != building.proxy.count:
+            log.warning("preview: %d frames decoded, %d expected", count, building.proxy.count)
+            building.proxy = dataclasses.replace(building.proxy, count=count)
 
     def start_plain_proxy(self, settings: Settings) -> None:
         """Begin decoding the input at preview size (the page's first frame needs it)."""
@@ -440,15 +516,18 @@ class Session:
         proxy, base = self.proxy_for(plan)
         win = frames.window(plan, base, i, 1)
         argv = preview_graph.window_command(self.tools.ffmpeg, plan, proxy, win)
-        done = runner.capture(argv, timeout=120)
+        with self.ffmpeg_slot(interactive=True):
+            done = runner.capture(argv, timeout=120)
         size = fmt["frame_bytes"]
         if done.returncode != 0 or len(done.stdout) < (win.skip + 1) * size:
             raise FfmotionError(f"ffmpeg gave no frame {i}: {done.stderr.strip()[-300:]}")
         data = done.stdout[win.skip * size:(win.skip + 1) * size]
         with self._lock:
-            self._cache[key] = data
-            while len(self._cache) > FRAME_CACHE:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = data
+                self._cache_bytes += len(data)
+            while len(self._cache) > FRAME_CACHE or self._cache_bytes > FRAME_CACHE_BYTES:
+                self._cache_bytes -= len(self._cache.popitem(last=False)[1])
         return data, fmt
 
     def original(self, settings: Settings, i: int) -> tuple[bytes, dict[str, Any]]:
@@ -488,9 +567,9 @@ class Session:
                 # one energy run at a time, for the latest settings asked: a dragged slider
                 # must not start one full-resolution pass per position
                 entry = {"state": "running", "ks": ks}
-                self._energy[key] = entry
+                self._energy.put(key, entry)
                 if self._energy_wanted is not None:
-                    self._energy.pop(self._energy_wanted[0], None)
+                    self._energy.pop(self._energy_wanted[0])
                 self._energy_wanted = (key, settings, ks, entry)
                 if not self._energy_busy:
                     self._energy_busy = True
@@ -527,10 +606,11 @@ class Session:
     def _run_energy(self, settings: Settings, ks: list[int], entry: dict[str, Any]) -> None:
         args = settings.option_args()
         try:
-            table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
-                                   end=args["end"],
-                                   stabilize_options=PREVIEW_STABILIZE if settings.stabilize else None,
-                                   tools=self.tools, sequence=self.sequence)
+            with self.ffmpeg_slot():
+                table = explore.energy(self.src, [str(k) for k in ks], start=args["start"],
+                                       end=args["end"],
+                                       stabilize_options=args["stabilize"] or None,
+                                       tools=self.tools, sequence=self.sequence)
             entry.update(values=[[round(v, 3) for v in row] for row in table.values],
                          labels=table.labels, first=table.first, state="done")
         except FfmotionError as exc:
@@ -543,12 +623,13 @@ class Session:
     def render(self, settings: Settings, overwrite: bool) -> Render:
         """Start the full-resolution job the CLI would run for these settings."""
         dst = self.output_path(settings)
-        options = api.make_options(self.src, dst, overwrite=overwrite, sequence=self.sequence,
-                                   **settings.option_args())
-        plan = api.prepare(options, self.tools, self.info)
+        plan = api.prepare(self.options(settings, overwrite, checked=True), self.tools, self.info)
         with self._lock:
-            if any(r.state == "running" and r.output == dst for r in self.renders.values()):
+            running = [r for r in self.renders.values() if r.state == "running"]
+            if any(r.output == dst for r in running):
                 raise UsageError(f"{dst.name} is being rendered already")
+            if len(running) >= RENDERS_RUNNING:
+                raise UsageError(f"{len(running)} renders are running: wait for one to finish")
             job = Render(len(self.renders) + 1, dst, plan.out_frames)
             self.renders[job.ident] = job
         self._start(self._run_render, plan, job)
@@ -561,7 +642,8 @@ class Session:
             job.frames = count
 
         try:
-            result = api.run(plan, self.tools, on_frames=seen)
+            with self.ffmpeg_slot():
+                result = api.run(plan, self.tools, on_frames=seen)
             job.frames = result.frames
             job.state = "done"
         except FfmotionError as exc:
@@ -584,10 +666,23 @@ class Session:
         finally:
             runner.allow_children()  # in-process callers (tests, the API) may run ffmpeg again
 
+    def presets(self) -> tuple[dict[str, presets.Saved], list[str]]:
+        """The presets the page offers, and a line for each preset file that could not be
+        read (a bad ``ffmotion.toml`` beside the input must not stop the page): its presets
+        are left out, the others stay."""
+        problems: list[str] = []
+        found = presets.available(self.src, problems)
+        for problem in problems:
+            log.warning("preview: presets left out: %s", problem)
+        return found, problems
+
     def info_json(self) -> dict[str, Any]:
         info = self.info
+        found, problems = self.presets()
         return {
-            "name": self.src.name, "width": info.width, "height": info.height,
+            # the size the CLI writes (a rotated input is portrait); the stream's own below
+            "name": self.src.name, "width": self.output_size[0], "height": self.output_size[1],
+            "coded": [info.width, info.height], "rotation": info.rotation,
             "fps": float(info.fps), "fps_text": format_fps(info.fps),
             "fps_num": info.fps.numerator, "fps_den": info.fps.denominator,
             "frames": info.frames, "preview": list(self.size),
@@ -595,7 +690,8 @@ class Session:
             "output_dir": str(self.out_dir),
             "presets": {name: _look_json(p.look) | {"description": p.description,
                                                      "source": p.source}
-                        for name, p in presets.available(self.src).items()},
+                        for name, p in found.items()},
+            "presets_errors": problems,
             "blends": list(looks.BLENDS), "denoisers": list(looks.DENOISERS),
         }
 

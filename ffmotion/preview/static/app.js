@@ -416,7 +416,9 @@
       const info = await getJSON("/api/info");
       state.info = info;
       $("name").textContent = info.name;
-      $("facts").textContent = info.width + "×" + info.height + ", " + info.fps_text + " fps, " +
+      // the size ffmotion writes (a rotated input upright), as the describe line's plan says
+      const turned = info.rotation ? " (stored " + info.coded[0] + "×" + info.coded[1] + ", rotated " + info.rotation + "°)" : "";
+      $("facts").textContent = info.width + "×" + info.height + turned + ", " + info.fps_text + " fps, " +
         info.frames + " frames; preview " + info.preview[0] + "×" + info.preview[1] + "; renders go to " + info.output_dir +
         (info.bounds_note ? "; " + info.bounds_note : "");
       info.blends.forEach((b) => { if (b !== "average") $("blend").append(new Option(b, b)); });
@@ -428,6 +430,8 @@
         sel.append(new Option(n + " — " + p.description + from, n));
       });
       sel.value = "classic";
+      // a preset file that could not be read: its presets are missing, the page works
+      $("preset-error").textContent = (info.presets_errors || []).map((e) => "presets left out: " + e).join("\n");
       $("offset-slider").max = String(Math.max(1, Math.min(info.frames - 1, Math.round(info.fps * 2))));
       changed();
     } catch (e) { showError(e.message); }

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Optional, Union
 
+from . import encoder_opts
 from .errors import UsageError
 from .looks import Look
 from .media.source import Source
@@ -349,6 +350,7 @@ def parse_encoder_opt(text: str) -> tuple[str, str]:
         raise UsageError(f"--encoder-opt {text!r} is not key=value (e.g. --encoder-opt tune=film)")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise UsageError(f"--encoder-opt {key}: the value has a control character")
+    encoder_opts.check(key, value)  # no option that makes the encoder open a file itself
     return key, value
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import __version__, api, graph, looks
+from . import __version__, api, graph, looks, numbers
 from .run import runner, outputs, signals
 from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
 from .options import STRATEGIES, StabilizeOptions, format_fps
@@ -45,7 +45,7 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     _picture_args(parser)
     enc = parser.add_argument_group("encoding (defaults follow the output extension)")
     enc.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1")
-    enc.add_argument("--crf", type=float,
+    enc.add_argument("--crf", type=_real_number,
                      help="quality: CRF for x264/x265/VP9/AV1 (lower is better), qscale for mpeg4")
     enc.add_argument("--preset", help="encoder preset (x264/x265), e.g. veryfast, slow; for VP9 "
                                       "(.webm) the same names set its speed: ultrafast.."
@@ -97,7 +97,7 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
                       help="memory the split strategy may use for K decoded frames before auto "
                            "switches to dual (default 256M; e.g. 1G)")
     if threads:
-        perf.add_argument("--threads", type=int, metavar="T",
+        perf.add_argument("--threads", type=_whole_number, metavar="T",
                           help="decoder and filter threads of ffmpeg (default: its own); "
                                "never changes the output bytes")
     run = parser.add_argument_group("running")
@@ -120,7 +120,7 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--gain", metavar="X",
                       help="amplify the deviation from neutral gray (black in difference mode) "
                            "X times, e.g. 4; gray stays gray")
-    look.add_argument("--blur", metavar="R", type=int,
+    look.add_argument("--blur", metavar="R", type=_whole_number,
                       help="box-blur both frames (radius R pixels) before comparing: large "
                            "movements stand out, sensor noise fades")
     look.add_argument("--gray", action="store_true", default=None,
@@ -128,17 +128,17 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--rgb-offsets", dest="rgb_offsets", metavar="R,G,B",
                       help="colour motion: red, green and blue each use their own offset, in "
                            "frames (1,2,4), time (0.1s,...) or multiples of --offset (1x,2x,3x)")
-    look.add_argument("--trail", metavar="DECAY", type=float,
+    look.add_argument("--trail", metavar="DECAY", type=_real_number,
                       help="motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)")
-    look.add_argument("--overlay", metavar="S", type=float,
+    look.add_argument("--overlay", metavar="S", type=_real_number,
                       help="lay the motion over the original picture at strength S (0 to 1)")
     look.add_argument("--denoise", choices=looks.DENOISERS,
                       help="a temporal denoiser on every frame before comparing (against "
                            "sensor and compression noise at small K)")
-    look.add_argument("--glow", metavar="S", type=float,
+    look.add_argument("--glow", metavar="S", type=_real_number,
                       help="Posy's glow: the motion, blurred, added onto the original at "
                            "strength S (0 to 1)")
-    look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=int,
+    look.add_argument("--glow-radius", dest="glow_radius", metavar="R", type=_whole_number,
                       help="blur radius of --glow in pixels (default 8)")
     look.add_argument("--glow-mode", dest="glow_mode", choices=looks.GLOW_MODES,
                       help="add: the blurred motion added onto the original (default); "
@@ -150,7 +150,7 @@ def _look_flags(parser: argparse.ArgumentParser) -> None:
     look.add_argument("--threshold-edge", dest="threshold_edge", choices=looks.EDGES,
                       help="hard (default): all or nothing at T; soft: a linear ramp from T "
                            "to T + --threshold-width")
-    look.add_argument("--threshold-width", dest="threshold_width", metavar="W", type=int,
+    look.add_argument("--threshold-width", dest="threshold_width", metavar="W", type=_whole_number,
                       help=f"width of the soft edge in levels (default "
                            f"{looks.DEFAULT_THRESHOLD_WIDTH})")
     look.add_argument("--threshold-on", dest="threshold_on", choices=looks.MATTE_ON,
@@ -162,9 +162,10 @@ def _threshold_arg(text: str) -> "int | str":
     if text.strip().lower() == "auto":
         return "auto"
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number or auto, not {text!r}") from None
+        return numbers.whole(text, "")
+    except UsageError:
+        raise argparse.ArgumentTypeError(f"a whole number or auto, not "
+                                         f"{numbers.shown(text)}") from None
 
 
 def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
@@ -265,11 +266,8 @@ def _input_stem(src: Path, sequence: Optional[api.SequenceRequest]) -> str:
     return src.absolute().name if src.is_dir() else src.stem
 
 
-def _whole_number(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+_whole_number = numbers.whole_arg
+_real_number = numbers.real_arg
 
 
 def _stabilize_from(args: argparse.Namespace) -> Optional[StabilizeOptions]:
@@ -350,7 +348,7 @@ def _chunk_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="render the chunks on a Dask cluster (tcp://HOST:8786); the input "
                             "and the output folder must be visible to every worker")
-    group.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+    group.add_argument("--connect-timeout", type=numbers.timeout_arg, default=10.0, metavar="S",
                        help="seconds to wait for the Dask scheduler (default %(default)s)")
 
 
@@ -770,7 +768,9 @@ def _looks(args: argparse.Namespace) -> int:
     width = max(len(name) for name in found)
     for preset in found.values():
         flags = " ".join(preset.look.flags()) or "no flags"
-        _out(f"{preset.name:<{width}}  {preset.description} ({flags}) [{preset.source}]")
+        # descriptions come from users' files: no terminal escape reaches the terminal
+        _out(f"{preset.name:<{width}}  {outputs.shown(preset.description)} ({flags}) "
+             f"[{outputs.shown(preset.source)}]")
     return 0
 
 
@@ -993,7 +993,7 @@ def _map_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gain", metavar="X",
                         help=f"amplify the motion X times (default {maps.MEAN_GAIN} for a mean "
                              "map, after averaging; 1 otherwise)")
-    parser.add_argument("--threshold", metavar="T", type=int, default=maps.DEFAULT_THRESHOLD,
+    parser.add_argument("--threshold", metavar="T", type=_whole_number, default=maps.DEFAULT_THRESHOLD,
                         help="--color time: a pixel moved when it changed by more than T "
                              f"levels (default {maps.DEFAULT_THRESHOLD})")
     _sequence_args(parser)

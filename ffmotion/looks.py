@@ -67,6 +67,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
+from . import numbers
 from .errors import UsageError
 from .media.pixfmt import plane_layout
 
@@ -104,7 +105,7 @@ class ChannelOffset:
     def parse(cls, value: Union[str, int, "ChannelOffset"]) -> "ChannelOffset":
         if isinstance(value, ChannelOffset):
             return value
-        text = str(value).strip()
+        text = numbers.text(value, "offset")
         match = _MULTIPLE.match(text)
         if match:
             return cls(text=text, multiple=Fraction(match.group(1)))
@@ -141,10 +142,13 @@ def parse_gain(value: Union[str, int, float, Fraction]) -> Fraction:
         if not math.isfinite(value):
             raise UsageError(f"--gain must be a finite number, not {value}")
         value = repr(value)
-    try:
-        gain = Fraction(value) if not isinstance(value, str) else Fraction(value.strip())
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"--gain must be a number like 2 or 3.5, not {value!r}") from None
+    if isinstance(value, str):
+        gain = numbers.ratio(value, "--gain", "a number like 2 or 3.5")
+    else:
+        try:
+            gain = Fraction(value)
+        except (TypeError, ValueError, ZeroDivisionError):
+            raise UsageError(f"--gain must be a number like 2 or 3.5, not {value!r}") from None
     if not 0 < gain <= MAX_GAIN:
         raise UsageError(f"--gain must be more than 0 and at most {MAX_GAIN}, not {value}")
     if (gain * 10**GAIN_DECIMALS).denominator != 1:
@@ -154,11 +158,11 @@ def parse_gain(value: Union[str, int, float, Fraction]) -> Fraction:
 
 def _unit_float(name: str, value: Any) -> float:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be a number from 0 to 1, not {value!r}") from None
+        number = numbers.real(value, name) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError, OverflowError, UsageError):
+        number = math.nan
     if isinstance(value, bool) or not math.isfinite(number) or not 0 <= number <= 1:
-        raise UsageError(f"{name} must be a number from 0 to 1, not {value!r}")
+        raise UsageError(f"{name} must be a number from 0 to 1, not {numbers.value_text(value)}")
     return number
 
 

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Optional, Union
 
+from . import encoder_opts, numbers
 from .errors import UsageError
 from .looks import Look
 from .media.source import Source
@@ -54,7 +55,7 @@ class FrameOffset:
                     f"offset {value!r} is not a whole number of frames (write a duration like '0.5s')"
                 )
             value = str(int(value))
-        text = str(value)
+        text = numbers.text(value, "offset")
         match = _DURATION.match(text)
         if not match:
             raise UsageError(
@@ -214,7 +215,7 @@ class TimePoint:
             if not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} must be a time of 0 or more, not {value!r}")
             value = repr(value)
-        text = str(value).strip()
+        text = numbers.text(value, name)
         clock = _CLOCK.match(text)
         if clock:
             hours, minutes, secs = clock.groups()
@@ -307,7 +308,7 @@ def parse_size(value: Union[str, int]) -> int:
         if value < 0:
             raise UsageError(f"--max-buffer must be 0 or more, not {value}")
         return value
-    match = _SIZE.match(str(value))
+    match = _SIZE.match(numbers.text(value, "--max-buffer"))
     if not match:
         raise UsageError(f"--max-buffer {value!r} is not a size like 256M, 1G or 500000000")
     number, unit = Fraction(match.group(1)), match.group(2).lower()
@@ -332,10 +333,7 @@ def parse_fps(value: Union[str, int, float, Fraction, None], name: str = "--fps"
     """``15``, ``12.5``, ``30000/1001`` -> a positive Fraction (None stays None)."""
     if value is None:
         return None
-    try:
-        rate = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"{name} {value!r} is not a frame rate like 15, 12.5 or 30000/1001") from None
+    rate = numbers.rate(value, name, "a frame rate like 15, 12.5 or 30000/1001")
     if rate <= 0 or rate > 1000:
         raise UsageError(f"{name} must be more than 0 and at most 1000, not {value}")
     return rate
@@ -349,6 +347,7 @@ def parse_encoder_opt(text: str) -> tuple[str, str]:
         raise UsageError(f"--encoder-opt {text!r} is not key=value (e.g. --encoder-opt tune=film)")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise UsageError(f"--encoder-opt {key}: the value has a control character")
+    encoder_opts.check(key, value)  # no option that makes the encoder open a file itself
     return key, value
 
 
@@ -360,10 +359,7 @@ def check_shaping(enc: "EncodeOptions") -> None:
                                   or not 2 <= value <= 16384):
             raise UsageError(f"{flag} must be a whole number of pixels from 2 to 16384, not {value!r}")
     if enc.scale is not None:
-        try:
-            scale = Fraction(str(enc.scale).strip())
-        except (ValueError, ZeroDivisionError):
-            raise UsageError(f"--scale {enc.scale!r} is not a number like 0.5") from None
+        scale = numbers.ratio(enc.scale, "--scale", "a number like 0.5")
         if not 0 < scale <= 8:
             raise UsageError(f"--scale must be more than 0 and at most 8, not {enc.scale}")
         if enc.width is not None or enc.height is not None:

@@ -16,7 +16,14 @@ Format (keys are the look flags' long names, values TOML strings, numbers or boo
     # threshold-edge = "soft", threshold-width = 12, threshold-on = "original",
     # glow = 0.75, glow-radius = 6, glow-mode = "screen"
 
-A bad file gives one line: ``FILE:LINE: problem``. Writing appends (or replaces) one
+Each key has one type: ``mode``, ``denoise``, ``threshold-edge``, ``threshold-on``,
+``glow-mode``, ``rgb-offsets`` and ``description`` are strings; ``gray`` is true or false;
+``blur``, ``threshold``, ``glow-radius`` and ``threshold-width`` are whole numbers; ``gain``,
+``trail``, ``overlay`` and ``glow`` are numbers (or strings holding one, as ``--save`` writes
+them). A bad file gives one line, :class:`PresetError`: ``FILE:LINE: problem`` (naming the
+preset and the key). A file is read only when it is needed: a run without ``--look`` reads
+none, and ``--look NAME`` stops at the first file (project, then user) that defines NAME.
+Writing appends (or replaces) one
 ``[looks.NAME]`` table, keeping the rest of the file (comments included) as it is, through
 :func:`ffmotion.run.runner.atomic_output`.
 """
@@ -29,7 +36,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from . import looks
+from . import looks, numbers
 from .errors import UsageError
 from .looks import Look
 
@@ -45,7 +52,20 @@ KEYS = {"mode": "blend", "gain": "gain", "blur": "blur", "gray": "gray",
         "threshold-width": "threshold_width", "threshold-on": "threshold_on",
         "glow-mode": "glow_mode"}
 INT_KEYS = ("blur", "threshold", "glow-radius", "threshold-width")
+NUMBER_KEYS = ("gain", "trail", "overlay", "glow")
+SWITCH_KEYS = ("gray",)
 assert set(KEYS.values()) == {f.name for f in fields(Look)}, "every Look field has a key"
+MAX_WHOLE = 10**18  # larger whole numbers in a preset are refused before any check prints them
+MAX_TEXT = 256  # characters of a setting's text (a description may be longer)
+
+
+class PresetError(UsageError):
+    """A preset file that cannot be used (unreadable, not TOML, a bad preset): one line
+    ``FILE:LINE: problem``; ``path`` is the file."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ def load_file(path: Path) -> dict[str, Saved]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+        raise PresetError(path, f"{path}: cannot read: {exc}") from None
     # imported here: tomllib compiles its regular expressions on import (~3 ms of every
     # start-up), and most runs find no preset file
     if sys.version_info >= (3, 11):
@@ -112,37 +132,97 @@ def load_file(path: Path) -> dict[str, Saved]:
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = match.group(1) if match else "1"
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise UsageError(f"{path}:{line}: {problem}") from None
+        raise PresetError(path, f"{path}:{line}: {problem}") from None
+    except (ValueError, RecursionError) as exc:  # a number of over 4300 digits, deep nesting
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PresetError(path, f"{path}: not a preset file ffmotion can read: "
+                                f"{problem.split(';')[0]}") from None
     table = data.get(TABLE, {})
     if not isinstance(table, dict):
-        raise UsageError(f"{path}:{_line_of(text, '', None)}: '{TABLE}' must be a table of presets")
+        raise PresetError(path, f"{path}:{_line_of(text, '', None)}: '{TABLE}' must be a table "
+                                "of presets")
     out: dict[str, Saved] = {}
     for name, body in table.items():
         if not NAME.match(name):
-            raise UsageError(f"{path}:{_line_of(text, name, None)}: bad preset name {name!r} "
-                             "(letters, digits, - and _)")
+            raise PresetError(path, f"{path}:{_line_of(text, name, None)}: bad preset name "
+                                    f"{numbers.shown(name)} (letters, digits, - and _)")
         if not isinstance(body, dict):
-            raise UsageError(f"{path}:{_line_of(text, name, None)}: preset {name!r} must be a table")
-        values: dict[str, Any] = {}
-        description = ""
-        for key, value in body.items():
-            if key == "description":
-                description = str(value)
-                continue
-            if key not in KEYS:
-                raise UsageError(f"{path}:{_line_of(text, name, key)}: unknown key {key!r} in "
-                                 f"preset {name!r} (known: description, {', '.join(KEYS)})")
-            if key in INT_KEYS and not isinstance(value, int):
-                raise UsageError(f"{path}:{_line_of(text, name, key)}: {key} must be a whole "
-                                 f"number, not {value!r}")
-            values[KEYS[key]] = str(value) if key == "gain" and not isinstance(value, bool) else value
-        try:
-            look = Look(**values)
-        except UsageError as exc:
-            bad = next((k for k in body if k in KEYS and f"--{k}" in str(exc)), None)
-            raise UsageError(f"{path}:{_line_of(text, name, bad)}: preset {name!r}: {exc}") from None
-        out[name] = Saved(name, look, description or look.describe(), str(path))
+            raise PresetError(path, f"{path}:{_line_of(text, name, None)}: preset {name!r} must "
+                                    "be a table")
+        out[name] = _preset(path, text, name, body)
     return out
+
+
+def _preset(path: Path, text: str, name: str, body: dict[str, Any]) -> Saved:
+    """One ``[looks.NAME]`` table, every value type-checked before the Look checks ranges."""
+    values: dict[str, Any] = {}
+    description = ""
+    for key, value in body.items():
+        where = f"{path}:{_line_of(text, name, key)}: preset {name!r}"
+        if key == "description":
+            if not isinstance(value, str):
+                raise PresetError(path, f"{where}: description must be a string, not "
+                                        f"{_shown_value(value)}")
+            description = value
+            continue
+        if key not in KEYS:
+            raise PresetError(path, f"{where}: unknown key {numbers.shown(key)} (known: "
+                                    f"description, {', '.join(KEYS)})")
+        values[KEYS[key]] = _typed(path, where, key, value)
+    try:
+        look = Look(**values)
+    except UsageError as exc:
+        bad = next((k for k in body if k in KEYS and f"--{k}" in str(exc)), None)
+        raise PresetError(path, f"{path}:{_line_of(text, name, bad)}: preset {name!r}: "
+                                f"{exc}") from None
+    return Saved(name, look, description or look.describe(), str(path))
+
+
+def _typed(path: Path, where: str, key: str, value: Any) -> Any:
+    """``value`` of ``key`` if it has the key's one type (see the module docstring)."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if whole and abs(value) > MAX_WHOLE:
+        raise PresetError(path, f"{where}: {key} is far out of range")
+    if key in SWITCH_KEYS:
+        if not isinstance(value, bool):
+            raise PresetError(path, f"{where}: {key} must be true or false, not "
+                                    f"{_shown_value(value)}")
+        return value
+    if key in INT_KEYS:
+        if not whole:
+            raise PresetError(path, f"{where}: {key} must be a whole number, not "
+                                    f"{_shown_value(value)}")
+        return value
+    if key in NUMBER_KEYS:
+        if isinstance(value, str):
+            # gain stays exact (a fraction); the others are read as the flags read them
+            try:
+                return value if key == "gain" else numbers.real(value, key)
+            except UsageError as exc:
+                raise PresetError(path, f"{where}: {exc}") from None
+        if not (whole or isinstance(value, float)):
+            raise PresetError(path, f"{where}: {key} must be a number, not "
+                                    f"{_shown_value(value)}")
+        return str(value) if key == "gain" and whole else value
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise PresetError(path, f"{where}: {key} must be a string (like "
+                                f"{_EXAMPLES.get(key, 'x')!r}), not {_shown_value(value)}")
+    return value
+
+
+_EXAMPLES = {"rgb-offsets": "1,2,3", "mode": "difference", "denoise": "hqdn3d",
+             "threshold-edge": "soft", "threshold-on": "original", "glow-mode": "screen"}
+
+
+def _shown_value(value: Any) -> str:
+    """A TOML value for a message: short, escaped, whatever its size or nesting."""
+    if isinstance(value, (list, dict)):
+        return f"a{'n array' if isinstance(value, list) else ' table'}"
+    try:
+        shown = repr(value)
+    except ValueError:  # an integer too long to print
+        shown = "a number"
+    return shown if len(shown) <= numbers.MAX_CHARS else shown[:numbers.MAX_CHARS] + "..."
 
 
 def available(near: Optional[Path] = None, problems: Optional[list[str]] = None) -> dict[str, Saved]:
@@ -161,16 +241,29 @@ def available(near: Optional[Path] = None, problems: Optional[list[str]] = None)
 
 
 def resolve(name: Optional[str], near: Optional[Path] = None, **overrides: Any) -> Look:
-    """Like :func:`ffmotion.looks.resolve`, also finding saved presets (files are read only
-    when ``name`` is not a built-in one, or a file could override it)."""
+    """Like :func:`ffmotion.looks.resolve`, also finding saved presets. Files are read in
+    precedence order (project, user) until one defines ``name``: a file after it is not
+    needed, so a broken one does not stop the run."""
     if name is None:
         return looks.resolve(None, **overrides)
-    found = available(near)
-    if name not in found:
-        raise UsageError(f"unknown look {name!r}: choose one of {', '.join(found)} (ffmotion looks)")
+    base = _find(name, near)
+    if base is None:
+        found = available(near)
+        raise UsageError(f"unknown look {numbers.shown(name)}: choose one of "
+                         f"{', '.join(found)} (ffmotion looks)")
     given = {key: value for key, value in overrides.items() if value is not None}
-    base = found[name].look
     return replace(base, **given) if given else base
+
+
+def _find(name: str, near: Optional[Path]) -> Optional[Look]:
+    """The look saved as ``name``: the project's, else the user's, else the built-in one."""
+    for path in (project_file(near), user_file()):
+        if path is not None:
+            saved = load_file(path).get(name)
+            if saved is not None:
+                return saved.look
+    builtin = looks.PRESETS.get(name)
+    return builtin.look if builtin is not None else None
 
 
 def _toml_string(text: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .. import api, graph
+from .. import numbers
 from ..run import runner, outputs
 from . import naming
 from .inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
@@ -63,10 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "that found it, without extension: keeps a camera card's folders, "
                             "created under OUTDIR) "
                             f"(default {DEFAULT_NAME})")
-    group.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+    group.add_argument("-j", "--jobs", type=numbers.whole_arg, default=1, metavar="N",
                        help="ffmpeg processes at once (default 1: one ffmpeg already uses "
                             "every core for decoding, filtering and x264)")
-    group.add_argument("--threads", type=int, metavar="T",
+    group.add_argument("--threads", type=numbers.whole_arg, metavar="T",
                        help="decoder and filter threads per ffmpeg (default: cores / jobs when "
                             "--jobs > 1, else ffmpeg's own); never changes the output bytes")
     group.add_argument("--report", metavar="FILE",
@@ -78,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the jobs on a Dask distributed cluster (tcp://HOST:8786); "
                             "needs ffmotion[dask], and paths the workers see too")
-    group.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
+    group.add_argument("--connect-timeout", type=numbers.timeout_arg, default=DEFAULT_CONNECT_TIMEOUT,
                        metavar="S", help="seconds to wait for the Dask scheduler (default %(default)s)")
 
 

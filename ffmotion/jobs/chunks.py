@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from .. import graph
+from .. import numbers
 from ..graph import chunks as graph_chunks
 from ..run import runner, outputs
 from ..errors import FFmpegFailed, Interrupted, UsageError
@@ -147,10 +148,7 @@ def parse_chunks(value: Union[int, str, None]) -> Optional[Chunks]:
         return None
     if isinstance(value, str) and value.strip().lower() == AUTO:
         return AUTO
-    try:
-        count = int(str(value).strip())
-    except ValueError:
-        raise UsageError(f"--chunks must be a number of chunks or auto, not {value!r}") from None
+    count = numbers.whole(value, "--chunks", "a number of chunks or auto")
     if count < 1 or isinstance(value, bool):
         raise UsageError(f"--chunks must be 1 or more, not {value}")
     return count

@@ -18,6 +18,11 @@ _PNG_COLOURS = {0: "gray", 2: "rgb", 3: "palette", 4: "gray+alpha", 6: "rgba"}
 # 6 measured: ffmpeg 5.1 and 9.0.2 log "displaymatrix: rotation of -90.00 degrees" and
 # decode a 64x48 JPEG to 48x64.
 ORIENTATION_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 270, 6: 270, 7: 90, 8: 90}
+# a JPEG's frame header comes after its APPn segments (64 KiB each at most): one not found in
+# the first 16 MiB, or after 64 KiB of fill bytes, is not read here
+MAX_JPEG_HEADER = 16 * 2**20
+MAX_FILL = 2**16
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
 @dataclass(frozen=True)
@@ -67,31 +72,57 @@ def _png(f: BinaryIO) -> Optional[ImageHeader]:
 
 
 def _jpeg(f: BinaryIO) -> Optional[ImageHeader]:
+    """The frame header (SOFn) of a JPEG, and the EXIF orientation before it; None for a
+    header that ends early, is cut short or is malformed (ffmpeg then says what it makes
+    of the file)."""
     orientation = 1
-    while True:
-        marker = f.read(2)
-        if len(marker) < 2 or marker[0] != 0xFF:
+    while f.tell() <= MAX_JPEG_HEADER:
+        kind = _jpeg_marker(f)
+        if kind is None:
             return None
-        kind = marker[1]
-        while kind == 0xFF:  # fill bytes
-            kind = f.read(1)[0]
-        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
+        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:  # no length: SOI, TEM, RSTn
             continue
-        (length,) = struct.unpack(">H", f.read(2))
+        head = f.read(2)
+        if len(head) < 2:
+            return None
+        (length,) = struct.unpack(">H", head)
+        if length < 2:  # the length counts its own two bytes
+            return None
         if kind == 0xE1 and orientation == 1:
-            body = f.read(length - 2)
-            orientation = _exif_orientation(body) or 1
+            orientation = _exif_orientation(f.read(length - 2)) or 1
             continue
-        if kind in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            body = f.read(length - 2)
-            depth, height, width, count = struct.unpack(">BHHB", body[:6])
-            sampling = ",".join(f"{body[7 + 3 * i] >> 4}x{body[7 + 3 * i] & 15}"
-                                for i in range(count))
-            return ImageHeader("jpeg", width, height, f"{count} components {sampling} {depth}-bit",
-                               orientation)
+        if kind in _SOF:
+            return _jpeg_frame(f.read(length - 2), orientation)
         if kind == 0xDA:  # scan data before any frame header: not a JPEG we understand
             return None
         f.seek(length - 2, 1)
+    return None
+
+
+def _jpeg_marker(f: BinaryIO) -> Optional[int]:
+    """The next marker's code, after any fill bytes (0xFF); None at the end of the file."""
+    byte = f.read(1)
+    if byte != b"\xff":
+        return None
+    for _ in range(MAX_FILL):
+        byte = f.read(1)
+        if not byte:
+            return None
+        if byte != b"\xff":
+            return byte[0]
+    return None
+
+
+def _jpeg_frame(body: bytes, orientation: int) -> Optional[ImageHeader]:
+    """An SOFn segment's body: precision, height, width, then 3 bytes per component."""
+    if len(body) < 6:
+        return None
+    depth, height, width, count = struct.unpack(">BHHB", body[:6])
+    if count == 0 or len(body) < 6 + 3 * count:
+        return None
+    sampling = ",".join(f"{body[7 + 3 * i] >> 4}x{body[7 + 3 * i] & 15}" for i in range(count))
+    return ImageHeader("jpeg", width, height, f"{count} components {sampling} {depth}-bit",
+                       orientation)
 
 
 def _exif_orientation(body: bytes) -> Optional[int]:

@@ -67,12 +67,10 @@ class SequenceRequest:
         """``--framerate 12``, ``0.5``, ``30000/1001`` (None: the default)."""
         if framerate is None:
             return cls()
-        try:
-            rate = Fraction(str(framerate).strip())
-        except (ValueError, ZeroDivisionError):
-            raise UsageError(f"--framerate {framerate!r} is not a frame rate like 25, 0.5 or "
-                             "30000/1001") from None
-        return cls(rate)
+        from .. import numbers
+
+        return cls(numbers.rate(framerate, "--framerate",
+                               "a frame rate like 25, 0.5 or 30000/1001"))
 
 
 @dataclass(frozen=True)

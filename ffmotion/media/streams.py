@@ -9,9 +9,11 @@ reported in the job's summary line, never dropped silently.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence, Union
 
+from .. import numbers
 from ..errors import MediaError, UsageError
 
 Kind = Literal["video", "audio", "subtitle", "data", "attachment"]
@@ -81,6 +83,7 @@ def parse_audio_choice(text: Union[str, int, None]) -> AudioChoice:
     value = str(text).strip().lower()
     if value in ("all", "none"):
         return value  # type: ignore[return-value]
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits: "²".isdigit() but int("²") fails
         return int(value)
-    raise UsageError(f"--audio-stream must be a track number, all or none, not {text!r}")
+    raise UsageError(f"--audio-stream must be a track number, all or none, not "
+                     f"{numbers.shown(str(text))}")

@@ -42,13 +42,14 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def shown(path: PathLike) -> str:
-    """A path as one printable line: control characters and bytes that are not UTF-8 escaped."""
+    """A path (or any text) as one printable line: control characters (C0, DEL and C1, the
+    terminal's escapes) and bytes that are not UTF-8 escaped."""
     text = os.fspath(path)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return repr(os.fsencode(text))[2:-1]  # b'...' without the b and quotes
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
         return repr(text)[1:-1]
     return text
 

@@ -108,7 +108,8 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
         log.warning("this ffmpeg (%s) has no vidstab filters (built without libvidstab): "
                     "stabilizing with deshake, a weaker one-pass stabilizer", tools.ffmpeg)
     working = plan.working_pix_fmt
-    stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method))
+    stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method),
+                                   plain_pix_fmt=working)
     if options.auto and method == "vidstab":
         stab = dataclasses.replace(stab, ascii=detect_has_fileformat(tools.ffmpeg))
     elif options.auto:  # deshake: no camera path to read, and no smoothing to choose
@@ -117,11 +118,21 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
     if method == "vidstab":
         stab = dataclasses.replace(stab, content=input_hash(plan))
         stab = _with_paths(plan, stab, tools.version)
-    working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
-    plan = dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working_after)
+    plan = with_stabilizer(plan, stab)
     if options.auto and stab.decided is None and check_entry_quietly(stab.transforms):
         plan = decide(plan, tools.version)  # the analysis is cached: decide now
     return plan
+
+
+def with_stabilizer(plan: Plan, stab: graph_extras.Stabilizer) -> Plan:
+    """``plan`` stabilized by ``stab``, in the working format that goes with it: the 8-bit
+    format stabilization runs in, or, where --stabilize auto decided on none, the plain
+    plan's own (vid.stab's 8 bits are then only for the analysis)."""
+    if not stab.active and stab.plain_pix_fmt:
+        working = stab.plain_pix_fmt
+    else:
+        working = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
+    return dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working)
 
 
 def _transforms_path(plan: Plan, stab: graph_extras.Stabilizer, ffmpeg_version: str) -> Path:
@@ -539,7 +550,7 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
     if choice.transform == "tripod":
         chosen = dataclasses.replace(chosen, ascii=False)
         chosen = _with_paths(plan, chosen, ffmpeg_version)
-    return dataclasses.replace(plan, stabilizer=chosen)
+    return with_stabilizer(plan, chosen)
 
 
 def settle(plan: Plan, tools: runner.Tools, progress: bool = False, run: bool = True) -> Plan:
@@ -581,7 +592,7 @@ def verify(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
                     _residual_k(plan), before, after, _rise(before, after))
         stab = dataclasses.replace(stab, decided="none", options=dataclasses.replace(
             stab.options, smoothing=0))
-    return dataclasses.replace(plan, stabilizer=dataclasses.replace(stab, residual=measured))
+    return with_stabilizer(plan, dataclasses.replace(stab, residual=measured))
 
 
 RESIDUAL_TOLERANCE = 0.05  # a stabilized residual this much above the unstabilized one warns

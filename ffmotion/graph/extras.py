@@ -122,6 +122,15 @@ class Stabilizer:
     corrections: Optional[Path] = None
     # --stabilize auto's check of its choice: residual motion energy (without, with)
     residual: Optional[tuple[float, float]] = None
+    # the plan's working format without stabilization: what it runs in when auto decides
+    # on none (the 8-bit pix_fmt is then only for the analysis)
+    plain_pix_fmt: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether pass 2 changes the frames (False: --stabilize auto decided on none, and
+        the plan is the plain one)."""
+        return self.decided != "none"
 
     @property
     def tripod(self) -> bool:
@@ -171,7 +180,12 @@ def detect_args(stab: Stabilizer) -> dict[str, Any]:
 
 
 def stabilize_video(video: Any, stab: Stabilizer) -> Any:
-    """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out."""
+    """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out.
+
+    Where --stabilize auto decided on none, ``video`` as it is: the plain graph, in the plain
+    working format."""
+    if not stab.active:
+        return video
     video = video.filter("format", stab.pix_fmt)
     if stab.method == "deshake":
         reach = min(64, max(4, round(16 * stab.options.strength / 5)))
@@ -179,8 +193,6 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.transforms is None or stab.motions is None:
         raise ValueError("vidstab needs its transforms and motions files")
     check_filter_path(stab.motions)
-    if stab.decided == "none":
-        return video
     if stab.options.auto:
         raise UsageError("--stabilize auto decides after its analysis pass: run "
                          "ffmotion.stabilize.settle(plan, tools) before building commands")

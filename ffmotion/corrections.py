@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 # x, y (pixels), alpha (radians), zoom (percent): vid.stab's VSTransform without ``extra``
 Correction = tuple[float, float, float, float]
@@ -64,22 +64,28 @@ def parse_motions(text: str) -> list[Correction]:
 
 
 def camera_path(motions: Sequence[Correction], smoothing: int, width: int,
-                height: int) -> list[Correction]:
-    """The correction vid.stab applies to each frame, from the relative ``motions``.
+                height: int, relative: Optional[bool] = None) -> list[Correction]:
+    """The correction vid.stab applies to each frame, from the ``motions``.
 
-    ``smoothing`` 0 is tripod mode (the motions are already absolute, against the first
-    frame); otherwise the gaussian camera path over ``2 * smoothing + 1`` frames. Then the
-    static zoom (``optzoom=1``) for a ``width`` x ``height`` frame.
+    ``relative`` (default: ``smoothing > 0``): the motions are frame to frame, and are
+    summed into the camera path (vid.stab's ``relative=1``); else they are already absolute,
+    against the first frame (tripod mode). ``smoothing`` > 0 then subtracts the gaussian
+    average of the path over ``2 * smoothing + 1`` frames; 0 keeps the whole path (relative:
+    vid.stab's simulated static camera). Then the static zoom (``optzoom=1``) for a
+    ``width`` x ``height`` frame.
     """
     ts = [tuple(t) for t in motions]
     n = len(ts)
     if n == 0:
         return []
-    if smoothing > 0:
+    if relative is None:
+        relative = smoothing > 0
+    if relative:
         total = ts[0]
         for i in range(1, n):  # relative to absolute
             ts[i] = _add(ts[i], total)
             total = ts[i]
+    if smoothing > 0:
         path = list(ts)
         size = smoothing * 2 + 1
         mu = smoothing
@@ -172,6 +178,30 @@ def covered(t: Correction, geometry: Geometry) -> bool:
                 if not (low <= xs <= width + reach and low <= ys <= height + reach):
                     return False
     return True
+
+
+def stale_share(t: Correction, geometry: Geometry, grid: int = 32) -> float:
+    """The share of a frame corrected by ``t`` that vid.stab fills from the previous output
+    frame: of a ``grid`` x ``grid`` lattice of luma positions, those whose source lies
+    :data:`BORDER_BLEND` pixels or more outside the frame (0 for a covered frame)."""
+    if covered(t, geometry):
+        return 0.0
+    x, y, alpha, zoom = t
+    z = 1.0 - zoom / 100.0
+    zcos, zsin = z * math.cos(-alpha), z * math.sin(-alpha)
+    width, height = geometry.width, geometry.height
+    c_tx, c_ty = width // 2 - x, height // 2 - y
+    stale = 0
+    for i in range(grid):
+        xd = (i + 0.5) * width / grid - width // 2
+        for j in range(grid):
+            yd = (j + 0.5) * height / grid - height // 2
+            xs = zcos * xd + zsin * yd + c_tx
+            ys = -zsin * xd + zcos * yd + c_ty
+            if not (-BORDER_BLEND <= xs <= width + BORDER_BLEND
+                    and -BORDER_BLEND <= ys <= height + BORDER_BLEND):
+                stale += 1
+    return stale / (grid * grid)
 
 
 def warmup_start(corrections: Sequence[Correction], first: int, geometry: Geometry) -> int:

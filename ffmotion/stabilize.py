@@ -39,7 +39,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, Sequence
 
 from .graph import extras as graph_extras, Plan
 from . import looks
@@ -108,20 +108,31 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
         log.warning("this ffmpeg (%s) has no vidstab filters (built without libvidstab): "
                     "stabilizing with deshake, a weaker one-pass stabilizer", tools.ffmpeg)
     working = plan.working_pix_fmt
-    stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method))
+    stab = graph_extras.Stabilizer(method, options, graph_extras.stabilize_pix_fmt(working, method),
+                                   plain_pix_fmt=working)
     if options.auto and method == "vidstab":
         stab = dataclasses.replace(stab, ascii=detect_has_fileformat(tools.ffmpeg))
     elif options.auto:  # deshake: no camera path to read, and no smoothing to choose
         stab = dataclasses.replace(stab, decided="smooth", options=dataclasses.replace(
-            options, smoothing=AUTO_SMOOTHING))
+            options, smoothing=AUTO_SMOOTHING), reason="the one stabilizer this ffmpeg has")
     if method == "vidstab":
         stab = dataclasses.replace(stab, content=input_hash(plan))
         stab = _with_paths(plan, stab, tools.version)
-    working_after = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
-    plan = dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working_after)
+    plan = with_stabilizer(plan, stab)
     if options.auto and stab.decided is None and check_entry_quietly(stab.transforms):
         plan = decide(plan, tools.version)  # the analysis is cached: decide now
     return plan
+
+
+def with_stabilizer(plan: Plan, stab: graph_extras.Stabilizer) -> Plan:
+    """``plan`` stabilized by ``stab``, in the working format that goes with it: the 8-bit
+    format stabilization runs in, or, where --stabilize auto decided on none, the plain
+    plan's own (vid.stab's 8 bits are then only for the analysis)."""
+    if not stab.active and stab.plain_pix_fmt:
+        working = stab.plain_pix_fmt
+    else:
+        working = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
+    return dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working)
 
 
 def _transforms_path(plan: Plan, stab: graph_extras.Stabilizer, ffmpeg_version: str) -> Path:
@@ -300,33 +311,42 @@ def ensure_transforms(plan: Plan, tools: runner.Tools, progress: bool = False) -
         raise UsageError(f"cannot write the stabilization cache {_shown(stab.motions.parent)}: "
                          f"{exc.strerror or exc} (set {CACHE_ENV} to another folder)") from None
     try:
-        # it reads every frame's motions (a gradient descent each) before its one blank
-        # frame: the limit grows with the clip, as a guard against a hang only
-        limit = procs.helper_timeout() + MOTIONS_S_PER_FRAME * plan.span.count
-        done = runner.capture(motions_argv(plan, tools.ffmpeg), cwd=folder, timeout=limit,
-                              what=f"reading vid.stab's motions for {plan.info.path.name}")
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise FFmpegFailed(f"reading vid.stab's motions for {plan.info.path.name} "
-                               f"failed: {tail}")
-        written = folder / graph_extras.MOTIONS_FILE
-        try:
-            raw, _ = _read_nofollow(written, 1 << 30)
-            found = len(corrections.parse_motions(raw.decode("ascii")))
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            raise FFmpegFailed(f"vid.stab's motions for {plan.info.path.name} are unreadable "
-                               f"({exc})") from None
-        if found != plan.span.count:
-            raise FFmpegFailed(f"vid.stab gave motions for {found} of the {plan.span.count} "
-                               f"frames of {plan.info.path.name}")
-        outputs.write_text(stab.motions, graph_extras.clean_motions(raw.decode("ascii")),
-                           what=what, overwrite=True)
+        text = read_motions(plan, stab, tools, folder, plan.span.count)
+        outputs.write_text(stab.motions, text, what=what, overwrite=True)
         digest, size = _file_digest(stab.motions)
         outputs.write_text(sidecar(stab.motions),
                            json.dumps({"v": KEY_VERSION, "size": size, "blake2b": digest}),
                            what=what, overwrite=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_motions(plan: Plan, stab: graph_extras.Stabilizer, tools: runner.Tools, folder: Path,
+                 frames: int) -> str:
+    """vid.stab's per-frame motions from ``stab.transforms`` (the motions step, run in
+    ``folder``, which must be empty), zoom column zeroed; checked to hold ``frames`` lines."""
+    # it reads every frame's motions (a gradient descent each) before its one blank
+    # frame: the limit grows with the clip, as a guard against a hang only
+    limit = procs.helper_timeout() + MOTIONS_S_PER_FRAME * frames
+    argv = graph_extras.motions_command(tools.ffmpeg, stab, plan.info.display_size)
+    done = runner.capture(argv, cwd=folder, timeout=limit,
+                          what=f"reading vid.stab's motions for {plan.info.path.name}")
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise FFmpegFailed(f"reading vid.stab's motions for {plan.info.path.name} "
+                           f"failed: {tail}")
+    written = folder / graph_extras.MOTIONS_FILE
+    try:
+        raw, _ = _read_nofollow(written, 1 << 30)
+        text = raw.decode("ascii")
+        found = len(corrections.parse_motions(text))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise FFmpegFailed(f"vid.stab's motions for {plan.info.path.name} are unreadable "
+                           f"({exc})") from None
+    if found != frames:
+        raise FFmpegFailed(f"vid.stab gave motions for {found} of the {frames} "
+                           f"frames of {plan.info.path.name}")
+    return graph_extras.clean_motions(text)
 
 
 def load_corrections(plan: Plan) -> list[corrections.Correction]:
@@ -338,7 +358,7 @@ def load_corrections(plan: Plan) -> list[corrections.Correction]:
     motions = corrections.parse_motions(raw.decode("ascii"))
     width, height = plan.info.display_size
     return corrections.camera_path(motions, 0 if stab.tripod else stab.options.smoothing,
-                                   width, height)
+                                   width, height, relative=not stab.tripod)
 
 
 def geometry(plan: Plan) -> corrections.Geometry:
@@ -444,6 +464,9 @@ class AutoChoice:
     smoothing: int  # the concrete --stabilize-smoothing (0: tripod)
     transform: Literal["tripod", "smooth", "none"]
     reason: str
+    # the camera stays near one place frame to frame (it may still drift over the clip):
+    # locking it (tripod, static camera) is worth measuring
+    held: bool = False
 
     @property
     def label(self) -> str:
@@ -471,7 +494,11 @@ def auto_choice(path: CameraPath, width: int) -> AutoChoice:
     small drift that adds up to more than 10 % of the width (``width``: the analysed
     frames') and more than the shake's own range turns into a border that grows through the
     clip (a real 10 s clip drifting 0.42 px/frame: 106 px of its 640, and tripod raised its
-    residual by 75 % where smoothing 30 lowered it)."""
+    residual by 75 % where smoothing 30 lowered it).
+
+    This is auto's first choice; the measurement on a sample then decides (:func:`choose`):
+    a camera held in place frame to frame (``held``, also one that drifts away) is measured
+    with every candidate, one that moves only against no stabilization."""
     said = f"mean drift {path.drift:.2f} px/frame, shake {path.jitter:.2f} px/frame"
     if path.measured * 2 < len(path.steps):
         return AutoChoice(AUTO_SMOOTHING, "smooth", f"vid.stab found detail to follow in only "
@@ -487,11 +514,12 @@ def auto_choice(path: CameraPath, width: int) -> AutoChoice:
     reach = path.drift * len(path.steps)
     allowed = max(TRIPOD_REACH * width, 2 * path.jitter)
     if reach > allowed:
-        return AutoChoice(AUTO_SMOOTHING, "smooth",
+        return AutoChoice(AUTO_SMOOTHING, "smooth", held=True, reason=(
                           f"the camera drifts away ({said}: {reach:.0f} px over the clip, more "
                           f"than {allowed:.0f} px: {TRIPOD_REACH:.0%} of the {width} px width, "
-                          "or twice the shake)")
-    return AutoChoice(0, "tripod", f"the camera stays in place ({said}; drift < {limit:.2f})")
+                          "or twice the shake)"))
+    return AutoChoice(0, "tripod", f"the camera stays in place ({said}; drift < {limit:.2f})",
+                      held=True)
 
 
 JITTER_MIN = 0.5
@@ -519,10 +547,12 @@ def check_entry_quietly(path: Optional[Path]) -> bool:
 
 
 def decide(plan: Plan, ffmpeg_version: str) -> Plan:
-    """``--stabilize auto``: read the analysis (pass 1, cached), choose, and say so on stderr.
+    """``--stabilize auto``, first step: read the analysis (pass 1, cached) and choose by the
+    camera path (:func:`auto_choice`).
 
-    The plan then holds a concrete stabilizer: tripod needs its own pass 1 (another cache
-    entry), smoothing uses the analysis itself, "none" transforms nothing.
+    A camera that neither shakes nor moves gets no stabilization, said on stderr, final. Any
+    other choice is provisional: :func:`settle` measures it against the other candidates
+    (:func:`choose`) before anything runs with it.
     """
     stab = plan.stabilizer
     assert stab is not None and stab.transforms is not None
@@ -533,58 +563,243 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
         choice = AutoChoice(AUTO_SMOOTHING, "smooth", f"cannot read the camera path ({exc})")
     else:
         choice = auto_choice(path, plan.info.display_size[0])
-    log.warning("%s: --stabilize auto: %s: %s", plan.info.path.name, choice.label, choice.reason)
-    chosen = dataclasses.replace(stab, decided=choice.transform, options=dataclasses.replace(
-        stab.options, smoothing=choice.smoothing))
-    if choice.transform == "tripod":
-        chosen = dataclasses.replace(chosen, ascii=False)
-        chosen = _with_paths(plan, chosen, ffmpeg_version)
-    return dataclasses.replace(plan, stabilizer=chosen)
+    if choice.transform == "none":
+        log.warning("%s: --stabilize auto: %s: %s", plan.info.path.name, choice.label,
+                    choice.reason)
+    chosen = variant(plan, stab, choice.transform, ffmpeg_version, stab.ascii)
+    return with_stabilizer(plan, dataclasses.replace(chosen, reason=choice.reason,
+                                                     shortlist=candidates(choice)))
+
+
+Transform = Literal["tripod", "smooth", "static", "none"]
+
+
+def variant(plan: Plan, stab: graph_extras.Stabilizer, transform: Transform,
+            ffmpeg_version: str, ascii: bool) -> graph_extras.Stabilizer:
+    """``stab`` (auto's) made concrete: ``transform`` with its smoothing and its cache
+    entries. Smoothing and the static camera read the analysis itself (``ascii``: as it was
+    written), tripod its own pass 1; none transforms nothing."""
+    smoothing = AUTO_SMOOTHING if transform == "smooth" else 0
+    chosen = dataclasses.replace(stab, decided=transform, residual=None, options=(
+        dataclasses.replace(stab.options, smoothing=smoothing)))
+    if transform == "none" or stab.method != "vidstab":
+        return chosen
+    chosen = dataclasses.replace(chosen, ascii=ascii and transform != "tripod")
+    return _with_paths(plan, chosen, ffmpeg_version)
 
 
 def settle(plan: Plan, tools: runner.Tools, progress: bool = False, run: bool = True) -> Plan:
-    """The plan pass 2 runs: ``--stabilize auto`` analysed (pass 1, cached) and decided,
-    then (``run``) the chosen stabilizer's own pass 1 if it needs one and it is not cached.
-    ``run=False`` (printing commands) leaves that pass to the printed line, except that auto
-    runs its choice's pass 1 to measure it (:func:`verify`): the printed line then finds it
-    cached."""
+    """The plan pass 2 runs: ``--stabilize auto`` analysed (pass 1, cached), decided by the
+    camera path and then by measuring the candidates on a sample (:func:`choose`); then
+    (``run``) the chosen stabilizer's own pass 1 if it needs one and it is not cached.
+    ``run=False`` (printing commands) leaves that pass to the printed line."""
     stab = plan.stabilizer
     if stab is not None and stab.options.auto and stab.decided is None:
         ensure_transforms(plan, tools, progress=progress)
         plan = decide(plan, tools.version)
     stab = plan.stabilizer
     if stab is not None and stab.decided is not None and stab.residual is None:  # auto's choice
-        return verify(plan, tools, progress=progress)  # it has run the choice's pass 1
+        plan = choose(plan, tools, progress=progress)
     if run:
         ensure_transforms(plan, tools, progress=progress)
     return plan
 
 
-def verify(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
-    """``--stabilize auto``'s choice, measured: its own pass 1 if it needs one, then one cheap
-    pass comparing the residual motion without and with it. A choice that raises the residual
-    (a camera fixed to a moving car, a large subject that vid.stab follows) is replaced by no
-    stabilization, and the run, ``--print-command`` and every subcommand all see that."""
+# the candidates measured where the camera path shows a camera held in place; one that moves
+# frame to frame (or no path to judge) is only measured against no stabilization: locking it
+# (tripod, static camera) freezes a view that slides out of the frame
+HELD_CANDIDATES: tuple[Transform, ...] = ("tripod", "static", "smooth")
+SAMPLE_WINDOWS = 3  # the sample: this many windows, at the start, middle and end
+SAMPLE_SECONDS = 1.0  # each this long (at least 4 K frames)
+# a candidate whose corrections leave more than this share of the sampled picture to be
+# filled from earlier output frames (stale borders, which read as no motion) is not eligible
+MAX_STALE = 0.01
+LABELS = {"none": "none", "tripod": "tripod", "static": "static camera",
+          "smooth": f"smoothing {AUTO_SMOOTHING}"}
+
+
+def candidates(choice: AutoChoice) -> tuple[Transform, ...]:
+    """What auto measures: the camera path's own choice first, then no stabilization, then
+    (a camera held in place) the other ways to hold it."""
+    others = HELD_CANDIDATES if choice.held else ()
+    return (choice.transform, "none", *(t for t in others if t != choice.transform))
+
+
+def pick(residuals: dict[Transform, float], order: Sequence[Transform]) -> Transform:
+    """The candidate with the lowest of ``residuals`` (the eligible ones); candidates within
+    RESIDUAL_TOLERANCE (or RESIDUAL_SLACK levels) of it count as equal, and of those the
+    first in ``order`` wins (:func:`choose`: the camera path's choice, then no stabilization,
+    then the smallest zoom)."""
+    tie = min(residuals.values()) * (1 + RESIDUAL_TOLERANCE) + RESIDUAL_SLACK
+    return next(t for t in order if t in residuals and residuals[t] <= tie)
+
+
+def sample_windows(count: int, k: int, fps: float) -> list[tuple[int, int]]:
+    """The frames auto measures on (``[first, end)`` in the range): the whole range when
+    it is short, else SAMPLE_WINDOWS windows spread over it (the first at frame 0)."""
+    length = max(round(fps * SAMPLE_SECONDS), 4 * k)
+    if SAMPLE_WINDOWS * length >= count:
+        return [(0, count)]
+    starts = [round(i * (count - length) / (SAMPLE_WINDOWS - 1)) for i in range(SAMPLE_WINDOWS)]
+    return [(a, a + length) for a in starts]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Auto's candidates measured on a sample: residual motion energy (8-bit levels) and the
+    share of the picture filled from earlier output frames, per candidate."""
+
+    residuals: dict[Transform, float]
+    stale: dict[Transform, float]
+    zoom: dict[Transform, float]  # vid.stab's static zoom (percent), none: 0
+    frames: int  # sampled
+    labels: dict[Transform, str]
+
+    def eligible(self, transform: Transform) -> bool:
+        """Whether the candidate shows (nearly) only its own frames (see MAX_STALE)."""
+        return self.stale.get(transform, 0.0) <= MAX_STALE
+
+    def said(self, transform: Transform) -> str:
+        said = f"{self.labels[transform]} {self.residuals[transform]:.2f}"
+        if self.zoom.get(transform):
+            said += f" (zoom {self.zoom[transform]:.0f}%)"
+        if not self.eligible(transform):
+            said += (f" ({self.stale[transform]:.0%} of the picture from earlier frames: "
+                     "not eligible)")
+        return said
+
+
+def choose(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
+    """``--stabilize auto``'s provisional choice measured against the other candidates
+    (:func:`candidates`) on a sample of the clip: the lowest residual motion of the eligible
+    ones wins (:func:`pick`), said on one line with every number. The run,
+    ``--print-command`` and every subcommand all see the result."""
     stab = plan.stabilizer
-    assert stab is not None
+    assert stab is not None and stab.decided is not None
     if stab.decided == "none":
         return plan
-    ensure_transforms(plan, tools, progress=progress)
-    measured = measure_residual(plan, tools)
+    order = tuple(stab.shortlist) or (stab.decided, "none")
+    measured = measure_candidates(plan, tools, order, progress)
     if measured is None:
         return plan
-    before, after = measured
-    if raised(before, after):
+    residuals = measured.residuals
+    # near-ties: the camera path's choice, then none, then the one that keeps the most of
+    # the picture (the smallest zoom)
+    ranked = (*order[:2], *sorted(order[2:], key=lambda t: measured.zoom.get(t, 0.0)))
+    winner = pick({t: v for t, v in residuals.items() if measured.eligible(t)}, ranked)
+    first = order[0]
+    label = measured.labels
+    said = (f"(K={_residual_k(plan)}, mean |Y - 127|) on {measured.frames} of "
+            f"{plan.span.count} frames: {', '.join(measured.said(t) for t in order)}")
+    name = plan.info.path.name
+    if winner == "none":
         log.warning("%s: --stabilize auto: no stabilization after all: %s raised the "
-                    "residual motion energy (K=%d, mean |Y - 127|) from %.2f to %.2f (%s)",
-                    plan.info.path.name, _described(stab).removeprefix("auto: "),
-                    _residual_k(plan), before, after, _rise(before, after))
-        stab = dataclasses.replace(stab, decided="none", options=dataclasses.replace(
-            stab.options, smoothing=0))
-    return dataclasses.replace(plan, stabilizer=dataclasses.replace(stab, residual=measured))
+                    "residual motion energy from %.2f to %.2f (%s); measured %s", name,
+                    label[first], residuals["none"], residuals[first],
+                    _rise(residuals["none"], residuals[first]), said)
+    elif winner == first:
+        log.warning("%s: --stabilize auto: %s: %s; residual motion energy %s", name,
+                    label[winner], stab.reason, said)
+    else:
+        log.warning("%s: --stabilize auto: %s, the lowest residual motion energy %s (the "
+                    "camera path alone chose %s: %s)", name, label[winner], said,
+                    label[first], stab.reason)
+    chosen = variant(plan, stab, winner, tools.version, detect_has_fileformat(tools.ffmpeg))
+    shown = residuals[first] if winner == "none" else residuals[winner]
+    return with_stabilizer(plan, dataclasses.replace(chosen,
+                                                     residual=(residuals["none"], shown)))
+
+
+def measure_candidates(plan: Plan, tools: runner.Tools, order: Sequence[Transform],
+                       progress: bool = False) -> Optional[Measured]:
+    """Each candidate in ``order`` measured on a sample of the clip (:func:`sample_windows`);
+    None when there is nothing to compare.
+
+    One pass decodes the sample once and stabilizes it each way, by the corrections of the
+    sampled frames (applied as a chunked run applies them): smoothing's and the static
+    camera's from the whole range's analysis (its motions, cached), tripod's from a tripod
+    pass 1 on the sample alone, the range's first frame first (its reference), as its own
+    pass 1 would find them. Deshake runs on the whole range (it follows the camera frame by
+    frame).
+    """
+    stab = plan.stabilizer
+    assert stab is not None
+    k = _residual_k(plan)
+    if k < 1:
+        return None
+    from .graph import views
+
+    vidstab = stab.method == "vidstab"
+    count = plan.span.count
+    windows = sample_windows(count, k, float(plan.info.fps)) if vidstab else [(0, count)]
+    sample = None if windows == [(0, count)] else windows
+    ascii = detect_has_fileformat(tools.ffmpeg)
+    small = min(plan.info.display_size[0], views.RESIDUAL_WIDTH) // 2 * 2
+    shape = geometry(plan)
+    stale: dict[Transform, float] = {}
+    zoom: dict[Transform, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ffmotion-residual-") as name:
+        folder = Path(name)
+        by: list[Optional[graph_extras.Stabilizer]] = []
+        for transform in order:
+            if transform == "none" or not vidstab:
+                by.append(None if transform == "none" else stab)
+                continue
+            chosen = variant(plan, stab, transform, tools.version, ascii)
+            if transform == "tripod":
+                values = _sampled_tripod(plan, tools, chosen, sample, folder)
+            else:
+                here = with_stabilizer(plan, chosen)
+                ensure_transforms(here, tools, progress=progress)
+                whole = load_corrections(here)
+                values = [whole[i] for first, end in windows for i in range(first, end)]
+            shares = [corrections.stale_share(t, shape) for t in values]
+            stale[transform] = sum(shares) / len(shares)
+            zoom[transform] = values[0][3]
+            path = folder / f"{transform}.corrections"
+            outputs.write_text(path, corrections.text(values), what="stabilization sample",
+                               overwrite=True)
+            by.append(dataclasses.replace(chosen, corrections=path))
+        files = [folder / f"{t}.txt" for t in order]
+        runner.run_ffmpeg(views.residual_command(plan, k, files, tools.ffmpeg, by, sample))
+        values_by = [views.parse_energy(f.read_text(), "gray", small) for f in files]
+    # the motion frames whose pair lies in one window (the sample joins them end to end)
+    kept: list[int] = []
+    at = 0
+    for first, end in windows:
+        kept.extend(range(at, at + end - first - k))
+        at += end - first
+    residuals: dict[Transform, float] = {}
+    for transform, energies in zip(order, values_by):
+        picked = [energies[i] for i in kept if i < len(energies)]
+        if not picked:
+            return None
+        residuals[transform] = sum(picked) / len(picked)
+    labels = {t: LABELS[t] if vidstab or t == "none" else stab.method for t in order}
+    return Measured(residuals, stale, zoom, at, labels)
+
+
+def _sampled_tripod(plan: Plan, tools: runner.Tools, tripod: graph_extras.Stabilizer,
+                    sample: Optional[list[tuple[int, int]]],
+                    folder: Path) -> list[corrections.Correction]:
+    """Tripod's corrections for the sampled frames: its pass 1 on them alone (each frame
+    against the range's first, as on the whole range), read into motions, the static zoom
+    from the sample."""
+    result = folder / "tripod.trf"
+    argv = graph_extras.detect_command(tools.ffmpeg, plan.info.input.name, plan.input_args(),
+                                       tripod, result, plan.picture, plan.source_video, sample)
+    runner.run_ffmpeg(argv)
+    frames = plan.span.count if sample is None else sum(b - a for a, b in sample)
+    step = folder / "motions"
+    step.mkdir()
+    text = read_motions(plan, dataclasses.replace(tripod, transforms=result), tools, step,
+                        frames)
+    width, height = plan.info.display_size
+    return corrections.camera_path(corrections.parse_motions(text), 0, width, height)
 
 
 RESIDUAL_TOLERANCE = 0.05  # a stabilized residual this much above the unstabilized one warns
+RESIDUAL_SLACK = 0.1  # 8-bit levels: auto's candidates closer than this are equally good
 
 
 def raised(before: float, after: float) -> bool:
@@ -666,4 +881,6 @@ def _described(stab: graph_extras.Stabilizer) -> str:
     auto = "auto: " if stab.decided is not None else ""
     if stab.tripod:
         return auto + "tripod"
+    if stab.decided == "static":
+        return auto + LABELS["static"]
     return auto + f"smoothing {stab.options.smoothing}"

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import ffmpeg
 
@@ -112,21 +112,35 @@ class Stabilizer:
     transforms: Optional[Path] = None  # vidstab: the cached pass-1 result
     ascii: bool = False  # pass 1 writes ASCII transforms (fileformat=ascii: auto reads them)
     # what --stabilize auto chose after its analysis (options then hold the concrete
-    # smoothing); "none": no transform at all
-    decided: Optional[Literal["tripod", "smooth", "none"]] = None
+    # smoothing); "static": smoothing 0 on the frame-to-frame path (the whole camera path
+    # removed, vid.stab's simulated static camera); "none": no transform at all
+    decided: Optional[Literal["tripod", "smooth", "static", "none"]] = None
     content: str = ""  # the input's content hash (the cache key of a second pass 1)
     # vid.stab's per-frame motions from the transforms (old text format, relative): what
     # pass 2 reads, so that a chunked run can apply the very same corrections
     motions: Optional[Path] = None
     # a chunk's own slice of the corrections (absolute, one line per frame it reads)
     corrections: Optional[Path] = None
-    # --stabilize auto's check of its choice: residual motion energy (without, with)
+    # --stabilize auto's measurement: residual motion energy without stabilization, and with
+    # its choice (with the camera path's choice where none won)
     residual: Optional[tuple[float, float]] = None
+    reason: str = ""  # --stabilize auto: what the camera path showed
+    shortlist: tuple[str, ...] = ()  # --stabilize auto: the candidates it measures, in order
+    # the plan's working format without stabilization: what it runs in when auto decides
+    # on none (the 8-bit pix_fmt is then only for the analysis)
+    plain_pix_fmt: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether pass 2 changes the frames (False: --stabilize auto decided on none, and
+        the plan is the plain one)."""
+        return self.decided != "none"
 
     @property
     def tripod(self) -> bool:
-        """vid.stab's tripod mode (pass 1 against the first frame): smoothing 0."""
-        return self.options.smoothing == 0
+        """vid.stab's tripod mode (pass 1 against the first frame): smoothing 0, except for
+        auto's static camera (smoothing 0 on the frame-to-frame analysis)."""
+        return self.options.smoothing == 0 and self.decided != "static"
 
 
 _VIDSTAB_YUV = {"444", "422", "420", "411", "410", "440"}
@@ -171,7 +185,12 @@ def detect_args(stab: Stabilizer) -> dict[str, Any]:
 
 
 def stabilize_video(video: Any, stab: Stabilizer) -> Any:
-    """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out."""
+    """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out.
+
+    Where --stabilize auto decided on none, ``video`` as it is: the plain graph, in the plain
+    working format."""
+    if not stab.active:
+        return video
     video = video.filter("format", stab.pix_fmt)
     if stab.method == "deshake":
         reach = min(64, max(4, round(16 * stab.options.strength / 5)))
@@ -179,8 +198,6 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.transforms is None or stab.motions is None:
         raise ValueError("vidstab needs its transforms and motions files")
     check_filter_path(stab.motions)
-    if stab.decided == "none":
-        return video
     if stab.options.auto:
         raise UsageError("--stabilize auto decides after its analysis pass: run "
                          "ffmotion.stabilize.settle(plan, tools) before building commands")
@@ -193,6 +210,9 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     if stab.tripod:
         return video.filter("vidstabtransform", input=str(stab.motions), tripod=1,
                             optalgo="gauss")
+    if stab.decided == "static":  # the frame-to-frame path integrated, all of it removed
+        return video.filter("vidstabtransform", input=str(stab.motions), relative=1,
+                            smoothing=0, optalgo="gauss")
     return video.filter("vidstabtransform", input=str(stab.motions),
                         smoothing=stab.options.smoothing, optalgo="gauss")
 
@@ -222,20 +242,32 @@ def motions_command(ffmpeg_bin: str, stab: Stabilizer, size: tuple[int, int]) ->
 
 def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str, Any], stab: Stabilizer,
                    result: Path, picture: Any = None,
-                   source_video: Optional[Callable[[Any], Any]] = None) -> list[str]:
+                   source_video: Optional[Callable[[Any], Any]] = None,
+                   sample: Optional[Sequence[tuple[int, int]]] = None) -> list[str]:
     """Pass 1: analyse the same frames pass 2 will see, writing transforms to ``result``.
 
     ``picture`` is the plan's prelude (:mod:`ffmotion.graph.picture`), applied as in pass 2;
     ``source_video`` picks the video stream and the range's frames from the input node
-    (:meth:`ffmotion.graph.Plan.source_video`; default: the first video stream, all frames).
+    (:meth:`ffmotion.graph.Plan.source_video`; default: the first video stream, all frames);
+    ``sample``: only these windows of frames (:func:`select_windows`).
     """
     check_filter_path(result)
     node = ffmpeg.input(str(src), **input_args)
-    video = (prelude(source_video(node) if source_video else node["v:0"], picture)
-             .filter("format", stab.pix_fmt)
+    video = prelude(source_video(node) if source_video else node["v:0"], picture)
+    if sample is not None:
+        video = select_windows(video, sample)
+    video = (video.filter("format", stab.pix_fmt)
              .filter("vidstabdetect", result=str(result), **detect_args(stab)))
     out = ffmpeg.output(video, "-", f="null", fps_mode="passthrough")
     return [ffmpeg_bin, "-hide_banner", "-nostdin", *out.get_args()]
+
+
+def select_windows(video: Any, windows: Sequence[tuple[int, int]]) -> Any:
+    """Only the frames of ``windows`` (``[first, end)`` by frame number, in order): a
+    ``select`` whose expression has no commas (ffmpeg-python would not escape them at the
+    filtergraph level): ``not(floor((n-a)/L))`` is 1 on frames a .. a+L-1 only."""
+    expr = "+".join(f"not(floor((n-{a})/{b - a}))" for a, b in windows)
+    return video.filter("select", expr)
 
 
 # $1: where the motions go; the rest: the ffmpeg argv, run in a folder of its own beside them;

@@ -819,7 +819,8 @@ def dual_timing(plan: Plan) -> Optional[Timing]:
     """
     index = plan.info.index
     if (plan.strategy != "dual" or index is None or plan.channel_ks is not None
-            or plan.stabilizer is not None or plan.options.look.denoise
+            or (plan.stabilizer is not None and plan.stabilizer.active)
+            or plan.options.look.denoise
             or (plan.picture is not None and plan.picture.deinterlace is not None)):
         return None
     span = plan.span

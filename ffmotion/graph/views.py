@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 import ffmpeg
 
 from .motion import GLOBAL_ARGS, Plan, motion_video
-from .extras import check_filter_path, seconds_text, stabilize_video
+from .extras import Stabilizer, check_filter_path, seconds_text, select_windows, stabilize_video
 from .picture import prelude
 from ..media.pixfmt import plane_layout
 
@@ -249,21 +249,29 @@ def parse_energy(text: str, pix_fmt: str, width: Optional[int] = None) -> list[f
 RESIDUAL_WIDTH = 320  # the check measures a picture this wide at most (cheap, and enough)
 
 
-def residual_command(plan: Plan, k: int, files: tuple[Path, Path], ffmpeg_bin: str) -> list[str]:
+def residual_command(plan: Plan, k: int, files: Sequence[Path], ffmpeg_bin: str,
+                     stabilizers: Optional[Sequence[Optional[Stabilizer]]] = None,
+                     sample: Optional[Sequence[tuple[int, int]]] = None) -> list[str]:
     """argv of one pass printing, per motion frame, the energy (msad of the gray classic blend
-    against 127, as :func:`energy_outputs`) of the picture as it comes (``files[0]``) and as
-    stabilized (``files[1]``): one decode, the stabilizer at full size, the motion graphs on
-    at most RESIDUAL_WIDTH pixels wide."""
+    against 127, as :func:`energy_outputs`) of the picture as stabilized by each of
+    ``stabilizers`` (None: as it comes) to the file beside it; default: as it comes
+    (``files[0]``) and as the plan stabilizes it (``files[1]``). One decode, the stabilizers
+    at full size, the motion graphs on at most RESIDUAL_WIDTH pixels wide. ``sample``: only
+    the frames of these windows (:func:`select_windows`), one after the other."""
     stab = plan.stabilizer
     assert stab is not None
+    chosen = list(stabilizers) if stabilizers is not None else [None, stab]
     source = ffmpeg.input(str(plan.info.path), **plan.input_args())
-    video = prelude(plan.source_video(source), plan.picture).filter("format", stab.pix_fmt)
-    branches = video.split()
+    video = prelude(plan.source_video(source), plan.picture)
+    if sample is not None:
+        video = select_windows(video, sample)
+    branches = video.filter("format", stab.pix_fmt).split()
     width = plan.info.display_size[0]
     small = min(width, RESIDUAL_WIDTH) // 2 * 2
     outputs = []
-    for branch, path in zip((branches[0], stabilize_video(branches[1], stab)), files):
+    for index, (by, path) in enumerate(zip(chosen, files)):
         check_filter_path(path)
+        branch = branches[index] if by is None else stabilize_video(branches[index], by)
         gray = branch.filter("scale", small, -2, flags="area").filter("format", "gray")
         first = motion_video(gray, k, plan.info.fps, "offset", "gray").split()
         top, flat = first[0], first[1].filter("lut", c0=127)

@@ -111,7 +111,9 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
     rows = []
     for index, row in enumerate(layout.rows):
         branch = branches[index]
-        if row.k is None:
+        if row.k is None and not plan.info.constant_rate:  # labelled with the frames' own times
+            branch = branch.setpts("PTS-STARTPTS")
+        elif row.k is None:
             branch = branch.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
         else:
             branch = motion_video(branch, row.k, fps, "offset", plan.working_pix_fmt)
@@ -120,7 +122,7 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
             cells = cells.filter("scale", layout.cell_width, layout.cell_height)
         cells = cells.filter("format", "rgb24")
         if font is not None:
-            cells = _label(cells, row, layout, font, Fraction(plan.span.first) / fps)
+            cells = _label(cells, row, layout, font, plan.info.input_time(plan.span.first))
         rows.append(cells.filter("tile", f"{len(layout.columns)}x1", margin=SHEET_MARGIN,
                                  padding=2 * SHEET_MARGIN).setpts("0"))
     sheet = ffmpeg.filter(rows, "vstack", inputs=len(rows))
@@ -135,7 +137,7 @@ def _label(cells: Any, row: SheetRow, layout: SheetLayout, font: Font, start: Fr
     size = max(8, round(strip * 0.7))
     args: dict[str, Any] = {"fontsize": size, "fontcolor": "white", "x": 3,
                             "y": layout.cell_height + (strip - size) // 2}
-    if row.k is None:  # each column's time: the frame's index timestamp + the range start
+    if row.k is None:  # each column's time: the frame's timestamp + the range start
         args.update(text=f"original %{{pts:hms:{seconds_text(start)}}}", expansion="normal")
     else:
         args.update(text=row.label, expansion="none")

@@ -105,6 +105,14 @@ class MediaInfo:
         """Frame i is shown at ``start + i / fps`` (no variable rate, no missing frame)."""
         return self.index is None or self.index.is_constant_rate(self.fps)
 
+    def input_time(self, i: int) -> Fraction:
+        """When frame ``i`` is shown, counted from the first frame: ``i / fps`` at a constant
+        rate, the frame's own time where frames are not 1/fps apart (a variable rate, AVI
+        null frames)."""
+        if self.constant_rate or self.index is None or not 0 <= i < self.index.count:
+            return Fraction(i) / self.fps
+        return self.index.times[i] - self.index.times[0]
+
     def frame_time(self, i: int) -> Fraction:
         """When frame ``i`` is shown, in seconds on the graph's timeline (input start = 0)."""
         if self.index is None:

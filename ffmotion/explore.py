@@ -237,9 +237,17 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
         with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
             argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
             _run_checked(base, found, argv)
+            if _has_empty_cell(tmp, layout, found):
+                api.recount(base.info, found)
         return result
 
     return _recounting(Path(src).name, attempt)
+
+
+def _has_empty_cell(sheet_png: Path, layout: views.SheetLayout, tools: runner.Tools) -> bool:
+    """True when a cell of the sheet got no frame (see :func:`views.empty_cells`)."""
+    done = runner.capture(views.sheet_pixels_command(tools.ffmpeg, sheet_png))
+    return done.returncode == 0 and bool(views.empty_cells(done.stdout, layout))
 
 
 def _legend(plan: graph.Plan, layout: views.SheetLayout) -> str:

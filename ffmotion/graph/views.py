@@ -154,6 +154,31 @@ def sheet_command(plan: Plan, layout: SheetLayout, ffmpeg_bin: str, dst: Path,
             *sheet_output(plan, layout, dst, font).get_args()]
 
 
+def sheet_pixels_command(ffmpeg_bin: str, sheet: Path) -> list[str]:
+    """argv printing the sheet PNG's pixels (rgb24) on stdout."""
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", "-i", str(sheet), "-f", "rawvideo",
+            "-pix_fmt", "rgb24", "-"]
+
+
+def empty_cells(rgb: bytes, layout: SheetLayout) -> list[tuple[int, int]]:
+    """The cells (row, column) whose picture is all black: where ``tile`` padded a row that
+    got fewer frames than planned (the input had fewer frames, or ffmpeg rebuilt the graph
+    when the picture size changed and flushed the rows half done). A black frame of the
+    input looks the same: a cell is a reason to count the frames, not an error."""
+    width, height = layout.width, layout.height
+    if len(rgb) != width * height * 3:
+        return []
+    empty = []
+    for row in range(len(layout.rows)):
+        for column in range(len(layout.columns)):
+            x, y, w, h = layout.cell_box(row, column)
+            lines = (rgb[3 * (line * width + x):3 * (line * width + x + w)]
+                     for line in range(y, y + h + layout.label_height))
+            if not any(line.strip(b"\0") for line in lines):
+                empty.append((row, column))
+    return empty
+
+
 def drawtext_probe_command(ffmpeg_bin: str, font: Font) -> list[str]:
     """A one-frame run of drawtext: fails when no font can be found (no fontconfig setup)."""
     args: dict[str, Any] = {"text": "Ag", "fontsize": 12}

@@ -380,8 +380,12 @@ def _run_file(plan: graph.Plan, tools: runner.Tools, progress: bool,
             if sizes_differ(exc):
                 recount(plan.info, tools)
             raise
-        # frames re-timed by --fps may differ from the plan by rounding: not a sign
-        suspect = written != planned and (planned == plan.out_frames or written == 0)
+        # frames re-timed by --fps may differ from the plan by rounding: not a sign; a
+        # shifted branch that got no frame at all passes at most K input frames through,
+        # as many as planned where those are trimmed to the plan (variable rate)
+        limit = max(plan.channel_ks) if plan.channel_ks else plan.k
+        suspect = ((written != planned and (planned == plan.out_frames or written == 0))
+                   or (plan.mode == "offset" and written <= limit))
         try:
             check_written(plan, written, planned)
         except FFmpegFailed as refused:

@@ -39,7 +39,9 @@ log = logging.getLogger("ffmotion")
 
 _CONFIG = re.compile(r"config in time_base: (\d+)/(\d+)")
 _START = re.compile(r"\bstart: (-?\d+(?:\.\d+)?)")
-_FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*(-?\d+|NOPTS)\s.*?\bs:(\d+)x(\d+)\b")
+# showinfo writes these in one log call per frame (its checksums and the line's end come in
+# later calls, between which a decoder thread's error message may land)
+_FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\S+\s.*?\bs:(\d+)x(\d+)\b")
 
 
 def decode_argv(ffmpeg: str, source: Source, stream: int) -> list[str]:
@@ -73,8 +75,6 @@ def _decode(ffmpeg: str, source: Source, stream: int) -> Optional[_Decoded]:
             if start is None and line.lstrip().startswith("Duration:"):
                 found = _START.search(line)
                 start = Fraction(found.group(1)) if found else Fraction(0)
-            if "Parsed_showinfo" not in line:
-                continue
             config = _CONFIG.search(line)
             if config:
                 bases.add(Fraction(int(config.group(1)), int(config.group(2))))

@@ -23,7 +23,6 @@ from .media.stream import input_source, probe_head, shown_name
 from .media.streams import parse_audio_choice
 from .run.sinks import check_hls, sink_for
 from .media.probe import MediaInfo, checked_by_decoding, probe, probe_sequence
-from .media.decoded import same_frames
 from .media import sequence as images
 from .media.sequence import SequenceRequest
 from .run.outputs import check_name, check_name_length
@@ -427,6 +426,8 @@ def recount(info: MediaInfo, tools: runner.Tools, refusal: Optional[str] = None)
     not those the plan was made on; return when they are (or were counted already)."""
     if info.index is None or info.index.decoded or not info.input.seekable:
         return
+    from .media.decoded import same_frames  # damaged inputs only: not on a plain run's path
+
     checked = checked_by_decoding(info, tools.ffmpeg)
     if not same_frames(info, checked):
         raise Recounted(checked, refusal)
@@ -445,11 +446,12 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
     so nothing is kept).
 
     An input with fewer decodable frames than it lists (damaged, cut short) gives fewer
-    frames than planned. With index timing every frame written is still blended, unless the
-    shifted branch got no frame at all: then blend passes the input's own frames through,
-    and at most K of them (the shifted branch starts at frame K). With frames keeping their
-    own times (variable rate) the last frame may pair with a padding clone. Either way the
-    output cannot be trusted. ``planned`` is the frames the output should get (``--fps``
+    frames than planned; :func:`run` then counts the frames that decode and runs again on
+    them (:func:`recount`), so this refuses what even they do not explain. With index
+    timing every frame written is still blended, unless the shifted branch got no frame at
+    all: then blend passes the input's own frames through, and at most K of them (the
+    shifted branch starts at frame K). With frames keeping their own times (variable rate)
+    the last frame may pair with a padding clone. Either way the output cannot be trusted. ``planned`` is the frames the output should get (``--fps``
     re-times them after the motion graph; then only a count above the plan is refused).
     """
     planned = plan.out_frames if planned is None else planned

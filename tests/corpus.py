@@ -269,31 +269,45 @@ def _null_frames(ffmpeg: str, folder: Path) -> CorpusFile:
 
 # -- files whose packet listing lies: only decoding tells (not in MAKERS: see BROKEN) ---------
 
-def _decoded_until(ffmpeg: str, path: Path) -> tuple[int, int, float, tuple[float, ...]]:
-    """(video packets listed, frames that decode, the last frame's time, beep onsets)."""
-    listed = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-copyts", "-i", str(path),
-                             "-map", "0:v", "-c", "copy", "-f", "framecrc", "-"],
-                            capture_output=True, text=True, timeout=120).stdout
-    count = sum(1 for line in listed.splitlines() if line and not line.startswith("#"))
-    events = measure(ffmpeg, path)
-    return count, len(events.frame_times), events.frame_times[-1], events.beeps
+def _decoded_until(ffmpeg: str, path: Path) -> tuple[int, list[float], tuple[float, ...]]:
+    """(video packets listed, the times of the frames that decode, beep onsets). Frames are
+    counted from framecrc of the decoded frames: a damaged file's decoder errors can land in
+    the middle of a showinfo line, not in framecrc's output."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([ffmpeg, "-hide_banner", "-nostdin", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    listed = run("-copyts", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-")
+    count = sum(1 for line in listed.stdout.splitlines() if line and not line.startswith("#"))
+    frames = run("-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framecrc",
+                 "-").stdout.splitlines()
+    tb = next((line for line in frames if line.startswith("#tb 0:")), "#tb 0: 1/1")
+    num, den = (int(x) for x in tb.split(":")[1].strip().split("/"))
+    times = [int(line.split(",")[2]) * num / den for line in frames
+             if line and not line.startswith("#")]
+    return count, times, measure(ffmpeg, path, video="0:v:0").beeps
 
 
-def _cut_short(ffmpeg: str, whole: Path, dst: Path, mid_packet: bool) -> None:
+def _cut_short(ffmpeg: str, whole: Path, dst: Path, mid_packet: bool, regular: bool) -> None:
     """``whole`` truncated (its bytes cut, as a recording stopped by a full card) after the
     third event and before the fourth, with the third beep in; ``mid_packet``: where a video
-    packet is listed but does not decode (the file ends inside it)."""
+    packet is listed but does not decode (the file ends inside it); ``regular``: where the
+    frames that decode are evenly spaced (no B-frame lost before the cut's last frame)."""
     data = whole.read_bytes()
     third, fourth = (f / FPS for f in EVENT_FRAMES[2:4])
     for step in range(60, 100):
         dst.write_bytes(data[:len(data) * step // 100])
         try:
-            listed, frames, last, beeps = _decoded_until(ffmpeg, dst)
-        except (RuntimeError, IndexError):
+            listed, times, beeps = _decoded_until(ffmpeg, dst)
+        except (RuntimeError, ValueError):
             continue
+        if not times:
+            continue
+        steps = [b - a for a, b in zip(times, times[1:])]
+        even = max(steps) - min(steps) < 0.002
         heard = any(abs(b - third) < 0.01 for b in beeps)
-        if (third + 0.2 < last < fourth - 0.05 and heard
-                and (listed > frames) == mid_packet):
+        if (third + 0.2 < times[-1] < fourth - 0.05 and heard
+                and (listed > len(times)) == mid_packet and (even or not regular)):
             return
     raise RuntimeError(f"no cut of {whole.name} ends between the third and fourth events")
 
@@ -309,7 +323,7 @@ def _mp4_cut_short(ffmpeg: str, folder: Path) -> CorpusFile:
                 "-pix_fmt", "yuv420p", "-fps_mode", "passthrough", "-movflags", "+faststart",
                 vfilter=select)
     dst = folder / "phone_cut_short.mp4"
-    _cut_short(ffmpeg, whole, dst, mid_packet=True)
+    _cut_short(ffmpeg, whole, dst, mid_packet=True, regular=False)
     return CorpusFile("mp4_cut_short", dst, "MP4 cut short: the index lists frames that are "
                       "gone", Fraction(FPS), event_times()[:3],
                       traits=frozenset({"cut_short", "vfr"}))
@@ -321,7 +335,7 @@ def _mkv_cut_short(ffmpeg: str, folder: Path) -> CorpusFile:
     _flash_beep(ffmpeg, whole, "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
                 "-bf", "2", "-pix_fmt", "yuv420p", vfilter="noise=alls=12:allf=t")
     dst = folder / "recording_cut_short.mkv"
-    _cut_short(ffmpeg, whole, dst, mid_packet=False)
+    _cut_short(ffmpeg, whole, dst, mid_packet=False, regular=True)
     return CorpusFile("mkv_cut_short", dst, "MKV cut short (the last cluster incomplete)",
                       Fraction(FPS), event_times()[:3], traits=frozenset({"cut_short"}))
 

@@ -423,8 +423,10 @@ class Events:
         return gaps[len(gaps) // 2] if gaps else 0.0
 
 
-_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+).*?"
-                       r"\bmean:\[(\d+)")
+# showinfo logs a frame in several calls (time first, statistics later): on a damaged file a
+# decoder thread's error can land between them, so each mean goes to the last frame seen
+_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)"
+                       r"|\bmean:\[(\d+)")
 _SILENCE_END = re.compile(r"silence_end:\s*(-?[\d.]+)")
 _SILENCE_START = re.compile(r"silence_start:\s*(-?[\d.]+)")
 
@@ -448,11 +450,12 @@ def measure(ffmpeg: str, path: Path, video: str = "0:v:0", audio: Optional[str] 
         raise RuntimeError(f"measuring {path} failed:\n{done.stderr[-2000:]}")
     times, means = [], []
     scale = 1 << (depth - 8)
-    for line in done.stderr.splitlines():
-        m = _SHOWINFO.search(line)
-        if m:
+    for m in _SHOWINFO.finditer(done.stderr):
+        if m.group(3) is not None:
             times.append(float(m.group(3)))
+        elif len(means) < len(times):
             means.append(int(m.group(4)) / scale)
+    times = times[:len(means)]
     flashes = tuple(t for t, mean in zip(times, means) if mean >= FLASH_LUMA)
     beeps: list[float] = []
     if audio is not None:

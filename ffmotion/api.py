@@ -369,7 +369,8 @@ def _run_file(plan: graph.Plan, tools: runner.Tools, progress: bool,
     """One run of a settled plan on a file output (see :func:`run`)."""
     options = plan.options
     planned = graph.delivered_frames(plan)
-    writer = runner.atomic_sequence if graph_outputs.is_sequence(options.dst) else runner.atomic_output
+    sequence = graph_outputs.is_sequence(options.dst)
+    writer = runner.atomic_sequence if sequence else runner.atomic_output
     with writer(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
         try:
@@ -451,8 +452,9 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
     timing every frame written is still blended, unless the shifted branch got no frame at
     all: then blend passes the input's own frames through, and at most K of them (the
     shifted branch starts at frame K). With frames keeping their own times (variable rate)
-    the last frame may pair with a padding clone. Either way the output cannot be trusted. ``planned`` is the frames the output should get (``--fps``
-    re-times them after the motion graph; then only a count above the plan is refused).
+    the last frame may pair with a padding clone. Either way the output cannot be trusted.
+    ``planned`` is the frames the output should get (``--fps`` re-times them after the
+    motion graph; then only a count above the plan is refused).
     """
     planned = plan.out_frames if planned is None else planned
     if written == planned:

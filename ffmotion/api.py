@@ -397,7 +397,21 @@ def _run_file(plan: graph.Plan, tools: runner.Tools, progress: bool,
     if written < planned:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
                     "ends early", options.src.name, written, planned)
+    elif _promised(plan) > written:  # planned on the frames that decode (see the recount)
+        log.warning("%s: ffmpeg wrote %d of the %d frames the file lists: the input is "
+                    "damaged or ends early", options.src.name, written, _promised(plan))
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
+
+
+def _promised(plan: graph.Plan) -> int:
+    """The frames a whole-input run would write if every frame the file lists decoded
+    (0 when that is not known: the frames were not recounted, or a range was given)."""
+    index = plan.info.index
+    if index is None or index.listed is None or not plan.span.is_whole:
+        return 0
+    if plan.mode == "freeze":
+        return index.listed
+    return index.listed - (max(plan.channel_ks) if plan.channel_ks else plan.k)
 
 
 class Recounted(Exception):

@@ -113,7 +113,8 @@ def recount(info: "MediaInfo", ffmpeg: str) -> "MediaInfo":
     times = FrameTimes(tuple(decoded.ticks), decoded.time_base)
     keys = _decoded_keyframes(info, times)
     sizes = tuple(decoded.sizes) if len(decoded.sizes) > 1 else ()
-    index = FrameIndex(times, keys, decoded.time_base, decoded=True, sizes=sizes)
+    index = FrameIndex(times, keys, decoded.time_base, decoded=True, sizes=sizes,
+                       listed=info.frames)
     return dataclasses.replace(info, frames=index.count, index=index)
 
 

@@ -105,6 +105,7 @@ class FrameIndex:
     # where the picture size changes (decoded indexes only): one run per size, in order;
     # empty when every frame has the stream's size
     sizes: tuple[SizeRun, ...] = ()
+    listed: Optional[int] = None  # decoded indexes: the frames the packets listed
 
     def sizes_between(self, first: int, end: int) -> tuple[SizeRun, ...]:
         """The size runs that frames ``first .. end-1`` fall in."""

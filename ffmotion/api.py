@@ -22,7 +22,7 @@ from .media.source import Source
 from .media.stream import input_source, probe_head, shown_name
 from .media.streams import parse_audio_choice
 from .run.sinks import check_hls, playlist_entries, sink_for
-from .media.probe import MediaInfo, probe, probe_sequence
+from .media.probe import MediaInfo, checked_by_decoding, probe, probe_sequence
 from .media import sequence as images
 from .media.sequence import SequenceRequest
 from .run.outputs import check_name, check_name_length, same_file, shown
@@ -374,20 +374,112 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         done = streaming.run_plan(plan, tools, progress=progress, on_frames=on_frames)
         return Result(done.output, done.frames, plan.k, plan.mode,
                       graph.command(plan, tools.ffmpeg), stopped=done.stopped)
-    sequence = graph_outputs.is_sequence(options.dst)
     if not settled:
         plan = settle(plan, tools, progress=progress)
+    try:
+        return _run_file(plan, tools, progress, on_frames)
+    except Recounted as recounted:  # the frames that decode are not those listed: again
+        try:
+            plan = settle(prepare(options, tools, recounted.info), tools, progress=progress)
+        except UsageError as exc:  # e.g. an offset longer than the frames that decode
+            if recounted.refusal is None:
+                raise
+            raise FFmpegFailed(f"{recounted.refusal}: no output written ({exc})") from None
+        log.warning("%s: again, on the frames as they decode: %s", options.src.name,
+                    plan.describe())
+        return _run_file(plan, tools, progress, on_frames)
+
+
+def _run_file(plan: graph.Plan, tools: runner.Tools, progress: bool,
+              on_frames: Optional[Callable[[int], None]]) -> Result:
+    """One run of a settled plan on a file output (see :func:`run`)."""
+    options = plan.options
     planned = graph.delivered_frames(plan)
+    sequence = graph_outputs.is_sequence(options.dst)
     writer = runner.atomic_sequence if sequence else runner.atomic_output
     with writer(options.dst, options.overwrite) as tmp:
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
-        written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
-                                    on_frames=on_frames)
-        check_written(plan, written, planned)
+        try:
+            written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
+                                        on_frames=on_frames)
+        except FFmpegFailed as exc:
+            if sizes_differ(exc):
+                recount(plan.info, tools)
+            raise
+        # frames re-timed by --fps may differ from the plan by rounding: not a sign; a
+        # shifted branch that got no frame at all passes at most K input frames through,
+        # as many as planned where those are trimmed to the plan (variable rate)
+        limit = max(plan.channel_ks) if plan.channel_ks else plan.k
+        suspect = ((written != planned and (planned == plan.out_frames or written == 0))
+                   or (plan.mode == "offset" and written <= limit))
+        try:
+            check_written(plan, written, planned)
+        except FFmpegFailed as refused:
+            if suspect:
+                recount(plan.info, tools, refusal=refusal_text(refused))
+            raise
+        if suspect:
+            recount(plan.info, tools)
     if written < planned:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
                     "ends early", options.src.name, written, planned)
+    elif _promised(plan) > written:  # planned on the frames that decode (see the recount)
+        log.warning("%s: ffmpeg wrote %d of the %d frames the file lists: the input is "
+                    "damaged or ends early", options.src.name, written, _promised(plan))
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
+
+
+def _promised(plan: graph.Plan) -> int:
+    """The frames a whole-input run would write if every frame the file lists decoded
+    (0 when that is not known: the frames were not recounted, or a range was given)."""
+    index = plan.info.index
+    if index is None or index.listed is None or not plan.span.is_whole:
+        return 0
+    if plan.mode == "freeze":
+        return index.listed
+    return index.listed - (max(plan.channel_ks) if plan.channel_ks else plan.k)
+
+
+class Recounted(Exception):
+    """Decoding the input found other frames than the probe listed (fewer, or of several
+    sizes): the run is to be planned again on ``info`` (raised inside the atomic write, so
+    nothing is kept)."""
+
+    def __init__(self, info: MediaInfo, refusal: Optional[str] = None) -> None:
+        super().__init__(f"{info.path.name}: the frames that decode differ from those listed")
+        self.info = info
+        self.refusal = refusal  # why the first run's output was refused, if it was
+
+
+# what ffmpeg says when frames of another size reach a filter graph built for one size
+_SIZE_ERRORS = ("do not match the corresponding", "Changing video frame properties")
+
+
+def sizes_differ(failure: FFmpegFailed) -> bool:
+    """True when ffmpeg failed because frames changed size under the graph."""
+    text = f"{failure}\n{failure.stderr_tail}"
+    return any(words in text for words in _SIZE_ERRORS)
+
+
+def recount(info: MediaInfo, tools: runner.Tools, refusal: Optional[str] = None) -> None:
+    """A run got another count than planned, or frames of another size: count the frames
+    that decode (:mod:`ffmotion.media.decoded`) and raise :class:`Recounted` when they are
+    not those the plan was made on; return when they are (or were counted already)."""
+    if info.index is None or info.index.decoded or not info.input.seekable:
+        return
+    from .media.decoded import same_frames  # damaged inputs only: not on a plain run's path
+
+    checked = checked_by_decoding(info, tools.ffmpeg)
+    if not same_frames(info, checked):
+        raise Recounted(checked, refusal)
+
+
+_NOTHING = ": no output written"
+
+
+def refusal_text(refused: FFmpegFailed) -> str:
+    """A :func:`check_written` refusal without its ending and its guessed cause."""
+    return str(refused).split(" (the input", 1)[0].split(_NOTHING, 1)[0]
 
 
 def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None) -> None:
@@ -395,12 +487,14 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
     so nothing is kept).
 
     An input with fewer decodable frames than it lists (damaged, cut short) gives fewer
-    frames than planned. With index timing every frame written is still blended, unless the
-    shifted branch got no frame at all: then blend passes the input's own frames through,
-    and at most K of them (the shifted branch starts at frame K). With frames keeping their
-    own times (variable rate) the last frame may pair with a padding clone. Either way the
-    output cannot be trusted. ``planned`` is the frames the output should get (``--fps``
-    re-times them after the motion graph; then only a count above the plan is refused).
+    frames than planned; :func:`run` then counts the frames that decode and runs again on
+    them (:func:`recount`), so this refuses what even they do not explain. With index
+    timing every frame written is still blended, unless the shifted branch got no frame at
+    all: then blend passes the input's own frames through, and at most K of them (the
+    shifted branch starts at frame K). With frames keeping their own times (variable rate)
+    the last frame may pair with a padding clone. Either way the output cannot be trusted.
+    ``planned`` is the frames the output should get (``--fps`` re-times them after the
+    motion graph; then only a count above the plan is refused).
     """
     planned = plan.out_frames if planned is None else planned
     if written == planned:
@@ -414,8 +508,8 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
     if written > plan.out_frames or written <= limit or plan.timing.variable is not None:
         raise FFmpegFailed(
             f"{plan.info.path.name}: ffmpeg wrote {written} of the {plan.out_frames} frames "
-            "planned, and that many may include frames not blended (the input decodes to "
-            "fewer frames than it lists: damaged?): no output written")
+            "planned, which may include frames not blended (the input decodes to fewer "
+            f"frames than it lists){_NOTHING}")
 
 
 def _stabilization() -> ModuleType:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, TypeVar, Union
 
 from . import api, graph, stabilize
 from .run import runner, outputs
@@ -25,6 +25,7 @@ from .graph.extras import seconds_text
 from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
 from .media import sequence as images
 from .media.sequence import SequenceRequest
+from .media.probe import MediaInfo
 from .media.source import Source
 
 if TYPE_CHECKING:
@@ -62,11 +63,13 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
            start: TimeLike, end: TimeLike, duration: TimeLike,
            stabilize_options: Optional[StabilizeOptions],
            lenient: bool = False, deinterlace: bool = False,
-           sequence: Optional[SequenceRequest] = None) -> list[graph.Plan]:
+           sequence: Optional[SequenceRequest] = None,
+           info: Optional[MediaInfo] = None) -> list[graph.Plan]:
     """One plan per offset (each validated against the range), sharing one stabilizer.
 
     ``lenient`` drops offsets the range is too short for (an error only if none is left).
     ``sequence``: ``src`` is an image sequence (see :func:`ffmotion.api.sequence_request`).
+    ``info``: the input's facts, when known (a recount, :func:`_recounting`); else probed.
     """
     base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
                    duration=duration, stabilize=stabilize_options,  # type: ignore[arg-type]
@@ -78,7 +81,8 @@ def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.T
         raise UsageError(f"input not found: {base.src}")
     elif base.src.is_dir():
         raise UsageError(f"input is a folder, not a file: {base.src}")
-    info = api.probe_input(base, tools)
+    if info is None:
+        info = api.probe_input(base, tools)
     plans, errors = [], []
     for offset in offsets:
         try:
@@ -111,6 +115,37 @@ def _unique(plans: list[graph.Plan]) -> list[graph.Plan]:
             seen.add(plan.k)
             kept.append(plan)
     return kept
+
+
+# -- runs that recount the frames where the input lies about them -------------------------------
+
+T = TypeVar("T")
+
+
+def _recounting(name: str, attempt: Callable[[Optional[MediaInfo]], T]) -> T:
+    """``attempt(None)`` (probing the input); when its run found the frames that decode to
+    differ from those listed (:class:`ffmotion.api.Recounted`), ``attempt`` again on them."""
+    try:
+        return attempt(None)
+    except api.Recounted as recounted:
+        log.warning("%s: again, on the frames as they decode", name)
+        return attempt(recounted.info)
+
+
+def _run_checked(plan: graph.Plan, tools: runner.Tools, argv: list[str],
+                 expected: Optional[int] = None, progress: bool = False) -> int:
+    """Run ``argv`` (a graph over ``plan``'s input); when ffmpeg wrote nothing, another count
+    than ``expected``, or failed on frames changing size, recount the input's frames
+    (:func:`ffmotion.api.recount`: raises Recounted when they are not those planned)."""
+    try:
+        written = runner.run_ffmpeg(argv, total_frames=expected, progress=progress)
+    except FFmpegFailed as exc:
+        if api.sizes_differ(exc):
+            api.recount(plan.info, tools)
+        raise
+    if written == 0 or (expected is not None and written != expected):
+        api.recount(plan.info, tools)
+    return written
 
 
 # -- labels ---------------------------------------------------------------------------------
@@ -177,34 +212,47 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
         raise UsageError(f"the sheet is a PNG: give an output ending in .png, not {dst_path.name}")
     implicit = offsets is None
     wanted = parse_offsets(list(DEFAULT_SHEET_OFFSETS) if implicit else offsets)  # type: ignore[arg-type]
-    # the default offsets: those the clip is long enough for
-    plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
-                           stabilize_options, lenient=implicit, deinterlace=deinterlace,
-                           sequence=sequence))
-    base = plans[0]
-    outputs.check_target(dst_path, what="sheet", overwrite=overwrite, inputs=[base.options.src])
-    font = find_font(found.ffmpeg) if labels else None
-    layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
-                                cell_width, labels=font is not None)
-    legend = _legend(base, layout)
-    commands = stabilize.analysis_commands(base, found.ffmpeg) + [
-        views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
-    result = SheetResult(dst_path, layout, font is not None, legend, commands, base)
-    if dry_run:
+
+    def attempt(info: Optional[MediaInfo]) -> SheetResult:
+        # the default offsets: those the clip is long enough for
+        plans = _unique(_plans(Path(src), dst_path, wanted, found, start, end, duration,
+                               stabilize_options, lenient=implicit, deinterlace=deinterlace,
+                               sequence=sequence, info=info))
+        base = plans[0]
+        outputs.check_target(dst_path, what="sheet", overwrite=overwrite,
+                             inputs=[base.options.src])
+        font = find_font(found.ffmpeg) if labels else None
+        layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
+                                    cell_width, labels=font is not None)
+        legend = _legend(base, layout)
+        commands = stabilize.analysis_commands(base, found.ffmpeg) + [
+            views.sheet_command(base, layout, found.ffmpeg, dst_path, font, overwrite)]
+        result = SheetResult(dst_path, layout, font is not None, legend, commands, base)
+        if dry_run:
+            return result
+        if labels and font is None and info is None:
+            log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to "
+                        "a .ttf file): the sheet has none. %s", FONT_ENV, legend)
+        base = stabilize.settle(base, found, progress=progress)
+        with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
+            argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
+            _run_checked(base, found, argv)
+            if _has_empty_cell(tmp, layout, found):
+                api.recount(base.info, found)
         return result
-    if labels and font is None:
-        log.warning("cannot draw labels (this ffmpeg's drawtext finds no font; set %s to a "
-                    ".ttf file): the sheet has none. %s", FONT_ENV, legend)
-    base = stabilize.settle(base, found, progress=progress)
-    with outputs.atomic_output(dst_path, overwrite, what="sheet") as tmp:
-        argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
-        runner.run_ffmpeg(argv, total_frames=None, progress=False)
-    return result
+
+    return _recounting(Path(src).name, attempt)
+
+
+def _has_empty_cell(sheet_png: Path, layout: views.SheetLayout, tools: runner.Tools) -> bool:
+    """True when a cell of the sheet got no frame (see :func:`views.empty_cells`)."""
+    done = runner.capture(views.sheet_pixels_command(tools.ffmpeg, sheet_png))
+    return done.returncode == 0 and bool(views.empty_cells(done.stdout, layout))
 
 
 def _legend(plan: graph.Plan, layout: views.SheetLayout) -> str:
-    fps, first = plan.info.fps, plan.span.first
-    times = ", ".join(f"{seconds_text(Fraction(first + i) / fps)}s" for i in layout.columns)
+    first = plan.span.first
+    times = ", ".join(f"{seconds_text(plan.info.input_time(first + i))}s" for i in layout.columns)
     rows = "; ".join(f"{n + 1}: {row.label}" for n, row in enumerate(layout.rows))
     return f"Rows from the top: {rows}. Columns from the left: input time {times}."
 
@@ -221,10 +269,19 @@ class EnergyTable:
     labels: list[str]
     ks: list[int]
     values: list[list[float]]  # values[j][i]: offset j, motion frame i (len n - K_j)
+    # input time of row i, from the first frame, where frames are not 1/fps apart (a
+    # variable rate, AVI null frames); None: (first + i) / fps
+    times: Optional[tuple[Fraction, ...]] = None
 
     @property
     def frames(self) -> int:
         return max(len(v) for v in self.values)
+
+    def time(self, i: int) -> Fraction:
+        """Input time of row ``i`` (motion frame i shows input frame first + i)."""
+        if self.times is not None and i < len(self.times):
+            return self.times[i]
+        return Fraction(self.first + i) / self.fps
 
     def csv(self) -> str:
         """``frame,time_s,energy_k<K>...``; frame and time are the input's; blank past N−K."""
@@ -232,7 +289,7 @@ class EnergyTable:
         lines = [",".join(header)]
         for i in range(self.frames):
             frame = self.first + i
-            cells = [str(frame), seconds_text(Fraction(frame) / self.fps)]
+            cells = [str(frame), seconds_text(self.time(i))]
             cells += [f"{v[i]:.4f}" if i < len(v) else "" for v in self.values]
             lines.append(",".join(cells))
         return "\n".join(lines) + "\n"
@@ -245,7 +302,7 @@ class EnergyTable:
             mean = sum(values) / len(values)
             at = self.first + peak
             out.append(f"{label}: mean {mean:.2f}, peak {values[peak]:.2f} at frame {at} "
-                       f"({seconds_text(Fraction(at) / self.fps)}s)")
+                       f"({seconds_text(self.time(peak))}s)")
         return out
 
 
@@ -261,13 +318,14 @@ def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[
                  duration: TimeLike = None,
                  stabilize_options: Optional[StabilizeOptions] = None,
                  deinterlace: bool = False,
-                 sequence: Optional[SequenceRequest] = None) -> list[graph.Plan]:
+                 sequence: Optional[SequenceRequest] = None,
+                 info: Optional[MediaInfo] = None) -> list[graph.Plan]:
     """The plans of an energy run (validated offsets, range, stabilizer), without running."""
     src_path = Path(src)
     dummy = src_path.with_name(src_path.name + ".energy")  # no video is written
     return _unique(_plans(src_path, dummy, parse_offsets(offsets), tools, start, end,
                           duration, stabilize_options, deinterlace=deinterlace,
-                          sequence=sequence))
+                          sequence=sequence, info=info))
 
 
 def energy_commands(plans: list[graph.Plan], ffmpeg: str, files: Sequence[Path]) -> list[list[str]]:
@@ -286,22 +344,37 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
     0 where nothing changed between frame i and frame i+K.
     """
     found = tools or runner.tools(ffmpeg)
-    plans = energy_plans(src, offsets, tools=found, start=start, end=end, duration=duration,
-                         stabilize_options=stabilize_options, deinterlace=deinterlace,
-                         sequence=sequence)
-    base = stabilize.settle(plans[0], found, progress=progress)
-    plans = [dataclasses.replace(p, stabilizer=base.stabilizer) for p in plans]
-    with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
-        files = [Path(folder) / f"k{p.k}.txt" for p in plans]
-        argv = energy_commands(plans, found.ffmpeg, files)[-1]
-        runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
-                          progress=progress)
-        values = [views.parse_energy(f.read_text(), base.working_pix_fmt,
-                                     base.info.display_size[0]) for f in files]
-    for plan, got in zip(plans, values):
-        check_energy_frames(plan, len(got))
-    return EnergyTable(base.info.path, base.info.fps, base.span.first,
-                       [_offset_label(p) for p in plans], [p.k for p in plans], values)
+
+    def attempt(info: Optional[MediaInfo]) -> EnergyTable:
+        plans = energy_plans(src, offsets, tools=found, start=start, end=end,
+                             duration=duration, stabilize_options=stabilize_options,
+                             deinterlace=deinterlace, sequence=sequence, info=info)
+        base = stabilize.settle(plans[0], found, progress=progress)
+        plans = [dataclasses.replace(p, stabilizer=base.stabilizer) for p in plans]
+        with tempfile.TemporaryDirectory(prefix="ffmotion-energy-") as folder:
+            files = [Path(folder) / f"k{p.k}.txt" for p in plans]
+            argv = energy_commands(plans, found.ffmpeg, files)[-1]
+            try:
+                runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
+                                  progress=progress)
+            except FFmpegFailed as exc:
+                if api.sizes_differ(exc):
+                    api.recount(base.info, found)
+                raise
+            values = [views.parse_energy(f.read_text(), base.working_pix_fmt,
+                                         base.info.display_size[0]) for f in files]
+        if any(len(got) != plan.out_frames for plan, got in zip(plans, values)):
+            api.recount(base.info, found)
+        for plan, got in zip(plans, values):
+            check_energy_frames(plan, len(got))
+        first = base.span.first
+        times = (None if base.info.constant_rate else
+                 tuple(base.info.input_time(first + i) for i in range(max(map(len, values)))))
+        return EnergyTable(base.info.path, base.info.fps, first,
+                           [_offset_label(p) for p in plans], [p.k for p in plans], values,
+                           times)
+
+    return _recounting(Path(src).name, attempt)
 
 
 def check_energy_frames(plan: graph.Plan, got: int) -> None:
@@ -330,7 +403,7 @@ def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
     figure = Figure(figsize=(9, 3.2), dpi=100, layout="constrained")
     axes = figure.add_subplot()
     for label, values in zip(table.labels, table.values):
-        times = [float(Fraction(table.first + i) / table.fps) for i in range(len(values))]
+        times = [float(table.time(i)) for i in range(len(values))]
         axes.plot(times, values, label=label, linewidth=1.2)
     axes.set_xlabel("time in the input (s)")
     axes.set_ylabel("motion energy\n(mean |v - gray|, 8-bit)")
@@ -370,32 +443,38 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     dst_path = Path(dst).expanduser().absolute()
     if dst_path.suffix.lower() not in (".png", ".mkv", ".nut"):
         raise UsageError(f"the map is a PNG: give an output ending in .png, not {dst_path.name}")
-    plan = _plans(Path(src), dst_path, parse_offsets(str(offset)), found, start, end, duration,
-                  stabilize_options, sequence=sequence)[0]
-    if dst_path == plan.options.src:
-        raise UsageError(f"output is the input: {dst_path}")
-    runner.check_output_path(dst_path, overwrite)
-    n = maps.motion_frames(plan)
-    if spec.motiogram:
-        what = f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} motion frames"
-    elif spec.is_mean:
-        what = (f"motion map by {spec.color}: mean |motion| per pixel over {n} motion frames "
-                f"x{spec.applied_gain} (255 = a mean of {float(255 / spec.applied_gain):.4g} levels)")
-    else:
-        what = f"motion map by {spec.color}: peak |motion| per pixel over {n} motion frames"
-    legend = f"{what}, K={plan.k}, gain {spec.applied_gain}"
-    if spec.color == "time" and not spec.motiogram:
-        legend += f", moved = more than {spec.threshold} levels"
-    commands = stabilize.analysis_commands(plan, found.ffmpeg) + [
-        map_graph.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
-    result = MapResult(dst_path, legend, commands)
-    if dry_run:
+
+    def attempt(info: Optional[MediaInfo]) -> MapResult:
+        plan = _plans(Path(src), dst_path, parse_offsets(str(offset)), found, start, end,
+                      duration, stabilize_options, sequence=sequence, info=info)[0]
+        if dst_path == plan.options.src:
+            raise UsageError(f"output is the input: {dst_path}")
+        runner.check_output_path(dst_path, overwrite)
+        n = maps.motion_frames(plan)
+        if spec.motiogram:
+            what = (f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} "
+                    "motion frames")
+        elif spec.is_mean:
+            what = (f"motion map by {spec.color}: mean |motion| per pixel over {n} motion "
+                    f"frames x{spec.applied_gain} (255 = a mean of "
+                    f"{float(255 / spec.applied_gain):.4g} levels)")
+        else:
+            what = (f"motion map by {spec.color}: peak |motion| per pixel over {n} motion "
+                    "frames")
+        legend = f"{what}, K={plan.k}, gain {spec.applied_gain}"
+        if spec.color == "time" and not spec.motiogram:
+            legend += f", moved = more than {spec.threshold} levels"
+        commands = stabilize.analysis_commands(plan, found.ffmpeg) + [
+            map_graph.map_command(plan, spec, found.ffmpeg, dst_path, overwrite)]
+        result = MapResult(dst_path, legend, commands)
+        if dry_run:
+            return result
+        plan = stabilize.settle(plan, found, progress=False)
+        with runner.atomic_output(dst_path, overwrite) as tmp:
+            _run_checked(plan, found, map_graph.map_command(plan, spec, found.ffmpeg, tmp, True))
         return result
-    plan = stabilize.settle(plan, found, progress=False)
-    with runner.atomic_output(dst_path, overwrite) as tmp:
-        runner.run_ffmpeg(map_graph.map_command(plan, spec, found.ffmpeg, tmp, True),
-                          total_frames=None, progress=False)
-    return result
+
+    return _recounting(Path(src).name, attempt)
 
 
 def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,

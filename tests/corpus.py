@@ -252,6 +252,124 @@ def _multitrack(ffmpeg: str, folder: Path) -> CorpusFile:
                       event_times(), traits=frozenset({"multitrack", "subtitles"}))
 
 
+def _null_frames(ffmpeg: str, folder: Path) -> CorpusFile:
+    """AVI with zero-size "null" frames (capture tools, DVRs, VirtualDub): the phone-like
+    30 -> 10 -> 30 fps of :func:`_vfr` written to AVI, whose muxer fills each gap with empty
+    '00dc' chunks. Ut Video has no parser in ffmpeg, so the empty packets reach the packet
+    listing (as Cinepak's do in real captures): 120 packets, 101 frames."""
+    dst = folder / "capture_null_frames.avi"
+    keep = "+".join(f"eq(n\\,{n})" for n in EVENT_FRAMES)
+    select = f"select='lt(t\\,1)+gte(t\\,2)+not(mod(n\\,3))+{keep}'"
+    _flash_beep(ffmpeg, dst, "-c:v", "utvideo", "-pix_fmt", "yuv420p", "-fps_mode",
+                "passthrough", vfilter=select, audio_codec="pcm_s16le")
+    return CorpusFile("avi_null_frames", dst, "AVI null frames (zero-size packets) where "
+                      "frames were dropped", Fraction(FPS), event_times(),
+                      traits=frozenset({"null_frames", "vfr"}))
+
+
+# -- files whose packet listing lies: only decoding tells (not in MAKERS: see BROKEN) ---------
+
+def _decoded_until(ffmpeg: str, path: Path) -> tuple[int, list[float], tuple[float, ...]]:
+    """(video packets listed, the times of the frames that decode, beep onsets). Frames are
+    counted from framecrc of the decoded frames: a damaged file's decoder errors can land in
+    the middle of a showinfo line, not in framecrc's output."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([ffmpeg, "-hide_banner", "-nostdin", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    listed = run("-copyts", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "framecrc", "-")
+    count = sum(1 for line in listed.stdout.splitlines() if line and not line.startswith("#"))
+    frames = run("-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framecrc",
+                 "-").stdout.splitlines()
+    tb = next((line for line in frames if line.startswith("#tb 0:")), "#tb 0: 1/1")
+    num, den = (int(x) for x in tb.split(":")[1].strip().split("/"))
+    times = [int(line.split(",")[2]) * num / den for line in frames
+             if line and not line.startswith("#")]
+    return count, times, measure(ffmpeg, path, video="0:v:0").beeps
+
+
+def _cut_short(ffmpeg: str, whole: Path, dst: Path, mid_packet: bool, regular: bool) -> None:
+    """``whole`` truncated (its bytes cut, as a recording stopped by a full card) after the
+    third event and before the fourth, with the third beep in; ``mid_packet``: where a video
+    packet is listed but does not decode (the file ends inside it); ``regular``: where the
+    frames that decode are evenly spaced (no B-frame lost before the cut's last frame)."""
+    data = whole.read_bytes()
+    third, fourth = (f / FPS for f in EVENT_FRAMES[2:4])
+    for step in range(60, 100):
+        dst.write_bytes(data[:len(data) * step // 100])
+        try:
+            listed, times, beeps = _decoded_until(ffmpeg, dst)
+        except (RuntimeError, ValueError):
+            continue
+        if not times:
+            continue
+        steps = [b - a for a, b in zip(times, times[1:])]
+        even = max(steps) - min(steps) < 0.002
+        heard = any(abs(b - third) < 0.01 for b in beeps)
+        if (third + 0.2 < times[-1] < fourth - 0.05 and heard
+                and (listed > len(times)) == mid_packet and (even or not regular)):
+            return
+    raise RuntimeError(f"no cut of {whole.name} ends between the third and fourth events")
+
+
+def _mp4_cut_short(ffmpeg: str, folder: Path) -> CorpusFile:
+    """A phone MP4 (index first: +faststart; variable rate as :func:`_vfr`) cut short: its
+    index lists every frame, the bytes of the last ones are gone, and the file ends inside a
+    video packet, which ffmpeg lists but cannot decode."""
+    whole = folder / "phone_whole.mp4"
+    keep = "+".join(f"eq(n\\,{n})" for n in EVENT_FRAMES)
+    select = f"select='lt(t\\,1)+gte(t\\,2)+not(mod(n\\,3))+{keep}',noise=alls=12:allf=t"
+    _flash_beep(ffmpeg, whole, "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+                "-pix_fmt", "yuv420p", "-fps_mode", "passthrough", "-movflags", "+faststart",
+                vfilter=select)
+    dst = folder / "phone_cut_short.mp4"
+    _cut_short(ffmpeg, whole, dst, mid_packet=True, regular=False)
+    return CorpusFile("mp4_cut_short", dst, "MP4 cut short: the index lists frames that are "
+                      "gone", Fraction(FPS), event_times()[:3],
+                      traits=frozenset({"cut_short", "vfr"}))
+
+
+def _mkv_cut_short(ffmpeg: str, folder: Path) -> CorpusFile:
+    """An MKV recording (OBS-like: H.264 with B-frames, GOP 30) cut short after 3 s."""
+    whole = folder / "recording_whole.mkv"
+    _flash_beep(ffmpeg, whole, "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+                "-bf", "2", "-pix_fmt", "yuv420p", vfilter="noise=alls=12:allf=t")
+    dst = folder / "recording_cut_short.mkv"
+    _cut_short(ffmpeg, whole, dst, mid_packet=False, regular=True)
+    return CorpusFile("mkv_cut_short", dst, "MKV cut short (the last cluster incomplete)",
+                      Fraction(FPS), event_times()[:3], traits=frozenset({"cut_short"}))
+
+
+CHANGE_AT = 60  # the frame where :func:`_size_change` changes size
+SECOND_SIZE = (128, 96)
+
+
+def _size_change(ffmpeg: str, folder: Path) -> CorpusFile:
+    """Two MPEG-TS recordings of different sizes (160x120, then 128x96 from frame 60)
+    joined by stream copy (the concat protocol), as broadcast recordings and concatenated
+    segments are. The second segment stays beside it (``segment_b.ts``): its frames are
+    those of the joined file from frame 60 on."""
+    parts = []
+    split = CHANGE_AT / FPS
+    for name, size, flashes in (("segment_a.ts", SIZE, EVENT_FRAMES[:2]),
+                                ("segment_b.ts", SECOND_SIZE,
+                                 tuple(f - CHANGE_AT for f in EVENT_FRAMES[2:]))):
+        part = folder / name
+        video = video_source(size=size, seconds=split, flashes=flashes) + ",noise=alls=12:allf=t"
+        _run(ffmpeg, "-f", "lavfi", "-i", video,
+             "-f", "lavfi", "-i", audio_source(seconds=split, events=tuple(
+                 f / FPS for f in flashes)),
+             "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-bf", "2",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", str(part))
+        parts.append(part)
+    dst = folder / "size_change.ts"
+    _run(ffmpeg, "-i", "concat:" + "|".join(str(p) for p in parts), "-map", "0", "-c", "copy",
+         "-f", "mpegts", str(dst))
+    return CorpusFile("ts_size_change", dst, "MPEG-TS whose picture size changes at frame "
+                      "60 (160x120 -> 128x96)", Fraction(FPS), event_times(),
+                      traits=frozenset({"ts", "size_change", "bframes"}))
+
+
 MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "ts_late_video": _ts_late_video,
     "ts_gop30": _ts_gop,
@@ -269,13 +387,22 @@ MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "mkv_vfr": _vfr,
     "mkv_missing_frame": _gap,
     "mkv_multitrack": _multitrack,
+    "avi_null_frames": _null_frames,
+    "mp4_cut_short": _mp4_cut_short,
+    "mkv_cut_short": _mkv_cut_short,
+}
+# files whose frames are not all the same size: the reference decode of tests over MAKERS
+# assumes one size, so their tests are their own (tests/test_resolution_change.py)
+BROKEN: dict[str, Callable[[str, Path], CorpusFile]] = {
+    "ts_size_change": _size_change,
 }
 
 
 def build(ffmpeg: str, folder: Path, names: Optional[list[str]] = None) -> dict[str, CorpusFile]:
     """Make the corpus (or the files named) in ``folder``; seconds in all."""
     folder.mkdir(parents=True, exist_ok=True)
-    return {name: MAKERS[name](ffmpeg, folder) for name in (names or list(MAKERS))}
+    makers = {**MAKERS, **BROKEN}
+    return {name: makers[name](ffmpeg, folder) for name in (names or list(MAKERS))}
 
 
 # -- measuring events in any file ---------------------------------------------------------------
@@ -296,8 +423,10 @@ class Events:
         return gaps[len(gaps) // 2] if gaps else 0.0
 
 
-_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+).*?"
-                       r"\bmean:\[(\d+)")
+# showinfo logs a frame in several calls (time first, statistics later): on a damaged file a
+# decoder thread's error can land between them, so each mean goes to the last frame seen
+_SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:\s*(-?[\d.e+-]+)"
+                       r"|\bmean:\[(\d+)")
 _SILENCE_END = re.compile(r"silence_end:\s*(-?[\d.]+)")
 _SILENCE_START = re.compile(r"silence_start:\s*(-?[\d.]+)")
 
@@ -321,11 +450,12 @@ def measure(ffmpeg: str, path: Path, video: str = "0:v:0", audio: Optional[str] 
         raise RuntimeError(f"measuring {path} failed:\n{done.stderr[-2000:]}")
     times, means = [], []
     scale = 1 << (depth - 8)
-    for line in done.stderr.splitlines():
-        m = _SHOWINFO.search(line)
-        if m:
+    for m in _SHOWINFO.finditer(done.stderr):
+        if m.group(3) is not None:
             times.append(float(m.group(3)))
+        elif len(means) < len(times):
             means.append(int(m.group(4)) / scale)
+    times = times[:len(means)]
     flashes = tuple(t for t, mean in zip(times, means) if mean >= FLASH_LUMA)
     beeps: list[float] = []
     if audio is not None:

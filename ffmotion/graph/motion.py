@@ -35,7 +35,8 @@ from ..errors import UsageError
 from ..looks import Look, working_format
 from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
 from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
-from .picture import Picture, output_args as picture_output_args, picture_for, prelude
+from .picture import (Picture, frame_size, output_args as picture_output_args, picture_for,
+                      prelude)
 from ..options import Mode, Options, Strategy, format_fps
 from ..media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from ..media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
@@ -260,6 +261,9 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     k = options.offset.to_frames(info.fps)
     span = frame_range(options, info)
     n = span.count
+    # the frames read (from the seek's keyframe) may change size: scale them to one
+    read_from = span.first - range_timing(info, span, None).skip
+    info, resize = frame_size(info, read_from, span.first, span.first + n)
     if options.mode == "offset":
         if k < 1:
             raise UsageError(
@@ -286,7 +290,7 @@ def plan(options: Options, info: MediaInfo) -> Plan:
     return Plan(options, info, k, out_frames, working, channel_ks,
                 frames=None if span.is_whole else span,
                 strategy=choose_strategy(options, info, deepest, working),
-                picture=picture_for(info, options.deinterlace),
+                picture=picture_for(info, options.deinterlace, resize),
                 timing=range_timing(info, span, out_frames if options.mode == "offset" else None))
 
 
@@ -447,8 +451,21 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
         assert pix_fmt is not None
         blended = looks.finish(blended, original, look, pix_fmt)
     if timing is not None:  # back to each frame's own time
+        if not framesync_keeps(timing.time_base):  # the stride counts the stream's ticks
+            tb = timing.time_base
+            blended = blended.filter("settb", f"{tb.numerator}/{tb.denominator}")
         blended = blended.setpts(f"PTS-N*{timing.stride}")
     return blended
+
+
+# blend, lut2 and mergeplanes (framesync) keep their inputs' time base when its denominator
+# is below this, and work in microseconds otherwise (AVI rates like 66667/1000000 s)
+FRAMESYNC_MAX_DEN = 500000
+
+
+def framesync_keeps(time_base: Fraction) -> bool:
+    """True when a two-input filter outputs frames in ``time_base`` (else in 1/1000000 s)."""
+    return time_base.denominator < FRAMESYNC_MAX_DEN
 
 
 def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str,

@@ -13,9 +13,15 @@ the same frames:
   ``send_frame`` mode, one frame out per frame in, so the frame rate and frame count are kept.
 * **Rotation** needs nothing here: ffmpeg autorotates (a transpose before the graph); the
   graph only has to know the displayed size (:attr:`MediaInfo.display_size`).
+* **The picture size changes** within the frames read (a recording or concatenation whose
+  size changes mid-stream, found by :mod:`ffmotion.media.decoded`): every frame is scaled to
+  the size of the range's first frame, first of all (``scale``; the input is opened with
+  ``-reinit_filter 0`` so that ffmpeg does not rebuild the graph at the change). Frames of
+  that size pass the scaler unchanged; a range whose frames all have one size is not scaled.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
@@ -27,19 +33,36 @@ DEINTERLACERS: tuple[Deinterlacer, ...] = ("bwdif", "yadif")
 
 
 @dataclass(frozen=True)
+class Resize:
+    """Frames of several sizes scaled to one (the picture size changes mid-stream)."""
+
+    width: int
+    height: int
+    sizes: tuple[tuple[int, int], ...]  # the sizes the frames read come in, in order
+
+    def describe(self) -> str:
+        seen = " -> ".join(f"{w}x{h}" for w, h in self.sizes)
+        return f"frames scaled to {self.width}x{self.height} (the picture size changes: {seen})"
+
+
+@dataclass(frozen=True)
 class Picture:
-    """What the prelude does: relabel full range, deinterlace (with which filter)."""
+    """What the prelude does: scale to one size, relabel full range, deinterlace (with
+    which filter)."""
 
     full_range: bool = False  # the input is full range: keep its values, tag the output pc
     relabel: bool = False  # the decoder gives yuvj*: relabel as yuv* + pc (no value change)
     deinterlace: Optional[Deinterlacer] = None
+    resize: Optional[Resize] = None
 
     @property
     def is_identity(self) -> bool:
-        return not self.relabel and self.deinterlace is None
+        return not self.relabel and self.deinterlace is None and self.resize is None
 
     def describe(self) -> str:
         parts = []
+        if self.resize is not None:
+            parts.append(self.resize.describe())
         if self.full_range:
             parts.append("full range kept")
         if self.deinterlace:
@@ -47,11 +70,29 @@ class Picture:
         return ", ".join(parts)
 
 
-def picture_for(info: MediaInfo, deinterlace: bool) -> Picture:
-    """The prelude for ``info`` (``deinterlace``: the user asked for --deinterlace)."""
+def picture_for(info: MediaInfo, deinterlace: bool, resize: Optional[Resize] = None) -> Picture:
+    """The prelude for ``info`` (``deinterlace``: the user asked for --deinterlace;
+    ``resize``: the frames read come in several sizes, see :func:`frame_size`)."""
     return Picture(full_range=info.full_range and _is_yuv(info.pix_fmt),
                    relabel=info.pix_fmt.startswith("yuvj"),
-                   deinterlace="bwdif" if deinterlace else None)
+                   deinterlace="bwdif" if deinterlace else None, resize=resize)
+
+
+def frame_size(info: MediaInfo, first_read: int, first: int,
+               end: int) -> tuple[MediaInfo, Optional[Resize]]:
+    """``info`` sized as frame ``first`` is shown, and the scaling needed when the frames
+    read (``first_read .. end-1``) come in several sizes (None: they all have one)."""
+    index = info.index
+    if index is None or not index.sizes:
+        return info, None
+    shown = next(run for run in reversed(index.sizes) if run.first <= first)
+    width, height = shown.size
+    coded = (height, width) if info.rotation in (90, 270) else (width, height)
+    info = dataclasses.replace(info, width=coded[0], height=coded[1])
+    runs = index.sizes_between(first_read, end)
+    if len(runs) < 2:
+        return info, None
+    return info, Resize(width, height, tuple(run.size for run in runs))
 
 
 def choose_deinterlacer(picture: Picture, available_filters: frozenset[str]) -> Picture:
@@ -60,7 +101,7 @@ def choose_deinterlacer(picture: Picture, available_filters: frozenset[str]) -> 
         return picture
     for name in DEINTERLACERS:
         if name in available_filters:
-            return Picture(picture.full_range, picture.relabel, name)
+            return dataclasses.replace(picture, deinterlace=name)
     raise UsageError("--deinterlace needs ffmpeg's bwdif or yadif filter, and this ffmpeg has "
                      "neither")
 
@@ -69,6 +110,8 @@ def prelude(video: Any, picture: Optional[Picture]) -> Any:
     """Apply the prelude to an ffmpeg-python stream straight from the decoder."""
     if picture is None:
         return video
+    if picture.resize is not None:
+        video = video.filter("scale", picture.resize.width, picture.resize.height)
     if picture.relabel:
         video = video.filter("scale", out_range="pc")
     if picture.deinterlace is not None:

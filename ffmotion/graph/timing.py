@@ -28,7 +28,10 @@ and ``N*B`` stays below 2**53 (setpts evaluates in double precision). One subtle
 frame's, and would drop it; so the shifted branch gets one clone of its last frame
 (``tpad``) and the top branch is cut at the planned count (``trim=end_frame``). The encoder
 then needs the stream's own time base (``-enc_time_base``): ffmpeg 9 would otherwise encode
-in 1/frame rate and merge frames whose rounded times collide.
+in 1/frame rate and merge frames whose rounded times collide. Two-input filters (``blend``)
+work in microseconds when that time base's denominator is 500000 or more (AVI stores 15 fps
+as 66667/1000000 s): the blended frames are put back in the stream's time base (``settb``)
+before ``N*B`` is taken off.
 """
 from __future__ import annotations
 

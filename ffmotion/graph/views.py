@@ -111,7 +111,9 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
     rows = []
     for index, row in enumerate(layout.rows):
         branch = branches[index]
-        if row.k is None:
+        if row.k is None and not plan.info.constant_rate:  # labelled with the frames' own times
+            branch = branch.setpts("PTS-STARTPTS")
+        elif row.k is None:
             branch = branch.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
         else:
             branch = motion_video(branch, row.k, fps, "offset", plan.working_pix_fmt)
@@ -120,7 +122,7 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
             cells = cells.filter("scale", layout.cell_width, layout.cell_height)
         cells = cells.filter("format", "rgb24")
         if font is not None:
-            cells = _label(cells, row, layout, font, Fraction(plan.span.first) / fps)
+            cells = _label(cells, row, layout, font, plan.info.input_time(plan.span.first))
         rows.append(cells.filter("tile", f"{len(layout.columns)}x1", margin=SHEET_MARGIN,
                                  padding=2 * SHEET_MARGIN).setpts("0"))
     sheet = ffmpeg.filter(rows, "vstack", inputs=len(rows))
@@ -135,7 +137,7 @@ def _label(cells: Any, row: SheetRow, layout: SheetLayout, font: Font, start: Fr
     size = max(8, round(strip * 0.7))
     args: dict[str, Any] = {"fontsize": size, "fontcolor": "white", "x": 3,
                             "y": layout.cell_height + (strip - size) // 2}
-    if row.k is None:  # each column's time: the frame's index timestamp + the range start
+    if row.k is None:  # each column's time: the frame's timestamp + the range start
         args.update(text=f"original %{{pts:hms:{seconds_text(start)}}}", expansion="normal")
     else:
         args.update(text=row.label, expansion="none")
@@ -150,6 +152,31 @@ def sheet_command(plan: Plan, layout: SheetLayout, ffmpeg_bin: str, dst: Path,
     """argv writing the sheet to ``dst``."""
     return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n",
             *sheet_output(plan, layout, dst, font).get_args()]
+
+
+def sheet_pixels_command(ffmpeg_bin: str, sheet: Path) -> list[str]:
+    """argv printing the sheet PNG's pixels (rgb24) on stdout."""
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", "-i", str(sheet), "-f", "rawvideo",
+            "-pix_fmt", "rgb24", "-"]
+
+
+def empty_cells(rgb: bytes, layout: SheetLayout) -> list[tuple[int, int]]:
+    """The cells (row, column) whose picture is all black: where ``tile`` padded a row that
+    got fewer frames than planned (the input had fewer frames, or ffmpeg rebuilt the graph
+    when the picture size changed and flushed the rows half done). A black frame of the
+    input looks the same: a cell is a reason to count the frames, not an error."""
+    width, height = layout.width, layout.height
+    if len(rgb) != width * height * 3:
+        return []
+    empty = []
+    for row in range(len(layout.rows)):
+        for column in range(len(layout.columns)):
+            x, y, w, h = layout.cell_box(row, column)
+            lines = (rgb[3 * (line * width + x):3 * (line * width + x + w)]
+                     for line in range(y, y + h + layout.label_height))
+            if not any(line.strip(b"\0") for line in lines):
+                empty.append((row, column))
+    return empty
 
 
 def drawtext_probe_command(ffmpeg_bin: str, font: Font) -> list[str]:

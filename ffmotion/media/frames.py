@@ -3,8 +3,11 @@
 The probe lists the stream's packets (``ffmpeg -c copy -f framecrc``: no decoding). Packets
 are not frames: a stream-copy cut ("trim" on a phone) keeps the packets before the cut
 behind an edit list, and the demuxer flags them *discard* (``F=0x4``); the decoder drops
-them. So the frames are the packets without that flag, and their presentation times are the
-packets' pts, sorted (B-frames are stored out of order).
+them. An AVI "null frame" (a zero-size packet that capture tools, DVRs and VirtualDub write
+for "show the previous picture again") decodes to no frame either: the decoded frames keep
+the times of the packets with data, so the stream has gaps (variable frame rate). So the
+frames are the packets with data and without that flag, and their presentation times are
+the packets' pts, sorted (B-frames are stored out of order).
 
 Cost, measured with ffmpeg 9.0.2 on the 2-core development machine (under load): listing the
 packets of a 120 s 1080p30 H.264 file (3600 frames, 234 MB) took 0.18 s (the file is read,
@@ -77,12 +80,38 @@ class FrameTimes(SequenceABC):  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
+class SizeRun:
+    """Frames from ``first`` on (up to the next run) have this size, as the graph sees them
+    (after autorotation)."""
+
+    first: int
+    width: int
+    height: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
 class FrameIndex:
     """The decoded frames of one video stream: their times and which ones are keyframes."""
 
     times: Sequence[Fraction]  # presentation time of frame i, seconds, graph timeline
     keyframes: tuple[int, ...]  # indices of keyframes (where a decoder can start)
     time_base: Fraction  # the stream's time base
+    # counted by decoding (ffmotion.media.decoded), not listed from the packets
+    decoded: bool = False
+    # where the picture size changes (decoded indexes only): one run per size, in order;
+    # empty when every frame has the stream's size
+    sizes: tuple[SizeRun, ...] = ()
+    listed: Optional[int] = None  # decoded indexes: the frames the packets listed
+
+    def sizes_between(self, first: int, end: int) -> tuple[SizeRun, ...]:
+        """The size runs that frames ``first .. end-1`` fall in."""
+        return tuple(run for n, run in enumerate(self.sizes)
+                     if run.first < end and (n + 1 == len(self.sizes)
+                                             or self.sizes[n + 1].first > first))
 
     @property
     def count(self) -> int:
@@ -124,6 +153,7 @@ class FrameIndex:
 class Packet:
     pts: Optional[int]
     flags: int
+    size: Optional[int] = None  # bytes (None: not known); 0 is an AVI "null frame"
 
 
 def index_frames(packets: Sequence[Packet], time_base: Fraction, offset: int = 0,
@@ -133,7 +163,7 @@ def index_frames(packets: Sequence[Packet], time_base: Fraction, offset: int = 0
     ``offset`` is subtracted from every pts (in ``time_base`` units) to put the times on the
     graph timeline. ``frame_step`` (1/fps) spaces the frames when packets lack a pts.
     """
-    kept = [p for p in packets if not p.flags & DISCARD]
+    kept = [p for p in packets if not p.flags & DISCARD and p.size != 0]
     if any(p.pts is None for p in kept):
         # MPEG-PS/TS may carry a pts on some packets only: presentation order cannot be
         # rebuilt, so frames are taken as constant-rate from the earliest known pts, and

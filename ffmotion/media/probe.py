@@ -54,8 +54,16 @@ class MediaInfo:
 
     @property
     def input(self) -> Source:
-        """How every graph opens this input (``ffmpeg.input(name, **input_args())``)."""
-        return self.source if self.source is not None else Source.file(self.path)
+        """How every graph opens this input (``ffmpeg.input(name, **input_args())``).
+
+        Where the picture size changes mid-stream (:mod:`ffmotion.media.decoded`), ffmpeg must
+        not rebuild the graph at the change (``-reinit_filter 0``): the graph scales the
+        frames to one size itself (:mod:`ffmotion.graph.picture`).
+        """
+        source = self.source if self.source is not None else Source.file(self.path)
+        if self.index is not None and self.index.sizes:
+            source = dataclasses.replace(source, options=(*source.options, ("reinit_filter", 0)))
+        return source
 
     @property
     def has_audio(self) -> bool:
@@ -96,6 +104,14 @@ class MediaInfo:
     def constant_rate(self) -> bool:
         """Frame i is shown at ``start + i / fps`` (no variable rate, no missing frame)."""
         return self.index is None or self.index.is_constant_rate(self.fps)
+
+    def input_time(self, i: int) -> Fraction:
+        """When frame ``i`` is shown, counted from the first frame: ``i / fps`` at a constant
+        rate, the frame's own time where frames are not 1/fps apart (a variable rate, AVI
+        null frames)."""
+        if self.constant_rate or self.index is None or not 0 <= i < self.index.count:
+            return Fraction(i) / self.fps
+        return self.index.times[i] - self.index.times[0]
 
     def frame_time(self, i: int) -> Fraction:
         """When frame ``i`` is shown, in seconds on the graph's timeline (input start = 0)."""
@@ -144,7 +160,8 @@ def probe_source(source: Source, tools: runner.Tools,
 
 _STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*?(?:\((\w+)\))?: "
                      r"(Video|Audio|Subtitle|Data|Attachment): (.*)$")
-_PACKET = re.compile(r"^\s*(\d+),\s*(-?\d+|NOPTS),\s*(-?\d+|NOPTS),")
+# stream, dts, pts, duration, size, crc[, F=flags]
+_PACKET = re.compile(r"^\s*(\d+),\s*(-?\d+|NOPTS),\s*(-?\d+|NOPTS),\s*-?\d+,\s*(\d+),")
 _FLAGS = re.compile(r"F=0x([0-9A-Fa-f]+)")
 _TB = re.compile(r"^#tb (\d+): (\d+)/(\d+)")
 _NOPTS = -(2**63) + 1  # AV_NOPTS_VALUE as framecrc prints it (INT64_MIN)
@@ -158,7 +175,49 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
         return _media_info(path, source, *indexed, wanted)
     done = runner.capture(packets_argv(ffmpeg, source), timeout=runner.procs.probe_timeout(),
                           what=f"probing {path} with ffmpeg")
-    return parse_probe_output(path, source, done, wanted)
+    info = parse_probe_output(path, source, done, wanted)
+    if source.kind == "file" and _listing_damaged(done, info):
+        return checked_by_decoding(info, ffmpeg)
+    return info
+
+
+# what ffmpeg's demuxers say while listing a file that is cut short or damaged: about one
+# stream (its input index), or about the file
+_STREAM_DAMAGE = re.compile(r"Packet corrupt \(stream = (\d+)|corrupt input packet in stream "
+                            r"(\d+)|stream (\d+), offset \S+: partial file")
+_FILE_DAMAGE = ("File ended prematurely", "Truncating packet")
+CORRUPT = 0x2  # AV_PKT_FLAG_CORRUPT
+_CORRUPT_FLAGS = re.compile(rb"F=0x[0-9A-Fa-f]*[2367abefABEF]\b")
+
+
+def _listing_damaged(done: runner.Completed, info: MediaInfo) -> bool:
+    """True when listing the packets reported damage to the video stream (or the file): the
+    listed frames may not all decode."""
+    if any(words in done.stderr for words in _FILE_DAMAGE):
+        return True
+    video = info.video_streams[info.video_stream].index if info.video_streams else 0
+    for m in _STREAM_DAMAGE.finditer(done.stderr):
+        if int(next(g for g in m.groups() if g is not None)) == video:
+            return True
+    if not _CORRUPT_FLAGS.search(done.stdout):
+        return False
+    packets, _ = _packets(done.stdout.decode("ascii", "replace"))
+    return any(p.flags & CORRUPT for p in packets.get(info.video_stream, []))
+
+
+def checked_by_decoding(info: MediaInfo, ffmpeg: str) -> MediaInfo:
+    """``info`` with the frames that really decode (:func:`decoded.recount`), each difference
+    from the listing said in one warning line."""
+    from . import decoded
+
+    if info.index is not None and info.index.decoded:
+        return info
+    log.info("%s: counting the frames that decode (the file may be damaged or change "
+             "picture size)", info.path.name)
+    checked = decoded.recount(info, ffmpeg)
+    for line in decoded.differences(info, checked):
+        log.warning("%s", line)
+    return checked
 
 
 def parse_probe_output(path: Path, source: Source, done: runner.Completed,
@@ -284,7 +343,7 @@ def _packets(text: str) -> tuple[dict[int, list[Packet]], dict[int, Fraction]]:
         pts = None if m.group(3) == "NOPTS" else int(m.group(3))
         if pts is not None and pts <= _NOPTS:
             pts = None
-        packets.setdefault(int(m.group(1)), []).append(Packet(pts, value))
+        packets.setdefault(int(m.group(1)), []).append(Packet(pts, value, int(m.group(4))))
     return packets, bases
 
 

@@ -244,6 +244,40 @@ def reading(argv: list[str]) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
+def log_lines(argv: list[str]) -> Iterator[Iterator[str]]:
+    """Start ``argv`` and yield its stderr lines (text) as they come, stdout discarded: a
+    long log (a line per decoded frame) is read without being held. Raise
+    :class:`FFmpegFailed` if the child then fails (with the last lines as its log)."""
+    log.debug("run: %s", shlex.join(argv))
+    proc = procs.popen(argv, on_start=_track, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+
+    def lines() -> Iterator[str]:
+        assert proc.stderr is not None
+        for raw in iter(proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            tail.append(line)
+            yield line
+
+    finished = False
+    try:
+        yield lines()
+        assert proc.stderr is not None
+        finished = proc.stderr.read(1) == b""
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted") from None
+    finally:
+        if finished:
+            proc.wait()
+        _kill(proc)
+    if finished and proc.returncode != 0:
+        last = next((line for line in reversed(tail) if line.strip()), "no message")
+        raise FFmpegFailed(f"ffmpeg failed (exit {proc.returncode}): {last.strip()}",
+                           "\n".join(tail))
+
+
+@contextlib.contextmanager
 def writing(argv: list[str]) -> Iterator[IO[bytes]]:
     """Start ``argv`` and yield its stdin; raise :class:`FFmpegFailed` if it fails."""
     proc, drain = _start(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)

@@ -53,6 +53,7 @@ def make_options(
     *,
     freeze: Union[int, str, None] = None,
     audio: bool = True,
+    subtitles: bool = True,
     codec: Optional[str] = None,
     crf: Optional[float] = None,
     preset: Optional[str] = None,
@@ -94,7 +95,9 @@ def make_options(
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     ``video_stream`` picks the video among the input's video streams (default: the real one,
-    never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``.
+    never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``;
+    ``subtitles=False`` drops the subtitle tracks (by default they are kept where the output
+    holds them, converted to a codec it takes: :func:`ffmotion.graph.subtitle_plan`).
     Shaping after the motion graph: ``width``/``height`` (the other side keeps the aspect) or
     ``scale``, ``fps``; ``audio_codec``, ``audio_bitrate``; ``encoder_opts`` (``{"tune":
     "film"}`` or ``["tune=film"]``), checked against the encoder by :func:`prepare`.
@@ -119,7 +122,7 @@ def make_options(
     chosen = look if isinstance(look, Look) else looks.resolve(look)
     check_look_offsets(chosen, offset, freeze)
     options = Options(
-        src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
+        src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio, subtitles=subtitles,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                              lossless=lossless, width=width, height=height,
                              scale=scale,  # type: ignore[arg-type]  # parsed by EncodeOptions
@@ -437,8 +440,8 @@ def extract(
     """Write the motion extraction of ``src`` to ``dst``.
 
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
-    blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
-    ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
+    blends every frame with frame K. Keyword options: ``audio``, ``subtitles``, ``codec``,
+    ``crf``, ``preset``, ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
     :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
     ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
     ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;

@@ -239,13 +239,10 @@ class Plan:
             parts.append(f"all {len(audios)} audio tracks")
         subs = info.subtitle_streams
         if subs:
-            copied = kept_subtitles(self)
-            if len(copied) == len(subs):
+            copied, why = subtitle_plan(self)
+            if why is None:
                 parts.append(f"{len(subs)} subtitle track{'s' if len(subs) > 1 else ''} kept")
             else:
-                why = ("the output cannot hold them" if subtitle_codec(self) is None else
-                       "the range would shift their times" if subtitles_shifted(self) else
-                       "MP4/MOV take text subtitles only")
                 parts.append(f"{len(subs) - len(copied)} of {len(subs)} subtitle track(s) "
                              f"dropped ({why})")
         return "".join(f", {p}" for p in parts)
@@ -662,20 +659,69 @@ def audio_args(plan: Plan) -> dict[str, Any]:
     return args
 
 
-def kept_subtitles(plan: Plan) -> tuple[int, ...]:
-    """Subtitle tracks kept (positions as in ``0:s:N``): all of them when the output can
-    carry them and the whole input is processed from its start; else none (then the summary
-    says they were dropped)."""
+@dataclass(frozen=True)
+class SubtitleRule:
+    """What one output container does with subtitle tracks."""
+
+    copy: frozenset[str]  # codecs it takes as they are
+    text_to: Optional[str]  # the encoder other text subtitles are converted to; None: dropped
+
+
+# Measured with the bundled ffmpeg, text read back with its times (README "Subtitles"):
+# Matroska takes SRT/ASS/WebVTT/plain text and the bitmap kinds but not mov_text; WebM takes
+# WebVTT only; MP4/MOV mov_text only (text is converted to it, bitmaps dropped). NUT refuses
+# SRT/WebVTT, writes mov_text it cannot read back and drops ASS end times; TS, FLV, MPEG-PS,
+# AVI, Ogg and MXF keep no text subtitles: none of them is given any.
+_MKV_SUBTITLES = frozenset({"subrip", "ass", "ssa", "webvtt", "text", "dvd_subtitle",
+                            "hdmv_pgs_subtitle", "dvb_subtitle"})
+SUBTITLE_RULES: dict[str, SubtitleRule] = {
+    ".mkv": SubtitleRule(_MKV_SUBTITLES, "srt"),
+    ".webm": SubtitleRule(frozenset({"webvtt"}), "webvtt"),
+    ".mp4": SubtitleRule(frozenset(), "mov_text"),
+    ".m4v": SubtitleRule(frozenset(), "mov_text"),
+    ".mov": SubtitleRule(frozenset(), "mov_text"),
+}
+
+
+def subtitle_plan(plan: Plan) -> tuple[tuple[tuple[int, str], ...], Optional[str]]:
+    """The subtitle tracks kept, as (position as in ``0:s:N``, ``copy`` or the encoder), and
+    why the others are dropped (None when every track is kept).
+
+    None are kept with ``--no-subtitles``, when the output's container holds none in a form
+    that keeps their times, or when the range would shift their times (copied subtitles keep
+    the input's times, off by the cut).
+    """
     subs = plan.info.subtitle_streams
     if not subs:
-        return ()
+        return (), None
+    if not plan.options.subtitles:
+        return (), "--no-subtitles"
+    rule = SUBTITLE_RULES.get(plan.options.dst.suffix.lower())
+    if rule is None or outs.output_kind(plan.options.dst) != "video":
+        return (), "the output cannot hold them"
     if subtitles_shifted(plan):
-        return ()  # copied subtitles would keep the input's times, off by the cut
-    codec = subtitle_codec(plan)
-    if codec is None:
-        return ()
-    return tuple(i for i, s in enumerate(subs)
-                 if codec == "copy" or s.codec in TEXT_SUBTITLES)
+        return (), "the range would shift their times"
+    kept = []
+    for position, stream in enumerate(subs):
+        if stream.codec in rule.copy:
+            kept.append((position, "copy"))
+        elif rule.text_to is not None and stream.codec in TEXT_SUBTITLES:
+            kept.append((position, rule.text_to))
+    if len(kept) == len(subs):
+        return tuple(kept), None
+    return tuple(kept), f"{plan.options.dst.suffix.lower()} takes {_subtitle_kinds(rule)} only"
+
+
+def _subtitle_kinds(rule: SubtitleRule) -> str:
+    """The subtitles a container takes, in words, for the summary line."""
+    if rule.copy == _MKV_SUBTITLES:
+        return "text, DVD/Blu-ray/DVB subtitles"
+    return "text subtitles"
+
+
+def kept_subtitles(plan: Plan) -> tuple[int, ...]:
+    """Subtitle tracks kept (positions as in ``0:s:N``), see :func:`subtitle_plan`."""
+    return tuple(position for position, _ in subtitle_plan(plan)[0])
 
 
 def subtitles_shifted(plan: Plan) -> bool:
@@ -685,15 +731,14 @@ def subtitles_shifted(plan: Plan) -> bool:
     return timing.seek > 0 or timing.selects or timing.start_time > 1 / plan.info.fps
 
 
-def subtitle_codec(plan: Plan) -> Optional[str]:
-    """How subtitles go into the output: ``copy`` (Matroska, NUT), ``mov_text`` (MP4/MOV:
-    text subtitles only), or None (the container takes none)."""
-    suffix = plan.options.dst.suffix.lower()
-    if suffix in (".mkv", ".nut"):
-        return "copy"
-    if suffix in (".mp4", ".mov", ".m4v"):
-        return "mov_text"
-    return None
+def subtitle_args(plan: Plan) -> dict[str, Any]:
+    """Output options for the kept subtitle tracks: one ``-c:s`` when every track goes the
+    same way (``copy``, or the container's text encoder), else one per track (``-c:s:N``)."""
+    kept = subtitle_plan(plan)[0]
+    codecs = {codec for _, codec in kept}
+    if len(codecs) == 1:
+        return {"c:s": codecs.pop()}
+    return {f"c:s:{out_no}": codec for out_no, (_, codec) in enumerate(kept)}
 
 
 def keeps_audio(plan: Plan) -> bool:
@@ -793,7 +838,7 @@ def output(plan: Plan, dst: Path) -> Any:
     for track in subtitles:
         streams.append(source[f"s:{track}"])
     if subtitles:
-        kwargs["c:s"] = subtitle_codec(plan)
+        kwargs.update(subtitle_args(plan))
     from .stream import output_target  # stdout, URLs, HLS
 
     name, muxer = output_target(plan, dst)

@@ -274,6 +274,8 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         info = (probe_head(options.source, tools, options.video_stream)
                 if options.source is not None else probe_input(options, tools))
     plan = graph.plan(options, info)
+    if info.input.seekable:
+        graph.delivered_frames(plan)  # refuses a re-timing that leaves no frame
     plan = attach_picture(plan, tools)
     if options.stabilize is not None:
         plan = _stabilization().attach(plan, tools)
@@ -360,11 +362,32 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
         argv = graph.command(plan, tools.ffmpeg, tmp, overwrite=True)
         written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
                                     on_frames=on_frames)
+        if graph_outputs.output_kind(options.dst) == "webp":  # one packet for every frame
+            written = count_webp(plan, tmp, planned)
         check_written(plan, written, planned)
     if written < planned:
         log.warning("%s: ffmpeg wrote %d of the %d frames planned: the input is damaged or "
                     "ends early", options.src.name, written, planned)
     return Result(options.dst, written, plan.k, plan.mode, graph.command(plan, tools.ffmpeg))
+
+
+def count_webp(plan: graph.Plan, path: Path, planned: int) -> int:
+    """The frames of a written animated WebP: those shown within its length.
+
+    ffmpeg's progress reports 1 frame for any WebP (the encoder hands over the animation as
+    one packet), and libwebp merges a frame identical to the one before into it (a longer
+    duration); an animation of frames all alike it stores as one still picture, without
+    a length: that counts as the ``planned`` frames.
+    """
+    from .media.images import webp_length
+
+    found = webp_length(path)
+    if found is None:
+        raise FFmpegFailed(f"{plan.info.path.name}: ffmpeg wrote an incomplete WebP file: "
+                           "no output written")
+    if found.milliseconds == 0:
+        return planned
+    return graph.frames_within(plan, Fraction(found.milliseconds, 1000))
 
 
 def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None) -> None:

@@ -667,7 +667,7 @@ class SubtitleRule:
     text_to: Optional[str]  # the encoder other text subtitles are converted to; None: dropped
 
 
-# Measured with the bundled ffmpeg, text read back with its times (README "Subtitles"):
+# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/test_subtitles.py):
 # Matroska takes SRT/ASS/WebVTT/plain text and the bitmap kinds but not mov_text; WebM takes
 # WebVTT only; MP4/MOV mov_text only (text is converted to it, bitmaps dropped). NUT refuses
 # SRT/WebVTT, writes mov_text it cannot read back and drops ASS end times; TS, FLV, MPEG-PS,
@@ -764,8 +764,39 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
 
 
 def delivered_frames(plan: Plan) -> int:
-    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given."""
-    return outs.frames_at(plan.out_frames, plan.info.fps, shaping(plan)[1])
+    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given (or an
+    animated image's default rate); a usage error when that leaves none."""
+    fps = shaping(plan)[1]
+    count = outs.frames_at(plan.out_frames, plan.info.fps, fps, last_frame_time(plan))
+    if count < 1 and plan.out_frames > 0 and fps is not None:
+        raise UsageError(f"the {plan.out_frames} motion frame{'s' if plan.out_frames > 1 else ''} "
+                         f"last less than one frame at {format_fps(fps)} fps: give a higher "
+                         f"--fps or a longer range")
+    return count
+
+
+def frames_within(plan: Plan, seconds: Fraction) -> int:
+    """How many of the output's frames an animation ``seconds`` long shows (an animated
+    WebP's length: its last frame lasts as long as the frames before it on average)."""
+    fps = shaping(plan)[1]
+    if fps is not None:  # the fps filter's constant rate
+        return int((seconds * fps + Fraction(1, 2)) // 1)
+    if plan.timing.variable is None or plan.info.index is None:
+        return int((seconds * plan.info.fps + Fraction(1, 2)) // 1)
+    index, first = plan.info.index, plan.span.first
+    start = index.times[first]
+    return sum(1 for t in index.times[first:first + plan.out_frames] if t - start < seconds)
+
+
+def last_frame_time(plan: Plan) -> Fraction:
+    """When the last motion frame is shown, after the first (seconds): its own time where
+    frames keep their timestamps (variable frame rate), else its index over the frame rate."""
+    if plan.out_frames < 1:
+        return Fraction(0)
+    if plan.timing.variable is None or plan.info.index is None:
+        return Fraction(plan.out_frames - 1) / plan.info.fps
+    index, first = plan.info.index, plan.span.first
+    return index.times[first + plan.out_frames - 1] - index.times[first]
 
 
 def encoders_needed(plan: Plan) -> list[str]:
@@ -810,7 +841,8 @@ def output(plan: Plan, dst: Path) -> Any:
         video = kept(video, plan.cut)
         encode = {key: value for key, value in encode.items() if key not in JOIN_KEYS}
     size, fps = shaping(plan)
-    video = outs.shape(video, size, fps)
+    ends_late = plan.mode == "freeze" and plan.out_frames > 0
+    video = outs.shape(video, size, fps, plan.out_frames if ends_late else None)
     width, height = size or plan.info.display_size
     video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
     if outs.output_kind(plan.options.dst) == "gif":

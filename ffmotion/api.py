@@ -274,6 +274,7 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         info = (probe_head(options.source, tools, options.video_stream)
                 if options.source is not None else probe_input(options, tools))
     plan = graph.plan(options, info)
+    graph.check_rate(plan)
     if info.input.seekable:
         graph.delivered_frames(plan)  # refuses a re-timing that leaves no frame
     plan = attach_picture(plan, tools)

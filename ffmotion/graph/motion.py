@@ -131,6 +131,103 @@ CONTAINERS: dict[str, Container] = {
 KEEP_EXTENSION = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".nut", ".ts",
                             ".m2ts", ".mts", ".flv"})
 _ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)
+
+def _rates(text: str) -> frozenset[Fraction]:
+    return frozenset(Fraction(rate) for rate in text.split())
+
+
+# Encoders that code one frame rate from a list: ffmpeg's own ("ffmpeg -h encoder=NAME",
+# Supported framerates; tests/test_vfr_containers.py checks them against the binary).
+# ffmpeg snaps any other rate to the nearest in the list, so the file plays at another speed.
+ENCODER_RATES: dict[str, frozenset[Fraction]] = {
+    "mpeg2video": _rates(
+        "1 2 3 4 5 6 8 9 10 12 15 16 18 20 24 25 30 32 36 40 45 48 50 60 72 75 80 90 96 100 120 "
+        "150 180 200 240 750/1001 800/1001 960/1001 1000/1001 1200/1001 1250/1001 1500/1001 "
+        "1600/1001 1875/1001 2000/1001 2400/1001 2500/1001 3000/1001 3750/1001 4000/1001 "
+        "4800/1001 5000/1001 6000/1001 7500/1001 8000/1001 10000/1001 12000/1001 15000/1001 "
+        "20000/1001 24000/1001 30000/1001 60000/1001"),
+    "mpeg1video": _rates("24000/1001 24 25 30000/1001 30 50 60000/1001 60 15 5 10 12"),
+}
+# Containers that store one frame rate for the stream, not a time per frame: variable-rate
+# input is written at a constant rate. MXF takes only its content-package rates (measured:
+# the bundled ffmpeg's mxf muxer refuses 15, 12, 10 ... "Unsupported frame rate"); AVI, raw
+# y4m and Ogg Theora take any rate (AVI writes a variable rate as empty "repeat" frames at
+# 1/time base: a 1000 fps file for Matroska input; the mpeg4 encoder refuses 1/90000).
+ONE_RATE_CONTAINERS: dict[str, Optional[frozenset[Fraction]]] = {
+    ".avi": None, ".y4m": None, ".ogv": None,
+    ".mxf": _rates("24 25 30 48 50 60 72 75 90 96 100 120 24000/1001 30000/1001 60000/1001"),
+}
+
+
+_BROADCAST_RATES = _rates("24000/1001 24 25 30000/1001 30 50 60000/1001 60")
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """The frame rates an output takes (its container's and its video encoder's)."""
+
+    rates: Optional[frozenset[Fraction]]  # None: any constant rate
+    what: str  # who sets the rule, for messages: ".mxf", "mpeg2video (.mpg)"
+
+
+def rate_rule(options: Options) -> Optional[RateRule]:
+    """What constant frame rate ``options``' output needs; None where frames keep their own
+    times (MP4, Matroska, ... with an encoder that takes any time base)."""
+    if options.encode.lossless or outs.output_kind(options.dst) != "video":
+        codec = "ffv1" if options.encode.lossless else None
+    else:
+        codec = options.encode.codec or video_codec_default(options.dst)
+    suffix = options.dst.suffix.lower()
+    by_codec = ENCODER_RATES.get(codec or "")
+    if suffix not in ONE_RATE_CONTAINERS and by_codec is None:
+        return None
+    by_box = ONE_RATE_CONTAINERS.get(suffix)
+    if by_box is not None and by_codec is not None:
+        rates: Optional[frozenset[Fraction]] = by_box & by_codec
+    else:
+        rates = by_box if by_box is not None else by_codec
+    what = suffix if by_codec is None or by_box is not None else f"{suffix} with {codec}"
+    return RateRule(rates, what)
+
+
+def nearest_rate(rates: frozenset[Fraction], fps: Fraction) -> Fraction:
+    """The rate of ``rates`` closest to ``fps``, of its family where the list has one (NTSC
+    rates like 29.97 for NTSC-like input, whole rates for others; 15 -> 24, not 23.976), the
+    higher one on a tie (fewer frames dropped)."""
+    ntsc = fps.denominator % 1001 == 0
+    family = [rate for rate in rates if (rate.denominator % 1001 == 0) == ntsc] or list(rates)
+    return min(family, key=lambda rate: (abs(rate - fps), -rate))
+
+
+def constant_rate(plan: Plan) -> Optional[Fraction]:
+    """The constant rate a variable-rate input is written at where the output stores one
+    rate (:func:`rate_rule`): the stream's, or the nearest one the output takes; None when
+    the frames keep their own times or ``--fps`` chose the rate."""
+    rule = rate_rule(plan.options)
+    if rule is None or plan.timing.variable is None or plan.options.encode.fps is not None:
+        return None
+    if rule.rates is None or plan.info.fps in rule.rates:
+        return plan.info.fps
+    return nearest_rate(rule.rates, plan.info.fps)
+
+
+def check_rate(plan: Plan) -> None:
+    """Refuse, before ffmpeg starts, a frame rate the output cannot hold (ffmpeg would fail
+    late, or snap it to another rate and change the speed): one line naming ``--fps``."""
+    rule = rate_rule(plan.options)
+    if rule is None or rule.rates is None:
+        return
+    fps = shaping(plan)[1] or plan.info.fps
+    if fps in rule.rates:
+        return
+    common = sorted(rule.rates & _BROADCAST_RATES)
+    listed = ", ".join(format_fps(rate) for rate in common)
+    given = "--fps" if plan.options.encode.fps is not None else plan.info.path.name
+    raise UsageError(f"{rule.what} holds frame rates like {listed}, not the "
+                     f"{format_fps(fps)} fps of {given}: add --fps "
+                     f"{format_fps(nearest_rate(rule.rates, fps))} (frames repeated or dropped "
+                     f"to that rate), or write .mp4 or .mkv")
+
 # ffmpeg's y4m muxer takes planar YUV and gray (deep ones with -strict -1), not RGB
 _Y4M_FORMATS = re.compile(r"^(yuv(444|422|420|411)p|gray)((9|1[0246])le)?$")
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
@@ -213,6 +310,11 @@ class Plan:
             what += f", {self.picture.describe()}"
         if self.info.rotation:
             what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
+        rate = constant_rate(self)
+        if rate is not None:
+            rule = rate_rule(self.options)
+            what += (f", written at a constant {format_fps(rate)} fps "
+                     f"({rule.what if rule else ''} holds one frame rate, the input's varies)")
         what += self.describe_streams()
         if stream:
             from .stream import describe_count
@@ -752,6 +854,8 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
     width, height = info.display_size  # what the graph sees (rotation applied)
     want_w, want_fps = outs.animated_defaults(kind, width, info.fps, enc.width, enc.height,
                                               enc.scale, enc.fps)
+    if want_fps is None:
+        want_fps = constant_rate(plan)
     if want_w is None and enc.height is None and enc.scale is None:
         size = None
     else:
@@ -760,7 +864,9 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
                                 even=chroma_subsampling(pix_fmt) != (0, 0))
         if size == (width, height):
             size = None
-    return size, (want_fps if want_fps is not None and want_fps != info.fps else None)
+    # frames at their own times (variable rate) are re-timed even to the stream's own rate
+    retime = want_fps is not None and (want_fps != info.fps or plan.timing.variable is not None)
+    return size, (want_fps if retime else None)
 
 
 def delivered_frames(plan: Plan) -> int:
@@ -850,7 +956,7 @@ def output(plan: Plan, dst: Path) -> Any:
         video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
-    if plan.timing.variable is not None:
+    if plan.timing.variable is not None and fps is None:
         # frames keep their own times: encode in the stream's time base, not 1/frame rate
         tb = plan.timing.variable.time_base
         kwargs["enc_time_base:v"] = f"{tb.numerator}/{tb.denominator}"

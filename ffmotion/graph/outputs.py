@@ -177,7 +177,7 @@ def frames_at(frames: int, fps: Fraction, new_fps: Optional[Fraction],
     ``round(last * new_fps)`` frames, counted from the frames' real times (variable frame
     rate, animated GIF input) and 0 when they all fall on one tick.
     """
-    if new_fps is None or new_fps == fps or frames < 1:
+    if new_fps is None or frames < 1 or (last is None and new_fps == fps):
         return frames
     span = Fraction(frames - 1) / fps if last is None else last
     return int((span * new_fps + Fraction(1, 2)) // 1)

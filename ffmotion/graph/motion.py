@@ -22,8 +22,9 @@ for the price of a second decode; see :func:`branches` and :func:`choose_strateg
 """
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -251,6 +252,7 @@ class Plan:
     picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph.picture)
     timing: Timing = Timing()  # seek, frame selection, timestamps (graph.timing)
     cut: Optional[ChunkCut] = None  # one chunk of a chunked run (graph.chunks); None: whole
+    cpus: int = field(default_factory=lambda: usable_cpus())  # sets x264's thread count
 
     @property
     def mode(self) -> Mode:
@@ -956,6 +958,11 @@ def output(plan: Plan, dst: Path) -> Any:
         video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
+    pix_fmt = encode.get("pix_fmt")
+    rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
+    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus)
+    if threads is not None:
+        kwargs["threads:v"] = threads
     if plan.timing.variable is not None and fps is None:
         # frames keep their own times: encode in the stream's time base, not 1/frame rate
         tb = plan.timing.variable.time_base
@@ -981,6 +988,32 @@ def output(plan: Plan, dst: Path) -> Any:
 
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: what x264 counts for its automatic thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+# Encoders whose bytes depend on their thread count (frame threads), and which choose that
+# count from the machine when not told: x264 takes 1.5 threads per CPU the process may use
+# (sched_getaffinity), at most one per two macroblock rows (x264's validate_parameters).
+_THREAD_DEPENDENT = frozenset({"libx264", "libx264rgb"})
+
+
+def encoder_threads(codec: Optional[str], height: int, cpus: int) -> Optional[int]:
+    """The thread count written into the command for ``codec`` (None: the encoder's own).
+
+    The count x264 would choose on this machine, given explicitly, so the command writes the
+    same bytes on any machine (another core count, a container's CPU limit, taskset, a Dask
+    worker) and this machine's file does not change.
+    """
+    if codec not in _THREAD_DEPENDENT:
+        return None
+    return max(1, min(cpus * 3 // 2, (height + 15) // 16 // 2))
 
 
 def dual_timing(plan: Plan) -> Optional[Timing]:

@@ -252,6 +252,20 @@ def _multitrack(ffmpeg: str, folder: Path) -> CorpusFile:
                       event_times(), traits=frozenset({"multitrack", "subtitles"}))
 
 
+def _mov_text(ffmpeg: str, folder: Path) -> CorpusFile:
+    """A phone/drone MP4 with a mov_text caption track (Matroska cannot hold mov_text)."""
+    subs = folder / "captions.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:02,000\nALT 120 m\n\n"
+                    "2\n00:00:02,500 --> 00:00:03,500\nALT 121 m\n", encoding="utf-8")
+    clip = folder / "captioned_source.mp4"
+    _flash_beep(ffmpeg, clip, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+    dst = folder / "captioned.mp4"
+    _run(ffmpeg, "-i", str(clip), "-i", str(subs), "-map", "0", "-map", "1", "-c:v", "copy",
+         "-c:a", "copy", "-c:s", "mov_text", str(dst))
+    return CorpusFile("mp4_mov_text", dst, "a mov_text (3GPP timed text) caption track",
+                      Fraction(FPS), event_times(), traits=frozenset({"subtitles", "mov_text"}))
+
+
 MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "ts_late_video": _ts_late_video,
     "ts_gop30": _ts_gop,
@@ -269,6 +283,7 @@ MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "mkv_vfr": _vfr,
     "mkv_missing_frame": _gap,
     "mkv_multitrack": _multitrack,
+    "mp4_mov_text": _mov_text,
 }
 
 

@@ -153,3 +153,13 @@ def test_each_track_its_own_codec(gen_ffmpeg, srt, capsys, tmp_path):
     argv = ffmotion.build_command(src, out, overwrite=True, ffmpeg=gen_ffmpeg)
     assert argv[argv.index("-c:s:0") + 1] == "copy"
     assert argv[argv.index("-c:s:1") + 1] == "webvtt"
+
+
+def test_corpus_mov_text_file_into_matroska(corpus, gen_ffmpeg, tmp_path):
+    """The corpus' captioned MP4 (flashes and beeps, a mov_text track) into lossless .mkv."""
+    item = corpus["mp4_mov_text"]
+    assert subtitle_codecs(gen_ffmpeg, item.path) == ["mov_text"]
+    out = tmp_path / "exact.mkv"
+    ffmotion.extract(item.path, out, 3, lossless=True, ffmpeg=gen_ffmpeg)
+    assert cues(gen_ffmpeg, out) == [("00:00:00,500", "00:00:02,000", "ALT 120 m"),
+                                     ("00:00:02,500", "00:00:03,500", "ALT 121 m")]

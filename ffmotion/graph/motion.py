@@ -127,8 +127,9 @@ CONTAINERS: dict[str, Container] = {
     # an HLS playlist (run/sinks.py): MPEG-TS segments
     ".m3u8": Container(dict(_X264), _TS_AUDIO, "aac"),
 }
-# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-2,
-# Theora and raw y4m inputs get .mp4 instead
+# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-PS,
+# MXF, Ogg and raw y4m inputs get .mp4 instead (MPEG-2/Theora/raw video; MPEG-2 and MXF hold
+# few frame rates: ONE_RATE_CONTAINERS, ENCODER_RATES)
 KEEP_EXTENSION = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".nut", ".ts",
                             ".m2ts", ".mts", ".flv"})
 _ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)

@@ -71,17 +71,20 @@ def test_repeated_runs_of_a_rotated_clip_are_identical(rotated, gen_ffmpeg, tmp_
     assert len(digests) == 1
 
 
+@pytest.mark.parametrize("tune", ["psnr", "zerolatency"])
 @pytest.mark.parametrize("size", ["64x24", "64x48", "48x64", "160x120", "120x160", "320x240",
                                   "1280x720"])
-def test_the_count_is_x264s_own_choice_here(gen_ffmpeg, tmp_path, size):
+def test_the_count_is_x264s_own_choice_here(gen_ffmpeg, tmp_path, size, tune):
     """x264's automatic choice (its settings string in the file) is the count ffmotion writes:
-    files made on this machine are the bytes they were before."""
+    files made on this machine are the bytes they were before (zerolatency: live outputs,
+    slice threads)."""
     out = tmp_path / "auto.mp4"
     run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d=0.2", "-c:v",
-               "libx264", "-pix_fmt", "yuv420p", str(out))
+               "libx264", "-tune", tune, "-pix_fmt", "yuv420p", str(out))
     chosen = int(re.search(rb"threads=(\d+)", out.read_bytes()).group(1))
     height = int(size.split("x")[1])
-    assert graph.encoder_threads("libx264", height, graph.usable_cpus()) == chosen
+    assert graph.encoder_threads("libx264", height, graph.usable_cpus(),
+                                 sliced=tune == "zerolatency") == chosen
 
 
 def test_the_count_goes_to_x264_only(rotated, gen_ffmpeg, tmp_path):

@@ -961,7 +961,7 @@ def output(plan: Plan, dst: Path) -> Any:
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
     pix_fmt = encode.get("pix_fmt")
     rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
-    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus)
+    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
     if threads is not None:
         kwargs["threads:v"] = threads
     if plan.timing.variable is not None and fps is None:
@@ -1000,21 +1000,33 @@ def usable_cpus() -> int:
 
 
 # Encoders whose bytes depend on their thread count (frame threads), and which choose that
-# count from the machine when not told: x264 takes 1.5 threads per CPU the process may use
-# (sched_getaffinity), at most one per two macroblock rows (x264's validate_parameters).
+# count from the machine when not told: x264 takes 1.5 frame threads per CPU the process may
+# use (sched_getaffinity), at most one per two macroblock rows; slice threads one per CPU, at
+# most one per four rows (x264's validate_parameters).
 _THREAD_DEPENDENT = frozenset({"libx264", "libx264rgb"})
 
 
-def encoder_threads(codec: Optional[str], height: int, cpus: int) -> Optional[int]:
+def encoder_threads(codec: Optional[str], height: int, cpus: int,
+                    sliced: bool = False) -> Optional[int]:
     """The thread count written into the command for ``codec`` (None: the encoder's own).
 
     The count x264 would choose on this machine, given explicitly, so the command writes the
     same bytes on any machine (another core count, a container's CPU limit, taskset, a Dask
-    worker) and this machine's file does not change.
+    worker) and this machine's file does not change. ``sliced``: slice threads (tune
+    zerolatency, live outputs), one per CPU instead of 1.5.
     """
     if codec not in _THREAD_DEPENDENT:
         return None
-    return max(1, min(cpus * 3 // 2, (height + 15) // 16 // 2))
+    rows = (height + 15) // 16
+    if sliced:  # one slice per thread, at least 4 macroblock rows each
+        return max(1, min(cpus, rows // 4))
+    return max(1, min(cpus * 3 // 2, rows // 2))
+
+
+def _sliced_threads(encode: dict[str, Any]) -> bool:
+    """x264 runs slice threads instead of frame threads (tune zerolatency, sliced-threads)."""
+    return ("zerolatency" in str(encode.get("tune", ""))
+            or "sliced-threads=1" in str(encode.get("x264-params", "")))
 
 
 def dual_timing(plan: Plan) -> Optional[Timing]:

@@ -169,7 +169,7 @@ class RateRule:
     """The frame rates an output takes (its container's and its video encoder's)."""
 
     rates: Optional[frozenset[Fraction]]  # None: any constant rate
-    what: str  # who sets the rule, for messages: ".mxf", "mpeg2video (.mpg)"
+    what: str  # who sets the rule, for messages: ".mxf", ".mpg with mpeg2video"
 
 
 def rate_rule(options: Options) -> Optional[RateRule]:
@@ -313,11 +313,10 @@ class Plan:
             what += f", {self.picture.describe()}"
         if self.info.rotation:
             what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
-        rate = constant_rate(self)
-        if rate is not None:
-            rule = rate_rule(self.options)
-            what += (f", written at a constant {format_fps(rate)} fps "
-                     f"({rule.what if rule else ''} holds one frame rate, the input's varies)")
+        rate, rule = constant_rate(self), rate_rule(self.options)
+        if rate is not None and rule is not None:
+            what += (f", written at a constant {format_fps(rate)} fps ({rule.what} holds one "
+                     "frame rate, the input's varies)")
         what += self.describe_streams()
         if stream:
             from .stream import describe_count

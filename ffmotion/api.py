@@ -53,6 +53,7 @@ def make_options(
     *,
     freeze: Union[int, str, None] = None,
     audio: bool = True,
+    subtitles: bool = True,
     codec: Optional[str] = None,
     crf: Optional[float] = None,
     preset: Optional[str] = None,
@@ -95,7 +96,9 @@ def make_options(
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     ``video_stream`` picks the video among the input's video streams (default: the real one,
-    never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``.
+    never a cover picture); ``audio_stream`` is a track number, ``"all"`` or ``"none"``;
+    ``subtitles=False`` drops the subtitle tracks (by default they are kept where the output
+    holds them, converted to a codec it takes: :func:`ffmotion.graph.subtitle_plan`).
     Shaping after the motion graph: ``width``/``height`` (the other side keeps the aspect) or
     ``scale``, ``fps``; ``audio_codec``, ``audio_bitrate``; ``encoder_opts`` (``{"tune":
     "film"}`` or ``["tune=film"]``), checked against the encoder by :func:`prepare`.
@@ -122,7 +125,7 @@ def make_options(
     chosen = look if isinstance(look, Look) else looks.resolve(look)
     check_look_offsets(chosen, offset, freeze)
     options = Options(
-        src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio,
+        src=Path(src), dst=Path(dst), offset=spec, mode=mode, audio=audio, subtitles=subtitles,
         encode=EncodeOptions(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                              lossless=lossless, width=width, height=height,
                              scale=scale,  # type: ignore[arg-type]  # parsed by EncodeOptions
@@ -297,6 +300,9 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
         info = (probe_head(options.source, tools, options.video_stream)
                 if options.source is not None else probe_input(options, tools))
     plan = graph.plan(options, info)
+    graph.check_rate(plan)
+    if info.input.seekable:
+        graph.delivered_frames(plan)  # refuses a re-timing that leaves no frame
     plan = attach_picture(plan, tools)
     if options.stabilize is not None:
         plan = _stabilization().attach(plan, tools)
@@ -406,6 +412,8 @@ def _run_file(plan: graph.Plan, tools: runner.Tools, progress: bool,
             if sizes_differ(exc):
                 recount(plan.info, tools)
             raise
+        if graph_outputs.output_kind(options.dst) == "webp":  # one packet for every frame
+            written = count_webp(plan, tmp, planned)
         # frames re-timed by --fps may differ from the plan by rounding: not a sign; a
         # shifted branch that got no frame at all passes at most K input frames through,
         # as many as planned where those are trimmed to the plan (variable rate)
@@ -480,6 +488,25 @@ _NOTHING = ": no output written"
 def refusal_text(refused: FFmpegFailed) -> str:
     """A :func:`check_written` refusal without its ending and its guessed cause."""
     return str(refused).split(" (the input", 1)[0].split(_NOTHING, 1)[0]
+
+
+def count_webp(plan: graph.Plan, path: Path, planned: int) -> int:
+    """The frames of a written animated WebP: those shown within its length.
+
+    ffmpeg's progress reports 1 frame for any WebP (the encoder hands over the animation as
+    one packet), and libwebp merges a frame identical to the one before into it (a longer
+    duration); an animation of frames all alike it stores as one still picture, without
+    a length: that counts as the ``planned`` frames.
+    """
+    from .media.images import webp_length
+
+    found = webp_length(path)
+    if found is None:
+        raise FFmpegFailed(f"{plan.info.path.name}: ffmpeg wrote an incomplete WebP file: "
+                           "no output written")
+    if found.milliseconds == 0:
+        return planned
+    return graph.frames_within(plan, Fraction(found.milliseconds, 1000))
 
 
 def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None) -> None:
@@ -557,8 +584,8 @@ def extract(
     """Write the motion extraction of ``src`` to ``dst``.
 
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
-    blends every frame with frame K. Keyword options: ``audio``, ``codec``, ``crf``, ``preset``,
-    ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
+    blends every frame with frame K. Keyword options: ``audio``, ``subtitles``, ``codec``,
+    ``crf``, ``preset``, ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
     :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
     ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
     ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;

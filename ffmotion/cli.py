@@ -63,6 +63,9 @@ def _common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
                          help="the N-th video stream (0:v:N) instead of the largest moving one")
     streams.add_argument("--audio-stream", dest="audio_stream", metavar="N|all|none",
                          help="audio track(s) to keep: a number (default 0), all, or none")
+    streams.add_argument("--no-subtitles", dest="subtitles", action="store_false",
+                         help="drop the subtitle tracks (by default kept where the output holds "
+                              "them: .mkv, .webm, .mp4/.mov, converted to a codec it takes)")
     shape = parser.add_argument_group(
         "shaping (after the motion graph; every output: video, GIF/WebP/APNG, image sequences)")
     shape.add_argument("--width", type=_whole_number, metavar="PX",
@@ -502,7 +505,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
 def _options(args: argparse.Namespace, src: "str | Path", dst: "str | Path",
              source: Optional[object] = None) -> api.Options:
     return api.make_options(
-        src, dst, args.offset, freeze=args.freeze, audio=args.audio, codec=args.codec,
+        src, dst, args.offset, freeze=args.freeze, audio=args.audio,
+        subtitles=getattr(args, "subtitles", True), codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
         overwrite=args.overwrite,
         look=_look(args, None if source is not None else _near(src)),

@@ -142,6 +142,7 @@ class Options:
     offset: FrameOffset
     mode: Mode = "offset"
     audio: bool = True
+    subtitles: bool = True  # False: --no-subtitles (else kept where the output holds them)
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
     # Decoder and filter threads of the ffmpeg process (None: ffmpeg's default). Never the

@@ -370,6 +370,20 @@ def _size_change(ffmpeg: str, folder: Path) -> CorpusFile:
                       traits=frozenset({"ts", "size_change", "bframes"}))
 
 
+def _mov_text(ffmpeg: str, folder: Path) -> CorpusFile:
+    """A phone/drone MP4 with a mov_text caption track (Matroska cannot hold mov_text)."""
+    subs = folder / "captions.srt"
+    subs.write_text("1\n00:00:00,500 --> 00:00:02,000\nALT 120 m\n\n"
+                    "2\n00:00:02,500 --> 00:00:03,500\nALT 121 m\n", encoding="utf-8")
+    clip = folder / "captioned_source.mp4"
+    _flash_beep(ffmpeg, clip, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+    dst = folder / "captioned.mp4"
+    _run(ffmpeg, "-i", str(clip), "-i", str(subs), "-map", "0", "-map", "1", "-c:v", "copy",
+         "-c:a", "copy", "-c:s", "mov_text", str(dst))
+    return CorpusFile("mp4_mov_text", dst, "a mov_text (3GPP timed text) caption track",
+                      Fraction(FPS), event_times(), traits=frozenset({"subtitles", "mov_text"}))
+
+
 MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "ts_late_video": _ts_late_video,
     "ts_gop30": _ts_gop,
@@ -390,6 +404,7 @@ MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "avi_null_frames": _null_frames,
     "mp4_cut_short": _mp4_cut_short,
     "mkv_cut_short": _mkv_cut_short,
+    "mp4_mov_text": _mov_text,
 }
 # files whose frames are not all the same size: the reference decode of tests over MAKERS
 # assumes one size, so their tests are their own (tests/test_resolution_change.py)

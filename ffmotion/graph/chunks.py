@@ -267,7 +267,7 @@ def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
         for track in subtitles:
             streams.append(source[f"s:{track}"])
         if subtitles:
-            kwargs["c:s"] = graph.subtitle_codec(whole)
+            kwargs.update(graph.subtitle_args(whole))
     out = ffmpeg.output(*streams, str(dst), **kwargs)
     return [ffmpeg_bin, *graph.GLOBAL_ARGS, "-y" if overwrite else "-n", *out.get_args()]
 

@@ -22,8 +22,9 @@ for the price of a second decode; see :func:`branches` and :func:`choose_strateg
 """
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -127,11 +128,109 @@ CONTAINERS: dict[str, Container] = {
     # an HLS playlist (run/sinks.py): MPEG-TS segments
     ".m3u8": Container(dict(_X264), _TS_AUDIO, "aac"),
 }
-# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-2,
-# Theora and raw y4m inputs get .mp4 instead
+# batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-PS,
+# MXF, Ogg and raw y4m inputs get .mp4 instead (MPEG-2/Theora/raw video; MPEG-2 and MXF hold
+# few frame rates: ONE_RATE_CONTAINERS, ENCODER_RATES)
 KEEP_EXTENSION = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".nut", ".ts",
                             ".m2ts", ".mts", ".flv"})
 _ANIMATED_BOX = Container({}, frozenset(), "", audio_ok=False)
+
+def _rates(text: str) -> frozenset[Fraction]:
+    return frozenset(Fraction(rate) for rate in text.split())
+
+
+# Encoders that code one frame rate from a list: ffmpeg's own ("ffmpeg -h encoder=NAME",
+# Supported framerates; tests/test_vfr_containers.py checks them against the binary).
+# ffmpeg snaps any other rate to the nearest in the list, so the file plays at another speed.
+ENCODER_RATES: dict[str, frozenset[Fraction]] = {
+    "mpeg2video": _rates(
+        "1 2 3 4 5 6 8 9 10 12 15 16 18 20 24 25 30 32 36 40 45 48 50 60 72 75 80 90 96 100 120 "
+        "150 180 200 240 750/1001 800/1001 960/1001 1000/1001 1200/1001 1250/1001 1500/1001 "
+        "1600/1001 1875/1001 2000/1001 2400/1001 2500/1001 3000/1001 3750/1001 4000/1001 "
+        "4800/1001 5000/1001 6000/1001 7500/1001 8000/1001 10000/1001 12000/1001 15000/1001 "
+        "20000/1001 24000/1001 30000/1001 60000/1001"),
+    "mpeg1video": _rates("24000/1001 24 25 30000/1001 30 50 60000/1001 60 15 5 10 12"),
+}
+# Containers that store one frame rate for the stream, not a time per frame: variable-rate
+# input is written at a constant rate. MXF takes only its content-package rates (measured:
+# the bundled ffmpeg's mxf muxer refuses 15, 12, 10 ... "Unsupported frame rate"); AVI, raw
+# y4m and Ogg Theora take any rate (AVI writes a variable rate as empty "repeat" frames at
+# 1/time base: a 1000 fps file for Matroska input; the mpeg4 encoder refuses 1/90000).
+ONE_RATE_CONTAINERS: dict[str, Optional[frozenset[Fraction]]] = {
+    ".avi": None, ".y4m": None, ".ogv": None,
+    ".mxf": _rates("24 25 30 48 50 60 72 75 90 96 100 120 24000/1001 30000/1001 60000/1001"),
+}
+
+
+_BROADCAST_RATES = _rates("24000/1001 24 25 30000/1001 30 50 60000/1001 60")
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """The frame rates an output takes (its container's and its video encoder's)."""
+
+    rates: Optional[frozenset[Fraction]]  # None: any constant rate
+    what: str  # who sets the rule, for messages: ".mxf", ".mpg with mpeg2video"
+
+
+def rate_rule(options: Options) -> Optional[RateRule]:
+    """What constant frame rate ``options``' output needs; None where frames keep their own
+    times (MP4, Matroska, ... with an encoder that takes any time base)."""
+    if options.encode.lossless or outs.output_kind(options.dst) != "video":
+        codec = "ffv1" if options.encode.lossless else None
+    else:
+        codec = options.encode.codec or video_codec_default(options.dst)
+    suffix = options.dst.suffix.lower()
+    by_codec = ENCODER_RATES.get(codec or "")
+    if suffix not in ONE_RATE_CONTAINERS and by_codec is None:
+        return None
+    by_box = ONE_RATE_CONTAINERS.get(suffix)
+    if by_box is not None and by_codec is not None:
+        rates: Optional[frozenset[Fraction]] = by_box & by_codec
+    else:
+        rates = by_box if by_box is not None else by_codec
+    what = suffix if by_codec is None or by_box is not None else f"{suffix} with {codec}"
+    return RateRule(rates, what)
+
+
+def nearest_rate(rates: frozenset[Fraction], fps: Fraction) -> Fraction:
+    """The rate of ``rates`` closest to ``fps``, of its family where the list has one (NTSC
+    rates like 29.97 for NTSC-like input, whole rates for others; 15 -> 24, not 23.976), the
+    higher one on a tie (fewer frames dropped)."""
+    ntsc = fps.denominator % 1001 == 0
+    family = [rate for rate in rates if (rate.denominator % 1001 == 0) == ntsc] or list(rates)
+    return min(family, key=lambda rate: (abs(rate - fps), -rate))
+
+
+def constant_rate(plan: Plan) -> Optional[Fraction]:
+    """The constant rate a variable-rate input is written at where the output stores one
+    rate (:func:`rate_rule`): the stream's, or the nearest one the output takes; None when
+    the frames keep their own times or ``--fps`` chose the rate."""
+    rule = rate_rule(plan.options)
+    if rule is None or plan.timing.variable is None or plan.options.encode.fps is not None:
+        return None
+    if rule.rates is None or plan.info.fps in rule.rates:
+        return plan.info.fps
+    return nearest_rate(rule.rates, plan.info.fps)
+
+
+def check_rate(plan: Plan) -> None:
+    """Refuse, before ffmpeg starts, a frame rate the output cannot hold (ffmpeg would fail
+    late, or snap it to another rate and change the speed): one line naming ``--fps``."""
+    rule = rate_rule(plan.options)
+    if rule is None or rule.rates is None:
+        return
+    fps = shaping(plan)[1] or plan.info.fps
+    if fps in rule.rates:
+        return
+    common = sorted(rule.rates & _BROADCAST_RATES)
+    listed = ", ".join(format_fps(rate) for rate in common)
+    given = "--fps" if plan.options.encode.fps is not None else plan.info.path.name
+    raise UsageError(f"{rule.what} holds frame rates like {listed}, not the "
+                     f"{format_fps(fps)} fps of {given}: add --fps "
+                     f"{format_fps(nearest_rate(rule.rates, fps))} (frames repeated or dropped "
+                     f"to that rate), or write .mp4 or .mkv")
+
 # ffmpeg's y4m muxer takes planar YUV and gray (deep ones with -strict -1), not RGB
 _Y4M_FORMATS = re.compile(r"^(yuv(444|422|420|411)p|gray)((9|1[0246])le)?$")
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libvpx", "libaom-av1",
@@ -155,6 +254,7 @@ class Plan:
     picture: Optional[Picture] = None  # the prelude: full range, deinterlacing (graph.picture)
     timing: Timing = Timing()  # seek, frame selection, timestamps (graph.timing)
     cut: Optional[ChunkCut] = None  # one chunk of a chunked run (graph.chunks); None: whole
+    cpus: int = field(default_factory=lambda: usable_cpus())  # sets x264's thread count
 
     @property
     def mode(self) -> Mode:
@@ -214,6 +314,10 @@ class Plan:
             what += f", {self.picture.describe()}"
         if self.info.rotation:
             what += f", rotated {self.info.rotation}° (shown {self.info.display_size[0]}x{self.info.display_size[1]})"
+        rate, rule = constant_rate(self), rate_rule(self.options)
+        if rate is not None and rule is not None:
+            what += (f", written at a constant {format_fps(rate)} fps ({rule.what} holds one "
+                     "frame rate, the input's varies)")
         what += self.describe_streams()
         if stream:
             from .stream import describe_count
@@ -240,13 +344,10 @@ class Plan:
             parts.append(f"all {len(audios)} audio tracks")
         subs = info.subtitle_streams
         if subs:
-            copied = kept_subtitles(self)
-            if len(copied) == len(subs):
+            copied, why = subtitle_plan(self)
+            if why is None:
                 parts.append(f"{len(subs)} subtitle track{'s' if len(subs) > 1 else ''} kept")
             else:
-                why = ("the output cannot hold them" if subtitle_codec(self) is None else
-                       "the range would shift their times" if subtitles_shifted(self) else
-                       "MP4/MOV take text subtitles only")
                 parts.append(f"{len(subs) - len(copied)} of {len(subs)} subtitle track(s) "
                              f"dropped ({why})")
         return "".join(f", {p}" for p in parts)
@@ -679,20 +780,69 @@ def audio_args(plan: Plan) -> dict[str, Any]:
     return args
 
 
-def kept_subtitles(plan: Plan) -> tuple[int, ...]:
-    """Subtitle tracks kept (positions as in ``0:s:N``): all of them when the output can
-    carry them and the whole input is processed from its start; else none (then the summary
-    says they were dropped)."""
+@dataclass(frozen=True)
+class SubtitleRule:
+    """What one output container does with subtitle tracks."""
+
+    copy: frozenset[str]  # codecs it takes as they are
+    text_to: Optional[str]  # the encoder other text subtitles are converted to; None: dropped
+
+
+# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/test_subtitles.py):
+# Matroska takes SRT/ASS/WebVTT/plain text and the bitmap kinds but not mov_text; WebM takes
+# WebVTT only; MP4/MOV mov_text only (text is converted to it, bitmaps dropped). NUT refuses
+# SRT/WebVTT, writes mov_text it cannot read back and drops ASS end times; TS, FLV, MPEG-PS,
+# AVI, Ogg and MXF keep no text subtitles: none of them is given any.
+_MKV_SUBTITLES = frozenset({"subrip", "ass", "ssa", "webvtt", "text", "dvd_subtitle",
+                            "hdmv_pgs_subtitle", "dvb_subtitle"})
+SUBTITLE_RULES: dict[str, SubtitleRule] = {
+    ".mkv": SubtitleRule(_MKV_SUBTITLES, "srt"),
+    ".webm": SubtitleRule(frozenset({"webvtt"}), "webvtt"),
+    ".mp4": SubtitleRule(frozenset(), "mov_text"),
+    ".m4v": SubtitleRule(frozenset(), "mov_text"),
+    ".mov": SubtitleRule(frozenset(), "mov_text"),
+}
+
+
+def subtitle_plan(plan: Plan) -> tuple[tuple[tuple[int, str], ...], Optional[str]]:
+    """The subtitle tracks kept, as (position as in ``0:s:N``, ``copy`` or the encoder), and
+    why the others are dropped (None when every track is kept).
+
+    None are kept with ``--no-subtitles``, when the output's container holds none in a form
+    that keeps their times, or when the range would shift their times (copied subtitles keep
+    the input's times, off by the cut).
+    """
     subs = plan.info.subtitle_streams
     if not subs:
-        return ()
+        return (), None
+    if not plan.options.subtitles:
+        return (), "--no-subtitles"
+    rule = SUBTITLE_RULES.get(plan.options.dst.suffix.lower())
+    if rule is None or outs.output_kind(plan.options.dst) != "video":
+        return (), "the output cannot hold them"
     if subtitles_shifted(plan):
-        return ()  # copied subtitles would keep the input's times, off by the cut
-    codec = subtitle_codec(plan)
-    if codec is None:
-        return ()
-    return tuple(i for i, s in enumerate(subs)
-                 if codec == "copy" or s.codec in TEXT_SUBTITLES)
+        return (), "the range would shift their times"
+    kept = []
+    for position, stream in enumerate(subs):
+        if stream.codec in rule.copy:
+            kept.append((position, "copy"))
+        elif rule.text_to is not None and stream.codec in TEXT_SUBTITLES:
+            kept.append((position, rule.text_to))
+    if len(kept) == len(subs):
+        return tuple(kept), None
+    return tuple(kept), f"{plan.options.dst.suffix.lower()} takes {_subtitle_kinds(rule)} only"
+
+
+def _subtitle_kinds(rule: SubtitleRule) -> str:
+    """The subtitles a container takes, in words, for the summary line."""
+    if rule.copy == _MKV_SUBTITLES:
+        return "text, DVD/Blu-ray/DVB subtitles"
+    return "text subtitles"
+
+
+def kept_subtitles(plan: Plan) -> tuple[int, ...]:
+    """Subtitle tracks kept (positions as in ``0:s:N``), see :func:`subtitle_plan`."""
+    return tuple(position for position, _ in subtitle_plan(plan)[0])
 
 
 def subtitles_shifted(plan: Plan) -> bool:
@@ -702,15 +852,14 @@ def subtitles_shifted(plan: Plan) -> bool:
     return timing.seek > 0 or timing.selects or timing.start_time > 1 / plan.info.fps
 
 
-def subtitle_codec(plan: Plan) -> Optional[str]:
-    """How subtitles go into the output: ``copy`` (Matroska, NUT), ``mov_text`` (MP4/MOV:
-    text subtitles only), or None (the container takes none)."""
-    suffix = plan.options.dst.suffix.lower()
-    if suffix in (".mkv", ".nut"):
-        return "copy"
-    if suffix in (".mp4", ".mov", ".m4v"):
-        return "mov_text"
-    return None
+def subtitle_args(plan: Plan) -> dict[str, Any]:
+    """Output options for the kept subtitle tracks: one ``-c:s`` when every track goes the
+    same way (``copy``, or the container's text encoder), else one per track (``-c:s:N``)."""
+    kept = subtitle_plan(plan)[0]
+    codecs = {codec for _, codec in kept}
+    if len(codecs) == 1:
+        return {"c:s": codecs.pop()}
+    return {f"c:s:{out_no}": codec for out_no, (_, codec) in enumerate(kept)}
 
 
 def keeps_audio(plan: Plan) -> bool:
@@ -724,6 +873,8 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
     width, height = info.display_size  # what the graph sees (rotation applied)
     want_w, want_fps = outs.animated_defaults(kind, width, info.fps, enc.width, enc.height,
                                               enc.scale, enc.fps)
+    if want_fps is None:
+        want_fps = constant_rate(plan)
     if want_w is None and enc.height is None and enc.scale is None:
         size = None
     else:
@@ -732,7 +883,9 @@ def shaping(plan: Plan) -> tuple[Optional[tuple[int, int]], Optional[Fraction]]:
                                 even=chroma_subsampling(pix_fmt) != (0, 0))
         if size == (width, height):
             size = None
-    return size, (want_fps if want_fps is not None and want_fps != info.fps else None)
+    # frames at their own times (variable rate) are re-timed even to the stream's own rate
+    retime = want_fps is not None and (want_fps != info.fps or plan.timing.variable is not None)
+    return size, (want_fps if retime else None)
 
 
 def output_size(plan: Plan) -> tuple[int, int]:
@@ -742,8 +895,39 @@ def output_size(plan: Plan) -> tuple[int, int]:
 
 
 def delivered_frames(plan: Plan) -> int:
-    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given."""
-    return outs.frames_at(plan.out_frames, plan.info.fps, shaping(plan)[1])
+    """Frames the output gets: the motion frames, re-timed by ``--fps`` if given (or an
+    animated image's default rate); a usage error when that leaves none."""
+    fps = shaping(plan)[1]
+    count = outs.frames_at(plan.out_frames, plan.info.fps, fps, last_frame_time(plan))
+    if count < 1 and plan.out_frames > 0 and fps is not None:
+        raise UsageError(f"the {plan.out_frames} motion frame{'s' if plan.out_frames > 1 else ''} "
+                         f"last less than one frame at {format_fps(fps)} fps: give a higher "
+                         f"--fps or a longer range")
+    return count
+
+
+def frames_within(plan: Plan, seconds: Fraction) -> int:
+    """How many of the output's frames an animation ``seconds`` long shows (an animated
+    WebP's length: its last frame lasts as long as the frames before it on average)."""
+    fps = shaping(plan)[1]
+    if fps is not None:  # the fps filter's constant rate
+        return int((seconds * fps + Fraction(1, 2)) // 1)
+    if plan.timing.variable is None or plan.info.index is None:
+        return int((seconds * plan.info.fps + Fraction(1, 2)) // 1)
+    index, first = plan.info.index, plan.span.first
+    start = index.times[first]
+    return sum(1 for t in index.times[first:first + plan.out_frames] if t - start < seconds)
+
+
+def last_frame_time(plan: Plan) -> Fraction:
+    """When the last motion frame is shown, after the first (seconds): its own time where
+    frames keep their timestamps (variable frame rate), else its index over the frame rate."""
+    if plan.out_frames < 1:
+        return Fraction(0)
+    if plan.timing.variable is None or plan.info.index is None:
+        return Fraction(plan.out_frames - 1) / plan.info.fps
+    index, first = plan.info.index, plan.span.first
+    return index.times[first + plan.out_frames - 1] - index.times[first]
 
 
 def encoders_needed(plan: Plan) -> list[str]:
@@ -788,7 +972,8 @@ def output(plan: Plan, dst: Path) -> Any:
         video = kept(video, plan.cut)
         encode = {key: value for key, value in encode.items() if key not in JOIN_KEYS}
     size, fps = shaping(plan)
-    video = outs.shape(video, size, fps)
+    ends_late = plan.mode == "freeze" and plan.out_frames > 0
+    video = outs.shape(video, size, fps, plan.out_frames if ends_late else None)
     width, height = output_size(plan)
     video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
     if outs.output_kind(plan.options.dst) == "gif":
@@ -796,7 +981,12 @@ def output(plan: Plan, dst: Path) -> Any:
         video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
     kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
-    if plan.timing.variable is not None:
+    pix_fmt = encode.get("pix_fmt")
+    rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
+    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
+    if threads is not None:
+        kwargs["threads:v"] = threads
+    if plan.timing.variable is not None and fps is None:
         # frames keep their own times: encode in the stream's time base, not 1/frame rate
         tb = plan.timing.variable.time_base
         kwargs["enc_time_base:v"] = f"{tb.numerator}/{tb.denominator}"
@@ -816,11 +1006,49 @@ def output(plan: Plan, dst: Path) -> Any:
     for track in subtitles:
         streams.append(source[f"s:{track}"])
     if subtitles:
-        kwargs["c:s"] = subtitle_codec(plan)
+        kwargs.update(subtitle_args(plan))
     from .stream import output_target  # stdout, URLs, HLS
 
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: what x264 counts for its automatic thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+# Encoders whose bytes depend on their thread count (frame threads), and which choose that
+# count from the machine when not told: x264 takes 1.5 frame threads per CPU the process may
+# use (sched_getaffinity), at most one per two macroblock rows; slice threads one per CPU, at
+# most one per four rows (x264's validate_parameters).
+_THREAD_DEPENDENT = frozenset({"libx264", "libx264rgb"})
+
+
+def encoder_threads(codec: Optional[str], height: int, cpus: int,
+                    sliced: bool = False) -> Optional[int]:
+    """The thread count written into the command for ``codec`` (None: the encoder's own).
+
+    The count x264 would choose on this machine, given explicitly, so the command writes the
+    same bytes on any machine (another core count, a container's CPU limit, taskset, a Dask
+    worker) and this machine's file does not change. ``sliced``: slice threads (tune
+    zerolatency, live outputs), one per CPU instead of 1.5.
+    """
+    if codec not in _THREAD_DEPENDENT:
+        return None
+    rows = (height + 15) // 16
+    if sliced:  # one slice per thread, at least 4 macroblock rows each
+        return max(1, min(cpus, rows // 4))
+    return max(1, min(cpus * 3 // 2, rows // 2))
+
+
+def _sliced_threads(encode: dict[str, Any]) -> bool:
+    """x264 runs slice threads instead of frame threads (tune zerolatency, sliced-threads)."""
+    return ("zerolatency" in str(encode.get("tune", ""))
+            or "sliced-threads=1" in str(encode.get("x264-params", "")))
 
 
 def dual_timing(plan: Plan) -> Optional[Timing]:

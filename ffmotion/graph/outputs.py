@@ -147,25 +147,40 @@ def animated_defaults(kind: OutputKind, width: int, fps: Fraction, want_w: Optio
     return want_w, want_fps
 
 
-def shape(video: Any, size: Optional[tuple[int, int]], fps: Optional[Fraction]) -> Any:
-    """Scale to ``size`` and re-time to ``fps`` (each only when given)."""
+def shape(video: Any, size: Optional[tuple[int, int]], fps: Optional[Fraction],
+          end_at: Optional[int] = None) -> Any:
+    """Scale to ``size`` and re-time to ``fps`` (each only when given).
+
+    ``end_at``: the stream's frame count, when its end of stream may come after its last
+    frame (freeze mode ends where the input ends, a frame's duration later): the end is
+    moved to the last frame's time, which :func:`frames_at` counts to.
+    """
     if size is not None:
         video = video.filter("scale", size[0], size[1])
     if fps is not None:
+        if end_at is not None:  # setpts evaluates its expression at the end too (N = end_at)
+            video = video.setpts(f"if(lt(N,{end_at}),PTS,PREV_INPTS)")
         video = video.filter("fps", fps=_rate(fps))
     return video
 
 
-def frames_at(frames: int, fps: Fraction, new_fps: Optional[Fraction]) -> int:
+def frames_at(frames: int, fps: Fraction, new_fps: Optional[Fraction],
+              last: Optional[Fraction] = None) -> int:
     """Frames the ``fps`` filter delivers from the motion graph's ``frames`` at ``fps``.
 
-    The graph's end of stream comes at its last frame's timestamp (n - 1)/R, which ``fps``
-    rounds to its own clock: round((n - 1) * R'/R), halves up, at least 1 (measured on
-    ffmpeg 5.1 and 9: 5 frames at 30 -> 15 fps give 2, 31 give 15).
+    ``last`` is when the last motion frame is shown, after the first (seconds; default
+    ``(frames - 1)/fps``, a constant rate). The filter (ffmpeg's vf_fps, round=near) puts
+    each frame at ``round(t * new_fps)`` on its own clock, halves away from zero, and emits
+    one frame per tick from the first frame's tick on; the motion graph's end of stream comes
+    no later than its last frame (blend's ``shortest`` in offset mode; ``end_at`` of
+    :func:`shape` in freeze mode), so the last frame's tick ends the output:
+    ``round(last * new_fps)`` frames, counted from the frames' real times (variable frame
+    rate, animated GIF input) and 0 when they all fall on one tick.
     """
-    if new_fps is None or new_fps == fps or frames <= 1:
+    if new_fps is None or frames < 1 or (last is None and new_fps == fps):
         return frames
-    return max(1, int((Fraction(frames - 1) * new_fps / fps + Fraction(1, 2)) // 1))
+    span = Fraction(frames - 1) / fps if last is None else last
+    return int((span * new_fps + Fraction(1, 2)) // 1)
 
 
 def gif_palette(video: Any, dither: Optional[str] = None, stats: Optional[str] = None) -> Any:

@@ -119,8 +119,10 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
                 root: Optional[Path] = None) -> str:
     """The output file name for ``src``.
 
-    ``{ext}`` is the input's extension when ffmotion can write that container, else ``.mp4``;
-    with ``--lossless``, ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
+    ``{ext}`` is the input's extension when its container's default encoder is H.264, VP9 or
+    MPEG-4 (:data:`ffmotion.graph.KEEP_EXTENSION`), else ``.mp4`` (MPEG-PS, MXF, Ogg, y4m: their
+    MPEG-2/Theora/raw defaults, and MPEG-2/MXF take few frame rates); with ``--lossless``,
+    ``.mkv`` unless the container holds FFV1. ``{offset}`` is the offset
     (or freeze frame) as written: ``12``, ``0.5s``. ``{dir}`` and ``{relpath}`` (relative to
     ``root``, the argument that found ``src``) see :mod:`ffmotion.jobs.naming`; a name with
     folders (``{relpath}``) must stay inside the output folder. An image-sequence folder's

@@ -4,6 +4,7 @@ Read in Python from the first bytes of each file (no decoding, no process), so t
 of thousands of photos is checked before ffmpeg starts: ffmpeg would reconfigure its filter
 graph at a size or format change in the middle of a sequence, and the motion pairing with it.
 Other formats (TIFF, BMP, ...) are not read here (:func:`read_header` returns None).
+:func:`webp_length` reads a written WebP animation's frames and length the same way.
 """
 from __future__ import annotations
 
@@ -144,3 +145,49 @@ def _exif_orientation(body: bytes) -> Optional[int]:
 
 
 __all__ = ["ImageHeader", "ORIENTATION_ROTATION", "read_header"]
+
+
+
+@dataclass(frozen=True)
+class WebPLength:
+    """What a WebP file holds: its frames (``ANMF`` chunks) and how long they show."""
+
+    chunks: int  # frames stored: identical frames in a row are merged into one
+    milliseconds: int  # the sum of the frames' durations (0 for a still picture)
+
+
+def webp_length(path: Path) -> Optional[WebPLength]:
+    """The frames and length of a WebP file (a still picture: 1 frame, 0 ms); None when it
+    is not a complete WebP file. Only the chunk headers are read (a seek over each body).
+
+    libwebp's animation encoder merges a frame identical to the one before into it (a longer
+    duration), and ffmpeg gets the whole animation as one packet, so neither the chunks nor
+    ffmpeg's progress count the frames it was given; the length does.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WEBP":
+            return None
+        end = 8 + struct.unpack("<I", head[4:8])[0]
+        if f.seek(0, 2) < end:  # cut short
+            return None
+        chunks, still, total, at = 0, False, 0, 12
+        while at + 8 <= end:
+            f.seek(at)
+            chunk = f.read(24)  # header, and an ANMF's frame header up to its duration
+            if len(chunk) < 8:
+                return None
+            size = struct.unpack("<I", chunk[4:8])[0]
+            if chunk[:4] == b"ANMF":
+                if len(chunk) < 23:
+                    return None
+                chunks += 1
+                total += int.from_bytes(chunk[20:23], "little")
+            elif chunk[:4] in (b"VP8 ", b"VP8L"):
+                still = True
+            at += 8 + size + (size & 1)  # chunks are padded to an even size
+        if at != end:
+            return None
+    if chunks:
+        return WebPLength(chunks, total)
+    return WebPLength(1, 0) if still else None

@@ -54,8 +54,12 @@ def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: An
 
 def split_channels(stream: Any) -> tuple[Any, Any, Any]:
     """A gbrp stream as three gray streams: red, green, blue."""
-    node = stream.filter_multi_output("extractplanes", "r+g+b")
-    return node[0], node[1], node[2]  # extractplanes emits r, g, b in this order
+    # one extractplanes per channel: a single extractplanes=r+g+b spins for ever (ffmpeg
+    # 9.0.2) once its outputs end at different frames, as they do with per-channel offsets
+    # on frames that keep their own times (variable frame rate)
+    copies = stream.split()
+    return tuple(copies[i].filter("extractplanes", plane)  # type: ignore[return-value]
+                 for i, plane in enumerate("rgb"))
 
 
 def merge_channels(red: Any, green: Any, blue: Any, pix_fmt: str) -> Any:

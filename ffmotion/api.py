@@ -317,6 +317,9 @@ def prepare(options: Options, tools: runner.Tools, info: Optional[MediaInfo] = N
             raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
                              "(ffmpeg -encoders lists the available ones)")
     check_encoder_opts(plan, tools)
+    hdr = graph.hdr_warning(plan) if options.sink is None or options.sink.kind == "file" else None
+    if hdr:
+        log.warning("%s", hdr)
     wanted = options.encode.pix_fmt
     if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
         raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")

@@ -488,7 +488,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def _setup_logging(args: argparse.Namespace) -> None:
     """Format ffmotion's own log lines; other libraries' (distributed's) stay in theirs and
     are quiet below ERROR unless -vv."""
-    level = logging.WARNING
+    level = logging.ERROR if getattr(args, "quiet", False) else logging.WARNING  # -q: errors only
     if args.verbose == 1:
         level = logging.INFO
     elif args.verbose >= 2:
@@ -600,9 +600,9 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
                              say=lambda line: _say(args, f"ffmotion: {line}"))
     seconds = time.monotonic() - started
     again = f", {result.reused} reused" if result.reused else ""
-    _say(args, f"ffmotion: wrote {result.output} ({result.frames} frames at "
-               f"{format_fps(plan.info.fps)} fps, {result.chunks} chunk"
-               f"{'s' if result.chunks != 1 else ''}{again}, {seconds:.1f} s)")
+    _say(args, f"ffmotion: wrote {result.output} ({_count(result.frames, 'frame')} at "
+               f"{format_fps(plan.info.fps)} fps, {_count(result.chunks, 'chunk')}{again}, "
+               f"in {seconds:.1f} s)")
     return 0
 
 
@@ -620,9 +620,14 @@ def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     where = (f"sent to {sink.shown}" if sink is not None and sink.streams_out
              else f"wrote {result.output}")
     stopped = f"stopped by {result.stopped}: " if result.stopped else ""
-    _say(args, f"ffmotion: {stopped}{where} ({result.frames} frames at "
-               f"{format_fps(fps)} fps, {seconds:.1f} s)")
+    _say(args, f"ffmotion: {stopped}{where} ({_count(result.frames, 'frame')} at "
+               f"{format_fps(fps)} fps in {seconds:.1f} s)")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -281,7 +281,7 @@ def test_status_line_counts_files_frames_and_eta():
     display.finished(2, batch.Record("/x/c.mkv", "/o/c_m.mkv", "skipped"))
     display.finished(3, batch.Record("/x/d.mkv", "/o/d_m.mkv", "failed", error="no video stream"))
     text = stream.getvalue()
-    assert "done     /x/a.mkv -> /o/a_m.mkv (20 frames, 9.5 s)\n" in text
+    assert "done     /x/a.mkv -> /o/a_m.mkv (20 frames in 9.5 s)\n" in text
     assert "FAILED   /x/d.mkv: no video stream\n" in text
     assert "\r\x1b[K" in text  # the status line is redrawn in place
     # a skipped file is no work; a failed one needs no more: 2.5 of 3 in 10 s -> 2 s left

@@ -686,6 +686,29 @@ def video_args(plan: Plan) -> dict[str, Any]:
     return args
 
 
+def hdr_warning(plan: Plan) -> Optional[str]:
+    """The warning for HDR input (PQ or HLG) written at 8 bits (bands in its gradients, and
+    players show it as SDR), with the flags that keep it 10-bit; None where that is not so."""
+    from ..media.picture import HDR_TRANSFERS
+
+    curve = HDR_TRANSFERS.get(plan.info.transfer)
+    if curve is None or plan.options.encode.lossless:
+        return None
+    out_fmt = video_args(plan).get("pix_fmt") or plan.working_pix_fmt
+    if plan_depth(out_fmt) > 8:
+        return None
+    return (f"{plan.info.path.name} is HDR ({curve}, {plan_depth(plan.working_pix_fmt)}-bit): "
+            f"{out_fmt} output bands its gradients and loses the HDR signalling; for 10-bit "
+            f"HDR output add --codec libx265 --pix-fmt yuv420p10le --encoder-opt "
+            f"x265-params=colorprim=bt2020:transfer={plan.info.transfer}:colormatrix=bt2020nc "
+            f"(or --lossless for exact pixels)")
+
+
+def plan_depth(pix_fmt: str) -> int:
+    """Bits per sample of ``pix_fmt``."""
+    return plane_layout(pix_fmt, 2, 2).depth
+
+
 HEVC_ENCODERS = frozenset({"libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi", "hevc_amf",
                            "hevc_videotoolbox", "hevc_v4l2m2m", "hevc_mf", "hevc_vulkan"})
 HVC1_CONTAINERS = frozenset({".mp4", ".mov", ".m4v"})

@@ -45,6 +45,15 @@ def _shown(path: str) -> str:
     return outputs.shown(path)
 
 
+def _failure(record: Record) -> str:
+    """``NAME: reason``, or the reason alone where it names the input itself (most of
+    ffmotion's messages do: the name once is enough)."""
+    error = record.error or "failed"
+    if Path(record.input).name and Path(record.input).name in error:
+        return error
+    return f"{_shown(record.input)}: {error}"
+
+
 class Display:
     """Per-file log lines on stderr, plus one live status line on a terminal.
 
@@ -85,14 +94,14 @@ class Display:
     def describe(record: Record) -> str:
         src, dst = _shown(record.input), _shown(record.output)
         if record.status == "done":
-            return f"ffmotion: done     {src} -> {dst} ({record.frames} frames, {record.seconds:.1f} s)"
+            return f"ffmotion: done     {src} -> {dst} ({record.frames} frame{'' if record.frames == 1 else 's'} in {record.seconds:.1f} s)"
         if record.status == "skipped":
             return f"ffmotion: skipped  {src} ({dst} exists; --overwrite replaces it)"
         if record.status == "emitted":
             return f"ffmotion: planned  {src} -> {dst} ({record.frames} frames)"
         if record.status == "interrupted":
             return f"ffmotion: stopped  {src}"
-        return f"ffmotion: FAILED   {src}: {record.error}"
+        return f"ffmotion: FAILED   {_failure(record)}"
 
     def status_line(self) -> str:
         """``[3/10] 2 running, 1234 frames, ETA 0:42`` (main thread)."""
@@ -155,7 +164,7 @@ def summary_lines(outcome: Outcome, seconds: float) -> list[str]:
     lines = [f"ffmotion batch: {text} in {seconds:.1f} s"]
     for record in outcome.records:
         if record.status == "failed":
-            lines.append(f"  failed: {_shown(record.input)}: {record.error}")
+            lines.append(f"  failed: {_failure(record)}")
     return lines
 
 

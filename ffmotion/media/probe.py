@@ -45,6 +45,7 @@ class MediaInfo:
     rotation: int = 0  # display-matrix rotation, 0/90/180/270 (counterclockwise)
     field_order: str = "progressive"  # progressive, tt, bb, tb, bt (or unknown)
     color_range: str = "tv"  # "pc" (full range: yuvj*, MJPEG, phone H.264) or "tv"
+    transfer: str = ""  # transfer characteristic as ffmpeg names it (smpte2084: PQ HDR); "" unknown
     # streams and frame identity
     video_stream: int = 0  # position of the video among the video streams (0:v:N)
     streams: tuple[StreamInfo, ...] = ()
@@ -174,7 +175,7 @@ def _with_ffmpeg(source: Source, ffmpeg: str, wanted: Optional[int] = None) -> M
     if indexed is not None:
         return _media_info(path, source, *indexed, wanted)
     done = runner.capture(packets_argv(ffmpeg, source), timeout=runner.procs.probe_timeout(),
-                          what=f"probing {path} with ffmpeg")
+                          what=f"probing {source.shown} with ffmpeg")
     info = parse_probe_output(path, source, done, wanted)
     if source.kind == "file" and _listing_damaged(done, info):
         return checked_by_decoding(info, ffmpeg)
@@ -225,7 +226,7 @@ def parse_probe_output(path: Path, source: Source, done: runner.Completed,
     """MediaInfo from a finished ``-c copy -f framecrc`` run over ``source`` (its header on
     stderr, its packets on stdout); ``path`` names the input in messages. Also used for
     the head of a stream (:mod:`ffmotion.media.stream`)."""
-    header = _checked_header(path, done)
+    header = _checked_header(path if source.path is not None else source.shown, done)
     packets, bases = _packets(done.stdout.decode("ascii", "replace"))
     return _media_info(path, source, header, packets, bases, wanted)
 
@@ -280,7 +281,7 @@ def _media_info(path: Path, source: Source, header: list[str],
     )
 
 
-def _checked_header(path: Path, done: runner.Completed) -> list[str]:
+def _checked_header(path: "Path | str", done: runner.Completed) -> list[str]:
     """The input section of ffmpeg's log; a file ffmpeg cannot read is a MediaError."""
     header = _input_section(done.stderr)
     lines = [m for m in map(_STREAM.match, header) if m]
@@ -360,12 +361,14 @@ def _stream_block_at(lines: list[str], line_no: int) -> list[str]:
 
 def _checked(path: Path, *, fps: Optional[Fraction], frames: int, width: int, height: int,
              **rest) -> MediaInfo:  # type: ignore[no-untyped-def]
+    source = rest.get("source")
+    shown = source.shown if source is not None and source.path is None else path
     if frames < 1:
-        raise MediaError(f"no video frames in {path}")
+        raise MediaError(f"no video frames in {shown}")
     if not fps or fps <= 0:
-        raise MediaError(f"cannot tell the frame rate of {path}")
+        raise MediaError(f"cannot tell the frame rate of {shown}")
     if width < 1 or height < 1 or not rest.get("pix_fmt"):
-        raise MediaError(f"cannot tell the picture size and pixel format of {path}")
+        raise MediaError(f"cannot tell the picture size and pixel format of {shown}")
     return MediaInfo(path=path, width=width, height=height, fps=fps, frames=frames, **rest)
 
 

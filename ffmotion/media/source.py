@@ -47,6 +47,17 @@ class Source:
         return [*argv, "-i", self.name]
 
     @property
+    def shown(self) -> str:
+        """How messages name the input: the file, ``stdin``, the URL as typed, the device."""
+        if self.path is not None:
+            return str(self.path)
+        if self.name == "pipe:0":
+            return "stdin"
+        if dict(self.options).get("f") == "lavfi":
+            return f"lavfi:{self.name}"
+        return self.name
+
+    @property
     def seekable(self) -> bool:
         """Whether the input can be read twice and seeked (files and image sequences)."""
         return self.kind in ("file", "sequence")

@@ -112,12 +112,7 @@ LOW_LATENCY: tuple[tuple[str, object], ...] = (("fflags", "nobuffer"), ("flags",
 
 def shown_name(source: Source) -> str:
     """How messages name the input: ``stdin``, the URL, or the device."""
-    if source.name == STDIN_NAME:
-        return "stdin"
-    options = dict(source.options)
-    if options.get("f") == "lavfi":
-        return f"lavfi:{source.name}"
-    return source.name
+    return source.shown
 
 
 # -- stdin: the head, kept for the relay ---------------------------------------------------

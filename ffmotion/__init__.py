@@ -30,11 +30,11 @@ __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
 ]
 
 if TYPE_CHECKING:
-    from .api import Result, build_command, extract, ffmpeg_path, make_options, motion_stream
-    from .errors import FfmotionError, MediaError, UsageError
-    from .graph import motion_video
-    from .looks import PRESETS, Look
-    from .options import EncodeOptions, FrameOffset, Options
+    from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_options, motion_stream
+    from ffmotion.errors import FfmotionError, MediaError, UsageError
+    from ffmotion.graph import motion_video
+    from ffmotion.looks import PRESETS, Look
+    from ffmotion.options import EncodeOptions, FrameOffset, Options
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """``python -m ffmotion``."""
 import sys
 
-from .launch import main
+from ffmotion.launch import main
 
 sys.exit(main())

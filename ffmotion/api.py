@@ -11,21 +11,21 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 from types import ModuleType
 
-from . import graph, looks
-from .graph import outputs as graph_outputs, picture as graph_picture
-from .run import runner
-from .errors import FFmpegFailed, MediaError, UsageError
-from .looks import Look
-from .options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
+from ffmotion import graph, looks
+from ffmotion.graph import outputs as graph_outputs, picture as graph_picture
+from ffmotion.run import runner
+from ffmotion.errors import FFmpegFailed, MediaError, UsageError
+from ffmotion.looks import Look
+from ffmotion.options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
                       StabilizeOptions, StrategyChoice, TimePoint, parse_size)
-from .media.source import Source
-from .media.stream import input_source, probe_head, shown_name
-from .media.streams import parse_audio_choice
-from .run.sinks import check_hls, playlist_entries, sink_for
-from .media.probe import MediaInfo, checked_by_decoding, probe, probe_sequence
-from .media import sequence as images
-from .media.sequence import SequenceRequest
-from .run.outputs import check_name, check_name_length, same_file, shown
+from ffmotion.media.source import Source
+from ffmotion.media.stream import input_source, probe_head, shown_name
+from ffmotion.media.streams import parse_audio_choice
+from ffmotion.run.sinks import check_hls, playlist_entries, sink_for
+from ffmotion.media.probe import MediaInfo, checked_by_decoding, probe, probe_sequence
+from ffmotion.media import sequence as images
+from ffmotion.media.sequence import SequenceRequest
+from ffmotion.run.outputs import check_name, check_name_length, same_file, shown
 
 log = logging.getLogger("ffmotion")
 
@@ -378,7 +378,7 @@ def run(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
     :func:`settle` already."""
     options = plan.options
     if options.source is not None or options.sink is not None:
-        from .run import streaming
+        from ffmotion.run import streaming
 
         done = streaming.run_plan(plan, tools, progress=progress, on_frames=on_frames)
         return Result(done.output, done.frames, plan.k, plan.mode,
@@ -478,7 +478,7 @@ def recount(info: MediaInfo, tools: runner.Tools, refusal: Optional[str] = None)
     not those the plan was made on; return when they are (or were counted already)."""
     if info.index is None or info.index.decoded or not info.input.seekable:
         return
-    from .media.decoded import same_frames  # damaged inputs only: not on a plain run's path
+    from ffmotion.media.decoded import same_frames  # damaged inputs only: not on a plain run's path
 
     checked = checked_by_decoding(info, tools.ffmpeg)
     if not same_frames(info, checked):
@@ -501,7 +501,7 @@ def count_webp(plan: graph.Plan, path: Path, planned: int) -> int:
     duration); an animation of frames all alike it stores as one still picture, without
     a length: that counts as the ``planned`` frames.
     """
-    from .media.images import webp_length
+    from ffmotion.media.images import webp_length
 
     found = webp_length(path)
     if found is None:
@@ -544,7 +544,7 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
 
 def _stabilization() -> ModuleType:
     """:mod:`ffmotion.stabilize`, imported when a plan stabilizes (a plain run does not load it)."""
-    from . import stabilize
+    from ffmotion import stabilize
 
     return stabilize
 
@@ -619,18 +619,18 @@ def run_chunked(plan: graph.Plan, tools: runner.Tools, chunks: Union[int, str], 
     the output equals a single pass (see :mod:`ffmotion.jobs.chunks`). ``cuts`` gives the
     output-frame boundaries instead (0 ... out_frames). With one chunk it is a single pass.
     """
-    from .jobs import chunks as chunking, executors
+    from ffmotion.jobs import chunks as chunking, executors
 
     wanted = chunking.parse_chunks(chunks)
     if wanted == AUTO_CHUNKS and cuts is None:
         try:
-            from .graph.chunks import check_chunkable
+            from ffmotion.graph.chunks import check_chunkable
 
             check_chunkable(plan)
         except UsageError as exc:
             log.warning("--chunks auto: a single pass (%s)", str(exc).split(":")[0])
             return run(plan, tools)
-    from .graph.chunks import check_chunkable
+    from ffmotion.graph.chunks import check_chunkable
 
     check_chunkable(plan)  # refused before any analysis runs
     # stabilization: pass 1 and the motions here, once; each chunk applies its slice

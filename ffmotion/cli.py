@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from . import __version__, api, graph, looks, numbers
-from .run import runner, outputs, signals
-from .errors import FfmotionError, Interrupted, UsageError, WriteFailed
-from .options import STRATEGIES, StabilizeOptions, format_fps
+from ffmotion import __version__, api, graph, looks, numbers
+from ffmotion.run import runner, outputs, signals
+from ffmotion.errors import FfmotionError, Interrupted, UsageError, WriteFailed
+from ffmotion.options import STRATEGIES, StabilizeOptions, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -179,7 +179,7 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
              "glow_mode")
     given = {name: getattr(args, name, None) for name in names}
     if given["threshold"] == "auto":
-        from . import explore
+        from ffmotion import explore
 
         sequence = _sequence_of(args, near) if near is not None else None
         if near is None or not (near.is_file() or sequence is not None):
@@ -192,7 +192,7 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
         given["threshold"] = chosen
     if getattr(args, "look", None) is None:  # no preset to find: the flags on classic
         return looks.resolve(None, **given)
-    from . import presets
+    from ffmotion import presets
 
     return presets.resolve(args.look, near, **given)
 
@@ -425,8 +425,8 @@ def _ffmpeg_passthrough(args_in: list[str]) -> int:
     import shlex
     import subprocess
 
-    from .media.binaries import locate_ffmpeg
-    from .run import ahead
+    from ffmotion.media.binaries import locate_ffmpeg
+    from ffmotion.run import ahead
 
     binary = locate_ffmpeg(None).path
     argv = [binary, *args_in]
@@ -531,7 +531,7 @@ def _say(args: argparse.Namespace, message: str) -> None:
 
 def _stream_args(parser: argparse.ArgumentParser) -> None:
     """--format: the muxer of '-' and URL outputs."""
-    from .run.sinks import DEFAULT_STDOUT_FORMAT, FORMATS
+    from ffmotion.run.sinks import DEFAULT_STDOUT_FORMAT, FORMATS
 
     parser.add_argument("--format", metavar="F",
                         help="muxer for '-' (stdout) and URL outputs: "
@@ -541,7 +541,7 @@ def _stream_args(parser: argparse.ArgumentParser) -> None:
 
 def _near(src: "str | Path") -> Optional[Path]:
     """The input file whose folder may hold an ffmotion.toml (None for a stream)."""
-    from .media.stream import input_source
+    from ffmotion.media.stream import input_source
 
     return None if input_source(str(src)) is not None else Path(src)
 
@@ -554,7 +554,7 @@ def _single(args: argparse.Namespace) -> int:
         return _chunked(args, plan, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
         if plan.stabilizer is not None:
-            from . import stabilize
+            from ffmotion import stabilize
 
             plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
@@ -564,19 +564,19 @@ def _single(args: argparse.Namespace) -> int:
 
 def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
     """``--chunks``: plan the chunks, print their commands or run them on the pool/Dask."""
-    from .jobs import chunks as chunking
+    from ffmotion.jobs import chunks as chunking
 
     wanted = chunking.parse_chunks(args.chunks if args.chunks is not None else "auto")
     if args.jobs is not None and args.scheduler is not None:
         raise UsageError("give --jobs (this machine) or --scheduler (Dask), not both")
     if wanted != chunking.AUTO:  # refused before anything is said or started
-        from .graph.chunks import check_chunkable
+        from ffmotion.graph.chunks import check_chunkable
 
         check_chunkable(plan)
     if args.print_command:
         workers = chunking.workers_for(None, args.jobs)
         if plan.stabilizer is not None:  # the chunks' corrections come from the analysis
-            from . import stabilize
+            from ffmotion import stabilize
 
             if not stabilize.is_cached(plan) or plan.stabilizer.options.auto:
                 _say(args, "ffmotion: --chunks --stabilize: analysing the clip first (cached) "
@@ -698,7 +698,7 @@ def _live_parser() -> argparse.ArgumentParser:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from .media.live import live_source
+    from ffmotion.media.live import live_source
 
     if len(args.places) > 2:
         raise UsageError("ffmotion live takes [SOURCE] OUT (see ffmotion live --help)")
@@ -715,7 +715,7 @@ def _live(args: argparse.Namespace) -> int:
 
 
 def _batch_parser() -> argparse.ArgumentParser:
-    from .jobs import batch
+    from ffmotion.jobs import batch
 
     parser = _Parser(
         prog="ffmotion batch",
@@ -731,7 +731,7 @@ def _batch_parser() -> argparse.ArgumentParser:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from .jobs import batch
+    from ffmotion.jobs import batch
 
     return batch.main(args, _options)
 
@@ -761,7 +761,7 @@ def _looks_parser() -> argparse.ArgumentParser:
 
 
 def _looks(args: argparse.Namespace) -> int:
-    from . import presets
+    from ffmotion import presets
 
     near = args.near if args.near is not None else args.project
     if args.save:
@@ -825,7 +825,7 @@ def _sheet_parser() -> argparse.ArgumentParser:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from . import explore
+    from ffmotion import explore
 
     src = Path(args.input)
     sequence = _sequence_of(args, src)
@@ -873,7 +873,7 @@ def _energy_parser() -> argparse.ArgumentParser:
 
 
 def _energy(args: argparse.Namespace) -> int:
-    from . import explore
+    from ffmotion import explore
 
     if args.plot:
         explore.require_matplotlib()
@@ -948,8 +948,8 @@ def _preview_parser() -> argparse.ArgumentParser:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from .preview.server import serve
-    from .preview.session import Session
+    from ffmotion.preview.server import serve
+    from ffmotion.preview.session import Session
 
     if not 16 <= args.width <= 7680:
         raise UsageError(f"--width must be from 16 to 7680 pixels, not {args.width}")
@@ -976,7 +976,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _map_parser() -> argparse.ArgumentParser:
-    from . import maps
+    from ffmotion import maps
 
     parser = _Parser(
         prog="ffmotion map",
@@ -1013,7 +1013,7 @@ def _map_parser() -> argparse.ArgumentParser:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from . import explore, maps
+    from ffmotion import explore, maps
 
     if not 0 <= args.threshold <= 254:
         raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")

@@ -17,19 +17,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, TypeVar, Union
 
-from . import api, graph, stabilize
-from .run import runner, outputs
-from .graph import views
-from .errors import FfmotionError, FFmpegFailed, UsageError
-from .graph.extras import seconds_text
-from .options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
-from .media import sequence as images
-from .media.sequence import SequenceRequest
-from .media.probe import MediaInfo
-from .media.source import Source
+from ffmotion import api, graph, stabilize
+from ffmotion.run import runner, outputs
+from ffmotion.graph import views
+from ffmotion.errors import FfmotionError, FFmpegFailed, UsageError
+from ffmotion.graph.extras import seconds_text
+from ffmotion.options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.media import sequence as images
+from ffmotion.media.sequence import SequenceRequest
+from ffmotion.media.probe import MediaInfo
+from ffmotion.media.source import Source
 
 if TYPE_CHECKING:
-    from . import maps
+    from ffmotion import maps
 
 log = logging.getLogger("ffmotion")
 
@@ -435,8 +435,8 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
                ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
                dry_run: bool = False, sequence: Optional[SequenceRequest] = None) -> MapResult:
     """Write one picture of where motion happened over the range (see :mod:`ffmotion.maps`)."""
-    from . import maps
-    from .graph import maps as map_graph
+    from ffmotion import maps
+    from ffmotion.graph import maps as map_graph
 
     spec = spec or maps.MapSpec()
     found = tools or runner.tools(ffmpeg)
@@ -481,8 +481,8 @@ def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
                     tools: Optional[runner.Tools] = None,
                     sequence: Optional[SequenceRequest] = None) -> tuple[int, list[int]]:
     """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
-    from . import maps
-    from .graph import maps as map_graph
+    from ffmotion import maps
+    from ffmotion.graph import maps as map_graph
 
     found = tools or runner.tools(ffmpeg)
     source = (images.resolve(src, sequence).source() if sequence is not None

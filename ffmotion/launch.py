@@ -14,11 +14,11 @@ PROBING = ("sheet", "energy", "preview", "map")
 
 def main() -> int:
     """Entry point of the console script and of ``python -m ffmotion``."""
-    from .run import ahead
+    from ffmotion.run import ahead
 
     try:
         ahead.start(sys.argv[1:], SUBCOMMANDS, PROBING)
-        from .cli import main as cli_main  # noqa: E402 - after the probe has started
+        from ffmotion.cli import main as cli_main  # noqa: E402 - after the probe has started
     except KeyboardInterrupt:  # Ctrl-C during the imports: one line, as anywhere later
         ahead.discard()
         print("ffmotion: interrupted (SIGINT)", file=sys.stderr)

@@ -67,12 +67,12 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
-from . import numbers
-from .errors import UsageError
-from .media.pixfmt import plane_layout
+from ffmotion import numbers
+from ffmotion.errors import UsageError
+from ffmotion.media.pixfmt import plane_layout
 
 if TYPE_CHECKING:
-    from .options import FrameOffset
+    from ffmotion.options import FrameOffset
 
 Blend = Literal["average", "difference", "grainextract"]
 BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
@@ -110,7 +110,7 @@ class ChannelOffset:
         if match:
             return cls(text=text, multiple=Fraction(match.group(1)))
         # options imports this module (Options holds a Look), so import it where it is used
-        from .options import FrameOffset
+        from ffmotion.options import FrameOffset
 
         return cls(text=text, offset=FrameOffset.parse(text))
 

@@ -43,7 +43,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .graph import Plan
+    from ffmotion.graph import Plan
 
 Accumulate = Literal["mean", "peak"]
 ACCUMULATE: tuple[Accumulate, ...] = ("mean", "peak")

@@ -8,13 +8,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-from . import encoder_opts, numbers
-from .errors import UsageError
-from .looks import Look
-from .media.source import Source
-from .media.sequence import SequenceRequest
-from .media.streams import AudioChoice, parse_audio_choice
-from .run.sinks import Sink
+from ffmotion import encoder_opts, numbers
+from ffmotion.errors import UsageError
+from ffmotion.looks import Look
+from ffmotion.media.source import Source
+from ffmotion.media.sequence import SequenceRequest
+from ffmotion.media.streams import AudioChoice, parse_audio_choice
+from ffmotion.run.sinks import Sink
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")

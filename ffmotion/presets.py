@@ -36,9 +36,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from . import looks, numbers
-from .errors import UsageError
-from .looks import Look
+from ffmotion import looks, numbers
+from ffmotion.errors import UsageError
+from ffmotion.looks import Look
 
 USER_FILE = "looks.toml"
 PROJECT_FILE = "ffmotion.toml"
@@ -297,7 +297,7 @@ def table_text(name: str, look: Look, description: str = "") -> str:
 def save(path: Path, name: str, look: Look, description: str = "", overwrite: bool = False) -> None:
     """Add preset ``name`` to ``path`` (created with its folder if needed); an existing preset
     of that name is replaced only with ``overwrite``. The rest of the file is kept."""
-    from .run import runner
+    from ffmotion.run import runner
 
     if not NAME.match(name):
         raise UsageError(f"bad preset name {name!r}: use letters, digits, - and _")

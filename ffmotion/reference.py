@@ -20,10 +20,10 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .run import runner
-from .looks import Look
-from .options import Mode
-from .media.pixfmt import PlaneLayout, plane_layout
+from ffmotion.run import runner
+from ffmotion.looks import Look
+from ffmotion.options import Mode
+from ffmotion.media.pixfmt import PlaneLayout, plane_layout
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-from .graph import extras as graph_extras, Plan
-from . import looks
-from .run import outputs, procs, runner
-from .run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
-from .errors import FFmpegFailed, UsageError
-from .media.pixfmt import chroma_subsampling, working_pix_fmt
-from . import corrections
+from ffmotion.graph import extras as graph_extras, Plan
+from ffmotion import looks
+from ffmotion.run import outputs, procs, runner
+from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
+from ffmotion.errors import FFmpegFailed, UsageError
+from ffmotion.media.pixfmt import chroma_subsampling, working_pix_fmt
+from ffmotion import corrections
 
 log = logging.getLogger("ffmotion")
 
@@ -72,7 +72,7 @@ def input_hash(plan: Plan) -> str:
     and bytes, in order."""
     if plan.options.sequence is None:
         return content_hash(plan.options.src)
-    from .media.sequence import resolve
+    from ffmotion.media.sequence import resolve
 
     digest = hashlib.blake2b(digest_size=20)
     for image in resolve(plan.options.src, plan.options.sequence).files:
@@ -727,7 +727,7 @@ def measure_candidates(plan: Plan, tools: runner.Tools, order: Sequence[Transfor
     k = _residual_k(plan)
     if k < 1:
         return None
-    from .graph import views
+    from ffmotion.graph import views
 
     vidstab = stab.method == "vidstab"
     count = plan.span.count
@@ -834,7 +834,7 @@ def measure_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, f
     k = _residual_k(plan)
     if k < 1:
         return None
-    from .graph import views
+    from ffmotion.graph import views
 
     small = min(plan.info.display_size[0], views.RESIDUAL_WIDTH) // 2 * 2
     with tempfile.TemporaryDirectory(prefix="ffmotion-residual-") as folder:

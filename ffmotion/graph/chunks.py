@@ -37,11 +37,11 @@ from typing import Any, Optional, Sequence
 
 import ffmpeg
 
-from ..corrections import Correction, Geometry, text as corrections_text, warmup_start
-from ..errors import UsageError
-from .extras import FrameRange, Stabilizer, check_filter_path
-from .timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
-from ..media.pixfmt import plane_layout
+from ffmotion.corrections import Correction, Geometry, text as corrections_text, warmup_start
+from ffmotion.errors import UsageError
+from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
+from ffmotion.graph.timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
+from ffmotion.media.pixfmt import plane_layout
 
 SEGMENT_SUFFIX = ".nut"
 CORRECTIONS_SUFFIX = ".trf"  # a chunk's slice of the stabilization corrections
@@ -132,8 +132,8 @@ def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
 
 def check_chunkable(plan: Any) -> None:
     """Refuse what a chunked run cannot make equal to the single pass (one line each)."""
-    from . import motion as graph
-    from . import outputs as graph_outputs
+    from ffmotion.graph import motion as graph
+    from ffmotion.graph import outputs as graph_outputs
 
     options = plan.options
     if graph_outputs.output_kind(options.dst) != "video" or options.dst.suffix.lower() == ".y4m":
@@ -163,7 +163,7 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     ``stabilized``: the run's corrections; the chunk then starts (earlier) where vid.stab's
     kept borders are exact again and reads its own slice of them.
     """
-    from . import motion as graph
+    from ffmotion.graph import motion as graph
 
     info, span = whole.info, whole.span
     ks = whole.channel_ks or (whole.k,)
@@ -242,8 +242,8 @@ def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
                  overwrite: bool) -> list[str]:
     """argv joining the segments listed in ``listing`` into ``dst`` (video copied), with the
     audio (and subtitles) of ``whole`` cut once from the input as the single pass cuts them."""
-    from . import motion as graph
-    from ..run.names import literal_input_args
+    from ffmotion.graph import motion as graph
+    from ffmotion.run.names import literal_input_args
 
     concat = ffmpeg.input(str(listing), f="concat", safe=0)
     streams = [concat["v:0"]]

@@ -26,10 +26,10 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import ffmpeg
 
-from ..errors import UsageError
-from .picture import prelude
-from ..options import Options, StabilizeOptions, TimePoint, format_fps
-from ..media.probe import MediaInfo
+from ffmotion.errors import UsageError
+from ffmotion.graph.picture import prelude
+from ffmotion.options import Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.media.probe import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
 VIDSTAB_FILTERS = frozenset({"vidstabdetect", "vidstabtransform"})

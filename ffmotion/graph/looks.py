@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from ..looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
-from ..media.pixfmt import plane_layout
+from ffmotion.looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
+from ffmotion.media.pixfmt import plane_layout
 
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs

@@ -12,13 +12,13 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from ..looks import Look
-from ..maps import (EXACT_LEVELS, HUE_AMPLITUDE, HUE_TURN, NOISE_KEY, NOISE_PAIRS, MapSpec,
+from ffmotion.looks import Look
+from ffmotion.maps import (EXACT_LEVELS, HUE_AMPLITUDE, HUE_TURN, NOISE_KEY, NOISE_PAIRS, MapSpec,
                     motion_frames, motiogram_step)
-from ..media.source import Source
-from .looks import _lut
-from .motion import GLOBAL_ARGS, Plan, motion_video
-from .picture import prelude
+from ffmotion.media.source import Source
+from ffmotion.graph.looks import _lut
+from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video
+from ffmotion.graph.picture import prelude
 
 
 def _motion(plan: Plan, spec: MapSpec) -> Any:
@@ -26,7 +26,7 @@ def _motion(plan: Plan, spec: MapSpec) -> Any:
     # the range's frames by count (the -ss/-t input options leave a margin), picture prelude
     video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
-        from .views import stabilize_video
+        from ffmotion.graph.views import stabilize_video
 
         video = stabilize_video(video, plan.stabilizer)
     video = video.filter("format", "gray")

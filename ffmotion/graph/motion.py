@@ -31,20 +31,20 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import ffmpeg
 
-from . import looks, outputs as outs
-from ..errors import UsageError
-from ..looks import Look, working_format
-from .extras import FrameRange, Stabilizer, frame_range, stabilize_video
-from .timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
-from .picture import (Picture, frame_size, output_args as picture_output_args, picture_for,
+from ffmotion.graph import looks, outputs as outs
+from ffmotion.errors import UsageError
+from ffmotion.looks import Look, working_format
+from ffmotion.graph.extras import FrameRange, Stabilizer, frame_range, stabilize_video
+from ffmotion.graph.timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
+from ffmotion.graph.picture import (Picture, frame_size, output_args as picture_output_args, picture_for,
                       prelude)
-from ..options import Mode, Options, Strategy, format_fps
-from ..media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
-from ..media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
-from ..media.probe import MediaInfo
+from ffmotion.options import Mode, Options, Strategy, format_fps
+from ffmotion.media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
+from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
+from ffmotion.media.probe import MediaInfo
 
 if TYPE_CHECKING:  # graph.chunks is imported by the chunked runs that use it
-    from .chunks import ChunkCut
+    from ffmotion.graph.chunks import ChunkCut
 
 GLOBAL_ARGS = ["-hide_banner", "-nostdin"]
 # Deterministic files: no random Matroska UIDs, no version strings; the same options give
@@ -320,7 +320,7 @@ class Plan:
                      "frame rate, the input's varies)")
         what += self.describe_streams()
         if stream:
-            from .stream import describe_count
+            from ffmotion.graph.stream import describe_count
 
             return f"{what}, {describe_count(self)}, {self.working_pix_fmt}"
         return f"{what}, {self.out_frames} of {span.count} frames, {self.working_pix_fmt}"
@@ -356,7 +356,7 @@ class Plan:
 def plan(options: Options, info: MediaInfo) -> Plan:
     """Resolve the offset against the input; reject offsets the input is too short for."""
     if not info.input.seekable:  # stdin, a URL, a device: length unknown
-        from .stream import plan_stream
+        from ffmotion.graph.stream import plan_stream
 
         return plan_stream(options, info)
     k = options.offset.to_frames(info.fps)
@@ -677,7 +677,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args.get("c:v") in HEVC_ENCODERS and plan.options.dst.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
-    from .stream import encoder_args  # live inputs, HLS outputs
+    from ffmotion.graph.stream import encoder_args  # live inputs, HLS outputs
 
     args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
@@ -689,7 +689,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
 def hdr_warning(plan: Plan) -> Optional[str]:
     """The warning for HDR input (PQ or HLG) written at 8 bits (bands in its gradients, and
     players show it as SDR), with the flags that keep it 10-bit; None where that is not so."""
-    from ..media.picture import HDR_TRANSFERS
+    from ffmotion.media.picture import HDR_TRANSFERS
 
     curve = HDR_TRANSFERS.get(plan.info.transfer)
     if curve is None or plan.options.encode.lossless:
@@ -971,7 +971,7 @@ def output(plan: Plan, dst: Path) -> Any:
     # a chunk reads its own frames (the chunk's reach), never a seek to frame K
     at_k = dual_timing(plan) if plan.cut is None else None
     if plan.cut is not None:
-        from .chunks import JOIN_KEYS, kept, reference_input  # a chunk of a chunked run
+        from ffmotion.graph.chunks import JOIN_KEYS, kept, reference_input  # a chunk of a chunked run
     if plan.cut is not None and plan.cut.reference is not None:  # a chunk in freeze mode
         second = prelude(reference_input(plan.info.input.name, plan.info.video_stream,
                                           plan.cut.reference,
@@ -1030,7 +1030,7 @@ def output(plan: Plan, dst: Path) -> Any:
         streams.append(source[f"s:{track}"])
     if subtitles:
         kwargs.update(subtitle_args(plan))
-    from .stream import output_target  # stdout, URLs, HLS
+    from ffmotion.graph.stream import output_target  # stdout, URLs, HLS
 
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)

@@ -25,8 +25,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from ..errors import UsageError
-from ..media.probe import MediaInfo
+from ffmotion.errors import UsageError
+from ffmotion.media.probe import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]
 DEINTERLACERS: tuple[Deinterlacer, ...] = ("bwdif", "yadif")

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
-from ..media.pixfmt import working_pix_fmt
-from .extras import stabilize_video
-from .motion import GLOBAL_ARGS, Plan, motion_video, second_input
-from .picture import prelude
+from ffmotion.media.pixfmt import working_pix_fmt
+from ffmotion.graph.extras import stabilize_video
+from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video, second_input
+from ffmotion.graph.picture import prelude
 
 if TYPE_CHECKING:
-    from ..preview.frames import Proxy, Window
+    from ffmotion.preview.frames import Proxy, Window
 
 SCALE_FLAGS = "bicubic"
 

@@ -21,14 +21,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..errors import UsageError
-from .timing import Timing
-from ..options import Options, TimePoint, format_fps
-from ..media.probe import MediaInfo
-from ..run.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
+from ffmotion.errors import UsageError
+from ffmotion.graph.timing import Timing
+from ffmotion.options import Options, TimePoint, format_fps
+from ffmotion.media.probe import MediaInfo
+from ffmotion.run.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
 
 if TYPE_CHECKING:
-    from .motion import Plan
+    from ffmotion.graph.motion import Plan
 
 # x264 for live inputs: no lookahead or B-frame delay, and fast enough for real time
 LIVE_X264 = {"tune": "zerolatency", "preset": "veryfast"}
@@ -53,10 +53,10 @@ def _frames(point: TimePoint, fps: Fraction) -> int:
 
 def plan_stream(options: Options, info: MediaInfo) -> "Plan":
     """The :class:`~ffmotion.graph.Plan` for an input of unknown length."""
-    from .. import graph
-    from .picture import picture_for
-    from ..looks import working_format
-    from ..media.pixfmt import working_pix_fmt
+    from ffmotion import graph
+    from ffmotion.graph.picture import picture_for
+    from ffmotion.looks import working_format
+    from ffmotion.media.pixfmt import working_pix_fmt
 
     if options.stabilize is not None:
         raise UsageError("--stabilize needs two passes over the input: a stream is read once "

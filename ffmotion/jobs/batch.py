@@ -22,19 +22,19 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .. import api, graph
-from .. import numbers
-from ..run import runner, outputs
-from . import naming
-from .inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
-from .dask import connect
-from .executors import Executor, LocalExecutor, make_executor
-from .records import Job, Outcome, OptionsFactory, Progress, Record, job_record as _record, \
+from ffmotion import api, graph
+from ffmotion import numbers
+from ffmotion.run import runner, outputs
+from ffmotion.jobs import naming
+from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
+from ffmotion.jobs.dask import connect
+from ffmotion.jobs.executors import Executor, LocalExecutor, make_executor
+from ffmotion.jobs.records import Job, Outcome, OptionsFactory, Progress, Record, job_record as _record, \
     output_done
-from .emit import check_emit_path, check_written_files, emit_commands
-from .display import Display, _shown, summary_lines, write_report
-from ..errors import FfmotionError, Interrupted, UsageError
-from ..options import MAX_THREADS
+from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
+from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
+from ffmotion.errors import FfmotionError, Interrupted, UsageError
+from ffmotion.options import MAX_THREADS
 
 log = logging.getLogger("ffmotion")
 

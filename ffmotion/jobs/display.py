@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Optional, Sequence, Union
 
-from .. import __version__
-from ..run import outputs
-from .records import STATUSES, Outcome, Record
+from ffmotion import __version__
+from ffmotion.run import outputs
+from ffmotion.jobs.records import STATUSES, Outcome, Record
 
 # -- report, summary, display -----------------------------------------------------------
 

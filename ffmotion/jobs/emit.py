@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .. import __version__, api, graph, stabilize
-from ..graph import outputs as graph_outputs
-from ..run import runner, names, outputs
-from ..errors import FfmotionError, UsageError
-from .display import Display
-from .inputs import VIDEO_EXTENSIONS
-from .records import Job, Outcome, Record, job_record as _record, output_done
+from ffmotion import __version__, api, graph, stabilize
+from ffmotion.graph import outputs as graph_outputs
+from ffmotion.run import runner, names, outputs
+from ffmotion.errors import FfmotionError, UsageError
+from ffmotion.jobs.display import Display
+from ffmotion.jobs.inputs import VIDEO_EXTENSIONS
+from ffmotion.jobs.records import Job, Outcome, Record, job_record as _record, output_done
 
 log = logging.getLogger("ffmotion")
 

@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from ..run import runner
-from ..errors import FfmotionError
+from ffmotion.run import runner
+from ffmotion.errors import FfmotionError
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, client: Any, own: bool = False) -> None:
-        from .dask import DaskCancel, import_distributed
+        from ffmotion.jobs.dask import DaskCancel, import_distributed
 
         self._distributed = import_distributed()
         self.client = client
@@ -203,7 +203,7 @@ class DaskExecutor(Executor):
         return Outcome(key, error=reason(exc))
 
     def cancel(self, futures: list[Any]) -> None:
-        from .dask import DASK_STOP_WAIT_S
+        from ffmotion.jobs.dask import DASK_STOP_WAIT_S
 
         wait_through_signals(lambda: self._distributed.Event(self._cancel_name,
                                                          client=self.client).set())
@@ -240,7 +240,7 @@ def make_executor(jobs: Optional[int] = None, scheduler: Optional[str] = None,
     if client is not None:
         return DaskExecutor(client)
     if scheduler is not None:
-        from .dask import connect
+        from ffmotion.jobs.dask import connect
 
         return DaskExecutor(connect(scheduler, connect_timeout), own=True)
     import os

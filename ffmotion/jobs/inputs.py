@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..errors import UsageError
-from ..run import outputs, runner
-from . import naming
-from .naming import output_pattern
+from ffmotion.errors import UsageError
+from ffmotion.run import outputs, runner
+from ffmotion.jobs import naming
+from ffmotion.jobs.naming import output_pattern
 
 # What a folder search picks up (compared lower-case). Files named explicitly are always taken.
 VIDEO_EXTENSIONS = frozenset({

@@ -14,9 +14,9 @@ import string
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
-from ..errors import UsageError
-from ..run import outputs
-from ..run.names import IMAGE2_EXTENSIONS
+from ffmotion.errors import UsageError
+from ffmotion.run import outputs
+from ffmotion.run.names import IMAGE2_EXTENSIONS
 
 
 def relpath_field(src: Path, root: Optional[Path]) -> str:
@@ -58,7 +58,7 @@ def check_relative_name(name: str, src: Path) -> None:
 def image_folders(folder: Path, exclude: Optional[Path] = None) -> list[Path]:
     """Folders at or below ``folder`` that directly hold image files (each one sequence),
     in natural order; hidden folders and links to folders are not entered."""
-    from ..media.sequence import natural_key
+    from ffmotion.media.sequence import natural_key
 
     found = []
     for here, dirs, files in os.walk(folder, followlinks=False):

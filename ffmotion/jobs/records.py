@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional
 
-from ..graph import outputs as graph_outputs
-from ..run import runner
-from ..options import Options
+from ffmotion.graph import outputs as graph_outputs
+from ffmotion.run import runner
+from ffmotion.options import Options
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")

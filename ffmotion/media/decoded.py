@@ -27,13 +27,13 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
-from ..errors import MediaError
-from ..run import runner
-from .frames import FrameIndex, FrameTimes, SizeRun
-from .source import Source
+from ffmotion.errors import MediaError
+from ffmotion.run import runner
+from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
+from ffmotion.media.source import Source
 
 if TYPE_CHECKING:
-    from .probe import MediaInfo
+    from ffmotion.media.probe import MediaInfo
 
 log = logging.getLogger("ffmotion")
 

@@ -24,9 +24,9 @@ import os
 import sys
 from typing import Optional
 
-from ..errors import UsageError
-from .source import Source
-from .stream import LOW_LATENCY, input_source
+from ffmotion.errors import UsageError
+from ffmotion.media.source import Source
+from ffmotion.media.stream import LOW_LATENCY, input_source
 
 DEVICE_FORMATS = ("v4l2", "avfoundation", "dshow", "lavfi")
 

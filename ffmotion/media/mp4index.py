@@ -38,7 +38,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator, Optional, Sequence
 
-from .frames import KEY, Packet
+from ffmotion.media.frames import KEY, Packet
 
 # sample entries whose key flags come from stss alone (no parser in ffmpeg's stream copy)
 CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc",

@@ -17,14 +17,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-from ..run import runner
-from . import mp4index, picture
-from .probe_commands import header_argv, packets_argv
-from .frames import FrameIndex, Packet, index_frames
-from .streams import StreamInfo, choose_video
-from ..errors import MediaError, UsageError
-from .source import Source
-from .sequence import ImageSequence
+from ffmotion.run import runner
+from ffmotion.media import mp4index, picture
+from ffmotion.media.probe_commands import header_argv, packets_argv
+from ffmotion.media.frames import FrameIndex, Packet, index_frames
+from ffmotion.media.streams import StreamInfo, choose_video
+from ffmotion.errors import MediaError, UsageError
+from ffmotion.media.source import Source
+from ffmotion.media.sequence import ImageSequence
 
 log = logging.getLogger("ffmotion")
 
@@ -209,7 +209,7 @@ def _listing_damaged(done: runner.Completed, info: MediaInfo) -> bool:
 def checked_by_decoding(info: MediaInfo, ffmpeg: str) -> MediaInfo:
     """``info`` with the frames that really decode (:func:`decoded.recount`), each difference
     from the listing said in one warning line."""
-    from . import decoded
+    from ffmotion.media import decoded
 
     if info.index is not None and info.index.decoded:
         return info

@@ -33,12 +33,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
-from ..errors import MediaError, UsageError
-from ..run.names import IMAGE2_EXTENSIONS
-from .source import Source
+from ffmotion.errors import MediaError, UsageError
+from ffmotion.run.names import IMAGE2_EXTENSIONS
+from ffmotion.media.source import Source
 
 if TYPE_CHECKING:  # media.images is imported when pictures' headers are read
-    from .images import ImageHeader
+    from ffmotion.media.images import ImageHeader
 
 # ffmpeg's own image2 default, so a printed command reads the same without the option
 DEFAULT_FRAMERATE = Fraction(25)
@@ -67,7 +67,7 @@ class SequenceRequest:
         """``--framerate 12``, ``0.5``, ``30000/1001`` (None: the default)."""
         if framerate is None:
             return cls()
-        from .. import numbers
+        from ffmotion import numbers
 
         return cls(numbers.rate(framerate, "--framerate",
                                "a frame rate like 25, 0.5 or 30000/1001"))
@@ -89,7 +89,7 @@ class ImageSequence:
     @property
     def rotation(self) -> int:
         """The display rotation ffmpeg applies from the images' EXIF orientation."""
-        from .images import ORIENTATION_ROTATION
+        from ffmotion.media.images import ORIENTATION_ROTATION
 
         return ORIENTATION_ROTATION.get(self.header.orientation, 0) if self.header else 0
 
@@ -180,7 +180,7 @@ def check_same_pictures(files: Sequence[Path], what: str) -> Optional[ImageHeade
     ffmpeg would rebuild its filter graph at a change of size or format (the pairing of
     frames restarts there); only PNG and JPEG headers are read.
     """
-    from .images import read_header
+    from ffmotion.media.images import read_header
 
     first: Optional[ImageHeader] = None
     for i, path in enumerate(files):

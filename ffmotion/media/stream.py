@@ -36,9 +36,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from ..run import runner
-from ..errors import MediaError, UsageError
-from .source import Source
+from ffmotion.run import runner
+from ffmotion.errors import MediaError, UsageError
+from ffmotion.media.source import Source
 
 STDIN = "-"
 STDIN_NAME = "pipe:0"
@@ -248,7 +248,7 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
 
     ``frames`` is 0 (unknown) and there is no frame index; the rest is as for a file.
     """
-    from .probe import parse_probe_output
+    from ffmotion.media.probe import parse_probe_output
 
     # lavfi gives wrapped_avframe packets on ffmpeg 9, which a stream copy never counts
     # towards -frames:v (the probe would run for ever): those frames are written raw
@@ -285,7 +285,7 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
 def _probe_held(source: Source, tools: runner.Tools, video_stream: Optional[int]):  # type: ignore[no-untyped-def]
     """:func:`probe_head` of stdin held seekably (:func:`hold_stdin`); the MediaInfo's
     input is ffmpeg's ``fd:``, which the run reads the same way."""
-    from .probe import parse_probe_output
+    from ffmotion.media.probe import parse_probe_output
 
     hold_stdin()
     held = Source(source.kind, HELD_NAME, source.options)

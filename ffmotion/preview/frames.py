@@ -30,9 +30,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-from .. import graph
-from ..media.pixfmt import plane_layout, working_pix_fmt
-from ..media.probe import MediaInfo
+from ffmotion import graph
+from ffmotion.media.pixfmt import plane_layout, working_pix_fmt
+from ffmotion.media.probe import MediaInfo
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,10 @@ from importlib import resources
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
-from ..run import runner
-from ..errors import FfmotionError, UsageError
-from . import query as params
-from .session import Busy, Session
+from ffmotion.run import runner
+from ffmotion.errors import FfmotionError, UsageError
+from ffmotion.preview import query as params
+from ffmotion.preview.session import Busy, Session
 
 log = logging.getLogger("ffmotion")
 

@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, Optional, TypeVar
 
-from .. import api, explore, graph, looks, presets, stabilize
-from ..run import runner
-from ..errors import FfmotionError, UsageError
-from ..looks import Look
-from ..options import FrameOffset, Options, StabilizeOptions, format_fps
-from ..media.pixfmt import chroma_subsampling, plane_layout
-from ..media.probe import MediaInfo, probe
-from ..graph import preview as preview_graph
-from . import frames
-from . import query as params
+from ffmotion import api, explore, graph, looks, presets, stabilize
+from ffmotion.run import runner
+from ffmotion.errors import FfmotionError, UsageError
+from ffmotion.looks import Look
+from ffmotion.options import FrameOffset, Options, StabilizeOptions, format_fps
+from ffmotion.media.pixfmt import chroma_subsampling, plane_layout
+from ffmotion.media.probe import MediaInfo, probe
+from ffmotion.graph import preview as preview_graph
+from ffmotion.preview import frames
+from ffmotion.preview import query as params
 
 log = logging.getLogger("ffmotion")
 

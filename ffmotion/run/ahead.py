@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import procs
+from ffmotion.run import procs
 
 log = logging.getLogger("ffmotion")
 
@@ -49,7 +49,7 @@ def start(args: Sequence[str], subcommands: Sequence[str] = (),
         if probe is None:
             return
         commands = [probe]
-        from . import facts
+        from ffmotion.run import facts
 
         if facts.load(probe[0]) is None:
             commands.insert(0, facts.check_argv(probe[0]))
@@ -93,9 +93,9 @@ def guess(args: Sequence[str], subcommands: Sequence[str] = (),
             path = word
     if path is None:
         return None
-    from ..errors import FfmotionError
-    from ..media.binaries import locate_ffmpeg
-    from ..media.probe_commands import first_argv
+    from ffmotion.errors import FfmotionError
+    from ffmotion.media.binaries import locate_ffmpeg
+    from ffmotion.media.probe_commands import first_argv
 
     try:
         return first_argv(locate_ffmpeg(explicit).path, Path(path))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
-from ..errors import FfmotionError, OutputBusy, UsageError, WriteFailed
+from ffmotion.errors import FfmotionError, OutputBusy, UsageError, WriteFailed
 
 TEMP_MARK = ".ffmotion-tmp"
 LOCK_MARK = ".ffmotion-lock"
@@ -361,7 +361,7 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
         except FfmotionError as exc:  # ffmpeg's message names the file it was given
             raise real_names(exc, tmp, dst)
         if nonempty and tmp.stat().st_size == 0:
-            from ..errors import FFmpegFailed
+            from ffmotion.errors import FFmpegFailed
 
             raise FFmpegFailed(f"ffmpeg wrote nothing to {shown(dst.name)}")
         commit(tmp, dst, overwrite, executable=executable, what=what)
@@ -472,7 +472,7 @@ def starts_with(prefix: bytes) -> Callable[[Path], bool]:
 
 def sequence_files(pattern: Path) -> list[Path]:
     """Files that exist now under the names the sequence ``pattern`` expands to, in order."""
-    from ..graph.outputs import sequence_regex
+    from ffmotion.graph.outputs import sequence_regex
 
     regex = sequence_regex(pattern)
     try:
@@ -486,7 +486,7 @@ def sequence_files(pattern: Path) -> list[Path]:
 def sequence_done(pattern: Path) -> bool:
     """A finished set: its first file exists (it is moved into place last, see
     :func:`atomic_sequence`), so a set stopped halfway never counts as done."""
-    from ..graph.outputs import sequence_file
+    from ffmotion.graph.outputs import sequence_file
 
     return sequence_file(pattern, 1).exists()
 
@@ -523,7 +523,7 @@ def atomic_sequence(pattern: Path, overwrite: bool) -> Iterator[Path]:
         yield folder / pattern.name
         made = sequence_files(folder / pattern.name)
         if not made:
-            from ..errors import FFmpegFailed
+            from ffmotion.errors import FFmpegFailed
 
             raise FFmpegFailed(f"ffmpeg wrote no image for {pattern.name}")
         _commit_set(made, pattern, overwrite)

@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
-from ..media import binaries
-from . import ahead, facts, outputs, procs
-from ..errors import FFmpegFailed, Interrupted, ToolError
+from ffmotion.media import binaries
+from ffmotion.run import ahead, facts, outputs, procs
+from ffmotion.errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
 

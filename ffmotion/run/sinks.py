@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Optional
 
-from ..errors import UsageError, WriteFailed
-from .outputs import FileSet, check_name, check_name_length, check_set, replacing_set, shown
+from ffmotion.errors import UsageError, WriteFailed
+from ffmotion.run.outputs import FileSet, check_name, check_name_length, check_set, replacing_set, shown
 
 SinkKind = Literal["file", "stdout", "url", "hls"]
 STDOUT_NAME = "pipe:1"
@@ -248,7 +248,7 @@ def hls_problem(playlist: Path, frames: int, ffmpeg: str) -> Optional[str]:
 def _video_packets(playlist: Path, ffmpeg: str) -> int:
     """Video packets in the playlist's segments, as ffmpeg reads them back (stream copy:
     no decoding); -1 where ffmpeg cannot read them."""
-    from . import procs, runner
+    from ffmotion.run import procs, runner
 
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-protocol_whitelist", "file",
             "-i", str(playlist), "-map", "0:v:0", "-c", "copy", "-f", "null",

@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable, Optional
 
-from .. import graph
-from ..graph import outputs as graph_outputs
-from . import runner, procs, signals
-from ..errors import FFmpegFailed, Interrupted, UsageError
-from ..graph.stream import is_unbounded
-from ..media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
-from .sinks import hls_output, verify_hls
+from ffmotion import graph
+from ffmotion.graph import outputs as graph_outputs
+from ffmotion.run import runner, procs, signals
+from ffmotion.errors import FFmpegFailed, Interrupted, UsageError
+from ffmotion.graph.stream import is_unbounded
+from ffmotion.media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
+from ffmotion.run.sinks import hls_output, verify_hls
 
 log = logging.getLogger("ffmotion")
 
@@ -83,7 +83,7 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
             written, stopped = go(graph.command(plan, tools.ffmpeg, tmp, overwrite=True))
         return StreamRun(options.dst, written, stopped)
     if sink.kind == "hls":
-        from ..api import input_files
+        from ffmotion.api import input_files
 
         with hls_output(options.dst, options.overwrite, input_files(options)) as playlist:
             written, stopped = go(graph.command(plan, tools.ffmpeg, playlist, overwrite=True))
@@ -98,7 +98,7 @@ def run_plan(plan: "graph.Plan", tools: runner.Tools, progress: bool = False,
 
 def check_frames(plan: "graph.Plan", written: int, planned: Optional[int]) -> None:
     """Refuse an output that may hold frames not blended (see the module docstring)."""
-    from ..api import check_written
+    from ffmotion.api import check_written
 
     if planned is not None:  # a range of a stream, or a file input: the frames are known
         check_written(plan, written, planned)

@@ -17,10 +17,10 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "Result": "api", "build_command": "api", "extract": "api", "ffmpeg_path": "api",
     "make_options": "api", "motion_stream": "api",
-    "FfmotionError": "errors", "MediaError": "errors", "UsageError": "errors",
+    "FfmotionError": "core.errors", "MediaError": "core.errors", "UsageError": "core.errors",
     "motion_video": "graph",
-    "Look": "looks", "PRESETS": "looks",
-    "EncodeOptions": "options", "FrameOffset": "options", "Options": "options",
+    "Look": "core.looks", "PRESETS": "core.looks",
+    "EncodeOptions": "core.options", "FrameOffset": "core.options", "Options": "core.options",
 }
 
 __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
@@ -31,10 +31,10 @@ __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
 
 if TYPE_CHECKING:
     from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_options, motion_stream
-    from ffmotion.errors import FfmotionError, MediaError, UsageError
+    from ffmotion.core.errors import FfmotionError, MediaError, UsageError
     from ffmotion.graph import motion_video
-    from ffmotion.looks import PRESETS, Look
-    from ffmotion.options import EncodeOptions, FrameOffset, Options
+    from ffmotion.core.looks import PRESETS, Look
+    from ffmotion.core.options import EncodeOptions, FrameOffset, Options
 
 
 def __getattr__(name: str) -> Any:

@@ -11,14 +11,22 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 from types import ModuleType
 
-from ffmotion import graph, looks
+from ffmotion import graph
+from ffmotion.core import looks
 from ffmotion.graph import outputs as graph_outputs, picture as graph_picture
 from ffmotion.run import runner
-from ffmotion.errors import FFmpegFailed, MediaError, UsageError
-from ffmotion.looks import Look
-from ffmotion.options import (DEFAULT_MAX_BUFFER, EncodeOptions, FrameOffset, Mode, Options,
-                      StabilizeOptions, StrategyChoice, TimePoint, parse_size)
-from ffmotion.media.source import Source
+from ffmotion.core.errors import FFmpegFailed, MediaError, UsageError
+from ffmotion.core.looks import Look
+from ffmotion.core.options import (DEFAULT_MAX_BUFFER,
+    EncodeOptions,
+    FrameOffset,
+    Mode,
+    Options,
+    StabilizeOptions,
+    StrategyChoice,
+    TimePoint,
+    parse_size)
+from ffmotion.core.source import Source
 from ffmotion.media.stream import input_source, probe_head, shown_name
 from ffmotion.media.streams import parse_audio_choice
 from ffmotion.run.sinks import check_hls, playlist_entries, sink_for
@@ -88,11 +96,11 @@ def make_options(
 ) -> Options:
     """Build validated :class:`Options` from keyword arguments (``offset`` or ``freeze``).
 
-    ``look`` is a :class:`~ffmotion.looks.Look` or the name of a preset (``ffmotion looks``).
+    ``look`` is a :class:`~ffmotion.core.looks.Look` or the name of a preset (``ffmotion looks``).
     ``start``/``end``/``duration`` limit the input (seconds, ``"1:30"``, ``"500ms"``, ``"30f"``);
     ``stabilize=True`` (or ``"auto"``, or a :class:`StabilizeOptions`) stabilizes before
     extracting; by default the method is chosen per clip
-    (:func:`ffmotion.stabilize.auto_choice`).
+    (:func:`ffmotion.pipeline.stabilize.auto_choice`).
     ``strategy`` "split" decodes once and holds K frames, "dual" opens the input twice (flat
     memory), "auto" picks dual when K frames exceed ``max_buffer`` (bytes, or ``"256M"``).
     ``video_stream`` picks the video among the input's video streams (default: the real one,
@@ -106,7 +114,7 @@ def make_options(
     a glob ``shots/*.jpg``; a folder always is one) at ``framerate`` (default 25; giving it
     implies ``sequence``).
     Streams: ``src`` ``"-"`` is stdin and ``"scheme://..."`` a URL (unless such a file
-    exists), or give a :class:`~ffmotion.media.source.Source` as ``source`` (a live device);
+    exists), or give a :class:`~ffmotion.core.source.Source` as ``source`` (a live device);
     ``dst`` ``"-"`` is stdout (muxer ``format``, default Matroska), a URL is streamed to,
     ``DIR/NAME.m3u8`` is an HLS playlist (:mod:`ffmotion.run.sinks`).
     ``checked=False`` skips :func:`check_paths` (the preview plans outputs it may never write;
@@ -543,8 +551,8 @@ def check_written(plan: graph.Plan, written: int, planned: Optional[int] = None)
 
 
 def _stabilization() -> ModuleType:
-    """:mod:`ffmotion.stabilize`, imported when a plan stabilizes (a plain run does not load it)."""
-    from ffmotion import stabilize
+    """:mod:`ffmotion.pipeline.stabilize`, imported when a plan stabilizes (a plain run does not load it)."""
+    from ffmotion.pipeline import stabilize
 
     return stabilize
 
@@ -589,7 +597,7 @@ def extract(
     ``offset`` is a frame count (``12``) or a duration (``"0.5s"``); ``freeze=K`` instead
     blends every frame with frame K. Keyword options: ``audio``, ``subtitles``, ``codec``,
     ``crf``, ``preset``, ``pix_fmt``, ``lossless``, ``overwrite``, ``look`` (a preset name or a
-    :class:`~ffmotion.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
+    :class:`~ffmotion.core.looks.Look`), ``start``, ``end``, ``duration``, ``stabilize``,
     ``strategy``, ``max_buffer``, ``threads``, ``width``, ``height``, ``scale``, ``fps``,
     ``audio_codec``, ``audio_bitrate``, ``encoder_opts``, ``gif_dither``, ``gif_stats``;
     ``ffmpeg`` names the binary. ``chunks`` (a count or ``"auto"``) renders the run in

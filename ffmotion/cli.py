@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from ffmotion import __version__, api, graph, looks, numbers
+from ffmotion import __version__, api, graph
+from ffmotion.core import looks, numbers
 from ffmotion.run import runner, outputs, signals
-from ffmotion.errors import FfmotionError, Interrupted, UsageError, WriteFailed
-from ffmotion.options import STRATEGIES, StabilizeOptions, format_fps
+from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, WriteFailed
+from ffmotion.core.options import STRATEGIES, StabilizeOptions, format_fps
 
 log = logging.getLogger("ffmotion")
 
@@ -172,14 +173,14 @@ def _threshold_arg(text: str) -> "int | str":
 
 
 def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
-    """The preset named by --look (built-in or saved, see :mod:`ffmotion.presets`; ``near``
+    """The preset named by --look (built-in or saved, see :mod:`ffmotion.pipeline.presets`; ``near``
     is the input, whose folder may hold an ``ffmotion.toml``) with the look flags applied."""
     names = ("blend", "gain", "blur", "gray", "rgb_offsets", "trail", "overlay", "threshold", "glow",
              "glow_radius", "denoise", "threshold_edge", "threshold_width", "threshold_on",
              "glow_mode")
     given = {name: getattr(args, name, None) for name in names}
     if given["threshold"] == "auto":
-        from ffmotion import explore
+        from ffmotion.pipeline import explore
 
         sequence = _sequence_of(args, near) if near is not None else None
         if near is None or not (near.is_file() or sequence is not None):
@@ -192,7 +193,7 @@ def _look(args: argparse.Namespace, near: Optional[Path] = None) -> looks.Look:
         given["threshold"] = chosen
     if getattr(args, "look", None) is None:  # no preset to find: the flags on classic
         return looks.resolve(None, **given)
-    from ffmotion import presets
+    from ffmotion.pipeline import presets
 
     return presets.resolve(args.look, near, **given)
 
@@ -425,7 +426,7 @@ def _ffmpeg_passthrough(args_in: list[str]) -> int:
     import shlex
     import subprocess
 
-    from ffmotion.media.binaries import locate_ffmpeg
+    from ffmotion.run.binaries import locate_ffmpeg
     from ffmotion.run import ahead
 
     binary = locate_ffmpeg(None).path
@@ -554,7 +555,7 @@ def _single(args: argparse.Namespace) -> int:
         return _chunked(args, plan, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
         if plan.stabilizer is not None:
-            from ffmotion import stabilize
+            from ffmotion.pipeline import stabilize
 
             plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
         _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
@@ -576,7 +577,7 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
     if args.print_command:
         workers = chunking.workers_for(None, args.jobs)
         if plan.stabilizer is not None:  # the chunks' corrections come from the analysis
-            from ffmotion import stabilize
+            from ffmotion.pipeline import stabilize
 
             if not stabilize.is_cached(plan) or plan.stabilizer.options.auto:
                 _say(args, "ffmotion: --chunks --stabilize: analysing the clip first (cached) "
@@ -761,7 +762,7 @@ def _looks_parser() -> argparse.ArgumentParser:
 
 
 def _looks(args: argparse.Namespace) -> int:
-    from ffmotion import presets
+    from ffmotion.pipeline import presets
 
     near = args.near if args.near is not None else args.project
     if args.save:
@@ -825,7 +826,7 @@ def _sheet_parser() -> argparse.ArgumentParser:
 
 
 def _sheet(args: argparse.Namespace) -> int:
-    from ffmotion import explore
+    from ffmotion.pipeline import explore
 
     src = Path(args.input)
     sequence = _sequence_of(args, src)
@@ -873,7 +874,7 @@ def _energy_parser() -> argparse.ArgumentParser:
 
 
 def _energy(args: argparse.Namespace) -> int:
-    from ffmotion import explore
+    from ffmotion.pipeline import explore
 
     if args.plot:
         explore.require_matplotlib()
@@ -976,7 +977,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _map_parser() -> argparse.ArgumentParser:
-    from ffmotion import maps
+    from ffmotion.core import maps
 
     parser = _Parser(
         prog="ffmotion map",
@@ -1013,7 +1014,8 @@ def _map_parser() -> argparse.ArgumentParser:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from ffmotion import explore, maps
+    from ffmotion.pipeline import explore
+    from ffmotion.core import maps
 
     if not 0 <= args.threshold <= 254:
         raise UsageError(f"--threshold must be from 0 to 254, not {args.threshold}")

@@ -495,7 +495,7 @@ def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Pa
                    tools: runner.Tools) -> dict[str, Any]:
     """``ffmotion energy`` against the motion graph alone (to null) on the same input, side
     by side: its ffmpeg pass, the CLI end to end, and the former signalstats graph."""
-    from ffmotion import explore
+    from ffmotion.pipeline import explore
     from ffmotion.graph import views
 
     k = args.offset
@@ -533,7 +533,7 @@ def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Pa
 def worker(kind: str, job: dict[str, Any]) -> None:
     src, dst, k = Path(job["src"]), Path(job["dst"]), int(job["k"])
     if kind == "numpy":
-        from ffmotion import reference
+        import reference
 
         layout = plane_layout(job["pix_fmt"], job["width"], job["height"])
         frames = reference.read_frames(job["ffmpeg"], src, layout)

@@ -47,7 +47,8 @@ from typing import Any, Optional, Sequence
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from ffmotion import api, explore, stabilize  # noqa: E402
+from ffmotion import api
+from ffmotion.pipeline import explore, stabilize  # noqa: E402
 from ffmotion.run import runner  # noqa: E402
 
 W, H = 480, 270  # the camera's picture

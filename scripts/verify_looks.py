@@ -10,7 +10,7 @@ with SIMD on and off (``-cpuflags 0``), ffmotion's own command is run on:
 * short noisy test-pattern clips (8 and 10 bits) for what needs motion over time or space:
   blur, trails, rgb offsets, freeze;
 
-and the lossless result is compared with :mod:`ffmotion.reference` bit for bit.
+and the lossless result is compared with :mod:`tests.reference` bit for bit.
 
     python scripts/verify_looks.py            # everything (a few minutes on 2 cores)
     python scripts/verify_looks.py --quick    # 8-bit pairs and the clips only
@@ -30,10 +30,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ffmotion import api, graph, reference
+from ffmotion import api, graph
+import reference
 from ffmotion.run import runner  # noqa: E402
-from ffmotion.errors import UsageError  # noqa: E402
-from ffmotion.looks import Look  # noqa: E402
+from ffmotion.core.errors import UsageError  # noqa: E402
+from ffmotion.core.looks import Look  # noqa: E402
 from ffmotion.media.pixfmt import plane_layout  # noqa: E402
 
 PAIR_LOOKS = {

@@ -12,7 +12,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from ffmotion import reference
+import reference
 from ffmotion.media.pixfmt import plane_layout
 
 FRAMES = 36

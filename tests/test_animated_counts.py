@@ -135,7 +135,7 @@ def test_truncated_webp_is_refused(inputs, gen_ffmpeg, tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "run_ffmpeg", cut)
     out = tmp_path / "o.webp"
-    with pytest.raises(ffmotion.errors.FFmpegFailed, match="incomplete WebP"):
+    with pytest.raises(ffmotion.core.errors.FFmpegFailed, match="incomplete WebP"):
         ffmotion.extract(inputs["cfr"], out, 2, ffmpeg=gen_ffmpeg)
     assert not out.exists()
 
@@ -144,5 +144,5 @@ def test_too_few_frames_for_the_rate_is_one_line(inputs, gen_ffmpeg, tmp_path):
     """Two motion frames 1/30 s apart all fall on one tick at 10 fps: ffmpeg would write
     nothing."""
     options = api.make_options(inputs["cfr"], tmp_path / "o.gif", 2, fps="10", end="4f")
-    with pytest.raises(ffmotion.errors.UsageError, match="less than one frame at 10 fps"):
+    with pytest.raises(ffmotion.core.errors.UsageError, match="less than one frame at 10 fps"):
         api.prepare(options, runner.tools(gen_ffmpeg))

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 import ffmotion
-from ffmotion import reference
+import reference
 
 from conftest import FRAMES, assert_frames_equal, decode
 

@@ -19,7 +19,8 @@ import pytest
 
 import ffmotion
 from ffmotion.jobs import batch
-from ffmotion import cli, reference
+from ffmotion import cli
+import reference
 
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 

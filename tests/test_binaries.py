@@ -8,9 +8,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from ffmotion.media import binaries
+from ffmotion.run import binaries
 from ffmotion.run import runner
-from ffmotion.errors import ToolError
+from ffmotion.core.errors import ToolError
 
 
 def fake_ffmpeg(folder: Path, name: str = "ffmpeg") -> Path:

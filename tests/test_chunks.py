@@ -16,9 +16,10 @@ import pytest
 from conftest import bundled_ffmpeg
 from corpus import assert_in_sync, measure
 
-from ffmotion import api, looks
+from ffmotion import api
+from ffmotion.core import looks
 from ffmotion.run import runner
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.graph.chunks import trail_warmup
 from ffmotion.jobs import chunks as chunking
 

@@ -41,7 +41,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path):
 def test_the_lock_is_taken_over_from_a_dead_run_and_refuses_what_is_not_a_lock(tmp_path):
     import pytest
 
-    from ffmotion.errors import OutputBusy, UsageError
+    from ffmotion.core.errors import OutputBusy, UsageError
     from ffmotion.run import outputs
 
     dst, lock = tmp_path / "out.mkv", tmp_path / ".out.ffmotion-lock"

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion import api, corrections, stabilize
-from ffmotion.errors import UsageError
+from ffmotion import api
+from ffmotion.graph import corrections
+from ffmotion.pipeline import stabilize
+from ffmotion.core.errors import UsageError
 from ffmotion.graph import extras as graph_extras
-from ffmotion.options import StabilizeOptions
+from ffmotion.core.options import StabilizeOptions
 from ffmotion.run import runner
 
 from conftest import run_ffmpeg

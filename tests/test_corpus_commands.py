@@ -18,7 +18,7 @@ import pytest
 
 import corpus as corpus_module
 import ffmotion
-from ffmotion import reference
+import reference
 from ffmotion.media.pixfmt import plane_layout
 
 ALL = sorted(corpus_module.MAKERS)
@@ -116,7 +116,7 @@ def test_chunked_runs_equal_reference(corpus, gen_ffmpeg, tmp_path, name):
     item = corpus[name]
     out = tmp_path / "chunked.mkv"
     if item.traits & {"vfr", "gap"}:
-        with pytest.raises(ffmotion.errors.UsageError, match="irregular times"):
+        with pytest.raises(ffmotion.core.errors.UsageError, match="irregular times"):
             ffmotion.extract(item.path, out, K, lossless=True, ffmpeg=gen_ffmpeg, chunks=3,
                              jobs=2)
         assert not out.exists()
@@ -188,7 +188,7 @@ def test_stabilized_chunks_on_camera_files(corpus, gen_ffmpeg, tmp_path, name, m
     and the sound against the picture within a frame."""
     monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
     item = corpus[name]
-    opts = dict(ffmpeg=gen_ffmpeg, stabilize=ffmotion.options.StabilizeOptions(smoothing=10),
+    opts = dict(ffmpeg=gen_ffmpeg, stabilize=ffmotion.core.options.StabilizeOptions(smoothing=10),
                 deinterlace="interlaced" in item.traits)
     one, many = tmp_path / "one.mkv", tmp_path / "many.mkv"
     ffmotion.extract(item.path, one, K, lossless=True, audio=False, **opts)

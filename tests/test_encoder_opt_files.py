@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion.encoder_opts import pairs, token
-from ffmotion.errors import UsageError
-from ffmotion.options import EncodeOptions
+from ffmotion.core.encoder_opts import pairs, token
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import EncodeOptions
 
 from conftest import make_clip
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import reference
+import reference
 
 from conftest import FPS, FRAMES, assert_frames_equal, decode
 

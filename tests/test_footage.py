@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import cli, explore, reference
+from ffmotion import cli
+from ffmotion.pipeline import explore
+import reference
 from ffmotion.media import probe
 from ffmotion.run import runner
 from ffmotion.media.pixfmt import plane_layout

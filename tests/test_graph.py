@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ffmotion import graph
-from ffmotion.errors import UsageError
-from ffmotion.options import EncodeOptions, Options
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import EncodeOptions, Options
 from ffmotion.media.pixfmt import plane_layout, working_pix_fmt
 from ffmotion.media.probe import MediaInfo
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import pytest
 
-from ffmotion.errors import WriteFailed
+from ffmotion.core.errors import WriteFailed
 from ffmotion.run.sinks import verify_hls
 
 from conftest import bundled_ffmpeg, make_clip

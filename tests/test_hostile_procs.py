@@ -494,7 +494,7 @@ def test_ffmpeg_first_error_line_is_never_lost(tmp_path):
     """The stderr reader must read everything before the pipe is closed (it used to be
     closed under it: the first line, the root cause, was sometimes lost)."""
     from ffmotion.run import runner
-    from ffmotion.errors import FFmpegFailed
+    from ffmotion.core.errors import FFmpegFailed
 
     fake = write_script(tmp_path / "ffmpeg", 'echo "[in#0] Error opening input: boom" >&2\nexit 1\n')
     for _ in range(200):

@@ -56,12 +56,12 @@ def one_line(done: subprocess.CompletedProcess[str], *needles: str) -> str:
 PARSE = r"""
 import json, sys, time, traceback
 from ffmotion import cli
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.jobs.chunks import parse_chunks
-from ffmotion.looks import parse_gain
+from ffmotion.core.looks import parse_gain
 from ffmotion.media.sequence import SequenceRequest
 from ffmotion.media.streams import parse_audio_choice
-from ffmotion.options import FrameOffset, TimePoint, parse_fps, parse_size
+from ffmotion.core.options import FrameOffset, TimePoint, parse_fps, parse_size
 
 def point(p):
     return ["frames", p.frames] if p.frames is not None else ["seconds", str(p.seconds)]
@@ -281,7 +281,7 @@ def test_preset_files_python_cannot_parse_are_one_line(env, tmp_path, text):
 
 
 def test_a_preset_loader_error_has_its_own_type(tmp_path, monkeypatch):
-    from ffmotion import presets
+    from ffmotion.pipeline import presets
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     project = tmp_path / "shoot"

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from ffmotion import looks
-from ffmotion.looks import Look
+from ffmotion.core import looks
+from ffmotion.core.looks import Look
 
 from conftest import FRAMES, assert_frames_equal
 from test_looks import differs, expected, run_look
@@ -71,7 +71,7 @@ def test_threshold_auto_sits_above_the_noise_floor(gen_ffmpeg, tmp_path):
     import subprocess
 
     from conftest import run_ffmpeg
-    from ffmotion import explore
+    from ffmotion.pipeline import explore
 
     src = tmp_path / "noisy.mkv"
     run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i", "color=gray:s=64x48:r=10:d=2,noise=alls=12:allf=t",

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from ffmotion import looks, presets
-from ffmotion.errors import UsageError
-from ffmotion.looks import Look
+from ffmotion.core import looks
+from ffmotion.pipeline import presets
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
 
 from conftest import FRAMES, assert_frames_equal
 from test_looks import differs, expected, rgb_format, run_look
@@ -86,7 +87,7 @@ def test_hard_on_original_is_motion_or_original(gen_ffmpeg, clips):
     look = Look(blend="difference", threshold=6, threshold_on="original")
     got = expected(gen_ffmpeg, clip, look, clip.pix_fmt)
     plain = expected(gen_ffmpeg, clip, Look(blend="difference"), clip.pix_fmt)
-    from ffmotion import reference
+    import reference
     from ffmotion.media.pixfmt import plane_layout
 
     originals = list(reference.read_frames(gen_ffmpeg, clip.path, plane_layout(clip.pix_fmt,

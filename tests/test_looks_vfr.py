@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from ffmotion import looks, reference
+from ffmotion.core import looks
+import reference
 
 from conftest import assert_frames_equal, decode
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ffmotion import explore, maps
+from ffmotion.pipeline import explore
+from ffmotion.core import maps
 
 from conftest import run_ffmpeg
 
@@ -114,7 +115,7 @@ def test_motiogram_step_keeps_tile_small():
 
 
 def test_map_refuses_non_png_and_existing_output(gen_ffmpeg, square, tmp_path):
-    from ffmotion.errors import UsageError
+    from ffmotion.core.errors import UsageError
 
     with pytest.raises(UsageError, match="PNG"):
         explore.motion_map(square, tmp_path / "map.jpg", 2, ffmpeg=gen_ffmpeg)

@@ -161,7 +161,8 @@ def test_time_range_on_variable_rate_input_uses_frame_times(corpus, gen_ffmpeg):
 
 
 def test_freeze_with_rgb_offsets_never_runs_the_stalling_dual_graph(clips, tmp_path):
-    from ffmotion import api, errors, graph
+    from ffmotion import api, graph
+    from ffmotion.core import errors
 
     src = clips["yuv420p"].path
     options = api.make_options(src, tmp_path / "o.mkv", freeze=2, look="color")

@@ -17,7 +17,7 @@ import pytest
 import corpus as corpus_module
 import ffmotion
 from conftest import assert_frames_equal, decode
-from ffmotion import reference
+import reference
 from ffmotion.media import probe
 from ffmotion.media.frames import Packet, index_frames
 from ffmotion.media.pixfmt import plane_layout

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion.errors import UsageError
-from ffmotion.options import EncodeOptions, FrameOffset, Options
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import EncodeOptions, FrameOffset, Options
 
 
 @pytest.mark.parametrize("text,frames,seconds", [

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, cli, reference
+from ffmotion import api, cli
+import reference
 from ffmotion.jobs import batch
 from ffmotion.run import runner
 from ffmotion.graph.outputs import frames_at
@@ -129,7 +130,7 @@ def test_animated_webp_and_apng(gen_ffmpeg, clips, tmp_path, ext):
 def test_missing_encoder_is_one_clear_line(clips, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "encoders", lambda ffmpeg: frozenset({"libx264"}))
     options = api.make_options(clips["yuv420p"].path, tmp_path / "o.webp", 2)
-    with pytest.raises(ffmotion.errors.UsageError, match="cannot write .webp files: it has no "
+    with pytest.raises(ffmotion.core.errors.UsageError, match="cannot write .webp files: it has no "
                                                          "libwebp_anim encoder"):
         api.prepare(options, runner.tools())
 
@@ -202,9 +203,9 @@ def test_sequence_failure_leaves_nothing(clips, tmp_path):
 
     def stop(frames: int) -> None:
         if frames > 0:
-            raise ffmotion.errors.Interrupted("stopped")
+            raise ffmotion.core.errors.Interrupted("stopped")
 
-    with pytest.raises(ffmotion.errors.Interrupted):
+    with pytest.raises(ffmotion.core.errors.Interrupted):
         api.run(plan, tools, on_frames=stop)
     assert visible(tmp_path) == []
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ffmotion import presets
-from ffmotion.errors import UsageError
-from ffmotion.looks import Look
+from ffmotion.pipeline import presets
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
 
 from conftest import decode
 

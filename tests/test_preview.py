@@ -25,8 +25,8 @@ from typing import Iterator, Optional
 import numpy as np
 import pytest
 
-from ffmotion import reference
-from ffmotion.looks import Look
+import reference
+from ffmotion.core.looks import Look
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import bundled_ffmpeg, make_clip

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ffmotion import cli, graph
-from ffmotion.errors import UsageError
-from ffmotion.options import Options
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import Options
 from ffmotion.preview import frames
 from ffmotion.preview.session import parse_settings
 from ffmotion.media.probe import MediaInfo
@@ -97,7 +97,7 @@ def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str
     from conftest import make_clip
 
     from ffmotion.run import runner
-    from ffmotion import stabilize
+    from ffmotion.pipeline import stabilize
     from ffmotion.preview.session import Session
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)

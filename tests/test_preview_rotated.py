@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from ffmotion import reference
+import reference
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import bundled_ffmpeg, make_clip

@@ -7,7 +7,7 @@ import pytest
 
 from ffmotion.media import probe
 from ffmotion.run import runner
-from ffmotion.errors import MediaError
+from ffmotion.core.errors import MediaError
 
 from conftest import FRAMES, make_clip
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import cli, reference
-from ffmotion.errors import UsageError
-from ffmotion.options import TimePoint
+from ffmotion import cli
+import reference
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import TimePoint
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg

@@ -18,7 +18,8 @@ from typing import Optional
 
 import pytest
 
-from ffmotion import cli, reference
+from ffmotion import cli
+import reference
 
 from conftest import assert_frames_equal, bundled_ffmpeg, decode
 

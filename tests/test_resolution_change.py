@@ -18,7 +18,8 @@ import pytest
 import corpus as corpus_module
 import ffmotion
 from conftest import assert_frames_equal, decode
-from ffmotion import api, graph, reference
+from ffmotion import api, graph
+import reference
 from ffmotion.graph import views
 from ffmotion.media import decoded, probe
 from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ffmotion.run import runner
-from ffmotion.errors import FFmpegFailed, UsageError
+from ffmotion.core.errors import FFmpegFailed, UsageError
 
 
 def lavfi_argv(ffmpeg: str, dst: Path, frames: int = 20) -> list[str]:

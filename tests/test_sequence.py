@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, reference
+from ffmotion import api
+import reference
 from ffmotion.run import runner
 from ffmotion.media import sequence as seq
 from ffmotion.media.images import read_header
-from ffmotion.media.source import Source
+from ffmotion.core.source import Source
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg

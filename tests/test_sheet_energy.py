@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ffmotion import cli, explore, reference
+from ffmotion import cli
+from ffmotion.pipeline import explore
+import reference
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import FRAMES, run_ffmpeg

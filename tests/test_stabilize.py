@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, cli, reference, stabilize
+from ffmotion import api, cli
+import reference
+from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
-from ffmotion.options import StabilizeOptions
+from ffmotion.core.options import StabilizeOptions
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, decode, run_ffmpeg
@@ -203,7 +205,7 @@ def test_other_formats_stabilize_in_an_explicit_8bit_format(ffmpeg_bin, clips, t
 
 
 def test_sheet_and_energy_stabilize_too(gen_ffmpeg, handheld, tmp_path, private_cache):
-    from ffmotion import explore
+    from ffmotion.pipeline import explore
 
     shaky = explore.energy(handheld, 4, ffmpeg=gen_ffmpeg).values[0]
     steady = explore.energy(handheld, 4, ffmpeg=gen_ffmpeg,

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, cli, stabilize
+from ffmotion import api, cli
+from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
-from ffmotion.options import StabilizeOptions
+from ffmotion.core.options import StabilizeOptions
 
 from conftest import decode, run_ffmpeg
 

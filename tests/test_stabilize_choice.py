@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import api, corrections, stabilize
+from ffmotion import api
+from ffmotion.graph import corrections
+from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
 
 from conftest import decode, run_ffmpeg

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion import cli, reference
+from ffmotion import cli
+import reference
 
 from conftest import assert_frames_equal, decode, run_ffmpeg
 

@@ -17,12 +17,12 @@ from pathlib import Path
 NEVER_AT_START = (
     "numpy", "tqdm", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
     "secrets", "statistics", "tomllib", "ctypes.util",
-    "ffmotion.reference", "ffmotion.explore", "ffmotion.maps", "ffmotion.preview",
+    "tests.reference", "ffmotion.pipeline.explore", "ffmotion.core.maps", "ffmotion.preview",
     "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.graph.maps",
     "ffmotion.graph.preview", "ffmotion.media.live",
     "ffmotion.media.images", "ffmotion.run.streaming",
     # saved looks (only with --look), stabilization (only with --stabilize)
-    "ffmotion.presets", "ffmotion.stabilize", "ffmotion.corrections",
+    "ffmotion.pipeline.presets", "ffmotion.pipeline.stabilize", "ffmotion.graph.corrections",
 )
 # loaded by a plain run (its encoder arguments), but not by the import
 NOT_AT_IMPORT = ("ffmotion.graph.stream",)
@@ -100,7 +100,7 @@ def test_look_and_stabilize_load_their_modules(av_clip: Path, gen_ffmpeg: str,
                           "--ffmpeg", gen_ffmpeg, "--look", "classic", "--stabilize",
                           "--print-command")
     assert "blend" in out  # printed (--stabilize auto may decide that none is needed)
-    assert {"ffmotion.presets", "ffmotion.stabilize"} <= loaded
+    assert {"ffmotion.pipeline.presets", "ffmotion.pipeline.stabilize"} <= loaded
 
 
 def test_only_the_program_freezes_its_imports(tmp_path: Path) -> None:

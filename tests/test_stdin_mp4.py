@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion import reference
+import reference
 from ffmotion.media.stream import index_at_end
 
 from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip, run_ffmpeg

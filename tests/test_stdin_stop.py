@@ -18,7 +18,7 @@ from typing import Optional
 
 import pytest
 
-from ffmotion import reference
+import reference
 from ffmotion.run.streaming import STOP_GRACE
 
 from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip

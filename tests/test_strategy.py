@@ -11,8 +11,8 @@ import pytest
 
 import ffmotion
 from ffmotion import cli, graph
-from ffmotion.errors import UsageError
-from ffmotion.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
+from ffmotion.core.errors import UsageError
+from ffmotion.core.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
 from ffmotion.media.probe import MediaInfo
 
 from conftest import FRAMES, assert_frames_equal, decode

@@ -17,8 +17,8 @@ from typing import Iterator
 
 import pytest
 
-from ffmotion import reference
-from ffmotion.errors import UsageError
+import reference
+from ffmotion.core.errors import UsageError
 from ffmotion.media.live import default_device, live_source
 from ffmotion.media.stream import input_source, url_scheme
 from ffmotion.run.sinks import sink_for

@@ -16,8 +16,8 @@ import pytest
 import corpus as corpus_module
 import ffmotion
 from conftest import assert_frames_equal, decode
-from ffmotion import reference
-from ffmotion.errors import FfmotionError
+import reference
+from ffmotion.core.errors import FfmotionError
 from ffmotion.media import probe
 from ffmotion.run import runner
 

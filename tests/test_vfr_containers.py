@@ -4,7 +4,7 @@ Variable-frame-rate input is written at a constant rate (the stream's, or the ne
 output takes), said in the summary; a constant rate the output cannot hold (15 fps in MXF,
 12.5 fps in MPEG-2) is refused before ffmpeg starts, with one line naming ``--fps``. Frame
 counts and times are checked against ffmpeg's own reading of the input (showinfo), pixels
-against :mod:`ffmotion.reference` where the output is exact (FFV1 in AVI, y4m).
+against :mod:`tests.reference` where the output is exact (FFV1 in AVI, y4m).
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import ffmotion
-from ffmotion import graph, reference
+from ffmotion import graph
+import reference
 from ffmotion.media.pixfmt import plane_layout
 
 from conftest import make_clip, run_ffmpeg

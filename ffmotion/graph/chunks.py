@@ -37,8 +37,8 @@ from typing import Any, Optional, Sequence
 
 import ffmpeg
 
-from ffmotion.corrections import Correction, Geometry, text as corrections_text, warmup_start
-from ffmotion.errors import UsageError
+from ffmotion.graph.corrections import Correction, Geometry, text as corrections_text, warmup_start
+from ffmotion.core.errors import UsageError
 from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
 from ffmotion.graph.timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
 from ffmotion.media.pixfmt import plane_layout
@@ -65,7 +65,7 @@ class ChunkCut:
 
 
 class StabilizedChunks:
-    """The stabilization corrections of a whole run (:mod:`ffmotion.corrections`), cut into
+    """The stabilization corrections of a whole run (:mod:`ffmotion.graph.corrections`), cut into
     the slices its chunks read. Pure: it names each slice (beside the output, where workers
     see the segments too: a hidden name with the hash of its text, so any output name works)
     and keeps the texts in :attr:`files` for the caller to write."""
@@ -78,7 +78,7 @@ class StabilizedChunks:
 
     def start(self, first: int) -> int:
         """Where reading must start (index in the range) for frame ``first`` to come out
-        exact: see :func:`ffmotion.corrections.warmup_start`."""
+        exact: see :func:`ffmotion.graph.corrections.warmup_start`."""
         return warmup_start(self.values, first, self.geometry)
 
     def sliced(self, first: int, count: int) -> Stabilizer:
@@ -243,7 +243,7 @@ def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
     """argv joining the segments listed in ``listing`` into ``dst`` (video copied), with the
     audio (and subtitles) of ``whole`` cut once from the input as the single pass cuts them."""
     from ffmotion.graph import motion as graph
-    from ffmotion.run.names import literal_input_args
+    from ffmotion.core.names import literal_input_args
 
     concat = ffmpeg.input(str(listing), f="concat", safe=0)
     streams = [concat["v:0"]]

@@ -1,7 +1,7 @@
 """Graph pieces around the motion graph: the time range and stabilization.
 
 Pure, like :mod:`ffmotion.graph`: names filters and builds argv lists, touches no file and
-starts no process (the transforms cache and pass 1 are run by :mod:`ffmotion.stabilize`).
+starts no process (the transforms cache and pass 1 are run by :mod:`ffmotion.pipeline.stabilize`).
 
 *Range.* ``--start/--end/--duration`` become input options ``-ss``/``-t`` (ffmpeg seeks, and
 audio follows the same range). Both are placed half a frame *before* the wanted frame
@@ -26,9 +26,9 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import ffmpeg
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.graph.picture import prelude
-from ffmotion.options import Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.core.options import Options, StabilizeOptions, TimePoint, format_fps
 from ffmotion.media.probe import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
@@ -200,9 +200,9 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
     check_filter_path(stab.motions)
     if stab.options.auto:
         raise UsageError("--stabilize auto decides after its analysis pass: run "
-                         "ffmotion.stabilize.settle(plan, tools) before building commands")
+                         "ffmotion.pipeline.stabilize.settle(plan, tools) before building commands")
     # the gaussian camera path on every build (newer vid.stab defaults to an L1 path that
-    # ffmotion cannot slice into chunks); the same one ffmotion.corrections computes
+    # ffmotion cannot slice into chunks); the same one ffmotion.graph.corrections computes
     if stab.corrections is not None:  # a chunk: its frames' corrections, applied as they are
         check_filter_path(stab.corrections)
         return video.filter("vidstabtransform", input=str(stab.corrections), relative=0,
@@ -227,7 +227,7 @@ def motions_command(ffmpeg_bin: str, stab: Stabilizer, size: tuple[int, int]) ->
 
     Pass 2 then reads the motions (vid.stab's old text format, 6 decimals), so that the
     corrections ffmotion computes from the same file for a chunked run are the ones pass 2
-    applies (:mod:`ffmotion.corrections`).
+    applies (:mod:`ffmotion.graph.corrections`).
     """
     if stab.transforms is None:
         raise ValueError("the motions come from pass 1's transforms")

@@ -1,6 +1,6 @@
 """The looks' ffmpeg filter chains (pure: builds ffmpeg-python streams, runs nothing).
 
-:class:`ffmotion.looks.Look` is the data and its module docstring holds the exact pixel
+:class:`ffmotion.core.looks.Look` is the data and its module docstring holds the exact pixel
 definitions each chain follows; :func:`ffmotion.graph.motion_video` calls these functions.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from ffmotion.looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
+from ffmotion.core.looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
 from ffmotion.media.pixfmt import plane_layout
 
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
@@ -20,7 +20,7 @@ SWS_FLAGS = "bicubic+accurate_rnd"
 
 def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
     """The conversion into ``pix_fmt`` when the look needs RGB or gray, with fixed swscale
-    flags (``pix_fmt`` comes from :func:`ffmotion.looks.working_format`); other looks convert nothing."""
+    flags (``pix_fmt`` comes from :func:`ffmotion.core.looks.working_format`); other looks convert nothing."""
     if look.rgb_offsets is not None or (look.gray and pix_fmt.startswith("gray")):
         stream = stream.filter("scale", flags=SWS_FLAGS)
     return stream

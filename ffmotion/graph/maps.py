@@ -1,7 +1,7 @@
 """The graphs of motion maps and motiograms, and of ``--threshold auto``'s noise measure.
 
 Pure: builds ffmpeg-python graphs and argv lists, runs nothing. The definitions are in
-:mod:`ffmotion.maps` (with :class:`~ffmotion.maps.MapSpec`, what to draw).
+:mod:`ffmotion.core.maps` (with :class:`~ffmotion.core.maps.MapSpec`, what to draw).
 """
 from __future__ import annotations
 
@@ -12,10 +12,16 @@ from typing import Any, Optional
 
 import ffmpeg
 
-from ffmotion.looks import Look
-from ffmotion.maps import (EXACT_LEVELS, HUE_AMPLITUDE, HUE_TURN, NOISE_KEY, NOISE_PAIRS, MapSpec,
-                    motion_frames, motiogram_step)
-from ffmotion.media.source import Source
+from ffmotion.core.looks import Look
+from ffmotion.core.maps import (EXACT_LEVELS,
+    HUE_AMPLITUDE,
+    HUE_TURN,
+    NOISE_KEY,
+    NOISE_PAIRS,
+    MapSpec,
+    motion_frames,
+    motiogram_step)
+from ffmotion.core.source import Source
 from ffmotion.graph.looks import _lut
 from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video
 from ffmotion.graph.picture import prelude

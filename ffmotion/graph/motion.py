@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Any, Optional
 import ffmpeg
 
 from ffmotion.graph import looks, outputs as outs
-from ffmotion.errors import UsageError
-from ffmotion.looks import Look, working_format
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look, working_format
 from ffmotion.graph.extras import FrameRange, Stabilizer, frame_range, stabilize_video
 from ffmotion.graph.timing import Timing, VariableTiming, audio_needs_cut, cut_audio, plan_timing, select
 from ffmotion.graph.picture import (Picture, frame_size, output_args as picture_output_args, picture_for,
                       prelude)
-from ffmotion.options import Mode, Options, Strategy, format_fps
+from ffmotion.core.options import Mode, Options, Strategy, format_fps
 from ffmotion.media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 from ffmotion.media.probe import MediaInfo
@@ -518,7 +518,7 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
     should be :func:`ffmotion.media.pixfmt.working_pix_fmt` of the decoded format (for a look:
-    :func:`ffmotion.looks.working_format` of that; required then). ``channel_ks`` are the
+    :func:`ffmotion.core.looks.working_format` of that; required then). ``channel_ks`` are the
     red, green and blue offsets of ``look.rgb_offsets`` in frames. ``second``, the same video
     from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted
     branch is decoded from it, and ffmpeg holds no frames between the branches. ``timing``

@@ -25,7 +25,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.media.probe import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]

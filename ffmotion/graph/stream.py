@@ -21,9 +21,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.graph.timing import Timing
-from ffmotion.options import Options, TimePoint, format_fps
+from ffmotion.core.options import Options, TimePoint, format_fps
 from ffmotion.media.probe import MediaInfo
 from ffmotion.run.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
 
@@ -55,7 +55,7 @@ def plan_stream(options: Options, info: MediaInfo) -> "Plan":
     """The :class:`~ffmotion.graph.Plan` for an input of unknown length."""
     from ffmotion import graph
     from ffmotion.graph.picture import picture_for
-    from ffmotion.looks import working_format
+    from ffmotion.core.looks import working_format
     from ffmotion.media.pixfmt import working_pix_fmt
 
     if options.stabilize is not None:

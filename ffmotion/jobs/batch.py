@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ffmotion import api, graph
-from ffmotion import numbers
+from ffmotion.core import numbers
 from ffmotion.run import runner, outputs
 from ffmotion.jobs import naming
 from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
@@ -33,8 +33,8 @@ from ffmotion.jobs.records import Job, Outcome, OptionsFactory, Progress, Record
     output_done
 from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
 from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
-from ffmotion.errors import FfmotionError, Interrupted, UsageError
-from ffmotion.options import MAX_THREADS
+from ffmotion.core.errors import FfmotionError, Interrupted, UsageError
+from ffmotion.core.options import MAX_THREADS
 
 log = logging.getLogger("ffmotion")
 

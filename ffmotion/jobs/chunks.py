@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from ffmotion import graph
-from ffmotion import numbers
+from ffmotion.core import numbers
 from ffmotion.graph import chunks as graph_chunks
 from ffmotion.run import runner, outputs
-from ffmotion.errors import FFmpegFailed, Interrupted, UsageError
+from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError
 from ffmotion.jobs.executors import Executor, LocalExecutor
 
 log = logging.getLogger("ffmotion")
@@ -225,7 +225,7 @@ def _stabilized(whole: graph.Plan) -> Optional[graph_chunks.StabilizedChunks]:
     stab = whole.stabilizer
     if stab is None or stab.method != "vidstab" or stab.decided == "none":
         return None
-    from ffmotion import stabilize
+    from ffmotion.pipeline import stabilize
 
     try:
         values = stabilize.load_corrections(whole)

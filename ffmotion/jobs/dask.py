@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from ffmotion.errors import ToolError, UsageError
+from ffmotion.core.errors import ToolError, UsageError
 
 log = logging.getLogger("ffmotion")
 

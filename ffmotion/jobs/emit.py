@@ -10,10 +10,12 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ffmotion import __version__, api, graph, stabilize
+from ffmotion import __version__, api, graph
+from ffmotion.pipeline import stabilize
 from ffmotion.graph import outputs as graph_outputs
-from ffmotion.run import runner, names, outputs
-from ffmotion.errors import FfmotionError, UsageError
+from ffmotion.run import runner, outputs
+from ffmotion.core import names
+from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.jobs.display import Display
 from ffmotion.jobs.inputs import VIDEO_EXTENSIONS
 from ffmotion.jobs.records import Job, Outcome, Record, job_record as _record, output_done

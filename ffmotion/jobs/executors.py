@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 from ffmotion.run import runner
-from ffmotion.errors import FfmotionError
+from ffmotion.core.errors import FfmotionError
 
 
 @dataclass(frozen=True)

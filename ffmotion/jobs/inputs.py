@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs, runner
 from ffmotion.jobs import naming
 from ffmotion.jobs.naming import output_pattern

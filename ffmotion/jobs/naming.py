@@ -14,9 +14,9 @@ import string
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
-from ffmotion.run.names import IMAGE2_EXTENSIONS
+from ffmotion.core.names import IMAGE2_EXTENSIONS
 
 
 def relpath_field(src: Path, root: Optional[Path]) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Literal, Optional
 
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner
-from ffmotion.options import Options
+from ffmotion.core.options import Options
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")

@@ -27,10 +27,10 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
-from ffmotion.errors import MediaError
+from ffmotion.core.errors import MediaError
 from ffmotion.run import runner
 from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
-from ffmotion.media.source import Source
+from ffmotion.core.source import Source
 
 if TYPE_CHECKING:
     from ffmotion.media.probe import MediaInfo

@@ -24,8 +24,8 @@ import os
 import sys
 from typing import Optional
 
-from ffmotion.errors import UsageError
-from ffmotion.media.source import Source
+from ffmotion.core.errors import UsageError
+from ffmotion.core.source import Source
 from ffmotion.media.stream import LOW_LATENCY, input_source
 
 DEVICE_FORMATS = ("v4l2", "avfoundation", "dshow", "lavfi")

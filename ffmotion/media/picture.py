@@ -48,18 +48,19 @@ def from_ffmpeg_log(pix_fmt_field: str, side_lines: Iterable[str]) -> dict[str, 
         if tag:
             rotation = normalize_rotation(-int(tag.group(1)))
     full = "pc" in words or pix_fmt_field.startswith("yuvj")
-    return {"rotation": rotation, "field_order": field, "color_range": "pc" if full else "tv",
-            "transfer": transfer_of(words)}
+    return {"rotation": rotation, "field_order": field, "color_range": "pc" if full else "tv"}
 
 
 # transfer characteristics of high dynamic range video: PQ (HDR10, Dolby Vision) and HLG
 HDR_TRANSFERS = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
 
 
-def transfer_of(words: list[str]) -> str:
-    """The transfer characteristic in ffmpeg's ``(tv, SPACE/PRIMARIES/TRANSFER, ...)`` words
-    (one word stands for all three where they agree, e.g. ``bt709``); "" when not given."""
-    for word in words:
+def transfer_of(pix_fmt_field: str) -> str:
+    """The transfer characteristic in the pixel-format field's words
+    (``yuv420p10le(tv, SPACE/PRIMARIES/TRANSFER, ...)``; one word stands for all three where
+    they agree, e.g. ``bt709``); "" when not given."""
+    inside = pix_fmt_field.split("(", 1)[1].rsplit(")", 1)[0] if "(" in pix_fmt_field else ""
+    for word in (w.strip() for w in re.split(r",(?![^(]*\))", inside)):
         parts = word.split("/")
         if len(parts) == 3:
             return "" if parts[2] == "unknown" else parts[2]

@@ -22,8 +22,8 @@ from ffmotion.media import mp4index, picture
 from ffmotion.media.probe_commands import header_argv, packets_argv
 from ffmotion.media.frames import FrameIndex, Packet, index_frames
 from ffmotion.media.streams import StreamInfo, choose_video
-from ffmotion.errors import MediaError, UsageError
-from ffmotion.media.source import Source
+from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.source import Source
 from ffmotion.media.sequence import ImageSequence
 
 log = logging.getLogger("ffmotion")
@@ -278,6 +278,7 @@ def _media_info(path: Path, source: Source, header: list[str],
         index=index,
         source=None if source.kind == "file" else source,
         **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "", block),
+        transfer=picture.transfer_of(fields[1] if len(fields) > 1 else ""),
     )
 
 

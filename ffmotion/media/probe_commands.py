@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ffmotion.run.names import literal_input_argv
+from ffmotion.core.names import literal_input_argv
 from ffmotion.media import mp4index
-from ffmotion.media.source import Source
+from ffmotion.core.source import Source
 
 
 def header_argv(ffmpeg: str, path: Path) -> list[str]:

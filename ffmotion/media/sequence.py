@@ -33,9 +33,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
-from ffmotion.errors import MediaError, UsageError
-from ffmotion.run.names import IMAGE2_EXTENSIONS
-from ffmotion.media.source import Source
+from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.names import IMAGE2_EXTENSIONS
+from ffmotion.core.source import Source
 
 if TYPE_CHECKING:  # media.images is imported when pictures' headers are read
     from ffmotion.media.images import ImageHeader
@@ -67,7 +67,7 @@ class SequenceRequest:
         """``--framerate 12``, ``0.5``, ``30000/1001`` (None: the default)."""
         if framerate is None:
             return cls()
-        from ffmotion import numbers
+        from ffmotion.core import numbers
 
         return cls(numbers.rate(framerate, "--framerate",
                                "a frame rate like 25, 0.5 or 30000/1001"))

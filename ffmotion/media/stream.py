@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Optional
 
 from ffmotion.run import runner
-from ffmotion.errors import MediaError, UsageError
-from ffmotion.media.source import Source
+from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.source import Source
 
 STDIN = "-"
 STDIN_NAME = "pipe:0"

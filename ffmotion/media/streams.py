@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence, Union
 
-from ffmotion import numbers
-from ffmotion.errors import MediaError, UsageError
+from ffmotion.core import numbers
+from ffmotion.core.errors import MediaError, UsageError
 
 Kind = Literal["video", "audio", "subtitle", "data", "attachment"]
 AudioChoice = Union[int, Literal["all", "none"]]

@@ -13,7 +13,7 @@ import re
 from typing import Iterable, Mapping, Optional
 from urllib.parse import parse_qsl
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 
 MAX_FIELDS = 64
 MAX_VALUE = 64  # characters: the longest value the page sends is an offset list

@@ -43,7 +43,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
 from ffmotion.run import runner
-from ffmotion.errors import FfmotionError, UsageError
+from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.preview import query as params
 from ffmotion.preview.session import Busy, Session
 

@@ -1,6 +1,6 @@
 """One previewed input: its settings, proxies, exact frames, energy timelines and renders.
 
-Settings arrive as the page's query parameters and become :class:`~ffmotion.options.Options`
+Settings arrive as the page's query parameters and become :class:`~ffmotion.core.options.Options`
 through the same constructors the command line uses (:func:`ffmotion.api.make_options` for a
 render), so a setting the CLI refuses is refused here with the same message. No parameter
 ever becomes a path: the render's file name is made here from the validated settings.
@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, Optional, TypeVar
 
-from ffmotion import api, explore, graph, looks, presets, stabilize
+from ffmotion import api, graph
+from ffmotion.pipeline import explore, presets, stabilize
+from ffmotion.core import looks
 from ffmotion.run import runner
-from ffmotion.errors import FfmotionError, UsageError
-from ffmotion.looks import Look
-from ffmotion.options import FrameOffset, Options, StabilizeOptions, format_fps
+from ffmotion.core.errors import FfmotionError, UsageError
+from ffmotion.core.looks import Look
+from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, format_fps
 from ffmotion.media.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.media.probe import MediaInfo, probe
 from ffmotion.graph import preview as preview_graph

@@ -93,8 +93,8 @@ def guess(args: Sequence[str], subcommands: Sequence[str] = (),
             path = word
     if path is None:
         return None
-    from ffmotion.errors import FfmotionError
-    from ffmotion.media.binaries import locate_ffmpeg
+    from ffmotion.core.errors import FfmotionError
+    from ffmotion.run.binaries import locate_ffmpeg
     from ffmotion.media.probe_commands import first_argv
 
     try:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
-from ffmotion.errors import FfmotionError, OutputBusy, UsageError, WriteFailed
+from ffmotion.core.errors import FfmotionError, OutputBusy, UsageError, WriteFailed
 
 TEMP_MARK = ".ffmotion-tmp"
 LOCK_MARK = ".ffmotion-lock"
@@ -361,7 +361,7 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
         except FfmotionError as exc:  # ffmpeg's message names the file it was given
             raise real_names(exc, tmp, dst)
         if nonempty and tmp.stat().st_size == 0:
-            from ffmotion.errors import FFmpegFailed
+            from ffmotion.core.errors import FFmpegFailed
 
             raise FFmpegFailed(f"ffmpeg wrote nothing to {shown(dst.name)}")
         commit(tmp, dst, overwrite, executable=executable, what=what)
@@ -523,7 +523,7 @@ def atomic_sequence(pattern: Path, overwrite: bool) -> Iterator[Path]:
         yield folder / pattern.name
         made = sequence_files(folder / pattern.name)
         if not made:
-            from ffmotion.errors import FFmpegFailed
+            from ffmotion.core.errors import FFmpegFailed
 
             raise FFmpegFailed(f"ffmpeg wrote no image for {pattern.name}")
         _commit_set(made, pattern, overwrite)

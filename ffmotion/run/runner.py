@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Callable, Iterator, Optional
 
-from ffmotion.media import binaries
+from ffmotion.run import binaries
 from ffmotion.run import ahead, facts, outputs, procs
-from ffmotion.errors import FFmpegFailed, Interrupted, ToolError
+from ffmotion.core.errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
 

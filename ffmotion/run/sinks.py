@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Optional
 
-from ffmotion.errors import UsageError, WriteFailed
+from ffmotion.core.errors import UsageError, WriteFailed
 from ffmotion.run.outputs import FileSet, check_name, check_name_length, check_set, replacing_set, shown
 
 SinkKind = Literal["file", "stdout", "url", "hls"]

@@ -39,7 +39,7 @@ from typing import IO, Callable, Optional
 from ffmotion import graph
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner, procs, signals
-from ffmotion.errors import FFmpegFailed, Interrupted, UsageError
+from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError
 from ffmotion.graph.stream import is_unbounded
 from ffmotion.media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
 from ffmotion.run.sinks import hls_output, verify_hls

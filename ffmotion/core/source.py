@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
-from ffmotion.run.names import literal_input_args
+from ffmotion.core.names import literal_input_args
 
 SourceKind = Literal["file", "sequence", "stream", "live"]
 

@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Literal, Optional, Sequence
 
 from ffmotion.graph import extras as graph_extras, Plan
-from ffmotion import looks
+from ffmotion.core import looks
 from ffmotion.run import outputs, procs, runner
 from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
-from ffmotion.errors import FFmpegFailed, UsageError
+from ffmotion.core.errors import FFmpegFailed, UsageError
 from ffmotion.media.pixfmt import chroma_subsampling, working_pix_fmt
-from ffmotion import corrections
+from ffmotion.graph import corrections
 
 log = logging.getLogger("ffmotion")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ffmotion.errors import UsageError
+from ffmotion.core.errors import UsageError
 
 # options of the encoders themselves (ffmpeg -h encoder=NAME) that name a file
 FILE_OPTIONS = frozenset({"passlogfile", "stats", "x265-stats", "fpf", "twopass-stats",

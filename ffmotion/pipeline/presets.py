@@ -36,9 +36,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from ffmotion import looks, numbers
-from ffmotion.errors import UsageError
-from ffmotion.looks import Look
+from ffmotion.core import looks, numbers
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
 
 USER_FILE = "looks.toml"
 PROJECT_FILE = "ffmotion.toml"
@@ -241,7 +241,7 @@ def available(near: Optional[Path] = None, problems: Optional[list[str]] = None)
 
 
 def resolve(name: Optional[str], near: Optional[Path] = None, **overrides: Any) -> Look:
-    """Like :func:`ffmotion.looks.resolve`, also finding saved presets. Files are read in
+    """Like :func:`ffmotion.core.looks.resolve`, also finding saved presets. Files are read in
     precedence order (project, user) until one defines ``name``: a file after it is not
     needed, so a broken one does not stop the run."""
     if name is None:

@@ -8,10 +8,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-from ffmotion import encoder_opts, numbers
-from ffmotion.errors import UsageError
-from ffmotion.looks import Look
-from ffmotion.media.source import Source
+from ffmotion.core import encoder_opts, numbers
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
+from ffmotion.core.source import Source
 from ffmotion.media.sequence import SequenceRequest
 from ffmotion.media.streams import AudioChoice, parse_audio_choice
 from ffmotion.run.sinks import Sink
@@ -257,7 +257,7 @@ class StabilizeOptions:
     ``smoothing`` 0 locks the camera to the first frame of the range (vid.stab's tripod
     mode); N > 0 follows the camera path smoothed over N frames each side; None (the
     default, ``--stabilize`` / ``--stabilize auto``) reads the camera path from pass 1 and
-    chooses per clip (:func:`ffmotion.stabilize.auto_choice`): measured the best on every
+    chooses per clip (:func:`ffmotion.pipeline.stabilize.auto_choice`): measured the best on every
     kind of shot, where tripod made panning and tracking shots worse than no stabilization.
     ``strength`` (1-10) is how shaky the footage is: vid.stab's ``shakiness``, and the
     search range of the ``deshake`` fallback.

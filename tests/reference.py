@@ -21,8 +21,8 @@ from typing import Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from ffmotion.run import runner
-from ffmotion.looks import Look
-from ffmotion.options import Mode
+from ffmotion.core.looks import Look
+from ffmotion.core.options import Mode
 from ffmotion.media.pixfmt import PlaneLayout, plane_layout
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16

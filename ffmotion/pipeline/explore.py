@@ -17,19 +17,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, TypeVar, Union
 
-from ffmotion import api, graph, stabilize
+from ffmotion import api, graph
+from ffmotion.pipeline import stabilize
 from ffmotion.run import runner, outputs
 from ffmotion.graph import views
-from ffmotion.errors import FfmotionError, FFmpegFailed, UsageError
+from ffmotion.core.errors import FfmotionError, FFmpegFailed, UsageError
 from ffmotion.graph.extras import seconds_text
-from ffmotion.options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
 from ffmotion.media import sequence as images
 from ffmotion.media.sequence import SequenceRequest
 from ffmotion.media.probe import MediaInfo
-from ffmotion.media.source import Source
+from ffmotion.core.source import Source
 
 if TYPE_CHECKING:
-    from ffmotion import maps
+    from ffmotion.core import maps
 
 log = logging.getLogger("ffmotion")
 
@@ -434,8 +435,8 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
                stabilize_options: Optional[StabilizeOptions] = None, overwrite: bool = False,
                ffmpeg: Optional[str] = None, tools: Optional[runner.Tools] = None,
                dry_run: bool = False, sequence: Optional[SequenceRequest] = None) -> MapResult:
-    """Write one picture of where motion happened over the range (see :mod:`ffmotion.maps`)."""
-    from ffmotion import maps
+    """Write one picture of where motion happened over the range (see :mod:`ffmotion.core.maps`)."""
+    from ffmotion.core import maps
     from ffmotion.graph import maps as map_graph
 
     spec = spec or maps.MapSpec()
@@ -481,7 +482,7 @@ def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
                     tools: Optional[runner.Tools] = None,
                     sequence: Optional[SequenceRequest] = None) -> tuple[int, list[int]]:
     """``--threshold auto``: (the threshold, the per-pair 90th percentiles it came from)."""
-    from ffmotion import maps
+    from ffmotion.core import maps
     from ffmotion.graph import maps as map_graph
 
     found = tools or runner.tools(ffmpeg)

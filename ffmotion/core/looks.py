@@ -1,11 +1,11 @@
 """Looks: how the two frames are combined, and what is done to the picture before and after.
 
-A :class:`Look` is pure data (held by :class:`ffmotion.options.Options`); its ffmpeg filter
+A :class:`Look` is pure data (held by :class:`ffmotion.core.options.Options`); its ffmpeg filter
 chains are built by :mod:`ffmotion.graph.looks`, for :func:`ffmotion.graph.motion_video`
 (this module names no filter and imports neither ffmpeg-python nor the graph). Every chain was
 chosen so that its pixels follow an exact definition, checked against numpy over all input
 values (8-bit 256x256, 10-bit 1024x1024 pairs) on ffmpeg 5.1 and 9.0 with SIMD on and off
-(``scripts/verify_looks.py``); :mod:`ffmotion.reference` implements the same definitions.
+(``scripts/verify_looks.py``); :mod:`tests.reference` implements the same definitions.
 
 Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 
@@ -67,12 +67,12 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
-from ffmotion import numbers
-from ffmotion.errors import UsageError
+from ffmotion.core import numbers
+from ffmotion.core.errors import UsageError
 from ffmotion.media.pixfmt import plane_layout
 
 if TYPE_CHECKING:
-    from ffmotion.options import FrameOffset
+    from ffmotion.core.options import FrameOffset
 
 Blend = Literal["average", "difference", "grainextract"]
 BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
@@ -110,7 +110,7 @@ class ChannelOffset:
         if match:
             return cls(text=text, multiple=Fraction(match.group(1)))
         # options imports this module (Options holds a Look), so import it where it is used
-        from ffmotion.options import FrameOffset
+        from ffmotion.core.options import FrameOffset
 
         return cls(text=text, offset=FrameOffset.parse(text))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ffmotion.errors import ToolError
+from ffmotion.core.errors import ToolError
 
 ENV_VAR = "FFMOTION_FFMPEG"
 

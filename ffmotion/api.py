@@ -29,8 +29,10 @@ from ffmotion.core.options import (DEFAULT_MAX_BUFFER,
 from ffmotion.core.source import Source
 from ffmotion.media.stream import input_source, probe_head, shown_name
 from ffmotion.media.streams import parse_audio_choice
-from ffmotion.run.sinks import check_hls, playlist_entries, sink_for
-from ffmotion.media.probe import MediaInfo, checked_by_decoding, probe, probe_sequence
+from ffmotion.core.sinks import sink_for
+from ffmotion.run.hls import check_hls, playlist_entries
+from ffmotion.media.info import MediaInfo
+from ffmotion.media.probe import checked_by_decoding, probe, probe_sequence
 from ffmotion.media import sequence as images
 from ffmotion.media.sequence import SequenceRequest
 from ffmotion.run.outputs import check_name, check_name_length, same_file, shown
@@ -116,7 +118,7 @@ def make_options(
     Streams: ``src`` ``"-"`` is stdin and ``"scheme://..."`` a URL (unless such a file
     exists), or give a :class:`~ffmotion.core.source.Source` as ``source`` (a live device);
     ``dst`` ``"-"`` is stdout (muxer ``format``, default Matroska), a URL is streamed to,
-    ``DIR/NAME.m3u8`` is an HLS playlist (:mod:`ffmotion.run.sinks`).
+    ``DIR/NAME.m3u8`` is an HLS playlist (:mod:`ffmotion.core.sinks`).
     ``checked=False`` skips :func:`check_paths` (the preview plans outputs it may never write;
     :func:`prepare` checks them before a run).
     """
@@ -279,7 +281,7 @@ def check_sequence_paths(sequence: images.ImageSequence, dst: Path) -> None:
 def check_stream_paths(options: Options) -> None:
     """:func:`check_paths` where the input or the output is a stream (stdin, a URL, a
     device, stdout, HLS): a file input still must exist; a file output is checked as usual,
-    an HLS folder by :func:`ffmotion.run.sinks.check_hls`; stdout and URLs need nothing."""
+    an HLS folder by :func:`ffmotion.run.hls.check_hls`; stdout and URLs need nothing."""
     src, dst, sink = options.src, options.dst, options.sink
     if options.source is None and options.sequence is None:
         check_name(src, "input")

@@ -532,7 +532,7 @@ def _say(args: argparse.Namespace, message: str) -> None:
 
 def _stream_args(parser: argparse.ArgumentParser) -> None:
     """--format: the muxer of '-' and URL outputs."""
-    from ffmotion.run.sinks import DEFAULT_STDOUT_FORMAT, FORMATS
+    from ffmotion.core.sinks import DEFAULT_STDOUT_FORMAT, FORMATS
 
     parser.add_argument("--format", metavar="F",
                         help="muxer for '-' (stdout) and URL outputs: "

@@ -46,7 +46,7 @@ import ffmpeg  # noqa: E402  (ffmpeg-python, a dependency of ffmotion)
 
 from ffmotion import api, graph
 from ffmotion.run import runner  # noqa: E402
-from ffmotion.media.pixfmt import plane_layout  # noqa: E402
+from ffmotion.core.pixfmt import plane_layout  # noqa: E402
 
 MiB = 2**20
 

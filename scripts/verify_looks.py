@@ -35,7 +35,7 @@ import reference
 from ffmotion.run import runner  # noqa: E402
 from ffmotion.core.errors import UsageError  # noqa: E402
 from ffmotion.core.looks import Look  # noqa: E402
-from ffmotion.media.pixfmt import plane_layout  # noqa: E402
+from ffmotion.core.pixfmt import plane_layout  # noqa: E402
 
 PAIR_LOOKS = {
     "classic": Look(),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import reference
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 FRAMES = 36
 FPS = 30

@@ -23,7 +23,7 @@ import numpy as np
 from ffmotion.run import runner
 from ffmotion.core.looks import Look
 from ffmotion.core.options import Mode
-from ffmotion.media.pixfmt import PlaneLayout, plane_layout
+from ffmotion.core.pixfmt import PlaneLayout, plane_layout
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 

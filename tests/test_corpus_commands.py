@@ -19,7 +19,7 @@ import pytest
 import corpus as corpus_module
 import ffmotion
 import reference
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 ALL = sorted(corpus_module.MAKERS)
 K = 5

@@ -23,7 +23,7 @@ from ffmotion.pipeline import explore
 import reference
 from ffmotion.media import probe
 from ffmotion.run import runner
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
 

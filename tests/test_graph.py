@@ -9,8 +9,8 @@ import pytest
 from ffmotion import graph
 from ffmotion.core.errors import UsageError
 from ffmotion.core.options import EncodeOptions, Options
-from ffmotion.media.pixfmt import plane_layout, working_pix_fmt
-from ffmotion.media.probe import MediaInfo
+from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
+from ffmotion.media.info import MediaInfo
 
 
 def info(**kw) -> MediaInfo:

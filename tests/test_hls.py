@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 
 from ffmotion.core.errors import WriteFailed
-from ffmotion.run.sinks import verify_hls
+from ffmotion.run.hls import verify_hls
 
 from conftest import bundled_ffmpeg, make_clip
 

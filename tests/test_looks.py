@@ -20,7 +20,7 @@ from ffmotion.core import looks
 import reference
 from ffmotion.run import runner
 from ffmotion.core.looks import Look
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 from ffmotion.media.probe import probe
 
 from conftest import FRAMES, SIZE, assert_frames_equal, decode

@@ -88,7 +88,7 @@ def test_hard_on_original_is_motion_or_original(gen_ffmpeg, clips):
     got = expected(gen_ffmpeg, clip, look, clip.pix_fmt)
     plain = expected(gen_ffmpeg, clip, Look(blend="difference"), clip.pix_fmt)
     import reference
-    from ffmotion.media.pixfmt import plane_layout
+    from ffmotion.core.pixfmt import plane_layout
 
     originals = list(reference.read_frames(gen_ffmpeg, clip.path, plane_layout(clip.pix_fmt,
                                                                                *clip.size)))

@@ -20,7 +20,7 @@ from conftest import assert_frames_equal, decode
 import reference
 from ffmotion.media import probe
 from ffmotion.media.frames import Packet, index_frames
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 from ffmotion.run import runner
 
 K = 5

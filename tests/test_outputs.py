@@ -21,7 +21,7 @@ import reference
 from ffmotion.jobs import batch
 from ffmotion.run import runner
 from ffmotion.graph.outputs import frames_at
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
 

@@ -27,7 +27,7 @@ import pytest
 
 import reference
 from ffmotion.core.looks import Look
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import bundled_ffmpeg, make_clip
 

@@ -10,9 +10,9 @@ import pytest
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
 from ffmotion.core.options import Options
-from ffmotion.preview import frames
+from ffmotion.graph import proxy as frames
 from ffmotion.preview.session import parse_settings
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 
 INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", "h264")
 
@@ -120,7 +120,7 @@ def test_a_long_input_is_previewed_in_part_with_the_same_frames(tmp_path: Path,
     """Past the proxy limit (or with --start/--end) the proxy holds part of the input; its
     frames are the ones a whole-input proxy gives, and the range stays inside the part."""
     from conftest import make_clip
-    from ffmotion.media.pixfmt import plane_layout
+    from ffmotion.core.pixfmt import plane_layout
     from ffmotion.run import runner
     from ffmotion.preview.session import Session
 

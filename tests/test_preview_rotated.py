@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import reference
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import bundled_ffmpeg, make_clip
 from test_preview import Server, browser, go_to, set_value, start_server, wait_exact  # noqa: F401 - browser: a fixture

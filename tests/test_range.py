@@ -13,7 +13,7 @@ from ffmotion import cli
 import reference
 from ffmotion.core.errors import UsageError
 from ffmotion.core.options import TimePoint
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg
 

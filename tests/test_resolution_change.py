@@ -23,7 +23,7 @@ import reference
 from ffmotion.graph import views
 from ffmotion.media import decoded, probe
 from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 from ffmotion.run import runner
 
 K = 5

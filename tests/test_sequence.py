@@ -25,7 +25,7 @@ from ffmotion.run import runner
 from ffmotion.media import sequence as seq
 from ffmotion.media.images import read_header
 from ffmotion.core.source import Source
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 

@@ -15,7 +15,7 @@ import pytest
 from ffmotion import cli
 from ffmotion.pipeline import explore
 import reference
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import FRAMES, run_ffmpeg
 

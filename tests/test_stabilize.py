@@ -15,7 +15,7 @@ import reference
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
 from ffmotion.core.options import StabilizeOptions
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import assert_frames_equal, decode, run_ffmpeg
 

@@ -88,7 +88,8 @@ def test_an_mp4_with_its_index_at_the_end_is_read_from_stdin(mp4s, tmp_path, how
 
 def test_a_pipe_longer_than_what_is_held_is_refused_in_one_line(mp4s, tmp_path):
     out = tmp_path / "out.mkv"
-    run = ("import sys; from ffmotion.media import stream; stream.HEAD_BYTES_MAX = 64 * 1024; "
+    run = ("import sys; from ffmotion.media import stream; from ffmotion.run import stdin; "
+           "stream.HEAD_BYTES_MAX = stdin.HEAD_BYTES_MAX = 64 * 1024; "
            "from ffmotion.cli import main; sys.exit(main(sys.argv[1:]))")
     done = piped([sys.executable, "-c", run, "-", str(out)], mp4s["late"])
     assert done.returncode == 1, done.stderr

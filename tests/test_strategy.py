@@ -13,7 +13,7 @@ import ffmotion
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
 from ffmotion.core.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 
 from conftest import FRAMES, assert_frames_equal, decode
 from test_exact import expected

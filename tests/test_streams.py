@@ -21,7 +21,7 @@ import reference
 from ffmotion.core.errors import UsageError
 from ffmotion.media.live import default_device, live_source
 from ffmotion.media.stream import input_source, url_scheme
-from ffmotion.run.sinks import sink_for
+from ffmotion.core.sinks import sink_for
 
 from conftest import FRAMES, SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 

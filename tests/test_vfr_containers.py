@@ -19,7 +19,7 @@ import pytest
 import ffmotion
 from ffmotion import graph
 import reference
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 from conftest import make_clip, run_ffmpeg
 

@@ -1,6 +1,9 @@
 """Exception types whose message is what the user reads: one line, no traceback."""
 from __future__ import annotations
 
+import contextlib
+from typing import Callable, Iterator
+
 
 class FfmotionError(Exception):
     """Base class. ``exit_code`` is what the command-line tool exits with."""
@@ -42,3 +45,28 @@ class WriteFailed(FfmotionError):
 
 class OutputBusy(FfmotionError):
     """Another live ffmotion run holds the lock of the output this run would write."""
+
+
+# -- how messages name an option --------------------------------------------------------------
+#
+# The library names an option by its field (``threads``, ``rgb_offsets``); the command line by
+# its flag (``--threads``, ``--rgb-offsets``). Messages are written once, with :func:`field`;
+# only ffmotion.cli installs the flag spelling, for the length of a command.
+
+_spelling: Callable[[str], str] = str
+
+
+def field(name: str) -> str:
+    """How this message names the option ``name`` (a request field's name)."""
+    return _spelling(name)
+
+
+@contextlib.contextmanager
+def spelled_as(spelling: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, :func:`field` names options by ``spelling`` (the CLI: its flags)."""
+    global _spelling
+    before, _spelling = _spelling, spelling
+    try:
+        yield
+    finally:
+        _spelling = before

@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
 from ffmotion.core import numbers
 from ffmotion.core.errors import UsageError
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 if TYPE_CHECKING:
     from ffmotion.core.options import FrameOffset

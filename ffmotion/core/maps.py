@@ -40,10 +40,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from ffmotion.graph import Plan
 
 Accumulate = Literal["mean", "peak"]
 ACCUMULATE: tuple[Accumulate, ...] = ("mean", "peak")
@@ -78,11 +76,6 @@ class MapSpec:
         if self.gain is not None:
             return self.gain
         return MEAN_GAIN if self.is_mean else Fraction(1)
-
-
-def motion_frames(plan: Plan) -> int:
-    """How many motion frames the range gives (``n``)."""
-    return plan.out_frames
 
 
 def motiogram_step(n: int) -> int:

@@ -14,7 +14,7 @@ from ffmotion.core.looks import Look
 from ffmotion.core.source import Source
 from ffmotion.media.sequence import SequenceRequest
 from ffmotion.media.streams import AudioChoice, parse_audio_choice
-from ffmotion.run.sinks import Sink
+from ffmotion.core.sinks import Sink
 
 Mode = Literal["offset", "freeze"]
 MODES: tuple[Mode, ...] = ("offset", "freeze")

@@ -41,7 +41,7 @@ from ffmotion.graph.corrections import Correction, Geometry, text as corrections
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
 from ffmotion.graph.timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 SEGMENT_SUFFIX = ".nut"
 CORRECTIONS_SUFFIX = ".trf"  # a chunk's slice of the stabilization corrections

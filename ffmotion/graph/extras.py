@@ -29,7 +29,7 @@ import ffmpeg
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.picture import prelude
 from ffmotion.core.options import Options, StabilizeOptions, TimePoint, format_fps
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
 VIDSTAB_FILTERS = frozenset({"vidstabdetect", "vidstabtransform"})

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import ffmpeg
 
 from ffmotion.core.looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs

@@ -19,7 +19,6 @@ from ffmotion.core.maps import (EXACT_LEVELS,
     NOISE_KEY,
     NOISE_PAIRS,
     MapSpec,
-    motion_frames,
     motiogram_step)
 from ffmotion.core.source import Source
 from ffmotion.graph.looks import _lut
@@ -85,7 +84,7 @@ def map_video(plan: Plan, spec: MapSpec) -> Any:
     """The stream whose last frame is the picture (gray for intensity and motiograms,
     yuv444p for time)."""
     motion = _motion(plan, spec)
-    n = motion_frames(plan)
+    n = plan.out_frames
     if spec.motiogram is not None:
         step = motiogram_step(n)
         if step > 1:

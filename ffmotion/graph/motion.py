@@ -39,9 +39,9 @@ from ffmotion.graph.timing import Timing, VariableTiming, audio_needs_cut, cut_a
 from ffmotion.graph.picture import (Picture, frame_size, output_args as picture_output_args, picture_for,
                       prelude)
 from ffmotion.core.options import Mode, Options, Strategy, format_fps
-from ffmotion.media.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
+from ffmotion.core.pixfmt import chroma_subsampling, plane_layout, working_pix_fmt
 from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 
 if TYPE_CHECKING:  # graph.chunks is imported by the chunked runs that use it
     from ffmotion.graph.chunks import ChunkCut
@@ -125,7 +125,7 @@ CONTAINERS: dict[str, Container] = {
                       frozenset({"vorbis", "opus", "flac"}), "libvorbis"),
     # raw frames in the working format: exact, like FFV1, for pipes to other tools
     ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
-    # an HLS playlist (run/sinks.py): MPEG-TS segments
+    # an HLS playlist (core/sinks.py): MPEG-TS segments
     ".m3u8": Container(dict(_X264), _TS_AUDIO, "aac"),
 }
 # batch's {ext}: input extensions kept for the output (H.264/VP9/mpeg4 defaults); MPEG-PS,
@@ -517,7 +517,7 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
     frame rate (frames are re-timed as index / fps); ``pix_fmt`` is the working format, and
-    should be :func:`ffmotion.media.pixfmt.working_pix_fmt` of the decoded format (for a look:
+    should be :func:`ffmotion.core.pixfmt.working_pix_fmt` of the decoded format (for a look:
     :func:`ffmotion.core.looks.working_format` of that; required then). ``channel_ks`` are the
     red, green and blue offsets of ``look.rgb_offsets`` in frames. ``second``, the same video
     from a second input (see :func:`second_input`), selects the "dual" strategy: the shifted

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from ffmotion.core.errors import UsageError
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]
 DEINTERLACERS: tuple[Deinterlacer, ...] = ("bwdif", "yadif")

@@ -1,7 +1,7 @@
 """The preview's graphs: the proxy (decode, stabilize, scale, raw) and its exact frames.
 
 Pure: builds argv, runs nothing. Which proxy frames feed which graph (``Window``), and why
-that gives the CLI's exact pixels, is in :mod:`ffmotion.preview.frames`; the preview runs these
+that gives the CLI's exact pixels, is in :mod:`ffmotion.graph.proxy`; the preview runs these
 commands.
 """
 from __future__ import annotations
@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import ffmpeg
 
-from ffmotion.media.pixfmt import working_pix_fmt
+from ffmotion.core.pixfmt import working_pix_fmt
 from ffmotion.graph.extras import stabilize_video
 from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video, second_input
 from ffmotion.graph.picture import prelude
 
 if TYPE_CHECKING:
-    from ffmotion.preview.frames import Proxy, Window
+    from ffmotion.graph.proxy import Proxy, Window
 
 SCALE_FLAGS = "bicubic"
 

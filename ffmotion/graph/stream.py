@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.timing import Timing
 from ffmotion.core.options import Options, TimePoint, format_fps
-from ffmotion.media.probe import MediaInfo
-from ffmotion.run.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
+from ffmotion.media.info import MediaInfo
+from ffmotion.core.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
 
 if TYPE_CHECKING:
     from ffmotion.graph.motion import Plan
@@ -56,7 +56,7 @@ def plan_stream(options: Options, info: MediaInfo) -> "Plan":
     from ffmotion import graph
     from ffmotion.graph.picture import picture_for
     from ffmotion.core.looks import working_format
-    from ffmotion.media.pixfmt import working_pix_fmt
+    from ffmotion.core.pixfmt import working_pix_fmt
 
     if options.stabilize is not None:
         raise UsageError("--stabilize needs two passes over the input: a stream is read once "

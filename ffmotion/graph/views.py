@@ -29,7 +29,7 @@ import ffmpeg
 from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video
 from ffmotion.graph.extras import Stabilizer, check_filter_path, seconds_text, select_windows, stabilize_video
 from ffmotion.graph.picture import prelude
-from ffmotion.media.pixfmt import plane_layout
+from ffmotion.core.pixfmt import plane_layout
 
 # msad prints mean |a - b| / max with 6 decimals ("%f"): energies are exact to ±0.5e-6 of
 # full scale, ±1.3e-4 of an 8-bit level

@@ -33,7 +33,7 @@ from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
 from ffmotion.core.source import Source
 
 if TYPE_CHECKING:
-    from ffmotion.media.probe import MediaInfo
+    from ffmotion.media.info import MediaInfo
 
 log = logging.getLogger("ffmotion")
 

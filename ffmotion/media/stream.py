@@ -24,19 +24,16 @@ after a couple of frames) and then by the real run. A server that takes a single
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import select
-import stat
 import struct
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from ffmotion.run import runner
+from ffmotion.run.stdin import _HEAD, HEAD_BYTES_MAX, held_stdin, hold_stdin
 from ffmotion.core.errors import MediaError, UsageError
 from ffmotion.core.source import Source
 
@@ -53,7 +50,6 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 HEAD_FRAMES = 2
 # stdin: bytes read before the first probe, and the most read to find the stream's facts
 HEAD_BYTES = 256 * 1024
-HEAD_BYTES_MAX = 64 * 2**20
 HEAD_WAIT = 3.0  # seconds to wait for HEAD_BYTES before probing what came
 STREAM_PROBE_TIMEOUT = 30.0  # seconds the head probe of a URL or device may take
 
@@ -115,68 +111,6 @@ def shown_name(source: Source) -> str:
     return source.shown
 
 
-# -- stdin: the head, kept for the relay ---------------------------------------------------
-
-class _StdinHead:
-    """The bytes already taken from this process's stdin (it can be read once only), and,
-    where the stream must be read seekably, the descriptor that holds all of it."""
-
-    def __init__(self) -> None:
-        self.data = b""
-        self.ended = False
-        self.start: Optional[int] = None  # stdin's offset before the first read (a file)
-        self.held: Optional[int] = None  # see :func:`hold_stdin`
-
-    def read_more(self, target: int, wait: float) -> None:
-        """Read until ``target`` bytes are held, stdin ends, or ``wait`` seconds passed
-        since the first byte (a slow live pipe must not stall the start)."""
-        fd = sys.stdin.fileno()
-        if not self.data and not self.ended and self.start is None:
-            with contextlib.suppress(OSError):
-                self.start = os.lseek(fd, 0, os.SEEK_CUR)  # a pipe has no offset
-        started: Optional[float] = None
-        chunks = [self.data]
-        held = len(self.data)
-        while held < target and not self.ended:
-            if started is not None:
-                left = started + wait - time.monotonic()
-                if left <= 0:
-                    break
-                with contextlib.suppress(OSError, ValueError):
-                    ready, _, _ = select.select([fd], [], [], left)
-                    if not ready:
-                        break
-            chunk = os.read(fd, min(1 << 20, target - held))
-            if not chunk:
-                self.ended = True
-                break
-            if started is None:
-                started = time.monotonic()
-            chunks.append(chunk)
-            held += len(chunk)
-        self.data = b"".join(chunks)
-
-    def take(self) -> bytes:
-        data, self.data = self.data, b""
-        return data
-
-
-_HEAD = _StdinHead()
-
-
-def take_stdin_head() -> tuple[bytes, bool]:
-    """The head read from stdin by the probe (given once), and whether stdin ended in it."""
-    return _HEAD.take(), _HEAD.ended
-
-
-def held_stdin() -> Optional[int]:
-    """The descriptor holding all of stdin from its start, rewound, where the probe found
-    that the stream must be read seekably (see :func:`hold_stdin`); None otherwise."""
-    if _HEAD.held is not None:
-        os.lseek(_HEAD.held, 0, os.SEEK_SET)
-    return _HEAD.held
-
-
 # -- MP4/MOV with the index at the end --------------------------------------------------------
 
 HELD_NAME = "fd:"  # ffmpeg's fd protocol: its stdin, seekable where the descriptor is
@@ -203,32 +137,6 @@ def index_at_end(head: bytes) -> bool:
             return False  # to the end of the file, or not a box: no mdat before a moov here
         pos += size
     return False
-
-
-def hold_stdin() -> int:
-    """A seekable descriptor holding all of stdin from its start: stdin itself when it is a
-    file read from its beginning (``< clip.mp4``), else a memory file with the whole stream
-    (at most :data:`HEAD_BYTES_MAX`). Refused in one line when the stream is longer."""
-    if _HEAD.held is not None:
-        return _HEAD.held
-    fd = sys.stdin.fileno()
-    if stat.S_ISREG(os.fstat(fd).st_mode) and _HEAD.start == 0:
-        _HEAD.held = fd
-        return fd
-    _HEAD.read_more(HEAD_BYTES_MAX + 1, _probe_limit())
-    create = getattr(os, "memfd_create", None)
-    if not _HEAD.ended or len(_HEAD.data) > HEAD_BYTES_MAX or create is None:
-        raise MediaError(
-            "stdin is an MP4/MOV with its index at the end, which cannot be read from a pipe"
-            f"{f' longer than {HEAD_BYTES_MAX >> 20} MiB' if create is not None else ''}: "
-            "give it as a file, or remux it once with -movflags +faststart (ffmpeg -i IN.mp4 "
-            "-c copy -movflags +faststart OUT.mp4)")
-    held = create("ffmotion-stdin")
-    with open(held, "wb", closefd=False) as copy:
-        copy.write(_HEAD.data)
-    _HEAD.data = b""
-    _HEAD.held = held
-    return held
 
 
 def _check_stdin() -> None:
@@ -287,7 +195,7 @@ def _probe_held(source: Source, tools: runner.Tools, video_stream: Optional[int]
     input is ffmpeg's ``fd:``, which the run reads the same way."""
     from ffmotion.media.probe import parse_probe_output
 
-    hold_stdin()
+    hold_stdin(_probe_limit())
     held = Source(source.kind, HELD_NAME, source.options)
     argv = [tools.ffmpeg, "-hide_banner", "-nostdin", *_probe_input_argv(held), "-map", "0:v?",
             "-c", "copy", "-frames:v", str(HEAD_FRAMES), "-f", "framecrc", "-"]
@@ -313,6 +221,6 @@ def _probe_input_argv(source: Source) -> list[str]:
                   tuple((k, v) for k, v in source.options if k != "re")).input_argv()
 
 
-__all__ = ["HELD_NAME", "LOW_LATENCY", "STDIN", "STDIN_NAME", "URL_SCHEMES", "held_stdin",
+__all__ = ["HELD_NAME", "LOW_LATENCY", "STDIN", "STDIN_NAME", "URL_SCHEMES",
            "index_at_end", "input_source", "is_stream_name", "probe_head", "shown_name",
-           "take_stdin_head", "url_scheme"]
+           "url_scheme"]

@@ -26,7 +26,7 @@ from ffmotion.graph.extras import seconds_text
 from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
 from ffmotion.media import sequence as images
 from ffmotion.media.sequence import SequenceRequest
-from ffmotion.media.probe import MediaInfo
+from ffmotion.media.info import MediaInfo
 from ffmotion.core.source import Source
 
 if TYPE_CHECKING:
@@ -451,7 +451,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
         if dst_path == plan.options.src:
             raise UsageError(f"output is the input: {dst_path}")
         runner.check_output_path(dst_path, overwrite)
-        n = maps.motion_frames(plan)
+        n = plan.out_frames
         if spec.motiogram:
             what = (f"motiogram ({spec.motiogram}), every {maps.motiogram_step(n)} of {n} "
                     "motion frames")

@@ -46,7 +46,7 @@ from ffmotion.core import looks
 from ffmotion.run import outputs, procs, runner
 from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 from ffmotion.core.errors import FFmpegFailed, UsageError
-from ffmotion.media.pixfmt import chroma_subsampling, working_pix_fmt
+from ffmotion.core.pixfmt import chroma_subsampling, working_pix_fmt
 from ffmotion.graph import corrections
 
 log = logging.getLogger("ffmotion")

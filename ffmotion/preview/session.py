@@ -29,10 +29,11 @@ from ffmotion.run import runner
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.core.looks import Look
 from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, format_fps
-from ffmotion.media.pixfmt import chroma_subsampling, plane_layout
-from ffmotion.media.probe import MediaInfo, probe
+from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
+from ffmotion.media.info import MediaInfo
+from ffmotion.media.probe import probe
 from ffmotion.graph import preview as preview_graph
-from ffmotion.preview import frames
+from ffmotion.graph import proxy as frames
 from ffmotion.preview import query as params
 
 log = logging.getLogger("ffmotion")

@@ -41,8 +41,9 @@ from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner, procs, signals
 from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError
 from ffmotion.graph.stream import is_unbounded
-from ffmotion.media.stream import HELD_NAME, STDIN_NAME, held_stdin, take_stdin_head
-from ffmotion.run.sinks import hls_output, verify_hls
+from ffmotion.media.stream import HELD_NAME, STDIN_NAME
+from ffmotion.run.stdin import held_stdin, take_stdin_head
+from ffmotion.run.hls import hls_output, verify_hls
 
 log = logging.getLogger("ffmotion")
 

@@ -1,24 +1,11 @@
-"""Where the output goes when it is not one file: stdout, a streaming URL, an HLS folder.
+"""An HLS output's files under the safe-write rule, and the check of what ffmpeg wrote.
 
-* ``-``: stdout, in a streamable muxer (default Matroska; ``--format nut|mpegts|y4m|flv``).
-  Human messages stay on stderr, so ``ffmotion IN - | ffplay -`` works.
-* ``udp://``, ``srt://``, ``tcp://``, ``rtmp://``, ``rtsp://``... : sent as it is made
-  (MPEG-TS by default, FLV for RTMP, RTSP for rtsp://). There is nothing to make atomic:
-  no temporary name, no rename.
-* ``DIR/NAME.m3u8``: an HLS playlist with its segments ``NAME00000.ts``... in ``DIR``
-  (created if missing). ffmpeg writes every segment and the playlist to ``NAME.tmp`` and
-  renames it when complete (``-hls_flags temp_file``), so a reader never sees half a
-  segment; the playlist grows while the run goes (an EVENT playlist) and ends with
-  ``#EXT-X-ENDLIST``. The safe-write rule for the folder (:func:`hls_output`): every name
-  the run may write or delete (:func:`hls_set`) is checked as one set against the inputs
-  (an input playlist brings the files it lists) and refused without ``--overwrite`` if it
-  exists; links among them are refused. An older set is moved aside and comes back if the
-  run fails; a run that fails removes what it wrote. ffmpeg's HLS muxer ignores write
-  errors, so the result is read back (:func:`verify_hls`) before it counts as written. A
-  run stopped by Ctrl-C keeps its (finalized, playable) playlist.
-
-A name is a URL only with an explicit ``scheme://`` of :data:`OUTPUT_SCHEMES`; every other
-name is a file, under :mod:`ffmotion.run.outputs`.
+``DIR/NAME.m3u8`` (see :mod:`ffmotion.core.sinks`): every name the run may write or delete
+(:func:`hls_set`) is checked as one set against the inputs (an input playlist brings the files
+it lists) and refused without ``--overwrite`` if it exists; links among them are refused. An
+older set is moved aside and comes back if the run fails; a run that fails removes what it
+wrote. ffmpeg's HLS muxer ignores write errors, so the result is read back
+(:func:`verify_hls`) before it counts as written.
 """
 from __future__ import annotations
 
@@ -26,105 +13,15 @@ import contextlib
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Optional
+from typing import Iterable, Iterator, Optional
 
 from ffmotion.core.errors import UsageError, WriteFailed
+from ffmotion.core.sinks import hls_segment_pattern
 from ffmotion.run.outputs import FileSet, check_name, check_name_length, check_set, replacing_set, shown
-
-SinkKind = Literal["file", "stdout", "url", "hls"]
-STDOUT_NAME = "pipe:1"
-DEFAULT_STDOUT_FORMAT = "matroska"
-# --format NAME -> (ffmpeg muxer, the extension whose encoder defaults apply)
-FORMATS: dict[str, tuple[str, str]] = {
-    "matroska": ("matroska", ".mkv"), "mkv": ("matroska", ".mkv"),
-    "nut": ("nut", ".nut"),
-    "mpegts": ("mpegts", ".ts"), "ts": ("mpegts", ".ts"),
-    "flv": ("flv", ".flv"),
-    "y4m": ("yuv4mpegpipe", ".y4m"), "yuv4mpegpipe": ("yuv4mpegpipe", ".y4m"),
-    "rtsp": ("rtsp", ".ts"),
-}
-# output URL schemes and their default muxer
-OUTPUT_SCHEMES: dict[str, str] = {
-    "udp": "mpegts", "udplite": "mpegts", "srt": "mpegts", "tcp": "mpegts", "rist": "mpegts",
-    "rtp": "rtp_mpegts", "http": "mpegts", "https": "mpegts", "unix": "mpegts",
-    "rtmp": "flv", "rtmps": "flv", "rtmpt": "flv", "rtmpe": "flv", "rtmpts": "flv",
-    "rtsp": "rtsp", "rtsps": "rtsp",
-}
-_SUFFIX = {"mpegts": ".ts", "rtp_mpegts": ".ts", "flv": ".flv", "rtsp": ".ts"}
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-HLS_SUFFIX = ".m3u8"
-HLS_SEGMENT_SECONDS = 2
-
-
-@dataclass(frozen=True)
-class Sink:
-    """An output as ffmpeg is told to write it: ``name`` after the options, muxer ``format``
-    (None: by the file's extension); ``placeholder`` stands for it where the encoder
-    defaults are chosen by extension (and is never written)."""
-
-    kind: SinkKind
-    name: str
-    format: Optional[str] = None
-    placeholder: Optional[Path] = None
-
-    @property
-    def shown(self) -> str:
-        return "stdout" if self.kind == "stdout" else self.name
-
-    @property
-    def streams_out(self) -> bool:
-        """Written as it is made (no temporary file): stdout and URLs."""
-        return self.kind in ("stdout", "url")
-
-
-def output_scheme(name: str) -> Optional[str]:
-    found = _URL.match(name)
-    if found is None or found.group(1).lower() not in OUTPUT_SCHEMES:
-        return None
-    return found.group(1).lower()
-
-
-def sink_for(name: str, format: Optional[str] = None) -> Optional[Sink]:
-    """The :class:`Sink` for an output name, or None for an ordinary file (or image set).
-
-    ``format`` is ``--format`` (stdout and URLs only).
-    """
-    scheme = output_scheme(name)
-    if name != "-" and scheme is None:
-        if format is not None:
-            raise UsageError("--format is for '-' (stdout) and URL outputs: a file's format "
-                             "follows its extension")
-        if name.lower().endswith(HLS_SUFFIX):
-            return Sink("hls", name, "hls")
-        return None
-    if format is not None:
-        chosen = format.lower()
-        if chosen in ("mp4", "mov", "m4v"):
-            raise UsageError(f"--format {format}: MP4/MOV need a seekable file to finish "
-                             "(use matroska, nut or mpegts for a stream)")
-        if chosen not in FORMATS:
-            raise UsageError(f"--format {format} is not one ffmotion streams: use one of "
-                             f"{', '.join(sorted(FORMATS))}")
-        muxer, suffix = FORMATS[chosen]
-    elif scheme is not None:
-        muxer = OUTPUT_SCHEMES[scheme]
-        suffix = _SUFFIX[muxer]
-    else:
-        muxer, suffix = FORMATS[DEFAULT_STDOUT_FORMAT]
-    placeholder = Path(os.devnull) / f"stream{suffix}"  # under a file: can never be written
-    if name == "-":
-        return Sink("stdout", STDOUT_NAME, muxer, placeholder)
-    return Sink("url", name, muxer, placeholder)
 
 
 # -- HLS: the folder under the safe-write rule -----------------------------------------------
-
-def hls_segment_pattern(playlist: Path) -> Path:
-    """Segment names beside ``playlist``: ``NAME00000.ts``, ``NAME00001.ts``..."""
-    return playlist.with_name(f"{playlist.stem}%05d.ts")
-
 
 def hls_set(playlist: Path) -> FileSet:
     """Every name an HLS run may write or delete: the playlist, the names ``%05d`` gives its
@@ -293,7 +190,7 @@ def playlist_entries(path: Path, depth: int = PLAYLIST_DEPTH) -> list[Path]:
         for name in names:
             if name.startswith("file:"):
                 name = name[len("file:"):]
-            if not name or _URL.match(name) or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", name):
+            if not name or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", name):  # a URL, not a file
                 continue  # a URL, or another protocol: no local file
             entry = Path(os.path.join(path.parent, name))
             found.append(entry)
@@ -302,6 +199,4 @@ def playlist_entries(path: Path, depth: int = PLAYLIST_DEPTH) -> list[Path]:
     return found
 
 
-__all__ = ["DEFAULT_STDOUT_FORMAT", "FORMATS", "OUTPUT_SCHEMES", "Sink", "check_hls",
-           "hls_files", "hls_output", "hls_segment_pattern", "hls_set", "output_scheme",
-           "playlist_entries", "sink_for", "verify_hls"]
+__all__ = ["check_hls", "hls_files", "hls_output", "hls_set", "playlist_entries", "verify_hls"]

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Optional
 
 from ffmotion import graph
-from ffmotion.media.pixfmt import plane_layout, working_pix_fmt
-from ffmotion.media.probe import MediaInfo
+from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
+from ffmotion.media.info import MediaInfo
 
 
 @dataclass(frozen=True)

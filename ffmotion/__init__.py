@@ -16,25 +16,27 @@ __version__ = "0.1.0"
 # public name -> the module that holds it
 _PUBLIC = {
     "Result": "api", "build_command": "api", "extract": "api", "ffmpeg_path": "api",
-    "make_options": "api", "motion_stream": "api",
+    "make_request": "api", "motion_stream": "api",
     "FfmotionError": "core.errors", "MediaError": "core.errors", "UsageError": "core.errors",
     "motion_video": "graph",
     "Look": "core.looks", "PRESETS": "core.looks",
-    "EncodeOptions": "core.options", "FrameOffset": "core.options", "Options": "core.options",
+    "EncodeOptions": "core.request", "FramesOrTime": "core.units", "MotionRequest": "core.request",
+    "StabilizeOptions": "core.request",
 }
 
 __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
-    "EncodeOptions", "FfmotionError", "FrameOffset", "Look", "MediaError", "Options", "PRESETS",
-    "Result", "UsageError", "build_command", "extract", "ffmpeg_path", "make_options",
-    "motion_stream", "motion_video",
+    "EncodeOptions", "FfmotionError", "FramesOrTime", "Look", "MediaError", "MotionRequest",
+    "PRESETS", "Result", "StabilizeOptions", "UsageError", "build_command", "extract",
+    "ffmpeg_path", "make_request", "motion_stream", "motion_video",
 ]
 
 if TYPE_CHECKING:
-    from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_options, motion_stream
+    from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_request, motion_stream
     from ffmotion.core.errors import FfmotionError, MediaError, UsageError
     from ffmotion.graph import motion_video
     from ffmotion.core.looks import PRESETS, Look
-    from ffmotion.core.options import EncodeOptions, FrameOffset, Options
+    from ffmotion.core.request import EncodeOptions, MotionRequest, StabilizeOptions
+    from ffmotion.core.units import FramesOrTime
 
 
 def __getattr__(name: str) -> Any:

@@ -1,20 +1,25 @@
-"""Command line: arguments -> Options -> api. Exit codes: 0 ok, 1 processing failed, 2 usage."""
+"""Command line: arguments -> a request -> the pipeline. Exit codes: 0 ok, 1 processing failed, 2 usage."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Callable, NoReturn, Optional, Sequence
 
-from ffmotion import __version__, api, graph
+from ffmotion import __version__, graph
 from ffmotion.core import looks, numbers
 from ffmotion.run import runner, outputs, signals
-from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, WriteFailed
-from ffmotion.core.options import STRATEGIES, StabilizeOptions, format_fps
+from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, WriteFailed, spelled_as
+from ffmotion.core.request import STRATEGIES, MotionRequest, SequenceRequest, StabilizeOptions
+from ffmotion.core.source import Source
+from ffmotion.core.units import format_fps
+from ffmotion.media.stream import input_source
+from ffmotion.pipeline import controller, resolve
 
 log = logging.getLogger("ffmotion")
 
@@ -254,16 +259,16 @@ def _sequence_args(parser: argparse.ArgumentParser, batch: bool = False) -> None
                           + "e.g. 24, 0.5, 30000/1001")
 
 
-def _sequence_of(args: argparse.Namespace, src: Path) -> Optional[api.SequenceRequest]:
+def _sequence_of(args: argparse.Namespace, src: Path) -> Optional[SequenceRequest]:
     """The image-sequence request of a command's input (None: a plain file)."""
     if not hasattr(args, "sequence"):  # batch: the folders --sequences found, nothing else
-        return (api.sequence_request(src, True, getattr(args, "framerate", None))
+        return (resolve.sequence_request(src, True, getattr(args, "framerate", None))
                 if src.is_dir() else None)
-    return api.sequence_request(src, getattr(args, "sequence", False),
+    return resolve.sequence_request(src, getattr(args, "sequence", False),
                                 getattr(args, "framerate", None))
 
 
-def _input_stem(src: Path, sequence: Optional[api.SequenceRequest]) -> str:
+def _input_stem(src: Path, sequence: Optional[SequenceRequest]) -> str:
     """The name default outputs are named after: a sequence's folder, or the file's stem."""
     if sequence is not None and not src.is_dir():
         return src.absolute().parent.name or "sequence"
@@ -411,12 +416,30 @@ def _dispatch(args_in: list[str]) -> int:
     args_in = _stabilize_words(args_in)
     if args_in and args_in[0] in SUBCOMMANDS:
         make_parser, handler = SUBCOMMANDS[args_in[0]]
-        args = make_parser().parse_args(args_in[1:])
-        _setup_logging(args)
-        return handler(args)
-    args = _main_parser().parse_args(args_in)
+        parser = make_parser()
+        args = parser.parse_args(args_in[1:])
+    else:
+        parser, handler = _main_parser(), _single
+        args = parser.parse_args(args_in)
     _setup_logging(args)
-    return _single(args)
+    with spelled_as(_flag_spelling(parser)):  # messages name options by their flags
+        return handler(args)
+
+
+# fields whose flag is not "--" + the field's name with dashes, where no parser says so
+_FLAGS = {"blend": "--mode", "audio": "--no-audio", "subtitles": "--no-subtitles",
+          "encoder_opts": "--encoder-opt", "stabilize_auto": "--stabilize auto"}
+
+
+def _flag_spelling(parser: argparse.ArgumentParser) -> Callable[[str], str]:
+    """How this command's messages name a request field: the flag that sets it."""
+    flags = {action.dest: max(action.option_strings, key=len)
+             for action in parser._actions if action.option_strings}
+
+    def spell(name: str) -> str:
+        return flags.get(name) or _FLAGS.get(name) or "--" + name.replace("_", "-")
+
+    return spell
 
 
 def _ffmpeg_passthrough(args_in: list[str]) -> int:
@@ -504,8 +527,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace, src: "str | Path", dst: "str | Path",
-             source: Optional[object] = None) -> api.Options:
-    return api.make_options(
+             source: Optional[Source] = None) -> MotionRequest:
+    return resolve.request(
         src, dst, args.offset, freeze=args.freeze, audio=args.audio,
         subtitles=getattr(args, "subtitles", True), codec=args.codec,
         crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
@@ -519,9 +542,9 @@ def _options(args: argparse.Namespace, src: "str | Path", dst: "str | Path",
         width=args.width, height=args.height, scale=args.scale, fps=args.fps,
         audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
         encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats,
-        sequence=None if source is not None or api.input_source(str(src)) is not None
+        sequence=None if source is not None or input_source(str(src)) is not None
         else _sequence_of(args, Path(src)),
-        format=getattr(args, "format", None), source=source,  # type: ignore[arg-type]
+        format=getattr(args, "format", None), source=source,
     )
 
 
@@ -550,7 +573,7 @@ def _near(src: "str | Path") -> Optional[Path]:
 def _single(args: argparse.Namespace) -> int:
     options = _options(args, args.input, args.output)
     tools = runner.tools(args.ffmpeg)
-    plan = api.prepare(options, tools)
+    plan = controller.prepare(options, tools)
     if args.chunks is not None or args.scheduler is not None or args.jobs is not None:
         return _chunked(args, plan, tools)
     if args.print_command:  # stabilization pass 1 first, if any, on the same line
@@ -558,7 +581,7 @@ def _single(args: argparse.Namespace) -> int:
             from ffmotion.pipeline import stabilize
 
             plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
-        _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        _out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
 
@@ -590,13 +613,13 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
                 raise
             planned = None  # --chunks auto on what cannot be chunked: a single pass
         if planned is None or len(planned.tasks) == 1:
-            _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+            _out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
         else:
             _out(chunking.shell_line(planned, tools.ffmpeg))
         return 0
-    _say(args, f"ffmotion: {plan.info.path.name}: {plan.describe()}")
+    _say(args, f"ffmotion: {plan.info.path.name}: {graph.describe(plan)}")
     started = time.monotonic()
-    result = api.run_chunked(plan, tools, wanted or 1, jobs=args.jobs, scheduler=args.scheduler,
+    result = chunking.run_chunked(plan, tools, wanted or 1, jobs=args.jobs, scheduler=args.scheduler,
                              connect_timeout=args.connect_timeout, worker_ffmpeg=args.ffmpeg,
                              say=lambda line: _say(args, f"ffmotion: {line}"))
     seconds = time.monotonic() - started
@@ -609,15 +632,15 @@ def _chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
 
 def _execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
     show_bar = not args.quiet and sys.stderr.isatty()
-    streamed = plan.options.source is not None or plan.options.sink is not None
+    streamed = plan.input.source is not None or plan.output.sink is not None
     if not streamed:  # said after --stabilize auto has decided (it may decide on none)
-        plan = api.settle(plan, tools, progress=show_bar)
-    _say(args, f"ffmotion: {plan.info.path.name}: {plan.describe()}")
+        plan = controller.settle(plan, tools, progress=show_bar)
+    _say(args, f"ffmotion: {plan.info.path.name}: {graph.describe(plan)}")
     started = time.monotonic()
-    result = api.run(plan, tools, progress=show_bar, settled=not streamed)
+    result = controller.run(plan, tools, progress=show_bar, settled=not streamed)
     seconds = time.monotonic() - started
     fps = graph.shaping(plan)[1] or plan.info.fps
-    sink = plan.options.sink
+    sink = plan.output.sink
     where = (f"sent to {sink.shown}" if sink is not None and sink.streams_out
              else f"wrote {result.output}")
     stopped = f"stopped by {result.stopped}: " if result.stopped else ""
@@ -658,7 +681,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.offset = DEMO_OFFSET
     try:
         options = _options(args, sample_path, motion_path)
-        plan = api.prepare(options, tools)
+        plan = controller.prepare(options, tools)
         _execute(args, plan, tools)
     except BaseException:
         sample_path.unlink(missing_ok=True)  # a demo leaves both files or neither
@@ -667,7 +690,7 @@ def _demo(args: argparse.Namespace) -> int:
     _say(args, f"ffmotion demo: motion       {motion_path}")
     _say(args, "ffmotion demo: the same with ffmpeg alone (it rewrites the same file):")
     # -y: the output exists now, so a printed -n would refuse to run
-    _out(api.shell_line(api.commands(plan, tools.ffmpeg, overwrite=True), plan))
+    _out(controller.shell_line(controller.commands(plan, tools.ffmpeg, overwrite=True), plan))
     return 0
 
 
@@ -708,9 +731,9 @@ def _live(args: argparse.Namespace) -> int:
                          input_format=args.input_format)
     options = _options(args, text or source.name, args.places[-1], source=source)
     tools = runner.tools(args.ffmpeg)
-    plan = api.prepare(options, tools)
+    plan = controller.prepare(options, tools)
     if args.print_command:
-        _out(api.shell_line(api.commands(plan, tools.ffmpeg), plan))
+        _out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
         return 0
     return _execute(args, plan, tools)
 
@@ -838,7 +861,7 @@ def _sheet(args: argparse.Namespace) -> int:
         dry_run=args.print_command, progress=not args.quiet and sys.stderr.isatty(),
         deinterlace=args.deinterlace, sequence=sequence)
     if args.print_command:
-        _out(api.shell_line(result.commands, result.plan))
+        _out(controller.shell_line(result.commands, result.plan))
         return 0
     layout = result.layout
     if result.labelled or not args.labels:
@@ -896,7 +919,7 @@ def _energy(args: argparse.Namespace) -> int:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
-        _out(api.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
+        _out(controller.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
     table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
                            progress=not args.quiet and sys.stderr.isatty(), **ranged)
@@ -1032,7 +1055,7 @@ def _map(args: argparse.Namespace) -> int:
                                 dry_run=args.print_command, sequence=sequence)
     if args.print_command:
         for argv in result.commands:
-            _out(api.printable(argv))
+            _out(shlex.join(argv))
         return 0
     _say(args, f"ffmotion map: wrote {result.output} ({result.legend})")
     return 0

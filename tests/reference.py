@@ -22,7 +22,7 @@ import numpy as np
 
 from ffmotion.run import runner
 from ffmotion.core.looks import Look
-from ffmotion.core.options import Mode
+from ffmotion.core.request import Mode
 from ffmotion.core.pixfmt import PlaneLayout, plane_layout
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16

@@ -160,12 +160,12 @@ def test_public_names_load_on_first_use() -> None:
     starts before them); each public name still comes from its module."""
     code = ("import sys, ffmotion\n"
             "print(sorted(m for m in sys.modules if m.startswith('ffmotion.')))\n"
-            "from ffmotion import extract, Options, PRESETS\n"
+            "from ffmotion import extract, MotionRequest, PRESETS\n"
             "from ffmotion.api import extract as e\n"
-            "print(extract is e, ffmotion.Options.__module__, 'classic' in PRESETS)")
+            "print(extract is e, ffmotion.MotionRequest.__module__, 'classic' in PRESETS)")
     done = _python(code)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["[]", "True ffmotion.core.options True"]
+    assert done.stdout.splitlines() == ["[]", "True ffmotion.core.request True"]
     import ffmotion
 
     assert sorted(ffmotion.__all__) == sorted(ffmotion._PUBLIC)

@@ -17,6 +17,7 @@ import corpus as corpus_module
 import ffmotion
 from ffmotion import api, graph
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
 
 from conftest import make_clip, run_ffmpeg
 
@@ -85,8 +86,8 @@ CASES = [(name, k, fps) for name in ("gif30", "gif24", "gif60", "vfr", "mkv_vfr"
 @pytest.mark.parametrize("name, k, fps", CASES)
 def test_planned_count_is_what_the_fps_filter_writes(inputs, gen_ffmpeg, tmp_path, name, k,
                                                      fps):
-    options = api.make_options(inputs[name], tmp_path / "o.gif", k, fps=fps)
-    plan = api.prepare(options, runner.tools(gen_ffmpeg))
+    options = api.make_request(inputs[name], tmp_path / "o.gif", k, fps=fps)
+    plan = controller.prepare(options, runner.tools(gen_ffmpeg))
     planned = graph.delivered_frames(plan)
     runner.run_ffmpeg(graph.command(plan, gen_ffmpeg))
     assert decoded_frames(gen_ffmpeg, tmp_path / "o.gif") == planned
@@ -98,8 +99,8 @@ def test_planned_count_is_what_the_fps_filter_writes(inputs, gen_ffmpeg, tmp_pat
 def test_freeze_ranges_and_dual_counts(inputs, gen_ffmpeg, tmp_path, name, extra):
     """Freeze mode ends where the input ends, a frame's duration after its last frame: the
     graph ends it at the last frame, which the plan counts to."""
-    options = api.make_options(inputs[name], tmp_path / "o.gif", fps="15", **extra)
-    plan = api.prepare(options, runner.tools(gen_ffmpeg))
+    options = api.make_request(inputs[name], tmp_path / "o.gif", fps="15", **extra)
+    plan = controller.prepare(options, runner.tools(gen_ffmpeg))
     planned = graph.delivered_frames(plan)
     runner.run_ffmpeg(graph.command(plan, gen_ffmpeg))
     assert decoded_frames(gen_ffmpeg, tmp_path / "o.gif") == planned
@@ -143,6 +144,6 @@ def test_truncated_webp_is_refused(inputs, gen_ffmpeg, tmp_path, monkeypatch):
 def test_too_few_frames_for_the_rate_is_one_line(inputs, gen_ffmpeg, tmp_path):
     """Two motion frames 1/30 s apart all fall on one tick at 10 fps: ffmpeg would write
     nothing."""
-    options = api.make_options(inputs["cfr"], tmp_path / "o.gif", 2, fps="10", end="4f")
+    options = api.make_request(inputs["cfr"], tmp_path / "o.gif", 2, fps="10", end="4f")
     with pytest.raises(ffmotion.core.errors.UsageError, match="less than one frame at 10 fps"):
-        api.prepare(options, runner.tools(gen_ffmpeg))
+        controller.prepare(options, runner.tools(gen_ffmpeg))

@@ -22,6 +22,8 @@ from ffmotion.run import runner
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.chunks import trail_warmup
 from ffmotion.jobs import chunks as chunking
+from ffmotion.pipeline import controller
+from ffmotion.jobs import chunks as chunking
 
 FF = bundled_ffmpeg()
 GOP = 12
@@ -59,11 +61,11 @@ def single_and_chunked(src: Path, folder: Path, cuts=None, chunks=3, client=None
                        **kwargs) -> tuple[Path, Path, object]:
     tools = runner.tools(FF)
     one, many = folder / "single.mkv", folder / "chunked.mkv"
-    api.run(api.prepare(api.make_options(src, one, lossless=True, **kwargs), tools), tools)
-    plan = api.prepare(api.make_options(src, many, lossless=True, **kwargs), tools)
+    controller.run(controller.prepare(api.make_request(src, one, lossless=True, **kwargs), tools), tools)
+    plan = controller.prepare(api.make_request(src, many, lossless=True, **kwargs), tools)
     if callable(cuts):
         cuts = cuts(plan.out_frames)
-    result = api.run_chunked(plan, tools, chunks, jobs=2, cuts=cuts, client=client)
+    result = chunking.run_chunked(plan, tools, chunks, jobs=2, cuts=cuts, client=client)
     return one, many, result
 
 
@@ -164,7 +166,7 @@ def test_lossy_chunks_keep_count_timing_audio_and_quality(clip, tmp_path):
 
     a, b = psnr(one), psnr(many)
     assert len(a) == len(b) == 86
-    cuts = chunking.plan_chunks(api.prepare(api.make_options(clip, many, offset=4,
+    cuts = chunking.plan_chunks(controller.prepare(api.make_request(clip, many, offset=4,
                                                              overwrite=True),
                                             runner.tools(FF)), FF, 3, 2).cuts
     seams = [c + d for c in cuts[1:-1] for d in (-1, 0, 1)]
@@ -232,11 +234,11 @@ def test_a_killed_run_resumes_from_its_finished_chunks(long_clip, tmp_path):
 def test_a_failing_chunk_fails_the_run_with_its_reason(clip, tmp_path):
     out = tmp_path / "out.mkv"
     tools = runner.tools(FF)
-    plan = api.prepare(api.make_options(clip, out, offset=5, lossless=True), tools)
+    plan = controller.prepare(api.make_request(clip, out, offset=5, lossless=True), tools)
     planned = chunking.plan_chunks(plan, FF, 3, 2)
     Path(planned.tasks[1].segment).mkdir()  # chunk 2 cannot be written
     with pytest.raises(Exception) as failed:
-        api.run_chunked(plan, tools, 3, jobs=2)
+        chunking.run_chunked(plan, tools, 3, jobs=2)
     assert "chunk 2 of 3" in str(failed.value) and "is a folder" in str(failed.value)
     assert not out.exists()
     Path(planned.tasks[1].segment).rmdir()
@@ -293,7 +295,7 @@ def test_refusals_and_auto(clip, tmp_path):
     with pytest.raises(UsageError):
         chunking.parse_chunks("0")
     tools = runner.tools(FF)
-    plan = api.prepare(api.make_options(clip, tmp_path / "a.mkv", offset=5), tools)
+    plan = controller.prepare(api.make_request(clip, tmp_path / "a.mkv", offset=5), tools)
     # a 3 s 96x64 clip is too short to pay for several ffmpeg starts: auto runs one chunk
     assert chunking.auto_chunks(plan, 8, 0) == 1
     assert chunking.min_chunk_frames(plan, 0) > plan.out_frames
@@ -313,13 +315,13 @@ def test_dask_run_survives_a_killed_worker(long_clip, tmp_path, dask_client):
 
     tools = runner.tools(FF)
     out = tmp_path / "out.mkv"
-    plan = api.prepare(api.make_options(long_clip, out, offset=3, lossless=True), tools)
+    plan = controller.prepare(api.make_request(long_clip, out, offset=3, lossless=True), tools)
     pids = dask_client.run(os.getpid)
     result: dict = {}
 
     def go() -> None:
         try:
-            result["value"] = api.run_chunked(plan, tools, 6, client=dask_client)
+            result["value"] = chunking.run_chunked(plan, tools, 6, client=dask_client)
         except Exception as exc:  # noqa: BLE001 - reported below
             result["error"] = exc
 

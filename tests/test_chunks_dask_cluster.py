@@ -166,12 +166,13 @@ def test_a_worker_killed_mid_chunk(cluster, tmp_path):
 def test_a_failed_run_resumes_on_the_cluster(cluster, clip, tmp_path):
     """Segments and manifests written by the workers are verified and reused by workers."""
     from ffmotion import api
+    from ffmotion.pipeline import controller
     from ffmotion.jobs import chunks as chunking
     from ffmotion.run import runner
 
     out = tmp_path / "out.mkv"
     tools = runner.tools(FF)
-    whole = api.prepare(api.make_options(clip, out, offset=3, lossless=True), tools)
+    whole = controller.prepare(api.make_request(clip, out, offset=3, lossless=True), tools)
     blocked = chunking.plan_chunks(whole, FF, 3, 2).segments()[2]
     blocked.mkdir()  # chunk 3 cannot be written
     args = [str(clip), str(out), "-k", "3", "--lossless", "--chunks", "3",

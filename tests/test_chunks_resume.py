@@ -16,6 +16,7 @@ from test_chunks import chunk_files, frames_md5
 from ffmotion import api
 from ffmotion.jobs import chunks as chunking
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
 
 K = 3
 
@@ -29,7 +30,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def single(clip: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
     tools = runner.tools(FF)
     out = tmp_path_factory.mktemp("single") / "single.mkv"
-    api.run(api.prepare(api.make_options(clip, out, offset=K, lossless=True), tools), tools)
+    controller.run(controller.prepare(api.make_request(clip, out, offset=K, lossless=True), tools), tools)
     return frames_md5(out)
 
 
@@ -39,7 +40,7 @@ def cuts(n: int) -> list[int]:
 
 def plan(clip: Path, out: Path):
     tools = runner.tools(FF)
-    return tools, api.prepare(api.make_options(clip, out, offset=K, lossless=True,
+    return tools, controller.prepare(api.make_request(clip, out, offset=K, lossless=True,
                                                overwrite=True), tools)
 
 
@@ -50,7 +51,7 @@ def failed_run(clip: Path, out: Path) -> list[Path]:
     segments = chunking.plan_chunks(whole, FF, 3, 1, cuts(whole.out_frames)).segments()
     segments[2].mkdir()
     with pytest.raises(Exception, match="chunk 3 of 3"):
-        api.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
+        chunking.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
     segments[2].rmdir()
     assert segments[0].is_file() and segments[1].is_file()
     return segments
@@ -58,7 +59,7 @@ def failed_run(clip: Path, out: Path) -> list[Path]:
 
 def rerun(clip: Path, out: Path):
     tools, whole = plan(clip, out)
-    return api.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
+    return chunking.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
 
 
 def swap(a: Path, b: Path) -> None:
@@ -114,7 +115,7 @@ def test_a_segment_of_another_ffmpeg_is_made_again(clip, single, tmp_path, caplo
     tools, whole = plan(clip, out)
     tools = runner.tools(str(wrapper))
     with caplog.at_level(logging.INFO, logger="ffmotion"):
-        result = api.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
+        result = chunking.run_chunked(whole, tools, 3, jobs=1, cuts=cuts(whole.out_frames))
     assert result.reused == 0
     assert any("another ffmpeg" in r.getMessage() for r in caplog.records)
     assert frames_md5(out) == single

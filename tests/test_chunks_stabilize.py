@@ -18,8 +18,10 @@ from ffmotion.graph import corrections
 from ffmotion.pipeline import stabilize
 from ffmotion.core.errors import UsageError
 from ffmotion.graph import extras as graph_extras
-from ffmotion.core.options import StabilizeOptions
+from ffmotion.core.request import StabilizeOptions
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
+from ffmotion.jobs import chunks as chunking
 
 from conftest import run_ffmpeg
 
@@ -74,7 +76,7 @@ def leftovers(folder: Path) -> list[str]:
 
 def settled(ffmpeg: str, src: Path, dst: Path, **kwargs):
     tools = runner.tools(ffmpeg)
-    return stabilize.settle(api.prepare(api.make_options(src, dst, lossless=True, **kwargs),
+    return stabilize.settle(controller.prepare(api.make_request(src, dst, lossless=True, **kwargs),
                                         tools), tools)
 
 
@@ -92,10 +94,10 @@ def single_and_chunked(ffmpeg: str, src: Path, folder: Path, cuts, client=None, 
     tools = runner.tools(ffmpeg)
     one, many = folder / "single.mkv", folder / "chunked.mkv"
     plan = settled(ffmpeg, src, one, **kwargs)
-    api.run(plan, tools)
-    chunked = api.prepare(api.make_options(src, many, lossless=True, **kwargs), tools)
+    controller.run(plan, tools)
+    chunked = controller.prepare(api.make_request(src, many, lossless=True, **kwargs), tools)
     boundaries = sorted(set(cuts(plan.out_frames, uncovered(plan))))
-    result = api.run_chunked(chunked, tools, 3, jobs=None if client else 2, cuts=boundaries,
+    result = chunking.run_chunked(chunked, tools, 3, jobs=None if client else 2, cuts=boundaries,
                              client=client, worker_ffmpeg=ffmpeg)
     return one, many, result
 
@@ -210,7 +212,7 @@ def test_corrections_match_what_vidstab_applies_to_the_single_pass(ffmpeg_bin, c
     corrections, gives the frames vidstabtransform gives from the motions on its own."""
     tools = runner.tools(ffmpeg_bin)
     for stab_options in (SMOOTH, TRIPOD):
-        plan = stabilize.settle(api.prepare(api.make_options(
+        plan = stabilize.settle(controller.prepare(api.make_request(
             clips["shaky"], tmp_path / "x.mkv", offset=3, stabilize=stab_options), tools), tools)
         stab = plan.stabilizer
         assert stab is not None and stab.motions is not None and stab.motions.is_file()
@@ -289,10 +291,10 @@ def test_deshake_chunks_are_refused_in_one_line(clips, tmp_path, monkeypatch, ge
     monkeypatch.setattr(runner, "filters",
                         lambda ffmpeg: real(ffmpeg) - graph_extras.VIDSTAB_FILTERS)
     tools = runner.tools(gen_ffmpeg)
-    plan = api.prepare(api.make_options(clips["shaky"], tmp_path / "o.mkv", offset=3,
+    plan = controller.prepare(api.make_request(clips["shaky"], tmp_path / "o.mkv", offset=3,
                                         stabilize=SMOOTH), tools)
     with pytest.raises(UsageError, match="--chunks with deshake"):
-        api.run_chunked(plan, tools, 3, jobs=2)
+        chunking.run_chunked(plan, tools, 3, jobs=2)
     assert not (tmp_path / "o.mkv").exists()
 
 
@@ -307,7 +309,7 @@ def test_odd_output_names_and_folders(gen_ffmpeg, clips, tmp_path, private_cache
     assert done.returncode == 0, done.stderr
     single = tmp_path / "single.mkv"
     one = settled(gen_ffmpeg, clips["shaky"], single, offset=3, stabilize=SMOOTH)
-    api.run(one, runner.tools(gen_ffmpeg))
+    controller.run(one, runner.tools(gen_ffmpeg))
     assert frames_md5(gen_ffmpeg, odd) == frames_md5(gen_ffmpeg, single)
     assert leftovers(tmp_path) == []
     folder = tmp_path / "takes,1[a]"

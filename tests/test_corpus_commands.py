@@ -188,7 +188,7 @@ def test_stabilized_chunks_on_camera_files(corpus, gen_ffmpeg, tmp_path, name, m
     and the sound against the picture within a frame."""
     monkeypatch.setenv("FFMOTION_CACHE", str(tmp_path / "cache"))
     item = corpus[name]
-    opts = dict(ffmpeg=gen_ffmpeg, stabilize=ffmotion.core.options.StabilizeOptions(smoothing=10),
+    opts = dict(ffmpeg=gen_ffmpeg, stabilize=ffmotion.core.request.StabilizeOptions(smoothing=10),
                 deinterlace="interlaced" in item.traits)
     one, many = tmp_path / "one.mkv", tmp_path / "many.mkv"
     ffmotion.extract(item.path, one, K, lossless=True, audio=False, **opts)

@@ -21,6 +21,7 @@ import pytest
 import ffmotion
 from ffmotion import api, graph
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
 
 from conftest import run_ffmpeg
 
@@ -83,7 +84,7 @@ def test_the_count_is_x264s_own_choice_here(gen_ffmpeg, tmp_path, size, tune):
                "libx264", "-tune", tune, "-pix_fmt", "yuv420p", str(out))
     chosen = int(re.search(rb"threads=(\d+)", out.read_bytes()).group(1))
     height = int(size.split("x")[1])
-    assert graph.encoder_threads("libx264", height, graph.usable_cpus(),
+    assert graph.encoder_threads("libx264", height, runner.cpus(),
                                  sliced=tune == "zerolatency") == chosen
 
 
@@ -91,5 +92,5 @@ def test_the_count_goes_to_x264_only(rotated, gen_ffmpeg, tmp_path):
     found = runner.tools(gen_ffmpeg)
     for name, pinned in (("o.mp4", True), ("o.mkv", True), ("o.webm", False),
                          ("o.avi", False)):
-        plan = api.prepare(api.make_options(rotated, tmp_path / name, 3), found)
+        plan = controller.prepare(api.make_request(rotated, tmp_path / name, 3), found)
         assert ("-threads:v" in graph.command(plan, gen_ffmpeg)) == pinned, name

@@ -19,6 +19,7 @@ import ffmotion
 from ffmotion import api, graph
 from ffmotion.run import runner
 from ffmotion.core.errors import UsageError
+from ffmotion.pipeline import controller
 
 # frame 45 is 15 frames past the keyframe at 1.0 s (GOP 30 at 30 fps); 70 past the one at 2 s
 CASES = [("offset", 45, None), ("freeze", 70, None), ("offset", 40, "0.6"),
@@ -34,7 +35,7 @@ def _video_md5(ffmpeg: str, path: Path) -> list[str]:
 
 
 def _options(src: Path, dst: Path, mode: str, k: int, start, strategy: str, **extra):
-    return api.make_options(src, dst, None if mode == "freeze" else k,
+    return api.make_request(src, dst, None if mode == "freeze" else k,
                             freeze=k if mode == "freeze" else None, lossless=True,
                             strategy=strategy, start=start, **extra)
 
@@ -48,7 +49,7 @@ def test_dual_seek_equals_split(corpus, ffmpeg_bin, tmp_path, name, mode, k, sta
     for strategy in ("split", "dual"):
         dst = tmp_path / f"{strategy}.mkv"
         try:
-            plan = api.prepare(_options(item.path, dst, mode, k, start, strategy), tools)
+            plan = controller.prepare(_options(item.path, dst, mode, k, start, strategy), tools)
         except UsageError:
             pytest.skip(f"{name} is too short for K={k} from {start} s (2.5 s: the cut)")
         if strategy == "dual":
@@ -56,7 +57,7 @@ def test_dual_seek_equals_split(corpus, ffmpeg_bin, tmp_path, name, mode, k, sta
             seeks = argv.count("-ss")
             at_k = graph.dual_timing(plan)
             assert seeks == (1 if plan.timing.seek else 0) + (1 if at_k is not None else 0)
-        api.run(plan, tools)
+        controller.run(plan, tools)
         outs[strategy] = _video_md5(ffmpeg_bin, dst)
     assert outs["dual"] == outs["split"]
     assert len(outs["dual"]) > 0
@@ -66,7 +67,7 @@ def test_dual_seeks_where_the_probe_knows_keyframes(corpus, gen_ffmpeg, tmp_path
     tools = runner.tools(gen_ffmpeg)
     seeking = []
     for name in NAMES:
-        plan = api.prepare(_options(corpus[name].path, tmp_path / "o.mkv", "offset", 45, None,
+        plan = controller.prepare(_options(corpus[name].path, tmp_path / "o.mkv", "offset", 45, None,
                                     "dual"), tools)
         if graph.dual_timing(plan) is not None:
             seeking.append(name)
@@ -92,11 +93,11 @@ def test_dual_seek_on_variable_frame_rate(vfr_gop, ffmpeg_bin, tmp_path, mode, k
     outs = {}
     for strategy in ("split", "dual"):
         dst = tmp_path / f"{strategy}.mkv"
-        plan = api.prepare(_options(vfr_gop, dst, mode, min(k, 60), start, strategy), tools)
+        plan = controller.prepare(_options(vfr_gop, dst, mode, min(k, 60), start, strategy), tools)
         assert not plan.info.constant_rate
         if strategy == "dual":
             assert graph.dual_timing(plan) is not None
-        api.run(plan, tools)
+        controller.run(plan, tools)
         outs[strategy] = _video_md5(ffmpeg_bin, dst)
     assert outs["dual"] == outs["split"] and outs["dual"]
 
@@ -106,7 +107,7 @@ def test_dual_seek_on_variable_frame_rate(vfr_gop, ffmpeg_bin, tmp_path, mode, k
 def test_no_seek_where_earlier_frames_matter(corpus, gen_ffmpeg, tmp_path, extra):
     k = 35 if extra.get("look") == "color" else 45  # color: 3K must stay within 120 frames
     tools = runner.tools(gen_ffmpeg)
-    plan = api.prepare(_options(corpus["ts_gop30"].path, tmp_path / "o.mkv", "offset", k,
+    plan = controller.prepare(_options(corpus["ts_gop30"].path, tmp_path / "o.mkv", "offset", k,
                                 None, "dual", **extra), tools)
     assert graph.dual_timing(plan) is None
     argv = graph.command(plan, gen_ffmpeg)

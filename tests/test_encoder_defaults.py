@@ -13,7 +13,7 @@ import pytest
 
 import ffmotion
 from ffmotion import cli, graph
-from ffmotion.core.options import EncodeOptions
+from ffmotion.core.request import EncodeOptions
 
 from test_graph import arg_after, argv
 

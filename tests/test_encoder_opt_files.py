@@ -16,7 +16,7 @@ import pytest
 
 from ffmotion.core.encoder_opts import pairs, token
 from ffmotion.core.errors import UsageError
-from ffmotion.core.options import EncodeOptions
+from ffmotion.core.request import EncodeOptions
 
 from conftest import make_clip
 
@@ -86,7 +86,7 @@ def test_dump_yuv_over_the_input_is_refused_and_the_input_kept(env, clip, tmp_pa
 ])
 def test_file_naming_options_are_one_usage_error(opt, named):
     with pytest.raises(UsageError) as caught:
-        EncodeOptions(encoder_opts=(opt,))
+        EncodeOptions.parse(encoder_opts=(opt,))
     message = str(caught.value)
     assert "\n" not in message and named in message and "drop it" in message
 
@@ -97,7 +97,7 @@ def test_file_naming_options_are_one_usage_error(opt, named):
                                  "x264-params=noise-reduction=100"])
 def test_ordinary_options_pass(opt):
     key, _, value = opt.partition("=")
-    assert EncodeOptions(encoder_opts=(opt,)).encoder_opts == ((key, value),)
+    assert EncodeOptions.parse(encoder_opts=(opt,)).encoder_opts == ((key, value),)
 
 
 def test_allowed_list_reaches_the_command(env, clip, tmp_path):

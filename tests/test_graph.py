@@ -8,7 +8,8 @@ import pytest
 
 from ffmotion import graph
 from ffmotion.core.errors import UsageError
-from ffmotion.core.options import EncodeOptions, Options
+from ffmotion.core.request import EncodeOptions
+from helpers import request
 from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
 from ffmotion.media.info import MediaInfo
 
@@ -22,8 +23,8 @@ def info(**kw) -> MediaInfo:
 
 def argv(dst="/out/o.mp4", media=None, **kw) -> list[str]:
     kw.setdefault("offset", "12")
-    options = Options(src=Path("/in/clip.mp4"), dst=Path(dst), **kw)
-    graph.check_output_format(options)
+    options = request(src=Path("/in/clip.mp4"), dst=Path(dst), **kw)
+    graph.check_output_format(options.output)
     return graph.command(graph.plan(options, media or info()), "ffmpeg")
 
 
@@ -54,10 +55,10 @@ def test_ntsc_rate_retimes_with_exact_timebase():
 
 
 def test_duration_offset_resolves_from_fps():
-    plan = graph.plan(Options(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="0.5s"),
+    plan = graph.plan(request(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="0.5s"),
                       info(fps=Fraction(24)))
     assert plan.k == 12 and plan.out_frames == 288
-    plan = graph.plan(Options(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="500ms"),
+    plan = graph.plan(request(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="500ms"),
                       info(fps=Fraction(30000, 1001)))
     assert plan.k == 15  # 14.985 rounds to 15
 
@@ -65,17 +66,17 @@ def test_duration_offset_resolves_from_fps():
 @pytest.mark.parametrize("offset", ["300", "10s"])
 def test_offset_at_or_past_the_end_is_rejected(offset):
     with pytest.raises(UsageError, match="300 frames"):
-        graph.plan(Options(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset=offset), info())
+        graph.plan(request(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset=offset), info())
 
 
 def test_too_short_duration_is_rejected():
     with pytest.raises(UsageError, match="shorter than one frame"):
-        graph.plan(Options(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="10ms"), info())
+        graph.plan(request(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="10ms"), info())
 
 
 def test_freeze_past_last_frame_is_rejected():
     with pytest.raises(UsageError, match="past the last frame"):
-        graph.plan(Options(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="300", mode="freeze"),
+        graph.plan(request(src=Path("/a.mp4"), dst=Path("/b.mp4"), offset="300", mode="freeze"),
                    info())
 
 

@@ -59,9 +59,9 @@ from ffmotion import cli
 from ffmotion.core.errors import UsageError
 from ffmotion.jobs.chunks import parse_chunks
 from ffmotion.core.looks import parse_gain
-from ffmotion.media.sequence import SequenceRequest
-from ffmotion.media.streams import parse_audio_choice
-from ffmotion.core.options import FrameOffset, TimePoint, parse_fps, parse_size
+from ffmotion.core.request import SequenceRequest, parse_audio_choice
+from ffmotion.core.request import parse_fps, parse_size
+from ffmotion.core.units import FramesOrTime
 
 def point(p):
     return ["frames", p.frames] if p.frames is not None else ["seconds", str(p.seconds)]
@@ -70,8 +70,8 @@ def flag(name, text):
     return getattr(cli._main_parser().parse_args(["in", "out", f"--{name}={text}"]), name)
 
 PARSERS = {
-    "offset": lambda t: point(FrameOffset.parse(t)),
-    "time": lambda t: point(TimePoint.parse(t, "--start")),
+    "offset": lambda t: point(FramesOrTime.offset(t)),
+    "time": lambda t: point(FramesOrTime.time(t, "--start")),
     "size": lambda t: str(parse_size(t)),
     "fps": lambda t: str(parse_fps(t)),
     "gain": lambda t: str(parse_gain(t)),
@@ -222,7 +222,7 @@ HUGE = "9" * 5000
 
 @pytest.mark.parametrize("args, named", [
     (["-k", HUGE], "offset"), (["--duration", HUGE], "--duration"), (["--start", HUGE], "--start"),
-    (["--end", HUGE], "--end"), (["--freeze", HUGE], "offset"), (["--max-buffer", HUGE], "--max-buffer"),
+    (["--end", HUGE], "--end"), (["--freeze", HUGE], "--freeze"), (["--max-buffer", HUGE], "--max-buffer"),
     (["--rgb-offsets", f"{HUGE},1,1"], "--rgb-offsets"), (["--gain", HUGE], "--gain"),
     (["--fps", "1e999999999"], "--fps"), (["--gain", "1e99999999"], "--gain"),
     (["--scale", "1e-99999999"], "--scale"), (["--audio-stream", "²"], "--audio-stream"),

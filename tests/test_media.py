@@ -152,7 +152,7 @@ def test_time_range_on_variable_rate_input_uses_frame_times(corpus, gen_ffmpeg):
     src = corpus["mkv_vfr"].path
     info = probe.probe(src, runner.tools(gen_ffmpeg))
     assert not info.constant_rate
-    plan = graph.plan(api.make_options(src, src.with_suffix(".x.mkv"), 2, start="1.5",
+    plan = graph.plan(api.make_request(src, src.with_suffix(".x.mkv"), 2, start="1.5",
                                        end="2.5"), info)
     times = [float(t - info.index.times[0]) for t in info.index.times]
     first, count = plan.span.first, plan.span.count
@@ -165,9 +165,9 @@ def test_freeze_with_rgb_offsets_never_runs_the_stalling_dual_graph(clips, tmp_p
     from ffmotion.core import errors
 
     src = clips["yuv420p"].path
-    options = api.make_options(src, tmp_path / "o.mkv", freeze=2, look="color")
+    options = api.make_request(src, tmp_path / "o.mkv", freeze=2, look="color")
     info = probe.probe(src, runner.tools())
     assert graph.plan(options, info).strategy == "split"
     with pytest.raises(errors.UsageError, match="stalls"):
-        graph.plan(api.make_options(src, tmp_path / "o.mkv", freeze=2, look="color",
+        graph.plan(api.make_request(src, tmp_path / "o.mkv", freeze=2, look="color",
                                     strategy="dual"), info)

@@ -22,6 +22,7 @@ from ffmotion.jobs import batch
 from ffmotion.run import runner
 from ffmotion.graph.outputs import frames_at
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import controller
 
 from conftest import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
 
@@ -129,10 +130,10 @@ def test_animated_webp_and_apng(gen_ffmpeg, clips, tmp_path, ext):
 
 def test_missing_encoder_is_one_clear_line(clips, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "encoders", lambda ffmpeg: frozenset({"libx264"}))
-    options = api.make_options(clips["yuv420p"].path, tmp_path / "o.webp", 2)
+    options = api.make_request(clips["yuv420p"].path, tmp_path / "o.webp", 2)
     with pytest.raises(ffmotion.core.errors.UsageError, match="cannot write .webp files: it has no "
                                                          "libwebp_anim encoder"):
-        api.prepare(options, runner.tools())
+        controller.prepare(options, runner.tools())
 
 
 # -- image sequences -------------------------------------------------------------------------
@@ -197,16 +198,16 @@ def test_sequence_failure_leaves_nothing(clips, tmp_path):
     assert code == 1 and len(errors) == 1 and "ffmpeg failed" in errors[0], stderr
     assert visible(tmp_path) == []
     # stopped after ffmpeg wrote its images, before the set was moved into place
-    options = api.make_options(clip.path, tmp_path / "f%04d.png", K)
+    options = api.make_request(clip.path, tmp_path / "f%04d.png", K)
     tools = runner.tools()
-    plan = api.prepare(options, tools)
+    plan = controller.prepare(options, tools)
 
     def stop(frames: int) -> None:
         if frames > 0:
             raise ffmotion.core.errors.Interrupted("stopped")
 
     with pytest.raises(ffmotion.core.errors.Interrupted):
-        api.run(plan, tools, on_frames=stop)
+        controller.run(plan, tools, on_frames=stop)
     assert visible(tmp_path) == []
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
-from ffmotion.core.options import Options
+from helpers import request
 from ffmotion.graph import proxy as frames
 from ffmotion.preview.session import parse_settings
 from ffmotion.media.info import MediaInfo
@@ -66,7 +66,7 @@ def test_warmup_outlasts_any_carried_trail(decay: float, depth: int) -> None:
 
 
 def _plan(**fields: object) -> graph.Plan:
-    options = Options(src=INFO.path, dst=Path("/nowhere/out.mp4"), **fields)  # type: ignore[arg-type]
+    options = request(src=INFO.path, dst=Path("/nowhere/out.mp4"), **fields)  # type: ignore[arg-type]
     return graph.plan(options, INFO)
 
 

@@ -12,7 +12,7 @@ import ffmotion
 from ffmotion import cli
 import reference
 from ffmotion.core.errors import UsageError
-from ffmotion.core.options import TimePoint
+from ffmotion.core.units import FramesOrTime
 from ffmotion.core.pixfmt import plane_layout
 
 from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg
@@ -117,14 +117,14 @@ def test_range_selects_frames_by_count_and_seeks_only_to_a_keyframe(clips, tmp_p
     (" 12 frames ", 12, None), ("0", None, Fraction(0)),
 ])
 def test_time_parse(text, frames, seconds):
-    point = TimePoint.parse(text)
+    point = FramesOrTime.time(text)
     assert (point.frames, point.seconds) == (frames, seconds)
 
 
 @pytest.mark.parametrize("bad", ["", "abc", "-1", "1.5f", "1:2:3:4", "5x"])
 def test_time_parse_rejects(bad):
     with pytest.raises(UsageError):
-        TimePoint.parse(bad, "--start")
+        FramesOrTime.time(bad, "--start")
 
 
 @pytest.mark.parametrize("args,message", [

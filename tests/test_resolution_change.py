@@ -25,6 +25,7 @@ from ffmotion.media import decoded, probe
 from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
 from ffmotion.core.pixfmt import plane_layout
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
 
 K = 5
 FIRST = corpus_module.SIZE
@@ -92,12 +93,12 @@ def test_whole_input_scaled_to_one_size_is_exact(joined, gen_ffmpeg, tmp_path, s
 def test_range_after_the_change_is_exact_without_scaling(joined, gen_ffmpeg, tmp_path):
     tools = runner.tools(gen_ffmpeg)
     info = probe.checked_by_decoding(probe.probe(joined.path, tools), tools.ffmpeg)
-    options = api.make_options(joined.path, tmp_path / "range.mkv", K, lossless=True,
+    options = api.make_request(joined.path, tmp_path / "range.mkv", K, lossless=True,
                                audio=False, start=f"{CHANGE + 10}f")
-    plan = api.prepare(options, tools, info)
+    plan = controller.prepare(options, tools, info)
     assert plan.info.display_size == SECOND
     assert "scale=" not in " ".join(graph.command(plan, gen_ffmpeg))
-    api.run(plan, tools)
+    controller.run(plan, tools)
     second = decode(gen_ffmpeg, joined.path.with_name("segment_b.ts"), "yuv420p", SECOND)
     assert_frames_equal(decode(gen_ffmpeg, tmp_path / "range.mkv", "yuv420p", SECOND),
                         _expected(second[10:]))
@@ -128,7 +129,7 @@ def test_sheet_energy_and_map(joined, gen_ffmpeg, tmp_path):
     # every cell got its frame (a row flushed half done at the change leaves cells black)
     rgb = subprocess.run([gen_ffmpeg, "-v", "error", "-i", str(sheet), "-f", "rawvideo",
                           "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
-    plan = graph.plan(api.make_options(joined.path, tmp_path / "x.mkv", 1),
+    plan = graph.plan(api.make_request(joined.path, tmp_path / "x.mkv", 1),
                       probe.checked_by_decoding(probe.probe(joined.path,
                                                             runner.tools(gen_ffmpeg)),
                                                 gen_ffmpeg))

@@ -26,6 +26,7 @@ from ffmotion.media import sequence as seq
 from ffmotion.media.images import read_header
 from ffmotion.core.source import Source
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import controller, resolve
 
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 
@@ -139,8 +140,8 @@ def test_special_characters_in_folder_names_are_escaped(tmp_path: Path) -> None:
 def test_a_plain_name_stays_one_file(tmp_path: Path) -> None:
     assert Source.file("img%04d.png").input_argv() == ["-f", "image2", "-pattern_type", "none",
                                                        "-i", "img%04d.png"]
-    assert api.sequence_request(tmp_path / "img%04d.png") is None
-    assert api.sequence_request(tmp_path) is not None  # a folder always is a sequence
+    assert resolve.sequence_request(tmp_path / "img%04d.png") is None
+    assert resolve.sequence_request(tmp_path) is not None  # a folder always is a sequence
     touch(tmp_path, "img0001.png", "img0002.png")
     code, _, err = cli(str(tmp_path / "img%04d.png"), str(tmp_path / "o.mp4"))
     assert code == 2
@@ -190,7 +191,7 @@ def test_timelapse_folder_with_gaps_is_exact(ffmpeg_bin: str, frames_png: Path,
                                              tmp_path: Path) -> None:
     kept = [1, 2, 3, 5, 6, 9, 10, 11, 12, 14]  # 4, 7, 8, 13 deleted from the card
     files = make_sequence(frames_png, tmp_path / "tl", {i: f"TL_{i:04d}.png" for i in kept})
-    info = api.probe_input(api.make_options(tmp_path / "tl", tmp_path / "o.mkv"),
+    info = controller.probe(api.make_request(tmp_path / "tl", tmp_path / "o.mkv"),
                            runner.tools(ffmpeg_bin))
     assert (info.frames, info.fps, info.width, info.height) == (len(kept), 25, *SIZE)
     got = lossless(ffmpeg_bin, tmp_path / "tl", tmp_path, offset=3)
@@ -215,8 +216,8 @@ def test_printf_pattern_from_a_high_number_at_a_given_rate(ffmpeg_bin: str, fram
                                                            tmp_path: Path) -> None:
     files = make_sequence(frames_png, tmp_path, {i: f"DSC{i + 4990}.png" for i in range(1, 15)})
     src = tmp_path / "DSC%d.png"
-    options = api.make_options(src, tmp_path / "o.mkv", framerate="30000/1001")
-    info = api.probe_input(options, runner.tools(ffmpeg_bin))
+    options = api.make_request(src, tmp_path / "o.mkv", framerate="30000/1001")
+    info = controller.probe(options, runner.tools(ffmpeg_bin))
     assert (info.frames, info.fps) == (N, Fraction(30000, 1001))
     got = lossless(ffmpeg_bin, src, tmp_path, offset=5, framerate="30000/1001")
     assert_frames_equal(got, images_reference(ffmpeg_bin, files, 5))

@@ -14,8 +14,9 @@ from ffmotion import api, cli
 import reference
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
-from ffmotion.core.options import StabilizeOptions
+from ffmotion.core.request import StabilizeOptions
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import controller
 
 from conftest import assert_frames_equal, decode, run_ffmpeg
 
@@ -132,8 +133,8 @@ def test_cache_key_follows_content_not_path(handheld, tmp_path, gen_ffmpeg):
     changed.write_bytes(bytes(data))
 
     def transforms(src: Path) -> Path:
-        options = api.make_options(src, tmp_path / "o.mkv", 2, stabilize=True)
-        return api.prepare(options, tools).stabilizer.transforms
+        options = api.make_request(src, tmp_path / "o.mkv", 2, stabilize=True)
+        return controller.prepare(options, tools).stabilizer.transforms
 
     assert transforms(handheld) == transforms(copy)
     assert transforms(handheld) != transforms(changed)
@@ -196,11 +197,11 @@ def test_other_formats_stabilize_in_an_explicit_8bit_format(ffmpeg_bin, clips, t
     RGB): the graph converts on purpose and the motion graph runs in that format."""
     clip = clips[name]
     out = tmp_path / "o.mkv"
-    options = api.make_options(clip.path, out, 3, lossless=True, stabilize=True)
+    options = api.make_request(clip.path, out, 3, lossless=True, stabilize=True)
     tools = runner.tools(ffmpeg_bin)
-    plan = api.prepare(options, tools)
+    plan = controller.prepare(options, tools)
     assert plan.working_pix_fmt == stabilized_fmt
-    api.run(plan, tools)
+    controller.run(plan, tools)
     assert len(decode(ffmpeg_bin, out, stabilized_fmt, clip.size)) == FRAMES - 3
 
 

@@ -13,7 +13,8 @@ import ffmotion
 from ffmotion import api, cli
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
-from ffmotion.core.options import StabilizeOptions
+from ffmotion.core.request import StabilizeOptions
+from ffmotion.pipeline import controller
 
 from conftest import decode, run_ffmpeg
 
@@ -67,7 +68,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def settled(src: Path, ffmpeg: str, tmp_path: Path, stab=True):
     tools = runner.tools(ffmpeg)
-    plan = api.prepare(api.make_options(src, tmp_path / "o.mkv", 2, lossless=True,
+    plan = controller.prepare(api.make_request(src, tmp_path / "o.mkv", 2, lossless=True,
                                         stabilize=stab), tools)
     return stabilize.settle(plan, tools).stabilizer
 

@@ -20,6 +20,8 @@ from ffmotion import api
 from ffmotion.graph import corrections
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner
+from ffmotion.pipeline import controller
+from ffmotion.jobs import chunks as chunking
 
 from conftest import decode, run_ffmpeg
 
@@ -123,13 +125,13 @@ def test_static_camera_in_chunks_equals_the_single_pass(gen_ffmpeg, jittery, tmp
     """The static camera's corrections, computed by ffmotion for the chunks, are vid.stab's."""
     tools = runner.tools(gen_ffmpeg)
     one, many = tmp_path / "one.mkv", tmp_path / "many.mkv"
-    plan = stabilize.settle(api.prepare(api.make_options(jittery, one, K, lossless=True,
+    plan = stabilize.settle(controller.prepare(api.make_request(jittery, one, K, lossless=True,
                                                          stabilize=True), tools), tools)
     assert plan.stabilizer.decided == "static" and not plan.stabilizer.tripod
-    api.run(plan, tools)
-    chunked = api.prepare(api.make_options(jittery, many, K, lossless=True, stabilize=True),
+    controller.run(plan, tools)
+    chunked = controller.prepare(api.make_request(jittery, many, K, lossless=True, stabilize=True),
                           tools)
-    result = api.run_chunked(chunked, tools, 3, jobs=2, cuts=[0, 20, 41, N - K],
+    result = chunking.run_chunked(chunked, tools, 3, jobs=2, cuts=[0, 20, 41, N - K],
                              worker_ffmpeg=gen_ffmpeg)
     assert result.chunks == 3
     assert frames_md5(gen_ffmpeg, many) == frames_md5(gen_ffmpeg, one)

@@ -20,7 +20,7 @@ NEVER_AT_START = (
     "tests.reference", "ffmotion.pipeline.explore", "ffmotion.core.maps", "ffmotion.preview",
     "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.graph.maps",
     "ffmotion.graph.preview", "ffmotion.media.live",
-    "ffmotion.media.images", "ffmotion.run.streaming",
+    "ffmotion.media.images", "ffmotion.pipeline.streams",
     # saved looks (only with --look), stabilization (only with --stabilize)
     "ffmotion.pipeline.presets", "ffmotion.pipeline.stabilize", "ffmotion.graph.corrections",
 )
@@ -50,7 +50,7 @@ def _offenders(loaded: set[str], names: tuple[str, ...]) -> list[str]:
 
 def test_import_cli_loads_only_what_a_run_needs() -> None:
     loaded, _ = _loaded("import ffmotion.cli")
-    assert {"ffmotion.cli", "ffmotion.api", "ffmpeg"} <= loaded  # the check can see modules
+    assert {"ffmotion.cli", "ffmotion.pipeline.controller", "ffmpeg"} <= loaded  # the check can see modules
     assert _offenders(loaded, NEVER_AT_START + NOT_AT_IMPORT) == []
 
 

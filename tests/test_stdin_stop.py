@@ -19,7 +19,7 @@ from typing import Optional
 import pytest
 
 import reference
-from ffmotion.run.streaming import STOP_GRACE
+from ffmotion.run.runner import STOP_GRACE
 
 from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 

@@ -12,7 +12,10 @@ import pytest
 import ffmotion
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
-from ffmotion.core.options import DEFAULT_MAX_BUFFER, FrameOffset, Options, parse_size
+from ffmotion.core.request import DEFAULT_MAX_BUFFER, parse_size
+from ffmotion.core.units import FramesOrTime
+from helpers import request
+from ffmotion.core.request import MotionRequest
 from ffmotion.media.info import MediaInfo
 
 from conftest import FRAMES, assert_frames_equal, decode
@@ -118,8 +121,8 @@ def info(width: int = 1920, height: int = 1080, pix_fmt: str = "yuv420p") -> Med
                      frames=3600, pix_fmt=pix_fmt, video_codec="h264")
 
 
-def options(k: int, **kwargs) -> Options:
-    return Options(src=Path("/in.mp4"), dst=Path("/out.mp4"), offset=FrameOffset.parse(k),
+def options(k: int, **kwargs) -> MotionRequest:
+    return request(src=Path("/in.mp4"), dst=Path("/out.mp4"), offset=FramesOrTime.offset(k),
                    **kwargs)
 
 

@@ -1,6 +1,6 @@
 """Looks: how the two frames are combined, and what is done to the picture before and after.
 
-A :class:`Look` is pure data (held by :class:`ffmotion.core.options.Options`); its ffmpeg filter
+A :class:`Look` is pure data (held by :class:`ffmotion.core.request.MotionSpec`); its ffmpeg filter
 chains are built by :mod:`ffmotion.graph.looks`, for :func:`ffmotion.graph.motion_video`
 (this module names no filter and imports neither ffmpeg-python nor the graph). Every chain was
 chosen so that its pixels follow an exact definition, checked against numpy over all input
@@ -65,14 +65,13 @@ import math
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
+from typing import Any, Literal, Optional, Sequence, Union
 
 from ffmotion.core import numbers
 from ffmotion.core.errors import UsageError
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.core.units import FramesOrTime
 
-if TYPE_CHECKING:
-    from ffmotion.core.options import FrameOffset
 
 Blend = Literal["average", "difference", "grainextract"]
 BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
@@ -99,7 +98,7 @@ class ChannelOffset:
 
     text: str
     multiple: Optional[Fraction] = None
-    offset: Optional["FrameOffset"] = None
+    offset: Optional[FramesOrTime] = None
 
     @classmethod
     def parse(cls, value: Union[str, int, "ChannelOffset"]) -> "ChannelOffset":
@@ -109,10 +108,7 @@ class ChannelOffset:
         match = _MULTIPLE.match(text)
         if match:
             return cls(text=text, multiple=Fraction(match.group(1)))
-        # options imports this module (Options holds a Look), so import it where it is used
-        from ffmotion.core.options import FrameOffset
-
-        return cls(text=text, offset=FrameOffset.parse(text))
+        return cls(text=text, offset=FramesOrTime.offset(text, "rgb_offsets"))
 
     def to_frames(self, base: int, fps: Fraction) -> int:
         """Frames at ``fps``; a multiple of ``base`` frames rounds to the nearest (halves up)."""
@@ -256,6 +252,11 @@ class Look:
     def glow_weight(self) -> int:
         """The glow strength in 256ths (0: no glow)."""
         return math.floor(self.glow * OVERLAY_STEPS + 0.5)
+
+    def replaced(self, **overrides: Any) -> "Look":
+        """This look with the given fields replaced (a value of None keeps the field)."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(self, **given) if given else self
 
     @property
     def is_classic(self) -> bool:

@@ -5,9 +5,10 @@ literal, batch asks here how to quote a name on a line of an emitted script.
 """
 from __future__ import annotations
 
+import re
 import shlex
-from pathlib import PurePath
-from typing import Any, Union
+from pathlib import Path, PurePath
+from typing import Any, Literal, Union
 
 # The extensions ffmpeg's image2 demuxer claims by name (libavformat/img2.c, ff_img_tags; gif
 # has a demuxer of its own). With a '%' in such a name, image2 reads a numbered sequence
@@ -89,3 +90,43 @@ def newline_setup(line: str) -> str:
 
 __all__ = ["IMAGE2_EXTENSIONS", "literal_input_args", "literal_input_argv", "newline_setup",
            "sh_join", "sh_quote"]
+
+
+# -- output names: what an output's name asks for ---------------------------------------------
+
+OutputKind = Literal["video", "gif", "webp", "apng", "sequence"]
+
+ANIMATED = {".gif": "gif", ".webp": "webp", ".apng": "apng"}
+SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "mjpeg",
+                   ".jpeg": "mjpeg"}
+
+_PATTERN = re.compile(r"%0?\d*d")
+
+
+def is_sequence(dst: Path) -> bool:
+    """``dst`` names an image sequence: an image extension and one ``%d``/``%04d`` field."""
+    return dst.suffix.lower() in SEQUENCE_CODECS and len(_PATTERN.findall(dst.name)) == 1 \
+        and "%" not in _PATTERN.sub("", dst.name)
+
+
+def output_kind(dst: Path) -> OutputKind:
+    """What ``dst`` asks for, by its extension (and a ``%04d`` field for a sequence)."""
+    if is_sequence(dst):
+        return "sequence"
+    return ANIMATED.get(dst.suffix.lower(), "video")  # type: ignore[return-value]
+
+
+
+def sequence_regex(dst: Path) -> re.Pattern[str]:
+    """The file names a sequence pattern expands to (``out%04d.png`` -> out0001.png, ...)."""
+    parts = _PATTERN.split(dst.name)
+    field = _PATTERN.search(dst.name)
+    assert field is not None
+    width = field.group(0)[1:-1].lstrip("0")
+    digits = rf"\d{{{width},}}" if width else r"\d+"
+    return re.compile(re.escape(parts[0]) + f"({digits})" + re.escape(parts[1]) + "$")
+
+
+def sequence_file(dst: Path, number: int) -> Path:
+    """The file for frame ``number`` (numbered from 1) of the sequence ``dst``."""
+    return dst.with_name(_PATTERN.sub(lambda m: m.group(0) % number, dst.name))

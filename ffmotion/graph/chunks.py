@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -40,28 +39,19 @@ import ffmpeg
 from ffmotion.graph.corrections import Correction, Geometry, text as corrections_text, warmup_start
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
-from ffmotion.graph.timing import Timing, audio_needs_cut, cut_audio, seconds_text, select
+from ffmotion.graph.timing import audio_needs_cut, cut_audio, seconds_text
+from ffmotion.core.names import literal_input_args
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.graph import encode, outputs as graph_outputs
+from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.plan import range_timing
+from ffmotion.graph.cut import JOIN_KEYS as JOIN_KEYS, ChunkCut as ChunkCut, kept as kept
 
 SEGMENT_SUFFIX = ".nut"
 CORRECTIONS_SUFFIX = ".trf"  # a chunk's slice of the stabilization corrections
 # encoder/container options that belong to the joined file, not to the segments
-JOIN_KEYS = ("movflags", "tag:v", "vtag")
 DEINTERLACE_REACH = 2
 DENOISE_REACH: dict[str, tuple[Optional[int], int]] = {"atadenoise": (5, 5), "hqdn3d": (None, 0)}  # (before, after); None: all
-
-
-@dataclass(frozen=True)
-class ChunkCut:
-    """What a chunk's plan keeps of the motion frames it computes."""
-
-    index: int
-    first: int  # first output frame of the whole run this chunk makes
-    keep: int  # output frames it makes
-    warmup: int  # motion frames computed before ``first`` and dropped
-    reference: Optional[Timing] = None  # freeze mode: the second input with the reference
-    # stabilized freeze mode: the reference input's own slice of the corrections
-    reference_stabilizer: Optional[Stabilizer] = None
 
 
 class StabilizedChunks:
@@ -118,7 +108,7 @@ def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
     None (warm-up or frames before) means every frame before the chunk (a trail with D = 1,
     hqdn3d).
     """
-    look = plan.options.look
+    look = plan.motion.look
     depth = plane_layout(plan.working_pix_fmt, 2, 2).depth
     motion = trail_warmup(look.trail, depth) if look.trail else 0
     before: Optional[int] = _deinterlace_reach(plan)
@@ -132,22 +122,20 @@ def reach(plan: Any) -> tuple[Optional[int], Optional[int], int]:
 
 def check_chunkable(plan: Any) -> None:
     """Refuse what a chunked run cannot make equal to the single pass (one line each)."""
-    from ffmotion.graph import motion as graph
-    from ffmotion.graph import outputs as graph_outputs
 
-    options = plan.options
-    if graph_outputs.output_kind(options.dst) != "video" or options.dst.suffix.lower() == ".y4m":
+    output = plan.output
+    if graph_outputs.output_kind(output.path) != "video" or output.path.suffix.lower() == ".y4m":
         raise UsageError("--chunks writes video files (not .y4m, GIF, WebP, APNG or image "
                          "sequences): drop --chunks")
     if plan.timing.variable is not None:
         raise UsageError(f"--chunks needs a constant frame rate, and {plan.info.path.name} "
                          "has frames at irregular times: drop --chunks")
-    if graph.shaping(plan)[1] is not None:
+    if encode.shaping(plan)[1] is not None:
         raise UsageError("--chunks with --fps: the fps filter picks frames by time across the "
                          "whole run: drop one of them")
     stab = plan.stabilizer
     if stab is not None and stab.method == "vidstab":  # its slices go beside the output
-        check_filter_path(options.dst.parent.absolute(),
+        check_filter_path(output.path.parent.absolute(),
                           "for the output: chunks read their stabilization beside it")
     if stab is not None and stab.method == "deshake" and stab.decided != "none":
         raise UsageError("--chunks with deshake (this ffmpeg has no vid.stab): deshake follows "
@@ -163,7 +151,6 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     ``stabilized``: the run's corrections; the chunk then starts (earlier) where vid.stab's
     kept borders are exact again and reads its own slice of them.
     """
-    from ffmotion.graph import motion as graph
 
     info, span = whole.info, whole.span
     ks = whole.channel_ks or (whole.k,)
@@ -187,7 +174,7 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
         count = stop - start
         out_frames = count
     rng = FrameRange(start, count, span.total)
-    timing = graph.range_timing(info, rng, out_frames if whole.mode == "offset" else None)
+    timing = range_timing(info, rng, out_frames if whole.mode == "offset" else None)
     k, channel_ks, reference = whole.k, whole.channel_ks, None
     stabilizer, reference_stabilizer = whole.stabilizer, None
     if whole.mode == "freeze":
@@ -197,7 +184,7 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
             exact = max(0, min(ks) - (before - pre))
             low = span.first + max(0, stabilized.start(exact) - pre)
         high = min(span.first + span.count, span.first + deepest + 1 + after)
-        reference = graph.range_timing(info, FrameRange(low, high - low, span.total), None)
+        reference = range_timing(info, FrameRange(low, high - low, span.total), None)
         if stabilized is not None:
             reference_stabilizer = stabilized.sliced(low - span.first, high - low)
         shift = low - span.first
@@ -209,19 +196,6 @@ def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
     return dataclasses.replace(whole, k=k, channel_ks=channel_ks, out_frames=out_frames,
                                frames=rng, timing=timing, cut=cut, stabilizer=stabilizer,
                                strategy="split" if whole.mode == "freeze" else whole.strategy)
-
-
-def kept(video: Any, cut: ChunkCut) -> Any:
-    """The chunk's own output frames of its motion frames (warm-up and look-ahead dropped)."""
-    return video.trim(start_frame=cut.warmup, end_frame=cut.warmup + cut.keep).setpts(
-        "PTS-STARTPTS")
-
-
-def reference_input(name: str, stream: int, reference: Timing, input_args: dict[str, Any]) -> Any:
-    """Freeze mode: the reference frame(s) read by a second input of their own (``name``
-    opened as the plan's input is)."""
-    node = ffmpeg.input(name, an=None, **input_args, **reference.input_args())
-    return select(node[f"v:{stream}"], reference)
 
 
 def segment_duration(keep: int, fps: Fraction) -> Fraction:
@@ -242,16 +216,13 @@ def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
                  overwrite: bool) -> list[str]:
     """argv joining the segments listed in ``listing`` into ``dst`` (video copied), with the
     audio (and subtitles) of ``whole`` cut once from the input as the single pass cuts them."""
-    from ffmotion.graph import motion as graph
-    from ffmotion.core.names import literal_input_args
-
     concat = ffmpeg.input(str(listing), f="concat", safe=0)
     streams = [concat["v:0"]]
-    encode = graph.video_args(whole)
+    video = encode.video_args(whole)
     kwargs: dict[str, Any] = {"c:v": "copy", "fflags": "+bitexact"}
-    kwargs.update({key: encode[key] for key in JOIN_KEYS if key in encode})
-    tracks = graph.audio_tracks(whole)
-    subtitles = graph.kept_subtitles(whole)
+    kwargs.update({key: video[key] for key in JOIN_KEYS if key in video})
+    tracks = encode.audio_tracks(whole)
+    subtitles = encode.kept_subtitles(whole)
     if tracks or subtitles:
         source = ffmpeg.input(str(whole.info.path), **literal_input_args(whole.info.path),
                               **whole.timing.input_args())
@@ -261,15 +232,15 @@ def join_command(whole: Any, ffmpeg_bin: str, listing: Path, dst: Path,
                 audio = cut_audio(audio, whole.timing)
             streams.append(audio)
         if tracks:
-            kwargs.update(graph.audio_args(whole))
+            kwargs.update(encode.audio_args(whole))
             kwargs["flags:a"] = "+bitexact"
             kwargs["t"] = seconds_text(whole.out_duration)
         for track in subtitles:
             streams.append(source[f"s:{track}"])
         if subtitles:
-            kwargs.update(graph.subtitle_args(whole))
+            kwargs.update(encode.subtitle_args(whole))
     out = ffmpeg.output(*streams, str(dst), **kwargs)
-    return [ffmpeg_bin, *graph.GLOBAL_ARGS, "-y" if overwrite else "-n", *out.get_args()]
+    return [ffmpeg_bin, *GLOBAL_ARGS, "-y" if overwrite else "-n", *out.get_args()]
 
 
 def boundaries(whole: Any, chunks: int, motion_warmup: int, before: int) -> list[int]:

@@ -28,7 +28,8 @@ import ffmpeg
 
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.picture import prelude
-from ffmotion.core.options import Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.core.request import InputSpec, StabilizeOptions
+from ffmotion.core.units import FramesOrTime, format_fps
 from ffmotion.media.info import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
@@ -51,7 +52,7 @@ class FrameRange:
         return self.first == 0 and self.count == self.total
 
 
-def frame_at(info: MediaInfo, point: TimePoint, base: int = 0) -> int:
+def frame_at(info: MediaInfo, point: FramesOrTime, base: int = 0) -> int:
     """The frame ``point`` names, counted from frame ``base``'s time: frames as given, a
     time to the nearest frame: by the frames' own times when the rate varies."""
     if point.frames is not None:
@@ -70,24 +71,24 @@ def frame_at(info: MediaInfo, point: TimePoint, base: int = 0) -> int:
     return after
 
 
-def frame_range(options: Options, info: MediaInfo) -> FrameRange:
+def frame_range(wanted: InputSpec, info: MediaInfo) -> FrameRange:
     """Resolve ``--start/--end/--duration`` to frames (times round to the nearest frame)."""
     total = info.frames
-    first = frame_at(info, options.start) if options.start is not None else 0
+    first = frame_at(info, wanted.start) if wanted.start is not None else 0
     if first >= total:
-        assert options.start is not None
-        raise UsageError(f"--start {options.start.text} is at or past the end of "
+        assert wanted.start is not None
+        raise UsageError(f"--start {wanted.start.text} is at or past the end of "
                          f"{info.path.name} ({total} frames, {info.duration:.3f} s at "
                          f"{format_fps(info.fps)} fps)")
-    if options.end is not None:
-        last = min(frame_at(info, options.end), total)
+    if wanted.end is not None:
+        last = min(frame_at(info, wanted.end), total)
         if last <= first:
-            raise UsageError(f"--end {options.end.text} is not after --start "
-                             f"{options.start.text if options.start else '0'} (frame {first})")
-    elif options.duration is not None:
-        count = frame_at(info, options.duration, first) - first
+            raise UsageError(f"--end {wanted.end.text} is not after --start "
+                             f"{wanted.start.text if wanted.start else '0'} (frame {first})")
+    elif wanted.duration is not None:
+        count = frame_at(info, wanted.duration, first) - first
         if count < 1:
-            raise UsageError(f"--duration {options.duration.text} is shorter than one frame "
+            raise UsageError(f"--duration {wanted.duration.text} is shorter than one frame "
                              f"at {format_fps(info.fps)} fps")
         last = min(first + count, total)
     else:

@@ -22,7 +22,9 @@ from ffmotion.core.maps import (EXACT_LEVELS,
     motiogram_step)
 from ffmotion.core.source import Source
 from ffmotion.graph.looks import _lut
-from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video
+from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.motion import motion_video
+from ffmotion.graph.plan import Plan
 from ffmotion.graph.picture import prelude
 
 

@@ -21,36 +21,24 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 import ffmpeg
 
-OutputKind = Literal["video", "gif", "webp", "apng", "sequence"]
+# output names are core's (the safe-write rule reads them too); re-exported for the graph's users
+from ffmotion.core.names import ANIMATED as ANIMATED
+from ffmotion.core.names import SEQUENCE_CODECS as SEQUENCE_CODECS
+from ffmotion.core.names import OutputKind as OutputKind
+from ffmotion.core.names import is_sequence as is_sequence
+from ffmotion.core.names import output_kind as output_kind
+from ffmotion.core.names import sequence_file as sequence_file
+from ffmotion.core.names import sequence_regex as sequence_regex
 
-ANIMATED = {".gif": "gif", ".webp": "webp", ".apng": "apng"}
-SEQUENCE_CODECS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "mjpeg",
-                   ".jpeg": "mjpeg"}
 ANIMATED_MAX_WIDTH = 480
 ANIMATED_MAX_FPS = Fraction(15)
 # chosen by measurement (scripts/measure_outputs.py gif, README "Outputs")
 GIF_DITHER = "none"
 GIF_STATS = "single"
-_PATTERN = re.compile(r"%0?\d*d")
-
-
-def is_sequence(dst: Path) -> bool:
-    """``dst`` names an image sequence: an image extension and one ``%d``/``%04d`` field."""
-    return dst.suffix.lower() in SEQUENCE_CODECS and len(_PATTERN.findall(dst.name)) == 1 \
-        and "%" not in _PATTERN.sub("", dst.name)
-
-
-def output_kind(dst: Path) -> OutputKind:
-    """What ``dst`` asks for, by its extension (and a ``%04d`` field for a sequence)."""
-    if is_sequence(dst):
-        return "sequence"
-    return ANIMATED.get(dst.suffix.lower(), "video")  # type: ignore[return-value]
-
-
 def image_name_problem(dst: Path) -> Optional[str]:
     """Why ``dst`` cannot be written (an image name without a number field), or None."""
     suffix = dst.suffix.lower()
@@ -61,21 +49,6 @@ def image_name_problem(dst: Path) -> Optional[str]:
         return (f"{dst.name} is one image, but the motion output is many frames: name a "
                 f"sequence like {dst.stem}%04d{dst.suffix} (or use ffmotion sheet for one picture)")
     return None
-
-
-def sequence_regex(dst: Path) -> re.Pattern[str]:
-    """The file names a sequence pattern expands to (``out%04d.png`` -> out0001.png, ...)."""
-    parts = _PATTERN.split(dst.name)
-    field = _PATTERN.search(dst.name)
-    assert field is not None
-    width = field.group(0)[1:-1].lstrip("0")
-    digits = rf"\d{{{width},}}" if width else r"\d+"
-    return re.compile(re.escape(parts[0]) + f"({digits})" + re.escape(parts[1]) + "$")
-
-
-def sequence_file(dst: Path, number: int) -> Path:
-    """The file for frame ``number`` (numbered from 1) of the sequence ``dst``."""
-    return dst.with_name(_PATTERN.sub(lambda m: m.group(0) % number, dst.name))
 
 
 def sequence_pix_fmt(suffix: str, working: str) -> str:

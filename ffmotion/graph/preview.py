@@ -13,7 +13,9 @@ import ffmpeg
 
 from ffmotion.core.pixfmt import working_pix_fmt
 from ffmotion.graph.extras import stabilize_video
-from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video, second_input
+from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.motion import motion_video, second_input
+from ffmotion.graph.plan import Plan
 from ffmotion.graph.picture import prelude
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ def window_command(ffmpeg_bin: str, plan: Plan, proxy: Proxy, win: Window) -> li
         second = second_input(proxy.path, skip_initial_bytes=win.b * proxy.frame_bytes,
                                     **raw)
     video = motion_video(top, win.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
-                               look=plan.options.look, channel_ks=win.channel_ks, second=second)
+                               look=plan.motion.look, channel_ks=win.channel_ks, second=second)
     out = ffmpeg.output(video, "pipe:1", f="rawvideo", pix_fmt=plan.working_pix_fmt,
                         fps_mode="passthrough", **{"frames:v": win.skip + win.count})
     return [ffmpeg_bin, *GLOBAL_ARGS, "-v", "error", *out.get_args()]

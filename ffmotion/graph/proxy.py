@@ -102,14 +102,14 @@ def window(plan: graph.Plan, base: int, i: int, count: int) -> Window:
         # the dual graph of freeze + rgb offsets stalls in ffmpeg 9.0.2 (the CLI's
         # --strategy dual too): read from the range's start through split instead
         return Window(base, None, plan.k, plan.channel_ks, i, count)
-    if plan.options.look.denoise:
+    if plan.motion.look.denoise:
         # a temporal denoiser's output depends on the frames before (hqdn3d carries its
         # state from the first frame): both branches must see the denoised sequence from
         # the range's start, as in the CLI's graph, so read from there through split
         return Window(base, None, plan.k, plan.channel_ks, i, count)
     low = min(ks)
     start = i
-    trail = plan.options.look.trail
+    trail = plan.motion.look.trail
     if trail:
         depth = plane_layout(plan.working_pix_fmt, 2, 2).depth
         need = warmup(trail, depth)

@@ -26,7 +26,9 @@ from typing import Any, Optional, Sequence
 
 import ffmpeg
 
-from ffmotion.graph.motion import GLOBAL_ARGS, Plan, motion_video
+from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.motion import motion_video
+from ffmotion.graph.plan import Plan
 from ffmotion.graph.extras import Stabilizer, check_filter_path, seconds_text, select_windows, stabilize_video
 from ffmotion.graph.picture import prelude
 from ffmotion.core.pixfmt import plane_layout

@@ -1,7 +1,7 @@
 """Batch jobs: many inputs -> jobs, run by a local pool or on a Dask cluster, or emitted.
 
 Every job goes through the same :func:`run_job` (skip if the output exists, then
-``api.prepare`` + ``api.run``: probe, plan, atomic output, ffmpeg), on this machine or on a
+``controller.prepare`` + ``controller.run``: probe, plan, atomic output, ffmpeg), on this machine or on a
 Dask worker, so batch outputs are byte-identical to single-file runs with the same options.
 Everything that can be checked without touching the media (paths, names, collisions, options)
 is checked for all inputs before the first job starts; what needs the media (corrupt file, no
@@ -22,19 +22,20 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ffmotion import api, graph
+from ffmotion import graph
+from ffmotion.pipeline import controller
 from ffmotion.core import numbers
 from ffmotion.run import runner, outputs
 from ffmotion.jobs import naming
 from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
 from ffmotion.jobs.dask import connect
 from ffmotion.jobs.executors import Executor, LocalExecutor, make_executor
-from ffmotion.jobs.records import Job, Outcome, OptionsFactory, Progress, Record, job_record as _record, \
+from ffmotion.jobs.records import Job, Outcome, RequestFactory, Progress, Record, job_record as _record, \
     output_done
 from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
 from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
 from ffmotion.core.errors import FfmotionError, Interrupted, UsageError
-from ffmotion.core.options import MAX_THREADS
+from ffmotion.core.request import MAX_THREADS, MotionSpec
 
 log = logging.getLogger("ffmotion")
 
@@ -146,17 +147,18 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
 
 
 def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
-              make_options: OptionsFactory,
+              make_request: RequestFactory,
               roots: Optional[dict[Path, Optional[Path]]] = None,
               created: Optional[list[Path]] = None) -> list[Job]:
     """Names, collisions and options for every input; raises before anything is written.
 
-    ``make_options(args, src, dst)`` is the single-file option builder; it also checks that
+    ``make_request(args, src, dst)`` is the single-file option builder; it also checks that
     the input exists and is not the output. ``roots``: where each input was found (for
     ``{relpath}``); the output sub-folders those names need are made once the names are
     checked, and added to ``created`` (for the caller to remove if a later check fails).
     """
-    mode, offset = api.mode_and_offset(args.offset, args.freeze)
+    motion = MotionSpec.parse(args.offset, args.freeze)
+    mode, offset = motion.mode, motion.offset
     owners: dict[Path, Path] = {}
     for src in inputs:
         dst = outdir / output_name(args.name, src, mode, offset.text, bool(args.lossless),
@@ -180,12 +182,13 @@ def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
     checking = argparse.Namespace(**{**vars(args), "overwrite": True})
     jobs = []
     for index, (dst, src) in enumerate(owners.items()):
-        options = make_options(checking, src, dst)
-        options = dataclasses.replace(options, overwrite=bool(args.overwrite),
-                                      threads=args.threads)
-        graph.check_output_format(options)
-        graph.check_quality(options)
-        jobs.append(Job(index, options))
+        made = make_request(checking, src, dst)
+        made = dataclasses.replace(made.with_output(overwrite=bool(args.overwrite)),
+                                   threads=args.threads)
+        assert made.output is not None
+        graph.check_output_format(made.output)
+        graph.check_quality(made.output)
+        jobs.append(Job(index, made))
     return jobs
 
 
@@ -201,16 +204,15 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
     temporary file removed. ``progress(index, frames, total)`` follows ffmpeg's frame count.
     """
     started = time.monotonic()
-    options = job.options
     if cancelled is not None and cancelled():
         return _record(job, "interrupted")
-    if output_done(options.dst) and not options.overwrite:
+    if output_done(job.dst) and not job.output.overwrite:
         return _record(job, "skipped")
     plan: Optional[graph.Plan] = None
     tools: Optional[runner.Tools] = None
     try:
         tools = runner.tools(ffmpeg)
-        plan = api.prepare(options, tools)
+        plan = controller.prepare(job.request, tools)
         total = plan.out_frames
         if progress is not None:
             progress(job.index, 0, total)
@@ -221,7 +223,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
             if cancelled is not None and cancelled():
                 raise Interrupted("interrupted")
 
-        result = api.run(plan, tools, on_frames=on_frames)
+        result = controller.run(plan, tools, on_frames=on_frames)
         return _record(job, "done", frames=result.frames, k=result.k, seconds=_since(started),
                        argv=result.argv)
     except Exception as exc:  # noqa: BLE001 - a job reports its failure, the batch goes on
@@ -229,7 +231,7 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
         k = plan.k if plan is not None else None
         if cancelled is not None and cancelled():
             return _record(job, "interrupted", k=k, seconds=_since(started), argv=argv)
-        if not options.overwrite and output_done(options.dst):  # written meanwhile by someone else
+        if not job.output.overwrite and output_done(job.dst):  # written meanwhile by someone else
             return _record(job, "skipped", k=k, seconds=_since(started))
         reason = str(exc) if isinstance(exc, FfmotionError) else f"{type(exc).__name__}: {exc}"
         tail = getattr(exc, "stderr_tail", "")
@@ -312,14 +314,14 @@ def default_threads(jobs: int) -> Optional[int]:
     return max(1, cores // jobs)
 
 
-def main(args: argparse.Namespace, make_options: OptionsFactory) -> int:
+def main(args: argparse.Namespace, make_request: RequestFactory) -> int:
     """``ffmotion batch``: check everything, then run, emit or submit; return the exit code."""
     started = time.monotonic()
     _check_arguments(args)
     client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
     try:
         outdir = Path(args.output_dir).expanduser().absolute()
-        jobs, unnamed = _jobs(args, outdir, make_options)
+        jobs, unnamed = _jobs(args, outdir, make_request)
         _note_stale_temporaries(outdir)
         live = not args.quiet and sys.stderr.isatty() and args.emit_commands != "-"
         display = Display(len(jobs) + len(unnamed), live)
@@ -392,7 +394,7 @@ def _utf8(path: Path) -> bool:
 
 
 def _jobs(args: argparse.Namespace, outdir: Path,
-          make_options: OptionsFactory) -> tuple[list[Job], list[Path]]:
+          make_request: RequestFactory) -> tuple[list[Job], list[Path]]:
     """Inputs -> checked jobs, and the inputs refused for their names (each a failed job, so
     the others, the summary and the report go on); creates OUTDIR, and removes it again if a
     check fails."""
@@ -410,7 +412,7 @@ def _jobs(args: argparse.Namespace, outdir: Path,
         args.threads = default_threads(args.jobs)
     created = _make_folder(outdir)
     try:
-        jobs = plan_jobs(args, inputs, outdir, make_options, roots, created)
+        jobs = plan_jobs(args, inputs, outdir, make_request, roots, created)
         check_written_files(args, found, jobs)
         if not args.scheduler:
             found = runner.tools(args.ffmpeg)  # a missing ffmpeg is one error, not one per input

@@ -49,7 +49,9 @@ from ffmotion import graph
 from ffmotion.core import numbers
 from ffmotion.graph import chunks as graph_chunks
 from ffmotion.run import runner, outputs
-from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError
+from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError, field
+from ffmotion.pipeline import controller
+from ffmotion.pipeline import stabilize
 from ffmotion.jobs.executors import Executor, LocalExecutor
 
 log = logging.getLogger("ffmotion")
@@ -187,7 +189,7 @@ def plan_chunks(whole: graph.Plan, ffmpeg_bin: str, chunks: Chunks, workers: int
         cuts = graph_chunks.boundaries(whole, count, motion, before)
     cuts = list(cuts)
     graph_chunks.check_boundaries(cuts, whole.out_frames)
-    dst = whole.options.dst
+    dst = whole.output.path
     stem = name_stem(dst)
     stabilized = _stabilized(whole)
     plans = tuple(graph_chunks.chunk_plan(whole, a, b, i, motion, before, after, stabilized)
@@ -225,15 +227,13 @@ def _stabilized(whole: graph.Plan) -> Optional[graph_chunks.StabilizedChunks]:
     stab = whole.stabilizer
     if stab is None or stab.method != "vidstab" or stab.decided == "none":
         return None
-    from ffmotion.pipeline import stabilize
-
     try:
         values = stabilize.load_corrections(whole)
     except (OSError, ValueError) as exc:
         raise FFmpegFailed(f"cannot read the stabilization motions of "
                            f"{whole.info.path.name} ({exc}): run it again") from None
     return graph_chunks.StabilizedChunks(stab, values, stabilize.geometry(whole),
-                                         whole.options.dst.parent)
+                                         whole.output.path.parent)
 
 
 def write_files(run: ChunkedRun) -> None:
@@ -389,7 +389,7 @@ def render_chunk(task: ChunkTask, ffmpeg: Optional[str] = None,
 
     with outputs.atomic_output(segment, True, what=f"chunk {task.index + 1}") as tmp:
         argv[place] = str(tmp)
-        written = runner.run_ffmpeg(argv, on_frames=on_frames)
+        written = runner.run_ffmpeg(argv, on_frames=on_frames).frames
         if written != task.frames:
             raise FFmpegFailed(f"ffmpeg wrote {written} of the {task.frames} frames planned")
         outputs.write_text(manifest_path(segment),
@@ -418,8 +418,8 @@ def execute(run: ChunkedRun, tools: runner.Tools, executor: Executor,
     executor (``with``).
     """
     whole = run.whole
-    dst = whole.options.dst
-    outputs.check_output_path(dst, whole.options.overwrite)
+    dst = whole.output.path
+    outputs.check_output_path(dst, whole.output.overwrite)
     with outputs.output_lock(lock_path(dst), dst, inputs=(whole.info.path,)):
         try:
             return _execute(run, tools, executor, ffmpeg, say)
@@ -441,7 +441,7 @@ def _execute(run: ChunkedRun, tools: runner.Tools, executor: Executor, ffmpeg: O
              say: Optional[Callable[[str], None]]) -> ChunkedResult:
     """:func:`execute`, with the output's lock held."""
     whole = run.whole
-    dst = whole.options.dst
+    dst = whole.output.path
     outputs.remove_stale(dst.parent, dst.with_suffix(LISTING_SUFFIX))
     worker_ffmpeg = tools.ffmpeg if isinstance(executor, LocalExecutor) else ffmpeg
     n = len(run.tasks)
@@ -503,16 +503,16 @@ def _execute(run: ChunkedRun, tools: runner.Tools, executor: Executor, ffmpeg: O
 def join(run: ChunkedRun, tools: runner.Tools) -> list[str]:
     """Join the finished segments into the output (safe-write rule); return the argv."""
     whole = run.whole
-    dst = whole.options.dst
+    dst = whole.output.path
     prefix, suffix = outputs.temp_affixes(dst.with_suffix(LISTING_SUFFIX))
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
     listing = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(run.listing())
-        with outputs.atomic_output(dst, whole.options.overwrite) as tmp:
+        with outputs.atomic_output(dst, whole.output.overwrite) as tmp:
             argv = graph_chunks.join_command(whole, tools.ffmpeg, listing, tmp, overwrite=True)
-            written = runner.run_ffmpeg(argv)
+            written = runner.run_ffmpeg(argv).frames
             if written != whole.out_frames:
                 raise FFmpegFailed(f"joining the chunks gave {written} of the "
                                    f"{whole.out_frames} frames planned: no output written")
@@ -520,13 +520,13 @@ def join(run: ChunkedRun, tools: runner.Tools) -> list[str]:
         with contextlib.suppress(FileNotFoundError):
             listing.unlink()
     return graph_chunks.join_command(whole, tools.ffmpeg, listing, dst,
-                                     overwrite=whole.options.overwrite)
+                                     overwrite=whole.output.overwrite)
 
 
 def shell_line(run: ChunkedRun, ffmpeg_bin: str) -> str:
     """The chunked run as ONE shell line: each chunk's command (straight to its segment),
     the concat listing, the join, and the removal of the segments."""
-    dst = run.whole.options.dst
+    dst = run.whole.output.path
     listing = dst.parent / f".{dst.stem}.{run.key}{LISTING_SUFFIX}"
     steps = [f"printf %s {shlex.quote(text)} > {shlex.quote(path)}" for path, text in run.files]
     for task in run.tasks:
@@ -535,7 +535,7 @@ def shell_line(run: ChunkedRun, ffmpeg_bin: str) -> str:
         steps.append(shlex.join(argv))
     steps.append(f"printf %s {shlex.quote(run.listing())} > {shlex.quote(str(listing))}")
     steps.append(shlex.join(graph_chunks.join_command(run.whole, ffmpeg_bin, listing, dst,
-                                                      run.whole.options.overwrite)))
+                                                      run.whole.output.overwrite)))
     steps.append(shlex.join(["rm", "-f", *map(str, run.segments()), str(listing),
                              *(path for path, _ in run.files)]))
     return " && ".join(steps)
@@ -558,3 +558,40 @@ def chunk_fraction(run: ChunkedRun) -> Fraction:
     """Input frames decoded over input frames a single pass decodes (the overlap's cost)."""
     read = sum(p.span.count for p in run.plans)
     return Fraction(read, run.whole.span.count)
+
+
+AUTO_CHUNKS = "auto"
+
+
+def run_chunked(plan: graph.Plan, tools: runner.Tools, chunks: Union[int, str], *,
+                jobs: Optional[int] = None, scheduler: Optional[str] = None, client: Any = None,
+                connect_timeout: float = 10.0, cuts: Optional[list[int]] = None,
+                worker_ffmpeg: Optional[str] = None,
+                say: Optional[Callable[[str], None]] = None) -> controller.Result:
+    """Run a prepared plan in chunks (``chunks``: a count or ``"auto"``) on the local pool
+    (``jobs`` at once, default: the cores) or on Dask (``scheduler`` address or ``client``);
+    the output equals a single pass. ``cuts`` gives the output-frame boundaries instead
+    (0 ... out_frames). With one chunk it is a single pass.
+    """
+    from ffmotion.jobs import executors
+
+    wanted = parse_chunks(chunks)
+    if wanted == AUTO_CHUNKS and cuts is None:
+        try:
+            graph_chunks.check_chunkable(plan)
+        except UsageError as exc:
+            log.warning("%s auto: a single pass (%s)", field("chunks"), str(exc).split(":")[0])
+            return controller.run(plan, tools)
+    graph_chunks.check_chunkable(plan)  # refused before any analysis runs
+    # stabilization: pass 1 and the motions here, once; each chunk applies its slice
+    plan = controller.settle_analysis(plan, tools, run=True)
+    with executors.make_executor(jobs, scheduler, connect_timeout, client) as executor:
+        planned = plan_chunks(plan, tools.ffmpeg, wanted or 1, executor.workers, cuts)
+        if len(planned.tasks) == 1 and cuts is None:
+            executor.close()
+            return controller.run(plan, tools)
+        if say is not None:
+            say(describe(planned, executor))
+        done = execute(planned, tools, executor, ffmpeg=worker_ffmpeg, say=say)
+    return controller.Result(done.output, done.frames, plan.k, plan.mode, done.argv,
+                             chunks=done.chunks, reused=done.reused)

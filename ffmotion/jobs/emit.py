@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ffmotion import __version__, api, graph
+from ffmotion import __version__, graph
+from ffmotion.pipeline import controller
 from ffmotion.pipeline import stabilize
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner, outputs
@@ -40,14 +41,14 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
     shell = not dest.endswith(".jsonl")
 
     def one(job: Job) -> tuple[Record, Optional[list[list[str]]]]:
-        if output_done(job.dst) and not job.options.overwrite:
+        if output_done(job.dst) and not job.output.overwrite:
             return _record(job, "skipped"), None
         try:
-            plan = api.prepare(job.options, tools)
+            plan = controller.prepare(job.request, tools)
             plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses here
         except FfmotionError as exc:
             return _record(job, "failed", error=" ".join(str(exc).split())), None
-        argvs = api.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
+        argvs = controller.commands(plan, tools.ffmpeg)  # stabilization pass 1 first, if any
         record = _record(job, "emitted", frames=plan.out_frames, k=plan.k, argv=argvs[-1])
         if shell:
             return record, [[shell_line(plan, tools.ffmpeg)]]
@@ -89,11 +90,12 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
     control character on the line (:func:`names.sh_join`), so line-per-job runners
     (``parallel < jobs.sh``, ``xargs``) see one command per job; dash and bash run it alike.
     """
-    options = plan.options
-    dst = Path(os.path.abspath(options.dst))
+    output = plan.output
+    dst = Path(os.path.abspath(output.path))
     src = Path(os.path.abspath(plan.info.path))
+    request = plan.request.with_input(path=src).with_output(path=dst)
     here = dataclasses.replace(plan, info=dataclasses.replace(plan.info, path=src),
-                               options=dataclasses.replace(options, src=src, dst=dst))
+                               request=request)
     stab = here.stabilizer
     if stab is not None and stab.transforms is not None:  # pass 1's result stays in the folder
         here = dataclasses.replace(here, stabilizer=dataclasses.replace(
@@ -108,11 +110,11 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
     if sequence:
         # the images beside the others, the first one last: it marks the set as whole
         head = graph_outputs.sequence_file(dst, 1).name
-        move = ["mv", "-f"] if options.overwrite else ["ln"]
+        move = ["mv", "-f"] if output.overwrite else ["ln"]
         argvs.append(["find", ".", "-type", "f", "!", "-name", head, "!", "-name", "*.trf",
                       "-exec", *move, "{}", str(dst.parent) + "/", ";"])
         argvs.append([*move, head, str(dst.parent / head)])
-    elif options.overwrite:
+    elif output.overwrite:
         argvs.append(["mv", "-f", str(result), str(dst)])
     else:
         argvs.append(["ln", str(result), str(dst)])
@@ -122,7 +124,7 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
             "trap 'rm -rf \"$d\"' EXIT; trap 'exit 129' HUP INT TERM; cd \"$d\" || exit 1; "
             + " && ".join(names.sh_join(argv) for argv in argvs))
     line = f"( {names.newline_setup(body)}{body} )"
-    if not options.overwrite:
+    if not output.overwrite:
         done = graph_outputs.sequence_file(dst, 1) if sequence else dst
         line = f"[ -e {names.sh_quote(str(done))} ] || {line}"
     return line

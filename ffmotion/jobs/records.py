@@ -9,28 +9,33 @@ from typing import Any, Callable, Literal, Optional
 
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner
-from ffmotion.core.options import Options
+from ffmotion.core.request import MotionRequest, OutputSpec
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")
-OptionsFactory = Callable[[argparse.Namespace, Path, Path], Options]
+RequestFactory = Callable[[argparse.Namespace, Path, Path], MotionRequest]
 Progress = Callable[[int, int, int], None]  # (job index, frames done, frames in total)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One input and its fully checked options (absolute paths)."""
+    """One input and its fully checked request (absolute paths)."""
 
     index: int
-    options: Options
+    request: MotionRequest
 
     @property
     def src(self) -> Path:
-        return self.options.src
+        return self.request.input.path
+
+    @property
+    def output(self) -> OutputSpec:
+        assert self.request.output is not None
+        return self.request.output
 
     @property
     def dst(self) -> Path:
-        return self.options.dst
+        return self.output.path
 
 
 @dataclass(frozen=True)

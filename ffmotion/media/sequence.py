@@ -35,42 +35,19 @@ from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
 from ffmotion.core.errors import MediaError, UsageError
 from ffmotion.core.names import IMAGE2_EXTENSIONS
+from ffmotion.core.request import DEFAULT_FRAMERATE, SequenceRequest
 from ffmotion.core.source import Source
 
 if TYPE_CHECKING:  # media.images is imported when pictures' headers are read
     from ffmotion.media.images import ImageHeader
 
 # ffmpeg's own image2 default, so a printed command reads the same without the option
-DEFAULT_FRAMERATE = Fraction(25)
+
 _PRINTF = re.compile(r"%(0\d+)?d")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _LAST_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$", re.DOTALL)
 # the longest single argument Linux passes to a program is 128 KiB (MAX_ARG_STRLEN)
 MAX_GLOB = 100_000
-
-
-@dataclass(frozen=True)
-class SequenceRequest:
-    """The user asked for an image sequence, shown at ``framerate`` frames per second."""
-
-    framerate: Fraction = DEFAULT_FRAMERATE
-
-    def __post_init__(self) -> None:
-        rate = self.framerate
-        if isinstance(rate, bool) or not isinstance(rate, (int, Fraction)) or not 0 < rate <= 1000:
-            shown = rate if isinstance(rate, (int, Fraction)) else repr(rate)
-            raise UsageError(f"--framerate must be more than 0 and at most 1000, not {shown}")
-        object.__setattr__(self, "framerate", Fraction(rate))
-
-    @classmethod
-    def parse(cls, framerate: Union[str, int, float, Fraction, None]) -> "SequenceRequest":
-        """``--framerate 12``, ``0.5``, ``30000/1001`` (None: the default)."""
-        if framerate is None:
-            return cls()
-        from ffmotion.core import numbers
-
-        return cls(numbers.rate(framerate, "--framerate",
-                               "a frame rate like 25, 0.5 or 30000/1001"))
 
 
 @dataclass(frozen=True)

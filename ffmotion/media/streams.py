@@ -9,15 +9,13 @@ reported in the job's summary line, never dropped silently.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence, Union
+from typing import Literal, Optional, Sequence
 
-from ffmotion.core import numbers
 from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.request import AudioChoice
 
 Kind = Literal["video", "audio", "subtitle", "data", "attachment"]
-AudioChoice = Union[int, Literal["all", "none"]]
 # text subtitles ffmpeg converts to mov_text for MP4/MOV; bitmap ones (dvd, pgs) it cannot
 TEXT_SUBTITLES = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"})
 
@@ -70,20 +68,3 @@ def choose_audio(streams: Sequence[StreamInfo], wanted: AudioChoice = 0) -> tupl
         raise UsageError(f"--audio-stream {wanted}: the input has {count} audio stream(s), "
                          f"numbered 0 to {count - 1}")
     return (wanted,)
-
-
-def parse_audio_choice(text: Union[str, int, None]) -> AudioChoice:
-    """``--audio-stream``: a track number, ``all`` or ``none`` (default: track 0)."""
-    if text is None:
-        return 0
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise UsageError(f"--audio-stream must be 0 or more, all or none, not {text}")
-        return text
-    value = str(text).strip().lower()
-    if value in ("all", "none"):
-        return value  # type: ignore[return-value]
-    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits: "²".isdigit() but int("²") fails
-        return int(value)
-    raise UsageError(f"--audio-stream must be a track number, all or none, not "
-                     f"{numbers.shown(str(text))}")

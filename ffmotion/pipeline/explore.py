@@ -17,15 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, TypeVar, Union
 
-from ffmotion import api, graph
+from ffmotion import graph
+from ffmotion.pipeline import controller, resolve
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner, outputs
 from ffmotion.graph import views
 from ffmotion.core.errors import FfmotionError, FFmpegFailed, UsageError
 from ffmotion.graph.extras import seconds_text
-from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, TimePoint, format_fps
+from ffmotion.core.request import SequenceRequest, StabilizeOptions
+from ffmotion.core.units import FramesOrTime, format_fps
 from ffmotion.media import sequence as images
-from ffmotion.media.sequence import SequenceRequest
 from ffmotion.media.info import MediaInfo
 from ffmotion.core.source import Source
 
@@ -46,64 +47,47 @@ FONT_CANDIDATES: tuple[str, ...] = (
     "C:/Windows/Fonts/arial.ttf",
 )
 DEFAULT_SHEET_OFFSETS = ("1", "4", "12", "30")
-TimeLike = Union[str, float, TimePoint, None]
+TimeLike = Union[str, float, FramesOrTime, None]
 
 
-def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[FrameOffset]:
+def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[FramesOrTime]:
     """``"1,4,12,2s"`` (or a list) -> offsets; each as ``--offset`` takes it."""
     if isinstance(text, int):
         text = [text]
     items = text.split(",") if isinstance(text, str) else list(text)
-    offsets = [FrameOffset.parse(item) for item in items if str(item).strip()]
+    offsets = [FramesOrTime.offset(item) for item in items if str(item).strip()]
     if not offsets:
         raise UsageError("give at least one offset, e.g. --offsets 1,4,12,0.5s")
     return offsets
 
 
-def _plans(src: Path, dst: Path, offsets: Sequence[FrameOffset], tools: runner.Tools,
+def _plans(src: Path, dst: Path, offsets: Sequence[FramesOrTime], tools: runner.Tools,
            start: TimeLike, end: TimeLike, duration: TimeLike,
            stabilize_options: Optional[StabilizeOptions],
            lenient: bool = False, deinterlace: bool = False,
            sequence: Optional[SequenceRequest] = None,
            info: Optional[MediaInfo] = None) -> list[graph.Plan]:
-    """One plan per offset (each validated against the range), sharing one stabilizer.
+    """One plan per offset (each validated against the range), sharing one stabilizer
+    (:func:`ffmotion.pipeline.controller.prepare_offsets`); ``dst`` is the explorer's own
+    output, never one of a sequence's images.
 
     ``lenient`` drops offsets the range is too short for (an error only if none is left).
-    ``sequence``: ``src`` is an image sequence (see :func:`ffmotion.api.sequence_request`).
+    ``sequence``: ``src`` is an image sequence (see :func:`resolve.sequence_request`).
     ``info``: the input's facts, when known (a recount, :func:`_recounting`); else probed.
     """
-    base = Options(src=src, dst=dst, offset=offsets[0], start=start, end=end,  # type: ignore[arg-type]
-                   duration=duration, stabilize=stabilize_options,  # type: ignore[arg-type]
-                   deinterlace=deinterlace, sequence=api.sequence_request(src, sequence))
-    outputs.check_name(base.src, "input")
-    if base.sequence is not None:
-        api.check_sequence_paths(images.resolve(base.src, base.sequence), base.dst)
-    elif not base.src.exists():
-        raise UsageError(f"input not found: {base.src}")
-    elif base.src.is_dir():
-        raise UsageError(f"input is a folder, not a file: {base.src}")
-    if info is None:
-        info = api.probe_input(base, tools)
-    plans, errors = [], []
-    for offset in offsets:
-        try:
-            plans.append(graph.plan(dataclasses.replace(base, offset=offset), info))
-        except UsageError as exc:
-            if not lenient:
-                raise
-            errors.append(exc)
-    if not plans:
-        raise errors[0]
-    stabilized = stabilize.attach(api.attach_picture(plans[0], tools), tools)
-    # --stabilize auto: its analysis (pass 1) and decision now, also for printed commands
-    stabilized = stabilize.settle(stabilized, tools, run=False)
-    return [dataclasses.replace(p, stabilizer=stabilized.stabilizer, picture=stabilized.picture,
-                                working_pix_fmt=stabilized.working_pix_fmt) for p in plans]
+    request = resolve.request(src, None, offsets[0], start=start, end=end, duration=duration,
+                              stabilize=stabilize_options or False, deinterlace=deinterlace,
+                              sequence=sequence, checked=False)
+    found = resolve.check_paths(request)
+    if found.sequence is not None:
+        resolve.check_sequence_paths(found.sequence, dst)
+    return controller.prepare_offsets(request, offsets, tools, lenient=lenient, found=found,
+                                      info=info)
 
 
 def _offset_label(plan: graph.Plan) -> str:
-    text = plan.options.offset.text
-    if plan.options.offset.is_duration:
+    text = plan.motion.offset.text
+    if plan.motion.offset.is_duration:
         return f"K={plan.k} ({text})"
     seconds = f"{float(Fraction(plan.k) / plan.info.fps):.3f}".rstrip("0").rstrip(".")
     return f"K={plan.k} ({seconds}s)"
@@ -125,10 +109,10 @@ T = TypeVar("T")
 
 def _recounting(name: str, attempt: Callable[[Optional[MediaInfo]], T]) -> T:
     """``attempt(None)`` (probing the input); when its run found the frames that decode to
-    differ from those listed (:class:`ffmotion.api.Recounted`), ``attempt`` again on them."""
+    differ from those listed (:class:`ffmotion.pipeline.controller.Recounted`), ``attempt`` again on them."""
     try:
         return attempt(None)
-    except api.Recounted as recounted:
+    except controller.Recounted as recounted:
         log.warning("%s: again, on the frames as they decode", name)
         return attempt(recounted.info)
 
@@ -137,15 +121,15 @@ def _run_checked(plan: graph.Plan, tools: runner.Tools, argv: list[str],
                  expected: Optional[int] = None, progress: bool = False) -> int:
     """Run ``argv`` (a graph over ``plan``'s input); when ffmpeg wrote nothing, another count
     than ``expected``, or failed on frames changing size, recount the input's frames
-    (:func:`ffmotion.api.recount`: raises Recounted when they are not those planned)."""
+    (:func:`ffmotion.pipeline.controller.recount`: raises Recounted when they are not those planned)."""
     try:
-        written = runner.run_ffmpeg(argv, total_frames=expected, progress=progress)
+        written = runner.run_ffmpeg(argv, total_frames=expected, progress=progress).frames
     except FFmpegFailed as exc:
-        if api.sizes_differ(exc):
-            api.recount(plan.info, tools)
+        if controller.sizes_differ(exc):
+            controller.recount(plan.info, tools)
         raise
     if written == 0 or (expected is not None and written != expected):
-        api.recount(plan.info, tools)
+        controller.recount(plan.info, tools)
     return written
 
 
@@ -221,7 +205,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
                                sequence=sequence, info=info))
         base = plans[0]
         outputs.check_target(dst_path, what="sheet", overwrite=overwrite,
-                             inputs=[base.options.src])
+                             inputs=[base.input.path])
         font = find_font(found.ffmpeg) if labels else None
         layout = views.sheet_layout(base, [(_offset_label(p), p.k) for p in plans], columns,
                                     cell_width, labels=font is not None)
@@ -239,7 +223,7 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
             argv = views.sheet_command(base, layout, found.ffmpeg, tmp, font, True)
             _run_checked(base, found, argv)
             if _has_empty_cell(tmp, layout, found):
-                api.recount(base.info, found)
+                controller.recount(base.info, found)
         return result
 
     return _recounting(Path(src).name, attempt)
@@ -359,13 +343,13 @@ def energy(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, i
                 runner.run_ffmpeg(argv, total_frames=base.span.count - min(p.k for p in plans),
                                   progress=progress)
             except FFmpegFailed as exc:
-                if api.sizes_differ(exc):
-                    api.recount(base.info, found)
+                if controller.sizes_differ(exc):
+                    controller.recount(base.info, found)
                 raise
             values = [views.parse_energy(f.read_text(), base.working_pix_fmt,
                                          base.info.display_size[0]) for f in files]
         if any(len(got) != plan.out_frames for plan, got in zip(plans, values)):
-            api.recount(base.info, found)
+            controller.recount(base.info, found)
         for plan, got in zip(plans, values):
             check_energy_frames(plan, len(got))
         first = base.span.first
@@ -448,7 +432,7 @@ def motion_map(src: Union[str, Path], dst: Union[str, Path], offset: Union[str, 
     def attempt(info: Optional[MediaInfo]) -> MapResult:
         plan = _plans(Path(src), dst_path, parse_offsets(str(offset)), found, start, end,
                       duration, stabilize_options, sequence=sequence, info=info)[0]
-        if dst_path == plan.options.src:
+        if dst_path == plan.input.path:
             raise UsageError(f"output is the input: {dst_path}")
         runner.check_output_path(dst_path, overwrite)
         n = plan.out_frames

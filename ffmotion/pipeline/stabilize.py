@@ -70,12 +70,12 @@ def content_hash(path: Path) -> str:
 def input_hash(plan: Plan) -> str:
     """:func:`content_hash` of the input file; of an image sequence, of every image's name
     and bytes, in order."""
-    if plan.options.sequence is None:
-        return content_hash(plan.options.src)
+    if plan.input.sequence is None:
+        return content_hash(plan.input.path)
     from ffmotion.media.sequence import resolve
 
     digest = hashlib.blake2b(digest_size=20)
-    for image in resolve(plan.options.src, plan.options.sequence).files:
+    for image in resolve(plan.input.path, plan.input.sequence).files:
         digest.update(os.fsencode(image.name) + b"\0" + content_hash(image).encode())
     return digest.hexdigest()
 
@@ -100,7 +100,7 @@ def attach(plan: Plan, tools: runner.Tools) -> Plan:
     Probes the build's filters once (cached per binary); warns when only deshake is there.
     Hashes the input for the cache key; runs nothing else.
     """
-    options = plan.options.stabilize
+    options = plan.motion.stabilize
     if options is None:
         return plan
     method = graph_extras.choose_method(runner.filters(tools.ffmpeg))
@@ -131,7 +131,7 @@ def with_stabilizer(plan: Plan, stab: graph_extras.Stabilizer) -> Plan:
     if not stab.active and stab.plain_pix_fmt:
         working = stab.plain_pix_fmt
     else:
-        working = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.options.look)
+        working = looks.working_format(working_pix_fmt(stab.pix_fmt), plan.motion.look)
     return dataclasses.replace(plan, stabilizer=stab, working_pix_fmt=working)
 
 

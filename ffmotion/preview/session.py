@@ -1,7 +1,7 @@
 """One previewed input: its settings, proxies, exact frames, energy timelines and renders.
 
-Settings arrive as the page's query parameters and become :class:`~ffmotion.core.options.Options`
-through the same constructors the command line uses (:func:`ffmotion.api.make_options` for a
+Settings arrive as the page's query parameters and become a :class:`~ffmotion.core.request.MotionRequest`
+through the same constructors the command line uses (:func:`ffmotion.pipeline.resolve.request` for a
 render), so a setting the CLI refuses is refused here with the same message. No parameter
 ever becomes a path: the render's file name is made here from the validated settings.
 """
@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, Optional, TypeVar
 
-from ffmotion import api, graph
-from ffmotion.pipeline import explore, presets, stabilize
+from ffmotion import graph
+from ffmotion.pipeline import controller, explore, presets, resolve, stabilize
 from ffmotion.core import looks
 from ffmotion.run import runner
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.core.looks import Look
-from ffmotion.core.options import FrameOffset, Options, StabilizeOptions, format_fps
+from ffmotion.core.request import MotionRequest, SequenceRequest, StabilizeOptions
+from ffmotion.core.units import FramesOrTime, format_fps
 from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.media.info import MediaInfo
-from ffmotion.media.probe import probe
 from ffmotion.graph import preview as preview_graph
 from ffmotion.graph import proxy as frames
 from ffmotion.preview import query as params
@@ -118,7 +118,7 @@ class Settings:
         return (self.mode, self.offset, self.look, self.start, self.end, self.stabilize)
 
     def option_args(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`ffmotion.api.make_options`."""
+        """Keyword arguments of :func:`ffmotion.pipeline.resolve.request`."""
         channels = self.look.rgb_offsets
         replaces = channels is not None and all(c.multiple is None for c in channels)
         given = None if replaces else self.offset  # rgb offsets in frames are the offsets
@@ -164,7 +164,7 @@ def parse_settings(given: Mapping[str, str]) -> Settings:
     if mode not in ("offset", "freeze"):
         raise UsageError(f"mode must be offset or freeze, not {mode!r}")
     offset = query.get("offset") or "1"
-    FrameOffset.parse(offset)
+    FramesOrTime.offset(offset)
     values: dict[str, Any] = {}
     for name in ("blend", "gain", "denoise", "threshold_edge", "threshold_on", "glow_mode"):
         if query.get(name):
@@ -216,19 +216,15 @@ class Session:
     def __init__(self, src: Path, tools: runner.Tools, out_dir: Optional[Path] = None,
                  width: int = DEFAULT_WIDTH, start: Optional[str] = None,
                  end: Optional[str] = None, proxy_limit: int = PROXY_LIMIT,
-                 sequence: Optional[api.SequenceRequest] = None) -> None:
+                 sequence: Optional[SequenceRequest] = None) -> None:
         self.src = src.absolute()
         # an image sequence (a folder, or a pattern/glob the user asked for) or one file
-        self.sequence = api.sequence_request(self.src, sequence)
+        self.sequence = resolve.sequence_request(self.src, sequence)
         if self.sequence is None and not self.src.is_file():
             raise UsageError(f"input not found: {src}")
         self.tools = tools
-        if self.sequence is not None:
-            self.info: MediaInfo = api.probe_input(
-                Options(src=self.src, dst=self.src.with_name("unused"), offset=FrameOffset.parse(1),
-                        sequence=self.sequence), tools)
-        else:
-            self.info = probe(self.src, tools)
+        self.info: MediaInfo = controller.probe(resolve.request(self.src, None,
+                                                                sequence=self.sequence), tools)
         self.out_dir = (out_dir or (self.src.parent if self.src.is_file() or self.sequence is None
                                     else self.info.path if self.src.is_dir()
                                     else self.src.parent)).absolute()
@@ -270,9 +266,9 @@ class Session:
         input is previewed from its start as far as ``limit`` bytes of proxy go."""
         total = self.info.frames
         if start is not None or end is not None:
-            options = Options(src=self.src, dst=self.src.with_name("preview.mp4"), offset="1",
-                              start=start, end=end)
-            span = graph.plan(options, self.info).span
+            ranged = resolve.request(self.src, None, sequence=self.sequence, start=start,
+                                     end=end, checked=False)
+            span = controller.plan_for(ranged, self.info, self.tools).span
             first, last = span.first, span.first + span.count
         else:
             frame = plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
@@ -329,23 +325,23 @@ class Session:
             self._plans.put(settings.key, made)
         return made
 
-    def options(self, settings: Settings, overwrite: bool = False,
-                checked: bool = False) -> Options:
-        """The render's options, made as the CLI makes them (:func:`ffmotion.api.make_options`):
-        frames, sizes, commands and renders all come from plans of these."""
-        return api.make_options(self.src, self.output_path(settings), overwrite=overwrite,
-                                sequence=self.sequence, checked=checked,
-                                **settings.option_args())
+    def request(self, settings: Settings, overwrite: bool = False,
+                checked: bool = False) -> MotionRequest:
+        """The render's request, made as the CLI makes it (:func:`resolve.request`): frames,
+        sizes, commands and renders all come from plans of it."""
+        return resolve.request(self.src, self.output_path(settings), overwrite=overwrite,
+                               sequence=self.sequence, checked=checked,
+                               **settings.option_args())
 
     def _make_plan(self, settings: Settings) -> graph.Plan:
-        options = self.options(settings)
-        plan = graph.plan(options, self.info)
-        if options.stabilize is None:
+        request = self.request(settings)
+        plan = controller.plan_for(request, self.info, self.tools)
+        if request.motion.stabilize is None:
             return plan
         # attach hashes the whole input (its cache key): once per range and format here, not
         # once per slider position. Its result depends on the range, the stabilize options
         # and the working format (which the look's rgb offsets / gray decide), nothing else.
-        key = (plan.span.first, plan.span.count, options.stabilize, plan.working_pix_fmt,
+        key = (plan.span.first, plan.span.count, request.motion.stabilize, plan.working_pix_fmt,
                settings.look.rgb_offsets is not None, settings.look.gray)
         with self._lock:
             known = self._attached.get(key)
@@ -381,13 +377,12 @@ class Session:
             cli += ["--framerate", str(self.sequence.framerate)]
         if overwrite:
             cli.append("--overwrite")
-            plan = dataclasses.replace(plan, options=dataclasses.replace(plan.options,
-                                                                         overwrite=True))
+            plan = dataclasses.replace(plan, request=plan.request.with_output(overwrite=True))
         return {
-            "describe": plan.describe(), "k": plan.k, "out_frames": plan.out_frames,
+            "describe": graph.describe(plan), "k": plan.k, "out_frames": plan.out_frames,
             "first": plan.span.first, "count": plan.span.count,
             "cli": shlex.join(cli),
-            "ffmpeg": [api.printable(argv) for argv in api.commands(plan, self.tools.ffmpeg)],
+            "ffmpeg": [shlex.join(argv) for argv in controller.commands(plan, self.tools.ffmpeg)],
             "output": str(dst), "exists": dst.exists(), "pix_fmt": plan.working_pix_fmt,
             "size": list(graph.output_size(plan)),
         }
@@ -463,8 +458,9 @@ class Session:
         stabilize.ensure_transforms(plan, self.tools)
         if plan.stabilizer is None and self.bounds != (0, self.info.frames):
             first, last = self.bounds  # the previewed part, selected as the CLI would
-            plan = graph.plan(dataclasses.replace(plan.options, start=f"{first}f",
-                                                  end=f"{last}f"), self.info)
+            ranged = plan.request.with_input(start=FramesOrTime.time(f"{first}f"),
+                                             end=FramesOrTime.time(f"{last}f"))
+            plan = controller.plan_for(ranged, self.info, self.tools)
             argv = preview_graph.proxy_command(self.tools.ffmpeg, plan, self.size,
                                                building.proxy.path, ranged=True)
         else:
@@ -626,7 +622,8 @@ class Session:
     def render(self, settings: Settings, overwrite: bool) -> Render:
         """Start the full-resolution job the CLI would run for these settings."""
         dst = self.output_path(settings)
-        plan = api.prepare(self.options(settings, overwrite, checked=True), self.tools, self.info)
+        plan = controller.prepare(self.request(settings, overwrite, checked=True), self.tools,
+                                  self.info)
         with self._lock:
             running = [r for r in self.renders.values() if r.state == "running"]
             if any(r.output == dst for r in running):
@@ -646,7 +643,7 @@ class Session:
 
         try:
             with self.ffmpeg_slot():
-                result = api.run(plan, self.tools, on_frames=seen)
+                result = controller.run(plan, self.tools, on_frames=seen)
             job.frames = result.frames
             job.state = "done"
         except FfmotionError as exc:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
+from ffmotion.core.names import sequence_file, sequence_regex
 from ffmotion.core.errors import FfmotionError, OutputBusy, UsageError, WriteFailed
 
 TEMP_MARK = ".ffmotion-tmp"
@@ -472,8 +473,6 @@ def starts_with(prefix: bytes) -> Callable[[Path], bool]:
 
 def sequence_files(pattern: Path) -> list[Path]:
     """Files that exist now under the names the sequence ``pattern`` expands to, in order."""
-    from ffmotion.graph.outputs import sequence_regex
-
     regex = sequence_regex(pattern)
     try:
         names = os.listdir(pattern.parent)
@@ -486,8 +485,6 @@ def sequence_files(pattern: Path) -> list[Path]:
 def sequence_done(pattern: Path) -> bool:
     """A finished set: its first file exists (it is moved into place last, see
     :func:`atomic_sequence`), so a set stopped halfway never counts as done."""
-    from ffmotion.graph.outputs import sequence_file
-
     return sequence_file(pattern, 1).exists()
 
 

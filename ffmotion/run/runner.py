@@ -10,19 +10,22 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Callable, Iterator, Optional
+from typing import IO, Any, Callable, Iterator, Optional
 
 from ffmotion.run import binaries
-from ffmotion.run import ahead, facts, outputs, procs
+from ffmotion.run import ahead, facts, outputs, procs, signals
+from ffmotion.run.stdin import Relay
 from ffmotion.core.errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -45,6 +48,14 @@ class Completed:
     returncode: int
     stdout: bytes
     stderr: str
+
+
+def cpus() -> int:
+    """The CPUs this process may run on: what x264 counts for its automatic thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> Tools:
@@ -299,51 +310,145 @@ def writing(argv: list[str]) -> Iterator[IO[bytes]]:
         raise drain.failure(proc.returncode)
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What an ffmpeg run wrote: video frames, and the stop signal that ended a stream run
+    (None: it ran to its end)."""
+
+    frames: int
+    stopped: Optional[str] = None
+
+
+RELAY = "relay"  # run_ffmpeg's stdin: this process's stdin, its head first (run.stdin)
+STOP_GRACE = 15.0  # seconds ffmpeg may take to finalize the output after the stop signal
+
+
 def run_ffmpeg(
     argv: list[str],
     total_frames: Optional[int] = None,
     progress: bool = False,
     on_frames: Optional[Callable[[int], None]] = None,
-) -> int:
-    """Run an ffmpeg command to completion; return the video frames it wrote.
+    *,
+    stdin: "Optional[int | str]" = None,
+    to_stdout: bool = False,
+    stoppable: bool = False,
+) -> Ran:
+    """Run an ffmpeg command until it ends; return what it wrote (:class:`Ran`).
 
-    ``argv`` is the command as :func:`graph.command` builds it (binary first); the runner adds
-    only flags that do not change the output: ``-loglevel error -nostats -progress pipe:1``.
+    ``argv`` is the command as :func:`ffmotion.graph.command` builds it (binary first); the
+    runner adds only flags that do not change the output: ``-loglevel error -nostats
+    -progress pipe:N`` (progress on a pipe of its own, so ffmpeg's stdout stays free).
     ``progress`` shows a bar on stderr; ``on_frames`` is called with the frames done so far.
+    ``stdin``: None (nothing), :data:`RELAY` (this process's stdin, the probe's head first)
+    or a descriptor (stdin held seekably). ``to_stdout``: ffmpeg writes to our stdout.
+    ``stoppable``: a stream, whose stop signal (Ctrl-C, SIGTERM) asks ffmpeg to finish the
+    output (one SIGINT, its stdin closed; killed after :data:`STOP_GRACE`) instead of
+    killing it; :attr:`Ran.stopped` then names the signal.
     """
-    full = [argv[0], "-loglevel", "error", "-nostats", "-progress", "pipe:1", *argv[1:]]
-    bar = _progress_bar(total_frames) if progress else None
+    read_end, write_end = os.pipe()
+    full = [argv[0], "-loglevel", "error", "-nostats", "-progress", f"pipe:{write_end}",
+            *argv[1:]]
+    bar = _bar(total_frames) if progress else None
+    log.debug("run: %s", shlex.join(full))
     try:
-        proc, drain = _start(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        proc = procs.popen(full, on_start=_track,
+                           stdin=(subprocess.PIPE if stdin == RELAY else
+                                  subprocess.DEVNULL if stdin is None else stdin),
+                           stdout=sys.stdout.fileno() if to_stdout else subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, pass_fds=(write_end,))
     except KeyboardInterrupt:  # a signal while the child starts (a started one is tracked)
-        if bar is not None:
-            with contextlib.suppress(Exception):
-                bar.close()
+        os.close(read_end)
+        _close_bar(bar)
         stop_children()
         raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
+    finally:
+        os.close(write_end)
+    drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
+    _drains[proc] = drain
+    relayed = Relay(proc.stdin) if stdin == RELAY else None
+    counter = _Progress(bar, on_frames)
+    stopped: Optional[str] = None
+    reader = os.fdopen(read_end, "rb")
     try:
-        assert proc.stdout is not None
-        done_frames = 0
-        for raw in iter(proc.stdout.readline, b""):
-            key, _, value = raw.decode("ascii", "replace").strip().partition("=")
-            if key == "frame" and value.isdigit():
-                frames = int(value)
-                if bar is not None:
-                    bar.update(frames - done_frames)
-                done_frames = frames
-                if on_frames is not None:
-                    on_frames(frames)
+        try:
+            counter.follow(reader)
+        except KeyboardInterrupt:
+            if not stoppable:
+                raise
+            stopped = signals.received() or "SIGINT"
+            _finish(proc)
+            if relayed is not None:  # ffmpeg may be waiting for stdin: give it the end
+                relayed.stop()
+            try:
+                counter.follow(reader)
+            except KeyboardInterrupt:  # a second one (where signals are not handled)
+                raise Interrupted("interrupted twice: ffmpeg killed, no output written") from None
         proc.wait()
     except KeyboardInterrupt:
         raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
     finally:
         _kill(proc)
-        if bar is not None:
-            with contextlib.suppress(Exception):  # a terminal gone (SIGHUP) must not mask the error
-                bar.close()
-    if proc.returncode != 0:
-        raise drain.failure(proc.returncode)
-    return done_frames
+        if relayed is not None:
+            relayed.finish()
+        reader.close()
+        _close_bar(bar)
+    code = proc.returncode
+    if stopped is not None:
+        if code not in (0, 255) or not counter.ended:
+            raise Interrupted(f"interrupted: ffmpeg did not finish the output within "
+                              f"{STOP_GRACE:g} s (exit {code}): no output written")
+    elif code != 0:
+        raise drain.failure(code)
+    return Ran(counter.frames, stopped)
+
+
+def _finish(proc: "subprocess.Popen[bytes]") -> None:
+    """Ask ffmpeg to finish (one SIGINT), and kill it if it has not within STOP_GRACE."""
+    with contextlib.suppress(OSError):
+        proc.send_signal(signal.SIGINT)
+    timer = threading.Timer(STOP_GRACE, procs.kill, args=(proc,))
+    timer.daemon = True
+    timer.start()
+
+
+class _Progress:
+    """Follows ``-progress`` lines: frames written, and whether ffmpeg said ``progress=end``."""
+
+    def __init__(self, bar: Any, on_frames: Optional[Callable[[int], None]]) -> None:
+        self.bar = bar
+        self.on_frames = on_frames
+        self.frames = 0
+        self.ended = False
+
+    def follow(self, reader: IO[bytes]) -> None:
+        for raw in iter(reader.readline, b""):
+            key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+            if key == "frame" and value.isdigit():
+                frames = int(value)
+                if self.bar is not None:
+                    self.bar.update(frames - self.frames)
+                self.frames = frames
+                if self.on_frames is not None:
+                    self.on_frames(frames)
+            elif key == "progress" and value == "end":
+                self.ended = True
+
+
+def _bar(total: Optional[int]) -> Any:
+    """A progress bar on stderr; without a total (a stream) a count and a rate, no ETA."""
+    if total:
+        return _progress_bar(total)
+    from tqdm import tqdm  # imported here: only runs with a terminal need it
+
+    return tqdm(total=None, unit="frame", file=sys.stderr, leave=False,
+                bar_format="{n_fmt} frames [{elapsed}, {rate_fmt}] (Ctrl-C stops and keeps "
+                           "the output)")
+
+
+def _close_bar(bar: Any) -> None:
+    if bar is not None:
+        with contextlib.suppress(Exception):  # a terminal gone (SIGHUP) must not mask the error
+            bar.close()
 
 
 def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]

@@ -12,12 +12,15 @@ import os
 import select
 import stat
 import sys
+import threading
 import time
-from typing import Optional
+from typing import IO, Optional
 
 from ffmotion.core.errors import MediaError
 
 HEAD_BYTES_MAX = 64 * 2**20  # the most of stdin held in memory to be read seekably
+RELAY_CHUNK = 1 << 20
+RELAY_JOIN = 2.0  # seconds the relay thread gets to end once ffmpeg is gone
 
 
 class _StdinHead:
@@ -105,3 +108,53 @@ def hold_stdin(wait: float) -> int:
     _HEAD.data = b""
     _HEAD.held = held
     return held
+
+
+class Relay:
+    """Copies the stdin head, then stdin, to ffmpeg on a thread, and closes ffmpeg's stdin at
+    the end of stdin or on :meth:`stop`: a pipe that stays open but quiet must not keep
+    ffmpeg waiting for input once the run is stopped (it then finishes the output)."""
+
+    def __init__(self, sink: Optional[IO[bytes]]) -> None:
+        assert sink is not None
+        self.sink = sink
+        self._wake_read, self._wake_write = os.pipe()
+        self.thread = threading.Thread(target=self._run, name="ffmotion-stdin-relay",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """End the relay: ffmpeg's stdin is closed (it reads the end of the stream)."""
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def finish(self) -> None:
+        """Stop the relay and release its wake-up pipe once the thread is done (a thread
+        stuck writing to a dead ffmpeg keeps it: its descriptors must not be reused)."""
+        self.stop()
+        self.thread.join(timeout=RELAY_JOIN)
+        if not self.thread.is_alive():
+            for fd in (self._wake_read, self._wake_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _run(self) -> None:
+        head, ended = take_stdin_head()
+        try:
+            self.sink.write(head)
+            self.sink.flush()
+            fd = sys.stdin.fileno()
+            while not ended:
+                ready, _, _ = select.select([fd, self._wake_read], [], [])
+                if self._wake_read in ready:
+                    break
+                chunk = os.read(fd, RELAY_CHUNK)
+                if not chunk:
+                    break
+                self.sink.write(chunk)
+                self.sink.flush()
+        except (OSError, ValueError):
+            pass  # ffmpeg stopped reading (it finished, failed or was stopped)
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.sink.close()

@@ -11,15 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 # public name -> the module that holds it
 _PUBLIC = {
     "Result": "api", "build_command": "api", "extract": "api", "ffmpeg_path": "api",
     "make_request": "api", "motion_stream": "api",
     "FfmotionError": "core.errors", "MediaError": "core.errors", "UsageError": "core.errors",
     "motion_video": "graph",
-    "Look": "core.looks", "PRESETS": "core.looks",
+    "Look": "core.looks", "PRESETS": "core.looks", "__version__": "core.version",
     "EncodeOptions": "core.request", "FramesOrTime": "core.units", "MotionRequest": "core.request",
     "StabilizeOptions": "core.request",
 }
@@ -27,7 +25,7 @@ _PUBLIC = {
 __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
     "EncodeOptions", "FfmotionError", "FramesOrTime", "Look", "MediaError", "MotionRequest",
     "PRESETS", "Result", "StabilizeOptions", "UsageError", "build_command", "extract",
-    "ffmpeg_path", "make_request", "motion_stream", "motion_video",
+    "ffmpeg_path", "make_request", "motion_stream", "motion_video", "__version__",
 ]
 
 if TYPE_CHECKING:
@@ -35,6 +33,7 @@ if TYPE_CHECKING:
     from ffmotion.core.errors import FfmotionError, MediaError, UsageError
     from ffmotion.graph import motion_video
     from ffmotion.core.looks import PRESETS, Look
+    from ffmotion.core.version import __version__
     from ffmotion.core.request import EncodeOptions, MotionRequest, StabilizeOptions
     from ffmotion.core.units import FramesOrTime
 

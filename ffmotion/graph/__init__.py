@@ -12,6 +12,7 @@ from ffmotion.graph.command import command, demo_command, demo_source, output, t
 from ffmotion.graph.describe import describe
 from ffmotion.graph.encode import (CONTAINERS, ENCODER_RATES, KEEP_EXTENSION, ONE_RATE_CONTAINERS,
                                    audio_args, audio_tracks, check_output_format, check_quality,
+                                   check_toolchain,
                                    check_rate, container, delivered_frames, encoder_threads,
                                    encoders_needed, frames_within, hdr_warning, kept_subtitles,
                                    output_size, shaping, subtitle_plan, video_args)
@@ -22,7 +23,7 @@ from ffmotion.graph.plan import Plan, channel_offsets, dual_timing, plan, range_
 __all__ = [
     "BITEXACT", "CONTAINERS", "ENCODER_RATES", "GLOBAL_ARGS", "KEEP_EXTENSION",
     "ONE_RATE_CONTAINERS", "Plan", "audio_args", "audio_tracks", "channel_offsets",
-    "check_output_format", "check_quality", "check_rate", "command", "container",
+    "check_output_format", "check_quality", "check_rate", "check_toolchain", "command", "container",
     "delivered_frames", "demo_command", "demo_source", "describe", "dual_timing",
     "encoder_threads", "encoders_needed", "frames_within", "hdr_warning", "kept_subtitles",
     "motion_video", "output", "output_size", "plan", "prelude", "range_timing",

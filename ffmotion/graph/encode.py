@@ -19,6 +19,7 @@ from ffmotion.core.request import OutputSpec
 from ffmotion.core.units import format_fps
 from ffmotion.media.info import MediaInfo
 from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
+from ffmotion.core.caps import Caps
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.picture import output_args as picture_output_args
 from ffmotion.graph.plan import Plan
@@ -646,3 +647,21 @@ def _sliced_threads(encode: dict[str, Any]) -> bool:
     """x264 runs slice threads instead of frame threads (tune zerolatency, sliced-threads)."""
     return ("zerolatency" in str(encode.get("tune", ""))
             or "sliced-threads=1" in str(encode.get("x264-params", "")))
+
+
+def check_toolchain(plan: Plan, caps: Caps) -> None:
+    """Refuse a plan this ffmpeg cannot write (``caps``' encoders and pixel formats, where
+    they were read): an encoder it lacks, a pixel format it does not know."""
+    output = plan.output
+    kind = outs.output_kind(output.path)
+    for codec in encoders_needed(plan):
+        if caps.encoders is None or codec in caps.encoders:
+            continue
+        if kind != "video" and output.encode.codec is None:
+            raise UsageError(f"this ffmpeg ({caps.ffmpeg}) cannot write {output.path.suffix} "
+                             f"files: it has no {codec} encoder")
+        raise UsageError(f"unknown codec for this ffmpeg ({caps.ffmpeg}): {codec} "
+                         "(ffmpeg -encoders lists the available ones)")
+    wanted = output.encode.pix_fmt
+    if wanted is not None and caps.pix_fmts is not None and wanted not in caps.pix_fmts:
+        raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")

@@ -19,7 +19,8 @@ from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
 from ffmotion.core.request import InputSpec, Mode, MotionRequest, MotionSpec, OutputSpec, Strategy
 from ffmotion.core.units import FramesOrTime
 from ffmotion.graph.extras import FrameRange, Stabilizer, frame_range
-from ffmotion.graph.picture import Picture, frame_size, picture_for
+from ffmotion.core.caps import Caps
+from ffmotion.graph.picture import Picture, Resize, choose_deinterlacer, frame_size, picture_for
 from ffmotion.graph.timing import Timing, plan_timing, select
 
 from ffmotion.graph.cut import ChunkCut
@@ -92,11 +93,13 @@ class Plan:
         return index.end_time(first + self.out_frames - 1, self.info.fps) - index.times[first]
 
 
-def plan(request: MotionRequest, info: MediaInfo, cpus: int = 1) -> Plan:
-    """Resolve the offset against the input; reject offsets the input is too short for.
-    ``cpus``: the CPUs the run may use (see :attr:`Plan.cpus`)."""
+def plan(request: MotionRequest, info: MediaInfo, caps: Caps = Caps()) -> Plan:
+    """Resolve the offset against the input; reject offsets the input is too short for;
+    choose what depends on the toolchain (``caps``: the deinterlacer this ffmpeg has, the
+    CPUs x264 counts)."""
+    cpus = caps.cpus
     if not info.input.seekable:  # stdin, a URL, a device: length unknown
-        return plan_stream(request, info, cpus)
+        return plan_stream(request, info, caps)
     motion = request.motion
     k = motion.offset.to_frames(info.fps)
     span = frame_range(request.input, info)
@@ -130,7 +133,7 @@ def plan(request: MotionRequest, info: MediaInfo, cpus: int = 1) -> Plan:
     return Plan(request, info, k, out_frames, working, channel_ks,
                 frames=None if span.is_whole else span,
                 strategy=choose_strategy(motion, info, deepest, working),
-                picture=picture_for(info, request.input.deinterlace, resize),
+                picture=_picture(info, request.input.deinterlace, caps, resize),
                 timing=range_timing(info, span, out_frames if motion.mode == "offset" else None),
                 cpus=cpus)
 
@@ -139,7 +142,14 @@ def _frames(point: FramesOrTime, fps: Fraction) -> int:
     return point.to_frames(fps)
 
 
-def plan_stream(request: MotionRequest, info: MediaInfo, cpus: int = 1) -> Plan:
+def _picture(info: MediaInfo, deinterlace: bool, caps: Caps,
+             resize: Optional[Resize] = None) -> Picture:
+    """The picture prelude, with a deinterlacer this ffmpeg has."""
+    chosen = picture_for(info, deinterlace, resize)
+    return choose_deinterlacer(chosen, caps.filters) if caps.filters is not None else chosen
+
+
+def plan_stream(request: MotionRequest, info: MediaInfo, caps: Caps = Caps()) -> Plan:
     """The :class:`Plan` for an input of unknown length (stdin, a URL, a device)."""
     motion, wanted = request.motion, request.input
     if motion.stabilize is not None:
@@ -174,8 +184,8 @@ def plan_stream(request: MotionRequest, info: MediaInfo, cpus: int = 1) -> Plan:
     working = working_format(working_pix_fmt(info.pix_fmt), motion.look)
     timing = Timing(skip=first, count=count, start_time=Fraction(first) / fps)
     return Plan(request, info, k, out_frames, working, channel_ks, frames=None,
-                strategy="split", picture=picture_for(info, wanted.deinterlace),
-                timing=timing, cpus=cpus)
+                strategy="split", picture=_picture(info, wanted.deinterlace, caps),
+                timing=timing, cpus=caps.cpus)
 
 
 def range_timing(info: MediaInfo, span: FrameRange, out_frames: Optional[int]) -> Timing:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Optional, Sequence, Union
 
-from ffmotion import __version__
+from ffmotion.core.version import __version__
 from ffmotion.run import outputs
 from ffmotion.jobs.records import STATUSES, Outcome, Record
 

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ffmotion import __version__, graph
+from ffmotion import graph
+from ffmotion.core.version import __version__
 from ffmotion.pipeline import controller
 from ffmotion.pipeline import stabilize
 from ffmotion.graph import outputs as graph_outputs

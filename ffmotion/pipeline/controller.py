@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from ffmotion import graph
+from ffmotion.core.caps import Caps
 from ffmotion.core.errors import FFmpegFailed, UsageError, field
 from ffmotion.core.names import is_sequence, output_kind
 from ffmotion.core.request import Mode, MotionRequest
@@ -66,9 +67,19 @@ def probe(request: MotionRequest, tools: runner.Tools,
     return probing.probe(wanted.path, tools, wanted.video_stream)
 
 
+def caps_for(request: MotionRequest, tools: runner.Tools) -> Caps:
+    """What the planner needs to know of this ffmpeg for ``request``: the filter list only
+    where a filter's presence decides (deinterlacing, stabilization), the pixel formats
+    only for an output format asked for by name."""
+    output = request.output
+    return runner.caps(tools, with_filters=request.input.deinterlace
+                       or request.motion.stabilize is not None,
+                       with_pix_fmts=output is not None and output.encode.pix_fmt is not None)
+
+
 def plan_for(request: MotionRequest, info: MediaInfo, tools: runner.Tools) -> graph.Plan:
-    """The pure plan of ``request`` on ``info``, for the CPUs this run may use."""
-    return graph.plan(request, info, cpus=runner.cpus())
+    """The pure plan of ``request`` on ``info``, with what this ffmpeg can do."""
+    return graph.plan(request, info, caps_for(request, tools))
 
 
 def prepare(request: MotionRequest, tools: runner.Tools,
@@ -98,11 +109,10 @@ def prepare(request: MotionRequest, tools: runner.Tools,
 
 
 def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
-    """``plan`` with a deinterlacer this ffmpeg has (bwdif, else yadif); warns about an
-    interlaced input processed without ``deinterlace``."""
+    """Warns about an interlaced input processed without ``deinterlace``, or a progressive
+    one deinterlaced (the plan chose the deinterlacer this ffmpeg has)."""
     chosen = plan.picture
     if chosen is not None and chosen.deinterlace is not None:
-        chosen = graph_picture.choose_deinterlacer(chosen, runner.filters(tools.ffmpeg))
         if not plan.info.interlaced:
             log.warning("%s is not flagged interlaced (field order: %s): %s "
                         "deinterlaces every frame anyway, which softens progressive footage",
@@ -111,31 +121,19 @@ def attach_picture(plan: graph.Plan, tools: runner.Tools) -> graph.Plan:
         warning = graph_picture.interlace_warning(plan.info)
         if warning:
             log.warning("%s", warning)
-    return dataclasses.replace(plan, picture=chosen)
+    return plan
 
 
 def check_encoders(plan: graph.Plan, tools: runner.Tools) -> None:
     """The encoders, encoder options and pixel format the plan writes with exist in this
     ffmpeg; warns where HDR input goes into an 8-bit output."""
     output = plan.output
-    # listed by the same process that checked the binary (runner.tools): no process start here
-    available = runner.encoders(tools.ffmpeg)
-    kind = output_kind(output.path)
-    for codec in graph.encoders_needed(plan):
-        if codec not in available and kind != "video" and output.encode.codec is None:
-            raise UsageError(f"this ffmpeg ({tools.ffmpeg}) cannot write {output.path.suffix} "
-                             f"files: it has no {codec} encoder")
-        if codec not in available:
-            raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
-                             "(ffmpeg -encoders lists the available ones)")
+    graph.check_toolchain(plan, caps_for(plan.request, tools))
     check_encoder_opts(plan, tools)
     if output.sink is None or output.sink.kind == "file":
         hdr = graph.hdr_warning(plan)
         if hdr:
             log.warning("%s", hdr)
-    wanted = output.encode.pix_fmt
-    if wanted is not None and wanted not in runner.pix_fmts(tools.ffmpeg):
-        raise UsageError(f"unknown pixel format: {wanted} (ffmpeg -pix_fmts lists them)")
 
 
 def check_encoder_opts(plan: graph.Plan, tools: runner.Tools) -> None:

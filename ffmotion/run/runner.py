@@ -26,6 +26,7 @@ from typing import IO, Any, Callable, Iterator, Optional
 from ffmotion.run import binaries
 from ffmotion.run import ahead, facts, outputs, procs, signals
 from ffmotion.run.stdin import Relay
+from ffmotion.core.caps import Caps
 from ffmotion.core.errors import FFmpegFailed, Interrupted, ToolError
 
 log = logging.getLogger("ffmotion")
@@ -56,6 +57,16 @@ def cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
+
+
+def caps(found: "Tools", with_filters: bool = False, with_pix_fmts: bool = False) -> Caps:
+    """What ``found``'s ffmpeg and this machine can do (:class:`~ffmotion.core.caps.Caps`):
+    the encoders (remembered per binary), the filters and pixel formats when asked for (a
+    process start each, the first time in a process), the CPUs this process may use."""
+    return Caps(ffmpeg=found.ffmpeg, version=found.version, encoders=encoders(found.ffmpeg),
+                filters=filters(found.ffmpeg) if with_filters else None,
+                pix_fmts=pix_fmts(found.ffmpeg) if with_pix_fmts else None,
+                cpus=cpus())
 
 
 def tools(explicit_ffmpeg: Optional[str] = None, use_ffprobe: bool = True) -> Tools:

@@ -80,10 +80,6 @@ class StabilizedChunks:
         self.files[path] = text
         return dataclasses.replace(self.stab, corrections=path)
 
-    @property
-    def end(self) -> int:
-        return self.first + self.keep
-
 
 def trail_warmup(decay: float, depth: int) -> Optional[int]:
     """Motion frames a trail needs before a chunk to be exact; None: all of them (D = 1)."""

@@ -103,6 +103,10 @@ def seconds_text(value: Fraction) -> str:
 
 # -- stabilization ------------------------------------------------------------------------------
 
+# how the camera is corrected: locked (tripod), smoothed, held frame to frame, or not at all
+Transform = Literal["tripod", "smooth", "static", "none"]
+
+
 @dataclass(frozen=True)
 class Stabilizer:
     """A resolved stabilization: which filter, in which format, with which transforms file."""
@@ -115,7 +119,7 @@ class Stabilizer:
     # what --stabilize auto chose after its analysis (options then hold the concrete
     # smoothing); "static": smoothing 0 on the frame-to-frame path (the whole camera path
     # removed, vid.stab's simulated static camera); "none": no transform at all
-    decided: Optional[Literal["tripod", "smooth", "static", "none"]] = None
+    decided: Optional[Transform] = None
     content: str = ""  # the input's content hash (the cache key of a second pass 1)
     # vid.stab's per-frame motions from the transforms (old text format, relative): what
     # pass 2 reads, so that a chunked run can apply the very same corrections
@@ -126,7 +130,7 @@ class Stabilizer:
     # its choice (with the camera path's choice where none won)
     residual: Optional[tuple[float, float]] = None
     reason: str = ""  # --stabilize auto: what the camera path showed
-    shortlist: tuple[str, ...] = ()  # --stabilize auto: the candidates it measures, in order
+    shortlist: tuple[Transform, ...] = ()  # --stabilize auto: the candidates it measures, in order
     # the plan's working format without stabilization: what it runs in when auto decides
     # on none (the 8-bit pix_fmt is then only for the analysis)
     plain_pix_fmt: str = ""

@@ -67,7 +67,7 @@ def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
         channels = [_pair(channel, kc, mode, look, gray, other, timing)
                     for channel, kc, other in zip(looks.split_channels(indexed), channel_ks,
                                                   seconds)]
-        blended = looks.merge_channels(*channels, pix_fmt)
+        blended = looks.merge_channels(channels[0], channels[1], channels[2], pix_fmt)
     else:
         blended = _pair(indexed, k, mode, look, pix_fmt or "", again, timing, second_at_k)
     if not look.is_classic:

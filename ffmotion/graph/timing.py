@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 EXACT_DOUBLE = 2**53
 # a seek is worth it when it skips more than this much of the input
@@ -83,7 +83,7 @@ def seconds_text(value: Fraction) -> str:
     return f"{float(value):.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def plan_timing(times: tuple[Fraction, ...], keyframes: tuple[int, ...], fps: Fraction,
+def plan_timing(times: Sequence[Fraction], keyframes: Sequence[int], fps: Fraction,
                 first: int, count: int, total: int, constant: bool,
                 out_frames: Optional[int], time_base: Fraction) -> Timing:
     """Seek, selection and timing for frames ``first .. first+count-1`` of ``total``.

@@ -291,7 +291,9 @@ def _input_section(stderr: str) -> list[str]:
 
 def _top_level_split(text: str) -> list[str]:
     """Split an ffmpeg stream description on commas outside parentheses/brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    current: list[str] = []
     for ch in text:
         if ch in "([":
             depth += 1

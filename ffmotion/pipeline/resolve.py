@@ -58,7 +58,7 @@ def sequence_request(src: PathLike, sequence: Union[bool, SequenceRequest, None]
     folder (always a sequence); None: a plain file, read literally."""
     if isinstance(sequence, SequenceRequest):
         return sequence
-    if sequence or framerate is not None or images.wants_sequence(src):
+    if sequence or framerate is not None or images.wants_sequence(Path(os.fspath(src))):
         return SequenceRequest.parse(framerate)
     return None
 

@@ -357,7 +357,7 @@ def load_corrections(plan: Plan) -> list[corrections.Correction]:
     raw, _ = _read_nofollow(stab.motions, 1 << 30)
     motions = corrections.parse_motions(raw.decode("ascii"))
     width, height = plan.info.display_size
-    return corrections.camera_path(motions, 0 if stab.tripod else stab.options.smoothing,
+    return corrections.camera_path(motions, 0 if stab.tripod else stab.options.smoothing or 0,
                                    width, height, relative=not stab.tripod)
 
 
@@ -571,7 +571,7 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
                                                      shortlist=candidates(choice)))
 
 
-Transform = Literal["tripod", "smooth", "static", "none"]
+Transform = graph_extras.Transform
 
 
 def variant(plan: Plan, stab: graph_extras.Stabilizer, transform: Transform,

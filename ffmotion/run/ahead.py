@@ -123,7 +123,8 @@ def discard() -> None:
         left = list(_started.values())
         _started.clear()
     for proc in left:
-        log.debug("not the probe this run made, stopped: %s", shlex.join(proc.args))
+        argv = proc.args if isinstance(proc.args, (list, tuple)) else [proc.args]
+        log.debug("not the probe this run made, stopped: %s", shlex.join(str(a) for a in argv))
         procs.kill(proc)
         try:
             proc.communicate(timeout=10)

@@ -595,14 +595,14 @@ def check_set(files: FileSet, *, overwrite: bool, inputs: Iterable[PathLike] = (
     """:func:`check_target` for a :class:`FileSet`: no input is (or links to) a name of the
     set; no existing member is an input, another output, or anything but a regular file;
     none exists unless ``overwrite``."""
-    inputs = [Path(src) for src in inputs]
-    for src in inputs:
+    read = [Path(src) for src in inputs]
+    for src in read:
         if files.holds(src):
             raise UsageError(f"{files.what} {files.shown} would write over the input "
                              f"{shown(src)}: refusing (choose another name or folder)")
     found = files.members()
     for path in found:
-        for src in inputs:
+        for src in read:
             if same_file(path, src):
                 raise UsageError(f"{files.what} file {shown(path)} is the input "
                                  f"{shown(src)}: refusing to replace it")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib
 import json
 import os
 import re
@@ -482,6 +483,16 @@ def markdown(report: dict[str, Any]) -> str:
                              [[c["name"], c["wall_s"], c["cpu_s"],
                                e["ratios"].get(c["name"], 1.0), c["note"]]
                               for c in e["contenders"]]))
+    # the sections that are benchmarks of their own, in their own tables
+    for key, name, title in (("encoder_defaults", "bench_encoders", "Encoder defaults"),
+                             ("stabilize", "bench_stabilize", "Stabilization"),
+                             ("chunks", "bench_chunks", "Chunks"),
+                             ("live", "bench_live", "Live latency"),
+                             ("preview", "bench_preview", "Preview")):
+        if report.get(key):
+            module = importlib.import_module(f"benchmarks.{name}")
+            out.append(f"\n### {title} (benchmarks.{name})\n")
+            out.append(module.markdown(report[key]))
     return "\n".join(out) + "\n"
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The preview's two speed figures, measured in a real browser (Playwright + system Chromium).
 
 * **update latency**: from the input event (offset or a look control changed in the page) to
@@ -7,13 +6,13 @@
 * **playback**: frames drawn per second while playing the motion picture from frame 0, and
   how many were skipped to keep pace with the clip's frame rate.
 
-    python scripts/bench_preview.py                     # 1080p30 10 s input, 1280x720 preview
-    python scripts/bench.py --sections preview          # the same, as a section of bench.py
+    python -m benchmarks.bench_preview --quick --out /tmp/ffmotion-quick   # 360p, 2 s input
+    python -m benchmarks.bench_preview       # 1080p30 10 s input, 1280x720 preview
+    python -m benchmarks.bench --sections preview   # the same, as a section of bench
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import select
 import shutil
@@ -26,18 +25,12 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from benchmarks.common import (ROOT, ClipSpec, add_arguments, ensure_clip, loadavg, parse_size,
+                               percentile, publish, table, tools as find_tools)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def _start(src: Path, ffmpeg_bin: str, width: int, out: Path) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
@@ -45,7 +38,7 @@ def _start(src: Path, ffmpeg_bin: str, width: int, out: Path) -> tuple[subproces
     proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", str(src),
                              "--no-browser", "--port", "0", "--width", str(width), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                            cwd=HERE.parent)
+                            cwd=ROOT)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     url = proc.stdout.readline().decode().strip() if ready else ""
@@ -105,7 +98,7 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
                                                    "window.ffmotionPreview.changedAt"))
                         parts.append(page.evaluate("window.ffmotionPreview.timing"))
                     results[f"{what}_ms"] = {"p50": round(statistics.median(times), 1),
-                                             "p95": round(_percentile(times, 0.95), 1),
+                                             "p95": round(percentile(times, 0.95), 1),
                                              "max": round(max(times), 1), "n": len(times),
                                              "fetch_p50": round(statistics.median(
                                                  p["fetch"] for p in parts), 1),
@@ -134,33 +127,48 @@ def run(src: Path, ffmpeg_bin: str, width: int = 1280, samples: int = 40,
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    results["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    results["loadavg"] = loadavg()
     return results
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """Both figures as tables."""
+    out = [f"input {report['input']} at {report['fps']} fps ({report['frames']} frames), "
+           f"preview {report['preview']}; first exact frame after "
+           f"{report['first_exact_frame_s']} s; load average {report['loadavg']}", ""]
+    out.append(table(["update (input event to exact frame drawn)", "p50 ms", "p95 ms", "max ms",
+                      "n", "fetch p50 ms", "draw p50 ms"],
+                     [[what, r["p50"], r["p95"], r["max"], r["n"], r["fetch_p50"], r["draw_p50"]]
+                      for what, r in (("offset", report["offset_ms"]),
+                                      ("gain", report["gain_ms"]))]))
+    play = report["playback"]
+    out += ["", f"Playback: {play['drawn']} frames drawn, {play['skipped']} skipped in "
+                f"{play['seconds']} s: {play['fps_shown']} frames/s shown."]
+    return "\n".join(out) + "\n"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    from ffmotion.run import runner
-
-    import bench  # noqa: E402  (scripts/bench.py: the shared clip generator)
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", default="1920x1080")
-    p.add_argument("--seconds", type=int, default=10)
-    p.add_argument("--width", type=int, default=1280, help="preview width (default 1280)")
-    p.add_argument("--samples", type=int, default=40)
-    p.add_argument("--ffmpeg", help="ffmpeg binary (default: the one ffmotion finds)")
-    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ffmotion-bench")
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_preview",
+                                description=__doc__.split("\n\n")[0])
+    add_arguments(p, "bench-preview",
+                  quick="a 360p 2 s input, 640 px preview, 5 samples, 2 s of playback")
+    p.add_argument("--size", type=parse_size, default=None, help="input size (default 1080p)")
+    p.add_argument("--seconds", type=int, default=None, help="input length (default 10)")
+    p.add_argument("--width", type=int, default=None, help="preview width (default 1280)")
+    p.add_argument("--samples", type=int, default=None, help="settings timed (default 40)")
+    p.add_argument("--play-seconds", type=float, default=None, help="default 8")
+    p.add_argument("--chromium", help="Chromium binary (default: chromium on PATH)")
     args = p.parse_args(argv)
-    w, h = (int(v) for v in args.size.split("x"))
-    tools = runner.tools(args.ffmpeg)
-    args.cache.mkdir(parents=True, exist_ok=True)
-    src = bench.ensure_clip(bench.ClipSpec(w, h, args.seconds), args.cache, tools.ffmpeg)
-    result = run(src, tools.ffmpeg, args.width, args.samples)
-    result["ffmpeg"] = f"{tools.ffmpeg} ({tools.version})"
-    print(json.dumps(result, indent=2))
-    return 0
+    quick = args.quick
+    w, h = args.size or ((640, 360) if quick else (1920, 1080))
+    tools = find_tools(args.ffmpeg)
+    src = ensure_clip(ClipSpec(w, h, args.seconds or (2 if quick else 10)), args.cache,
+                      tools.ffmpeg)
+    result = run(src, tools.ffmpeg, args.width or (640 if quick else 1280),
+                 args.samples or (5 if quick else 40),
+                 args.play_seconds or (2.0 if quick else 8.0), args.chromium)
+    return publish(args, tools, result, markdown)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
     sys.exit(main())

@@ -1,31 +1,41 @@
-"""``bench.py --sections chunks``: one input over several workers (ffmotion --chunks).
+"""One input over several workers (ffmotion --chunks); also ``bench --sections chunks``.
 
 * per-chunk overhead: the same clip as 1 chunk and as N chunks on ONE worker (sequential):
   (sum of chunk times - single pass) / (N - 1) is what each extra chunk costs (ffmpeg start,
   seek, the K-frame overlap and warm-up decoded twice); the join is timed on its own; and
   directly: chunks of 1 and 31 frames on a keyframe and mid-GOP (fixed cost, per frame).
 * speed-up: a Dask LocalCluster with W single-threaded workers (processes), W = 1 and 2 (or
-  --chunk-workers), each chunk's ffmpeg pinned to one thread (decoder/filter ``--threads 1``,
+  --workers), each chunk's ffmpeg pinned to one thread (decoder/filter ``--threads 1``,
   x264 ``threads=1``), the run cut into W chunks; and the model it implies: time(W) = max over
   workers of their chunks' time + join.
+
+    python -m benchmarks.bench_chunks --quick --out /tmp/ffmotion-quick   # 360p, 4 s
+    python -m benchmarks.bench_chunks           # 1080p, 60 s: bench-chunks.json/.md
 """
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
+from benchmarks.common import (ClipSpec, add_arguments, ensure_clip, parse_ints, parse_size,
+                               publish, table, tools as find_tools)
 from ffmotion import api
-from ffmotion.run import runner
 from ffmotion.jobs import chunks as chunking
 from ffmotion.jobs.executors import LocalExecutor
+from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
 
 def _plan(src: Path, dst: Path, k: int, tools: runner.Tools) -> Any:
-    options = api.make_options(src, dst, k, threads=1, overwrite=True, audio=False,
+    request = api.make_request(src, dst, k, threads=1, overwrite=True, audio=False,
                                encoder_opts={"x264-params": "threads=1"})
-    return api.prepare(options, tools)
+    return controller.prepare(request, tools)
 
 
 def _model(chunk_seconds: tuple[float, ...], workers: int, join: float) -> float:
@@ -42,7 +52,7 @@ def run(src: Path, work: Path, tools: runner.Tools, k: int = 12, overhead_chunks
     dst = work / "chunks-out.mp4"
     plan = _plan(src, dst, k, tools)
     started = time.perf_counter()
-    api.run(plan, tools)
+    controller.run(plan, tools)
     single = time.perf_counter() - started
     out["single_pass_s"] = round(single, 2)
     print(f"bench chunks: single pass {single:.1f} s", flush=True)
@@ -105,8 +115,6 @@ def direct_overhead(plan: Any, tools: runner.Tools, repeats: int = 3) -> dict[st
     """Chunks of 1 and 31 output frames in the middle of the clip, starting on a keyframe and
     half a GOP after one (medians): the fixed cost of a chunk, the cost of a frame, and of
     starting mid-GOP (frames decoded and dropped after the seek)."""
-    import statistics
-
     keys = plan.info.index.keyframes
     n = plan.out_frames
     middle = len(keys) // 2
@@ -134,3 +142,50 @@ def direct_overhead(plan: Any, tools: runner.Tools, repeats: int = 3) -> dict[st
             "mid_gop_extra_s": round(found.get((1, "mid-gop"), found[(1, "keyframe")])
                                      - found[(1, "keyframe")], 3),
             "loadavg": os.getloadavg()[0]}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    seq, direct = report["sequential"], report["direct"]
+    out = [f"{report['clip']}, K={report['k']}: single pass {report['single_pass_s']} s; "
+           f"{seq['chunks']} chunks on one worker {seq['total_s']} s (join {seq['join_s']} s, "
+           f"overhead per extra chunk {seq['overhead_per_chunk_s']} s, decoded fraction "
+           f"{seq['decoded_fraction']:.3f}); chunks of at least "
+           f"{report['min_chunk_frames_for_5pct']} frames keep it under 5 % (auto: "
+           f"{report['auto_min_chunk_frames']}).", "",
+           f"Direct, per chunk: {direct['chunk_of_1_frame_s']} s for 1 frame, "
+           f"{direct['per_output_frame_s']} s per output frame, fixed {direct['fixed_s']} s, "
+           f"mid-GOP start +{direct['mid_gop_extra_s']} s.", ""]
+    out.append(table(["Dask workers", "chunks", "wall s", "speed-up", "model s",
+                      "model speed-up", "join s", "load"],
+                     [[r["workers"], r["chunks"], r["wall_s"], r["speedup"], r["model_s"],
+                       r["model_speedup"], r["join_s"], round(r["loadavg"][0], 2)]
+                      for r in report["dask"]]))
+    return "\n".join(out) + "\n"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_chunks",
+                                description=__doc__.split("\n\n")[0])
+    add_arguments(p, "bench-chunks", quick="a 360p 4 s clip, 4 chunks, K 6")
+    p.add_argument("--size", type=parse_size, default=None, help="default 1080p")
+    p.add_argument("--seconds", type=int, default=None, help="clip length (default 60)")
+    p.add_argument("--offset", type=int, default=None, help="K (default 12)")
+    p.add_argument("--chunks", type=int, default=None,
+                   help="chunks of the sequential run (default 8)")
+    p.add_argument("--workers", type=parse_ints, default=[1, 2],
+                   help="Dask workers to compare (default 1,2)")
+    args = p.parse_args(argv)
+    quick = args.quick
+    size = args.size or ((640, 360) if quick else (1920, 1080))
+    seconds = args.seconds or (4 if quick else 60)
+    k = args.offset or (6 if quick else 12)
+    tools = find_tools(args.ffmpeg)
+    src = ensure_clip(ClipSpec(*size, seconds), args.cache, tools.ffmpeg)
+    with tempfile.TemporaryDirectory(prefix="ffmotion-bench-chunks-") as tmp:
+        found = run(src, Path(tmp), tools, k=k, overhead_chunks=args.chunks or (4 if quick else 8),
+                    workers=tuple(args.workers))
+    return publish(args, tools, found, markdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Hold every look's ffmpeg graph to the numpy reference over all input values.
 
 For each ffmpeg build (the bundled one and the one on PATH, or those given with --ffmpeg) and
@@ -10,32 +9,36 @@ with SIMD on and off (``-cpuflags 0``), ffmotion's own command is run on:
 * short noisy test-pattern clips (8 and 10 bits) for what needs motion over time or space:
   blur, trails, rgb offsets, freeze;
 
-and the lossless result is compared with :mod:`tests.reference` bit for bit.
+and the lossless result is compared with :mod:`tests.reference` bit for bit. Each result is
+printed as it comes and written as ``verify-looks.json`` and ``.md`` (``--out``, ``--name``).
+The exit status is 1 if any look differs.
 
-    python scripts/verify_looks.py            # everything (a few minutes on 2 cores)
-    python scripts/verify_looks.py --quick    # 8-bit pairs and the clips only
+    python -m benchmarks.verify_looks --quick --out /tmp/ffmotion-quick   # no 10-bit pairs
+    python -m benchmarks.verify_looks          # everything (a few minutes on 2 cores)
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import imageio_ffmpeg
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from benchmarks.common import add_arguments, publish, table
 from ffmotion import api, graph
-import reference
-from ffmotion.run import runner  # noqa: E402
-from ffmotion.core.errors import UsageError  # noqa: E402
-from ffmotion.core.looks import Look  # noqa: E402
-from ffmotion.core.pixfmt import plane_layout  # noqa: E402
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
+from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import controller
+from ffmotion.run import runner
+from tests import reference
 
 PAIR_LOOKS = {
     "classic": Look(),
@@ -113,11 +116,15 @@ def noisy_clip(ffmpeg: str, folder: Path, pix_fmt: str) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=None)
+def tools_for(ffmpeg: str) -> runner.Tools:
+    return runner.tools(ffmpeg)
+
+
 def check(ffmpeg: str, src: Path, look: Look, kwargs: dict, cpuflags: bool, dst: Path) -> str:
     """'ok', or what differs."""
-    options = api.make_options(src, dst, look=look, lossless=True, overwrite=True, **kwargs)
-    tools = runner.tools(ffmpeg)
-    plan = api.prepare(options, tools)
+    request = api.make_request(src, dst, look=look, lossless=True, overwrite=True, **kwargs)
+    plan = controller.prepare(request, tools_for(ffmpeg))
     argv = graph.command(plan, ffmpeg, dst, overwrite=True)
     if not cpuflags:
         argv = [argv[0], "-cpuflags", "0", *argv[1:]]
@@ -137,13 +144,17 @@ def check(ffmpeg: str, src: Path, look: Look, kwargs: dict, cpuflags: bool, dst:
     return "ok"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ffmpeg", action="append", default=[], help="ffmpeg binary (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="skip the 10-bit pair clips")
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.verify_looks",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ffmpeg", action="append", default=[],
+                        help="ffmpeg binary (repeatable; default: the bundled one and PATH's)")
+    add_arguments(parser, "verify-looks", ffmpeg_bin=False, cache=False,
+                  quick="skip the 10-bit pair clips (the 8-bit pairs and the clips only)")
     parser.add_argument("--only", metavar="WORD", help="only the looks whose name has WORD")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     failures = 0
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         maker = imageio_ffmpeg.get_ffmpeg_exe()
@@ -161,8 +172,9 @@ def main() -> int:
                      for name, (look, kwargs) in CLIP_LOOKS.items()]
         if args.only:
             jobs = [job for job in jobs if args.only in job[1]]
-        for ffmpeg in builds(args.ffmpeg):
-            version = runner.tools(ffmpeg).version
+        found = builds(args.ffmpeg)
+        for ffmpeg in found:
+            version = tools_for(ffmpeg).version
             for media, name, src, look, kwargs in jobs:
                 for simd in (True, False):
                     started = time.monotonic()
@@ -173,9 +185,17 @@ def main() -> int:
                     except Exception as exc:  # report and go on: this is a survey
                         result = f"error: {exc}"
                     failures += result != "ok" and not result.startswith("refused")
+                    took = time.monotonic() - started
+                    rows.append({"ffmpeg": version, "simd": simd, "media": media, "look": name,
+                                 "result": result, "seconds": round(took, 1)})
                     print(f"{version:>12}  {'simd' if simd else 'C   '}  {media:<18} "
-                          f"{name:<30} {result}  ({time.monotonic() - started:.1f} s)", flush=True)
+                          f"{name:<30} {result}  ({took:.1f} s)", flush=True)
     print(f"{failures} failure(s)")
+    text = f"{failures} failure(s) in {len(rows)} checks\n\n" + table(
+        ["ffmpeg", "SIMD", "media", "look", "result"],
+        [[r["ffmpeg"], r["simd"], r["media"], r["look"], r["result"]] for r in rows])
+    publish(args, tools_for(found[0]), {"failures": failures, "rows": rows}, lambda _: text,
+            show=False)
     return 1 if failures else 0
 
 

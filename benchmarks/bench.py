@@ -16,166 +16,40 @@ and reports median wall seconds, CPU seconds (user + system of the whole process
 memory (ru_maxrss from ``os.wait4``: the largest single process of the tree, which for the
 ffmotion CLI is its ffmpeg child) and output frames/s, plus per-round ratios. Then: peak
 memory and time against K for the split and dual strategies, 10 s vs 60 s scaling, import
-and start-up times, and (``--encoder-sweep``) x264 presets at equal CRF.
+and start-up times.
 
-    python scripts/bench.py --quick                      # ~1-2 minutes, small clips
-    python scripts/bench.py --json bench.json --markdown bench.md   # the full run (long)
+Every table is also written as JSON and Markdown (``benchmarks/results/NAME.json`` and
+``.md``, ``--name``; ``--out`` another folder).
+
+    python -m benchmarks.bench --quick --out /tmp/ffmotion-quick   # ~1-2 minutes, small clips
+    python -m benchmarks.bench                    # the full run (long): bench-results.json/.md
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import importlib
 import json
 import os
-import platform
 import re
-import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+import ffmpeg  # ffmpeg-python, a dependency of ffmotion
 
-import ffmpeg  # noqa: E402  (ffmpeg-python, a dependency of ffmotion)
-
+from benchmarks.common import (MiB, ClipSpec, Contender, add_arguments, alternate, config,
+                               ensure_clip, ffmotion_argv, ffmpeg_argv, machine, measure,
+                               paired_ratio, parse_ints, parse_sizes, printed_command, publish,
+                               table, tools as find_tools)
 from ffmotion import api, graph
-from ffmotion.run import runner  # noqa: E402
-from ffmotion.core.pixfmt import plane_layout  # noqa: E402
-
-MiB = 2**20
-
-
-# -- clips ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClipSpec:
-    width: int
-    height: int
-    seconds: int
-    fps: int = 30
-    gop: str = "normal"  # "normal": x264 defaults (keyint 250 + scenecut); "strict": scenecut=0
-
-    @property
-    def name(self) -> str:
-        extra = "" if self.gop == "normal" else f"-{self.gop}gop"
-        return f"{self.height}p{self.fps}-{self.seconds}s{extra}"
-
-    @property
-    def frames(self) -> int:
-        return self.seconds * self.fps
-
-
-def _lavfi(name: str, **params: Any) -> Any:
-    return ffmpeg.input(name + "=" + ":".join(f"{k}={v}" for k, v in params.items()), f="lavfi")
-
-
-def clip_argv(spec: ClipSpec, dst: Path, ffmpeg_bin: str) -> list[str]:
-    """A mostly static scene with moving objects and temporal noise, x264 veryfast CRF 20."""
-    w, h, common = spec.width, spec.height, {"r": spec.fps, "d": spec.seconds}
-    scene = (
-        _lavfi("color", c="0x2f4f6f", s=f"{w}x{h}", **common)
-        .filter("drawgrid", w=w // 32, h=w // 32, t=1, c="white@0.25")
-        .filter("drawbox", x=w // 10, y=h // 2, w=w // 5, h=h // 3, c="0xc8a050", t="fill")
-        .filter("drawbox", x=w * 6 // 10, y=h // 6, w=w // 4, h=h // 5, c="0x80b060", t="fill")
-    )
-    sweeper = _lavfi("testsrc2", s=f"{w // 8}x{w // 8}", **common)
-    circler = _lavfi("color", c="0xe04040", s=f"{w // 24}x{w // 24}", **common)
-    video = ffmpeg.overlay(scene, sweeper, x=f"mod(t*{w // 6},W+w)-w", y=h // 8)
-    video = ffmpeg.overlay(video, circler, x="W/2+W/6*cos(2*t)-w/2", y="H/2+H/5*sin(2*t)-h/2")
-    video = video.filter("noise", alls=6, allf="t").filter("format", "yuv420p")
-    x264 = {"c:v": "libx264", "preset": "veryfast", "crf": 20}
-    if spec.gop == "strict":
-        x264["x264-params"] = "scenecut=0"
-    out = ffmpeg.output(video, str(dst), **x264)
-    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-v", "error", "-y", *out.get_args()]
-
-
-def ensure_clip(spec: ClipSpec, cache: Path, ffmpeg_bin: str) -> Path:
-    path = cache / f"{spec.name}.mp4"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp.mp4")
-        print(f"bench: generating {path.name} ...", file=sys.stderr, flush=True)
-        subprocess.run(clip_argv(spec, tmp, ffmpeg_bin), check=True)
-        tmp.replace(path)
-    return path
-
-
-# -- measuring one run ----------------------------------------------------------------------
-
-@dataclass
-class Sample:
-    wall: float
-    cpu: float
-    rss_mib: float
-
-
-def measure(argv: list[str], env: Optional[dict[str, str]] = None, check: bool = True,
-            cwd: Optional[Path] = None) -> Sample:
-    """Run ``argv`` to completion; wall time, CPU of the process tree, peak RSS (wait4)."""
-    err = tempfile.TemporaryFile()
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=err, env=env, cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0 and check:
-        err.seek(0)
-        tail = err.read().decode("utf-8", "replace")[-2000:]
-        raise RuntimeError(f"failed ({proc.returncode}): {shlex.join(argv)}\n{tail}")
-    err.close()
-    # ru_maxrss is KiB on Linux; for a waited child it is the max over it and its descendants
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-
-
-@dataclass
-class Contender:
-    name: str
-    argv: list[str]
-    frames: int  # output frames, for frames/s
-    note: str = ""
-    runs: Optional[int] = None  # fewer runs for very slow ones
-    samples: list[Optional[Sample]] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        done = [s for s in self.samples if s is not None]
-        wall = statistics.median(s.wall for s in done)
-        return {
-            "name": self.name, "note": self.note, "runs": len(done), "frames": self.frames,
-            "wall_s": round(wall, 3), "cpu_s": round(statistics.median(s.cpu for s in done), 3),
-            "peak_mib": round(max(s.rss_mib for s in done), 1),
-            "fps": round(self.frames / wall, 1),
-            "walls": [round(s.wall, 3) for s in done],
-            "command": shlex.join(self.argv),
-        }
-
-
-def alternate(contenders: list[Contender], runs: int, label: str) -> None:
-    """``runs`` rounds; each round runs every contender once, order rotated per round."""
-    for r in range(runs):
-        order = contenders[r % len(contenders):] + contenders[:r % len(contenders)]
-        for c in order:
-            if c.runs is not None and r >= c.runs:
-                continue
-            sample = measure(c.argv)
-            print(f"bench: {label} round {r + 1}/{runs} {c.name:<11} {sample.wall:8.2f} s "
-                  f"{sample.cpu:8.2f} cpu {sample.rss_mib:8.1f} MiB", file=sys.stderr, flush=True)
-            c.samples.append(sample)
-        for c in contenders:  # keep samples aligned by round
-            if len(c.samples) < r + 1:
-                c.samples.append(None)
-
-
-def paired_ratio(a: Contender, b: Contender) -> Optional[float]:
-    """Median over rounds of a.wall / b.wall, using only rounds where both ran."""
-    pairs = [x.wall / y.wall for x, y in zip(a.samples, b.samples) if x and y]
-    return round(statistics.median(pairs), 4) if pairs else None
+from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
 
 # -- contenders -----------------------------------------------------------------------------
@@ -188,16 +62,6 @@ ENCODERS: dict[str, tuple[str, list[str], str]] = {
 }
 
 
-def ffmotion_cli(src: Path, dst: Path, k: int, flags: list[str], ffmpeg_bin: str) -> list[str]:
-    return [sys.executable, "-m", "ffmotion", str(src), str(dst), "-k", str(k), "-y", "-q",
-            "--ffmpeg", ffmpeg_bin, *flags]
-
-
-def printed_command(argv: list[str]) -> list[str]:
-    done = subprocess.run([*argv, "--print-command"], capture_output=True, text=True, check=True)
-    return shlex.split(done.stdout)
-
-
 def plan_for(src: Path, dst: Path, k: int, flags: list[str], tools: runner.Tools) -> graph.Plan:
     kwargs: dict[str, Any] = {}
     if "--preset" in flags:
@@ -206,11 +70,8 @@ def plan_for(src: Path, dst: Path, k: int, flags: list[str], tools: runner.Tools
         if flag in flags:
             value = flags[flags.index(flag) + 1]
             kwargs[flag[2:]] = int(value) if flag == "--threads" else value
-    return api.prepare(api.make_options(src, dst, k, overwrite=True, **kwargs), tools)
-
-
-def ffmpeg_argv(ffmpeg_bin: str, out: Any) -> list[str]:
-    return [ffmpeg_bin, "-hide_banner", "-nostdin", "-v", "error", "-y", *out.get_args()]
+    return controller.prepare(api.make_request(src, dst, k, overwrite=True, **kwargs),
+                              tools)
 
 
 def codec_argv(video_args: dict[str, Any]) -> list[str]:
@@ -218,7 +79,8 @@ def codec_argv(video_args: dict[str, Any]) -> list[str]:
 
 
 def worker_argv(kind: str, src: Path, dst: Path, k: int, extra: dict[str, Any]) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--worker", kind,
+    """This module in a process of its own (``python -m``: from the repository root)."""
+    return [sys.executable, "-m", "benchmarks.bench", "--worker", kind,
             json.dumps({"src": str(src), "dst": str(dst), "k": k, **extra})]
 
 
@@ -229,8 +91,8 @@ def contenders_for(spec: ClipSpec, src: Path, encoder: str, k: int, work: Path,
     out = lambda name: work / f"{spec.name}-{encoder}-{name}{ext}"  # noqa: E731
     plan = plan_for(src, out("ffmotion"), k, flags, tools)
     n_out = plan.out_frames
-    cli = ffmotion_cli(src, out("ffmotion"), k, flags, fb)
-    hand = printed_command(ffmotion_cli(src, out("hand"), k, flags, fb))
+    cli = ffmotion_argv(src, out("ffmotion"), k, fb, *flags)
+    hand = printed_command(ffmotion_argv(src, out("hand"), k, fb, *flags))
     vargs = graph.video_args(plan)
     source = ffmpeg.input(str(src))
     found: list[Contender] = [
@@ -326,10 +188,10 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
     """Start-up: ``--print-command`` on a 10 s clip against ``ffmpeg -i`` (the target: at most
     60 ms more; side by side, the same run with its probe started after the imports rather
     than ahead of them), ``import ffmotion.cli``, ``--help``, ``python -c pass``; wall and CPU
-    (user + system of the process tree), medians of at least 15 rounds in alternation; where
-    the import's CPU goes (the standard library it needs, ffmpeg-python, ffmotion's own
-    modules) and ``-X importtime``'s top entries. Runs the package's tree with bytecode
-    compiled (as an installed wheel has it)."""
+    (user + system of the process tree), medians of ``--startup-rounds`` rounds in
+    alternation; where the import's CPU goes (the standard library it needs, ffmpeg-python,
+    ffmotion's own modules) and ``-X importtime``'s top entries. Runs the package's tree with
+    bytecode compiled (as an installed wheel has it)."""
     import compileall
 
     package = Path(api.__file__).parent
@@ -353,17 +215,17 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
         "import ffmpeg + stdlib floor": [sys.executable, "-c", FLOOR_IMPORTS],
         "import ffmotion.cli": [sys.executable, "-c", "import ffmotion.cli"],
         "--help": [sys.executable, "-m", "ffmotion", "--help"],
-        "--print-command": ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"],
-                                        ffmpeg_bin),
+        "--print-command": ffmotion_argv(src, work / "print.mp4", 12, ffmpeg_bin,
+                                         "--print-command"),
         # the same run with the probe started after the imports: cli.main as the program
         # (its arguments from sys.argv) without the launcher (ffmotion.run.ahead)
         "--print-command, probe not ahead": [
             sys.executable, "-c", "import sys; from ffmotion.cli import main; sys.exit(main())",
-            *ffmotion_cli(src, work / "print.mp4", 12, ["--print-command"], ffmpeg_bin)[3:]],
+            *ffmotion_argv(src, work / "print.mp4", 12, ffmpeg_bin, "--print-command")[3:]],
     }
     # the working folder is the tree's (-c and -m put it first on sys.path); facts cached
     subprocess.run(cmds["--print-command"], capture_output=True, env=env, cwd=package.parent)
-    rounds = max(15, args.runs * 5)
+    rounds = args.startup_rounds
     walls: dict[str, list[float]] = collections.defaultdict(list)
     cpus: dict[str, list[float]] = collections.defaultdict(list)
     layers: dict[str, list[float]] = collections.defaultdict(list)
@@ -418,13 +280,15 @@ def startup(args: argparse.Namespace, src: Path, work: Path, ffmpeg_bin: str) ->
 
 
 def probe_times(args: argparse.Namespace, work: Path, ffmpeg_bin: str) -> list[dict[str, Any]]:
-    """Probing a 10 s and a 120 s 720p MP4: from the moov index (the default) and by listing
-    every packet (framecrc, the fallback), in alternation, medians in ms."""
+    """Probing a 10 s and a 120 s 720p MP4 (``--quick``: the shortest and longest of
+    ``--durations``): from the moov index (the default) and by listing every packet
+    (framecrc, the fallback), in alternation, medians in ms."""
     from ffmotion.media import probe as probing
 
     tools = runner.tools(ffmpeg_bin)
     rows = []
-    for seconds in (10, 120):
+    lengths = sorted({min(args.durations), max(args.durations)}) if args.quick else (10, 120)
+    for seconds in lengths:
         src = ensure_clip(ClipSpec(1280, 720, seconds), args.cache, ffmpeg_bin)
         found: dict[str, list[float]] = {"index": [], "framecrc": []}
         original = probing._from_mp4_index
@@ -452,8 +316,8 @@ def memory_vs_k(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Path,
             print(f"bench: memory: K={k} needs more than {spec.frames} frames, skipped",
                   file=sys.stderr)
             continue
-        found = [Contender(strategy, ffmotion_cli(src, work / f"mem-{strategy}{ext}", k,
-                                                  [*flags, "--strategy", strategy], tools.ffmpeg),
+        found = [Contender(strategy, ffmotion_argv(src, work / f"mem-{strategy}{ext}", k,
+                                                   tools.ffmpeg, *flags, "--strategy", strategy),
                            spec.frames - k) for strategy in ("split", "dual")]
         alternate(found, args.memory_runs, f"{spec.name} K={k}")
         split, dual = (c.summary() for c in found)
@@ -464,30 +328,6 @@ def memory_vs_k(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Path,
             "dual_peak_mib": dual["peak_mib"], "dual_wall_s": dual["wall_s"],
             "dual_over_split_time": paired_ratio(found[1], found[0]),
         })
-    return rows
-
-
-def encoder_sweep(args: argparse.Namespace, src: Path, work: Path,
-                  tools: runner.Tools) -> list[dict[str, Any]]:
-    """x264 presets at CRF 18 on the motion output: time, size, PSNR against the exact output."""
-    k = args.offset
-    exact = work / "sweep-exact.mkv"
-    subprocess.run(ffmotion_cli(src, exact, k, ["--lossless"], tools.ffmpeg), check=True)
-    found = [Contender(preset, ffmotion_cli(src, work / f"sweep-{preset}.mp4", k,
-                                            ["--preset", preset], tools.ffmpeg), 0)
-             for preset in args.presets]
-    alternate(found, args.sweep_runs, "encoder sweep")
-    rows = []
-    for c in found:
-        dst = Path(c.argv[4])
-        done = subprocess.run([tools.ffmpeg, "-hide_banner", "-nostdin", "-i", str(dst), "-i",
-                               str(exact), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
-                              capture_output=True, text=True, check=True)
-        psnr = re.search(r"PSNR .*average:([\d.]+|inf)", done.stderr)
-        summary = c.summary()
-        rows.append({"preset": c.name, "wall_s": summary["wall_s"], "cpu_s": summary["cpu_s"],
-                     "size_mib": round(dst.stat().st_size / MiB, 2),
-                     "psnr_db": float(psnr.group(1)) if psnr else None})
     return rows
 
 
@@ -533,7 +373,7 @@ def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Pa
 def worker(kind: str, job: dict[str, Any]) -> None:
     src, dst, k = Path(job["src"]), Path(job["dst"]), int(job["k"])
     if kind == "numpy":
-        import reference
+        from tests import reference
 
         layout = plane_layout(job["pix_fmt"], job["width"], job["height"])
         frames = reference.read_frames(job["ffmpeg"], src, layout)
@@ -571,42 +411,6 @@ def worker(kind: str, job: dict[str, Any]) -> None:
 
 
 # -- report ---------------------------------------------------------------------------------
-
-def machine(ffmpeg_bin: str, version: str) -> dict[str, Any]:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    mem = ""
-    try:
-        kib = next(int(line.split()[1]) for line in open("/proc/meminfo")
-                   if line.startswith("MemTotal"))
-        mem = f"{kib / 2**20:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    try:
-        import cv2
-        cv = cv2.__version__
-    except ImportError:
-        cv = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "platform": platform.platform(),
-            "python": platform.python_version(), "ffmpeg": f"{ffmpeg_bin} ({version})",
-            "opencv": cv, "loadavg_start": os.getloadavg()}
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    def fmt(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        return str(v)
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
 
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
@@ -679,12 +483,16 @@ def markdown(report: dict[str, Any]) -> str:
                              [[c["name"], c["wall_s"], c["cpu_s"],
                                e["ratios"].get(c["name"], 1.0), c["note"]]
                               for c in e["contenders"]]))
-    if report.get("encoders"):
-        out.append("\n### x264 presets on the motion output (CRF 18; PSNR against the exact "
-                   "FFV1 output)\n")
-        out.append(table(["preset", "wall s", "CPU s", "size MiB", "PSNR dB"],
-                         [[r["preset"], r["wall_s"], r["cpu_s"], r["size_mib"], r["psnr_db"]]
-                          for r in report["encoders"]]))
+    # the sections that are benchmarks of their own, in their own tables
+    for key, name, title in (("encoder_defaults", "bench_encoders", "Encoder defaults"),
+                             ("stabilize", "bench_stabilize", "Stabilization"),
+                             ("chunks", "bench_chunks", "Chunks"),
+                             ("live", "bench_live", "Live latency"),
+                             ("preview", "bench_preview", "Preview")):
+        if report.get(key):
+            module = importlib.import_module(f"benchmarks.{name}")
+            out.append(f"\n### {title} (benchmarks.{name})\n")
+            out.append(module.markdown(report[key]))
     return "\n".join(out) + "\n"
 
 
@@ -696,9 +504,10 @@ def scaling(args: argparse.Namespace, work: Path, tools: runner.Tools) -> list[d
     rows = []
     for w, h in args.sizes:
         specs = [ClipSpec(w, h, short), ClipSpec(w, h, long_)]
-        found = [Contender(spec.name, ffmotion_cli(ensure_clip(spec, args.cache, tools.ffmpeg),
-                                                   work / f"scale-{spec.name}{ext}", args.offset,
-                                                   flags, tools.ffmpeg), spec.frames - args.offset)
+        found = [Contender(spec.name, ffmotion_argv(ensure_clip(spec, args.cache, tools.ffmpeg),
+                                                    work / f"scale-{spec.name}{ext}", args.offset,
+                                                    tools.ffmpeg, *flags),
+                           spec.frames - args.offset)
                  for spec in specs]
         alternate(found, args.scaling_runs, "scaling")
         a, b = (c.summary() for c in found)
@@ -713,40 +522,21 @@ def scaling(args: argparse.Namespace, work: Path, tools: runner.Tools) -> list[d
 
 # -- main -----------------------------------------------------------------------------------
 
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
-
-
-def _sizes(text: str) -> list[tuple[int, int]]:
-    named = {"360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080), "2160p": (3840, 2160)}
-    out = []
-    for part in text.split(","):
-        if part in named:
-            out.append(named[part])
-        else:
-            w, h = part.lower().split("x")
-            out.append((int(w), int(h)))
-    return out
-
-
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench",
+                                description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="small and short: 360p, 2 s and 6 s clips, 1 run, K up to 60")
-    p.add_argument("--sizes", type=_sizes, default=None, help="e.g. 720p,1080p or 640x360")
-    p.add_argument("--durations", type=_ints, default=None, help="seconds, e.g. 10,60")
-    p.add_argument("--compare-durations", type=_ints, default=None,
+    add_arguments(p, "bench-results",
+                  quick="small and short: 360p, 2 s and 6 s clips, 1 run, K up to 120, "
+                        "5 start-up rounds")
+    p.add_argument("--sizes", type=parse_sizes, default=None, help="e.g. 720p,1080p or 640x360")
+    p.add_argument("--durations", type=parse_ints, default=None, help="seconds, e.g. 10,60")
+    p.add_argument("--compare-durations", type=parse_ints, default=None,
                    help="clip lengths for the comparison tables (default: --durations)")
     p.add_argument("--runs", type=int, default=None, help="rounds in alternation (default 3)")
     p.add_argument("--offset", type=int, default=12, help="K for the comparisons (default 12)")
     p.add_argument("--encoders", type=lambda t: t.split(","), default=["default", "fast"],
                    help=f"of {', '.join(ENCODERS)} (default: default,fast)")
-    p.add_argument("--ffmpeg", help="ffmpeg binary (default: the one ffmotion finds)")
-    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ffmotion-bench",
-                   help="where generated clips are kept between runs")
-    p.add_argument("--json", type=Path, help="write the results as JSON here")
-    p.add_argument("--markdown", type=Path, help="write the tables as Markdown here")
     p.add_argument("--no-numpy", action="store_true", help="skip the numpy pipeline")
     p.add_argument("--no-opencv", action="store_true", help="skip OpenCV even if installed")
     p.add_argument("--seek-max-seconds", type=int, default=10,
@@ -758,21 +548,21 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--sections", type=lambda t: t.split(","),
                    default=["compare", "scaling", "memory", "startup", "energy"],
                    help="of compare, scaling, memory, startup, energy, encoders, preview, "
-                        "stabilize, chunks, live (default: all but encoders, preview, stabilize, "
-                        "chunks and live; preview needs Playwright and Chromium, see "
-                        "scripts/bench_preview.py; stabilize is scripts/bench_stabilize.py, "
-                        "~10 min; chunks is scripts/bench_chunks.py; live is scripts/bench_live.py)")
+                        "stabilize, chunks, live (default: all but the last five, which are "
+                        "the benchmarks bench_encoders, bench_preview (Playwright and "
+                        "Chromium), bench_stabilize (~10 min), bench_chunks and bench_live "
+                        "run from here with their defaults)")
     p.add_argument("--scaling-encoder", default="fast", choices=list(ENCODERS))
     p.add_argument("--scaling-runs", type=int, default=None, help="default: --runs")
-    p.add_argument("--memory-k", type=_ints, default=None, help="K values (default 12,150,600)")
+    p.add_argument("--memory-k", type=parse_ints, default=None,
+                   help="K values (default 12,150,600)")
     p.add_argument("--memory-runs", type=int, default=None, help="default: --runs")
     p.add_argument("--memory-encoder", default="fast", choices=list(ENCODERS))
-    p.add_argument("--presets", type=lambda t: t.split(","),
-                   default=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"])
-    p.add_argument("--sweep-runs", type=int, default=None, help="default: --runs")
+    p.add_argument("--startup-rounds", type=int, default=None,
+                   help="start-up rounds in alternation (default: 15 or 5 x --runs; quick 5)")
     p.add_argument("--chunks-seconds", type=int, default=60,
                    help="length of the 1080p clip of the chunks section (default 60)")
-    p.add_argument("--chunk-workers", type=_ints, default=[1, 2],
+    p.add_argument("--chunk-workers", type=parse_ints, default=[1, 2],
                    help="Dask workers to compare in the chunks section (default 1,2)")
     p.add_argument("--worker", nargs=2, metavar=("KIND", "JOB"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -781,14 +571,15 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         args.durations = args.durations or [2, 6]
         args.runs = args.runs or 1
         args.memory_k = args.memory_k or [6, 30, 120]
+        args.startup_rounds = args.startup_rounds or 5
     args.sizes = args.sizes or [(1280, 720), (1920, 1080)]
     args.durations = args.durations or [10, 60]
     args.compare_durations = args.compare_durations or args.durations
     args.runs = args.runs or 3
     args.memory_k = args.memory_k or [12, 150, 600]
     args.memory_runs = args.memory_runs or args.runs
-    args.sweep_runs = args.sweep_runs or args.runs
     args.scaling_runs = args.scaling_runs or args.runs
+    args.startup_rounds = args.startup_rounds or max(15, args.runs * 5)
     for name in args.encoders:
         if name not in ENCODERS:
             p.error(f"unknown encoder {name}: use {', '.join(ENCODERS)}")
@@ -800,7 +591,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.worker:
         worker(args.worker[0], json.loads(args.worker[1]))
         return 0
-    tools = runner.tools(args.ffmpeg)
+    tools = find_tools(args.ffmpeg)
     have_cv2 = False
     if not args.no_opencv:
         try:
@@ -809,10 +600,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         except ImportError:
             print("bench: cv2 not importable: OpenCV rows skipped", file=sys.stderr)
     args.cache.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"machine": machine(tools.ffmpeg, tools.version),
-                              "config": {k: v for k, v in vars(args).items()
-                                         if k not in ("worker",)}, "groups": []}
-    report["config"]["cache"] = str(args.cache)
+    report: dict[str, Any] = {"machine": machine(tools), "config": config(args, "worker"),
+                              "groups": []}
     specs = [ClipSpec(w, h, s) for (w, h) in args.sizes for s in args.compare_durations]
     if have_cv2 and not args.no_strict_gop and "compare" in args.sections:
         w, h = args.sizes[-1]
@@ -858,48 +647,41 @@ def main(argv: Optional[list[str]] = None) -> int:
                 report["energy"].append(energy_section(
                     args, spec, ensure_clip(spec, args.cache, tools.ffmpeg), work, tools))
         if "encoders" in args.sections:
-            # scripts/bench_encoders.py: settings by BD-rate on real footage, A/B vs transcode
-            import bench_encoders
+            # settings by BD-rate on real footage, A/B against a transcode
+            from benchmarks import bench_encoders
 
             enc_args = bench_encoders.parse_args(["--ffmpeg", tools.ffmpeg, "--cache",
                                                   str(args.cache), "--runs", str(args.runs)])
-            enc_report = bench_encoders.run(enc_args)
+            enc_report = bench_encoders.run(enc_args, tools)
             print(bench_encoders.markdown(enc_report), flush=True)
             report["encoder_defaults"] = enc_report
         if "live" in args.sections:
-            import bench_live  # scripts/bench_live.py: camera frame to output frame
+            from benchmarks import bench_live  # camera frame to output frame
 
             report["live"] = bench_live.run(ffmpeg=tools.ffmpeg)
-            print(json.dumps({"live": report["live"]}, indent=2), flush=True)
+            print(bench_live.markdown(report["live"]), flush=True)
         if "stabilize" in args.sections:
-            import bench_stabilize  # scripts/bench_stabilize.py: tripod against smoothing
+            from benchmarks import bench_stabilize  # tripod against smoothing
 
             report["stabilize"] = bench_stabilize.run(tools)
             print(bench_stabilize.markdown(report["stabilize"]), flush=True)
         if "chunks" in args.sections:
-            import bench_chunks  # scripts/bench_chunks.py: --chunks over Dask workers
+            from benchmarks import bench_chunks  # --chunks over Dask workers
 
             spec = ClipSpec(1920, 1080, args.chunks_seconds)
             report["chunks"] = bench_chunks.run(ensure_clip(spec, args.cache, tools.ffmpeg),
                                                 work, tools, k=args.offset,
                                                 workers=tuple(args.chunk_workers))
-            print(json.dumps({"chunks": report["chunks"]}, indent=2), flush=True)
+            print(bench_chunks.markdown(report["chunks"]), flush=True)
         if "preview" in args.sections:
-            import bench_preview  # scripts/bench_preview.py: browser-measured figures
+            from benchmarks import bench_preview  # browser-measured figures
 
             spec = ClipSpec(1920, 1080, 10)
             report["preview"] = bench_preview.run(ensure_clip(spec, args.cache, tools.ffmpeg),
                                                   tools.ffmpeg)
-            print(json.dumps({"preview": report["preview"]}, indent=2), flush=True)
+            print(bench_preview.markdown(report["preview"]), flush=True)
     report["machine"]["loadavg_end"] = os.getloadavg()
-    text = markdown(report)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
-    if args.json:
-        report["config"] = json.loads(json.dumps(report["config"], default=str))
-        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    return 0
+    return publish(args, tools, report, markdown)
 
 
 if __name__ == "__main__":

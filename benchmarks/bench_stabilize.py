@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stabilization on shots whose truth is known: tripod against camera-path smoothing.
 
 Each clip is a window cropped out of a larger *static* picture along a known path, then given
@@ -29,8 +28,9 @@ px/frame), what auto then picks by measuring its candidates on a sample (``lock`
 "static camera"), and how long its analysis and choice took (fresh cache, pass 2 not
 included).
 
-    python scripts/bench_stabilize.py                 # all scenes, markdown table on stdout
-    python scripts/bench_stabilize.py --json out.json --scenes photo,mandelbrot
+    python -m benchmarks.bench_stabilize --quick --out /tmp/ffmotion-quick   # testsrc2, shake
+    python -m benchmarks.bench_stabilize      # all scenes and paths: bench-stabilize.json/.md
+    python -m benchmarks.bench_stabilize --scenes photo,mandelbrot --name bench-stabilize-mine
 """
 from __future__ import annotations
 
@@ -44,12 +44,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
+from benchmarks.common import add_arguments, publish, tools as find_tools
 from ffmotion import api
-from ffmotion.pipeline import explore, stabilize  # noqa: E402
-from ffmotion.run import runner  # noqa: E402
+from ffmotion.pipeline import controller, explore, stabilize
+from ffmotion.run import runner
 
 W, H = 480, 270  # the camera's picture
 CW, CH = 960, 540  # the static scene it looks at
@@ -155,8 +153,8 @@ def auto_decision(tools: runner.Tools, src: Path, work: Path) -> tuple[str, floa
     cache = work / f"cache-{src.stem}"
     os.environ["FFMOTION_CACHE"] = str(cache)
     started = time.monotonic()
-    plan = api.prepare(api.make_options(src, work / "auto.mkv", K, stabilize=True,
-                                        overwrite=True), tools)
+    plan = controller.prepare(api.make_request(src, work / "auto.mkv", K, stabilize=True,
+                                               overwrite=True), tools)
     stab = stabilize.settle(plan, tools).stabilizer
     assert stab is not None and stab.decided is not None
     method = AUTO_METHODS.get(stab.decided, f"smooth{stab.options.smoothing}")
@@ -164,19 +162,20 @@ def auto_decision(tools: runner.Tools, src: Path, work: Path) -> tuple[str, floa
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ffmpeg", help="ffmpeg binary (default: ffmotion's choice)")
-    parser.add_argument("--scenes", default=",".join(SCENES))
-    parser.add_argument("--paths", default=",".join(PATHS))
-    parser.add_argument("--json", metavar="FILE")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_stabilize",
+                                     description=__doc__.split("\n\n")[0])
+    add_arguments(parser, "bench-stabilize", cache=False,
+                  quick="one scene along one path: testsrc2, shake (unless --scenes/--paths)")
+    parser.add_argument("--scenes", default=None, help=f"default {','.join(SCENES)}")
+    parser.add_argument("--paths", default=None, help=f"default {','.join(PATHS)}")
     parser.add_argument("--keep", metavar="DIR", help="keep the clips here")
     args = parser.parse_args(argv)
-    report = run(runner.tools(args.ffmpeg), args.scenes.split(","), args.paths.split(","),
-                 Path(args.keep) if args.keep else None)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    print(markdown(report))
-    return 0
+    scenes = args.scenes or ("testsrc2" if args.quick else ",".join(SCENES))
+    paths = args.paths or ("shake" if args.quick else ",".join(PATHS))
+    tools = find_tools(args.ffmpeg)
+    found = run(tools, scenes.split(","), paths.split(","),
+                Path(args.keep) if args.keep else None)
+    return publish(args, tools, found, markdown)
 
 
 def run(tools: runner.Tools, scenes: Sequence[str] = SCENES, paths: Sequence[str] = tuple(PATHS),

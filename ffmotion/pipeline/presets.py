@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ffmotion.core import looks, numbers
-from ffmotion.core.errors import UsageError, spelled_as
+from ffmotion.core.errors import UsageError, spelled_as, field
 from ffmotion.core.looks import Look, LookField
 
 USER_FILE = "looks.toml"
@@ -298,7 +298,8 @@ def save(path: Path, name: str, look: Look, description: str = "", overwrite: bo
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if name in existing:
         if not overwrite:
-            raise UsageError(f"preset {name!r} exists in {path} (use --overwrite to replace it)")
+            raise UsageError(f"preset {name!r} exists in {path} (use {field('overwrite')} to "
+                             "replace it)")
         text = _without_table(text, name)
     if text and not text.endswith("\n"):
         text += "\n"

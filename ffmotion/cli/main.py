@@ -87,12 +87,9 @@ def dispatch(args_in: list[str]) -> int:
 
 # -- how messages name options: a field -> its flag -------------------------------------------
 
-# fields whose name in a message is not a flag of their own (a hidden flag's spoken form)
-_SPOKEN = {"stabilize_auto": "--stabilize auto"}
-
-
 def flags_of(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each field (argparse dest) the parser sets -> its longest flag."""
+    """Each field (argparse dest) the parser sets -> its longest flag (hidden flags, such as
+    what ``--stabilize auto`` becomes, are not named)."""
     return {action.dest: max(action.option_strings, key=len)
             for action in parser._actions
             if action.option_strings and action.help != argparse.SUPPRESS}
@@ -107,7 +104,7 @@ def flag_table() -> dict[str, str]:
     for name in SUBCOMMANDS:
         for dest, flag in flags_of(subcommand(name).parser()).items():  # type: ignore[attr-defined]
             table.setdefault(dest, flag)
-    return {**table, **_SPOKEN}
+    return table
 
 
 def spelling(parser: argparse.ArgumentParser) -> Callable[[str], str]:

@@ -695,7 +695,6 @@ class Session:
                                                      "source": p.source}
                         for name, p in found.items()},
             "presets_errors": problems,
-            "blends": list(looks.BLENDS), "denoisers": list(looks.DENOISERS),
             # the look's controls, drawn by the page (ids = query parameters = the keys of a
             # preset above), from the look's field table
             "look_controls": [spec.control_json() for spec in looks.FIELDS],

@@ -209,40 +209,43 @@ def _parse_word(value: Any) -> Any:
 # "text" offsets written R,G,B.
 
 Kind = Literal["choice", "exact", "whole", "unit", "switch", "text"]
-ControlKind = Literal["number", "select", "checkbox", "text"]
 
 
-@dataclass(frozen=True)
-class Control:
-    """The preview page's control of one field (the element's id is the query parameter)."""
-
-    kind: ControlKind
-    label: str
-    min: Optional[float] = None
-    max: Optional[float] = None
-    step: Optional[float] = None
-    placeholder: str = ""
-    size: Optional[int] = None
-    empty: Optional[str] = None  # a select's label for "" (none chosen)
+# The page's control of a field, as the page gets it (JSON; its id is the query parameter):
+# kind ("number", "select", "checkbox" or "text"), label, and min/max/step, size, placeholder,
+# empty (a select's label for "", none chosen) where they apply.
+Control = dict[str, Any]
 
 
-@dataclass(frozen=True)
 class LookField:
-    """One field of :class:`Look` as every front spells it (see the table above)."""
+    """One field of :class:`Look` as every front spells it (see the table above). A plain
+    class: built once per field at import and compared by identity (a dataclass would cost
+    every start-up its code generation)."""
 
-    name: str
-    default: Any
-    kind: Kind
-    help: str
-    control: Control
-    metavar: Optional[str] = None
-    choices: tuple[str, ...] = ()
-    flag_name: Optional[str] = None  # the long flag without ``--`` (default: name, dashed)
-    query_name: Optional[str] = None  # the preview's parameter (default: name)
-    auto: bool = False  # the command line also takes "auto" (measured on the input)
-    example: Optional[str] = None  # a value, for messages (a choice's: a word not the default)
-    # when :meth:`Look.flags` shows the field (default: when it is not the default)
-    shown_if: Optional[Callable[["Look"], bool]] = None
+    __slots__ = ("name", "default", "kind", "help", "control", "metavar", "choices",
+                 "flag_name", "query_name", "auto", "example", "shown_if")
+
+    def __init__(self, name: str, default: Any, kind: Kind, help: str, control: Control,
+                 metavar: Optional[str] = None, choices: tuple[str, ...] = (),
+                 flag_name: Optional[str] = None, query_name: Optional[str] = None,
+                 auto: bool = False, example: Optional[str] = None,
+                 shown_if: Optional[Callable[["Look"], bool]] = None) -> None:
+        self.name = name
+        self.default = default
+        self.kind = kind
+        self.help = help
+        self.control = control
+        self.metavar = metavar
+        self.choices = choices
+        self.flag_name = flag_name  # the long flag without ``--`` (default: name, dashed)
+        self.query_name = query_name  # the preview's parameter (default: name)
+        self.auto = auto  # the command line also takes "auto" (measured on the input)
+        self.example = example  # a value, for messages (a choice's: a word not the default)
+        # when :meth:`Look.flags` shows the field (default: when it is not the default)
+        self.shown_if = shown_if
+
+    def __repr__(self) -> str:
+        return f"LookField({self.name!r}, {self.kind!r})"
 
     @property
     def key(self) -> str:
@@ -301,15 +304,10 @@ class LookField:
 
     def control_json(self) -> dict[str, Any]:
         """The page's control, for app.js to draw."""
-        control = self.control
-        out: dict[str, Any] = {"id": self.query, "kind": control.kind, "label": control.label}
-        for name in ("min", "max", "step", "size"):
-            if getattr(control, name) is not None:
-                out[name] = getattr(control, name)
-        if control.placeholder:
-            out["placeholder"] = control.placeholder
-        if control.kind == "select":
-            out["options"] = ([["", control.empty]] if control.empty is not None else []) \
+        out: dict[str, Any] = {"id": self.query, **self.control}
+        empty = out.pop("empty", None)
+        if out["kind"] == "select":
+            out["options"] = ([["", empty]] if empty is not None else []) \
                 + [[choice, choice] for choice in self.choices]
         out["value"] = self.page_value(Look())
         return out
@@ -350,76 +348,81 @@ class Look:
         "average", "choice",
         "average: the classic gray blend (default); difference: |a-b| on black; "
         "grainextract: a-b+half (mid-gray neutral, twice the contrast)",
-        Control("select", "mode"), choices=BLENDS, flag_name="mode")
+        {"kind": "select", "label": "mode"}, choices=BLENDS, flag_name="mode")
     gain: Fraction = _look_field(
         Fraction(1), "exact",
         "amplify the deviation from neutral gray (black in difference mode) X times, e.g. 4; "
         "gray stays gray",
-        Control("number", "gain", min=0.001, max=MAX_GAIN, step=0.5), metavar="X")
+        {"kind": "number", "label": "gain", "min": 0.001, "max": MAX_GAIN, "step": 0.5},
+        metavar="X")
     denoise: str = _look_field(
         "", "choice",
         "a temporal denoiser on every frame before comparing (against sensor and compression "
         "noise at small K)",
-        Control("select", "denoise", empty="none"), choices=DENOISERS)
+        {"kind": "select", "label": "denoise", "empty": "none"}, choices=DENOISERS)
     blur: int = _look_field(
         0, "whole",
         "box-blur both frames (radius R pixels) before comparing: large movements stand out, "
         "sensor noise fades",
-        Control("number", "blur", min=0, max=MAX_BLUR, step=1), metavar="R")
+        {"kind": "number", "label": "blur", "min": 0, "max": MAX_BLUR, "step": 1}, metavar="R")
     gray: bool = _look_field(
-        False, "switch", "luminance only (no colour)", Control("checkbox", "gray"))
+        False, "switch", "luminance only (no colour)", {"kind": "checkbox", "label": "gray"})
     rgb_offsets: Optional[ChannelOffsets] = _look_field(
         None, "text",
         "colour motion: red, green and blue each use their own offset, in frames (1,2,4), "
         "time (0.1s,...) or multiples of --offset (1x,2x,3x)",
-        Control("text", "rgb offsets", placeholder="e.g. 1x,2x,3x", size=10),
+        {"kind": "text", "label": "rgb offsets", "placeholder": "e.g. 1x,2x,3x", "size": 10},
         metavar="R,G,B", query_name="rgb", example="1,2,3")
     threshold: int = _look_field(
         0, "whole",
         "a matte: white where the motion deviates from neutral by more than T levels (after "
         "--gain), black elsewhere; auto: just above the clip's noise floor, measured on its "
         "first frames",
-        Control("number", "threshold", min=0, max=MAX_THRESHOLD, step=1), metavar="T|auto",
+        {"kind": "number", "label": "threshold", "min": 0, "max": MAX_THRESHOLD, "step": 1},
+        metavar="T|auto",
         auto=True)
     threshold_edge: Edge = _look_field(
         "hard", "choice",
         "hard (default): all or nothing at T; soft: a linear ramp from T to T + "
         "--threshold-width",
-        Control("select", "edge"), choices=EDGES,
+        {"kind": "select", "label": "edge"}, choices=EDGES,
         shown_if=lambda look: bool(look.threshold) and look.threshold_edge != "hard")
     threshold_width: int = _look_field(
         DEFAULT_THRESHOLD_WIDTH, "whole",
         f"width of the soft edge in levels (default {DEFAULT_THRESHOLD_WIDTH})",
-        Control("number", "soft width", min=1, max=MAX_THRESHOLD, step=1), metavar="W",
+        {"kind": "number", "label": "soft width", "min": 1, "max": MAX_THRESHOLD, "step": 1},
+        metavar="W",
         shown_if=lambda look: (bool(look.threshold) and look.threshold_edge == "soft"
                                and look.threshold_width != DEFAULT_THRESHOLD_WIDTH))
     threshold_on: MatteOn = _look_field(
         "black", "choice",
         "black: the matte itself, white on black (default); original: the motion shown over "
         "the original picture where it passes T",
-        Control("select", "matte on"), choices=MATTE_ON,
+        {"kind": "select", "label": "matte on"}, choices=MATTE_ON,
         shown_if=lambda look: bool(look.threshold) and look.threshold_on != "black")
     trail: float = _look_field(
         0.0, "unit", "motion trails fading by DECAY per frame (0 to 1, e.g. 0.9)",
-        Control("number", "trail", min=0, max=1, step=0.05), metavar="DECAY")
+        {"kind": "number", "label": "trail", "min": 0, "max": 1, "step": 0.05}, metavar="DECAY")
     overlay: float = _look_field(
         0.0, "unit", "lay the motion over the original picture at strength S (0 to 1)",
-        Control("number", "overlay", min=0, max=1, step=0.05), metavar="S",
+        {"kind": "number", "label": "overlay", "min": 0, "max": 1, "step": 0.05}, metavar="S",
         shown_if=lambda look: bool(look.overlay_weight))
     glow: float = _look_field(
         0.0, "unit",
         "Posy's glow: the motion, blurred, added onto the original at strength S (0 to 1)",
-        Control("number", "glow", min=0, max=1, step=0.05), metavar="S", shown_if=_after_glow)
+        {"kind": "number", "label": "glow", "min": 0, "max": 1, "step": 0.05},
+        metavar="S", shown_if=_after_glow)
     glow_radius: int = _look_field(
         DEFAULT_GLOW_RADIUS, "whole",
         f"blur radius of --glow in pixels (default {DEFAULT_GLOW_RADIUS})",
-        Control("number", "glow radius", min=0, max=MAX_BLUR, step=1), metavar="R",
+        {"kind": "number", "label": "glow radius", "min": 0, "max": MAX_BLUR, "step": 1},
+        metavar="R",
         shown_if=lambda look: _after_glow(look) and look.glow_radius != DEFAULT_GLOW_RADIUS)
     glow_mode: GlowMode = _look_field(
         "add", "choice",
         "add: the blurred motion added onto the original (default); screen: screened over it "
         "(brighter, never clips)",
-        Control("select", "glow mode"), choices=GLOW_MODES,
+        {"kind": "select", "label": "glow mode"}, choices=GLOW_MODES,
         shown_if=lambda look: _after_glow(look) and look.glow_mode != "add")
 
     def __post_init__(self) -> None:

@@ -39,7 +39,7 @@ def test_order(tmp_path, monkeypatch):
 
 
 def test_named_binary_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
-    with pytest.raises(ToolError, match="--ffmpeg"):
+    with pytest.raises(ToolError, match="named by ffmpeg "):  # the field (the CLI: --ffmpeg)
         binaries.locate_ffmpeg(str(tmp_path / "nope"))
     monkeypatch.setenv(binaries.ENV_VAR, str(tmp_path / "nope"))
     with pytest.raises(ToolError, match=binaries.ENV_VAR):

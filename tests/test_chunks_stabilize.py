@@ -293,7 +293,7 @@ def test_deshake_chunks_are_refused_in_one_line(clips, tmp_path, monkeypatch, ge
     tools = runner.tools(gen_ffmpeg)
     plan = controller.prepare(api.make_request(clips["shaky"], tmp_path / "o.mkv", offset=3,
                                         stabilize=SMOOTH), tools)
-    with pytest.raises(UsageError, match="--chunks with deshake"):
+    with pytest.raises(UsageError, match="chunks with deshake"):  # the field (the CLI: --chunks)
         chunking.run_chunked(plan, tools, 3, jobs=2)
     assert not (tmp_path / "o.mkv").exists()
 

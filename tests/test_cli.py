@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ffmotion import cli
+from ffmotion.cli import demo as cli_demo
 
 from conftest import FRAMES, make_clip, run_ffmpeg
 
@@ -197,7 +198,7 @@ def test_file_named_like_a_subcommand(av_clip, tmp_path, monkeypatch):
 def test_demo_writes_sample_and_result(tmp_path, gen_ffmpeg):
     code, stdout, stderr = ffmotion("demo", str(tmp_path / "d"), "-q")
     assert code == 0, stderr
-    sample, motion = tmp_path / "d" / cli.DEMO_INPUT, tmp_path / "d" / cli.DEMO_OUTPUT
+    sample, motion = tmp_path / "d" / cli_demo.DEMO_INPUT, tmp_path / "d" / cli_demo.DEMO_OUTPUT
     n = len(packets(gen_ffmpeg, sample, "v"))
     assert n == 180
     assert len(packets(gen_ffmpeg, motion, "v")) == n - 6  # 0.2 s at 30 fps

@@ -189,7 +189,8 @@ def test_interlaced_input_warns_and_says_what_to_do(gen_ffmpeg, footage, tmp_pat
     caplog.set_level(logging.WARNING, logger="ffmotion")
     ffmotion.extract(footage["tff.mp4"], tmp_path / "o.mkv", offset=1, lossless=True,
                      ffmpeg=gen_ffmpeg)
-    assert "interlaced (top field first)" in caplog.text and "--deinterlace" in caplog.text
+    # the library names the field (the command line: --deinterlace)
+    assert "interlaced (top field first)" in caplog.text and "add deinterlace to" in caplog.text
     caplog.clear()
     ffmotion.extract(footage["base.mp4"], tmp_path / "p.mkv", offset=1, lossless=True,
                      ffmpeg=gen_ffmpeg)

@@ -122,7 +122,7 @@ def test_lossless_needs_a_container_that_holds_ffv1():
 
 
 def test_unknown_extension_without_codec_is_rejected():
-    with pytest.raises(UsageError, match="--codec"):
+    with pytest.raises(UsageError, match="pass codec"):  # the field (the CLI: --codec)
         argv(dst="/out/o.xyz")
 
 

@@ -67,7 +67,7 @@ def point(p):
     return ["frames", p.frames] if p.frames is not None else ["seconds", str(p.seconds)]
 
 def flag(name, text):
-    return getattr(cli._main_parser().parse_args(["in", "out", f"--{name}={text}"]), name)
+    return getattr(cli.run.parser().parse_args(["in", "out", f"--{name}={text}"]), name)
 
 PARSERS = {
     "offset": lambda t: point(FramesOrTime.offset(t)),

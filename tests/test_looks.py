@@ -29,11 +29,11 @@ RGB_KS = (1, 3, 2)
 
 # one look per option (each run on 8-bit and 10-bit yuv420p)
 SINGLE = {
-    "gain": Look(gain="2.5"),
+    "gain": Look.parse(gain="2.5"),
     "blur": Look(blur=2),
     "gray": Look(gray=True),
     "difference": Look(blend="difference"),
-    "rgb_offsets": Look(rgb_offsets="1,3,2"),
+    "rgb_offsets": Look.parse(rgb_offsets="1,3,2"),
     "trail": Look(trail=0.85),
     "overlay": Look(overlay=0.3),
 }
@@ -80,25 +80,25 @@ def test_each_option_matches_reference(ffmpeg_bin, clips, tmp_path, name, depth)
 COMBOS = {
     # name: (clip, look, working format, extract kwargs, reference (k, mode, channel_ks))
     "everything-but-rgb-10bit-freeze": (
-        "yuv420p10le", Look(blend="difference", gain="3.25", blur=1, trail=0.8, overlay=0.4,
+        "yuv420p10le", Look.parse(blend="difference", gain="3.25", blur=1, trail=0.8, overlay=0.4,
                             gray=True),
         "yuv420p10le", {"freeze": 5}, (5, "freeze", None)),
     "average-gain-blur-trail-overlay-gbrp10": (
-        "gbrp10le", Look(gain="1.5", blur=3, trail=0.7, overlay=0.6), "gbrp10le",
+        "gbrp10le", Look.parse(gain="1.5", blur=3, trail=0.7, overlay=0.6), "gbrp10le",
         {"offset": 4}, (4, "offset", None)),
     "rgb-gain-blur-trail-overlay-8bit": (
-        "yuv420p", Look(rgb_offsets="2,1,4", gain=2, blur=1, trail=0.9, overlay=0.25), "gbrp",
+        "yuv420p", Look.parse(rgb_offsets="2,1,4", gain=2, blur=1, trail=0.9, overlay=0.25), "gbrp",
         {}, (1, "offset", (2, 1, 4))),
     "rgb-multiples-freeze-10bit": (
-        "yuv420p10le", Look(rgb_offsets="0x,1x,2x", blend="difference", gain=4), "gbrp10le",
+        "yuv420p10le", Look.parse(rgb_offsets="0x,1x,2x", blend="difference", gain=4), "gbrp10le",
         {"freeze": 6}, (6, "freeze", (0, 6, 12))),
     "rgb-durations": (
-        "yuv444p", Look(rgb_offsets="0.1s,0.2s,100ms"), "gbrp", {}, (1, "offset", (3, 6, 3))),
+        "yuv444p", Look.parse(rgb_offsets="0.1s,0.2s,100ms"), "gbrp", {}, (1, "offset", (3, 6, 3))),
     "gray-of-rgb-input": (
         "rgb24", Look(gray=True, blend="difference", trail=0.9, gain=2), "gray",
         {"offset": 2}, (2, "offset", None)),
     "gray-of-gbrp10-input": (
-        "gbrp10le", Look(gray=True, gain="1.75", trail=0.6), "gray10le",
+        "gbrp10le", Look.parse(gray=True, gain="1.75", trail=0.6), "gray10le",
         {"offset": 3}, (3, "offset", None)),
     "difference-trail-gray-input": (
         "gray", Look(blend="difference", trail=0.75, gain=3), "gray", {"offset": 2},
@@ -109,7 +109,7 @@ COMBOS = {
     "odd-size-big-blur": (
         "odd_size", Look(blur=40, gain=2), "yuv420p", {"offset": 3}, (3, "offset", None)),
     "yuv444-difference-gain-time-offset": (
-        "yuv444p", Look(blend="difference", gain="6.5"), "yuv444p", {"offset": "0.1s"},
+        "yuv444p", Look.parse(blend="difference", gain="6.5"), "yuv444p", {"offset": "0.1s"},
         (3, "offset", None)),
 }
 
@@ -159,7 +159,7 @@ def pair_clips(tmp_path_factory, gen_ffmpeg):
     return made
 
 
-@pytest.mark.parametrize("look", [Look(blend="difference", gain="2.5"),
+@pytest.mark.parametrize("look", [Look.parse(blend="difference", gain="2.5"),
                                   Look(gain=3, overlay=0.3)], ids=["difference-gain", "gain-overlay"])
 @pytest.mark.parametrize("pix_fmt", ["yuv444p", "yuv444p10le"])
 def test_every_value_pair(ffmpeg_bin, pair_clips, tmp_path, pix_fmt, look):
@@ -263,7 +263,7 @@ def test_each_option_puts_its_filter_in_the_graph(look, needle):
 
 
 def test_rgb_offsets_graph_splits_and_merges_channels():
-    text = _filters(Look(rgb_offsets="1,2,3"), "gbrp", (1, 2, 3))
+    text = _filters(Look.parse(rgb_offsets="1,2,3"), "gbrp", (1, 2, 3))
     # one extractplanes per channel (a single r+g+b one spins on variable-rate input)
     assert all(f"extractplanes={c}" in text for c in "rgb") and "mergeplanes=format=gbrp" in text
     assert all(f"trim=start_frame={k}" in text for k in (1, 2, 3))
@@ -279,8 +279,8 @@ def test_high_depth_gray_and_rgb_lut_goes_through_yuv():
 
 
 @pytest.mark.parametrize("base,look,want", [
-    ("yuv420p", Look(rgb_offsets="1,2,3"), "gbrp"),
-    ("yuv420p10le", Look(rgb_offsets="1,2,3"), "gbrp10le"),
+    ("yuv420p", Look.parse(rgb_offsets="1,2,3"), "gbrp"),
+    ("yuv420p10le", Look.parse(rgb_offsets="1,2,3"), "gbrp10le"),
     ("gbrp", Look(gray=True), "gray"),
     ("gbrp10le", Look(gray=True), "gray10le"),
     ("yuv420p", Look(gray=True), "yuv420p"),
@@ -308,7 +308,7 @@ def test_presets_and_overrides():
 ])
 def test_bad_look_values_are_usage_errors(kwargs):
     with pytest.raises(ffmotion.UsageError):
-        Look(**kwargs)
+        Look.parse(**kwargs)
 
 
 # -- the command line, and what common players get ------------------------------------------------
@@ -380,7 +380,7 @@ def test_rgb_conversion_is_the_same_without_simd(ffmpeg_bin, clips, tmp_path):
     """The look's conversion to RGB must not depend on the CPU: run the command with SIMD off
     (``-cpuflags 0``) and hold it to the reference decoded with SIMD on."""
     clip = clips["yuv420p"]
-    look = Look(rgb_offsets="1,2,3")
+    look = Look.parse(rgb_offsets="1,2,3")
     out = tmp_path / "c.mkv"
     argv = ffmotion.build_command(clip.path, out, look=look, lossless=True, ffmpeg=ffmpeg_bin)
     runner.run_ffmpeg([argv[0], "-cpuflags", "0", *argv[1:]])

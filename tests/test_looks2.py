@@ -18,7 +18,7 @@ from test_looks import differs, expected, run_look
 
 NEW = {
     "grainextract": Look(blend="grainextract"),
-    "grainextract-gain-trail": Look(blend="grainextract", gain="1.5", trail=0.8),
+    "grainextract-gain-trail": Look.parse(blend="grainextract", gain="1.5", trail=0.8),
     "threshold": Look(blend="difference", threshold=6),
     "threshold-average-gain": Look(gain=2, threshold=9),
     "glow": Look(glow=0.6, glow_radius=3),
@@ -108,6 +108,6 @@ def test_hqdn3d_refused_on_rgb():
     with pytest.raises(looks.UsageError, match="atadenoise"):
         looks.working_format("gbrp", Look(denoise="hqdn3d"))
     with pytest.raises(looks.UsageError, match="atadenoise"):
-        looks.working_format("yuv420p", Look(denoise="hqdn3d", rgb_offsets="1,2,3"))
+        looks.working_format("yuv420p", Look.parse(denoise="hqdn3d", rgb_offsets="1,2,3"))
     assert looks.working_format("gbrp", Look(denoise="hqdn3d", gray=True)) == "gray"
     assert looks.working_format("gbrp", Look(denoise="atadenoise")) == "gbrp"

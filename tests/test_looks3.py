@@ -59,7 +59,7 @@ def test_on_original_in_rgb_and_gray(ffmpeg_bin, clips, tmp_path, name):
 
 def test_rgb_offsets_on_original(gen_ffmpeg, clips, tmp_path):
     clip = clips["yuv420p"]
-    look = Look(rgb_offsets="1,2,3", blend="difference", threshold=5, threshold_on="original")
+    look = Look.parse(rgb_offsets="1,2,3", blend="difference", threshold=5, threshold_on="original")
     working = rgb_format(clip.pix_fmt)
     want = expected(gen_ffmpeg, clip, look, working, channel_ks=(1, 2, 3))
     got = run_look(gen_ffmpeg, clip, tmp_path, look, working)
@@ -113,14 +113,15 @@ def test_screen_never_darker_than_original_and_below_add(gen_ffmpeg, clips):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"threshold_edge": "soft"}, "need --threshold"),
-    ({"threshold_on": "original"}, "need --threshold"),
-    ({"threshold": 5, "threshold_edge": "fuzzy"}, "--threshold-edge"),
-    ({"threshold": 5, "threshold_width": 0}, "--threshold-width"),
+    # the library names fields (the command line spells them as flags: --glow-mode)
+    ({"threshold_edge": "soft"}, "need threshold"),
+    ({"threshold_on": "original"}, "need threshold"),
+    ({"threshold": 5, "threshold_edge": "fuzzy"}, "threshold_edge"),
+    ({"threshold": 5, "threshold_width": 0}, "threshold_width"),
     ({"threshold": 5, "threshold_on": "original", "trail": 0.5}, "does not combine"),
     ({"threshold": 5, "threshold_on": "original", "glow": 0.5}, "does not combine"),
-    ({"glow_mode": "screen"}, "--glow-mode needs --glow"),
-    ({"glow": 0.5, "glow_mode": "multiply"}, "--glow-mode"),
+    ({"glow_mode": "screen"}, "glow_mode needs glow"),
+    ({"glow": 0.5, "glow_mode": "multiply"}, "glow_mode"),
 ])
 def test_bad_combinations_are_refused(kwargs, match):
     with pytest.raises(UsageError, match=match):

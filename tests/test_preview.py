@@ -363,7 +363,7 @@ def test_freeze_frames_are_exact(page: object, clip: Path, rgb: str) -> None:
     else:
         pix_fmt = "gbrp"
         layout = plane_layout(pix_fmt, *PREVIEW)
-        look = Look(rgb_offsets=("1x", "2x", "3x"))  # type: ignore[arg-type]
+        look = Look.parse(rgb_offsets=("1x", "2x", "3x"))  # type: ignore[arg-type]
         expected = reference.look_frames(
             iter(scaled_frames(clip, pix_fmt, reference.LOOK_SWS_FLAGS)), 2, "freeze", layout,
             look, (2, 4, 6))

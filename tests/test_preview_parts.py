@@ -32,8 +32,8 @@ INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", 
 ])
 def test_the_command_line_shown_gives_the_same_settings(query: dict) -> None:
     settings = parse_settings(query)
-    args = cli._main_parser().parse_args(["in.mp4", "out.mp4", *settings.cli_flags()])
-    assert cli._look(args) == settings.look
+    args = cli.run.parser().parse_args(["in.mp4", "out.mp4", *settings.cli_flags()])
+    assert cli.options.look(args) == settings.look
     assert args.start == (f"{query['start']}f" if "start" in query else None)
     assert args.end == (f"{query['end']}f" if "end" in query else None)
     assert args.stabilize == ("stab" in query)

@@ -27,8 +27,8 @@ def test_the_command_shown_gives_the_options_the_preview_uses(tmp_path: Path, ge
     try:
         settings = session.settings(query)
         words = shlex.split(session.describe(settings)["cli"])
-        args = cli._main_parser().parse_args(words[1:])
-        from_cli = cli._options(args, args.input, args.output)
+        args = cli.run.parser().parse_args(words[1:])
+        from_cli = cli.options.motion_request(args, args.input, args.output)
         # what the preview's frames are planned with, and what Render runs
         assert session.request(settings) == from_cli
         assert session.request(settings, checked=True) == from_cli

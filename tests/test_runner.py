@@ -40,12 +40,12 @@ def test_atomic_output_commits_only_on_success(gen_ffmpeg, tmp_path):
 def test_atomic_output_never_clobbers(tmp_path):
     dst = tmp_path / "o.mkv"
     dst.write_bytes(b"precious")
-    with pytest.raises(UsageError, match="--overwrite"):
+    with pytest.raises(UsageError, match="use overwrite to replace"):  # the CLI: --overwrite
         with runner.atomic_output(dst, overwrite=False):
             pass
     # appearing while we work: still not replaced
     other = tmp_path / "p.mkv"
-    with pytest.raises(UsageError, match="--overwrite"):
+    with pytest.raises(UsageError, match="use overwrite to replace"):  # the CLI: --overwrite
         with runner.atomic_output(other, overwrite=False) as tmp:
             tmp.write_bytes(b"new")
             other.write_bytes(b"someone else's")

@@ -175,10 +175,10 @@ def test_print_command_with_auto_analyses_then_prints_the_choice(gen_ffmpeg, sho
 
 
 def test_auto_spellings_and_conflicts(shots, tmp_path, capsys):
-    assert cli._stabilize_words(["a", "--stabilize", "auto", "b"]) == ["a", "--stabilize-auto", "b"]
-    assert cli._stabilize_words(["--stabilize=auto"]) == ["--stabilize-auto"]
-    assert cli._stabilize_words(["--stabilize", "out.mp4"]) == ["--stabilize", "out.mp4"]
-    assert cli._stabilize_words(["--", "--stabilize", "auto"]) == ["--", "--stabilize", "auto"]
+    assert cli.options.stabilize_words(["a", "--stabilize", "auto", "b"]) == ["a", "--stabilize-auto", "b"]
+    assert cli.options.stabilize_words(["--stabilize=auto"]) == ["--stabilize-auto"]
+    assert cli.options.stabilize_words(["--stabilize", "out.mp4"]) == ["--stabilize", "out.mp4"]
+    assert cli.options.stabilize_words(["--", "--stabilize", "auto"]) == ["--", "--stabilize", "auto"]
     code = cli.main([str(shots["pan"]), str(tmp_path / "o.mp4"), "--stabilize", "auto",
                      "--stabilize-smoothing", "5"])
     assert code == 2 and "chooses the smoothing itself" in capsys.readouterr().err

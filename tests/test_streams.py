@@ -95,7 +95,7 @@ def test_output_names():
     assert sink_for("out/index.m3u8").kind == "hls"
     with pytest.raises(UsageError, match="seekable"):
         sink_for("-", "mp4")
-    with pytest.raises(UsageError, match="--format is for"):
+    with pytest.raises(UsageError, match="format is for"):  # the field (the CLI: --format)
         sink_for("out.mkv", "nut")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 
 # options of the encoders themselves (ffmpeg -h encoder=NAME) that name a file
 FILE_OPTIONS = frozenset({"passlogfile", "stats", "x265-stats", "fpf", "twopass-stats",
@@ -41,9 +41,9 @@ def check(key: str, value: str) -> None:
     if _names_file(key, FILE_OPTIONS, list_key=False):
         _refuse(key, key)
     if key.replace("_", "-") == "flags" and re.search(r"pass[12]", value.lower()):
-        raise UsageError(f"--encoder-opt {key}={value}: two-pass encoding makes the encoder "
-                         "write a stats file of its own, outside ffmotion's checks: drop it "
-                         "(use --crf for the quality)")
+        raise UsageError(f"{field('encoder_opts')} {key}={value}: two-pass encoding makes the "
+                         "encoder write a stats file of its own, outside ffmotion's checks: "
+                         f"drop it (use {field('crf')} for the quality)")
     for inner in list_keys(value):
         if _names_file(inner, FILE_KEYS, list_key=True):
             _refuse(key, inner)
@@ -51,7 +51,8 @@ def check(key: str, value: str) -> None:
 
 def _refuse(option: str, key: str) -> None:
     where = f"{option}: {key}" if key != option else option
-    raise UsageError(f"--encoder-opt {where} names a file the encoder would read or write "
+    raise UsageError(f"{field('encoder_opts')} {where} names a file the encoder would read or "
+                     "write "
                      "itself, outside ffmotion's checks (it could overwrite any file, the "
                      "input included): drop it")
 

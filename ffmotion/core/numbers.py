@@ -85,34 +85,3 @@ def rate(value: object, name: str, expected: str) -> Fraction:
 
 
 MAX_TIMEOUT = 86400.0  # seconds: a day
-
-
-def whole_arg(raw: str) -> int:
-    """argparse type: a whole number read by :func:`whole`."""
-    import argparse
-
-    try:
-        return whole(raw, "")
-    except UsageError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {shown(raw)}") from None
-
-
-def real_arg(raw: str) -> float:
-    """argparse type: a finite number read by :func:`real`."""
-    import argparse
-
-    try:
-        return real(raw, "")
-    except UsageError:
-        raise argparse.ArgumentTypeError(f"not a finite number: {shown(raw)}") from None
-
-
-def timeout_arg(raw: str) -> float:
-    """argparse type: seconds to wait, more than 0 and at most :data:`MAX_TIMEOUT`."""
-    import argparse
-
-    seconds = real_arg(raw)
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"seconds more than 0 and at most {MAX_TIMEOUT:g}, "
-                                         f"not {shown(raw)}")
-    return seconds

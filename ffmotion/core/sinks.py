@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 
 SinkKind = Literal["file", "stdout", "url", "hls"]
 STDOUT_NAME = "pipe:1"
@@ -92,18 +92,18 @@ def sink_for(name: str, format: Optional[str] = None) -> Optional[Sink]:
     scheme = output_scheme(name)
     if name != "-" and scheme is None:
         if format is not None:
-            raise UsageError("--format is for '-' (stdout) and URL outputs: a file's format "
-                             "follows its extension")
+            raise UsageError(f"{field('format')} is for '-' (stdout) and URL outputs: a file's "
+                             "format follows its extension")
         if name.lower().endswith(HLS_SUFFIX):
             return Sink("hls", name, "hls")
         return None
     if format is not None:
         chosen = format.lower()
         if chosen in ("mp4", "mov", "m4v"):
-            raise UsageError(f"--format {format}: MP4/MOV need a seekable file to finish "
+            raise UsageError(f"{field('format')} {format}: MP4/MOV need a seekable file to finish "
                              "(use matroska, nut or mpegts for a stream)")
         if chosen not in FORMATS:
-            raise UsageError(f"--format {format} is not one ffmotion streams: use one of "
+            raise UsageError(f"{field('format')} {format} is not one ffmotion streams: use one of "
                              f"{', '.join(sorted(FORMATS))}")
         muxer, suffix = FORMATS[chosen]
     elif scheme is not None:

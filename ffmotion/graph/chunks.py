@@ -37,7 +37,7 @@ from typing import Any, Optional, Sequence
 import ffmpeg
 
 from ffmotion.graph.corrections import Correction, Geometry, text as corrections_text, warmup_start
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
 from ffmotion.graph.timing import audio_needs_cut, cut_audio, seconds_text
 from ffmotion.core.names import literal_input_args
@@ -121,20 +121,22 @@ def check_chunkable(plan: Any) -> None:
 
     output = plan.output
     if graph_outputs.output_kind(output.path) != "video" or output.path.suffix.lower() == ".y4m":
-        raise UsageError("--chunks writes video files (not .y4m, GIF, WebP, APNG or image "
-                         "sequences): drop --chunks")
+        raise UsageError(f"{field('chunks')} writes video files (not .y4m, GIF, WebP, APNG or "
+                         f"image sequences): drop {field('chunks')}")
     if plan.timing.variable is not None:
-        raise UsageError(f"--chunks needs a constant frame rate, and {plan.info.path.name} "
-                         "has frames at irregular times: drop --chunks")
+        raise UsageError(f"{field('chunks')} needs a constant frame rate, and "
+                         f"{plan.info.path.name} has frames at irregular times: drop "
+                         f"{field('chunks')}")
     if encode.shaping(plan)[1] is not None:
-        raise UsageError("--chunks with --fps: the fps filter picks frames by time across the "
-                         "whole run: drop one of them")
+        raise UsageError(f"{field('chunks')} with {field('fps')}: the fps filter picks frames "
+                         "by time across the whole run: drop one of them")
     stab = plan.stabilizer
     if stab is not None and stab.method == "vidstab":  # its slices go beside the output
         check_filter_path(output.path.parent.absolute(),
                           "for the output: chunks read their stabilization beside it")
     if stab is not None and stab.method == "deshake" and stab.decided != "none":
-        raise UsageError("--chunks with deshake (this ffmpeg has no vid.stab): deshake follows "
+        raise UsageError(f"{field('chunks')} with deshake (this ffmpeg has no vid.stab): "
+                         "deshake follows "
                          "the camera frame by frame from the start: drop one of them, or use an "
                          "ffmpeg with vid.stab (the one imageio-ffmpeg ships has it)")
 

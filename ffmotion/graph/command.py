@@ -14,7 +14,6 @@ from ffmotion.core.pixfmt import chroma_subsampling
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.argv import BITEXACT, GLOBAL_ARGS
 from ffmotion.graph.cut import JOIN_KEYS, kept, reference_input
-from ffmotion.graph.stream import output_target
 from ffmotion.graph.encode import (_X264_DEMO, _sliced_threads, audio_args, audio_tracks,
                                    encoder_threads, kept_subtitles, output_size, shaping,
                                    subtitle_args, video_args)
@@ -91,6 +90,8 @@ def output(plan: Plan, dst: Path) -> Any:
         streams.append(source[f"s:{track}"])
     if subtitles:
         kwargs.update(subtitle_args(plan))
+    from ffmotion.graph.stream import output_target  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)
 

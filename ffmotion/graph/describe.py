@@ -5,7 +5,6 @@ from ffmotion.core.errors import field
 from ffmotion.core.units import format_fps
 from ffmotion.graph.encode import audio_tracks, constant_rate, rate_rule, subtitle_plan
 from ffmotion.graph.plan import Plan
-from ffmotion.graph.stream import describe_count
 
 
 def describe(plan: Plan) -> str:
@@ -45,6 +44,8 @@ def describe(plan: Plan) -> str:
                      "frame rate, the input's varies)")
         what += describe_streams(plan)
     if stream:
+        from ffmotion.graph.stream import describe_count  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+
         return f"{what}, {describe_count(plan)}, {plan.working_pix_fmt}"
     return f"{what}, {plan.out_frames} of {span.count} frames, {plan.working_pix_fmt}"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.core.request import OutputSpec
 from ffmotion.core.units import format_fps
@@ -23,7 +23,6 @@ from ffmotion.core.caps import Caps
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.picture import output_args as picture_output_args
 from ffmotion.graph.plan import Plan
-from ffmotion.graph.stream import encoder_args
 from ffmotion.graph.timing import audio_needs_cut
 
 
@@ -221,9 +220,9 @@ def check_rate(plan: Plan) -> None:
         return
     common = sorted(rule.rates & _BROADCAST_RATES)
     listed = ", ".join(format_fps(rate) for rate in common)
-    given = "--fps" if plan.output.encode.fps is not None else plan.info.path.name
+    given = field("fps") if plan.output.encode.fps is not None else plan.info.path.name
     raise UsageError(f"{rule.what} holds frame rates like {listed}, not the "
-                     f"{format_fps(fps)} fps of {given}: add --fps "
+                     f"{format_fps(fps)} fps of {given}: add {field('fps')} "
                      f"{format_fps(nearest_rate(rule.rates, fps))} (frames repeated or dropped "
                      f"to that rate), or write .mp4 or .mkv")
 
@@ -248,15 +247,16 @@ def check_output_format(output: OutputSpec) -> None:
     enc = output.encode
     if enc.lossless and not box.lossless_ok:
         raise UsageError(
-            f"--lossless writes FFV1, which {output.path.suffix or 'this output'} cannot hold: "
+            f"{field('lossless')} writes FFV1, which {output.path.suffix or 'this output'} "
+            "cannot hold: "
             "use a .mkv output"
         )
     if not box.audio_ok and (enc.audio_codec is not None or enc.audio_bitrate is not None):
-        raise UsageError(f"{_kind_name(output.path)} holds no audio: drop --audio-codec/"
-                         "--audio-bitrate")
+        raise UsageError(f"{_kind_name(output.path)} holds no audio: drop "
+                         f"{field('audio_codec')}/{field('audio_bitrate')}")
     codec = enc.codec or video_codec_default(output.path)
     if enc.preset is not None and codec == "libvpx-vp9" and enc.preset not in _VP9_SPEED:
-        raise UsageError(f"--preset {enc.preset} has no VP9 speed: use one of "
+        raise UsageError(f"{field('preset')} {enc.preset} has no VP9 speed: use one of "
                          f"{', '.join(_VP9_SPEED)}")
 
 
@@ -283,7 +283,7 @@ def container(dst: Path, codec_given: bool) -> Container:
     known = ", ".join([*CONTAINERS, *outs.ANIMATED, "out%04d.png/.tif/.jpg"])
     raise UsageError(
         f"cannot choose an encoder for {dst.suffix or 'outputs without an extension'}: "
-        f"use one of {known}, or pass --codec"
+        f"use one of {known}, or pass {field('codec')}"
     )
 
 
@@ -305,7 +305,7 @@ def video_args(plan: Plan) -> dict[str, Any]:
     if dst.suffix.lower() == ".y4m" and enc.codec is None:
         if not _Y4M_FORMATS.match(plan.working_pix_fmt) and enc.pix_fmt is None:
             raise UsageError(f".y4m holds YUV and gray only, and this input works in "
-                             f"{plan.working_pix_fmt}: write --lossless .mkv or an "
+                             f"{plan.working_pix_fmt}: write {field('lossless')} .mkv or an "
                              f"out%04d.png sequence for exact pixels")
         args["pix_fmt"] = plan.working_pix_fmt
     if enc.codec is not None and enc.codec != args.get("c:v"):
@@ -331,6 +331,8 @@ def video_args(plan: Plan) -> dict[str, Any]:
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args.get("c:v") in HEVC_ENCODERS and plan.output.path.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
+    from ffmotion.graph.stream import encoder_args  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+
     args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
     if args.get("x264-params") == _X264_SPEED and args.get("preset") != _X264["preset"]:
@@ -351,9 +353,10 @@ def hdr_warning(plan: Plan) -> Optional[str]:
         return None
     return (f"{plan.info.path.name} is HDR ({curve}, {plan_depth(plan.working_pix_fmt)}-bit): "
             f"{out_fmt} output bands its gradients and loses the HDR signalling; for 10-bit "
-            f"HDR output add --codec libx265 --pix-fmt yuv420p10le --encoder-opt "
+            f"HDR output add {field('codec')} libx265 {field('pix_fmt')} yuv420p10le "
+            f"{field('encoder_opts')} "
             f"x265-params=colorprim=bt2020:transfer={plan.info.transfer}:colormatrix=bt2020nc "
-            f"(or --lossless for exact pixels)")
+            f"(or {field('lossless')} for exact pixels)")
 
 
 def plan_depth(pix_fmt: str) -> int:
@@ -388,7 +391,7 @@ def check_quality(output: OutputSpec) -> None:
     limits = _QUALITY_RANGES.get(codec)
     what = "qscale" if codec in _QSCALE_CODECS else "CRF"
     if limits is not None and not limits[0] <= crf <= limits[1]:
-        raise UsageError(f"--crf {_number(crf)} is outside the {what} range of {codec}: "
+        raise UsageError(f"{field('crf')} {_number(crf)} is outside the {what} range of {codec}: "
                          f"{_number(limits[0])} to {_number(limits[1])}")
 
 
@@ -432,8 +435,9 @@ def audio_args(plan: Plan) -> dict[str, Any]:
     infos = [s for s in plan.info.streams if s.kind == "audio"] or list(_first_audio(plan.info))
     cut = audio_needs_cut(plan.timing)
     if cut and enc.audio_codec == "copy" and tracks:
-        raise UsageError("--audio-codec copy cannot start the sound on the first frame (a range, "
-                         "or a video that starts after its audio): drop --audio-codec copy")
+        raise UsageError(f"{field('audio_codec')} copy cannot start the sound on the first frame "
+                         "(a range, or a video that starts after its audio): drop "
+                         f"{field('audio_codec')} copy")
     args: dict[str, Any] = {}
     for out_no, track in enumerate(tracks):
         codec = infos[track].codec
@@ -495,7 +499,7 @@ def subtitle_plan(plan: Plan) -> tuple[tuple[tuple[int, str], ...], Optional[str
     if not subs:
         return (), None
     if not plan.output.subtitles:
-        return (), "--no-subtitles"
+        return (), field("subtitles")
     rule = SUBTITLE_RULES.get(plan.output.path.suffix.lower())
     if rule is None or outs.output_kind(plan.output.path) != "video":
         return (), "the output cannot hold them"
@@ -581,7 +585,7 @@ def delivered_frames(plan: Plan) -> int:
     if count < 1 and plan.out_frames > 0 and fps is not None:
         raise UsageError(f"the {plan.out_frames} motion frame{'s' if plan.out_frames > 1 else ''} "
                          f"last less than one frame at {format_fps(fps)} fps: give a higher "
-                         f"--fps or a longer range")
+                         f"{field('fps')} or a longer range")
     return count
 
 

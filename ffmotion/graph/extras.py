@@ -26,7 +26,7 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import ffmpeg
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.graph.picture import prelude
 from ffmotion.core.request import InputSpec, StabilizeOptions
 from ffmotion.core.units import FramesOrTime, format_fps
@@ -77,18 +77,18 @@ def frame_range(wanted: InputSpec, info: MediaInfo) -> FrameRange:
     first = frame_at(info, wanted.start) if wanted.start is not None else 0
     if first >= total:
         assert wanted.start is not None
-        raise UsageError(f"--start {wanted.start.text} is at or past the end of "
+        raise UsageError(f"{field('start')} {wanted.start.text} is at or past the end of "
                          f"{info.path.name} ({total} frames, {info.duration:.3f} s at "
                          f"{format_fps(info.fps)} fps)")
     if wanted.end is not None:
         last = min(frame_at(info, wanted.end), total)
         if last <= first:
-            raise UsageError(f"--end {wanted.end.text} is not after --start "
+            raise UsageError(f"{field('end')} {wanted.end.text} is not after {field('start')} "
                              f"{wanted.start.text if wanted.start else '0'} (frame {first})")
     elif wanted.duration is not None:
         count = frame_at(info, wanted.duration, first) - first
         if count < 1:
-            raise UsageError(f"--duration {wanted.duration.text} is shorter than one frame "
+            raise UsageError(f"{field('duration')} {wanted.duration.text} is shorter than one frame "
                              f"at {format_fps(info.fps)} fps")
         last = min(first + count, total)
     else:
@@ -175,8 +175,8 @@ def choose_method(available_filters: frozenset[str]) -> Method:
         return "vidstab"
     if "deshake" in available_filters:
         return "deshake"
-    raise UsageError("--stabilize needs ffmpeg's vidstab or deshake filter, and this ffmpeg "
-                     "has neither (try the ffmpeg that comes with imageio-ffmpeg)")
+    raise UsageError(f"{field('stabilize')} needs ffmpeg's vidstab or deshake filter, and this "
+                     "ffmpeg has neither (try the ffmpeg that comes with imageio-ffmpeg)")
 
 
 def detect_args(stab: Stabilizer) -> dict[str, Any]:
@@ -204,7 +204,7 @@ def stabilize_video(video: Any, stab: Stabilizer) -> Any:
         raise ValueError("vidstab needs its transforms and motions files")
     check_filter_path(stab.motions)
     if stab.options.auto:
-        raise UsageError("--stabilize auto decides after its analysis pass: run "
+        raise UsageError(f"{field('stabilize')} auto decides after its analysis pass: run "
                          "ffmotion.pipeline.stabilize.settle(plan, tools) before building commands")
     # the gaussian camera path on every build (newer vid.stab defaults to an L1 path that
     # ffmotion cannot slice into chunks); the same one ffmotion.graph.corrections computes

@@ -88,7 +88,7 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
         chroma = [_is_yuv(pix_fmt) and p > 0 for p in range(len(base))]
         if look.threshold_on == "original":
             if original is None:
-                raise ValueError("--threshold-on original needs the original picture")
+                raise ValueError("threshold_on original needs the original picture")
             exprs = tuple("y" if c else _matte_mix(look, n, top) for c, n in zip(chroma, base))
             return _finish_gray(ffmpeg.filter([motion, original], "lut2", shortest=1,
                                               **{f"c{i}": e for i, e in enumerate(exprs)}),

@@ -25,7 +25,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.media.info import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]
@@ -102,8 +102,8 @@ def choose_deinterlacer(picture: Picture, available_filters: frozenset[str]) -> 
     for name in DEINTERLACERS:
         if name in available_filters:
             return dataclasses.replace(picture, deinterlace=name)
-    raise UsageError("--deinterlace needs ffmpeg's bwdif or yadif filter, and this ffmpeg has "
-                     "neither")
+    raise UsageError(f"{field('deinterlace')} needs ffmpeg's bwdif or yadif filter, and this "
+                     "ffmpeg has neither")
 
 
 def prelude(video: Any, picture: Optional[Picture]) -> Any:
@@ -147,7 +147,8 @@ def interlace_warning(info: MediaInfo) -> Optional[str]:
     order = {"tt": "top field first", "bb": "bottom field first",
              "tb": "top field first, swapped", "bt": "bottom field first, swapped"}
     return (f"{info.path.name} is interlaced ({order.get(info.field_order, info.field_order)}): "
-            "moving edges will comb in the motion output; add --deinterlace to deinterlace it "
+            f"moving edges will comb in the motion output; add {field('deinterlace')} to "
+            "deinterlace it "
             "(bwdif, frame rate kept) before extracting motion")
 
 

@@ -9,7 +9,6 @@ video, too short for the offset) fails that one job and the others go on.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import math
@@ -19,12 +18,12 @@ import re
 import string
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from ffmotion import graph
 from ffmotion.pipeline import controller
-from ffmotion.core import numbers
 from ffmotion.run import runner, outputs
 from ffmotion.jobs import naming
 from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
@@ -34,7 +33,7 @@ from ffmotion.jobs.records import Job, Outcome, RequestFactory, Progress, Record
     output_done
 from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
 from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
-from ffmotion.core.errors import FfmotionError, Interrupted, UsageError
+from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, field
 from ffmotion.core.request import MAX_THREADS, MotionSpec
 
 log = logging.getLogger("ffmotion")
@@ -45,65 +44,56 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 
 # -- inputs -> jobs ---------------------------------------------------------------------
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The batch-only arguments (the single-file options come from ``cli._common``)."""
-    parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="video files, folders (searched recursively for video files by "
-                             "extension) and glob patterns ('footage/**/*.MOV')")
-    parser.add_argument("--sequences", action="store_true",
-                        help="also take every folder of images found (an argument, or below "
-                             "one) as one input: an image sequence / timelapse, read at "
-                             "--framerate (default 25)")
-    group = parser.add_argument_group("batch")
-    group.add_argument("-o", "--output-dir", metavar="OUTDIR", required=True,
-                       help="folder for the outputs (created if missing)")
-    group.add_argument("--input-list", metavar="FILE",
-                       help="read more inputs from FILE, one path per line ('-': stdin)")
-    group.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
-                       help="output file name; fields {stem} {ext} {offset} {mode}, {dir} (the "
-                            "input's folder name) and {relpath} (its path below the argument "
-                            "that found it, without extension: keeps a camera card's folders, "
-                            "created under OUTDIR) "
-                            f"(default {DEFAULT_NAME})")
-    group.add_argument("-j", "--jobs", type=numbers.whole_arg, default=1, metavar="N",
-                       help="ffmpeg processes at once (default 1: one ffmpeg already uses "
-                            "every core for decoding, filtering and x264)")
-    group.add_argument("--threads", type=numbers.whole_arg, metavar="T",
-                       help="decoder and filter threads per ffmpeg (default: cores / jobs when "
-                            "--jobs > 1, else ffmpeg's own); never changes the output bytes")
-    group.add_argument("--report", metavar="FILE",
-                       help="write a JSON report: one record per input (status, output, frames, "
-                            "seconds, ffmpeg argv, error); '-': stdout")
-    group.add_argument("--emit-commands", metavar="FILE",
-                       help="write the ffmpeg commands instead of running them: FILE.sh (POSIX "
-                            "shell, one command a line; '-' for stdout) or FILE.jsonl")
-    group.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the jobs on a Dask distributed cluster (tcp://HOST:8786); "
-                            "needs ffmotion[dask], and paths the workers see too")
-    group.add_argument("--connect-timeout", type=numbers.timeout_arg, default=DEFAULT_CONNECT_TIMEOUT,
-                       metavar="S", help="seconds to wait for the Dask scheduler (default %(default)s)")
+@dataclass(frozen=True)
+class BatchRequest:
+    """One batch, typed: the inputs as given (files, folders, glob patterns, and a list
+    file), where and under which names the outputs go, how the jobs run (this machine's pool,
+    a Dask scheduler, or emitted as commands), what is reported, and ``make_request``, which
+    makes each input's :class:`~ffmotion.core.request.MotionRequest` for its output (existing
+    outputs are the batch's business: skipped, or replaced with ``overwrite``, so the
+    factory need not refuse them). ``offset``/``freeze`` and ``lossless`` name the outputs
+    (``{offset}``, ``{ext}``); they are the ones the factory's requests use."""
+
+    inputs: tuple[str, ...]
+    output_dir: str
+    make_request: RequestFactory
+    name: str = DEFAULT_NAME
+    input_list: Optional[str] = None
+    sequences: bool = False
+    offset: Union[int, str, None] = None
+    freeze: Union[int, str, None] = None
+    lossless: bool = False
+    jobs: int = 1
+    threads: Optional[int] = None  # None: the cores shared out among the jobs
+    scheduler: Optional[str] = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    report: Optional[str] = None
+    emit_commands: Optional[str] = None
+    overwrite: bool = False
+    ffmpeg: Optional[str] = None
+    quiet: bool = False
 
 
 def check_template(template: str) -> None:
-    """``--name`` uses known fields only and yields a plain file name."""
+    """The name template (``--name``) uses known fields only and yields a plain file name."""
     try:
         parsed = [(f, spec or "") for _, f, spec, _ in string.Formatter().parse(template)
                   if f is not None]
     except ValueError as exc:
-        raise UsageError(f"--name {template!r} is not a valid template: {exc}") from None
+        raise UsageError(f"{field('name')} {template!r} is not a valid template: {exc}") from None
     fields = [f for f, _ in parsed]
     for name, spec in parsed:
         # a name is at most 255 bytes: a width like {stem:>9999999999} would only eat memory
         if re.search(r"\d{4,}", spec) or "{" in spec:
-            raise UsageError(f"--name {template!r}: the width in {{{name}:{spec}}} is too "
-                             "large for a file name")
+            raise UsageError(f"{field('name')} {template!r}: the width in {{{name}:{spec}}} "
+                             "is too large for a file name")
     for name in fields:
         if name not in NAME_FIELDS:
-            raise UsageError(f"unknown field {{{name}}} in --name {template!r} "
+            raise UsageError(f"unknown field {{{name}}} in {field('name')} {template!r} "
                              f"(fields: {', '.join('{' + f + '}' for f in NAME_FIELDS)})")
     if "stem" not in fields and "relpath" not in fields:
-        raise UsageError(f"--name {template!r} has no {{stem}} (or {{relpath}}): every input "
-                         "would write the same file")
+        raise UsageError(f"{field('name')} {template!r} has no {{stem}} (or {{relpath}}): "
+                         "every input would write the same file")
     _format_name(template, stem="clip", ext=".mp4", offset="1", mode="offset", dir="folder",
                  relpath="folder/clip")
 
@@ -113,7 +103,7 @@ def _format_name(template: str, **fields: str) -> str:
     try:
         return template.format(**fields)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise UsageError(f"--name {template!r} cannot be filled in: {exc}") from None
+        raise UsageError(f"{field('name')} {template!r} cannot be filled in: {exc}") from None
 
 
 def output_name(template: str, src: Path, mode: str, offset_text: str, lossless: bool,
@@ -141,54 +131,54 @@ def output_name(template: str, src: Path, mode: str, offset_text: str, lossless:
         naming.check_relative_name(name, src)
         return name
     if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
-        raise UsageError(f"--name gives {outputs.shown(name)!r} for {outputs.shown(src)}: a "
-                         "file name is needed, without folders")
+        raise UsageError(f"{field('name')} gives {outputs.shown(name)!r} for "
+                         f"{outputs.shown(src)}: a file name is needed, without folders")
     return name
 
 
-def plan_jobs(args: argparse.Namespace, inputs: list[Path], outdir: Path,
-              make_request: RequestFactory,
+def plan_jobs(request: BatchRequest, inputs: list[Path], outdir: Path,
               roots: Optional[dict[Path, Optional[Path]]] = None,
-              created: Optional[list[Path]] = None) -> list[Job]:
+              created: Optional[list[Path]] = None,
+              threads: Optional[int] = None) -> list[Job]:
     """Names, collisions and options for every input; raises before anything is written.
 
-    ``make_request(args, src, dst)`` is the single-file option builder; it also checks that
-    the input exists and is not the output. ``roots``: where each input was found (for
+    ``request.make_request(src, dst)`` makes each input's request; it also checks that the
+    input exists and is not the output. ``roots``: where each input was found (for
     ``{relpath}``); the output sub-folders those names need are made once the names are
     checked, and added to ``created`` (for the caller to remove if a later check fails).
+    ``threads``: each job's decoder and filter threads.
     """
-    motion = MotionSpec.parse(args.offset, args.freeze)
+    motion = MotionSpec.parse(request.offset, request.freeze)
     mode, offset = motion.mode, motion.offset
     owners: dict[Path, Path] = {}
     for src in inputs:
-        dst = outdir / output_name(args.name, src, mode, offset.text, bool(args.lossless),
+        dst = outdir / output_name(request.name, src, mode, offset.text, request.lossless,
                                    (roots or {}).get(src))
         other = owners.get(dst)
         if other is not None:
-            raise UsageError(f"{other} and {src} would both write {dst}: use a --name that "
-                             "tells them apart (e.g. '{relpath}_motion{ext}' keeps their "
-                             "folders, '{dir}_{stem}{ext}'), or give them separately")
+            raise UsageError(f"{other} and {src} would both write {dst}: use a "
+                             f"{field('name')} that tells them apart (e.g. "
+                             "'{relpath}_motion{ext}' keeps their folders, '{dir}_{stem}{ext}'), "
+                             "or give them separately")
         owners[dst] = src
     real_inputs = {Path(os.path.realpath(src)): src for src in inputs}
     for dst, src in owners.items():
         clash = real_inputs.get(Path(os.path.realpath(dst)))
         if clash is not None:
             raise UsageError(f"the output for {src} would be the input {clash}: choose another "
-                             "--output-dir or --name")
+                             f"{field('output_dir')} or {field('name')}")
     made = naming.make_output_folders(outdir, owners)
     if created is not None:
         created += made
-    # existing outputs are the batch's business (skip, or --overwrite), not an error here
-    checking = argparse.Namespace(**{**vars(args), "overwrite": True})
     jobs = []
     for index, (dst, src) in enumerate(owners.items()):
-        made = make_request(checking, src, dst)
-        made = dataclasses.replace(made.with_output(overwrite=bool(args.overwrite)),
-                                   threads=args.threads)
-        assert made.output is not None
-        graph.check_output_format(made.output)
-        graph.check_quality(made.output)
-        jobs.append(Job(index, made))
+        # existing outputs are the batch's business (skip, or overwrite), not an error here
+        job = request.make_request(src, dst)
+        job = dataclasses.replace(job.with_output(overwrite=request.overwrite), threads=threads)
+        assert job.output is not None
+        graph.check_output_format(job.output)
+        graph.check_quality(job.output)
+        jobs.append(Job(index, job))
     return jobs
 
 
@@ -314,29 +304,30 @@ def default_threads(jobs: int) -> Optional[int]:
     return max(1, cores // jobs)
 
 
-def main(args: argparse.Namespace, make_request: RequestFactory) -> int:
+def run(request: BatchRequest) -> int:
     """``ffmotion batch``: check everything, then run, emit or submit; return the exit code."""
     started = time.monotonic()
-    _check_arguments(args)
-    client = connect(args.scheduler, args.connect_timeout) if args.scheduler else None
+    _check(request)
+    client = connect(request.scheduler, request.connect_timeout) if request.scheduler else None
     try:
-        outdir = Path(args.output_dir).expanduser().absolute()
-        jobs, unnamed = _jobs(args, outdir, make_request)
+        outdir = Path(request.output_dir).expanduser().absolute()
+        jobs, unnamed = _jobs(request, outdir)
         _note_stale_temporaries(outdir)
-        live = not args.quiet and sys.stderr.isatty() and args.emit_commands != "-"
+        live = not request.quiet and sys.stderr.isatty() and request.emit_commands != "-"
         display = Display(len(jobs) + len(unnamed), live)
         refused = [_refused(path) for path in unnamed]
         for number, record in enumerate(refused):
             display.finished(-1 - number, record)
         try:
-            if args.emit_commands:
+            if request.emit_commands:
                 backend = "emit"
-                outcome = emit_commands(jobs, args.ffmpeg, args.emit_commands, args.jobs, display)
+                outcome = emit_commands(jobs, request.ffmpeg, request.emit_commands,
+                                        request.jobs, display)
             else:
-                executor = make_executor(min(args.jobs, max(1, len(jobs))), client=client)
+                executor = make_executor(min(request.jobs, max(1, len(jobs))), client=client)
                 backend = executor.name
                 with executor:
-                    outcome = run_jobs(jobs, args.ffmpeg, executor, display)
+                    outcome = run_jobs(jobs, request.ffmpeg, executor, display)
         finally:
             display.close()
     finally:
@@ -347,32 +338,32 @@ def main(args: argparse.Namespace, make_request: RequestFactory) -> int:
     seconds = time.monotonic() - started
     for line in summary_lines(outcome, seconds):
         print(line, file=sys.stderr)
-    if args.report:  # after the summary: a disk-full report still leaves the summary shown
-        write_report(args.report, outcome, backend, outdir, seconds)
+    if request.report:  # after the summary: a disk-full report still leaves the summary shown
+        write_report(request.report, outcome, backend, outdir, seconds)
     if outcome.interrupted:
         raise Interrupted("interrupted: running ffmpeg stopped and their temporary files "
                           "removed; finished outputs are kept, a rerun skips them")
     return 1 if any(record.status == "failed" for record in outcome.records) else 0
 
 
-def _check_arguments(args: argparse.Namespace) -> None:
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
-    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
-        raise UsageError(f"--threads must be 1 to {MAX_THREADS}, not {args.threads}")
-    if not math.isfinite(args.connect_timeout) or args.connect_timeout <= 0:
-        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not "
-                         f"{args.connect_timeout}")
-    if args.emit_commands and args.scheduler:
-        raise UsageError("--emit-commands writes the commands instead of running them: "
-                         "drop --scheduler or --emit-commands")
-    check_template(args.name)
-    if args.emit_commands:
-        check_emit_path(args.emit_commands)
-    outdir = Path(args.output_dir).expanduser()
-    outputs.check_name(outdir, "--output-dir")
+def _check(request: BatchRequest) -> None:
+    if request.jobs < 1:
+        raise UsageError(f"{field('jobs')} must be 1 or more, not {request.jobs}")
+    if request.threads is not None and not 1 <= request.threads <= MAX_THREADS:
+        raise UsageError(f"{field('threads')} must be 1 to {MAX_THREADS}, not {request.threads}")
+    if not math.isfinite(request.connect_timeout) or request.connect_timeout <= 0:
+        raise UsageError(f"{field('connect_timeout')} must be a number of seconds more than 0, "
+                         f"not {request.connect_timeout}")
+    if request.emit_commands and request.scheduler:
+        raise UsageError(f"{field('emit_commands')} writes the commands instead of running "
+                         f"them: drop {field('scheduler')} or {field('emit_commands')}")
+    check_template(request.name)
+    if request.emit_commands:
+        check_emit_path(request.emit_commands)
+    outdir = Path(request.output_dir).expanduser()
+    outputs.check_name(outdir, field("output_dir"))
     if outdir.exists() and not outdir.is_dir():
-        raise UsageError(f"--output-dir {outdir} is a file, not a folder")
+        raise UsageError(f"{field('output_dir')} {outdir} is a file, not a folder")
 
 
 def _refused(path: Path) -> Record:
@@ -393,31 +384,33 @@ def _utf8(path: Path) -> bool:
     return True
 
 
-def _jobs(args: argparse.Namespace, outdir: Path,
-          make_request: RequestFactory) -> tuple[list[Job], list[Path]]:
+def _jobs(request: BatchRequest, outdir: Path) -> tuple[list[Job], list[Path]]:
     """Inputs -> checked jobs, and the inputs refused for their names (each a failed job, so
     the others, the summary and the report go on); creates OUTDIR, and removes it again if a
     check fails."""
-    items = list(args.inputs)
-    if args.input_list:
-        items += read_input_list(args.input_list)
+    items = list(request.inputs)
+    if request.input_list:
+        items += read_input_list(request.input_list)
     if not items:
-        raise UsageError("no inputs: give files, folders or patterns, or --input-list FILE")
+        raise UsageError(f"no inputs: give files, folders or patterns, or {field('input_list')} "
+                         "FILE")
     roots: dict[Path, Optional[Path]] = {}
-    found = find_inputs(items, exclude=outdir, template=args.name, roots=roots,
-                        sequences=bool(getattr(args, "sequences", False)))
+    found = find_inputs(items, exclude=outdir, template=request.name, roots=roots,
+                        sequences=request.sequences)
     inputs = [path for path in found if _utf8(path)]
     unnamed = [path for path in found if not _utf8(path)]
-    if args.threads is None and not args.scheduler:
-        args.threads = default_threads(args.jobs)
+    threads = request.threads
+    if threads is None and not request.scheduler:
+        threads = default_threads(request.jobs)
     created = _make_folder(outdir)
     try:
-        jobs = plan_jobs(args, inputs, outdir, make_request, roots, created)
-        check_written_files(args, found, jobs)
-        if not args.scheduler:
-            found = runner.tools(args.ffmpeg)  # a missing ffmpeg is one error, not one per input
-            if args.codec and args.codec not in runner.encoders(found.ffmpeg):
-                raise UsageError(f"unknown codec for this ffmpeg ({found.ffmpeg}): {args.codec} "
+        jobs = plan_jobs(request, inputs, outdir, roots, created, threads)
+        check_written_files(request.report, request.emit_commands, request.overwrite, found, jobs)
+        codec = jobs[0].output.encode.codec if jobs else None
+        if not request.scheduler:
+            tools = runner.tools(request.ffmpeg)  # a missing ffmpeg is one error, not one per input
+            if codec and codec not in runner.encoders(tools.ffmpeg):
+                raise UsageError(f"unknown codec for this ffmpeg ({tools.ffmpeg}): {codec} "
                                  "(ffmpeg -encoders lists the available ones)")
     except BaseException:
         for folder in reversed(created):

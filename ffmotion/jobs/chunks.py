@@ -150,9 +150,9 @@ def parse_chunks(value: Union[int, str, None]) -> Optional[Chunks]:
         return None
     if isinstance(value, str) and value.strip().lower() == AUTO:
         return AUTO
-    count = numbers.whole(value, "--chunks", "a number of chunks or auto")
+    count = numbers.whole(value, field("chunks"), "a number of chunks or auto")
     if count < 1 or isinstance(value, bool):
-        raise UsageError(f"--chunks must be 1 or more, not {value}")
+        raise UsageError(f"{field('chunks')} must be 1 or more, not {value}")
     return count
 
 

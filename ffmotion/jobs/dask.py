@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from ffmotion.core.errors import ToolError, UsageError
+from ffmotion.core.errors import ToolError, UsageError, field
 
 log = logging.getLogger("ffmotion")
 
@@ -65,7 +65,8 @@ def import_distributed() -> Any:
     try:
         import distributed
     except ImportError:
-        raise ToolError("--scheduler needs Dask distributed: pip install 'ffmotion[dask]'") from None
+        raise ToolError(f"{field('scheduler')} needs Dask distributed: pip install "
+                        "'ffmotion[dask]'") from None
     # distributed sets its loggers' levels when imported: its reconnect tracebacks are not
     # ffmotion's messages (-vv shows them)
     quiet = logging.DEBUG if log.getEffectiveLevel() <= logging.DEBUG else logging.CRITICAL
@@ -83,7 +84,7 @@ def check_address(distributed: Any, address: str) -> None:
 
         get_backend(scheme)
     except (ValueError, ImportError, KeyError):
-        raise UsageError(f"--scheduler {address!r}: unknown address scheme {scheme!r} "
+        raise UsageError(f"{field('scheduler')} {address!r}: unknown address scheme {scheme!r} "
                          "(use tcp://HOST:8786)") from None
 
 
@@ -91,9 +92,11 @@ def connect(address: str, timeout: float) -> Any:
     """A ``distributed.Client`` for the scheduler at ``address``, or a one-line error."""
     distributed = import_distributed()
     if "://" not in address and ":" not in address:
-        raise UsageError(f"--scheduler {address!r} is not an address like tcp://HOST:8786")
+        raise UsageError(f"{field('scheduler')} {address!r} is not an address like "
+                         "tcp://HOST:8786")
     if not math.isfinite(timeout) or timeout <= 0:
-        raise UsageError(f"--connect-timeout must be a number of seconds more than 0, not {timeout}")
+        raise UsageError(f"{field('connect_timeout')} must be a number of seconds more than 0, "
+                         f"not {timeout}")
     check_address(distributed, address)
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
@@ -101,4 +104,4 @@ def connect(address: str, timeout: float) -> Any:
         raise ToolError(f"cannot reach the Dask scheduler at {address} "
                         f"within {timeout:g} s: {' '.join(str(exc).split())}") from None
     except ValueError as exc:
-        raise UsageError(f"--scheduler {address!r}: {exc}") from None
+        raise UsageError(f"{field('scheduler')} {address!r}: {exc}") from None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, Callable, Optional, Sequence, Union
 
+from ffmotion.core.errors import field
 from ffmotion.core.version import __version__
 from ffmotion.run import outputs
 from ffmotion.jobs.records import STATUSES, Outcome, Record
@@ -34,7 +35,7 @@ def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir:
         "summary": counts(outcome.records),
         "jobs": [record.to_json() for record in outcome.records],
     }
-    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what="--report",
+    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what=field("report"),
                        overwrite=True)
 
 
@@ -96,7 +97,7 @@ class Display:
         if record.status == "done":
             return f"ffmotion: done     {src} -> {dst} ({record.frames} frame{'' if record.frames == 1 else 's'} in {record.seconds:.1f} s)"
         if record.status == "skipped":
-            return f"ffmotion: skipped  {src} ({dst} exists; --overwrite replaces it)"
+            return f"ffmotion: skipped  {src} ({dst} exists; {field('overwrite')} replaces it)"
         if record.status == "emitted":
             return f"ffmotion: planned  {src} -> {dst} ({record.frames} frames)"
         if record.status == "interrupted":

@@ -1,7 +1,6 @@
 """``batch --emit-commands``: the jobs as shell lines or JSON lines, to run elsewhere."""
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import dataclasses
 import json
@@ -17,7 +16,7 @@ from ffmotion.pipeline import stabilize
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner, outputs
 from ffmotion.core import names
-from ffmotion.core.errors import FfmotionError, UsageError
+from ffmotion.core.errors import FfmotionError, UsageError, field
 from ffmotion.jobs.display import Display
 from ffmotion.jobs.inputs import VIDEO_EXTENSIONS
 from ffmotion.jobs.records import Job, Outcome, Record, job_record as _record, output_done
@@ -70,7 +69,7 @@ def emit_commands(jobs: list[Job], ffmpeg: Optional[str], dest: str, workers: in
                  "# Run with: sh THIS_FILE   or: parallel -j N < THIS_FILE"]
         lines += [argvs[0][0] for _, argvs in commands]
     text = "\n".join(lines) + "\n"
-    outputs.write_text(dest, text, what="--emit-commands", overwrite=True,
+    outputs.write_text(dest, text, what=field("emit_commands"), overwrite=True,
                        executable=not dest.endswith(".jsonl"))
     return Outcome([record for record, _ in results])
 
@@ -133,28 +132,30 @@ def shell_line(plan: graph.Plan, ffmpeg: str) -> str:
 
 def check_emit_path(dest: str) -> None:
     if not outputs.is_stream(dest) and not dest.endswith((".sh", ".jsonl")):
-        raise UsageError(f"--emit-commands {outputs.shown(dest)}: use a .sh (shell script) or "
-                         ".jsonl (JSON lines) file, or - for a script on stdout")
+        raise UsageError(f"{field('emit_commands')} {outputs.shown(dest)}: use a .sh (shell "
+                         "script) or .jsonl (JSON lines) file, or - for a script on stdout")
 
 
-def check_written_files(args: argparse.Namespace, inputs: Sequence[Path], jobs: Sequence[Job]) -> None:
-    """--report and --emit-commands under the safe-write rule: never an input (also one the
-    search found), never a planned output or each other, never an existing file that is not
-    ffmotion's own earlier report/script without --overwrite."""
-    if args.report == "-" and args.emit_commands == "-":
-        raise UsageError("--report - and --emit-commands - would both write to stdout: "
-                         "give one of them a file")
+def check_written_files(report: Optional[str], emit: Optional[str], overwrite: bool,
+                        inputs: Sequence[Path], jobs: Sequence[Job]) -> None:
+    """The report and the emitted commands (``--report``, ``--emit-commands``) under the
+    safe-write rule: never an input (also one the search found), never a planned output or
+    each other, never an existing file that is not ffmotion's own earlier report/script
+    without ``overwrite``."""
+    if report == "-" and emit == "-":
+        raise UsageError(f"{field('report')} - and {field('emit_commands')} - would both write "
+                         "to stdout: give one of them a file")
     planned = {f"the output for {outputs.shown(job.src)}": job.dst for job in jobs}
-    chosen = {"--report": args.report, "--emit-commands": args.emit_commands}
-    for option, path in chosen.items():
+    chosen = {field("report"): report, field("emit_commands"): emit}
+    for (option, path), is_report in zip(chosen.items(), (True, False)):
         if not path:
             continue
         others = {**planned, **{k: v for k, v in chosen.items() if k != option and v}}
-        if option == "--report":
+        if is_report:
             ours = outputs.starts_with(REPORT_HEAD)
         else:
             ours = outputs.starts_with(JSONL_HEAD if path.endswith(".jsonl") else SCRIPT_HEAD)
-        outputs.check_target(path, what=option, overwrite=bool(args.overwrite), inputs=inputs,
+        outputs.check_target(path, what=option, overwrite=overwrite, inputs=inputs,
                              others=others, stream=True, ours=ours)
         target = Path(path)
         if (not outputs.is_stream(path) and target.is_file() and not ours(target)

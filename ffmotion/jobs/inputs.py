@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.run import outputs, runner
 from ffmotion.jobs import naming
 from ffmotion.jobs.naming import output_pattern
@@ -102,7 +102,8 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
                 raise UsageError(f"no video files {'or image folders ' if sequences else ''}in "
                                  f"folder {item} "
                                  f"(extensions: {', '.join(sorted(VIDEO_EXTENSIONS))})"
-                                 + ("" if sequences else "; --sequences takes folders of images"))
+                                 + ("" if sequences else f"; {field('sequences')} takes folders "
+                                                         "of images"))
             for match in matches:
                 add(match, path)
         elif path.exists() or not glob.has_magic(item):
@@ -128,7 +129,7 @@ def find_inputs(items: Iterable[str], exclude: Optional[Path] = None,
               file=sys.stderr)
     if not found and left_out:
         raise UsageError("every input found is in the output folder: nothing to do "
-                         "(choose another --output-dir)")
+                         f"(choose another {field('output_dir')})")
     return found
 
 

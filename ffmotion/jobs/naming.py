@@ -14,7 +14,7 @@ import string
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.run import outputs
 from ffmotion.core.names import IMAGE2_EXTENSIONS
 
@@ -51,8 +51,8 @@ def check_relative_name(name: str, src: Path) -> None:
     parts = name.split("/")
     if name.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in name \
             or (os.sep != "/" and os.sep in name):
-        raise UsageError(f"--name gives {outputs.shown(name)!r} for {outputs.shown(src)}: a "
-                         "name inside the output folder is needed")
+        raise UsageError(f"{field('name')} gives {outputs.shown(name)!r} for "
+                         f"{outputs.shown(src)}: a name inside the output folder is needed")
 
 
 def image_folders(folder: Path, exclude: Optional[Path] = None) -> list[Path]:
@@ -118,15 +118,15 @@ def make_output_folders(outdir: Path, targets: Iterable[Path]) -> list[Path]:
 def output_pattern(template: str) -> "re.Pattern[str]":
     """A regex matching every name ``template`` can give (any stem, offset, mode, ext)."""
     pieces = []
-    for literal, field, spec, conversion in string.Formatter().parse(template):
+    for literal, name, spec, conversion in string.Formatter().parse(template):
         pieces.append(re.escape(literal))
-        if field is None:
+        if name is None:
             continue
         if spec or conversion:
             pieces.append(".*")
-        elif field == "ext":
+        elif name == "ext":
             pieces.append(r"\.[^./]+")
-        elif field == "mode":
+        elif name == "mode":
             pieces.append("(?:offset|freeze)")
         else:
             pieces.append(".+?")

@@ -1,7 +1,6 @@
 """What a batch is made of: jobs, and the record of what happened to each."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,8 @@ from ffmotion.core.request import MotionRequest, OutputSpec
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")
-RequestFactory = Callable[[argparse.Namespace, Path, Path], MotionRequest]
+# an input and its output -> the input's request (see jobs.batch.BatchRequest)
+RequestFactory = Callable[[Path, Path], MotionRequest]
 Progress = Callable[[int, int, int], None]  # (job index, frames done, frames in total)
 
 

@@ -24,7 +24,7 @@ import os
 import sys
 from typing import Optional
 
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.core.source import Source
 from ffmotion.media.stream import LOW_LATENCY, input_source
 
@@ -52,8 +52,9 @@ def live_source(text: Optional[str], *, video_size: Optional[str] = None,
     stream = input_source(name, live=True)
     if stream is not None:
         if video_size or framerate or input_format:
-            raise UsageError("--video-size/--framerate/--input-format are for capture devices, "
-                             "not for stdin or URLs")
+            raise UsageError(f"{field('video_size')}/{field('framerate')}/"
+                             f"{field('input_format')} are for capture devices, not for stdin "
+                             "or URLs")
         return stream
     kind, sep, rest = name.partition(":")
     if name.startswith("/dev/"):
@@ -66,7 +67,7 @@ def live_source(text: Optional[str], *, video_size: Optional[str] = None,
     if kind == "lavfi":
         if video_size or framerate or input_format:
             raise UsageError("lavfi: set the size and rate in the graph (testsrc2=size=640x360:"
-                             "rate=30), not with --video-size/--framerate")
+                             f"rate=30), not with {field('video_size')}/{field('framerate')}")
         # paced like a camera; no -fflags nobuffer: it drops the frames read while ffmpeg
         # analyses the input (a camera's first frames), and the stand-in must be exact
         options = [("re", None), ("f", "lavfi")]

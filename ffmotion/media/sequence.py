@@ -33,7 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
 
-from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.errors import MediaError, UsageError, field
 from ffmotion.core.names import IMAGE2_EXTENSIONS
 from ffmotion.core.request import DEFAULT_FRAMERATE, SequenceRequest
 from ffmotion.core.source import Source
@@ -120,7 +120,7 @@ def resolve(spec: Union[str, Path], request: SequenceRequest) -> ImageSequence:
         if len(kinds) > 1:
             counts = ", ".join(f"{sum(f.suffix.lower() == k for f in files)} {k}" for k in kinds)
             raise UsageError(f"mixed image formats in {text} ({counts}): choose one with a glob, "
-                             f"e.g. --sequence '{os.path.join(text, '*' + kinds[0])}'")
+                             f"e.g. {field('sequence')} '{os.path.join(text, '*' + kinds[0])}'")
     elif _PRINTF.search(path.name.replace("%%", "")):
         folder = path.parent
         regex = _printf_regex(path.name)
@@ -215,12 +215,12 @@ def _contiguous_pattern(folder: Path, names: list[str]) -> Optional[tuple[str, i
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         return None
     width = min(len(d) for d in digits)
-    for field in ("%d", f"%0{width}d"):
-        if all(field % n == d for n, d in zip(numbers, digits)):
-            after = prefix + field % (numbers[-1] + 1) + suffix
+    for spec in ("%d", f"%0{width}d"):
+        if all(spec % n == d for n, d in zip(numbers, digits)):
+            after = prefix + spec % (numbers[-1] + 1) + suffix
             if os.path.lexists(folder / after):  # image2 would read on
                 return None
-            pattern = _printf_escape(os.path.join(str(folder), prefix)) + field + \
+            pattern = _printf_escape(os.path.join(str(folder), prefix)) + spec + \
                 _printf_escape(suffix)
             return pattern, numbers[0]
     return None

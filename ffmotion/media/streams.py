@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional, Sequence
 
-from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.errors import MediaError, UsageError, field
 from ffmotion.core.request import AudioChoice
 
 Kind = Literal["video", "audio", "subtitle", "data", "attachment"]
@@ -46,7 +46,7 @@ def choose_video(streams: Sequence[StreamInfo], wanted: Optional[int] = None) ->
         raise MediaError("no video stream")
     if wanted is not None:
         if not 0 <= wanted < len(videos):
-            raise UsageError(f"--video-stream {wanted}: the input has {len(videos)} video "
+            raise UsageError(f"{field('video_stream')} {wanted}: the input has {len(videos)} video "
                              f"stream(s), numbered 0 to {len(videos) - 1}")
         return wanted
     moving = [i for i, s in enumerate(videos) if not s.attached_pic and s.packets > 1]
@@ -65,6 +65,6 @@ def choose_audio(streams: Sequence[StreamInfo], wanted: AudioChoice = 0) -> tupl
         return tuple(range(count))
     assert isinstance(wanted, int)
     if not 0 <= wanted < count:
-        raise UsageError(f"--audio-stream {wanted}: the input has {count} audio stream(s), "
+        raise UsageError(f"{field('audio_stream')} {wanted}: the input has {count} audio stream(s), "
                          f"numbered 0 to {count - 1}")
     return (wanted,)

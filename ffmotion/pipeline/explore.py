@@ -22,7 +22,7 @@ from ffmotion.pipeline import controller, resolve
 from ffmotion.pipeline import stabilize
 from ffmotion.run import runner, outputs
 from ffmotion.graph import views
-from ffmotion.core.errors import FfmotionError, FFmpegFailed, UsageError
+from ffmotion.core.errors import FfmotionError, FFmpegFailed, UsageError, field
 from ffmotion.graph.extras import seconds_text
 from ffmotion.core.request import SequenceRequest, StabilizeOptions
 from ffmotion.core.units import FramesOrTime, format_fps
@@ -57,7 +57,7 @@ def parse_offsets(text: Union[str, int, Sequence[Union[str, int]]]) -> list[Fram
     items = text.split(",") if isinstance(text, str) else list(text)
     offsets = [FramesOrTime.offset(item) for item in items if str(item).strip()]
     if not offsets:
-        raise UsageError("give at least one offset, e.g. --offsets 1,4,12,0.5s")
+        raise UsageError(f"give at least one offset, e.g. {field('offsets')} 1,4,12,0.5s")
     return offsets
 
 
@@ -188,9 +188,10 @@ def sheet(src: Union[str, Path], dst: Union[str, Path],
     ``dry_run`` only builds the commands (``SheetResult.commands``).
     """
     if columns < 1 or columns > 50:
-        raise UsageError(f"--columns must be from 1 to 50, not {columns}")
+        raise UsageError(f"{field('columns')} must be from 1 to 50, not {columns}")
     if cell_width < 16 or cell_width > 4096:
-        raise UsageError(f"--cell-width must be from 16 to 4096 pixels, not {cell_width}")
+        raise UsageError(f"{field('cell_width')} must be from 16 to 4096 pixels, not "
+                         f"{cell_width}")
     found = tools or runner.tools(ffmpeg)
     dst_path = Path(dst).expanduser().absolute()
     if dst_path.suffix.lower() != ".png":
@@ -294,8 +295,8 @@ class EnergyTable:
 def require_matplotlib() -> None:
     """Fail early (before any work) when ``--plot`` cannot be drawn."""
     if importlib.util.find_spec("matplotlib") is None:
-        raise UsageError("--plot needs matplotlib, which is not installed: "
-                         "pip install 'ffmotion[plot]' (--csv works without it)")
+        raise UsageError(f"{field('plot')} needs matplotlib, which is not installed: "
+                         f"pip install 'ffmotion[plot]' ({field('csv')} works without it)")
 
 
 def energy_plans(src: Union[str, Path], offsets: Union[str, int, Sequence[Union[str, int]]], *,
@@ -377,7 +378,7 @@ def check_energy_frames(plan: graph.Plan, got: int) -> None:
 
 def write_csv(table: EnergyTable, dst: Path, overwrite: bool) -> None:
     """The CSV under the safe-write rule (``-``: stdout, ``/dev/null``: nowhere)."""
-    outputs.write_text(dst, table.csv(), what="--csv", overwrite=overwrite)
+    outputs.write_text(dst, table.csv(), what=field("csv"), overwrite=overwrite)
 
 
 def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
@@ -396,7 +397,7 @@ def write_plot(table: EnergyTable, dst: Path, overwrite: bool) -> None:
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
-    with outputs.atomic_output(dst, overwrite, what="--plot") as tmp:
+    with outputs.atomic_output(dst, overwrite, what=field("plot")) as tmp:
         figure.savefig(tmp, format="png")
 
 
@@ -475,6 +476,6 @@ def noise_threshold(src: Union[str, Path], ffmpeg: Optional[str] = None,
     done = runner.capture(map_graph.noise_command(Path(src), found.ffmpeg, source.input_argv()))
     values = maps.parse_noise(done.stdout.decode("utf-8", "replace"))
     if done.returncode != 0 or not values:
-        raise UsageError(f"--threshold auto: cannot measure the noise of {src} "
+        raise UsageError(f"{field('threshold')} auto: cannot measure the noise of {src} "
                          f"({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'no frames'})")
     return maps.auto_threshold(values), values

@@ -12,15 +12,12 @@ Format (keys are the look flags' long names, values TOML strings, numbers or boo
     gain = 3
     blur = 1
     mode = "average"        # average | difference | grainextract
-    # gray = true, rgb-offsets = "1,2,3", trail = 0.9, overlay = 0.5, threshold = 10,
-    # threshold-edge = "soft", threshold-width = 12, threshold-on = "original",
-    # glow = 0.75, glow-radius = 6, glow-mode = "screen"
 
-Each key has one type: ``mode``, ``denoise``, ``threshold-edge``, ``threshold-on``,
-``glow-mode``, ``rgb-offsets`` and ``description`` are strings; ``gray`` is true or false;
-``blur``, ``threshold``, ``glow-radius`` and ``threshold-width`` are whole numbers; ``gain``,
-``trail``, ``overlay`` and ``glow`` are numbers (or strings holding one, as ``--save`` writes
-them). A bad file gives one line, :class:`PresetError`: ``FILE:LINE: problem`` (naming the
+The keys and their types come from the look's field table (:data:`ffmotion.core.looks.FIELDS`):
+each key has one type, by its field's kind: a word or offsets (and ``description``) are
+strings; a switch (``gray``) is true or false; a whole number (``blur``, ``threshold``...) is
+a TOML integer; ``gain`` and the strengths from 0 to 1 are numbers (or strings holding one,
+as ``--save`` writes them). A bad file gives one line, :class:`PresetError`: ``FILE:LINE: problem`` (naming the
 preset and the key). A file is read only when it is needed: a run without ``--look`` reads
 none, and ``--look NAME`` stops at the first file (project, then user) that defines NAME.
 Writing appends (or replaces) one
@@ -32,29 +29,20 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from ffmotion.core import looks, numbers
-from ffmotion.core.errors import UsageError
-from ffmotion.core.looks import Look
+from ffmotion.core.errors import UsageError, spelled_as, field
+from ffmotion.core.looks import Look, LookField
 
 USER_FILE = "looks.toml"
 PROJECT_FILE = "ffmotion.toml"
 TABLE = "looks"
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# TOML key (flag spelling) -> Look field
-KEYS = {"mode": "blend", "gain": "gain", "blur": "blur", "gray": "gray",
-        "rgb-offsets": "rgb_offsets", "trail": "trail", "overlay": "overlay",
-        "threshold": "threshold", "glow": "glow", "glow-radius": "glow_radius",
-        "denoise": "denoise", "threshold-edge": "threshold_edge",
-        "threshold-width": "threshold_width", "threshold-on": "threshold_on",
-        "glow-mode": "glow_mode"}
-INT_KEYS = ("blur", "threshold", "glow-radius", "threshold-width")
-NUMBER_KEYS = ("gain", "trail", "overlay", "glow")
-SWITCH_KEYS = ("gray",)
-assert set(KEYS.values()) == {f.name for f in fields(Look)}, "every Look field has a key"
+# TOML key (the flag's long name) -> the look field it sets
+_BY_KEY: dict[str, LookField] = {spec.key: spec for spec in looks.FIELDS}
 MAX_WHOLE = 10**18  # larger whole numbers in a preset are refused before any check prints them
 MAX_TEXT = 256  # characters of a setting's text (a description may be longer)
 
@@ -165,53 +153,59 @@ def _preset(path: Path, text: str, name: str, body: dict[str, Any]) -> Saved:
                                         f"{_shown_value(value)}")
             description = value
             continue
-        if key not in KEYS:
+        spec = _BY_KEY.get(key)
+        if spec is None:
             raise PresetError(path, f"{where}: unknown key {numbers.shown(key)} (known: "
-                                    f"description, {', '.join(KEYS)})")
-        values[KEYS[key]] = _typed(path, where, key, value)
+                                    f"description, {', '.join(_BY_KEY)})")
+        values[spec.name] = _typed(path, where, spec, value)
     try:
-        look = Look(**values)
+        # a preset's keys are the flags' names: its messages name the fields so
+        with spelled_as(looks.flag_spelling):
+            look = Look.parse(**values)
     except UsageError as exc:
-        bad = next((k for k in body if k in KEYS and f"--{k}" in str(exc)), None)
+        bad = next((k for k in body if k in _BY_KEY and f"--{k}" in str(exc)), None)
         raise PresetError(path, f"{path}:{_line_of(text, name, bad)}: preset {name!r}: "
                                 f"{exc}") from None
     return Saved(name, look, description or look.describe(), str(path))
 
 
-def _typed(path: Path, where: str, key: str, value: Any) -> Any:
-    """``value`` of ``key`` if it has the key's one type (see the module docstring)."""
+def _typed(path: Path, where: str, spec: LookField, value: Any) -> Any:
+    """``value`` of ``spec``'s key if it has the key's one type (see the module docstring)."""
+    key = spec.key
     whole = isinstance(value, int) and not isinstance(value, bool)
     if whole and abs(value) > MAX_WHOLE:
         raise PresetError(path, f"{where}: {key} is far out of range")
-    if key in SWITCH_KEYS:
+    if spec.kind == "switch":
         if not isinstance(value, bool):
             raise PresetError(path, f"{where}: {key} must be true or false, not "
                                     f"{_shown_value(value)}")
         return value
-    if key in INT_KEYS:
+    if spec.kind == "whole":
         if not whole:
             raise PresetError(path, f"{where}: {key} must be a whole number, not "
                                     f"{_shown_value(value)}")
         return value
-    if key in NUMBER_KEYS:
+    if spec.kind in ("exact", "unit"):
+        exact = spec.kind == "exact"
         if isinstance(value, str):
             # gain stays exact (a fraction); the others are read as the flags read them
             try:
-                return value if key == "gain" else numbers.real(value, key)
+                return value if exact else numbers.real(value, key)
             except UsageError as exc:
                 raise PresetError(path, f"{where}: {exc}") from None
         if not (whole or isinstance(value, float)):
             raise PresetError(path, f"{where}: {key} must be a number, not "
                                     f"{_shown_value(value)}")
-        return str(value) if key == "gain" and whole else value
+        return str(value) if exact and whole else value
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise PresetError(path, f"{where}: {key} must be a string (like "
-                                f"{_EXAMPLES.get(key, 'x')!r}), not {_shown_value(value)}")
+                                f"{_example(spec)!r}), not {_shown_value(value)}")
     return value
 
 
-_EXAMPLES = {"rgb-offsets": "1,2,3", "mode": "difference", "denoise": "hqdn3d",
-             "threshold-edge": "soft", "threshold-on": "original", "glow-mode": "screen"}
+def _example(spec: LookField) -> str:
+    """A value of a string key, for a message: a word other than the default, or offsets."""
+    return next((c for c in spec.choices if c != spec.default), spec.example or "x")
 
 
 def _shown_value(value: Any) -> str:
@@ -251,8 +245,7 @@ def resolve(name: Optional[str], near: Optional[Path] = None, **overrides: Any) 
         found = available(near)
         raise UsageError(f"unknown look {numbers.shown(name)}: choose one of "
                          f"{', '.join(found)} (ffmotion looks)")
-    given = {key: value for key, value in overrides.items() if value is not None}
-    return replace(base, **given) if given else base
+    return base.replaced(**overrides)
 
 
 def _find(name: str, near: Optional[Path]) -> Optional[Look]:
@@ -287,7 +280,7 @@ def table_text(name: str, look: Look, description: str = "") -> str:
     for flag, value in look._settings():
         if value is None:
             lines.append(f"{flag} = true")
-        elif flag in INT_KEYS:
+        elif _BY_KEY[flag].kind == "whole":
             lines.append(f"{flag} = {int(value)}")
         else:
             lines.append(f"{flag} = {_toml_string(value)}")
@@ -305,7 +298,8 @@ def save(path: Path, name: str, look: Look, description: str = "", overwrite: bo
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if name in existing:
         if not overwrite:
-            raise UsageError(f"preset {name!r} exists in {path} (use --overwrite to replace it)")
+            raise UsageError(f"preset {name!r} exists in {path} (use {field('overwrite')} to "
+                             "replace it)")
         text = _without_table(text, name)
     if text and not text.endswith("\n"):
         text += "\n"

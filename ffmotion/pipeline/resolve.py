@@ -14,7 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ffmotion.core.errors import MediaError, UsageError
+from ffmotion.core.errors import MediaError, UsageError, field
 from ffmotion.core.looks import Look
 from ffmotion.core.names import sequence_regex
 from ffmotion.core.request import (AudioChoice, EncodeOptions, EncoderOpts, InputSpec,
@@ -160,7 +160,7 @@ def check_input(wanted: InputSpec) -> Checked:
         except MediaError:  # mixed pictures: the input's fault, said when it is probed
             return Checked()
     if not src.exists():
-        hint = (" (to read an image sequence, add --sequence or --framerate)"
+        hint = (f" (to read an image sequence, add {field('sequence')} or {field('framerate')})"
                 if images.looks_like_sequence(src) else "")
         raise UsageError(f"input not found: {src}{hint}")
     if src.is_dir():

@@ -45,7 +45,7 @@ from ffmotion.graph import extras as graph_extras, Plan
 from ffmotion.core import looks
 from ffmotion.run import outputs, procs, runner
 from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
-from ffmotion.core.errors import FFmpegFailed, UsageError
+from ffmotion.core.errors import FFmpegFailed, UsageError, field
 from ffmotion.core.pixfmt import chroma_subsampling, working_pix_fmt
 from ffmotion.graph import corrections
 
@@ -564,8 +564,8 @@ def decide(plan: Plan, ffmpeg_version: str) -> Plan:
     else:
         choice = auto_choice(path, plan.info.display_size[0])
     if choice.transform == "none":
-        log.warning("%s: --stabilize auto: %s: %s", plan.info.path.name, choice.label,
-                    choice.reason)
+        log.warning("%s: %s auto: %s: %s", plan.info.path.name, field("stabilize"),
+                    choice.label, choice.reason)
     chosen = variant(plan, stab, choice.transform, ffmpeg_version, stab.ascii)
     return with_stabilizer(plan, dataclasses.replace(chosen, reason=choice.reason,
                                                      shortlist=candidates(choice)))
@@ -693,17 +693,17 @@ def choose(plan: Plan, tools: runner.Tools, progress: bool = False) -> Plan:
             f"{plan.span.count} frames: {', '.join(measured.said(t) for t in order)}")
     name = plan.info.path.name
     if winner == "none":
-        log.warning("%s: --stabilize auto: no stabilization after all: %s raised the "
+        log.warning("%s: %s auto: no stabilization after all: %s raised the "
                     "residual motion energy from %.2f to %.2f (%s); measured %s", name,
-                    label[first], residuals["none"], residuals[first],
+                    field("stabilize"), label[first], residuals["none"], residuals[first],
                     _rise(residuals["none"], residuals[first]), said)
     elif winner == first:
-        log.warning("%s: --stabilize auto: %s: %s; residual motion energy %s", name,
-                    label[winner], stab.reason, said)
+        log.warning("%s: %s auto: %s: %s; residual motion energy %s", name,
+                    field("stabilize"), label[winner], stab.reason, said)
     else:
-        log.warning("%s: --stabilize auto: %s, the lowest residual motion energy %s (the "
-                    "camera path alone chose %s: %s)", name, label[winner], said,
-                    label[first], stab.reason)
+        log.warning("%s: %s auto: %s, the lowest residual motion energy %s (the "
+                    "camera path alone chose %s: %s)", name, field("stabilize"), label[winner],
+                    said, label[first], stab.reason)
     chosen = variant(plan, stab, winner, tools.version, detect_has_fileformat(tools.ffmpeg))
     shown = residuals[first] if winner == "none" else residuals[winner]
     return with_stabilizer(plan, dataclasses.replace(chosen,
@@ -866,8 +866,9 @@ def check_residual(plan: Plan, tools: runner.Tools) -> Optional[tuple[float, flo
     before, after = measured
     said = _residual_text(plan, before, after)
     if raised(before, after):
-        other = ("another --stabilize-smoothing (0: tripod)" if stab.decided is not None
-                 else "--stabilize auto or another --stabilize-smoothing")
+        smoothing = field("stabilize_smoothing")
+        other = (f"another {smoothing} (0: tripod)" if stab.decided is not None
+                 else f"{field('stabilize')} auto or another {smoothing}")
         log.warning("%s: stabilization (%s) made it worse: %s; try %s, or leave it out",
                     plan.info.path.name, _described(stab), said, other)
     else:

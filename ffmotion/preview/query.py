@@ -14,19 +14,26 @@ from typing import Iterable, Mapping, Optional
 from urllib.parse import parse_qsl
 
 from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import FIELDS, LookField
 
 MAX_FIELDS = 64
 MAX_VALUE = 64  # characters: the longest value the page sends is an offset list
 TOKEN = "t"
 # name -> what it is: "frame" (a whole number), "number" (a decimal), or "text" (checked by
-# the option constructors: offsets, looks' words and gains, flags)
+# the option constructors: offsets, looks' words and gains, flags). The look's parameters
+# come from its field table: a whole number is a "frame", a strength a "number".
+_LOOK_KINDS = {"whole": "frame", "unit": "number"}
+
+
+def look_kind(spec: LookField) -> str:
+    """How the page sends a look field: "frame", "number" or "text"."""
+    return _LOOK_KINDS.get(spec.kind, "text")
+
+
 PARAMETERS = {
-    "i": "frame", "id": "frame", "start": "frame", "end": "frame", "blur": "frame",
-    "threshold": "frame", "glow_radius": "frame", "threshold_width": "frame",
-    "trail": "number", "overlay": "number", "glow": "number",
-    "mode": "text", "offset": "text", "gain": "text", "rgb": "text", "blend": "text",
-    "denoise": "text", "threshold_edge": "text", "threshold_on": "text", "glow_mode": "text",
-    "gray": "text", "stab": "text", "overwrite": "text",
+    "i": "frame", "id": "frame", "start": "frame", "end": "frame",
+    "mode": "text", "offset": "text", "stab": "text", "overwrite": "text",
+    **{spec.query: look_kind(spec) for spec in FIELDS},
 }
 _FRAME = re.compile(r"[0-9]{1,9}")
 _NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,12})?|\.[0-9]{1,12}")

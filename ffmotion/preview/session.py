@@ -26,6 +26,7 @@ from ffmotion import graph
 from ffmotion.pipeline import controller, explore, presets, resolve, stabilize
 from ffmotion.core import looks
 from ffmotion.run import runner
+from ffmotion.core import errors
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.core.looks import Look
 from ffmotion.core.request import MotionRequest, SequenceRequest, StabilizeOptions
@@ -156,6 +157,23 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
     return query.get(name, "0") in ("1", "true", "on")
 
 
+def look_values(query: Mapping[str, str]) -> dict[str, Any]:
+    """The look fields the page's parameters give (by the look's field table): words and
+    gains as text, whole numbers and strengths read by the page's rules, switches on or off
+    (an empty or absent value: the field's default)."""
+    values: dict[str, Any] = {}
+    for spec in looks.FIELDS:
+        if spec.kind == "switch":
+            values[spec.name] = _flag(query, spec.query)
+        elif params.look_kind(spec) == "text" and query.get(spec.query):
+            values[spec.name] = query[spec.query]  # Look checks the word or the number
+    for kind, read in (("number", params.decimal), ("frame", params.frame_number)):
+        for spec in looks.FIELDS:
+            if params.look_kind(spec) == kind:
+                values[spec.name] = read(query, spec.query, errors.field(spec.name))
+    return values
+
+
 def parse_settings(given: Mapping[str, str]) -> Settings:
     """Settings from the page's parameters (read by :func:`ffmotion.preview.query.parse`);
     :class:`UsageError` with the CLI's message."""
@@ -165,24 +183,9 @@ def parse_settings(given: Mapping[str, str]) -> Settings:
         raise UsageError(f"mode must be offset or freeze, not {mode!r}")
     offset = query.get("offset") or "1"
     FramesOrTime.offset(offset)
-    values: dict[str, Any] = {}
-    for name in ("blend", "gain", "denoise", "threshold_edge", "threshold_on", "glow_mode"):
-        if query.get(name):
-            values[name] = query[name]  # Look checks the word or the number
-    if query.get("rgb"):
-        values["rgb_offsets"] = query["rgb"]
-    values["gray"] = _flag(query, "gray")
-    for name in ("trail", "overlay", "glow"):
-        number = params.decimal(query, name, f"--{name}")
-        if number is not None:
-            values[name] = number
-    for name in ("blur", "threshold", "glow_radius", "threshold_width"):
-        number = params.frame_number(query, name, "--" + name.replace("_", "-"))
-        if number is not None:
-            values[name] = number
-    look = Look(**values)
-    return Settings(mode, offset, look, params.frame_number(query, "start", "--start"),
-                    params.frame_number(query, "end", "--end"), _flag(query, "stab"))
+    look = Look.parse(**look_values(query))
+    return Settings(mode, offset, look, params.frame_number(query, "start", errors.field("start")),
+                    params.frame_number(query, "end", errors.field("end")), _flag(query, "stab"))
 
 
 # the plan the session's sizes come from: the output's size depends on the input and the
@@ -276,7 +279,7 @@ class Session:
         if (first, last) == (0, total):
             return (0, total), ""
         note = (f"previewing frames {first} to {last - 1} of {total}; ffmotion preview "
-                "--start/--end previews another part")
+                f"{errors.field('start')}/{errors.field('end')} previews another part")
         if start is None and end is None:
             need = total * plane_layout(frames.proxy_pix_fmt_of(self.info), *self.size).frame_bytes
             log.warning("preview: %s (the whole input would need %.1f GiB of raw frames)",
@@ -306,8 +309,8 @@ class Session:
             smaller = max(16, width * 2 // 5)
             raise UsageError(
                 f"the preview needs {need / 2**30:.1f} GiB of raw frames in {self.work.parent} "
-                f"({free / 2**30:.1f} GiB free): try --width {smaller}, or point TMPDIR "
-                "at a larger disk")
+                f"({free / 2**30:.1f} GiB free): try {errors.field('width')} {smaller}, or point "
+                "TMPDIR at a larger disk")
         if need > 2 * 2**30:
             log.warning("preview: %.1f GiB of raw frames in %s (removed when it stops)",
                         need / 2**30, self.work)
@@ -692,15 +695,12 @@ class Session:
                                                      "source": p.source}
                         for name, p in found.items()},
             "presets_errors": problems,
-            "blends": list(looks.BLENDS), "denoisers": list(looks.DENOISERS),
+            # the look's controls, drawn by the page (ids = query parameters = the keys of a
+            # preset above), from the look's field table
+            "look_controls": [spec.control_json() for spec in looks.FIELDS],
         }
 
 
 def _look_json(look: Look) -> dict[str, Any]:
-    return {"blend": look.blend, "gain": f"{float(look.gain):g}",
-            "blur": look.blur, "gray": look.gray,
-            "rgb": ",".join(c.text for c in look.rgb_offsets) if look.rgb_offsets else "",
-            "trail": look.trail, "overlay": look.overlay, "threshold": look.threshold,
-            "glow": look.glow, "glow_radius": look.glow_radius, "denoise": look.denoise,
-            "threshold_edge": look.threshold_edge, "threshold_width": look.threshold_width,
-            "threshold_on": look.threshold_on, "glow_mode": look.glow_mode}
+    """A look as the page's controls show it (by query parameter)."""
+    return {spec.query: spec.page_value(look) for spec in looks.FIELDS}

@@ -89,7 +89,7 @@ def guess(args: Sequence[str], subcommands: Sequence[str] = (),
             continue
         if word.startswith("-") or path is not None:
             continue
-        if _regular_file(word):
+        if is_regular_file(word):
             path = word
     if path is None:
         return None
@@ -103,7 +103,8 @@ def guess(args: Sequence[str], subcommands: Sequence[str] = (),
         return None
 
 
-def _regular_file(word: str) -> bool:
+def is_regular_file(word: str) -> bool:
+    """``word`` names a regular file (not a FIFO, a folder, a device)."""
     try:
         return stat.S_ISREG(os.stat(word).st_mode)
     except (OSError, ValueError):

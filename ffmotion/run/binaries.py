@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ffmotion.core.errors import ToolError
+from ffmotion.core.errors import ToolError, field
 
 ENV_VAR = "FFMOTION_FFMPEG"
 
@@ -27,7 +27,7 @@ def locate_ffmpeg(explicit: Optional[str] = None) -> Located:
     silently to another one.
     """
     if explicit:
-        return Located(_must_exist(explicit, "--ffmpeg"), "--ffmpeg")
+        return Located(_must_exist(explicit, field("ffmpeg")), "--ffmpeg")
     from_env = os.environ.get(ENV_VAR)
     if from_env:
         return Located(_must_exist(from_env, ENV_VAR), ENV_VAR)
@@ -38,7 +38,8 @@ def locate_ffmpeg(explicit: Optional[str] = None) -> Located:
     if bundled:
         return Located(bundled, "imageio-ffmpeg")
     raise ToolError(
-        "ffmpeg not found: install ffmpeg, pip install imageio-ffmpeg, or pass --ffmpeg PATH"
+        "ffmpeg not found: install ffmpeg, pip install imageio-ffmpeg, or pass "
+        f"{field('ffmpeg')} PATH"
     )
 
 

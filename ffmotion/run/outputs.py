@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
 from ffmotion.core.names import sequence_file, sequence_regex
-from ffmotion.core.errors import FfmotionError, OutputBusy, UsageError, WriteFailed
+from ffmotion.core.errors import FfmotionError, OutputBusy, UsageError, WriteFailed, field
 
 TEMP_MARK = ".ffmotion-tmp"
 LOCK_MARK = ".ffmotion-lock"
@@ -152,7 +152,8 @@ def check_target(
             raise UsageError(f"{what} {shown(dst)} exists and is not a regular file: "
                              "refusing to replace it")
         if not overwrite and not (ours is not None and ours(path)):
-            raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)")
+            raise UsageError(f"{what} exists: {shown(dst)} (use {field('overwrite')} to "
+                             "replace it)")
     if not os.access(path.parent, os.W_OK):
         raise UsageError(f"{what}: folder is not writable: {shown(path.parent)}")
     return path
@@ -394,7 +395,8 @@ def check_output_path(dst: Path, overwrite: bool, what: str = "output") -> None:
         raise UsageError(f"{what} is a folder, not a file: {shown(dst)}")
     check_name_length(dst, what)
     if os.path.lexists(dst) and not overwrite:
-        raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)")
+        raise UsageError(f"{what} exists: {shown(dst)} (use {field('overwrite')} to "
+                             "replace it)")
     if os.path.lexists(dst) and not dst.is_file():
         raise UsageError(f"{what} {shown(dst)} exists and is not a regular file: "
                          "refusing to replace it")
@@ -415,12 +417,14 @@ def commit(tmp: Path, dst: Path, overwrite: bool, executable: bool = False,
         try:
             os.link(tmp, dst)  # fails if dst appeared meanwhile: never clobber without --overwrite
         except FileExistsError:
-            raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)") from None
+            raise UsageError(f"{what} exists: {shown(dst)} (use {field('overwrite')} to "
+                             "replace it)") from None
         except OSError as exc:
             if exc.errno in _DISK_ERRORS:
                 raise
             if os.path.lexists(dst):
-                raise UsageError(f"{what} exists: {shown(dst)} (use --overwrite to replace it)") from None
+                raise UsageError(f"{what} exists: {shown(dst)} (use {field('overwrite')} to "
+                             "replace it)") from None
             os.replace(tmp, dst)  # a file system without hard links
     except OSError as exc:
         raise _disk_error(exc, what, dst) from None
@@ -497,7 +501,8 @@ def check_output_set(pattern: Path, overwrite: bool) -> None:
     found = sequence_files(pattern)
     if found and not overwrite:
         more = f" and {len(found) - 1} more" if len(found) > 1 else ""
-        raise UsageError(f"output exists: {found[0]}{more} (use --overwrite to replace the set)")
+        raise UsageError(f"output exists: {found[0]}{more} (use {field('overwrite')} to replace "
+                         "the set)")
 
 
 @contextlib.contextmanager
@@ -531,7 +536,7 @@ def atomic_sequence(pattern: Path, overwrite: bool) -> Iterator[Path]:
 def _commit_set(made: list[Path], pattern: Path, overwrite: bool) -> None:
     old = {p.name for p in sequence_files(pattern)}
     if old and not overwrite:
-        raise UsageError(f"output exists: {pattern.parent / sorted(old)[0]} (use --overwrite "
+        raise UsageError(f"output exists: {pattern.parent / sorted(old)[0]} (use {field('overwrite')} "
                          "to replace the set)")
     umask = os.umask(0)
     os.umask(umask)
@@ -550,7 +555,7 @@ def _commit_set(made: list[Path], pattern: Path, overwrite: bool) -> None:
     except FileExistsError as exc:
         for path in placed:
             path.unlink(missing_ok=True)
-        raise UsageError(f"output exists: {exc.filename2 or exc.filename} (use --overwrite "
+        raise UsageError(f"output exists: {exc.filename2 or exc.filename} (use {field('overwrite')} "
                          "to replace the set)") from None
     for name in old - {p.name for p in made}:  # an older, longer set's tail
         (pattern.parent / name).unlink(missing_ok=True)
@@ -615,8 +620,8 @@ def check_set(files: FileSet, *, overwrite: bool, inputs: Iterable[PathLike] = (
                              "file: refusing to replace it")
     if found and not overwrite:
         more = f" and {len(found) - 1} more" if len(found) > 1 else ""
-        raise UsageError(f"{files.what} exists: {shown(found[0])}{more} (use --overwrite to "
-                         f"replace {files.shown})")
+        raise UsageError(f"{files.what} exists: {shown(found[0])}{more} (use {field('overwrite')} "
+                         f"to replace {files.shown})")
 
 
 @contextlib.contextmanager

@@ -11,10 +11,9 @@
     info: null, i: 0, outFrames: 1, count: 1, first: 0, k: 1,
     playing: false, playAbort: null, described: "", energy: null, shownKey: "",
   };
-  // the look's controls: element ids = query parameters = keys of a preset in /api/info
-  const LOOK_IDS = ["blend", "gain", "blur", "gray", "rgb", "trail", "overlay", "threshold",
-    "threshold_edge", "threshold_width", "threshold_on", "glow", "glow_radius", "glow_mode",
-    "denoise"];
+  // the look's controls: element ids = query parameters = keys of a preset in /api/info;
+  // drawn from /api/info's look_controls (the look's field table), see lookControls()
+  let LOOK_IDS = [];
   const api = (window.ffmotionPreview = {
     shown: null, original: null, exact: false, busy: 0, describe: null, render: null,
   });
@@ -359,7 +358,31 @@
     $("offset-note").textContent = el.value === "freeze" ? "every frame is blended with the inverted frame given (counted from the range's start)" : "";
     changed();
   }));
-  LOOK_IDS.forEach((id) => $(id).addEventListener("change", () => { $("preset").value = ""; changed(); }));
+  // one control per look field, as the server describes it: {id, kind, label, value, min,
+  // max, step, size, placeholder, options: [[value, label]...]}
+  function lookControls(controls) {
+    const box = $("look-controls");
+    controls.forEach((c) => {
+      const label = document.createElement("label");
+      let el;
+      if (c.kind === "select") {
+        el = document.createElement("select");
+        c.options.forEach((o) => el.append(new Option(o[1], o[0])));
+        el.value = String(c.value);
+      } else {
+        el = document.createElement("input");
+        el.type = c.kind;
+        ["min", "max", "step", "size", "placeholder"].forEach((a) => { if (c[a] !== undefined) el.setAttribute(a, String(c[a])); });
+        if (c.kind === "checkbox") el.checked = !!c.value; else el.value = String(c.value);
+      }
+      el.id = c.id;
+      if (c.kind === "checkbox") label.append(el, " " + c.label);
+      else label.append(c.label + " ", el);
+      box.append(label, " ");
+      el.addEventListener("change", () => { $("preset").value = ""; changed(); });
+    });
+    LOOK_IDS = controls.map((c) => c.id);
+  }
   ["stab", "start", "end", "overwrite"].forEach((id) => $(id).addEventListener("change", changed));
   $("preset").addEventListener("change", () => {
     const p = state.info.presets[$("preset").value];
@@ -421,8 +444,7 @@
       $("facts").textContent = info.width + "×" + info.height + turned + ", " + info.fps_text + " fps, " +
         info.frames + " frames; preview " + info.preview[0] + "×" + info.preview[1] + "; renders go to " + info.output_dir +
         (info.bounds_note ? "; " + info.bounds_note : "");
-      info.blends.forEach((b) => { if (b !== "average") $("blend").append(new Option(b, b)); });
-      info.denoisers.forEach((d) => $("denoise").append(new Option(d, d)));
+      lookControls(info.look_controls);
       const sel = $("preset");
       sel.append(new Option("(custom)", ""));
       Object.keys(info.presets).forEach((n) => {

@@ -1,0 +1,80 @@
+"""``ffmotion batch IN... -o DIR``: many inputs, one typed :class:`~ffmotion.jobs.batch.BatchRequest`."""
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+from ffmotion.cli import options
+from ffmotion.core.request import MotionRequest
+
+
+def parser() -> argparse.ArgumentParser:
+    from ffmotion.jobs.batch import DEFAULT_CONNECT_TIMEOUT, DEFAULT_NAME
+
+    made = options.Parser(
+        prog="ffmotion batch",
+        description="Run the motion extraction over many inputs into one folder: in parallel "
+                    "(--jobs), resumably (existing outputs are skipped), on a Dask cluster "
+                    "(--scheduler), or as ffmpeg commands for another scheduler "
+                    "(--emit-commands). Exit code 1 if any input failed.",
+    )
+    made.add_argument("inputs", nargs="*", metavar="INPUT",
+                      help="video files, folders (searched recursively for video files by "
+                           "extension) and glob patterns ('footage/**/*.MOV')")
+    made.add_argument("--sequences", action="store_true",
+                      help="also take every folder of images found (an argument, or below "
+                           "one) as one input: an image sequence / timelapse, read at "
+                           "--framerate (default 25)")
+    group = made.add_argument_group("batch")
+    group.add_argument("-o", "--output-dir", metavar="OUTDIR", required=True,
+                       help="folder for the outputs (created if missing)")
+    group.add_argument("--input-list", metavar="FILE",
+                       help="read more inputs from FILE, one path per line ('-': stdin)")
+    group.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
+                       help="output file name; fields {stem} {ext} {offset} {mode}, {dir} (the "
+                            "input's folder name) and {relpath} (its path below the argument "
+                            "that found it, without extension: keeps a camera card's folders, "
+                            "created under OUTDIR) "
+                            f"(default {DEFAULT_NAME})")
+    group.add_argument("-j", "--jobs", type=options.whole_arg, default=1, metavar="N",
+                       help="ffmpeg processes at once (default 1: one ffmpeg already uses "
+                            "every core for decoding, filtering and x264)")
+    group.add_argument("--threads", type=options.whole_arg, metavar="T",
+                       help="decoder and filter threads per ffmpeg (default: cores / jobs when "
+                            "--jobs > 1, else ffmpeg's own); never changes the output bytes")
+    group.add_argument("--report", metavar="FILE",
+                       help="write a JSON report: one record per input (status, output, frames, "
+                            "seconds, ffmpeg argv, error); '-': stdout")
+    group.add_argument("--emit-commands", metavar="FILE",
+                       help="write the ffmpeg commands instead of running them: FILE.sh (POSIX "
+                            "shell, one command a line; '-' for stdout) or FILE.jsonl")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the jobs on a Dask distributed cluster (tcp://HOST:8786); "
+                            "needs ffmotion[dask], and paths the workers see too")
+    group.add_argument("--connect-timeout", type=options.timeout_arg,
+                       default=DEFAULT_CONNECT_TIMEOUT, metavar="S",
+                       help="seconds to wait for the Dask scheduler (default %(default)s)")
+    options.common(made)
+    options.sequence_args(made, batch=True)
+    return made
+
+
+def _request(args: argparse.Namespace, src: Path, dst: Path) -> MotionRequest:
+    """One input's request: the single-file options; existing outputs are the batch's
+    business (skipped, or replaced with --overwrite), so they are not refused here."""
+    return options.motion_request(args, src, dst, overwrite=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ffmotion.jobs import batch
+
+    request = batch.BatchRequest(
+        inputs=tuple(args.inputs), output_dir=args.output_dir,
+        make_request=functools.partial(_request, args), name=args.name,
+        input_list=args.input_list, sequences=args.sequences, offset=args.offset,
+        freeze=args.freeze, lossless=bool(args.lossless), jobs=args.jobs, threads=args.threads,
+        scheduler=args.scheduler, connect_timeout=args.connect_timeout, report=args.report,
+        emit_commands=args.emit_commands, overwrite=bool(args.overwrite), ffmpeg=args.ffmpeg,
+        quiet=args.quiet)
+    return batch.run(request)

@@ -1,0 +1,54 @@
+"""``ffmotion live [SOURCE] OUT``: a camera's motion, as it records."""
+from __future__ import annotations
+
+import argparse
+
+from ffmotion.cli import options
+from ffmotion.cli.console import out
+from ffmotion.cli.run import execute
+from ffmotion.core.errors import UsageError
+from ffmotion.pipeline import controller
+from ffmotion.run import runner
+
+
+def parser() -> argparse.ArgumentParser:
+    made = options.Parser(
+        prog="ffmotion live",
+        description="Motion extraction from a live camera, as it records. SOURCE: none (the "
+                    "default camera: v4l2 /dev/video0 on Linux, avfoundation 0 on macOS; "
+                    "Windows: dshow:video=NAME), /dev/videoN, v4l2:/dev/videoN, "
+                    "avfoundation:N, dshow:video=NAME, lavfi:GRAPH (a synthetic camera, e.g. "
+                    "lavfi:testsrc2=size=640x360:rate=30), a URL (rtsp://, udp://, srt://) or "
+                    "- (stdin). OUT: a file (committed when stopped), - (stdout, e.g. "
+                    "| ffplay -), a URL, or DIR/index.m3u8 (HLS). Stop with Ctrl-C or "
+                    "--duration. An output frame needs input frame i+K: the picture is K "
+                    "frames behind the camera, plus the processing latency.",
+        epilog="Example: ffmotion live lavfi:testsrc2=size=640x360:rate=30 out.mkv --duration 3")
+    made.add_argument("places", nargs="+", metavar="[SOURCE] OUT",
+                      help="the camera (optional) and the output")
+    cam = made.add_argument_group("capture device (v4l2, avfoundation, dshow)")
+    cam.add_argument("--video-size", metavar="WxH", help="capture size, e.g. 1280x720")
+    cam.add_argument("--framerate", metavar="R", help="capture rate, e.g. 30")
+    cam.add_argument("--input-format", metavar="F",
+                     help="capture format (v4l2 -input_format, e.g. mjpeg; others -pixel_format)")
+    options.common(made, threads=True)
+    options.stream_format_args(made)
+    options.print_command_arg(made)
+    return made
+
+
+def run(args: argparse.Namespace) -> int:
+    from ffmotion.media.live import live_source
+
+    if len(args.places) > 2:
+        raise UsageError("ffmotion live takes [SOURCE] OUT (see ffmotion live --help)")
+    text = args.places[0] if len(args.places) == 2 else None
+    source = live_source(text, video_size=args.video_size, framerate=args.framerate,
+                         input_format=args.input_format)
+    request = options.motion_request(args, text or source.name, args.places[-1], source=source)
+    tools = runner.tools(args.ffmpeg)
+    plan = controller.prepare(request, tools)
+    if args.print_command:
+        out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
+        return 0
+    return execute(args, plan, tools)

@@ -47,8 +47,8 @@ def test_guess_is_the_probe_command(av_clip: Path, ts_clip: Path, gen_ffmpeg: st
     an MP4 by its header (packets from the index), anything else by its packet listing."""
     out = str(tmp_path / "out.mp4")
     ff = ["--ffmpeg", gen_ffmpeg]
-    assert ahead.guess([str(av_clip), out, "-k", "2", *ff]) == header_argv(gen_ffmpeg, av_clip)
-    assert ahead.guess(["-k", "2", *ff, str(ts_clip), out]) == packets_argv(
+    assert launch.guess([str(av_clip), out, "-k", "2", *ff]) == header_argv(gen_ffmpeg, av_clip)
+    assert launch.guess(["-k", "2", *ff, str(ts_clip), out]) == packets_argv(
         gen_ffmpeg, Source.file(ts_clip))
     # the literal argv: a word like an image2 pattern is read as a plain name, as probe.py does
     assert header_argv(gen_ffmpeg, av_clip)[-2:] == ["-i", str(av_clip)]
@@ -60,22 +60,22 @@ def test_guess_skips_option_values_and_uses_the_named_ffmpeg(av_clip: Path, gen_
     look.write_text("[look]\n")
     named = tmp_path / "ffmpeg-link"
     named.symlink_to(gen_ffmpeg)
-    got = ahead.guess([f"--ffmpeg={named}", "--look", str(look), str(av_clip), "out.mp4"])
+    got = launch.guess([f"--ffmpeg={named}", "--look", str(look), str(av_clip), "out.mp4"])
     assert got == header_argv(str(named), av_clip)
-    got = ahead.guess(["--ffmpeg", str(named), str(av_clip), "out.mp4"])
+    got = launch.guess(["--ffmpeg", str(named), str(av_clip), "out.mp4"])
     assert got is not None and got[0] == str(named)
 
 
 def test_no_guess_where_reading_ahead_could_hurt(tmp_path: Path, av_clip: Path) -> None:
     fifo = tmp_path / "pipe.mp4"
     os.mkfifo(fifo)
-    assert ahead.guess([str(fifo), "out.mp4"]) is None  # ffmpeg would take what it reads
-    assert ahead.guess([str(tmp_path / "missing.mp4"), "out.mp4"]) is None
-    assert ahead.guess([str(tmp_path), "out.mp4"]) is None  # a folder: an image sequence
-    assert ahead.guess(["-", "out.mp4"]) is None
-    assert ahead.guess(["batch", str(av_clip)], ["batch", "sheet"], ["sheet"]) is None
-    assert ahead.guess(["--", str(av_clip), "out.mp4"]) is None
-    assert ahead.guess([str(av_clip), "out.mp4", "--ffmpeg", str(tmp_path / "no-ffmpeg")]) is None
+    assert launch.guess([str(fifo), "out.mp4"]) is None  # ffmpeg would take what it reads
+    assert launch.guess([str(tmp_path / "missing.mp4"), "out.mp4"]) is None
+    assert launch.guess([str(tmp_path), "out.mp4"]) is None  # a folder: an image sequence
+    assert launch.guess(["-", "out.mp4"]) is None
+    assert launch.guess(["batch", str(av_clip)], ["batch", "sheet"], ["sheet"]) is None
+    assert launch.guess(["--", str(av_clip), "out.mp4"]) is None
+    assert launch.guess([str(av_clip), "out.mp4", "--ffmpeg", str(tmp_path / "no-ffmpeg")]) is None
 
 
 def test_launcher_knows_every_subcommand() -> None:
@@ -137,7 +137,7 @@ def test_nothing_started_ahead_outlives_a_run_that_stops_early(tmp_path: Path,
     subprocess.run([gen_ffmpeg, "-v", "error", "-f", "lavfi", "-i",
                     "testsrc2=s=320x240:r=30:d=60", "-c:v", "mpeg2video", "-q:v", "20",
                     str(long_ts)], check=True, timeout=120)
-    assert ahead.guess([str(long_ts), "out.mp4", "--ffmpeg", gen_ffmpeg]) is not None
+    assert launch.guess([str(long_ts), "out.mp4", "--ffmpeg", gen_ffmpeg]) is not None
     done = _program(str(long_ts), str(tmp_path / "out.mp4"), "--ffmpeg", gen_ffmpeg,
                     "--offset", "banana")
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
@@ -223,7 +223,7 @@ def test_an_unchecked_binary_is_checked_ahead_too(av_clip: Path, gen_ffmpeg: str
 def test_subcommands_that_probe_one_input_probe_it_ahead(av_clip: Path, gen_ffmpeg: str,
                                                           tmp_path: Path,
                                                           form: list[str]) -> None:
-    guessed = ahead.guess([form[0], str(av_clip), "--ffmpeg", gen_ffmpeg], launch.SUBCOMMANDS,
+    guessed = launch.guess([form[0], str(av_clip), "--ffmpeg", gen_ffmpeg], launch.SUBCOMMANDS,
                           launch.PROBING)
     assert guessed == header_argv(gen_ffmpeg, av_clip)
     done = _program(form[0], str(av_clip), *form[1:], "--ffmpeg", gen_ffmpeg,

@@ -24,83 +24,27 @@ import shlex
 import stat
 import subprocess
 import threading
-from pathlib import Path
 from typing import Optional, Sequence
 
 from ffmotion.run import procs
 
 log = logging.getLogger("ffmotion")
 
-# options whose value is a file that is not the input (a look, a binary)
-_FILE_VALUED = ("--ffmpeg", "--look")
-
 _lock = threading.Lock()
 _started: dict[tuple[str, ...], subprocess.Popen] = {}  # type: ignore[type-arg]
 
 
-def start(args: Sequence[str], subcommands: Sequence[str] = (),
-          probing: Sequence[str] = ()) -> None:
-    """Start the probe that ``ffmotion ARGS`` will most likely make, if it is a guess worth
-    making (see the module docstring), and the check of the ffmpeg binary where no earlier
-    run remembered it (:mod:`ffmotion.run.facts`). Never raises: without a guess, nothing
-    starts."""
-    try:
-        probe = guess(args, subcommands, probing)
-        if probe is None:
-            return
-        commands = [probe]
-        from ffmotion.run import facts
-
-        if facts.load(probe[0]) is None:
-            commands.insert(0, facts.check_argv(probe[0]))
-    except Exception:  # noqa: BLE001 - a guess that cannot be made is no guess
-        return
+def start(commands: Sequence[Sequence[str]]) -> None:
+    """Start ``commands`` now, to be taken by the run that asks for the same argv
+    (:func:`take`). Never raises: a child that cannot start is simply not there."""
     for argv in commands:
         try:
-            proc = procs.popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            proc = procs.popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
         except Exception:  # noqa: BLE001 - a child that cannot start is no guess
             return
         with _lock:
             _started[tuple(argv)] = proc
-
-
-def guess(args: Sequence[str], subcommands: Sequence[str] = (),
-          probing: Sequence[str] = ()) -> Optional[list[str]]:
-    """The probe command for ``ffmotion ARGS``, or None: the input is the first word that
-    names a regular file and is neither an option nor the value of ``--ffmpeg``/``--look``;
-    the ffmpeg is the one the run will locate. ``subcommands``: no guess for these, except
-    for those in ``probing`` (``ffmotion sheet IN ...``), whose input is found the same way
-    after the subcommand's name."""
-    if args and args[0] in probing:
-        args = args[1:]
-    elif not args or args[0] in subcommands:
-        return None
-    if "--" in args:
-        return None
-    explicit: Optional[str] = None
-    path: Optional[str] = None
-    words = iter(args)
-    for word in words:
-        name, eq, value = word.partition("=")
-        if name in _FILE_VALUED:
-            value = value if eq else next(words, "")
-            explicit = value if name == "--ffmpeg" else explicit
-            continue
-        if word.startswith("-") or path is not None:
-            continue
-        if is_regular_file(word):
-            path = word
-    if path is None:
-        return None
-    from ffmotion.core.errors import FfmotionError
-    from ffmotion.run.binaries import locate_ffmpeg
-    from ffmotion.media.probe_commands import first_argv
-
-    try:
-        return first_argv(locate_ffmpeg(explicit).path, Path(path))
-    except FfmotionError:  # no ffmpeg to be found: the run will say so
-        return None
 
 
 def is_regular_file(word: str) -> bool:

@@ -133,7 +133,7 @@ def _rates(text: str) -> frozenset[Fraction]:
 
 
 # Encoders that code one frame rate from a list: ffmpeg's own ("ffmpeg -h encoder=NAME",
-# Supported framerates; tests/test_vfr_containers.py checks them against the binary).
+# Supported framerates; tests/integration/test_vfr_containers.py checks them against the binary).
 # ffmpeg snaps any other rate to the nearest in the list, so the file plays at another speed.
 ENCODER_RATES: dict[str, frozenset[Fraction]] = {
     "mpeg2video": _rates(
@@ -469,7 +469,7 @@ class SubtitleRule:
     text_to: Optional[str]  # the encoder other text subtitles are converted to; None: dropped
 
 
-# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/test_subtitles.py):
+# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/integration/test_subtitles.py):
 # Matroska takes SRT/ASS/WebVTT/plain text and the bitmap kinds but not mov_text; WebM takes
 # WebVTT only; MP4/MOV mov_text only (text is converted to it, bitmaps dropped). NUT refuses
 # SRT/WebVTT, writes mov_text it cannot read back and drops ASS end times; TS, FLV, MPEG-PS,

@@ -29,7 +29,7 @@ from conftest import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
 
 W, H, FPS, N = 64, 48, 30, 36
 NOISY = (f"testsrc2=s={W}x{H}:r={FPS}:d={N / FPS},format=yuv444p,noise=alls=40:allf=t+u")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 
 
 @pytest.fixture(scope="session")

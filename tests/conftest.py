@@ -12,8 +12,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-import reference
 from ffmotion.core.pixfmt import plane_layout
+
+import reference
 
 FRAMES = 36
 FPS = 30

@@ -4,8 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ffmotion.core.request import (EncodeOptions, InputSpec, MotionRequest, MotionSpec,
-                                   OutputSpec)
+from ffmotion.core.request import EncodeOptions, InputSpec, MotionRequest, MotionSpec, OutputSpec
 from ffmotion.core.units import FramesOrTime
 
 _INPUT = ("start", "end", "duration", "deinterlace", "video_stream", "sequence", "source")

@@ -20,10 +20,10 @@ from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ffmotion.run import runner
 from ffmotion.core.looks import Look
-from ffmotion.core.request import Mode
 from ffmotion.core.pixfmt import PlaneLayout, plane_layout
+from ffmotion.core.request import Mode
+from ffmotion.run import runner
 
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
 

@@ -12,18 +12,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
-
+from ffmotion.core.caps import Caps
 from ffmotion.core.errors import UsageError, field
 from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.core.request import OutputSpec
 from ffmotion.core.units import format_fps
-from ffmotion.media.info import MediaInfo
-from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
-from ffmotion.core.caps import Caps
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.picture import output_args as picture_output_args
 from ffmotion.graph.plan import Plan
 from ffmotion.graph.timing import audio_needs_cut
+from ffmotion.media.info import MediaInfo
+from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 
 
 @dataclass(frozen=True)
@@ -331,7 +330,9 @@ def video_args(plan: Plan) -> dict[str, Any]:
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args.get("c:v") in HEVC_ENCODERS and plan.output.path.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
-    from ffmotion.graph.stream import encoder_args  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    from ffmotion.graph.stream import (
+        encoder_args,  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    )
 
     args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand

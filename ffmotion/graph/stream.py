@@ -23,7 +23,6 @@ from ffmotion.core.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
 from ffmotion.graph.plan import Plan
 from ffmotion.media.info import MediaInfo
 
-
 # x264 for live inputs: no lookahead or B-frame delay, and fast enough for real time
 LIVE_X264 = {"tune": "zerolatency", "preset": "veryfast"}
 

@@ -40,19 +40,18 @@ import shlex
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from ffmotion import graph
 from ffmotion.core import numbers
-from ffmotion.graph import chunks as graph_chunks
-from ffmotion.run import runner, outputs
 from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError, field
-from ffmotion.pipeline import controller
-from ffmotion.pipeline import stabilize
+from ffmotion.graph import chunks as graph_chunks
 from ffmotion.jobs.executors import Executor, LocalExecutor
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import outputs, runner
 
 log = logging.getLogger("ffmotion")
 

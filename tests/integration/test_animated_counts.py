@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-import corpus as corpus_module
 import ffmotion
 from ffmotion import api, graph
-from ffmotion.run import runner
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
+import corpus as corpus_module
 from conftest import make_clip, run_ffmpeg
 
 

@@ -6,8 +6,8 @@ import subprocess
 import pytest
 
 import ffmotion
-import reference
 
+import reference
 from conftest import FRAMES, assert_frames_equal, decode
 
 

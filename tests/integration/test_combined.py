@@ -8,7 +8,6 @@ import ffmotion
 
 from conftest import decode
 
-
 COMBOS = {
     "blur+gain": dict(look=ffmotion.Look(blur=2, gain=3)),
     "difference+trail": dict(look=ffmotion.Look(blend="difference", trail=0.8)),

@@ -20,8 +20,8 @@ import pytest
 
 import ffmotion
 from ffmotion import api, graph
-from ffmotion.run import runner
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
 from conftest import run_ffmpeg
 

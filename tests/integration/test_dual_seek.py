@@ -17,9 +17,9 @@ import pytest
 
 import ffmotion
 from ffmotion import api, graph
-from ffmotion.run import runner
 from ffmotion.core.errors import UsageError
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
 # frame 45 is 15 frames past the keyframe at 1.0 s (GOP 30 at 30 fps); 70 past the one at 2 s
 CASES = [("offset", 45, None), ("freeze", 70, None), ("offset", 40, "0.6"),

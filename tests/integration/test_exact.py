@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import ffmotion
-import reference
 
+import reference
 from conftest import FPS, FRAMES, assert_frames_equal, decode
 
 

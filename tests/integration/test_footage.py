@@ -19,12 +19,12 @@ import pytest
 
 import ffmotion
 from ffmotion import cli
-from ffmotion.pipeline import explore
-import reference
-from ffmotion.media import probe
-from ffmotion.run import runner
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.media import probe
+from ffmotion.pipeline import explore
+from ffmotion.run import runner
 
+import reference
 from conftest import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
 
 W, H, FPS, N = 64, 48, 30, 36

@@ -17,12 +17,12 @@ import pytest
 import ffmotion
 from ffmotion import graph
 from ffmotion.core import looks
-import reference
-from ffmotion.run import runner
 from ffmotion.core.looks import Look
 from ffmotion.core.pixfmt import plane_layout
 from ffmotion.media.probe import probe
+from ffmotion.run import runner
 
+import reference
 from conftest import FRAMES, SIZE, assert_frames_equal, decode
 
 RGB_KS = (1, 3, 2)

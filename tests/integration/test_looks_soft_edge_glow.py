@@ -7,14 +7,14 @@ import sys
 
 import numpy as np
 import pytest
+from test_looks import differs, expected, rgb_format, run_look
 
 from ffmotion.core import looks
-from ffmotion.pipeline import presets
 from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import Look
+from ffmotion.pipeline import presets
 
 from conftest import FRAMES, assert_frames_equal
-from test_looks import differs, expected, rgb_format, run_look
 
 NEW = {
     "soft-matte": Look(blend="difference", threshold=4, threshold_edge="soft", threshold_width=9),
@@ -87,8 +87,9 @@ def test_hard_on_original_is_motion_or_original(gen_ffmpeg, clips):
     look = Look(blend="difference", threshold=6, threshold_on="original")
     got = expected(gen_ffmpeg, clip, look, clip.pix_fmt)
     plain = expected(gen_ffmpeg, clip, Look(blend="difference"), clip.pix_fmt)
-    import reference
     from ffmotion.core.pixfmt import plane_layout
+
+    import reference
 
     originals = list(reference.read_frames(gen_ffmpeg, clip.path, plane_layout(clip.pix_fmt,
                                                                                *clip.size)))

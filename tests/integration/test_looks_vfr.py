@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from ffmotion.core import looks
-import reference
 
+import reference
 from conftest import assert_frames_equal, decode
 
 LIMIT_S = 60  # a look that hangs fails here instead of holding the suite

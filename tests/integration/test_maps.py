@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ffmotion.pipeline import explore
 from ffmotion.core import maps
+from ffmotion.pipeline import explore
 
 from conftest import run_ffmpeg
 

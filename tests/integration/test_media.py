@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-import corpus as corpus_module
 from ffmotion.media import probe
-from ffmotion.run import runner
-from fractions import Fraction
-
 from ffmotion.media.frames import DISCARD, FrameIndex, FrameTimes, Packet, index_frames
+from ffmotion.run import runner
 
+import corpus as corpus_module
 from conftest import run_ffmpeg
 
 

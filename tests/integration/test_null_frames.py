@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-import corpus as corpus_module
 import ffmotion
-from conftest import assert_frames_equal, decode
-import reference
+from ffmotion.core.pixfmt import plane_layout
 from ffmotion.media import probe
 from ffmotion.media.frames import Packet, index_frames
-from ffmotion.core.pixfmt import plane_layout
 from ffmotion.run import runner
+
+import corpus as corpus_module
+import reference
+from conftest import assert_frames_equal, decode
 
 K = 5
 TREE = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")

@@ -17,13 +17,13 @@ import pytest
 
 import ffmotion
 from ffmotion import api, cli
-import reference
-from ffmotion.jobs import batch
-from ffmotion.run import runner
-from ffmotion.graph.outputs import frames_at
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.graph.outputs import frames_at
+from ffmotion.jobs import batch
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
 
+import reference
 from conftest import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
 
 K = 2

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ffmotion.pipeline import presets
 from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import Look
+from ffmotion.pipeline import presets
 
 from conftest import decode
 
@@ -38,7 +38,7 @@ def test_save_list_use_round_trip(home, clips, gen_ffmpeg, tmp_path):
     saved = home / "ffmotion" / "looks.toml"
     assert saved.is_file()
     code, out, _ = run(home, "looks")
-    line = next(l for l in out.splitlines() if l.startswith("soft "))
+    line = next(row for row in out.splitlines() if row.startswith("soft "))
     assert 'with "quotes" \\ and more' in line and str(saved) in line
     assert "--mode difference --gain 2.5 --threshold 5" in line
     assert presets.load_file(saved)["soft"].look == Look(blend="difference", gain=Fraction(5, 2),

@@ -5,9 +5,9 @@ from fractions import Fraction
 
 import pytest
 
+from ffmotion.core.errors import MediaError
 from ffmotion.media import probe
 from ffmotion.run import runner
-from ffmotion.core.errors import MediaError
 
 from conftest import FRAMES, make_clip
 

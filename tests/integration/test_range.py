@@ -10,11 +10,11 @@ import pytest
 
 import ffmotion
 from ffmotion import cli
-import reference
 from ffmotion.core.errors import UsageError
-from ffmotion.core.units import FramesOrTime
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.core.units import FramesOrTime
 
+import reference
 from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg
 
 

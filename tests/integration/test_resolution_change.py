@@ -15,17 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import corpus as corpus_module
 import ffmotion
-from conftest import assert_frames_equal, decode
 from ffmotion import api, graph
-import reference
+from ffmotion.core.pixfmt import plane_layout
 from ffmotion.graph import views
 from ffmotion.media import decoded, probe
 from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
-from ffmotion.core.pixfmt import plane_layout
-from ffmotion.run import runner
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
+
+import corpus as corpus_module
+import reference
+from conftest import assert_frames_equal, decode
 
 K = 5
 FIRST = corpus_module.SIZE

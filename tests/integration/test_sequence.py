@@ -20,14 +20,14 @@ import pytest
 
 import ffmotion
 from ffmotion import api
-import reference
-from ffmotion.run import runner
+from ffmotion.core.pixfmt import plane_layout
+from ffmotion.core.source import Source
 from ffmotion.media import sequence as seq
 from ffmotion.media.images import read_header
-from ffmotion.core.source import Source
-from ffmotion.core.pixfmt import plane_layout
 from ffmotion.pipeline import controller, resolve
+from ffmotion.run import runner
 
+import reference
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 
 N = 14  # images in a generated sequence

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from ffmotion import cli
-from ffmotion.pipeline import explore
-import reference
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.pipeline import explore
 
+import reference
 from conftest import FRAMES, run_ffmpeg
 
 SIZE = (64, 48)

@@ -11,13 +11,12 @@ import pytest
 
 import ffmotion
 from ffmotion import api, cli
-import reference
-from ffmotion.pipeline import stabilize
-from ffmotion.run import runner
-from ffmotion.core.request import StabilizeOptions
 from ffmotion.core.pixfmt import plane_layout
-from ffmotion.pipeline import controller
+from ffmotion.core.request import StabilizeOptions
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import runner
 
+import reference
 from conftest import assert_frames_equal, decode, run_ffmpeg
 
 W, H = 128, 96

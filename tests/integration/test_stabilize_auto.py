@@ -11,10 +11,9 @@ import pytest
 
 import ffmotion
 from ffmotion import api, cli
-from ffmotion.pipeline import stabilize
-from ffmotion.run import runner
 from ffmotion.core.request import StabilizeOptions
-from ffmotion.pipeline import controller
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import runner
 
 from conftest import decode, run_ffmpeg
 

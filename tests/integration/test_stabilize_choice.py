@@ -18,10 +18,9 @@ import pytest
 import ffmotion
 from ffmotion import api
 from ffmotion.graph import corrections
-from ffmotion.pipeline import stabilize
-from ffmotion.run import runner
-from ffmotion.pipeline import controller
 from ffmotion.jobs import chunks as chunking
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import runner
 
 from conftest import decode, run_ffmpeg
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ffmotion import cli
-import reference
 
+import reference
 from conftest import assert_frames_equal, decode, run_ffmpeg
 
 W, H, N, K = 96, 64, 24, 2

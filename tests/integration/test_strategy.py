@@ -8,18 +8,17 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from test_exact import expected
 
 import ffmotion
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
-from ffmotion.core.request import DEFAULT_MAX_BUFFER, parse_size
+from ffmotion.core.request import DEFAULT_MAX_BUFFER, MotionRequest, parse_size
 from ffmotion.core.units import FramesOrTime
-from helpers import request
-from ffmotion.core.request import MotionRequest
 from ffmotion.media.info import MediaInfo
 
 from conftest import FRAMES, assert_frames_equal, decode
-from test_exact import expected
+from helpers import request
 
 
 def extract_dual(ffmpeg: str, clip, tmp_path: Path, **kwargs) -> list:

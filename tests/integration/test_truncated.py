@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-import corpus as corpus_module
 import ffmotion
-from conftest import assert_frames_equal, decode
-import reference
 from ffmotion.core.errors import FfmotionError
 from ffmotion.media import probe
 from ffmotion.run import runner
+
+import corpus as corpus_module
+import reference
+from conftest import assert_frames_equal, decode
 
 K = 5
 NAMES = ["mp4_cut_short", "mkv_cut_short"]

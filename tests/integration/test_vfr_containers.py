@@ -18,9 +18,9 @@ import pytest
 
 import ffmotion
 from ffmotion import graph
-import reference
 from ffmotion.core.pixfmt import plane_layout
 
+import reference
 from conftest import make_clip, run_ffmpeg
 
 K = 2
@@ -140,7 +140,7 @@ def test_encoder_rate_lists_are_ffmpegs(gen_ffmpeg):
     for codec, rates in graph.ENCODER_RATES.items():
         done = subprocess.run([gen_ffmpeg, "-hide_banner", "-h", f"encoder={codec}"],
                               capture_output=True, text=True, timeout=60)
-        line = next(l for l in done.stdout.splitlines() if "Supported framerates" in l)
+        line = next(row for row in done.stdout.splitlines() if "Supported framerates" in row)
         assert frozenset(Fraction(r) for r in line.split(":", 1)[1].split()) == rates, codec
 
 

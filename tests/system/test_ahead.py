@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ffmotion import cli, launch
-from ffmotion.media.probe_commands import header_argv, packets_argv
 from ffmotion.core.source import Source
+from ffmotion.media.probe_commands import header_argv, packets_argv
 from ffmotion.run import ahead
 
 from conftest import make_clip

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import corpus as corpus_module
 import ffmotion
-import reference
 from ffmotion.core.pixfmt import plane_layout
+
+import corpus as corpus_module
+import reference
 
 ALL = sorted(corpus_module.MAKERS)
 K = 5

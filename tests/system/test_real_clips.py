@@ -19,8 +19,8 @@ from typing import Optional
 import pytest
 
 from ffmotion import cli
-import reference
 
+import reference
 from conftest import assert_frames_equal, bundled_ffmpeg, decode
 
 OPENCV = Path("/usr/share/doc/opencv-doc/examples/data")

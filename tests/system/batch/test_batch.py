@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 import ffmotion
-from ffmotion.jobs import batch
 from ffmotion import cli
-import reference
+from ffmotion.jobs import batch
 
+import reference
 from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
 
 K = 4

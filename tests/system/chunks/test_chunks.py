@@ -13,17 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bundled_ffmpeg
-from corpus import assert_in_sync, measure
-
 from ffmotion import api
 from ffmotion.core import looks
-from ffmotion.run import runner
 from ffmotion.core.errors import UsageError
 from ffmotion.graph.chunks import trail_warmup
 from ffmotion.jobs import chunks as chunking
 from ffmotion.pipeline import controller
-from ffmotion.jobs import chunks as chunking
+from ffmotion.run import runner
+
+from conftest import bundled_ffmpeg
+from corpus import assert_in_sync, measure
 
 FF = bundled_ffmpeg()
 GOP = 12

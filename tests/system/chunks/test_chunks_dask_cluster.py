@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
-
-from chunk_tools import (FF, finish, make_clip, run_cli, slow_ffmpeg, start_cli,
-                         writer_of_a_chunk)
 from test_chunks import chunk_files, frames_md5
+
+from chunk_tools import FF, finish, make_clip, run_cli, slow_ffmpeg, start_cli, writer_of_a_chunk
 
 DASK = Path(sys.executable).parent / "dask"
 START_S = 90  # the scheduler and both workers up
@@ -166,8 +165,8 @@ def test_a_worker_killed_mid_chunk(cluster, tmp_path):
 def test_a_failed_run_resumes_on_the_cluster(cluster, clip, tmp_path):
     """Segments and manifests written by the workers are verified and reused by workers."""
     from ffmotion import api
-    from ffmotion.pipeline import controller
     from ffmotion.jobs import chunks as chunking
+    from ffmotion.pipeline import controller
     from ffmotion.run import runner
 
     out = tmp_path / "out.mkv"

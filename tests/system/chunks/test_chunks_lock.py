@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 
-from chunk_tools import FF, finish, make_clip, run_cli, slow_ffmpeg, start_cli, writer_of_a_chunk
 from test_chunks import chunk_files, frames_md5
+
+from chunk_tools import FF, finish, make_clip, run_cli, slow_ffmpeg, start_cli, writer_of_a_chunk
 
 
 def test_a_second_run_on_the_same_output_is_refused(tmp_path):

@@ -9,14 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from chunk_tools import FF, make_clip
 from test_chunks import chunk_files, frames_md5
 
 from ffmotion import api
 from ffmotion.jobs import chunks as chunking
-from ffmotion.run import runner
 from ffmotion.pipeline import controller
+from ffmotion.run import runner
+
+from chunk_tools import FF, make_clip
 
 K = 3
 

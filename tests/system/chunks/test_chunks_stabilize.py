@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 
 from ffmotion import api
-from ffmotion.graph import corrections
-from ffmotion.pipeline import stabilize
 from ffmotion.core.errors import UsageError
-from ffmotion.graph import extras as graph_extras
 from ffmotion.core.request import StabilizeOptions
-from ffmotion.run import runner
-from ffmotion.pipeline import controller
+from ffmotion.graph import corrections
+from ffmotion.graph import extras as graph_extras
 from ffmotion.jobs import chunks as chunking
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import runner
 
 from conftest import run_ffmpeg
 

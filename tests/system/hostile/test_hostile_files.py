@@ -50,7 +50,7 @@ def one_line(err: str, *needles: str) -> None:
 def tree(root: Path, skip: tuple[Path, ...] = ()) -> dict[bytes, str]:
     """Hash of every file below ``root`` (links as their target name), except under ``skip``."""
     found = {}
-    for folder, dirs, files in os.walk(os.fsencode(root)):
+    for folder, _dirs, files in os.walk(os.fsencode(root)):
         for name in files:
             path = Path(os.fsdecode(os.path.join(folder, name)))
             if any(path == s or s in path.parents for s in skip):

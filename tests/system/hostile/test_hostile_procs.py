@@ -262,7 +262,8 @@ def test_sigkill_takes_ffmpeg_along_and_a_rerun_removes_the_temp(env, tmp_path, 
     assert temps(tmp_path) == [] and out.exists()
 
 
-def start_batch(env: dict[str, str], clip: Path, tmp_path: Path) -> tuple[subprocess.Popen, dict[int, str], Path]:
+def start_batch(env: dict[str, str], clip: Path,
+                tmp_path: Path) -> tuple[subprocess.Popen, dict[int, str], Path]:
     """A local batch of two slow jobs at once (ffmpeg started from pool threads), returned
     once both ffmpeg write frames."""
     inputs = tmp_path / "in"
@@ -493,8 +494,8 @@ def test_stdout_on_dev_full(env, tmp_path, short_clip):
 def test_ffmpeg_first_error_line_is_never_lost(tmp_path):
     """The stderr reader must read everything before the pipe is closed (it used to be
     closed under it: the first line, the root cause, was sometimes lost)."""
-    from ffmotion.run import runner
     from ffmotion.core.errors import FFmpegFailed
+    from ffmotion.run import runner
 
     fake = write_script(tmp_path / "ffmpeg", 'echo "[in#0] Error opening input: boom" >&2\nexit 1\n')
     for _ in range(200):

@@ -328,7 +328,7 @@ def test_looks_escapes_control_characters_of_descriptions(env, tmp_path):
                     "gain = 2\n")
     done = run_limited(CLI, "looks", env=env)
     assert done.returncode == 0, done.stderr
-    line = next(l for l in done.stdout.splitlines() if l.startswith("evil "))
+    line = next(row for row in done.stdout.splitlines() if row.startswith("evil "))
     assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in done.stdout.replace("\n", ""))
     assert "\\x1b[31mALERT" in line and "\\x9b2J" in line
 

@@ -25,10 +25,10 @@ from typing import Iterator, Optional
 import numpy as np
 import pytest
 
-import reference
 from ffmotion.core.looks import Look
 from ffmotion.core.pixfmt import plane_layout
 
+import reference
 from conftest import bundled_ffmpeg, make_clip
 
 SIZE = (160, 120)
@@ -73,7 +73,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
-            raise AssertionError("the preview server did not stop within 15 s of SIGTERM")
+            raise AssertionError("the preview server did not stop within 15 s of SIGTERM") from None
 
 
 def start_server(src: Path, out: Path, *extra: str, cache: Optional[Path] = None) -> Server:

@@ -9,10 +9,11 @@ import pytest
 
 from ffmotion import cli, graph
 from ffmotion.core.errors import UsageError
-from helpers import request
 from ffmotion.graph import proxy as frames
-from ffmotion.preview.session import parse_settings
 from ffmotion.media.info import MediaInfo
+from ffmotion.preview.session import parse_settings
+
+from helpers import request
 
 INFO = MediaInfo(Path("/nowhere/in.mp4"), 64, 48, Fraction(30), 100, "yuv420p", "h264")
 
@@ -94,11 +95,11 @@ def test_windows_read_only_the_frames_an_output_frame_needs() -> None:
 def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Pass 1's cache key hashes the whole input: once per range, not per slider position."""
-    from conftest import make_clip
-
-    from ffmotion.run import runner
     from ffmotion.pipeline import stabilize
     from ffmotion.preview.session import Session
+    from ffmotion.run import runner
+
+    from conftest import make_clip
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)
     calls: list[Path] = []
@@ -119,10 +120,11 @@ def test_a_long_input_is_previewed_in_part_with_the_same_frames(tmp_path: Path,
                                                                 gen_ffmpeg: str) -> None:
     """Past the proxy limit (or with --start/--end) the proxy holds part of the input; its
     frames are the ones a whole-input proxy gives, and the range stays inside the part."""
-    from conftest import make_clip
     from ffmotion.core.pixfmt import plane_layout
-    from ffmotion.run import runner
     from ffmotion.preview.session import Session
+    from ffmotion.run import runner
+
+    from conftest import make_clip
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=40)
     tools = runner.tools(gen_ffmpeg)

@@ -18,17 +18,17 @@ from typing import Iterator
 
 import numpy as np
 import pytest
+from test_preview import Server, browser, go_to, set_value, start_server, wait_exact  # noqa: F401 - browser: a fixture
 
-import reference
 from ffmotion.core.pixfmt import plane_layout
 
+import reference
 from conftest import bundled_ffmpeg, make_clip
-from test_preview import Server, browser, go_to, set_value, start_server, wait_exact  # noqa: F401 - browser: a fixture
 
 STORED = (64, 48)
 SHOWN = (48, 64)  # what a 90 degree display matrix makes of it
 FRAMES = 30
-K, I = 3, 5
+K, FRAME = 3, 5  # the offset, and the frame the page pauses on
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,8 @@ def test_a_rotated_clip_is_previewed_as_the_cli_writes_it(browser: object, serve
         page.wait_for_function("window.ffmotionPreview && window.ffmotionPreview.exact && "
                                "window.ffmotionPreview.describe", timeout=30000)
         set_value(page, "#offset", str(K))
-        go_to(page, I)
-        wait_exact(page, I, K)
+        go_to(page, FRAME)
+        wait_exact(page, FRAME, K)
         shown = page.evaluate("[window.ffmotionPreview.shown.fmt.width, "
                               "window.ffmotionPreview.shown.fmt.height]")
         canvas = page.eval_on_selector("#motion", "c => [c.width, c.height]")
@@ -107,10 +107,10 @@ def test_a_rotated_clip_is_previewed_as_the_cli_writes_it(browser: object, serve
 
     got = reference.split_planes(np.frombuffer(base64.b64decode(data), np.uint8),
                                  plane_layout("yuv420p", *cli_size))
-    # the CLI's frame I, and the reference's blend of the clip decoded upright by ffmpeg
+    # the CLI's frame FRAME, and the reference's blend of the clip decoded upright by ffmpeg
     _, source = decoded(rotated)
-    want = reference.blend(source[I], source[I + K], 255)
-    for p, (g, c, w) in enumerate(zip(got, cli_frames[I], want)):
+    want = reference.blend(source[FRAME], source[FRAME + K], 255)
+    for p, (g, c, w) in enumerate(zip(got, cli_frames[FRAME], want)):
         assert np.array_equal(c, w), f"plane {p}: the CLI's frame is not the reference's"
         assert np.array_equal(g, c), f"plane {p}: {np.count_nonzero(g != c)} samples differ"
 

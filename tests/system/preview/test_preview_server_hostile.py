@@ -77,7 +77,7 @@ class Running:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
-            raise AssertionError("the preview server did not stop within 15 s of SIGTERM")
+            raise AssertionError("the preview server did not stop within 15 s of SIGTERM") from None
 
 
 def start(src: Path, out: Path, log: Path, *extra: str) -> Running:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import reference
 from ffmotion.media.stream import index_at_end
 
+import reference
 from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip, run_ffmpeg
 
 LIMIT = 60

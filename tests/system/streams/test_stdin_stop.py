@@ -18,9 +18,9 @@ from typing import Optional
 
 import pytest
 
-import reference
 from ffmotion.run.runner import STOP_GRACE
 
+import reference
 from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 
 LIMIT = 60  # seconds any one wait may take

@@ -17,12 +17,12 @@ from typing import Iterator
 
 import pytest
 
-import reference
 from ffmotion.core.errors import UsageError
+from ffmotion.core.sinks import sink_for
 from ffmotion.media.live import default_device, live_source
 from ffmotion.media.stream import input_source, url_scheme
-from ffmotion.core.sinks import sink_for
 
+import reference
 from conftest import FRAMES, SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 
 LIMIT = 60  # seconds any one command may take

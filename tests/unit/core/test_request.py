@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from ffmotion.core.errors import UsageError
 from ffmotion.core.request import EncodeOptions
 from ffmotion.core.units import FramesOrTime
+
 from helpers import request
 
 
@@ -41,7 +43,7 @@ def test_zero_offset_rejected_but_freeze_zero_allowed():
 def test_options_are_frozen_and_absolute():
     options = request(src=Path("a.mp4"), dst=Path("b.mp4"), offset=3)
     assert options.input.path.is_absolute()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         options.motion.offset = FramesOrTime.offset("4")  # type: ignore[misc]
 
 

@@ -20,7 +20,6 @@ from ffmotion.core import looks
 from ffmotion.core.caps import Caps
 from ffmotion.core.request import EncodeOptions, StabilizeOptions
 from ffmotion.core.units import FramesOrTime
-from ffmotion.media.frames import FrameIndex
 from ffmotion.media.info import MediaInfo
 from ffmotion.media.streams import StreamInfo
 

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_graph import arg_after, argv
 
 import ffmotion
 from ffmotion import cli, graph
 from ffmotion.core.request import EncodeOptions
-
-from test_graph import arg_after, argv
 
 # the speed options spent from tune psnr's gain (README "Encoding the motion picture")
 SPEED = "me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"

@@ -8,10 +8,11 @@ import pytest
 
 from ffmotion import graph
 from ffmotion.core.errors import UsageError
-from ffmotion.core.request import EncodeOptions
-from helpers import request
 from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
+from ffmotion.core.request import EncodeOptions
 from ffmotion.media.info import MediaInfo
+
+from helpers import request
 
 
 def info(**kw) -> MediaInfo:

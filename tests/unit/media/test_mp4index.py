@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion.media import probe, mp4index
+from ffmotion.media import mp4index, probe
 from ffmotion.run import runner
 
 from conftest import run_ffmpeg

@@ -8,9 +8,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from ffmotion.run import binaries
-from ffmotion.run import runner
 from ffmotion.core.errors import ToolError
+from ffmotion.run import binaries, runner
 
 
 def fake_ffmpeg(folder: Path, name: str = "ffmpeg") -> Path:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ffmotion.run import runner
 from ffmotion.core.errors import FFmpegFailed, UsageError
+from ffmotion.run import runner
 
 
 def lavfi_argv(ffmpeg: str, dst: Path, frames: int = 20) -> list[str]:

@@ -5,7 +5,7 @@ chains are built by :mod:`ffmotion.graph.looks`, for :func:`ffmotion.graph.motio
 (this module names no filter and imports neither ffmpeg-python nor the graph). Every chain was
 chosen so that its pixels follow an exact definition, checked against numpy over all input
 values (8-bit 256x256, 10-bit 1024x1024 pairs) on ffmpeg 5.1 and 9.0 with SIMD on and off
-(``scripts/verify_looks.py``); :mod:`tests.reference` implements the same definitions.
+(``benchmarks/verify_looks.py``); :mod:`tests.reference` implements the same definitions.
 
 Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 

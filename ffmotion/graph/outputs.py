@@ -37,7 +37,7 @@ from ffmotion.graph.node import Stream
 
 ANIMATED_MAX_WIDTH = 480
 ANIMATED_MAX_FPS = Fraction(15)
-# chosen by measurement (scripts/measure_outputs.py gif, README "Outputs")
+# chosen by measurement (docs/decisions.md, "Inputs and outputs")
 GIF_DITHER = "none"
 GIF_STATS = "single"
 def image_name_problem(dst: Path) -> Optional[str]:

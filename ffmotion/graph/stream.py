@@ -12,7 +12,7 @@ read twice), and nothing that needs two passes (``--stabilize``).
 
 *Live timing.* Output frame i blends input frames i and i+K, so it can exist only once
 frame i+K has arrived: the motion picture is always K frames (K/fps seconds) behind the
-camera, plus the processing latency measured by ``scripts/bench_live.py``.
+camera, plus the processing latency measured by ``benchmarks/bench_live.py``.
 """
 from __future__ import annotations
 

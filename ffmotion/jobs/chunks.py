@@ -66,7 +66,7 @@ MANIFEST_MAX_BYTES = 64 * 1024
 SAMPLE_BYTES = 64 * 1024  # each of the blocks an input's identity hashes
 
 # Per-chunk overhead, measured on the 2-core development machine (1080p30 H.264, GOP ~150,
-# K = 12, one thread per ffmpeg, x264 defaults; README "Chunked runs"): a chunk of 1 output
+# K = 12, one thread per ffmpeg, x264 defaults; docs/chunked.md): a chunk of 1 output
 # frame starting on a keyframe took 0.93 s, one of 31 frames 3.07 s (71 ms a frame), and
 # the same chunks starting mid-GOP 1.3 s more (62 frames decoded and dropped: 21 ms each).
 # So: an ffmpeg start with encoder set-up START_S, each extra decoded frame (the K-frame

@@ -484,7 +484,7 @@ def still_limit(path: CameraPath) -> float:
 
 
 def auto_choice(path: CameraPath, width: int) -> AutoChoice:
-    """By the measurements of ``scripts/bench_stabilize.py`` (the README's table): no
+    """By the measurements of ``benchmarks/bench_stabilize.py`` (docs/decisions.md): no
     stabilization when the camera neither shakes nor moves (every method raised the residual
     there); tripod when it shakes around one place (best or within 10% on every such clip);
     else the path smoothed over AUTO_SMOOTHING frames each side (tripod raised the residual

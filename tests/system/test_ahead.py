@@ -2,7 +2,7 @@
 imports; the run uses it only where it is the very command the probe makes, and nothing
 started ahead outlives the run.
 
-The time it saves is measured in ``scripts/bench.py --sections startup``, not here.
+The time it saves is measured in ``benchmarks/bench.py --sections startup``, not here.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Start-up stays lean: what ``import ffmotion.cli`` and a ``--print-command`` run load.
 
-No timing here (the measured figures are in the README, "Start-up and probing", and come
-from ``scripts/bench.py --sections startup``): these tests hold the property the figures
+No timing here (the measured figures are in docs/performance.md, "Start-up and probing", and come
+from ``benchmarks/bench.py --sections startup``): these tests hold the property the figures
 rest on, that what only other subcommands, options or outputs need is imported by the
 functions that use it, never at start-up.
 """

@@ -1,4 +1,4 @@
-"""The encoder defaults chosen on real footage (scripts/bench_encoders.py, README "Encoding the
+"""The encoder defaults chosen on real footage (benchmarks/bench_encoders.py, docs/decisions.md "Encoding the
 motion picture") are in the command, the user's options still win, and what ffmotion writes is
 what its printed command writes, byte for byte."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ import ffmotion
 from ffmotion import cli, graph
 from ffmotion.core.request import EncodeOptions
 
-# the speed options spent from tune psnr's gain (README "Encoding the motion picture")
+# the speed options spent from tune psnr's gain (docs/decisions.md, "Encoding")
 SPEED = "me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"
 
 
@@ -112,7 +112,7 @@ def test_output_equals_the_printed_command_byte_for_byte(clips, gen_ffmpeg, tmp_
 
 
 # libvpx-vp9 options a user does not see, swept on top of the .webm default
-# (scripts/bench_encoders.py VP9_SPEED, README "VP9 speed options"): in ffmotion's one-pass
+# (benchmarks/bench_encoders.py VP9_SPEED, docs/decisions.md): in ffmotion's one-pass
 # constant-quality VP9 the look-ahead ones leave the output byte-identical and the others cost
 # compression or wall time, so the .webm default stays the user-visible mapping alone
 VP9_HIDDEN = ("-lag-in-frames", "-auto-alt-ref", "-arnr-maxframes", "-arnr-strength",

@@ -19,7 +19,7 @@ from ffmotion.pipeline import controller
 from ffmotion.run import runner
 
 import corpus as corpus_module
-from conftest import make_clip, run_ffmpeg
+from helpers import make_clip, run_ffmpeg
 
 
 def decoded_frames(ffmpeg: str, path: Path) -> int:

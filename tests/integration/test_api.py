@@ -8,7 +8,7 @@ import pytest
 import ffmotion
 
 import reference
-from conftest import FRAMES, assert_frames_equal, decode
+from helpers import FRAMES, assert_frames_equal, decode
 
 
 def test_build_command_is_the_argv_extract_runs(gen_ffmpeg, clips, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 import ffmotion
 
-from conftest import decode
+from helpers import decode
 
 COMBOS = {
     "blur+gain": dict(look=ffmotion.Look(blur=2, gain=3)),

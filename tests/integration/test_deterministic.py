@@ -23,7 +23,7 @@ from ffmotion import api, graph
 from ffmotion.pipeline import controller
 from ffmotion.run import runner
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 RUNS = 8
 

@@ -18,7 +18,7 @@ from ffmotion.core.encoder_opts import pairs, token
 from ffmotion.core.errors import UsageError
 from ffmotion.core.request import EncodeOptions
 
-from conftest import make_clip
+from helpers import make_clip
 
 
 def ffmotion(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import pytest
 import ffmotion
 
 import reference
-from conftest import FPS, FRAMES, assert_frames_equal, decode
+from helpers import FPS, FRAMES, assert_frames_equal, decode
 
 
 def expected(ffmpeg: str, clip, k: int, mode: str = "offset") -> list:
@@ -82,7 +82,7 @@ def test_time_offset_is_rounded_to_frames(ffmpeg_bin, clips, tmp_path):
 
 def test_gray_stays_gray(ffmpeg_bin, tmp_path, gen_ffmpeg):
     """A static clip gives flat neutral gray: 127 at 8 bits (floor((x + 255 - x) / 2))."""
-    from conftest import run_ffmpeg
+    from helpers import run_ffmpeg
 
     src = tmp_path / "static.mkv"
     run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i", "color=c=0x804020:s=32x32:r=30:d=0.5",

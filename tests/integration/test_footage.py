@@ -25,7 +25,7 @@ from ffmotion.pipeline import explore
 from ffmotion.run import runner
 
 import reference
-from conftest import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
+from helpers import assert_frames_equal, bundled_ffmpeg, run_ffmpeg
 
 W, H, FPS, N = 64, 48, 30, 36
 NOISY = (f"testsrc2=s={W}x{H}:r={FPS}:d={N / FPS},format=yuv444p,noise=alls=40:allf=t+u")

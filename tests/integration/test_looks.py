@@ -23,7 +23,7 @@ from ffmotion.media.probe import probe
 from ffmotion.run import runner
 
 import reference
-from conftest import FRAMES, SIZE, assert_frames_equal, decode
+from helpers import FRAMES, SIZE, assert_frames_equal, decode
 
 RGB_KS = (1, 3, 2)
 

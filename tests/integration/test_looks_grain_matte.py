@@ -14,7 +14,7 @@ from test_looks import differs, expected, run_look
 from ffmotion.core import looks
 from ffmotion.core.looks import Look
 
-from conftest import FRAMES, assert_frames_equal
+from helpers import FRAMES, assert_frames_equal
 
 NEW = {
     "grainextract": Look(blend="grainextract"),
@@ -72,7 +72,7 @@ def test_threshold_auto_sits_above_the_noise_floor(gen_ffmpeg, tmp_path):
 
     from ffmotion.pipeline import explore
 
-    from conftest import run_ffmpeg
+    from helpers import run_ffmpeg
 
     src = tmp_path / "noisy.mkv"
     run_ffmpeg(gen_ffmpeg, "-f", "lavfi", "-i", "color=gray:s=64x48:r=10:d=2,noise=alls=12:allf=t",

@@ -14,7 +14,7 @@ from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import Look
 from ffmotion.pipeline import presets
 
-from conftest import FRAMES, assert_frames_equal
+from helpers import FRAMES, assert_frames_equal
 
 NEW = {
     "soft-matte": Look(blend="difference", threshold=4, threshold_edge="soft", threshold_width=9),

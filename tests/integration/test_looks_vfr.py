@@ -13,7 +13,7 @@ import pytest
 from ffmotion.core import looks
 
 import reference
-from conftest import assert_frames_equal, decode
+from helpers import assert_frames_equal, decode
 
 LIMIT_S = 60  # a look that hangs fails here instead of holding the suite
 

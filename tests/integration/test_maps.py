@@ -12,7 +12,7 @@ import pytest
 from ffmotion.core import maps
 from ffmotion.pipeline import explore
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 W, H, N = 64, 48, 30
 

@@ -14,7 +14,7 @@ from ffmotion.media.frames import DISCARD, FrameIndex, FrameTimes, Packet, index
 from ffmotion.run import runner
 
 import corpus as corpus_module
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

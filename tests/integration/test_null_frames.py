@@ -22,7 +22,7 @@ from ffmotion.run import runner
 
 import corpus as corpus_module
 import reference
-from conftest import assert_frames_equal, decode
+from helpers import assert_frames_equal, decode
 
 K = 5
 TREE = Path("/usr/share/doc/opencv-doc/examples/data/tree.avi")

@@ -24,7 +24,7 @@ from ffmotion.pipeline import controller
 from ffmotion.run import runner
 
 import reference
-from conftest import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
+from helpers import FRAMES, assert_frames_equal, decode, make_clip, run_ffmpeg
 
 K = 2
 

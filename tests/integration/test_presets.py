@@ -14,7 +14,7 @@ from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import Look
 from ffmotion.pipeline import presets
 
-from conftest import decode
+from helpers import decode
 
 
 def run(env_home: Path, *args: str, cwd: Path | None = None) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ from ffmotion.core.errors import MediaError
 from ffmotion.media import probe
 from ffmotion.run import runner
 
-from conftest import FRAMES, make_clip
+from helpers import FRAMES, make_clip
 
 
 def tools_without_ffprobe(ffmpeg: str) -> runner.Tools:
@@ -39,7 +39,7 @@ def test_ffmpeg_only_probe_with_audio_and_ntsc_rate(gen_ffmpeg, tmp_path, av_cli
     assert got.audio_codec == "aac" and got.video_codec == "h264" and got.frames == FRAMES
     ntsc = make_clip(gen_ffmpeg, tmp_path / "ntsc.mkv", fps=30, frames=20)
     # re-stamp at 30000/1001 without changing frames
-    from conftest import run_ffmpeg
+    from helpers import run_ffmpeg
 
     out = tmp_path / "ntsc2.mp4"
     run_ffmpeg(gen_ffmpeg, "-r", "30000/1001", "-i", str(ntsc), "-c:v", "libx264", "-preset",

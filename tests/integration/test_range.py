@@ -15,7 +15,7 @@ from ffmotion.core.pixfmt import plane_layout
 from ffmotion.core.units import FramesOrTime
 
 import reference
-from conftest import FRAMES, assert_frames_equal, decode, run_ffmpeg
+from helpers import FRAMES, assert_frames_equal, decode, run_ffmpeg
 
 
 def ranged_reference(ffmpeg: str, clip, first: int, count: int, k: int, mode: str) -> list:

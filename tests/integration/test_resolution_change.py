@@ -26,7 +26,7 @@ from ffmotion.run import runner
 
 import corpus as corpus_module
 import reference
-from conftest import assert_frames_equal, decode
+from helpers import assert_frames_equal, decode
 
 K = 5
 FIRST = corpus_module.SIZE

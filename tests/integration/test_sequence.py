@@ -28,7 +28,7 @@ from ffmotion.pipeline import controller, resolve
 from ffmotion.run import runner
 
 import reference
-from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
+from helpers import assert_frames_equal, decode, make_clip, run_ffmpeg
 
 N = 14  # images in a generated sequence
 SIZE = (40, 30)

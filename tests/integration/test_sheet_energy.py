@@ -17,7 +17,7 @@ from ffmotion.core.pixfmt import plane_layout
 from ffmotion.pipeline import explore
 
 import reference
-from conftest import FRAMES, run_ffmpeg
+from helpers import FRAMES, run_ffmpeg
 
 SIZE = (64, 48)
 MOVING = range(12, 21)  # the square moves between these frames (4 px per frame), else still

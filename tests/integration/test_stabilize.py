@@ -17,7 +17,7 @@ from ffmotion.pipeline import controller, stabilize
 from ffmotion.run import runner
 
 import reference
-from conftest import assert_frames_equal, decode, run_ffmpeg
+from helpers import assert_frames_equal, decode, run_ffmpeg
 
 W, H = 128, 96
 FRAMES = 36

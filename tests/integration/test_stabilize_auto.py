@@ -15,7 +15,7 @@ from ffmotion.core.request import StabilizeOptions
 from ffmotion.pipeline import controller, stabilize
 from ffmotion.run import runner
 
-from conftest import decode, run_ffmpeg
+from helpers import decode, run_ffmpeg
 
 W, H, N = 192, 108, 40
 # crop paths over a still picture: x, y of the window at frame n

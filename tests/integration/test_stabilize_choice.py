@@ -22,7 +22,7 @@ from ffmotion.jobs import chunks as chunking
 from ffmotion.pipeline import controller, stabilize
 from ffmotion.run import runner
 
-from conftest import decode, run_ffmpeg
+from helpers import decode, run_ffmpeg
 
 W, H, N, K = 160, 120, 60, 2
 # a still scene (frozen blurred cellular noise) seen through a window that jitters by about

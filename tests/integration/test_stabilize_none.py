@@ -10,7 +10,7 @@ import pytest
 from ffmotion import cli
 
 import reference
-from conftest import assert_frames_equal, decode, run_ffmpeg
+from helpers import assert_frames_equal, decode, run_ffmpeg
 
 W, H, N, K = 96, 64, 24, 2
 DEEP = "yuv420p10le"

@@ -17,8 +17,7 @@ from ffmotion.core.request import DEFAULT_MAX_BUFFER, MotionRequest, parse_size
 from ffmotion.core.units import FramesOrTime
 from ffmotion.media.info import MediaInfo
 
-from conftest import FRAMES, assert_frames_equal, decode
-from helpers import request
+from helpers import FRAMES, assert_frames_equal, decode, request
 
 
 def extract_dual(ffmpeg: str, clip, tmp_path: Path, **kwargs) -> list:

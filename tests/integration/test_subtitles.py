@@ -18,7 +18,7 @@ from ffmotion import cli
 from ffmotion.media import probe
 from ffmotion.run import runner
 
-from conftest import make_clip, run_ffmpeg
+from helpers import make_clip, run_ffmpeg
 
 SRT = ("1\n00:00:00,200 --> 00:00:00,600\nhello\n\n"
        "2\n00:00:00,700 --> 00:00:01,000\nworld\n\n")

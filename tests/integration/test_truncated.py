@@ -20,7 +20,7 @@ from ffmotion.run import runner
 
 import corpus as corpus_module
 import reference
-from conftest import assert_frames_equal, decode
+from helpers import assert_frames_equal, decode
 
 K = 5
 NAMES = ["mp4_cut_short", "mkv_cut_short"]

@@ -21,7 +21,7 @@ from ffmotion import graph
 from ffmotion.core.pixfmt import plane_layout
 
 import reference
-from conftest import make_clip, run_ffmpeg
+from helpers import make_clip, run_ffmpeg
 
 K = 2
 SIZE = (32, 24)

@@ -19,7 +19,7 @@ from ffmotion.core.source import Source
 from ffmotion.media.probe_commands import header_argv, packets_argv
 from ffmotion.run import ahead
 
-from conftest import make_clip
+from helpers import make_clip
 
 
 def _program(*args: str, cwd: Path | None = None,

@@ -12,7 +12,7 @@ import pytest
 from ffmotion import cli
 from ffmotion.cli import demo as cli_demo
 
-from conftest import FRAMES, make_clip, run_ffmpeg
+from helpers import FRAMES, make_clip, run_ffmpeg
 
 
 def ffmotion(*args: str) -> tuple[int, str, str]:
@@ -239,7 +239,7 @@ def test_odd_size_input_to_mp4_grows_to_whole_chroma(gen_ffmpeg, clips, tmp_path
     assert "68x42" in stream_info(gen_ffmpeg, out)
     assert len(packets(gen_ffmpeg, out, "v")) == FRAMES - 3
     # the added column and row repeat the last real ones (checked losslessly)
-    from conftest import decode
+    from helpers import decode
 
     exact = tmp_path / "odd.mkv"
     code, _, stderr = ffmotion(str(clips["odd_size"].path), str(exact), "-k", "3", "--codec",

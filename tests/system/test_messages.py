@@ -11,7 +11,7 @@ import pytest
 
 from ffmotion import cli
 
-from conftest import bundled_ffmpeg, make_clip, run_ffmpeg
+from helpers import bundled_ffmpeg, make_clip, run_ffmpeg
 
 
 def ffmotion(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ import pytest
 from ffmotion import cli
 
 import reference
-from conftest import assert_frames_equal, bundled_ffmpeg, decode
+from helpers import assert_frames_equal, bundled_ffmpeg, decode
 
 OPENCV = Path("/usr/share/doc/opencv-doc/examples/data")
 K = 3

@@ -22,7 +22,7 @@ from ffmotion import cli
 from ffmotion.jobs import batch
 
 import reference
-from conftest import assert_frames_equal, decode, make_clip, run_ffmpeg
+from helpers import assert_frames_equal, decode, make_clip, run_ffmpeg
 
 K = 4
 FRAMES = 24

@@ -21,8 +21,8 @@ from ffmotion.jobs import chunks as chunking
 from ffmotion.pipeline import controller
 from ffmotion.run import runner
 
-from conftest import bundled_ffmpeg
 from corpus import assert_in_sync, measure
+from helpers import bundled_ffmpeg
 
 FF = bundled_ffmpeg()
 GOP = 12

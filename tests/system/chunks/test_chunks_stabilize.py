@@ -22,7 +22,7 @@ from ffmotion.jobs import chunks as chunking
 from ffmotion.pipeline import controller, stabilize
 from ffmotion.run import runner
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 SCENE = ("color=c=0x808080:s=192x144:r=30:d=5,noise=alls=80:allf=u,gblur=sigma=2,"
          "drawbox=x=30:y=30:w=40:h=30:c=0x203040:t=fill,"

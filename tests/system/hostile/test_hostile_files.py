@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Union
 
 import pytest
 
-from conftest import make_clip, run_ffmpeg
+from helpers import make_clip, run_ffmpeg
 
 Arg = Union[str, bytes, Path]
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 TEMP = ".ffmotion-tmp"
 HAS_PROC = Path("/proc/self/task").is_dir()

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import pytest
 
-from conftest import make_clip, run_ffmpeg
+from helpers import make_clip, run_ffmpeg
 
 MEMORY = 1 << 30
 

@@ -29,7 +29,7 @@ from ffmotion.core.looks import Look
 from ffmotion.core.pixfmt import plane_layout
 
 import reference
-from conftest import bundled_ffmpeg, make_clip
+from helpers import bundled_ffmpeg, make_clip
 
 SIZE = (160, 120)
 PREVIEW = (80, 60)  # --width 80: a real downscale

@@ -99,7 +99,7 @@ def test_stabilized_settings_hash_the_input_once(tmp_path: Path, gen_ffmpeg: str
     from ffmotion.preview.session import Session
     from ffmotion.run import runner
 
-    from conftest import make_clip
+    from helpers import make_clip
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=12)
     calls: list[Path] = []
@@ -124,7 +124,7 @@ def test_a_long_input_is_previewed_in_part_with_the_same_frames(tmp_path: Path,
     from ffmotion.preview.session import Session
     from ffmotion.run import runner
 
-    from conftest import make_clip
+    from helpers import make_clip
 
     clip = make_clip(gen_ffmpeg, tmp_path / "clip.mkv", frames=40)
     tools = runner.tools(gen_ffmpeg)

@@ -11,7 +11,7 @@ from ffmotion import cli
 from ffmotion.preview.session import Session
 from ffmotion.run import runner
 
-from conftest import make_clip
+from helpers import make_clip
 
 
 @pytest.mark.parametrize("query", [

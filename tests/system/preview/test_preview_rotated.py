@@ -23,7 +23,7 @@ from test_preview import Server, browser, go_to, set_value, start_server, wait_e
 from ffmotion.core.pixfmt import plane_layout
 
 import reference
-from conftest import bundled_ffmpeg, make_clip
+from helpers import bundled_ffmpeg, make_clip
 
 STORED = (64, 48)
 SHOWN = (48, 64)  # what a 90 degree display matrix makes of it

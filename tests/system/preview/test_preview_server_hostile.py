@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import bundled_ffmpeg, make_clip
+from helpers import bundled_ffmpeg, make_clip
 
 DEADLINE = 2.0  # the request deadline the test servers run with (REQUEST_DEADLINE)
 SLOT_WAIT = 1.0  # FFMPEG_WAIT

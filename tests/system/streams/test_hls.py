@@ -21,7 +21,7 @@ import pytest
 from ffmotion.core.errors import WriteFailed
 from ffmotion.run.hls import verify_hls
 
-from conftest import bundled_ffmpeg, make_clip
+from helpers import bundled_ffmpeg, make_clip
 
 LIMIT = 60  # seconds any one command may take
 MEMORY = 4 * 2**30  # address space of one ffmotion run (and its ffmpeg)

@@ -18,7 +18,7 @@ import pytest
 from ffmotion.media.stream import index_at_end
 
 import reference
-from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip, run_ffmpeg
+from helpers import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip, run_ffmpeg
 
 LIMIT = 60
 MEMORY = 4 * 2**30

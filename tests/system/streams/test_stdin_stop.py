@@ -21,7 +21,7 @@ import pytest
 from ffmotion.run.runner import STOP_GRACE
 
 import reference
-from conftest import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
+from helpers import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 
 LIMIT = 60  # seconds any one wait may take
 MEMORY = 4 * 2**30

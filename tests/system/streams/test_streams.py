@@ -23,7 +23,7 @@ from ffmotion.media.live import default_device, live_source
 from ffmotion.media.stream import input_source, url_scheme
 
 import reference
-from conftest import FRAMES, SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
+from helpers import FRAMES, SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
 
 LIMIT = 60  # seconds any one command may take
 

@@ -18,7 +18,7 @@ import pytest
 from ffmotion.media import mp4index, probe
 from ffmotion.run import runner
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 SRC = "testsrc2=s=96x64:r=30:d=3"
 

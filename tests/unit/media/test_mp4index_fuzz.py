@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from conftest import run_ffmpeg
+from helpers import run_ffmpeg
 
 MEMORY = 1 << 30  # RLIMIT_AS of every subprocess here
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}

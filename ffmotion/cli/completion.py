@@ -41,7 +41,6 @@ def parser() -> argparse.ArgumentParser:
                     "compinit; fish: 'ffmotion completion fish > "
                     "~/.config/fish/completions/ffmotion.fish'.")
     made.add_argument("shell", choices=SHELLS, help="the shell to complete in")
-    made.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
     return made
 
 

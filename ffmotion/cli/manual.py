@@ -3,9 +3,9 @@ one source, so the two never disagree.
 
 The build (``build_hooks.py``, run by ``pip install .``) writes it into the package as
 ``ffmotion/cli/ffmotion.1`` and into the installation's ``share/man/man1`` (where ``man
-ffmotion`` finds it when the installation's ``bin`` is on PATH). :func:`parser` is the tree the page is made from: the
-default form's parser with every subcommand's parser as a command of it, used for nothing
-else (the command line parses with each form's own parser).
+ffmotion`` finds it when the installation's ``bin`` is on PATH). :func:`parser` is the tree
+the page is made from: the default form's parser with every subcommand's parser as a
+command of it, used for nothing else (the command line parses with each form's own parser).
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
 
 def page() -> str:
     """The man page (roff)."""
-    from argparse_manpage.manpage import Manpage
+    from argparse_manpage.manpage import Manpage  # type: ignore[import-untyped]
 
     made = parser()
     made._manpage = [{"heading": "synopsis", "content": SYNOPSIS}]  # type: ignore[attr-defined]

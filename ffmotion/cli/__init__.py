@@ -5,7 +5,7 @@ place argparse exists.
 130 interrupted); :mod:`.options` defines the option groups once and turns a parsed command
 line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``demo``,
 ``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``preview``, ``live``,
-``completion`` (shell completion) and ``passthrough`` (``ffmotion ffmpeg ARGS``).
+``completion`` (shell completion), ``doctor`` and ``passthrough`` (``ffmotion ffmpeg ARGS``).
 """
 
 # The subcommands: name -> the module (under ffmotion.cli) holding its parser() and run(args).
@@ -14,6 +14,7 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
     "preview": "preview", "map": "map", "live": "live", "completion": "completion",
+    "doctor": "doctor",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's

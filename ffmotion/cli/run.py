@@ -24,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
                "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
                "camera, as it records), map IN (where motion happened, one picture), completion "
-               "bash|zsh|fish (the shell completion script), ffmpeg ARGS (the "
+               "bash|zsh|fish (the shell completion script), doctor (what the ffmpeg in use and "
+               "this machine can serve), ffmpeg ARGS (the "
                "ffmpeg ffmotion uses, run with ARGS: the bundled one where there is no other). "
                "A file named like a subcommand can be given as ./demo.",
     )

@@ -105,7 +105,7 @@ def _parser_for(name: Optional[str]) -> argparse.ArgumentParser:
         return made
     from ffmotion.cli.main import subcommand
 
-    return subcommand(name).parser()  # type: ignore[attr-defined,no-any-return]
+    return subcommand(name).parser()  # type: ignore[attr-defined]
 
 
 def _attach(made: argparse.ArgumentParser, first: bool) -> None:

@@ -72,13 +72,13 @@ def parser() -> argparse.ArgumentParser:
         real = subcommand(name).parser()  # type: ignore[attr-defined]
         if name == "ffmpeg":
             real.usage = "%(prog)s ARGS..."
-        commands.choices[name] = real  # type: ignore[index]
+        commands.choices[name] = real
     return made
 
 
 def page() -> str:
     """The man page (roff)."""
-    from argparse_manpage.manpage import Manpage  # type: ignore[import-untyped]
+    from argparse_manpage.manpage import Manpage
 
     made = parser()
     made._manpage = [{"heading": "synopsis", "content": SYNOPSIS}]  # type: ignore[attr-defined]

@@ -12,8 +12,8 @@ from typing import IO, Any, Callable, Optional, Sequence, Union
 from ffmotion.core import terminal
 from ffmotion.core.errors import field
 from ffmotion.core.version import __version__
-from ffmotion.run import outputs
 from ffmotion.jobs.records import STATUSES, Outcome, Record
+from ffmotion.run import outputs
 
 # -- report, summary, display -----------------------------------------------------------
 
@@ -25,7 +25,8 @@ def counts(records: Sequence[Record]) -> dict[str, int]:
     return found
 
 
-def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
+def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path,
+                 seconds: float) -> None:
     """The machine-readable report: summary counts and one record per input, in input order."""
     report = report_json(outcome, backend, outdir, seconds)
     outputs.write_text(path, json.dumps(report, indent=2) + "\n", what=field("report"),
@@ -101,7 +102,8 @@ class Display:
     def describe(record: Record) -> str:
         src, dst = _shown(record.input), _shown(record.output)
         if record.status == "done":
-            return f"ffmotion: done     {src} -> {dst} ({record.frames} frame{'' if record.frames == 1 else 's'} in {record.seconds:.1f} s)"
+            frames = f"{record.frames} frame{'' if record.frames == 1 else 's'}"
+            return f"ffmotion: done     {src} -> {dst} ({frames} in {record.seconds:.1f} s)"
         if record.status == "skipped":
             return f"ffmotion: skipped  {src} ({dst} exists; {field('overwrite')} replaces it)"
         if record.status == "emitted":

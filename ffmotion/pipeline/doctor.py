@@ -69,16 +69,18 @@ def examine(explicit_ffmpeg: Optional[str] = None) -> Diagnosis:
     this machine."""
     from ffmotion.media.live import cameras
 
-    around = {"cameras": cameras(), "folders": folders()}
+    seen, writable = cameras(), folders()
     try:
         located = binaries.locate_ffmpeg(explicit_ffmpeg)
     except FfmotionError as exc:
-        return Diagnosis(None, None, None, None, None, (), [], problem=str(exc), **around)
+        return Diagnosis(None, None, None, None, None, (), [], problem=str(exc), cameras=seen,
+                         folders=writable)
     try:
         found = runner.tools(explicit_ffmpeg)
     except FfmotionError as exc:
         return Diagnosis(None, located.source, None, None, None, (), [],
-                         problem=f"{located.path}: {exc}", **around)
+                         problem=f"{located.path}: {exc}", cameras=seen,
+                         folders=writable)
     unlisted: list[str] = []
     texts = {flag: _listing(found.ffmpeg, flag, unlisted)
              for flag in ("-version", "-buildconf", "-protocols", "-devices", "-hwaccels")}
@@ -91,7 +93,8 @@ def examine(explicit_ffmpeg: Optional[str] = None) -> Diagnosis:
         buildconf=features.buildconf(texts["-buildconf"]))
     return Diagnosis(found.ffmpeg, found.source, found.version,
                      features.version_line(texts["-version"]), found.ffprobe,
-                     listed.buildconf, features.assess(listed), unlisted=unlisted, **around)
+                     listed.buildconf, features.assess(listed), unlisted=unlisted, cameras=seen,
+                     folders=writable)
 
 
 def _listing(ffmpeg: str, flag: str, unlisted: list[str]) -> str:

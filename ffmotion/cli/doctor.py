@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 from ffmotion.cli import options, report
 from ffmotion.cli.console import out
 from ffmotion.core import terminal
+
+if TYPE_CHECKING:  # the parser alone (completion, the man page) loads no pipeline
+    from ffmotion.pipeline.doctor import Diagnosis
 
 _GREEN, _YELLOW, _RED, _RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[0m"
 
@@ -42,22 +46,29 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def lines(found: "object", verbose: int = 0, colour: bool = False, width: int = 80) -> list[str]:
-    """The human report (``found``: a :class:`ffmotion.pipeline.doctor.Diagnosis`)."""
-    from ffmotion.pipeline.doctor import Diagnosis
-
-    assert isinstance(found, Diagnosis)
-
+def lines(found: "Diagnosis", verbose: int = 0, colour: bool = False,
+          width: int = 80) -> list[str]:
+    """The human report: one block per question, a line per feature, and under each missing
+    piece what to do about it."""
     def mark(word: str, tint: str) -> str:
         return f"{tint}{word}{_RESET}" if colour else word
 
     ok, missing = mark("ok     ", _GREEN), mark("MISSING", _YELLOW)
     wrap = max(40, width - 1)
+
+    def todo(text: str) -> list[str]:
+        return textwrap.wrap(text, wrap, initial_indent=" " * 11 + "-> ",
+                             subsequent_indent=" " * 14)
+
     shown = []
     if found.ffmpeg is None:
-        shown.append(f"ffmpeg:  {mark('NONE', _RED)}: {found.problem}")
+        shown.append(f"ffmpeg:  {mark('NONE', _RED)}")
     else:
-        shown.append(f"ffmpeg:  {found.ffmpeg} (from {found.source})")
+        state = "" if found.runs else " " + mark("DOES NOT RUN", _RED)
+        shown.append(f"ffmpeg:  {found.ffmpeg} (from {found.source}){state}")
+    for other in found.others:
+        shown.append(f"         also: {other.path} ({other.source}; not used)")
+    if found.runs:
         shown.append(f"version: {found.version_line or found.version}")
         shown.append(f"ffprobe: {found.ffprobe or 'none (probing with ffmpeg alone)'}")
         flags = found.buildconf
@@ -76,23 +87,21 @@ def lines(found: "object", verbose: int = 0, colour: bool = False, width: int = 
             shown += textwrap.wrap(status.feature.enables, wrap, initial_indent=head,
                                    subsequent_indent=" " * 13)
             if not status.present:
-                shown += textwrap.wrap(status.feature.missing, wrap,
-                                       initial_indent=" " * 13 + "-> ",
-                                       subsequent_indent=" " * 16)
+                shown += todo(status.feature.missing)
     shown.append("cameras: " + (" ".join(found.cameras) or "none found (/dev/video*)"))
     shown.append("folders:")
     for folder in found.folders:
         state = ok if folder.writable else mark("NOT WRITABLE", _RED)
         shown.append(f"  {state}  {folder.role}: {folder.path}")
         if folder.todo:
-            shown += textwrap.wrap(folder.todo, wrap, initial_indent=" " * 13 + "-> ",
-                                   subsequent_indent=" " * 16)
-    lacking = sum(1 for s in found.statuses if not s.present)
+            shown += todo(folder.todo)
     if found.can_run:
-        verdict = (f"ffmotion can run here ({lacking} optional feature(s) missing: see above)"
+        lacking = len(found.missing)
+        verdict = (f"ffmotion can run here; {lacking} optional feature(s) missing "
+                   f"({', '.join(s.feature.key for s in found.missing)}): see above"
                    if lacking else "ffmotion can run here, with every feature")
+        shown += textwrap.wrap(mark(verdict, _GREEN), wrap)
     else:
-        verdict = "ffmotion CANNOT run here: " + (
-            found.problem or "this ffmpeg lacks the motion graph's filters")
-    shown.append(mark(verdict, _GREEN if found.can_run else _RED))
+        shown += textwrap.wrap(mark("ffmotion CANNOT run here: " + (found.problem or "?"), _RED),
+                               wrap, subsequent_indent="  ")
     return shown

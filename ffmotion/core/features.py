@@ -94,6 +94,8 @@ FEATURES: tuple[Feature, ...] = (
     _encoder("aac", "audio in .mp4 .mov .mkv .ts .flv (re-encoded where it cannot be copied)",
              "audio that cannot be copied is refused: --no-audio, or " + FULL_BUILD),
     _encoder("libopus", "audio in .webm", "audio in .webm is refused: --no-audio"),
+    _encoder("libvorbis", "audio in .ogv", "audio in .ogv is refused: --no-audio"),
+    _encoder("mp2", "audio in .mpg", "audio in .mpg is refused: --no-audio"),
 )
 
 
@@ -140,8 +142,13 @@ def assess(listed: Listings) -> list[Status]:
 # -- ffmpeg's listings, parsed ------------------------------------------------------------------
 
 def buildconf(text: str) -> tuple[str, ...]:
-    """The configure flags of ``ffmpeg -buildconf`` (one per line after ``configuration:``)."""
-    return tuple(line.strip() for line in text.splitlines() if line.strip().startswith("--"))
+    """The configure flags of ``ffmpeg -buildconf`` (one per line after ``configuration:``;
+    a line may hold two: ``--pkg-config=pkg-config --cross-prefix=...``)."""
+    flags: list[str] = []
+    for line in text.splitlines():
+        if line.strip().startswith("--"):
+            flags += re.split(r"\s+(?=--)", line.strip())
+    return tuple(flags)
 
 
 def protocols(text: str) -> frozenset[str]:

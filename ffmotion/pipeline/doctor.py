@@ -32,11 +32,12 @@ class Folder:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """What ``ffmotion doctor`` found. ``ffmpeg``: None where none could be found or run
-    (``problem`` says why)."""
+    """What ``ffmotion doctor`` found. ``ffmpeg``: the binary ffmotion would use (None where
+    none was found); ``runs``: whether it answered as an ffmpeg (``problem`` says why not)."""
 
     ffmpeg: Optional[str]
     source: Optional[str]  # --ffmpeg, FFMOTION_FFMPEG, PATH or imageio-ffmpeg
+    runs: bool
     version: Optional[str]
     version_line: Optional[str]
     ffprobe: Optional[str]
@@ -44,21 +45,27 @@ class Diagnosis:
     statuses: list[features.Status]
     cameras: list[str]
     folders: list[Folder]
+    others: list[binaries.Located] = field(default_factory=list)  # ffmpegs not taken
     problem: Optional[str] = None
     unlisted: list[str] = field(default_factory=list)  # listings ffmpeg refused
 
     @property
     def can_run(self) -> bool:
         """Whether the main job (``ffmotion IN OUT``) can run at all."""
-        return self.ffmpeg is not None and all(
-            s.present for s in self.statuses if s.feature.essential)
+        return self.runs and all(s.present for s in self.statuses if s.feature.essential)
+
+    @property
+    def missing(self) -> list[features.Status]:
+        return [s for s in self.statuses if not s.present]
 
     def to_json(self) -> dict[str, Any]:
         return {"can_run": self.can_run, "problem": self.problem,
-                "ffmpeg": {"path": self.ffmpeg, "source": self.source, "version": self.version,
-                           "version_line": self.version_line, "ffprobe": self.ffprobe,
-                           "buildconf": list(self.buildconf)},
+                "ffmpeg": {"path": self.ffmpeg, "source": self.source, "runs": self.runs,
+                           "version": self.version, "version_line": self.version_line,
+                           "ffprobe": self.ffprobe, "buildconf": list(self.buildconf)},
+                "others": [{"path": o.path, "source": o.source} for o in self.others],
                 "features": [s.to_json() for s in self.statuses],
+                "missing": [s.feature.key for s in self.missing],
                 "unlisted": list(self.unlisted),
                 "cameras": list(self.cameras),
                 "folders": [f.to_json() for f in self.folders]}
@@ -73,14 +80,18 @@ def examine(explicit_ffmpeg: Optional[str] = None) -> Diagnosis:
     try:
         located = binaries.locate_ffmpeg(explicit_ffmpeg)
     except FfmotionError as exc:
-        return Diagnosis(None, None, None, None, None, (), [], problem=str(exc), cameras=seen,
-                         folders=writable)
+        return Diagnosis(None, None, False, None, None, None, (), [], seen, writable,
+                         problem=str(exc))
+    others = [o for o in binaries.candidates(explicit_ffmpeg)
+              if o.source != located.source and o.path != located.path]
     try:
         found = runner.tools(explicit_ffmpeg)
     except FfmotionError as exc:
-        return Diagnosis(None, located.source, None, None, None, (), [],
-                         problem=f"{located.path}: {exc}", cameras=seen,
-                         folders=writable)
+        fix = (f"give {located.source} a working ffmpeg, or leave it out (then: PATH's, "
+               "then imageio-ffmpeg's)" if located.source in ("--ffmpeg", binaries.ENV_VAR)
+               else "install a working ffmpeg (" + features.FULL_BUILD + ")")
+        return Diagnosis(located.path, located.source, False, None, None, None, (), [], seen,
+                         writable, others, problem=f"{exc}: {fix}")
     unlisted: list[str] = []
     texts = {flag: _listing(found.ffmpeg, flag, unlisted)
              for flag in ("-version", "-buildconf", "-protocols", "-devices", "-hwaccels")}
@@ -91,10 +102,15 @@ def examine(explicit_ffmpeg: Optional[str] = None) -> Diagnosis:
         devices=features.devices(texts["-devices"]),
         hwaccels=features.hwaccels(texts["-hwaccels"]),
         buildconf=features.buildconf(texts["-buildconf"]))
-    return Diagnosis(found.ffmpeg, found.source, found.version,
+    statuses = features.assess(listed)
+    lacking = [name for s in statuses if s.feature.essential and not s.present
+               for name in s.feature.names if name not in s.found]
+    problem = (f"this ffmpeg lacks filters the motion graph needs ({', '.join(lacking)}): "
+               + features.FULL_BUILD) if lacking else None
+    return Diagnosis(found.ffmpeg, found.source, True, found.version,
                      features.version_line(texts["-version"]), found.ffprobe,
-                     listed.buildconf, features.assess(listed), unlisted=unlisted, cameras=seen,
-                     folders=writable)
+                     listed.buildconf, statuses, seen, writable, others, problem=problem,
+                     unlisted=unlisted)
 
 
 def _listing(ffmpeg: str, flag: str, unlisted: list[str]) -> str:

@@ -58,7 +58,7 @@ def lines(found: "Diagnosis", verbose: int = 0, colour: bool = False,
 
     def todo(text: str) -> list[str]:
         return textwrap.wrap(text, wrap, initial_indent=" " * 11 + "-> ",
-                             subsequent_indent=" " * 14)
+                             subsequent_indent=" " * 14, break_on_hyphens=False)
 
     shown = []
     if found.ffmpeg is None:
@@ -85,7 +85,7 @@ def lines(found: "Diagnosis", verbose: int = 0, colour: bool = False,
         for status in found.statuses:
             head = f"  {ok if status.present else missing}  {status.feature.key}: "
             shown += textwrap.wrap(status.feature.enables, wrap, initial_indent=head,
-                                   subsequent_indent=" " * 13)
+                                   subsequent_indent=" " * 13, break_on_hyphens=False)
             if not status.present:
                 shown += todo(status.feature.missing)
     shown.append("cameras: " + (" ".join(found.cameras) or "none found (/dev/video*)"))

@@ -161,6 +161,27 @@ def test_a_reduced_build_each_missing_piece_and_what_to_do(bundled: tuple[dict[s
     assert "\x1b" not in text  # not a terminal: no escape sequences
 
 
+def test_what_doctor_says_of_a_reduced_build_is_what_a_run_does(tmp_path: Path) -> None:
+    """No libx264: .mp4 is refused and --codec mpeg4 works; no vid.stab: --stabilize
+    falls back to deshake, with a warning."""
+    reduced = stub(tmp_path / "bin", DROPPED)
+    clip = tmp_path / "in.mkv"
+    subprocess.run([bundled_ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=s=64x48:r=30:d=0.5", "-c:v", "ffv1", str(clip)], check=True)
+    env = {**os.environ, "FFMOTION_CACHE": str(tmp_path / "cache")}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ffmotion", str(clip), *argv, "--ffmpeg",
+                               reduced, "-y"], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    refused = run(str(tmp_path / "out.mp4"))
+    assert refused.returncode == 2 and "libx264" in refused.stderr
+    assert run(str(tmp_path / "out.mp4"), "--codec", "mpeg4").returncode == 0
+    steadied = run(str(tmp_path / "out.mkv"), "--lossless", "--stabilize")
+    assert steadied.returncode == 0 and "stabilizing with deshake" in steadied.stderr
+
+
 def test_a_build_without_the_motion_graph_cannot_run(tmp_path: Path) -> None:
     broken = stub(tmp_path / "bin", ("blend",))
     found, text = doctor(tmp=tmp_path, code=1, env={"FFMOTION_FFMPEG": broken})

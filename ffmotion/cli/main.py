@@ -77,11 +77,18 @@ def dispatch(args_in: list[str]) -> int:
         module = subcommand(command)
         parser: argparse.ArgumentParser = module.parser()  # type: ignore[attr-defined]
         handler: Callable[[argparse.Namespace], int] = module.run  # type: ignore[attr-defined]
-        args = parser.parse_args(args_in[1:])
+        own = args_in[1:]
     else:
         command = "run"
         parser, handler = default_form.parser(), default_form.run
-        args = parser.parse_args(args_in)
+        own = args_in
+    try:
+        args = parser.parse_args(own)
+    except FfmotionError as exc:  # refused by argparse: --json still gets its report
+        asked = "--json" in (own[:own.index("--")] if "--" in own else own)
+        if asked and "--json" in parser._option_string_actions:
+            report.emit(report.Report(command), exc.exit_code, outputs.shown(str(exc)))
+        raise
     _setup_logging(args)
     # messages name options by their flags; --json's report and --progress json's lines
     with spelled_as(spelling(parser)), report.collecting(args, command) as collected, \

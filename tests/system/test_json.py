@@ -147,6 +147,20 @@ def test_errors_are_reported(tmp_path: Path) -> None:
     assert "not found" in result["error"] and f"ffmotion: error: {result['error']}" in err
 
 
+@pytest.mark.parametrize("argv", [["in.mp4", "out.mp4", "--bogus"], ["sheet"],
+                                  ["energy", "in.mp4", "--offsets", "--json"]])
+def test_refused_by_argparse_still_reported(argv: list[str], tmp_path: Path) -> None:
+    result, err = ffmotion(*argv, "--json", cwd=tmp_path, code=2)
+    assert result["error"] and f"ffmotion: error: {result['error']}" in err
+    assert result["command"] == ("run" if argv[0] == "in.mp4" else argv[0])
+
+
+def test_no_report_where_json_is_not_an_option(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "completion", "--json"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and "ffmotion: error:" in done.stderr
+
+
 @pytest.mark.parametrize("argv", [["IN", "-"], ["energy", "IN", "--csv", "-"],
                                   ["batch", "IN", "-o", "D", "--report", "-"]])
 def test_stdout_is_the_reports_alone(argv: list[str], av_clip: Path, tmp_path: Path) -> None:

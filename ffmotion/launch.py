@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's global completion looks for this mark)
 """The ``ffmotion`` program: start the input's probe, then import and run the command line.
 
 Kept outside :mod:`ffmotion.cli` so that the probe's ffmpeg runs while Python imports the
@@ -10,6 +11,7 @@ are imported.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -22,6 +24,10 @@ _FILE_VALUED = ("--ffmpeg", "--look")
 
 def main() -> int:
     """Entry point of the console script and of ``python -m ffmotion``."""
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (ffmotion completion)
+        from ffmotion.cli.completion import complete
+
+        complete()
     args = sys.argv[1:]
     try:
         early = bool(args) and (args[0].startswith("-") or ahead.is_regular_file(args[0]))

@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import functools
 from pathlib import Path
+from typing import Any
 
-from ffmotion.cli import options
+from ffmotion.cli import options, report
+from ffmotion.cli.console import bar
 from ffmotion.core.request import MotionRequest
 
 
@@ -69,6 +71,8 @@ def _request(args: argparse.Namespace, src: Path, dst: Path) -> MotionRequest:
 def run(args: argparse.Namespace) -> int:
     from ffmotion.jobs import batch
 
+    report.refuse_stdout(args, args.report, "--report")
+    report.refuse_stdout(args, args.emit_commands, "--emit-commands")
     request = batch.BatchRequest(
         inputs=tuple(args.inputs), output_dir=args.output_dir,
         make_request=functools.partial(_request, args), name=args.name,
@@ -76,5 +80,15 @@ def run(args: argparse.Namespace) -> int:
         freeze=args.freeze, lossless=bool(args.lossless), jobs=args.jobs, threads=args.threads,
         scheduler=args.scheduler, connect_timeout=args.connect_timeout, report=args.report,
         emit_commands=args.emit_commands, overwrite=bool(args.overwrite), ffmpeg=args.ffmpeg,
-        quiet=args.quiet)
+        quiet=args.quiet, live=bar(args),
+        on_report=recorded if report.active() is not None else None)
     return batch.run(request)
+
+
+def recorded(content: dict[str, Any]) -> None:
+    """--json: the batch's report (its records) as the result; the outputs written."""
+    jobs = content["jobs"]
+    report.record(outputs=[report.output(job["output"], "motion") for job in jobs
+                           if job["status"] == "done"],
+                  frames=sum(job["frames"] or 0 for job in jobs if job["status"] == "done"),
+                  result=content)

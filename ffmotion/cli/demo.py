@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ffmotion import graph
-from ffmotion.cli import options
+from ffmotion.cli import options, report
 from ffmotion.cli.console import out, say
 from ffmotion.cli.run import execute
 from ffmotion.core.errors import UsageError
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         sample_path.unlink(missing_ok=True)  # a demo leaves both files or neither
         raise
+    report.record(outputs=[report.output(sample_path.absolute(), "sample")])
     say(args, f"ffmotion demo: sample clip  {sample_path}")
     say(args, f"ffmotion demo: motion       {motion_path}")
     say(args, "ffmotion demo: the same with ffmpeg alone (it rewrites the same file):")

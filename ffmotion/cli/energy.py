@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ffmotion.cli import options
-from ffmotion.cli.console import out, say
+from ffmotion.cli import options, report
+from ffmotion.cli.console import bar, out, say
 from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
+
+if TYPE_CHECKING:
+    from ffmotion.pipeline.explore import EnergyTable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if Path(args.plot).suffix.lower() != ".png":
             raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
                              f"{outputs.shown(args.plot)}")
+    report.refuse_stdout(args, args.csv, "--csv")
     outputs.check_name(args.input, "input")
     inputs = [Path(args.input)]
     if args.csv:
@@ -59,18 +63,41 @@ def run(args: argparse.Namespace) -> int:
         plans = explore.energy_plans(args.input, args.offset, tools=tools,
                                      stabilize_options=stab, **ranged)
         files = [Path(f"energy-k{p.k}.txt") for p in plans]
+        report.record(input=Path(args.input).absolute(),
+                      planned=explore.energy_commands(plans, tools.ffmpeg, files))
         out(controller.shell_line(explore.energy_commands(plans, tools.ffmpeg, files), plans[0]))
         return 0
     table = explore.energy(args.input, args.offset, tools=tools, stabilize_options=stab,
-                           progress=not args.quiet and sys.stderr.isatty(), **ranged)
+                           progress=bar(args), **ranged)
     if args.csv and not outputs.is_stream(args.csv):
         explore.write_csv(table, Path(args.csv).absolute(), args.overwrite)
         say(args, f"ffmotion energy: wrote {outputs.shown(Path(args.csv).absolute())}")
     if args.plot:
         explore.write_plot(table, Path(args.plot).absolute(), args.overwrite)
         say(args, f"ffmotion energy: wrote {outputs.shown(Path(args.plot).absolute())}")
-    if args.csv == "-" or not (args.csv or args.plot):
+    record(args, table)
+    if (args.csv == "-" or not (args.csv or args.plot)) and report.active() is None:
         outputs.write_text("-", table.csv(), what="the CSV", overwrite=True)
     for line in table.summary():
         say(args, f"ffmotion energy: {line}")
     return 0
+
+
+def record(args: argparse.Namespace, table: "EnergyTable") -> None:
+    """--json: the table itself (each offset's values, frame by frame) and its summary."""
+    if report.active() is None:
+        return
+    written = [report.output(Path(path).absolute(), role)
+               for path, role in ((args.csv, "csv"), (args.plot, "plot")) if path]
+    offsets = []
+    for label, k, values in zip(table.labels, table.ks, table.values):
+        peak = max(range(len(values)), key=values.__getitem__)
+        offsets.append({"label": label, "k": k, "mean": round(sum(values) / len(values), 4),
+                        "peak": round(values[peak], 4), "peak_frame": table.first + peak,
+                        "values": [round(v, 4) for v in values]})
+    report.record(input=Path(args.input).absolute(), outputs=written, frames=table.frames,
+                  fps=report.fps_text(table.fps),
+                  result={"first_frame": table.first,
+                          "times_s": [round(float(table.time(i)), 6)
+                                      for i in range(table.frames)],
+                          "offsets": offsets})

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ffmotion.cli import options
-from ffmotion.cli.console import out
-from ffmotion.cli.run import execute
+from ffmotion.cli import options, report
+from ffmotion.cli.run import execute, printed
 from ffmotion.core.errors import UsageError
 from ffmotion.pipeline import controller
 from ffmotion.run import runner
@@ -43,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
     if len(args.places) > 2:
         raise UsageError("ffmotion live takes [SOURCE] OUT (see ffmotion live --help)")
     text = args.places[0] if len(args.places) == 2 else None
+    report.refuse_stdout(args, args.places[-1], "the output")
     source = live_source(text, video_size=args.video_size, framerate=args.framerate,
                          input_format=args.input_format)
     request = options.motion_request(args, text or source.name, args.places[-1], source=source)
     tools = runner.tools(args.ffmpeg)
     plan = controller.prepare(request, tools)
     if args.print_command:
-        out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
+        printed(args, controller.commands(plan, tools.ffmpeg), plan)
         return 0
     return execute(args, plan, tools)

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ffmotion.cli import options
+from ffmotion.cli import options, report
 from ffmotion.cli.console import out
 from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     saving.add_argument("-y", "--overwrite", action="store_true",
                         help="replace a saved preset of the same name")
     options.look_args(made)
+    options.json_arg(made)
     return made
 
 
@@ -47,9 +48,16 @@ def run(args: argparse.Namespace) -> int:
         path = (args.project / presets.PROJECT_FILE if args.project is not None
                 else presets.user_file())
         presets.save(path, args.save, look, args.description, args.overwrite)
+        report.record(outputs=[report.output(path, "looks")],
+                      look=report.look_json(look, args.save))
         print(f"saved look {args.save!r} ({look.describe()}) to {path}", file=sys.stderr)
         return 0
     found = presets.available(near)
+    report.record(result={"looks": [{"name": p.name, "description": p.description,
+                                     "flags": p.look.flags(), "source": p.source}
+                                    for p in found.values()]})
+    if report.active() is not None:
+        return 0
     width = max(len(name) for name in found)
     for preset in found.values():
         flags = " ".join(preset.look.flags()) or "no flags"

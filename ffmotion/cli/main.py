@@ -15,9 +15,9 @@ import logging
 import sys
 from typing import Callable, Optional, Sequence
 
-from ffmotion.cli import SUBCOMMANDS, options
+from ffmotion.cli import SUBCOMMANDS, options, report
 from ffmotion.cli import run as default_form
-from ffmotion.cli.console import error, flush_stdout
+from ffmotion.cli.console import error, flush_stdout, progress_lines
 from ffmotion.core.errors import FfmotionError, Interrupted, spelled_as
 from ffmotion.run import outputs, runner, signals
 
@@ -73,16 +73,30 @@ def dispatch(args_in: list[str]) -> int:
         return passthrough(args_in[1:])
     args_in = options.stabilize_words(args_in)
     if args_in and args_in[0] in SUBCOMMANDS:
-        module = subcommand(args_in[0])
+        command = args_in[0]
+        module = subcommand(command)
         parser: argparse.ArgumentParser = module.parser()  # type: ignore[attr-defined]
         handler: Callable[[argparse.Namespace], int] = module.run  # type: ignore[attr-defined]
-        args = parser.parse_args(args_in[1:])
+        own = args_in[1:]
     else:
+        command = "run"
         parser, handler = default_form.parser(), default_form.run
-        args = parser.parse_args(args_in)
+        own = args_in
+    try:
+        args = parser.parse_args(own)
+    except FfmotionError as exc:  # refused by argparse: --json still gets its report
+        asked = "--json" in (own[:own.index("--")] if "--" in own else own)
+        if asked and "--json" in parser._option_string_actions:
+            report.emit(report.Report(command), exc.exit_code, outputs.shown(str(exc)))
+        raise
     _setup_logging(args)
-    with spelled_as(spelling(parser)):  # messages name options by their flags
-        return handler(args)
+    # messages name options by their flags; --json's report and --progress json's lines
+    with spelled_as(spelling(parser)), report.collecting(args, command) as collected, \
+            progress_lines(args):
+        code = handler(args)
+        if collected is not None:
+            report.emit(collected, code)
+        return code
 
 
 # -- how messages name options: a field -> its flag -------------------------------------------
@@ -134,14 +148,18 @@ def _setup_logging(args: argparse.Namespace) -> None:
     """Format ffmotion's own log lines; other libraries' (distributed's) stay in theirs and
     are quiet below ERROR unless -vv."""
     level = logging.ERROR if getattr(args, "quiet", False) else logging.WARNING  # -q: errors only
-    if args.verbose == 1:
+    verbose = getattr(args, "verbose", 0)
+    if verbose == 1:
         level = logging.INFO
-    elif args.verbose >= 2:
+    elif verbose >= 2:
         level = logging.DEBUG
-    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+    handler = next((h for h in log.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("ffmotion: %(message)s"))
         log.addHandler(handler)
-    log.setLevel(level)
+    handler.setLevel(level)
+    # --json keeps the warnings in its report, -q or not: the logger lets them through
+    log.setLevel(min(level, logging.WARNING) if getattr(args, "json", False) else level)
     for other in ("distributed", "tornado", "asyncio"):
-        logging.getLogger(other).setLevel(logging.DEBUG if args.verbose >= 2 else logging.ERROR)
+        logging.getLogger(other).setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)

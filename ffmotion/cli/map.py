@@ -5,7 +5,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ffmotion.cli import options
+from ffmotion.cli import options, report
 from ffmotion.cli.console import out, say
 from ffmotion.core.errors import UsageError
 
@@ -67,9 +67,13 @@ def run(args: argparse.Namespace) -> int:
                                 stabilize_options=options.stabilize_from(args),
                                 overwrite=args.overwrite, ffmpeg=args.ffmpeg,
                                 dry_run=args.print_command, sequence=sequence)
+    report.record(input=src.absolute(), planned=result.commands if args.print_command else None)
     if args.print_command:
         for argv in result.commands:
             out(shlex.join(argv))
         return 0
+    report.record(outputs=[report.output(result.output, "map")],
+                  result={"legend": result.legend, "color": args.color,
+                          "motiogram": args.motiogram, "accumulate": args.accumulate})
     say(args, f"ffmotion map: wrote {result.output} ({result.legend})")
     return 0

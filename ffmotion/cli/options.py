@@ -81,8 +81,11 @@ def common(parser: argparse.ArgumentParser, threads: bool = False) -> None:
     run = parser.add_argument_group("running")
     run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
     ffmpeg_arg(run)
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress bar or messages (an explicit --progress json still "
+                          "reports)")
     verbose_arg(run)
+    output_format_args(run)
 
 
 def motion_args(parser: argparse.ArgumentParser) -> None:
@@ -258,8 +261,31 @@ def running_args(parser: argparse.ArgumentParser, overwrite: bool = True) -> Non
                          help="replace existing output files")
     ffmpeg_arg(run)
     print_command_arg(run, "the ffmpeg command(s)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress or messages")
+    run.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress or messages (an explicit --progress json still reports)")
     verbose_arg(run)
+    output_format_args(run)
+
+
+def json_arg(group: Any) -> None:
+    """--json: one JSON object on stdout at the end (:mod:`ffmotion.cli.report`)."""
+    group.add_argument("--json", action="store_true",
+                       help="print ONE JSON object on stdout at the end, and nothing else "
+                            "there: input, outputs and their sizes, frames, offset, look, "
+                            "timings, the exact ffmpeg commands, warnings (schema: "
+                            "docs/json.md)")
+
+
+PROGRESS = ("auto", "json", "none")
+
+
+def output_format_args(group: Any) -> None:
+    """--json and --progress: what a wrapper or a GUI reads."""
+    json_arg(group)
+    group.add_argument("--progress", choices=PROGRESS, default="auto",
+                       help="auto: a bar on a terminal (default); json: one JSON line per "
+                            "progress report on stderr (frame, total, fps, ETA), also with "
+                            "-q; none: no progress")
 
 
 def sequence_args(parser: argparse.ArgumentParser, batch: bool = False) -> None:

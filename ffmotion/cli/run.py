@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from ffmotion import __version__, graph
-from ffmotion.cli import options
-from ffmotion.cli.console import count, out, say
+from ffmotion.cli import options, report
+from ffmotion.cli.console import bar, count, out, say
 from ffmotion.core.errors import UsageError
 from ffmotion.core.units import format_fps
 from ffmotion.pipeline import controller
@@ -24,7 +23,9 @@ def parser() -> argparse.ArgumentParser:
                "extraction), batch IN... -o DIR (many files), looks (the look presets), "
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
                "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
-               "camera, as it records), map IN (where motion happened, one picture), ffmpeg ARGS (the "
+               "camera, as it records), map IN (where motion happened, one picture), completion "
+               "bash|zsh|fish (the shell completion script), doctor (what the ffmpeg in use and "
+               "this machine can serve), ffmpeg ARGS (the "
                "ffmpeg ffmotion uses, run with ARGS: the bundled one where there is no other). "
                "A file named like a subcommand can be given as ./demo.",
     )
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    report.refuse_stdout(args, args.output, "the output")
     request = options.motion_request(args, args.input, args.output)
     tools = runner.tools(args.ffmpeg)
     plan = controller.prepare(request, tools)
@@ -56,9 +58,29 @@ def run(args: argparse.Namespace) -> int:
             from ffmotion.pipeline import stabilize
 
             plan = stabilize.settle(plan, tools, run=False)  # --stabilize auto analyses first
-        out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
+        printed(args, controller.commands(plan, tools.ffmpeg), plan)
         return 0
     return execute(args, plan, tools)
+
+
+def printed(args: argparse.Namespace, argvs: list[list[str]], plan: graph.Plan) -> None:
+    """--print-command: the commands as one shell line (under --json: in the report, as
+    argument lists, with what the run would read and write)."""
+    described(args, plan)
+    report.record(planned=argvs)
+    out(controller.shell_line(argvs, plan))
+
+
+def described(args: argparse.Namespace, plan: graph.Plan) -> None:
+    """What a motion run reads and makes, for --json's report."""
+    if report.active() is None:
+        return
+    source = plan.input.source
+    report.record(input=source.name if source is not None else plan.input.path,
+                  offset=report.offset_json(plan.k, plan.mode),
+                  look=report.look_json(plan.motion.look, getattr(args, "look", None)),
+                  size=dict(zip(("width", "height"), graph.output_size(plan))),
+                  fps=report.fps_text(graph.shaping(plan)[1] or plan.info.fps))
 
 
 def chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
@@ -88,8 +110,9 @@ def chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> 
                 raise
             planned = None  # --chunks auto on what cannot be chunked: a single pass
         if planned is None or len(planned.tasks) == 1:
-            out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
+            printed(args, controller.commands(plan, tools.ffmpeg), plan)
         else:
+            described(args, plan)
             out(chunking.shell_line(planned, tools.ffmpeg))
         return 0
     say(args, f"ffmotion: {plan.info.path.name}: {graph.describe(plan)}")
@@ -98,6 +121,9 @@ def chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> 
                                   connect_timeout=args.connect_timeout, worker_ffmpeg=args.ffmpeg,
                                   say=lambda line: say(args, f"ffmotion: {line}"))
     seconds = time.monotonic() - started
+    described(args, plan)
+    report.record(outputs=[report.output(result.output, "motion")], frames=result.frames,
+                  result={"chunks": result.chunks, "reused": result.reused})
     again = f", {result.reused} reused" if result.reused else ""
     say(args, f"ffmotion: wrote {result.output} ({count(result.frames, 'frame')} at "
               f"{format_fps(plan.info.fps)} fps, {count(result.chunks, 'chunk')}{again}, "
@@ -108,7 +134,7 @@ def chunked(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> 
 def execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
     """Run the plan (its analysis first) and say what was written (``demo`` and ``live``
     too)."""
-    show_bar = not args.quiet and sys.stderr.isatty()
+    show_bar = bar(args)
     streamed = plan.input.source is not None or plan.output.sink is not None
     if not streamed:  # said after --stabilize auto has decided (it may decide on none)
         plan = controller.settle(plan, tools, progress=show_bar)
@@ -118,8 +144,15 @@ def execute(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> 
     seconds = time.monotonic() - started
     fps = graph.shaping(plan)[1] or plan.info.fps
     sink = plan.output.sink
-    where = (f"sent to {sink.shown}" if sink is not None and sink.streams_out
+    streams_out = sink is not None and sink.streams_out
+    where = (f"sent to {sink.shown}" if sink is not None and streams_out
              else f"wrote {result.output}")
+    described(args, plan)
+    report.record(outputs=[report.output(sink.shown if sink is not None and streams_out
+                                         else result.output, "motion", streamed=streams_out)],
+                  frames=result.frames,
+                  result={"stopped": result.stopped, "strategy": plan.strategy,
+                          "description": graph.describe(plan)})
     stopped = f"stopped by {result.stopped}: " if result.stopped else ""
     say(args, f"ffmotion: {stopped}{where} ({count(result.frames, 'frame')} at "
               f"{format_fps(fps)} fps in {seconds:.1f} s)")

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-from ffmotion.cli import options
-from ffmotion.cli.console import out, say
+from ffmotion.cli import options, report
+from ffmotion.cli.console import bar, out, say
 
 log = logging.getLogger("ffmotion")
 
@@ -51,12 +50,17 @@ def run(args: argparse.Namespace) -> int:
         labels=args.labels, start=args.start, end=args.end, duration=args.duration,
         stabilize_options=options.stabilize_from(args), overwrite=args.overwrite,
         ffmpeg=args.ffmpeg, dry_run=args.print_command,
-        progress=not args.quiet and sys.stderr.isatty(), deinterlace=args.deinterlace,
+        progress=bar(args), deinterlace=args.deinterlace,
         sequence=sequence)
+    report.record(input=src.absolute(), planned=result.commands if args.print_command else None)
     if args.print_command:
         out(controller.shell_line(result.commands, result.plan))
         return 0
     layout = result.layout
+    report.record(outputs=[report.output(result.output, "sheet")],
+                  size={"width": layout.width, "height": layout.height},
+                  result={"rows": len(layout.rows), "columns": len(layout.columns),
+                          "labelled": result.labelled, "legend": result.legend})
     if result.labelled or not args.labels:
         log.info("%s", result.legend)
     if not args.labels:

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from ffmotion import graph
+from ffmotion.core import terminal
 from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, field
 from ffmotion.core.request import MAX_THREADS, MotionSpec
 from ffmotion.jobs import naming
 from ffmotion.jobs.dask import connect
-from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
+from ffmotion.jobs.display import Display, _shown, report_json, summary_lines, write_report
 from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
 from ffmotion.jobs.executors import Executor, LocalExecutor, make_executor
 from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
@@ -72,6 +73,10 @@ class BatchRequest:
     overwrite: bool = False
     ffmpeg: Optional[str] = None
     quiet: bool = False
+    # the live status line (None: on a stderr that takes escape sequences, unless quiet)
+    live: Optional[bool] = None
+    # called with the report's content at the end (the CLI's --json), beside --report
+    on_report: Optional[Callable[[dict[str, Any]], None]] = None
 
 
 def check_template(template: str) -> None:
@@ -313,7 +318,9 @@ def run(request: BatchRequest) -> int:
         outdir = Path(request.output_dir).expanduser().absolute()
         jobs, unnamed = _jobs(request, outdir)
         _note_stale_temporaries(outdir)
-        live = not request.quiet and sys.stderr.isatty() and request.emit_commands != "-"
+        live = (request.live if request.live is not None
+                else not request.quiet and terminal.fancy(sys.stderr))
+        live = live and request.emit_commands != "-"
         display = Display(len(jobs) + len(unnamed), live)
         refused = [_refused(path) for path in unnamed]
         for number, record in enumerate(refused):
@@ -340,6 +347,8 @@ def run(request: BatchRequest) -> int:
         print(line, file=sys.stderr)
     if request.report:  # after the summary: a disk-full report still leaves the summary shown
         write_report(request.report, outcome, backend, outdir, seconds)
+    if request.on_report is not None:
+        request.on_report(report_json(outcome, backend, outdir, seconds))
     if outcome.interrupted:
         raise Interrupted("interrupted: running ffmpeg stopped and their temporary files "
                           "removed; finished outputs are kept, a rerun skips them")

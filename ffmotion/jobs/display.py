@@ -7,8 +7,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable, Optional, Sequence, Union
+from typing import IO, Any, Callable, Optional, Sequence, Union
 
+from ffmotion.core import terminal
 from ffmotion.core.errors import field
 from ffmotion.core.version import __version__
 from ffmotion.jobs.records import STATUSES, Outcome, Record
@@ -27,7 +28,14 @@ def counts(records: Sequence[Record]) -> dict[str, int]:
 def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path,
                  seconds: float) -> None:
     """The machine-readable report: summary counts and one record per input, in input order."""
-    report = {
+    report = report_json(outcome, backend, outdir, seconds)
+    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what=field("report"),
+                       overwrite=True)
+
+
+def report_json(outcome: Outcome, backend: str, outdir: Path, seconds: float) -> dict[str, Any]:
+    """The report's content (:func:`write_report`)."""
+    return {
         "ffmotion": __version__,
         "backend": backend,
         "output_dir": str(outdir),
@@ -36,8 +44,6 @@ def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir:
         "summary": counts(outcome.records),
         "jobs": [record.to_json() for record in outcome.records],
     }
-    outputs.write_text(path, json.dumps(report, indent=2) + "\n", what=field("report"),
-                       overwrite=True)
 
 
 def _shown(path: str) -> str:
@@ -129,7 +135,7 @@ class Display:
     def render(self) -> None:
         if not self.live:
             return
-        line = self.status_line()
+        line = self.status_line()[:max(10, terminal.width() - 1)]  # one row, never wrapped
         self.stream.write("\r\x1b[K" + line)
         self.stream.flush()
         self._drawn = True

@@ -31,6 +31,17 @@ from ffmotion.media.stream import LOW_LATENCY, input_source
 DEVICE_FORMATS = ("v4l2", "avfoundation", "dshow", "lavfi")
 
 
+def cameras(folder: str = "/dev") -> list[str]:
+    """The video devices this machine has (``/dev/video*``, Linux's cameras and capture
+    cards, in number order); none elsewhere."""
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith("video")]
+    except OSError:
+        return []
+    number = lambda name: (len(name), name)  # noqa: E731 - video2 before video10
+    return [os.path.join(folder, name) for name in sorted(names, key=number)]
+
+
 def default_device(platform: Optional[str] = None) -> str:
     """The SOURCE used when none is given, for ``platform`` (default: this one)."""
     platform = sys.platform if platform is None else platform

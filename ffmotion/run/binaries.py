@@ -43,6 +43,24 @@ def locate_ffmpeg(explicit: Optional[str] = None) -> Located:
     )
 
 
+def candidates(explicit: Optional[str] = None) -> list[Located]:
+    """Every ffmpeg :func:`locate_ffmpeg` could take, in its order (the first is the one it
+    takes); a named one that does not exist is listed as named (``ffmotion doctor``)."""
+    found = []
+    if explicit:
+        found.append(Located(explicit, "--ffmpeg"))
+    from_env = os.environ.get(ENV_VAR)
+    if from_env:
+        found.append(Located(from_env, ENV_VAR))
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        found.append(Located(on_path, "PATH"))
+    bundled = _imageio_ffmpeg()
+    if bundled:
+        found.append(Located(bundled, "imageio-ffmpeg"))
+    return found
+
+
 def locate_ffprobe(ffmpeg_path: str) -> Optional[str]:
     """An ffprobe beside ``ffmpeg_path`` or on PATH, or ``None`` (imageio-ffmpeg ships none)."""
     ffmpeg = Path(ffmpeg_path)

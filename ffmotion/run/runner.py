@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -329,6 +330,74 @@ class Ran:
     stopped: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Update:
+    """One progress report of an ffmpeg run (ffmpeg's ``-progress`` block, read by the one
+    parser in :func:`run_ffmpeg`): frames written of ``total`` (None: not known, a stream),
+    seconds since the start, frames per second so far, the seconds left at that rate (None
+    without a total), ffmpeg's speed (x real time), and ``done`` on its last report."""
+
+    run: int  # which run of this process (1, 2...): batch jobs and passes report in turns
+    frame: int
+    total: Optional[int]
+    elapsed: float
+    fps: Optional[float]
+    eta: Optional[float]
+    speed: Optional[float]
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An ffmpeg run that ended: the command as given to :func:`run_ffmpeg` (the runner's
+    own logging and progress flags left out), the frames it wrote, its wall time, exit code
+    (None: it could not start) and the stop signal that ended a stream run."""
+
+    run: int
+    argv: list[str]
+    frames: int
+    seconds: float
+    exit_code: Optional[int]
+    stopped: Optional[str] = None
+
+
+ProgressWatcher = Callable[[Update], None]
+FinishWatcher = Callable[[Finished], None]
+_watchers: list[tuple[Optional[ProgressWatcher], Optional[FinishWatcher]]] = []
+_watch_lock = threading.Lock()
+_run_numbers = iter(range(1, 1 << 62))
+
+
+@contextlib.contextmanager
+def watching(progress: Optional[ProgressWatcher] = None,
+             finished: Optional[FinishWatcher] = None) -> Iterator[None]:
+    """Call ``progress`` with every :class:`Update` and ``finished`` with every
+    :class:`Finished` of the ffmpeg runs in this process (any thread) while the block runs:
+    how a front shows progress its own way (``--progress json``) or reports what ran
+    (``--json``) without a parser of its own. Watchers are called on the thread that runs
+    ffmpeg; they must be quick and must not raise."""
+    entry = (progress, finished)
+    with _watch_lock:
+        _watchers.append(entry)
+    try:
+        yield
+    finally:
+        with _watch_lock:
+            _watchers.remove(entry)
+
+
+def _watching() -> list[tuple[Optional[ProgressWatcher], Optional[FinishWatcher]]]:
+    with _watch_lock:
+        return list(_watchers)
+
+
+def _tell_finished(done: Finished) -> None:
+    for _, finished in _watching():
+        if finished is not None:
+            with contextlib.suppress(Exception):  # a watcher never breaks a run
+                finished(done)
+
+
 RELAY = "relay"  # run_ffmpeg's stdin: this process's stdin, its head first (run.stdin)
 STOP_GRACE = 15.0  # seconds ffmpeg may take to finalize the output after the stop signal
 
@@ -348,7 +417,8 @@ def run_ffmpeg(
     ``argv`` is the command as :func:`ffmotion.graph.command` builds it (binary first); the
     runner adds only flags that do not change the output: ``-loglevel error -nostats
     -progress pipe:N`` (progress on a pipe of its own, so ffmpeg's stdout stays free).
-    ``progress`` shows a bar on stderr; ``on_frames`` is called with the frames done so far.
+    ``progress`` shows a bar on stderr; ``on_frames`` is called with the frames done so far;
+    the watchers (:func:`watching`) get every progress report and the run's end.
     ``stdin``: None (nothing), :data:`RELAY` (this process's stdin, the probe's head first)
     or a descriptor (stdin held seekably). ``to_stdout``: ffmpeg writes to our stdout.
     ``stoppable``: a stream, whose stop signal (Ctrl-C, SIGTERM) asks ffmpeg to finish the
@@ -360,6 +430,18 @@ def run_ffmpeg(
             *argv[1:]]
     bar = _bar(total_frames) if progress else None
     log.debug("run: %s", shlex.join(full))
+    counter = _Progress(bar, on_frames, next(_run_numbers), total_frames)
+    try:
+        return _run(full, stdin, to_stdout, stoppable, read_end, write_end, bar, counter)
+    finally:
+        _tell_finished(Finished(counter.run, list(argv), counter.frames,
+                                time.monotonic() - counter.started, counter.exit_code,
+                                counter.stopped))
+
+
+def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppable: bool,
+         read_end: int, write_end: int, bar: Any, counter: "_Progress") -> Ran:
+    """:func:`run_ffmpeg`'s body, once the progress pipe and the counter exist."""
     try:
         proc = procs.popen(full, on_start=_track,
                            stdin=(subprocess.PIPE if stdin == RELAY else
@@ -376,7 +458,6 @@ def run_ffmpeg(
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     _drains[proc] = drain
     relayed = Relay(proc.stdin) if stdin == RELAY else None
-    counter = _Progress(bar, on_frames)
     stopped: Optional[str] = None
     reader = os.fdopen(read_end, "rb")
     try:
@@ -402,6 +483,7 @@ def run_ffmpeg(
             relayed.finish()
         reader.close()
         _close_bar(bar)
+        counter.exit_code, counter.stopped = proc.returncode, stopped
     code = proc.returncode
     if stopped is not None:
         if code not in (0, 255) or not counter.ended:
@@ -422,13 +504,21 @@ def _finish(proc: "subprocess.Popen[bytes]") -> None:
 
 
 class _Progress:
-    """Follows ``-progress`` lines: frames written, and whether ffmpeg said ``progress=end``."""
+    """Follows ``-progress`` lines: frames written, and whether ffmpeg said ``progress=end``;
+    at the end of each block (``progress=continue|end``) an :class:`Update` to the watchers."""
 
-    def __init__(self, bar: Any, on_frames: Optional[Callable[[int], None]]) -> None:
+    def __init__(self, bar: Any, on_frames: Optional[Callable[[int], None]], run: int = 0,
+                 total: Optional[int] = None) -> None:
         self.bar = bar
         self.on_frames = on_frames
+        self.run = run
+        self.total = total or None
         self.frames = 0
         self.ended = False
+        self.speed: Optional[float] = None
+        self.started = time.monotonic()
+        self.exit_code: Optional[int] = None
+        self.stopped: Optional[str] = None
 
     def follow(self, reader: IO[bytes]) -> None:
         for raw in iter(reader.readline, b""):
@@ -440,8 +530,35 @@ class _Progress:
                 self.frames = frames
                 if self.on_frames is not None:
                     self.on_frames(frames)
-            elif key == "progress" and value == "end":
-                self.ended = True
+            elif key == "speed":
+                self.speed = _speed(value)
+            elif key == "progress":
+                self.ended = self.ended or value == "end"
+                self._tell(done=value == "end")
+
+    def _tell(self, done: bool) -> None:
+        watchers = [progress for progress, _ in _watching() if progress is not None]
+        if not watchers:
+            return
+        elapsed = time.monotonic() - self.started
+        fps = self.frames / elapsed if elapsed > 0 and self.frames else None
+        eta = None
+        if self.total is not None and fps:
+            eta = max(0.0, (self.total - self.frames) / fps)
+        update = Update(self.run, self.frames, self.total, elapsed, fps, 0.0 if done else eta,
+                        self.speed, done)
+        for watcher in watchers:
+            with contextlib.suppress(Exception):  # a watcher never breaks a run
+                watcher(update)
+
+
+def _speed(text: str) -> Optional[float]:
+    """ffmpeg's ``speed=1.23x`` (``N/A`` at first)."""
+    try:
+        value = float(text.strip().rstrip("x"))
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
 
 
 def _bar(total: Optional[int]) -> Any:

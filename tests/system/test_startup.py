@@ -15,7 +15,7 @@ from pathlib import Path
 # other subcommands (preview, batch, chunks/Dask, explore/maps, the numpy reference), of live
 # inputs and streamed outputs, of image sequences' headers, and the libraries they pull in.
 NEVER_AT_START = (
-    "numpy", "tqdm", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
+    "numpy", "tqdm", "argcomplete", "dask", "distributed", "concurrent.futures", "http.server", "uuid",
     "secrets", "statistics", "tomllib", "ctypes.util",
     "tests.reference", "ffmotion.pipeline.explore", "ffmotion.core.maps", "ffmotion.preview",
     "ffmotion.jobs", "ffmotion.graph.chunks", "ffmotion.graph.views", "ffmotion.graph.maps",

@@ -92,3 +92,18 @@ def test_binary_facts_are_remembered_per_binary(tmp_path, monkeypatch):
     assert len(calls.read_text().splitlines()) == 2
     real = runner.tools(imageio_ffmpeg.get_ffmpeg_exe())
     assert "libx264" in runner.encoders(real.ffmpeg) and real.version[0] in "n0123456789"
+
+
+def test_candidates_in_order_the_first_is_the_one_taken(tmp_path, monkeypatch):
+    explicit = fake_ffmpeg(tmp_path / "explicit")
+    from_env = fake_ffmpeg(tmp_path / "env")
+    on_path = fake_ffmpeg(tmp_path / "path")
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.setenv(binaries.ENV_VAR, str(from_env))
+    found = binaries.candidates(str(explicit))
+    assert [c.source for c in found] == ["--ffmpeg", binaries.ENV_VAR, "PATH", "imageio-ffmpeg"]
+    assert found[0] == binaries.locate_ffmpeg(str(explicit))
+    assert found[3].path == imageio_ffmpeg.get_ffmpeg_exe()
+    monkeypatch.delenv(binaries.ENV_VAR)
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    assert [c.source for c in binaries.candidates()] == ["imageio-ffmpeg"]

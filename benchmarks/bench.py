@@ -42,15 +42,30 @@ from typing import Any, Callable, Optional
 
 import ffmpeg  # ffmpeg-python, a dependency of ffmotion
 
-from benchmarks.common import (MiB, ClipSpec, Contender, add_arguments, alternate, config,
-                               ensure_clip, ffmotion_argv, ffmpeg_argv, machine, measure,
-                               paired_ratio, parse_ints, parse_sizes, printed_command, publish,
-                               table, tools as find_tools)
+from benchmarks.common import (
+    ClipSpec,
+    Contender,
+    MiB,
+    add_arguments,
+    alternate,
+    config,
+    ensure_clip,
+    ffmotion_argv,
+    ffmpeg_argv,
+    machine,
+    measure,
+    paired_ratio,
+    parse_ints,
+    parse_sizes,
+    printed_command,
+    publish,
+    table,
+)
+from benchmarks.common import tools as find_tools
 from ffmotion import api, graph
 from ffmotion.core.pixfmt import plane_layout
 from ffmotion.pipeline import controller
 from ffmotion.run import runner
-
 
 # -- contenders -----------------------------------------------------------------------------
 
@@ -335,8 +350,8 @@ def energy_section(args: argparse.Namespace, spec: ClipSpec, src: Path, work: Pa
                    tools: runner.Tools) -> dict[str, Any]:
     """``ffmotion energy`` against the motion graph alone (to null) on the same input, side
     by side: its ffmpeg pass, the CLI end to end, and the former signalstats graph."""
-    from ffmotion.pipeline import explore
     from ffmotion.graph import views
+    from ffmotion.pipeline import explore
 
     k = args.offset
     fb = tools.ffmpeg

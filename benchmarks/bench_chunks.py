@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from benchmarks.common import (ClipSpec, add_arguments, ensure_clip, parse_ints, parse_size,
-                               publish, table, tools as find_tools)
+from benchmarks.common import ClipSpec, add_arguments, ensure_clip, parse_ints, parse_size, publish, table
+from benchmarks.common import tools as find_tools
 from ffmotion import api
 from ffmotion.jobs import chunks as chunking
 from ffmotion.jobs.executors import LocalExecutor

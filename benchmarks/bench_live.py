@@ -24,8 +24,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from benchmarks.common import (add_arguments, loadavg, percentile, publish, table,
-                               tools as find_tools)
+from benchmarks.common import add_arguments, loadavg, percentile, publish, table
+from benchmarks.common import tools as find_tools
 
 
 def _frames(width: int, height: int, count: int = 8) -> list[bytes]:

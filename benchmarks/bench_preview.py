@@ -25,8 +25,18 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from benchmarks.common import (ROOT, ClipSpec, add_arguments, ensure_clip, loadavg, parse_size,
-                               percentile, publish, table, tools as find_tools)
+from benchmarks.common import (
+    ROOT,
+    ClipSpec,
+    add_arguments,
+    ensure_clip,
+    loadavg,
+    parse_size,
+    percentile,
+    publish,
+    table,
+)
+from benchmarks.common import tools as find_tools
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",

@@ -44,7 +44,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from benchmarks.common import add_arguments, publish, tools as find_tools
+from benchmarks.common import add_arguments, publish
+from benchmarks.common import tools as find_tools
 from ffmotion import api
 from ffmotion.pipeline import controller, explore, stabilize
 from ffmotion.run import runner

@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from benchmarks.common import (add_arguments, measure, publish, quality, run, table,
-                               tools as find_tools)
+from benchmarks.common import add_arguments, measure, publish, quality, run, table
+from benchmarks.common import tools as find_tools
 from ffmotion import graph
 
 

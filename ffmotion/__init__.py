@@ -31,11 +31,11 @@ __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
 if TYPE_CHECKING:
     from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_request, motion_stream
     from ffmotion.core.errors import FfmotionError, MediaError, UsageError
-    from ffmotion.graph import motion_video
     from ffmotion.core.looks import PRESETS, Look
-    from ffmotion.core.version import __version__
     from ffmotion.core.request import EncodeOptions, MotionRequest, StabilizeOptions
     from ffmotion.core.units import FramesOrTime
+    from ffmotion.core.version import __version__
+    from ffmotion.graph import motion_video
 
 
 def __getattr__(name: str) -> Any:

@@ -32,7 +32,7 @@ def main() -> int:
         if args and args[0] in SUBCOMMANDS:
             if early:
                 ahead.discard()  # a file named like the subcommand: the subcommand runs
-            start_probe(args, SUBCOMMANDS, PROBING)
+            start_probe(args, list(SUBCOMMANDS), PROBING)
     except KeyboardInterrupt:  # Ctrl-C during the imports: one line, as anywhere later
         ahead.discard()
         print("ffmotion: interrupted (SIGINT)", file=sys.stderr)
@@ -92,8 +92,8 @@ def guess(args: Sequence[str], subcommands: Sequence[str] = (),
     if path is None:
         return None
     from ffmotion.core.errors import FfmotionError
-    from ffmotion.run.binaries import locate_ffmpeg
     from ffmotion.media.probe_commands import first_argv
+    from ffmotion.run.binaries import locate_ffmpeg
 
     try:
         return first_argv(locate_ffmpeg(explicit).path, Path(path))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from conftest import bundled_ffmpeg
+from helpers import bundled_ffmpeg
 
 FF = bundled_ffmpeg()
 RUN_S = 180  # one ffmotion run

@@ -407,7 +407,7 @@ MAKERS: dict[str, Callable[[str, Path], CorpusFile]] = {
     "mp4_mov_text": _mov_text,
 }
 # files whose frames are not all the same size: the reference decode of tests over MAKERS
-# assumes one size, so their tests are their own (tests/test_resolution_change.py)
+# assumes one size, so their tests are their own (tests/integration/test_resolution_change.py)
 BROKEN: dict[str, Callable[[str, Path], CorpusFile]] = {
     "ts_size_change": _size_change,
 }

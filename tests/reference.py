@@ -8,24 +8,108 @@ streaming, with at most K+1 frames in memory:
 
 per plane, with ``max = 2**depth - 1`` (255 at 8 bits, 1023 at 10 bits). The looks (gain,
 blur, difference, colour offsets, trails, overlay, gray) are :func:`look_frames`. This module
-is for tests and benchmarks only; the product path never imports numpy.
+is for tests and benchmarks only, and an independent model: it imports nothing of ffmotion
+(its plane layouts, its decoding and the looks' arithmetic are written out here again).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
+import re
+import subprocess
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import IO, Any, Callable, Iterator, Literal, Optional, Sequence
 
 import numpy as np
 
-from ffmotion.run import runner
-from ffmotion.core.looks import Look
-from ffmotion.core.request import Mode
-from ffmotion.core.pixfmt import PlaneLayout, plane_layout
-
 Frame = tuple[np.ndarray, ...]  # one array per plane, dtype uint8 or uint16
+Mode = Literal["offset", "freeze"]
+Look = Any  # a look: anything with the fields of ffmotion's Look (blend, gain, blur, ...)
+
+
+@dataclass(frozen=True)
+class PlaneLayout:
+    """The planes of one raw frame of a planar format: (height, width) each."""
+
+    pix_fmt: str
+    width: int
+    height: int
+    depth: int
+    planes: tuple[tuple[int, int], ...]
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 1 if self.depth <= 8 else 2
+
+    @property
+    def max_value(self) -> int:
+        return (1 << self.depth) - 1
+
+    @property
+    def frame_bytes(self) -> int:
+        return sum(h * w for h, w in self.planes) * self.bytes_per_sample
+
+
+_CHROMA = {"444": (0, 0), "422": (1, 0), "440": (0, 1), "420": (1, 1), "411": (2, 0),
+           "410": (2, 1)}
+
+
+def plane_layout(pix_fmt: str, width: int, height: int) -> PlaneLayout:
+    """The planes of ``pix_fmt``: gray (one plane), gbrp (three full planes) or planar YUV
+    (two chroma planes, subsampled and rounded up); ``...10le`` etc. for deeper samples."""
+    found = re.fullmatch(r"(gray|gbrp|yuv(\d{3})p)(\d+le)?", pix_fmt)
+    if found is None:
+        raise ValueError(f"{pix_fmt} is not a planar format the reference lays out")
+    depth = int(found.group(3)[:-2]) if found.group(3) else 8
+    if found.group(1) == "gray":
+        planes: tuple[tuple[int, int], ...] = ((height, width),)
+    elif found.group(1) == "gbrp":
+        planes = ((height, width),) * 3
+    else:
+        sx, sy = _CHROMA[found.group(2)]
+        ch, cw = -((-height) >> sy), -((-width) >> sx)
+        planes = ((height, width), (ch, cw), (ch, cw))
+    return PlaneLayout(pix_fmt, width, height, depth, planes)
+
+
+@contextlib.contextmanager
+def _reading(argv: list[str]) -> Iterator[IO[bytes]]:
+    """ffmpeg's stdout; its failure (once read to the end) raises."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout
+        rest = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr is not None else b""
+        if proc.wait() != 0 and not rest:
+            raise RuntimeError(f"{argv[0]} failed: {err.decode(errors='replace')[-500:]}")
+    finally:
+        proc.kill()
+        proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@contextlib.contextmanager
+def _writing(argv: list[str]) -> Iterator[IO[bytes]]:
+    """ffmpeg's stdin; its failure raises."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    try:
+        yield proc.stdin
+        proc.stdin.close()
+        err = proc.stderr.read() if proc.stderr is not None else b""
+        if proc.wait() != 0:
+            raise RuntimeError(f"{argv[0]} failed: {err.decode(errors='replace')[-500:]}")
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def decode_argv(ffmpeg: str, src: Path, pix_fmt: str,
@@ -46,7 +130,7 @@ def read_frames(ffmpeg: str, src: Path, layout: PlaneLayout,
     """Yield the decoded frames of ``src`` as planes in ``layout``'s pixel format."""
     dtype = np.dtype("<u2") if layout.bytes_per_sample == 2 else np.dtype("u1")
     size = layout.frame_bytes
-    with runner.reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags, vf)) as stdout:
+    with _reading(decode_argv(ffmpeg, src, layout.pix_fmt, sws_flags, vf)) as stdout:
         while True:
             data = stdout.read(size)
             if not data:
@@ -103,7 +187,7 @@ def reference(ffmpeg: str, src: Path, k: int, mode: Mode, pix_fmt: str, width: i
     return motion_frames(read_frames(ffmpeg, src, layout), k, mode, layout.max_value)
 
 
-# -- looks (see ffmotion/looks.py for the definitions in words) -------------------------------
+# -- looks (see ffmotion/core/looks.py for the definitions in words) -------------------------------
 #
 # These functions restate each look's arithmetic from the Look's fields alone; they share no
 # code with the filter chains.
@@ -306,7 +390,7 @@ def write(frames: Iterator[Frame], ffmpeg: str, layout: PlaneLayout, fps: str, d
     """Pipe ``frames`` into an ffmpeg encoder; return how many were written."""
     count = 0
     args = list(codec_args) if codec_args is not None else ["-c:v", "ffv1"]
-    with runner.writing(encode_argv(ffmpeg, layout, fps, dst, args)) as stdin:
+    with _writing(encode_argv(ffmpeg, layout, fps, dst, args)) as stdin:
         for frame in frames:
             for plane in frame:
                 stdin.write(np.ascontiguousarray(plane).tobytes())

@@ -122,7 +122,7 @@ def spelling(parser: argparse.ArgumentParser) -> Callable[[str], str]:
 
 # -- logging ----------------------------------------------------------------------------------
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (tests swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -25,7 +25,7 @@ from ffmotion.pipeline import resolve
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one line and exit with 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 

@@ -5,7 +5,7 @@ chains are built by :mod:`ffmotion.graph.looks`, for :func:`ffmotion.graph.motio
 (this module names no filter and imports neither ffmpeg-python nor the graph). Every chain was
 chosen so that its pixels follow an exact definition, checked against numpy over all input
 values (8-bit 256x256, 10-bit 1024x1024 pairs) on ffmpeg 5.1 and 9.0 with SIMD on and off
-(``scripts/verify_looks.py``); :mod:`tests.reference` implements the same definitions.
+(``benchmarks/verify_looks.py``); :mod:`tests.reference` implements the same definitions.
 
 Per plane, with ``max = 2**depth - 1`` and ``half = 2**(depth-1)``:
 
@@ -63,7 +63,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field as dataclass_field, fields, replace
+from dataclasses import dataclass, fields, replace
+from dataclasses import field as dataclass_field
 from fractions import Fraction
 from typing import Any, Callable, Literal, Optional, Sequence, Union
 
@@ -71,7 +72,6 @@ from ffmotion.core import numbers
 from ffmotion.core.errors import UsageError, field
 from ffmotion.core.pixfmt import plane_layout
 from ffmotion.core.units import FramesOrTime
-
 
 Blend = Literal["average", "difference", "grainextract"]
 BLENDS: tuple[Blend, ...] = ("average", "difference", "grainextract")
@@ -519,7 +519,7 @@ class Look:
 
     def describe(self) -> str:
         """A few words, e.g. ``difference, gain 2, trail 0.9``."""
-        words = [value if name == "mode" else f"{name} {value}" if value is not None else name
+        words = [name if value is None else value if name == "mode" else f"{name} {value}"
                  for name, value in self._settings()]
         return ", ".join(words) or "classic"
 

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-
 Accumulate = Literal["mean", "peak"]
 ACCUMULATE: tuple[Accumulate, ...] = ("mean", "peak")
 MEAN_GAIN = Fraction(4)  # the mean of |motion| is small: x4 by default (stated in the legend)

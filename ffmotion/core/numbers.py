@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+
 from ffmotion.core.errors import UsageError
 
 MAX_CHARS = 64  # longer than any time, size or rate a person writes

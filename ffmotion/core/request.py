@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field as dataclass_field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Sequence, Union

@@ -10,12 +10,29 @@ from __future__ import annotations
 from ffmotion.graph.argv import BITEXACT, GLOBAL_ARGS
 from ffmotion.graph.command import command, demo_command, demo_source, output, thread_args
 from ffmotion.graph.describe import describe
-from ffmotion.graph.encode import (CONTAINERS, ENCODER_RATES, KEEP_EXTENSION, ONE_RATE_CONTAINERS,
-                                   audio_args, audio_tracks, check_output_format, check_quality,
+from ffmotion.graph.encode import (
+                                   CONTAINERS,
+                                   ENCODER_RATES,
+                                   KEEP_EXTENSION,
+                                   ONE_RATE_CONTAINERS,
+                                   audio_args,
+                                   audio_tracks,
+                                   check_output_format,
+                                   check_quality,
+                                   check_rate,
                                    check_toolchain,
-                                   check_rate, container, delivered_frames, encoder_threads,
-                                   encoders_needed, frames_within, hdr_warning, kept_subtitles,
-                                   output_size, shaping, subtitle_plan, video_args)
+                                   container,
+                                   delivered_frames,
+                                   encoder_threads,
+                                   encoders_needed,
+                                   frames_within,
+                                   hdr_warning,
+                                   kept_subtitles,
+                                   output_size,
+                                   shaping,
+                                   subtitle_plan,
+                                   video_args,
+)
 from ffmotion.graph.motion import motion_video, second_input
 from ffmotion.graph.picture import prelude
 from ffmotion.graph.plan import Plan, channel_offsets, dual_timing, plan, range_timing

@@ -36,22 +36,28 @@ from typing import Any, Optional, Sequence
 
 import ffmpeg
 
-from ffmotion.graph.corrections import Correction, Geometry, text as corrections_text, warmup_start
 from ffmotion.core.errors import UsageError, field
-from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
-from ffmotion.graph.timing import audio_needs_cut, cut_audio, seconds_text
 from ffmotion.core.names import literal_input_args
 from ffmotion.core.pixfmt import plane_layout
-from ffmotion.graph import encode, outputs as graph_outputs
+from ffmotion.graph import encode
+from ffmotion.graph import outputs as graph_outputs
 from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.corrections import Correction, Geometry, warmup_start
+from ffmotion.graph.corrections import text as corrections_text
+from ffmotion.graph.cut import JOIN_KEYS as JOIN_KEYS
+from ffmotion.graph.cut import ChunkCut as ChunkCut
+from ffmotion.graph.cut import kept as kept
+from ffmotion.graph.extras import FrameRange, Stabilizer, check_filter_path
+from ffmotion.graph.node import Stream
 from ffmotion.graph.plan import range_timing
-from ffmotion.graph.cut import JOIN_KEYS as JOIN_KEYS, ChunkCut as ChunkCut, kept as kept
+from ffmotion.graph.timing import audio_needs_cut, cut_audio, seconds_text
 
 SEGMENT_SUFFIX = ".nut"
 CORRECTIONS_SUFFIX = ".trf"  # a chunk's slice of the stabilization corrections
 # encoder/container options that belong to the joined file, not to the segments
 DEINTERLACE_REACH = 2
-DENOISE_REACH: dict[str, tuple[Optional[int], int]] = {"atadenoise": (5, 5), "hqdn3d": (None, 0)}  # (before, after); None: all
+# input frames a denoiser reads (before, after); None: all of them
+DENOISE_REACH: dict[str, tuple[Optional[int], int]] = {"atadenoise": (5, 5), "hqdn3d": (None, 0)}
 
 
 class StabilizedChunks:
@@ -143,7 +149,7 @@ def check_chunkable(plan: Any) -> None:
 
 def chunk_plan(whole: Any, cut_first: int, cut_end: int, index: int,
                motion_warmup: int, before: int, after: int,
-               stabilized: Optional[StabilizedChunks] = None) -> Any:
+               stabilized: Optional[StabilizedChunks] = None) -> Stream:
     """The plan of one chunk making output frames ``[cut_first, cut_end)`` of ``whole``.
 
     ``stabilized``: the run's corrections; the chunk then starts (earlier) where vid.stab's

@@ -14,18 +14,27 @@ from ffmotion.core.pixfmt import chroma_subsampling
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.argv import BITEXACT, GLOBAL_ARGS
 from ffmotion.graph.cut import JOIN_KEYS, kept, reference_input
-from ffmotion.graph.encode import (_X264_DEMO, _sliced_threads, audio_args, audio_tracks,
-                                   encoder_threads, kept_subtitles, output_size, shaping,
-                                   subtitle_args, video_args)
+from ffmotion.graph.encode import (
+    _X264_DEMO,
+    _sliced_threads,
+    audio_args,
+    audio_tracks,
+    encoder_threads,
+    kept_subtitles,
+    output_size,
+    shaping,
+    subtitle_args,
+    video_args,
+)
 from ffmotion.graph.extras import stabilize_video
 from ffmotion.graph.motion import motion_video
+from ffmotion.graph.node import Stream
 from ffmotion.graph.picture import prelude
 from ffmotion.graph.plan import Plan, dual_timing
 from ffmotion.graph.timing import audio_needs_cut, cut_audio, select
 
 
-
-def output(plan: Plan, dst: Path) -> Any:
+def output(plan: Plan, dst: Path) -> Stream:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(plan.info.input.name, **thread_args(plan), **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
@@ -90,13 +99,15 @@ def output(plan: Plan, dst: Path) -> Any:
         streams.append(source[f"s:{track}"])
     if subtitles:
         kwargs.update(subtitle_args(plan))
-    from ffmotion.graph.stream import output_target  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    from ffmotion.graph.stream import (
+        output_target,  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    )
 
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)
 
 
-def _whole_chroma_size(video: Any, width: int, height: int, pix_fmt: Optional[str]) -> Any:
+def _whole_chroma_size(video: Stream, width: int, height: int, pix_fmt: Optional[str]) -> Stream:
     """Grow an odd-sized picture to whole chroma samples when the output is subsampled.
 
     x264, x265 and mpeg4 refuse 4:2:0 at odd sizes; the added column/row repeats its
@@ -139,13 +150,13 @@ def thread_args(plan: Plan) -> dict[str, Any]:
     return {"threads": plan.request.threads} if plan.request.threads else {}
 
 
-def _lavfi(name: str, **params: Any) -> Any:
+def _lavfi(name: str, **params: Any) -> Stream:
     spec = ":".join(f"{key}={value}" for key, value in params.items())
     return ffmpeg.input(f"{name}={spec}" if spec else name, f="lavfi")
 
 
 def demo_source(dst: Path, seconds: float = 6.0, size: tuple[int, int] = (640, 360),
-                fps: int = 30) -> Any:
+                fps: int = 30) -> Stream:
     """Output node for the synthetic demo clip: a static scene, a few movers, sensor noise.
 
     A grid and boxes stay put (they must vanish to gray); a test pattern sweeps across,

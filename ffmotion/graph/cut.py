@@ -8,6 +8,7 @@ from typing import Any, Optional
 import ffmpeg
 
 from ffmotion.graph.extras import Stabilizer
+from ffmotion.graph.node import Stream
 from ffmotion.graph.timing import Timing, select
 
 # container options that belong to the joined file, not to a chunk's segment
@@ -26,13 +27,13 @@ class ChunkCut:
     reference_stabilizer: Optional[Stabilizer] = None
 
 
-def kept(video: Any, cut: ChunkCut) -> Any:
+def kept(video: Stream, cut: ChunkCut) -> Stream:
     """The chunk's own output frames of its motion frames (warm-up and look-ahead dropped)."""
     return video.trim(start_frame=cut.warmup, end_frame=cut.warmup + cut.keep).setpts(
         "PTS-STARTPTS")
 
 
-def reference_input(name: str, stream: int, reference: Timing, input_args: dict[str, Any]) -> Any:
+def reference_input(name: str, stream: int, reference: Timing, input_args: dict[str, Any]) -> Stream:
     """Freeze mode: the reference frame(s) read by a second input of their own (``name``
     opened as the plan's input is)."""
     node = ffmpeg.input(name, an=None, **input_args, **reference.input_args())

@@ -44,7 +44,9 @@ def describe(plan: Plan) -> str:
                      "frame rate, the input's varies)")
         what += describe_streams(plan)
     if stream:
-        from ffmotion.graph.stream import describe_count  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+        from ffmotion.graph.stream import (
+            describe_count,  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+        )
 
         return f"{what}, {describe_count(plan)}, {plan.working_pix_fmt}"
     return f"{what}, {plan.out_frames} of {span.count} frames, {plan.working_pix_fmt}"

@@ -12,18 +12,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
-
+from ffmotion.core.caps import Caps
 from ffmotion.core.errors import UsageError, field
 from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.core.request import OutputSpec
 from ffmotion.core.units import format_fps
-from ffmotion.media.info import MediaInfo
-from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
-from ffmotion.core.caps import Caps
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.picture import output_args as picture_output_args
 from ffmotion.graph.plan import Plan
 from ffmotion.graph.timing import audio_needs_cut
+from ffmotion.media.info import MediaInfo
+from ffmotion.media.streams import TEXT_SUBTITLES, StreamInfo, choose_audio
 
 
 @dataclass(frozen=True)
@@ -38,39 +37,16 @@ class Container:
     audio_extra: Optional[dict[str, Any]] = None  # e.g. MXF takes 48 kHz PCM only
 
 
-# preset by measurement (scripts/bench.py --sections encoders): at CRF 18 on motion output
-# "faster" matched medium's PSNR with smaller files for ~55% of its CPU time.
-# tune psnr by rate-distortion on real footage (scripts/bench_encoders.py, README "Encoding
-# the motion picture"): the motion picture is mid-gray plus the noise of two frames, and
-# x264's adaptive quantization spends bits and time on that noise; without it files are
-# 8-16 % smaller at equal PSNR on real footage (BD-rate), for 0-16 % less CPU.
-# x264-params: part of that gain spent on speed, options a user does not see (README "Encoding
-# the motion picture", scripts/bench_encoders.py X264_SPEED): diamond motion search, subme 3,
-# no trellis, no inter sub-partitions; BD-rate still <= 0 against the default before tune psnr
-# on every real clip, for 0.6-0.8x its CPU. Tuned for preset faster only: dropped with others.
+# x264: preset faster, tune psnr and the speed options, each chosen by measurement on real
+# footage (docs/decisions.md, "Encoding"); the speed options belong to preset faster only
 _X264_DEMO = {"c:v": "libx264", "crf": 18, "preset": "faster", "pix_fmt": "yuv420p"}
-
-
 _X264_SPEED = "me=dia:subme=3:trellis=0:partitions=i8x8,i4x4"
-
-
 _X264 = {**_X264_DEMO, "tune": "psnr", "x264-params": _X264_SPEED}
-
-
 _MPEG2 = {"c:v": "mpeg2video", "q:v": 3, "pix_fmt": "yuv420p"}
-
-
 _TS_AUDIO = frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "opus"})
 
-
-# libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both). Measured
-# at 720p (scripts/measure_outputs.py vp9): "faster" = good/cpu-used 5 took ~0.6x the CPU of
-# libvpx's default (good/1) for -0.4 dB PSNR and +17 % size; realtime 5..8 took ~0.25-0.3x
-# for -0.8 to -1.3 dB and +68-90 % size (README "Outputs").
-# No hidden libvpx options on top (scripts/bench_encoders.py VP9_SPEED, README "VP9 speed
-# options"): in this one-pass constant-quality mode lag-in-frames, auto-alt-ref, arnr-* and
-# enable-tpl leave the output byte-identical; aq-mode and error-resilient cost 4-16 % BD-rate,
-# tile-columns 0 saves some CPU but costs 1.4-1.55x the wall time.
+# libvpx-vp9 speed by --preset name (x264's names, so one --preset works for both), and no
+# hidden libvpx options on top: both by measurement (docs/decisions.md, "Encoding")
 _VP9_SPEED: dict[str, dict[str, Any]] = {
     "veryslow": {"deadline": "good", "cpu-used": 0},
     "slower": {"deadline": "good", "cpu-used": 1},
@@ -133,7 +109,7 @@ def _rates(text: str) -> frozenset[Fraction]:
 
 
 # Encoders that code one frame rate from a list: ffmpeg's own ("ffmpeg -h encoder=NAME",
-# Supported framerates; tests/test_vfr_containers.py checks them against the binary).
+# Supported framerates; tests/integration/test_vfr_containers.py checks them against the binary).
 # ffmpeg snaps any other rate to the nearest in the list, so the file plays at another speed.
 ENCODER_RATES: dict[str, frozenset[Fraction]] = {
     "mpeg2video": _rates(
@@ -331,7 +307,9 @@ def video_args(plan: Plan) -> dict[str, Any]:
     args.update(picture_output_args(plan.picture, plan.working_pix_fmt, args.get("pix_fmt")))
     if args.get("c:v") in HEVC_ENCODERS and plan.output.path.suffix.lower() in HVC1_CONTAINERS:
         args["tag:v"] = "hvc1"  # Apple players refuse hev1, ffmpeg's default tag in MP4/MOV
-    from ffmotion.graph.stream import encoder_args  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    from ffmotion.graph.stream import (
+        encoder_args,  # graph.stream: loaded by a run that builds a command, not by importing the CLI
+    )
 
     args.update(encoder_args(plan, args))
     args.update(dict(enc.encoder_opts))  # checked against the encoder's options beforehand
@@ -399,7 +377,7 @@ def _quality_defaults(codec: str) -> dict[str, Any]:
     if codec in ("libx264", "libx264rgb"):
         return {"crf": 18, "preset": _X264["preset"], "tune": _X264["tune"],
                 "x264-params": _X264_SPEED}
-    if codec == "libx265":  # tune psnr: as for x264 (scripts/bench_encoders.py --sections x265)
+    if codec == "libx265":  # tune psnr: as for x264 (docs/decisions.md, "Encoding")
         return {"crf": 20, "preset": "medium", "tune": "psnr"}
     if codec in ("libvpx-vp9",):
         return {"crf": 32, "b:v": 0, "row-mt": 1, **_VP9_SPEED["faster"]}
@@ -469,7 +447,7 @@ class SubtitleRule:
     text_to: Optional[str]  # the encoder other text subtitles are converted to; None: dropped
 
 
-# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/test_subtitles.py):
+# Measured with the bundled ffmpeg 9.0.2, text read back with its times (tests/integration/test_subtitles.py):
 # Matroska takes SRT/ASS/WebVTT/plain text and the bitmap kinds but not mov_text; WebM takes
 # WebVTT only; MP4/MOV mov_text only (text is converted to it, bitmaps dropped). NUT refuses
 # SRT/WebVTT, writes mov_text it cannot read back and drops ASS end times; TS, FLV, MPEG-PS,

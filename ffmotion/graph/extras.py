@@ -27,9 +27,10 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 import ffmpeg
 
 from ffmotion.core.errors import UsageError, field
-from ffmotion.graph.picture import prelude
 from ffmotion.core.request import InputSpec, StabilizeOptions
 from ffmotion.core.units import FramesOrTime, format_fps
+from ffmotion.graph.node import Stream
+from ffmotion.graph.picture import prelude
 from ffmotion.media.info import MediaInfo
 
 Method = Literal["vidstab", "deshake"]
@@ -189,7 +190,7 @@ def detect_args(stab: Stabilizer) -> dict[str, Any]:
     return args
 
 
-def stabilize_video(video: Any, stab: Stabilizer) -> Any:
+def stabilize_video(video: Stream, stab: Stabilizer) -> Stream:
     """Pass 2 (or deshake's only pass) on an ffmpeg-python stream; 8-bit ``stab.pix_fmt`` out.
 
     Where --stabilize auto decided on none, ``video`` as it is: the plain graph, in the plain
@@ -267,7 +268,7 @@ def detect_command(ffmpeg_bin: str, src: Union[str, Path], input_args: dict[str,
     return [ffmpeg_bin, "-hide_banner", "-nostdin", *out.get_args()]
 
 
-def select_windows(video: Any, windows: Sequence[tuple[int, int]]) -> Any:
+def select_windows(video: Stream, windows: Sequence[tuple[int, int]]) -> Stream:
     """Only the frames of ``windows`` (``[first, end)`` by frame number, in order): a
     ``select`` whose expression has no commas (ffmpeg-python would not escape them at the
     filtergraph level): ``not(floor((n-a)/L))`` is 1 on frames a .. a+L-1 only."""

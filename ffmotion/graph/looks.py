@@ -11,6 +11,7 @@ import ffmpeg
 
 from ffmotion.core.looks import OVERLAY_STEPS, Blend, Look, _float_text, _is_yuv, neutrals
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.graph.node import Stream
 
 # The look's conversion to RGB or gray. Measured on 5.1 and 9.0: with accurate_rnd swscale
 # gives the same pixels with SIMD on and off (without it, 9.0's yuv420p->gbrp SIMD path differs
@@ -18,7 +19,7 @@ from ffmotion.core.pixfmt import plane_layout
 SWS_FLAGS = "bicubic+accurate_rnd"
 
 
-def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
+def convert(stream: Stream, look: Look, pix_fmt: str) -> Stream:
     """The conversion into ``pix_fmt`` when the look needs RGB or gray, with fixed swscale
     flags (``pix_fmt`` comes from :func:`ffmotion.core.looks.working_format`); other looks convert nothing."""
     if look.rgb_offsets is not None or (look.gray and pix_fmt.startswith("gray")):
@@ -26,7 +27,7 @@ def convert(stream: Any, look: Look, pix_fmt: str) -> Any:
     return stream
 
 
-def prepare(stream: Any, look: Look) -> Any:
+def prepare(stream: Stream, look: Look) -> Stream:
     """Per-frame work done to every frame before it is compared (denoise, blur).
 
     A strategy that feeds the two branches from separate sources applies it to each.
@@ -38,7 +39,7 @@ def prepare(stream: Any, look: Look) -> Any:
     return stream
 
 
-def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: Any) -> Any:
+def combine(top: Stream, shifted: Stream, blend: Blend, pix_fmt: str, **blend_args: Any) -> Stream:
     """Frame i (``top``) combined with the other frame (``shifted``)."""
     if blend == "average":
         return ffmpeg.filter([top, shifted.filter("negate")], "blend", all_mode="average",
@@ -52,17 +53,17 @@ def combine(top: Any, shifted: Any, blend: Blend, pix_fmt: str, **blend_args: An
     return ffmpeg.filter([top, shifted], "blend", **modes, **blend_args)
 
 
-def split_channels(stream: Any) -> tuple[Any, Any, Any]:
+def split_channels(stream: Stream) -> tuple[Any, Any, Any]:
     """A gbrp stream as three gray streams: red, green, blue."""
     # one extractplanes per channel: a single extractplanes=r+g+b spins for ever (ffmpeg
     # 9.0.2) once its outputs end at different frames, as they do with per-channel offsets
     # on frames that keep their own times (variable frame rate)
     copies = stream.split()
-    return tuple(copies[i].filter("extractplanes", plane)  # type: ignore[return-value]
+    return tuple(copies[i].filter("extractplanes", plane)
                  for i, plane in enumerate("rgb"))
 
 
-def merge_channels(red: Any, green: Any, blue: Any, pix_fmt: str) -> Any:
+def merge_channels(red: Stream, green: Stream, blue: Stream, pix_fmt: str) -> Stream:
     """Three gray streams back into one planar RGB frame (gbrp planes are G, B, R)."""
     return ffmpeg.filter([red, green, blue], "mergeplanes", format=pix_fmt,
                          map0s=1, map0p=0, map1s=2, map1p=0, map2s=0, map2p=0)
@@ -74,7 +75,7 @@ def channel_format(pix_fmt: str) -> str:
     return "gray" if depth == 8 else f"gray{depth}le"
 
 
-def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> Any:
+def finish(motion: Stream, original: Optional[Stream], look: Look, pix_fmt: str) -> Stream:
     """Everything done to the compared picture: gain, trail, overlay, gray (in that order)."""
     layout = plane_layout(pix_fmt, 2, 2)
     top = layout.max_value
@@ -111,7 +112,7 @@ def finish(motion: Any, original: Optional[Any], look: Look, pix_fmt: str) -> An
     return _finish_gray(motion, look, pix_fmt)
 
 
-def _finish_gray(motion: Any, look: Look, pix_fmt: str) -> Any:
+def _finish_gray(motion: Stream, look: Look, pix_fmt: str) -> Stream:
     if look.gray and _is_yuv(pix_fmt):
         half = 1 << (plane_layout(pix_fmt, 2, 2).depth - 1)
         motion = _lut(motion, ("val", str(half), str(half)), pix_fmt)
@@ -135,7 +136,7 @@ def _matte_mix(look: Look, neutral: int, top: int) -> str:
     return f"floor(((x*{m}+y*({top}-{m}))*2+{top})/{2 * top})"
 
 
-def _glow(motion: Any, original: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
+def _glow(motion: Stream, original: Stream, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Stream:
     w = look.glow_weight
     energy = _lut(motion, tuple(f"abs(val-{n})" for n in base), pix_fmt)
     if look.glow_radius:
@@ -155,7 +156,7 @@ def needs_original(look: Look) -> bool:
         look.threshold > 0 and look.threshold_on == "original")
 
 
-def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
+def _trail(motion: Stream, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Stream:
     decay = _float_text(look.trail)
     if not any(base):  # black is neutral on every plane: lagfun's max() is the trail itself
         return motion.filter("lagfun", decay=decay)
@@ -176,7 +177,7 @@ def _trail(motion: Any, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Any:
                          c2_mode="grainextract")
 
 
-def _lut(stream: Any, exprs: tuple[str, ...], pix_fmt: str) -> Any:
+def _lut(stream: Stream, exprs: tuple[str, ...], pix_fmt: str) -> Stream:
     """``lut`` with one expression per plane, exact in every working format.
 
     ``lut`` clips gray and RGB above 8 bits to ``255 << (depth - 8)`` (1020 at 10 bits, on

@@ -13,22 +13,25 @@ from typing import Any, Optional
 import ffmpeg
 
 from ffmotion.core.looks import Look
-from ffmotion.core.maps import (EXACT_LEVELS,
+from ffmotion.core.maps import (
+    EXACT_LEVELS,
     HUE_AMPLITUDE,
     HUE_TURN,
     NOISE_KEY,
     NOISE_PAIRS,
     MapSpec,
-    motiogram_step)
+    motiogram_step,
+)
 from ffmotion.core.source import Source
-from ffmotion.graph.looks import _lut
 from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.looks import _lut
 from ffmotion.graph.motion import motion_video
-from ffmotion.graph.plan import Plan
+from ffmotion.graph.node import Stream
 from ffmotion.graph.picture import prelude
+from ffmotion.graph.plan import Plan
 
 
-def _motion(plan: Plan, spec: MapSpec) -> Any:
+def _motion(plan: Plan, spec: MapSpec) -> Stream:
     source = ffmpeg.input(plan.info.input.name, **plan.input_args())
     # the range's frames by count (the -ss/-t input options leave a margin), picture prelude
     video = prelude(plan.source_video(source), plan.picture)
@@ -48,7 +51,7 @@ def tree_levels(n: int) -> int:
     return max(0, (n - 1).bit_length())
 
 
-def accumulated(motion: Any, n: int, gain: Fraction) -> Any:
+def accumulated(motion: Stream, n: int, gain: Fraction) -> Stream:
     """The mean map of n 8-bit gray motion frames (see the module notes): one gray frame."""
     levels = tree_levels(n)
     # gray -> gray16 is v * 257 (measured, both builds): back to v. A plain lut is exact on
@@ -82,7 +85,7 @@ def hue_exprs() -> tuple[str, str]:
             f"if(val,128+round({HUE_AMPLITUDE}*sin({turn})),128)")
 
 
-def map_video(plan: Plan, spec: MapSpec) -> Any:
+def map_video(plan: Plan, spec: MapSpec) -> Stream:
     """The stream whose last frame is the picture (gray for intensity and motiograms,
     yuv444p for time)."""
     motion = _motion(plan, spec)

@@ -28,13 +28,14 @@ import ffmpeg
 from ffmotion.core.looks import Look
 from ffmotion.core.request import Mode
 from ffmotion.graph import looks
+from ffmotion.graph.node import Stream
 from ffmotion.graph.timing import VariableTiming
 
 
-def motion_video(video: Any, k: int, fps: Fraction, mode: Mode = "offset",
+def motion_video(video: Stream, k: int, fps: Fraction, mode: Mode = "offset",
                  pix_fmt: Optional[str] = None, look: Optional[Look] = None,
-                 channel_ks: Optional[tuple[int, int, int]] = None, *, second: Any = None,
-                 timing: Optional[VariableTiming] = None, second_at_k: bool = False) -> Any:
+                 channel_ks: Optional[tuple[int, int, int]] = None, *, second: Stream = None,
+                 timing: Optional[VariableTiming] = None, second_at_k: bool = False) -> Stream:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
@@ -91,16 +92,16 @@ def framesync_keeps(time_base: Fraction) -> bool:
     return time_base.denominator < FRAMESYNC_MAX_DEN
 
 
-def _pair(indexed: Any, k: int, mode: Mode, look: Look, pix_fmt: str,
-          second: Any = None, timing: Optional[VariableTiming] = None,
-          second_at_k: bool = False) -> Any:
+def _pair(indexed: Stream, k: int, mode: Mode, look: Look, pix_fmt: str,
+          second: Stream = None, timing: Optional[VariableTiming] = None,
+          second_at_k: bool = False) -> Stream:
     """Frame i combined with frame i+K (offset mode) or with frame K (freeze mode)."""
     top, shifted = branches(indexed, k, mode, second, timing, second_at_k)
     blend_args: dict[str, Any] = {} if mode == "freeze" else {"shortest": 1}
     return looks.combine(top, shifted, look.blend, pix_fmt, **blend_args)
 
 
-def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
+def branches(indexed: Stream, k: int, mode: Mode = "offset", second: Stream = None,
              timing: Optional[VariableTiming] = None,
              second_at_k: bool = False) -> tuple[Any, Any]:
     """The (top, shifted) pair of index-timed branches, before they are combined.
@@ -134,8 +135,8 @@ def branches(indexed: Any, k: int, mode: Mode = "offset", second: Any = None,
     return top, shifted
 
 
-def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str], look: Look,
-             timing: Optional[VariableTiming] = None) -> Any:
+def _indexed(video: Stream, fps: Fraction, pix_fmt: Optional[str], look: Look,
+             timing: Optional[VariableTiming] = None) -> Stream:
     """The working format, re-timed for pairing by index: timestamps 0, 1, 2... in units of
     1/fps, or (``timing``) ``N*B`` plus the frame's own time since the first frame."""
     if pix_fmt:
@@ -146,7 +147,7 @@ def _indexed(video: Any, fps: Fraction, pix_fmt: Optional[str], look: Look,
     return video.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
 
 
-def second_input(path: Path, stream: str = "v:0", **input_args: Any) -> Any:
+def second_input(path: Path, stream: str = "v:0", **input_args: Any) -> Stream:
     """The video of ``path`` opened as another ffmpeg input, for the "dual" strategy.
 
     ``-an`` (audio is never read from it) also keeps ffmpeg-python from merging it with a

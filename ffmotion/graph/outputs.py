@@ -33,10 +33,11 @@ from ffmotion.core.names import is_sequence as is_sequence
 from ffmotion.core.names import output_kind as output_kind
 from ffmotion.core.names import sequence_file as sequence_file
 from ffmotion.core.names import sequence_regex as sequence_regex
+from ffmotion.graph.node import Stream
 
 ANIMATED_MAX_WIDTH = 480
 ANIMATED_MAX_FPS = Fraction(15)
-# chosen by measurement (scripts/measure_outputs.py gif, README "Outputs")
+# chosen by measurement (docs/decisions.md, "Inputs and outputs")
 GIF_DITHER = "none"
 GIF_STATS = "single"
 def image_name_problem(dst: Path) -> Optional[str]:
@@ -120,8 +121,8 @@ def animated_defaults(kind: OutputKind, width: int, fps: Fraction, want_w: Optio
     return want_w, want_fps
 
 
-def shape(video: Any, size: Optional[tuple[int, int]], fps: Optional[Fraction],
-          end_at: Optional[int] = None) -> Any:
+def shape(video: Stream, size: Optional[tuple[int, int]], fps: Optional[Fraction],
+          end_at: Optional[int] = None) -> Stream:
     """Scale to ``size`` and re-time to ``fps`` (each only when given).
 
     ``end_at``: the stream's frame count, when its end of stream may come after its last
@@ -156,7 +157,7 @@ def frames_at(frames: int, fps: Fraction, new_fps: Optional[Fraction],
     return int((span * new_fps + Fraction(1, 2)) // 1)
 
 
-def gif_palette(video: Any, dither: Optional[str] = None, stats: Optional[str] = None) -> Any:
+def gif_palette(video: Stream, dither: Optional[str] = None, stats: Optional[str] = None) -> Stream:
     """A palette made for this clip, used on it (one graph: split, palettegen, paletteuse)."""
     dither = dither or GIF_DITHER
     stats = stats or GIF_STATS

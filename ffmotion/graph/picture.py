@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from ffmotion.core.errors import UsageError, field
+from ffmotion.graph.node import Stream
 from ffmotion.media.info import MediaInfo
 
 Deinterlacer = Literal["bwdif", "yadif"]
@@ -106,7 +107,7 @@ def choose_deinterlacer(picture: Picture, available_filters: frozenset[str]) -> 
                      "ffmpeg has neither")
 
 
-def prelude(video: Any, picture: Optional[Picture]) -> Any:
+def prelude(video: Stream, picture: Optional[Picture]) -> Stream:
     """Apply the prelude to an ffmpeg-python stream straight from the decoder."""
     if picture is None:
         return video

@@ -12,19 +12,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Optional
 
-
-from ffmotion.core.errors import UsageError, field as named
+from ffmotion.core.caps import Caps
+from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import field as named
 from ffmotion.core.looks import working_format
 from ffmotion.core.pixfmt import plane_layout, working_pix_fmt
 from ffmotion.core.request import InputSpec, Mode, MotionRequest, MotionSpec, OutputSpec, Strategy
-from ffmotion.core.units import FramesOrTime
+from ffmotion.core.units import FramesOrTime, format_fps
+from ffmotion.graph.cut import ChunkCut
 from ffmotion.graph.extras import FrameRange, Stabilizer, frame_range
-from ffmotion.core.caps import Caps
+from ffmotion.graph.node import Stream
 from ffmotion.graph.picture import Picture, Resize, choose_deinterlacer, frame_size, picture_for
 from ffmotion.graph.timing import Timing, plan_timing, select
-
-from ffmotion.graph.cut import ChunkCut
-from ffmotion.core.units import format_fps
 from ffmotion.media.info import MediaInfo
 
 
@@ -78,7 +77,7 @@ class Plan:
         and those that keep the input name literal (never an image2 pattern)."""
         return {**self.info.input.input_args(), **self.timing.input_args()}
 
-    def source_video(self, source: Any) -> Any:
+    def source_video(self, source: Stream) -> Stream:
         """The processed frames of an input node: the chosen video stream, the range's
         frames selected by count (exact on every container)."""
         return select(source[f"v:{self.info.video_stream}"], self.timing)

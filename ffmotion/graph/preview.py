@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import ffmpeg
 
 from ffmotion.core.pixfmt import working_pix_fmt
-from ffmotion.graph.extras import stabilize_video
 from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.extras import stabilize_video
 from ffmotion.graph.motion import motion_video, second_input
-from ffmotion.graph.plan import Plan
 from ffmotion.graph.picture import prelude
+from ffmotion.graph.plan import Plan
 
 if TYPE_CHECKING:
     from ffmotion.graph.proxy import Proxy, Window

@@ -12,7 +12,7 @@ read twice), and nothing that needs two passes (``--stabilize``).
 
 *Live timing.* Output frame i blends input frames i and i+K, so it can exist only once
 frame i+K has arrived: the motion picture is always K frames (K/fps seconds) behind the
-camera, plus the processing latency measured by ``scripts/bench_live.py``.
+camera, plus the processing latency measured by ``benchmarks/bench_live.py``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from typing import Any
 from ffmotion.core.sinks import HLS_SEGMENT_SECONDS, hls_segment_pattern
 from ffmotion.graph.plan import Plan
 from ffmotion.media.info import MediaInfo
-
 
 # x264 for live inputs: no lookahead or B-frame delay, and fast enough for real time
 LIVE_X264 = {"tune": "zerolatency", "preset": "veryfast"}

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
+from ffmotion.graph.node import Stream
+
 EXACT_DOUBLE = 2**53
 # a seek is worth it when it skips more than this much of the input
 MIN_SEEK = Fraction(1, 2)
@@ -112,7 +114,7 @@ def plan_timing(times: Sequence[Fraction], keyframes: Sequence[int], fps: Fracti
                   start_time=times[first] - seek, variable=variable)
 
 
-def select(video: Any, timing: Timing) -> Any:
+def select(video: Stream, timing: Timing) -> Stream:
     """The range's frames of a decoded video stream, counted from the seek point."""
     if not timing.selects:
         return video
@@ -122,7 +124,7 @@ def select(video: Any, timing: Timing) -> Any:
     return video.trim(**args)
 
 
-def cut_audio(audio: Any, timing: Timing) -> Any:
+def cut_audio(audio: Stream, timing: Timing) -> Stream:
     """Audio from the range's first frame on, output time 0 there (like the video)."""
     start = seconds_text(timing.start_time)
     return audio.filter("atrim", start=start).filter("asetpts", f"PTS-{start}/TB")

@@ -26,12 +26,13 @@ from typing import Any, Optional, Sequence
 
 import ffmpeg
 
-from ffmotion.graph.argv import GLOBAL_ARGS
-from ffmotion.graph.motion import motion_video
-from ffmotion.graph.plan import Plan
-from ffmotion.graph.extras import Stabilizer, check_filter_path, seconds_text, select_windows, stabilize_video
-from ffmotion.graph.picture import prelude
 from ffmotion.core.pixfmt import plane_layout
+from ffmotion.graph.argv import GLOBAL_ARGS
+from ffmotion.graph.extras import Stabilizer, check_filter_path, seconds_text, select_windows, stabilize_video
+from ffmotion.graph.motion import motion_video
+from ffmotion.graph.node import Stream
+from ffmotion.graph.picture import prelude
+from ffmotion.graph.plan import Plan
 
 # msad prints mean |a - b| / max with 6 decimals ("%f"): energies are exact to ±0.5e-6 of
 # full scale, ±1.3e-4 of an 8-bit level
@@ -97,7 +98,7 @@ def sheet_layout(plan: Plan, offsets: Sequence[tuple[str, int]], columns: int,
     return SheetLayout(picks, rows, width, height, label_height)
 
 
-def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font]) -> Any:
+def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font]) -> Stream:
     """The ffmpeg-python output node writing the contact sheet PNG to ``dst``."""
     fps = plan.info.fps
     source = ffmpeg.input(plan.info.input.name, **plan.input_args())
@@ -132,7 +133,7 @@ def sheet_output(plan: Plan, layout: SheetLayout, dst: Path, font: Optional[Font
                                              "fflags": "+bitexact", "flags:v": "+bitexact"})
 
 
-def _label(cells: Any, row: SheetRow, layout: SheetLayout, font: Font, start: Fraction) -> Any:
+def _label(cells: Stream, row: SheetRow, layout: SheetLayout, font: Font, start: Fraction) -> Stream:
     strip = layout.label_height
     cells = cells.filter("pad", layout.cell_width, layout.cell_height + strip, 0, 0,
                          color="black")
@@ -204,7 +205,7 @@ def energy_scale(pix_fmt: str) -> tuple[int, Fraction]:
     return ((1 << depth) - 1) >> 1, Fraction((1 << depth) - 1, 1 << (depth - 8))
 
 
-def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Any:
+def energy_outputs(plan: Plan, ks: Sequence[int], files: Sequence[Path]) -> Stream:
     """One pass: for each offset K, print each motion frame's mean |v − neutral| to a file.
 
     ``msad`` (mean sum of absolute differences) of the motion frame's first plane against the

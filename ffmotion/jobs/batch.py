@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import logging
+import math
 import os
 import re
 import string
@@ -23,18 +23,18 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from ffmotion import graph
-from ffmotion.pipeline import controller
-from ffmotion.run import runner, outputs
-from ffmotion.jobs import naming
-from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
-from ffmotion.jobs.dask import connect
-from ffmotion.jobs.executors import Executor, LocalExecutor, make_executor
-from ffmotion.jobs.records import Job, Outcome, RequestFactory, Progress, Record, job_record as _record, \
-    output_done
-from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
-from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
 from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, field
 from ffmotion.core.request import MAX_THREADS, MotionSpec
+from ffmotion.jobs import naming
+from ffmotion.jobs.dask import connect
+from ffmotion.jobs.display import Display, _shown, summary_lines, write_report
+from ffmotion.jobs.emit import check_emit_path, check_written_files, emit_commands
+from ffmotion.jobs.executors import Executor, LocalExecutor, make_executor
+from ffmotion.jobs.inputs import find_inputs, read_input_list  # noqa: F401 (batch's API)
+from ffmotion.jobs.records import Job, Outcome, Progress, Record, RequestFactory, output_done
+from ffmotion.jobs.records import job_record as _record
+from ffmotion.pipeline import controller
+from ffmotion.run import outputs, runner
 
 log = logging.getLogger("ffmotion")
 

@@ -40,19 +40,18 @@ import shlex
 import tempfile
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from ffmotion import graph
 from ffmotion.core import numbers
-from ffmotion.graph import chunks as graph_chunks
-from ffmotion.run import runner, outputs
 from ffmotion.core.errors import FFmpegFailed, Interrupted, UsageError, field
-from ffmotion.pipeline import controller
-from ffmotion.pipeline import stabilize
+from ffmotion.graph import chunks as graph_chunks
 from ffmotion.jobs.executors import Executor, LocalExecutor
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import outputs, runner
 
 log = logging.getLogger("ffmotion")
 
@@ -67,7 +66,7 @@ MANIFEST_MAX_BYTES = 64 * 1024
 SAMPLE_BYTES = 64 * 1024  # each of the blocks an input's identity hashes
 
 # Per-chunk overhead, measured on the 2-core development machine (1080p30 H.264, GOP ~150,
-# K = 12, one thread per ffmpeg, x264 defaults; README "Chunked runs"): a chunk of 1 output
+# K = 12, one thread per ffmpeg, x264 defaults; docs/chunked.md): a chunk of 1 output
 # frame starting on a keyframe took 0.93 s, one of 31 frames 3.07 s (71 ms a frame), and
 # the same chunks starting mid-GOP 1.3 s more (62 frames decoded and dropped: 21 ms each).
 # So: an ffmpeg start with encoder set-up START_S, each extra decoded frame (the K-frame

@@ -11,8 +11,8 @@ from typing import IO, Callable, Optional, Sequence, Union
 
 from ffmotion.core.errors import field
 from ffmotion.core.version import __version__
-from ffmotion.run import outputs
 from ffmotion.jobs.records import STATUSES, Outcome, Record
+from ffmotion.run import outputs
 
 # -- report, summary, display -----------------------------------------------------------
 
@@ -24,7 +24,8 @@ def counts(records: Sequence[Record]) -> dict[str, int]:
     return found
 
 
-def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path, seconds: float) -> None:
+def write_report(path: Union[str, Path], outcome: Outcome, backend: str, outdir: Path,
+                 seconds: float) -> None:
     """The machine-readable report: summary counts and one record per input, in input order."""
     report = {
         "ffmotion": __version__,
@@ -95,7 +96,8 @@ class Display:
     def describe(record: Record) -> str:
         src, dst = _shown(record.input), _shown(record.output)
         if record.status == "done":
-            return f"ffmotion: done     {src} -> {dst} ({record.frames} frame{'' if record.frames == 1 else 's'} in {record.seconds:.1f} s)"
+            frames = f"{record.frames} frame{'' if record.frames == 1 else 's'}"
+            return f"ffmotion: done     {src} -> {dst} ({frames} in {record.seconds:.1f} s)"
         if record.status == "skipped":
             return f"ffmotion: skipped  {src} ({dst} exists; {field('overwrite')} replaces it)"
         if record.status == "emitted":

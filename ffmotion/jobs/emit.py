@@ -7,19 +7,19 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from ffmotion import graph
-from ffmotion.core.version import __version__
-from ffmotion.pipeline import controller
-from ffmotion.pipeline import stabilize
-from ffmotion.graph import outputs as graph_outputs
-from ffmotion.run import runner, outputs
 from ffmotion.core import names
 from ffmotion.core.errors import FfmotionError, UsageError, field
+from ffmotion.core.version import __version__
+from ffmotion.graph import outputs as graph_outputs
 from ffmotion.jobs.display import Display
 from ffmotion.jobs.inputs import VIDEO_EXTENSIONS
-from ffmotion.jobs.records import Job, Outcome, Record, job_record as _record, output_done
+from ffmotion.jobs.records import Job, Outcome, Record, output_done
+from ffmotion.jobs.records import job_record as _record
+from ffmotion.pipeline import controller, stabilize
+from ffmotion.run import outputs, runner
 
 log = logging.getLogger("ffmotion")
 
@@ -145,12 +145,14 @@ def check_written_files(report: Optional[str], emit: Optional[str], overwrite: b
     if report == "-" and emit == "-":
         raise UsageError(f"{field('report')} - and {field('emit_commands')} - would both write "
                          "to stdout: give one of them a file")
-    planned = {f"the output for {outputs.shown(job.src)}": job.dst for job in jobs}
-    chosen = {field("report"): report, field("emit_commands"): emit}
+    planned: dict[str, Union[str, Path]] = {f"the output for {outputs.shown(job.src)}": job.dst
+                                            for job in jobs}
+    chosen: dict[str, Optional[str]] = {field("report"): report, field("emit_commands"): emit}
     for (option, path), is_report in zip(chosen.items(), (True, False)):
         if not path:
             continue
-        others = {**planned, **{k: v for k, v in chosen.items() if k != option and v}}
+        others: dict[str, Union[str, Path]] = {
+            **planned, **{k: v for k, v in chosen.items() if k != option and v}}
         if is_report:
             ours = outputs.starts_with(REPORT_HEAD)
         else:

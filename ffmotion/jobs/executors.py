@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from ffmotion.run import runner
 from ffmotion.core.errors import FfmotionError
+from ffmotion.run import runner
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import IO, Iterable, Optional
 
 from ffmotion.core.errors import UsageError, field
-from ffmotion.run import outputs, runner
 from ffmotion.jobs import naming
 from ffmotion.jobs.naming import output_pattern
+from ffmotion.run import outputs, runner
 
 # What a folder search picks up (compared lower-case). Files named explicitly are always taken.
 VIDEO_EXTENSIONS = frozenset({

@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
 from ffmotion.core.errors import UsageError, field
-from ffmotion.run import outputs
 from ffmotion.core.names import IMAGE2_EXTENSIONS
+from ffmotion.run import outputs
 
 
 def relpath_field(src: Path, root: Optional[Path]) -> str:

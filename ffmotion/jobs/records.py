@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional
 
+from ffmotion.core.request import MotionRequest, OutputSpec
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner
-from ffmotion.core.request import MotionRequest, OutputSpec
 
 Status = Literal["done", "skipped", "failed", "interrupted", "emitted"]
 STATUSES: tuple[Status, ...] = ("done", "skipped", "failed", "interrupted", "emitted")

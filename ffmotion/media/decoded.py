@@ -28,9 +28,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Optional
 
 from ffmotion.core.errors import MediaError
-from ffmotion.run import runner
-from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
 from ffmotion.core.source import Source
+from ffmotion.media.frames import FrameIndex, FrameTimes, SizeRun
+from ffmotion.run import runner
 
 if TYPE_CHECKING:
     from ffmotion.media.info import MediaInfo

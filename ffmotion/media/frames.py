@@ -11,9 +11,10 @@ the packets' pts, sorted (B-frames are stored out of order).
 
 Cost, measured with ffmpeg 9.0.2 on the 2-core development machine (under load): listing the
 packets of a 120 s 1080p30 H.264 file (3600 frames, 234 MB) took 0.18 s (the file is read,
-nothing is decoded); counting decoded frames instead (``-f null``) took 10.2 s. Frames that are listed but cannot be decoded
-(a damaged file) are the one case this count gets wrong: the run then writes fewer frames
-than planned, which is an error (see :func:`ffmotion.api.run`), never a silent shortfall.
+nothing is decoded); counting decoded frames instead (``-f null``) took 10.2 s. Frames that
+are listed but cannot be decoded (a damaged file) are the one case this count gets wrong: the
+run then writes fewer frames than planned, and counts the frames that decode
+(:func:`ffmotion.pipeline.controller.run`), never a silent shortfall.
 
 Times are on the timeline the filter graph sees (ffmpeg subtracts the file's start time from
 every stream), so a video that starts 0.3 s after its audio has ``times[0] == 0.3``.
@@ -29,7 +30,7 @@ DISCARD = 0x4  # AV_PKT_FLAG_DISCARD: dropped by the decoder (edit lists)
 KEY = 0x1
 
 
-class FrameTimes(SequenceABC):  # type: ignore[type-arg]
+class FrameTimes(SequenceABC):
     """Frame times as integer ticks of one unit, ``origin + ticks[i] * unit`` seconds.
 
     The probe's work stays flat with the file's length: a time becomes a ``Fraction`` only

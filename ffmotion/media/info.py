@@ -5,7 +5,8 @@ A value (frozen, no I/O): the graph is planned from it without running anything.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from fractions import Fraction
 from pathlib import Path
 from typing import Optional

@@ -24,7 +24,7 @@ file order inside an ``mdat`` box and do not overlap. So a file can claim at mos
 per byte of media data, and at most :data:`MAX_SAMPLES`; anything else falls back.
 
 Then ffmpeg's packet pts is ``cts - cts[0]`` with an edit list (the demuxer moves the first
-frame to 0) and ``cts`` without one; ``tests/test_mp4index.py`` holds this to framecrc on the
+frame to 0) and ``cts`` without one; ``tests/unit/media/test_mp4index.py`` holds this to framecrc on the
 camera-like corpus and on more MP4 variants, with both ffmpeg builds.
 """
 from __future__ import annotations

@@ -16,15 +16,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-from ffmotion.run import runner
-from ffmotion.media import mp4index, picture
-from ffmotion.media.probe_commands import header_argv, packets_argv
-from ffmotion.media.frames import Packet, index_frames
-from ffmotion.media.info import MediaInfo
-from ffmotion.media.streams import StreamInfo, choose_video
 from ffmotion.core.errors import MediaError, UsageError
 from ffmotion.core.source import Source
+from ffmotion.media import mp4index, picture
+from ffmotion.media.frames import Packet, index_frames
+from ffmotion.media.info import MediaInfo
+from ffmotion.media.probe_commands import header_argv, packets_argv
 from ffmotion.media.sequence import ImageSequence
+from ffmotion.media.streams import StreamInfo, choose_video
+from ffmotion.run import runner
 
 log = logging.getLogger("ffmotion")
 
@@ -269,7 +269,7 @@ def _stream_block_at(lines: list[str], line_no: int) -> list[str]:
 
 
 def _checked(path: Path, *, fps: Optional[Fraction], frames: int, width: int, height: int,
-             **rest) -> MediaInfo:  # type: ignore[no-untyped-def]
+             **rest) -> MediaInfo:
     source = rest.get("source")
     shown = source.shown if source is not None and source.path is None else path
     if frames < 1:

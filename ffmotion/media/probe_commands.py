@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ffmotion.core.names import literal_input_argv
-from ffmotion.media import mp4index
 from ffmotion.core.source import Source
+from ffmotion.media import mp4index
 
 
 def header_argv(ffmpeg: str, path: Path) -> list[str]:

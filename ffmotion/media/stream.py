@@ -32,10 +32,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from ffmotion.run import runner
-from ffmotion.run.stdin import _HEAD, HEAD_BYTES_MAX, held_stdin, hold_stdin
 from ffmotion.core.errors import MediaError, UsageError
 from ffmotion.core.source import Source
+from ffmotion.run import runner
+from ffmotion.run.stdin import _HEAD, HEAD_BYTES_MAX, held_stdin, hold_stdin
 
 STDIN = "-"
 STDIN_NAME = "pipe:0"
@@ -151,7 +151,7 @@ def _check_stdin() -> None:
 
 # -- the head probe ------------------------------------------------------------------------
 
-def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] = None):  # type: ignore[no-untyped-def]
+def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] = None):
     """MediaInfo of a stream from its first frames (size, rate, pixel format, streams).
 
     ``frames`` is 0 (unknown) and there is no frame index; the rest is as for a file.
@@ -190,7 +190,7 @@ def probe_head(source: Source, tools: runner.Tools, video_stream: Optional[int] 
             target = min(HEAD_BYTES_MAX, max(target, len(_HEAD.data)) * 4)
 
 
-def _probe_held(source: Source, tools: runner.Tools, video_stream: Optional[int]):  # type: ignore[no-untyped-def]
+def _probe_held(source: Source, tools: runner.Tools, video_stream: Optional[int]):
     """:func:`probe_head` of stdin held seekably (:func:`hold_stdin`); the MediaInfo's
     input is ffmpeg's ``fd:``, which the run reads the same way."""
     from ffmotion.media.probe import parse_probe_output

@@ -25,7 +25,8 @@ from ffmotion.core.names import is_sequence, output_kind
 from ffmotion.core.request import Mode, MotionRequest
 from ffmotion.core.units import FramesOrTime
 from ffmotion.graph import picture as graph_picture
-from ffmotion.media import probe as probing, sequence as images
+from ffmotion.media import probe as probing
+from ffmotion.media import sequence as images
 from ffmotion.media.info import MediaInfo
 from ffmotion.media.stream import probe_head
 from ffmotion.pipeline import resolve

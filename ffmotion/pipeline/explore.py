@@ -18,17 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence, TypeVar, Union
 
 from ffmotion import graph
-from ffmotion.pipeline import controller, resolve
-from ffmotion.pipeline import stabilize
-from ffmotion.run import runner, outputs
-from ffmotion.graph import views
 from ffmotion.core.errors import FfmotionError, FFmpegFailed, UsageError, field
-from ffmotion.graph.extras import seconds_text
 from ffmotion.core.request import SequenceRequest, StabilizeOptions
+from ffmotion.core.source import Source
 from ffmotion.core.units import FramesOrTime, format_fps
+from ffmotion.graph import views
+from ffmotion.graph.extras import seconds_text
 from ffmotion.media import sequence as images
 from ffmotion.media.info import MediaInfo
-from ffmotion.core.source import Source
+from ffmotion.pipeline import controller, resolve, stabilize
+from ffmotion.run import outputs, runner
 
 if TYPE_CHECKING:
     from ffmotion.core import maps

@@ -17,12 +17,12 @@ The keys and their types come from the look's field table (:data:`ffmotion.core.
 each key has one type, by its field's kind: a word or offsets (and ``description``) are
 strings; a switch (``gray``) is true or false; a whole number (``blur``, ``threshold``...) is
 a TOML integer; ``gain`` and the strengths from 0 to 1 are numbers (or strings holding one,
-as ``--save`` writes them). A bad file gives one line, :class:`PresetError`: ``FILE:LINE: problem`` (naming the
-preset and the key). A file is read only when it is needed: a run without ``--look`` reads
-none, and ``--look NAME`` stops at the first file (project, then user) that defines NAME.
-Writing appends (or replaces) one
-``[looks.NAME]`` table, keeping the rest of the file (comments included) as it is, through
-:func:`ffmotion.run.runner.atomic_output`.
+as ``--save`` writes them). A bad file gives one line, :class:`PresetError`:
+``FILE:LINE: problem`` (naming the preset and the key). A file is read only when it is
+needed: a run without ``--look`` reads none, and ``--look NAME`` stops at the first file
+(project, then user) that defines NAME. Writing appends (or replaces) one ``[looks.NAME]``
+table, keeping the rest of the file (comments included) as it is, through the safe-write rule
+(:func:`ffmotion.run.outputs.atomic_output`).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ffmotion.core import looks, numbers
-from ffmotion.core.errors import UsageError, spelled_as, field
+from ffmotion.core.errors import UsageError, field, spelled_as
 from ffmotion.core.looks import Look, LookField
 
 USER_FILE = "looks.toml"

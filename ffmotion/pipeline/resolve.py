@@ -17,9 +17,19 @@ from typing import Any, Optional, Union
 from ffmotion.core.errors import MediaError, UsageError, field
 from ffmotion.core.looks import Look
 from ffmotion.core.names import sequence_regex
-from ffmotion.core.request import (AudioChoice, EncodeOptions, EncoderOpts, InputSpec,
-                                   MotionRequest, MotionSpec, OutputSpec, SequenceRequest,
-                                   StabilizeOptions, StrategyChoice, parse_audio_choice)
+from ffmotion.core.request import (
+    AudioChoice,
+    EncodeOptions,
+    EncoderOpts,
+    InputSpec,
+    MotionRequest,
+    MotionSpec,
+    OutputSpec,
+    SequenceRequest,
+    StabilizeOptions,
+    StrategyChoice,
+    parse_audio_choice,
+)
 from ffmotion.core.sinks import sink_for
 from ffmotion.core.source import Source
 from ffmotion.core.units import FramesOrTime

@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Sequence
 
-from ffmotion.graph import extras as graph_extras, Plan
 from ffmotion.core import looks
-from ffmotion.run import outputs, procs, runner
-from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 from ffmotion.core.errors import FFmpegFailed, UsageError, field
 from ffmotion.core.pixfmt import chroma_subsampling, working_pix_fmt
-from ffmotion.graph import corrections
+from ffmotion.graph import Plan, corrections
+from ffmotion.graph import extras as graph_extras
+from ffmotion.run import outputs, procs, runner
+from ffmotion.run.facts import CACHE_ENV, cache_dir  # the one cache folder rule (FFMOTION_CACHE, XDG)
 
 log = logging.getLogger("ffmotion")
 
@@ -484,7 +484,7 @@ def still_limit(path: CameraPath) -> float:
 
 
 def auto_choice(path: CameraPath, width: int) -> AutoChoice:
-    """By the measurements of ``scripts/bench_stabilize.py`` (the README's table): no
+    """By the measurements of ``benchmarks/bench_stabilize.py`` (docs/decisions.md): no
     stabilization when the camera neither shakes nor moves (every method raised the residual
     there); tripod when it shakes around one place (best or within 10% on every such clip);
     else the path smoothed over AUTO_SMOOTHING frames each side (tripod raised the residual

@@ -42,10 +42,10 @@ from importlib import resources
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
-from ffmotion.run import runner
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.preview import query as params
 from ffmotion.preview.session import Busy, Session
+from ffmotion.run import runner
 
 log = logging.getLogger("ffmotion")
 
@@ -68,7 +68,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def _static(name: str) -> bytes:
-    return resources.files("ffmotion.preview").joinpath("static", name).read_bytes()
+    return resources.files("ffmotion.preview").joinpath("static").joinpath(name).read_bytes()
 
 
 def is_loopback(host: str) -> bool:
@@ -210,6 +210,8 @@ class PreviewServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):  # a socket family that names hosts in bytes: not ours
+            host = host.decode("ascii", "replace")
         shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         if ":" in str(shown):
             shown = f"[{shown}]"
@@ -281,6 +283,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_expect_100(self) -> bool:
         return True  # answered by admit, after the token and Host were checked
+
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler.handle_one_request
 
     def parse_request(self) -> bool:
         if not self.raw_requestline.endswith(b"\n"):  # cut short: closed or timed out

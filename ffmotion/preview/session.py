@@ -23,19 +23,18 @@ from pathlib import Path
 from typing import Any, Callable, Generic, Hashable, Iterator, Mapping, Optional, TypeVar
 
 from ffmotion import graph
-from ffmotion.pipeline import controller, explore, presets, resolve, stabilize
-from ffmotion.core import looks
-from ffmotion.run import runner
-from ffmotion.core import errors
+from ffmotion.core import errors, looks
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.core.looks import Look
+from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
 from ffmotion.core.request import MotionRequest, SequenceRequest, StabilizeOptions
 from ffmotion.core.units import FramesOrTime, format_fps
-from ffmotion.core.pixfmt import chroma_subsampling, plane_layout
-from ffmotion.media.info import MediaInfo
 from ffmotion.graph import preview as preview_graph
 from ffmotion.graph import proxy as frames
+from ffmotion.media.info import MediaInfo
+from ffmotion.pipeline import controller, explore, presets, resolve, stabilize
 from ffmotion.preview import query as params
+from ffmotion.run import runner
 
 log = logging.getLogger("ffmotion")
 

@@ -31,7 +31,7 @@ from ffmotion.run import procs
 log = logging.getLogger("ffmotion")
 
 _lock = threading.Lock()
-_started: dict[tuple[str, ...], subprocess.Popen] = {}  # type: ignore[type-arg]
+_started: dict[tuple[str, ...], subprocess.Popen] = {}
 
 
 def start(commands: Sequence[Sequence[str]]) -> None:
@@ -55,7 +55,7 @@ def is_regular_file(word: str) -> bool:
         return False
 
 
-def take(argv: Sequence[str]) -> Optional[subprocess.Popen]:  # type: ignore[type-arg]
+def take(argv: Sequence[str]) -> Optional[subprocess.Popen]:
     """The child started ahead for exactly ``argv`` (once), or None."""
     with _lock:
         return _started.pop(tuple(argv), None)

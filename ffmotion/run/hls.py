@@ -20,7 +20,6 @@ from ffmotion.core.errors import UsageError, WriteFailed
 from ffmotion.core.sinks import hls_segment_pattern
 from ffmotion.run.outputs import FileSet, check_name, check_name_length, check_set, replacing_set, shown
 
-
 # -- HLS: the folder under the safe-write rule -----------------------------------------------
 
 def hls_set(playlist: Path) -> FileSet:

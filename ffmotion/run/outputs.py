@@ -17,16 +17,16 @@ import contextlib
 import errno
 import os
 import re
-import sys
 import shutil
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
-from ffmotion.core.names import sequence_file, sequence_regex
 from ffmotion.core.errors import FfmotionError, OutputBusy, UsageError, WriteFailed, field
+from ffmotion.core.names import sequence_file, sequence_regex
 
 TEMP_MARK = ".ffmotion-tmp"
 LOCK_MARK = ".ffmotion-lock"
@@ -361,7 +361,7 @@ def atomic_output(dst: Path, overwrite: bool, what: str = "output",
                 raise _disk_error(exc, what, dst) from None
             raise
         except FfmotionError as exc:  # ffmpeg's message names the file it was given
-            raise real_names(exc, tmp, dst)
+            raise real_names(exc, tmp, dst) from None
         if nonempty and tmp.stat().st_size == 0:
             from ffmotion.core.errors import FFmpegFailed
 

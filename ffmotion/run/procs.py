@@ -96,7 +96,7 @@ def _load_prctl() -> Optional[Callable[..., int]]:
             libc = ctypes.CDLL(name, use_errno=True)
             prctl = libc.prctl
             prctl.restype = ctypes.c_int
-            return prctl  # type: ignore[no-any-return]
+            return prctl
     return None
 
 
@@ -147,7 +147,7 @@ class _Spawner:
                 box.append(exc)
             done.set()
 
-    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:  # type: ignore[type-arg]
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:
         if threading.current_thread() is self._thread:
             return subprocess.Popen(argv, **kwargs)
         self._ensure()
@@ -166,14 +166,14 @@ class _Spawner:
         result = box[0]
         if isinstance(result, BaseException):
             raise result
-        return result  # type: ignore[no-any-return]
+        return result
 
 
 _SPAWNER = _Spawner()
 
 
-def popen(argv: list[str], on_start: Optional[Callable[[subprocess.Popen], None]] = None,  # type: ignore[type-arg]
-          **kwargs: Any) -> subprocess.Popen:  # type: ignore[type-arg]
+def popen(argv: list[str], on_start: Optional[Callable[[subprocess.Popen], None]] = None,
+          **kwargs: Any) -> subprocess.Popen:
     """``subprocess.Popen`` for a child that dies with ffmotion and leads its own group.
 
     ``on_start(proc)`` runs as soon as the child exists (to track it for Ctrl-C), even if
@@ -192,7 +192,7 @@ def popen(argv: list[str], on_start: Optional[Callable[[subprocess.Popen], None]
     return proc
 
 
-def _start_watchdog(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _start_watchdog(proc: subprocess.Popen) -> None:
     """A watchdog process for ``proc``'s group (see the module docstring); it exits by itself
     with the group, so it is neither tracked nor waited for (a thread reaps it)."""
     try:
@@ -204,7 +204,7 @@ def _start_watchdog(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     threading.Thread(target=dog.wait, name="ffmotion-watchdog-reaper", daemon=True).start()
 
 
-def kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def kill(proc: subprocess.Popen) -> None:
     """SIGKILL the child and its process group (what it started), if still there.
 
     The group is killed only while the child is not reaped yet: its PID (the group's id)

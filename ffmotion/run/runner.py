@@ -23,11 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Optional
 
-from ffmotion.run import binaries
-from ffmotion.run import ahead, facts, outputs, procs, signals
-from ffmotion.run.stdin import Relay
 from ffmotion.core.caps import Caps
 from ffmotion.core.errors import FFmpegFailed, Interrupted, ToolError
+from ffmotion.run import ahead, binaries, facts, outputs, procs, signals
+from ffmotion.run.stdin import Relay
 
 log = logging.getLogger("ffmotion")
 
@@ -234,7 +233,7 @@ class _StderrDrain:
         return FFmpegFailed(f"ffmpeg failed (exit {code}): {reason.strip()}", tail)
 
 
-def _start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:  # type: ignore[type-arg]
+def _start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:
     """Start a long-running child whose stderr is drained on a thread (and tracked for stop)."""
     log.debug("run: %s", shlex.join(argv))
     proc = procs.popen(argv, on_start=_track, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
@@ -473,7 +472,7 @@ def _close_bar(bar: Any) -> None:
             bar.close()
 
 
-def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
+def _progress_bar(total: Optional[int]):
     from tqdm import tqdm  # imported here: only runs with a terminal need it
 
     size = shutil.get_terminal_size((80, 24))  # a pty may report 0x0, which hides tqdm's bar
@@ -482,7 +481,7 @@ def _progress_bar(total: Optional[int]):  # type: ignore[no-untyped-def]
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {rate_fmt}]")
 
 
-def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _kill(proc: subprocess.Popen) -> None:
     procs.kill(proc)
     with contextlib.suppress(Exception):
         proc.wait(timeout=10)
@@ -501,13 +500,13 @@ def _kill(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 # Children alive in this process, so that the main thread can stop them all when Ctrl-C or
 # SIGTERM arrives while other threads run them (batch): signals only reach the main thread.
-_children: set[subprocess.Popen] = set()  # type: ignore[type-arg]
+_children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
-_drains: "dict[subprocess.Popen, _StderrDrain]" = {}  # type: ignore[type-arg]
+_drains: "dict[subprocess.Popen, _StderrDrain]" = {}
 _refusing = False
 
 
-def _track(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+def _track(proc: subprocess.Popen) -> None:
     with _children_lock:
         _children.add(proc)
         refuse = _refusing

@@ -3,7 +3,7 @@ changes, the regions' crops for displacement. Pure: builds ffmpeg-python graphs 
 
 **MEA** (one pass, numbers only)::
 
-    in ─ prelude ─ [stabilize] ─ crop(union of the regions + margin) ─ format=gray ─ [lut: full]
+    in ─ prelude ─ [stabilize] ─ crop(union of the regions + margin) ─ Y plane ─ [lut: full]
        ─ settb,setpts=N ─ split ─┬────────────────────────────────┐
                                  └ trim=start_frame=K ─────────────┴ blend=difference   d = |g(t) - g(t+K)|
        ─ lut: 255 * (d > T) ─┬ per region: crop(region + margin) ─ [pad with 0 at the picture's
@@ -16,11 +16,18 @@ median of d exceeds T (a median commutes with the threshold: both are monotone).
 ``median(d) > T`` bit for bit without ffmpeg's median filter (~12x the decode's time at
 720p). Zero padding at the picture's edges is MATLAB ``medfilt2``'s (and scipy's) default.
 
-The numbers leave ffmpeg as one tiny gray16 row per frame: each region's **column sums**
-(and, for the descriptors, its row sums), added up exactly by halving: the top half of the
-rows plus the bottom half (``blend=addition``, exact while the sums fit: 8 bits while they stay
-below 256, then 16 bits), until one row is left. Python reads the row (w + h numbers per
-region, not a picture) and adds, weights and scans them (:mod:`ffmotion.pipeline.measure`).
+The numbers leave ffmpeg as a small gray8 block per frame: each region's **partial column
+sums** (and, for the descriptors, its row sums), added by halving: the top half of the rows
+plus the bottom half (``blend=addition``), while a sum stays below 256 (8 halvings for the 0/1
+mask: h/256 rows left; 4 for |d| in nibbles). Every stage is pinned to gray8 (``format=gray``):
+a 16-bit format downstream would have ffmpeg negotiate the arithmetic above it in 16 bits.
+Python reads the block (about w·h/256 numbers per region, never a picture) and adds, weights
+and scans them (:mod:`ffmotion.pipeline.measure`).
+
+The gray picture of 8-bit planar YUV is its Y plane taken as decoded (``extractplanes=y``;
+``format=gray`` would have swscale stretch TV range with its own rounding), stretched to
+0..255 by ``lut`` when TV range (see :data:`FULL_RANGE`); other formats go through
+``format=gray`` (swscale).
 """
 from __future__ import annotations
 
@@ -43,14 +50,14 @@ from ffmotion.graph.plan import Plan
 # see it; floor(x + 0.5): lut truncates its expression's value
 FULL_RANGE = "clip(floor((val-16)*255/219+0.5),0,255)"
 DESCRIPTOR_MAX = 15  # the column chain of the descriptors adds 4-bit values (|d| in nibbles)
-MAX_DESCRIPTOR_HEIGHT = 65535 // DESCRIPTOR_MAX  # 4369 rows: a column of nibbles fits 16 bits
 
 
 @dataclass(frozen=True)
 class Part:
-    """Numbers of one region in the output row: ``kind`` "cols" (column sums: the changed
-    pixels b; with the descriptors then the high and low nibbles of |d| on them) or "rows"
-    (row sums of b)."""
+    """Numbers of one region in the output block: ``kind`` "cols" (partial column sums: the
+    changed pixels b; with the descriptors then the high and low nibbles of |d| on them) or
+    "rows" (partial row sums of b, transposed: one column of the block per row of the
+    region)."""
 
     region: str
     kind: str
@@ -59,21 +66,32 @@ class Part:
 
 @dataclass(frozen=True)
 class Layout:
-    """The row ffmpeg writes per motion frame: gray16 values, the parts one after another."""
+    """The block ffmpeg writes per motion frame: gray8, ``height`` rows of partial sums (add
+    them up: the column sums), the parts side by side."""
 
     parts: tuple[Part, ...]
+    height: int
 
     @property
     def width(self) -> int:
         return sum(p.width for p in self.parts)
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height
 
 
 def expands(plan: Plan, spec: MeasureSpec) -> bool:
     """True when the gray picture is limited-range luma stretched to 0..255 (``gray`` full,
     a YUV input in TV range)."""
     info = plan.info
-    return (spec.gray == "full" and not info.full_range
-            and info.pix_fmt.startswith(("yuv", "nv", "p0", "p2", "p4", "y2", "uyvy", "yuyv")))
+    return spec.gray == "full" and not info.full_range and _luma_plane(info.pix_fmt)
+
+
+def _luma_plane(pix_fmt: str) -> bool:
+    """An 8-bit planar YUV format: its Y plane is the gray picture, copied as decoded."""
+    return (pix_fmt.startswith(("yuv", "yuvj")) and pix_fmt.endswith("p")
+            and not pix_fmt.startswith("yuva"))
 
 
 def _source(plan: Plan) -> Any:
@@ -91,7 +109,12 @@ def _gray(video: Any, box: tuple[int, int, int, int], plan: Plan, spec: MeasureS
     shown_w, shown_h = plan.info.display_size
     if (x, y, w, h) != (0, 0, shown_w, shown_h):
         video = video.filter("crop", w, h, x, y, exact=1)  # exact: luma cut where asked
-    video = video.filter("format", "gray")
+    if _luma_plane(plan.info.pix_fmt):
+        # the decoded Y plane as it is: format=gray would have swscale stretch TV range
+        video = video.filter("extractplanes", "y")
+    else:
+        video = video.filter("format", "gray")
+    video = _pin(video)
     if expand:
         video = video.filter("lut", c0=FULL_RANGE)
     return video
@@ -113,35 +136,28 @@ def _split(stream: Any, n: int) -> list[Any]:
     return [made[i] for i in range(n)]
 
 
-def _sums(stream: Any, axis: str, size: int, peak: int) -> Any:
-    """Exact sums along ``axis`` ("rows": add the rows, leaving one row; "columns": add the
-    columns, leaving one column) of a gray8 stream whose values are at most ``peak``; the
-    result in gray16."""
-    deep = False
-    while size > 1:
-        if not deep and 2 * peak > 255:
-            # gray -> gray16 is v * 257 (ffmpeg-facts): back to v
-            stream = stream.filter("format", "gray16").filter("lut", c0="val/257")
-            deep = True
+def _pin(stream: Any) -> Any:
+    """Keep ``stream`` in gray8: a later 16-bit format must not make ffmpeg negotiate the
+    arithmetic above it in 16 bits."""
+    return stream.filter("format", "gray")
+
+
+def _sums(stream: Any, size: int, peak: int) -> tuple[Any, int]:
+    """Exact partial sums of the rows of a gray8 stream whose values are at most ``peak``: the
+    top half of the rows plus the bottom half (``blend=addition``), while a sum stays below
+    256. Returns (the stream, its rows left): adding those rows up gives the column sums."""
+    while size > 1 and 2 * peak <= 255:
         half = (size + 1) // 2
         rest = size - half
         first, second = _split(stream, 2)
-        if axis == "rows":
-            first = first.filter("crop", "iw", half, 0, 0)
-            second = second.filter("crop", "iw", rest, 0, half)
-            if rest < half:
-                second = second.filter("pad", "iw", half, 0, 0, color="black")
-        else:
-            first = first.filter("crop", half, "ih", 0, 0)
-            second = second.filter("crop", rest, "ih", half, 0)
-            if rest < half:
-                second = second.filter("pad", half, "ih", 0, 0, color="black")
-        stream = ffmpeg.filter([first, second], "blend", all_mode="addition")
+        first = first.filter("crop", "iw", half, 0, 0)
+        second = second.filter("crop", "iw", rest, 0, half)
+        if rest < half:
+            second = second.filter("pad", "iw", half, 0, 0, color="black")  # gray: 0
+        stream = _pin(ffmpeg.filter([first, second], "blend", all_mode="addition"))
         size = half
         peak *= 2
-    if not deep:
-        stream = stream.filter("format", "gray16").filter("lut", c0="val/257")
-    return stream
+    return stream, size
 
 
 def _changed(threshold: Any, changes: Optional[Any], region: Region, spec: MeasureSpec,
@@ -163,47 +179,66 @@ def _changed(threshold: Any, changes: Optional[Any], region: Region, spec: Measu
                                                                 m, m)
         mask = mask.filter("lut", c0="255*gt(val,127)")
     if changes is None:
-        return mask.filter("lut", c0="val/255"), None
+        return _pin(mask.filter("lut", c0="val/255")), None
     ones, keep = _split(mask, 2)
     d = changes.filter("crop", region.w, region.h, region.x - ux, region.y - uy)
     kept = ffmpeg.filter([d, keep], "blend", all_mode="and")
-    return ones.filter("lut", c0="val/255"), kept
+    return _pin(ones.filter("lut", c0="val/255")), _pin(kept)
+
+
+def _transposed(stream: Any) -> Any:
+    return _pin(stream.filter("transpose", dir="cclock_flip"))
+
+
+def _nibbles(b: Any, kept: Any) -> Any:
+    """[b | |d| div 16 | |d| mod 16] side by side: values at most 15, so 17 rows add up
+    in 8 bits."""
+    hi_src, lo_src = _split(kept, 2)
+    hi = hi_src.filter("lut", c0="trunc(val/16)")
+    lo = lo_src.filter("lut", c0="val-16*trunc(val/16)")
+    return _pin(ffmpeg.filter([b, _pin(hi), _pin(lo)], "hstack", inputs=3))
 
 
 def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple[Any, Layout]:
-    """The MEA pass: (the output node writing one gray16 row per motion frame to stdout, the
-    row's layout)."""
+    """The MEA pass: (the output node writing one gray8 block of partial sums per motion
+    frame to stdout, the block's layout)."""
     assert spec.threshold is not None
     size = plan.info.display_size
     box = union(regions, spec.margin, size)
-    d = _changes(plan, spec, box)
+    d = _pin(_changes(plan, spec, box))
     descriptors = spec.descriptors
     if descriptors:
         d, d_kept = _split(d, 2)
         kept_copies = _split(d_kept, len(regions))
     threshold = d.filter("lut", c0=f"255*gt(val,{spec.threshold})")
     masks = _split(threshold, len(regions))
-    rows, parts = [], []
+    blocks: list[tuple[Any, int]] = []
+    parts = []
     for index, region in enumerate(regions):
         b, kept = _changed(masks[index], kept_copies[index] if descriptors else None, region,
                            spec, box, size)
         if not descriptors:
-            rows.append(_sums(b, "rows", region.h, 1))
+            blocks.append(_sums(b, region.h, 1))
             parts.append(Part(region.name, "cols", region.w))
             continue
         assert kept is not None
         b_cols, b_rows = _split(b, 2)
-        hi_src, lo_src = _split(kept, 2)
-        hi = hi_src.filter("lut", c0="trunc(val/16)")
-        lo = lo_src.filter("lut", c0="val-16*trunc(val/16)")
-        stacked = ffmpeg.filter([b_cols, hi, lo], "hstack", inputs=3)
-        rows.append(_sums(stacked, "rows", region.h, DESCRIPTOR_MAX))
+        kept_cols, kept_rows = _split(kept, 2)
+        blocks.append(_sums(_nibbles(b_cols, kept_cols), region.h, DESCRIPTOR_MAX))
         parts.append(Part(region.name, "cols", 3 * region.w))
-        rows.append(_sums(b_rows, "columns", region.w, 1).filter("transpose", dir="clock"))
-        parts.append(Part(region.name, "rows", region.h))
-    row = rows[0] if len(rows) == 1 else ffmpeg.filter(rows, "hstack", inputs=len(rows))
-    out = ffmpeg.output(row, "pipe:", f="rawvideo", pix_fmt="gray16le", fps_mode="passthrough")
-    return out, Layout(tuple(parts))
+        # transposed (cclock_flip: output (x, y) = input (y, x)): the rows become columns
+        blocks.append(_sums(_nibbles(_transposed(b_rows), _transposed(kept_rows)), region.w,
+                            DESCRIPTOR_MAX))
+        parts.append(Part(region.name, "rows", 3 * region.h))
+    height = max(rows for _, rows in blocks)
+    padded = [stream if rows == height else
+              _pin(stream.filter("pad", "iw", height, 0, 0, color="black"))
+              for stream, rows in blocks]
+    block = (padded[0] if len(padded) == 1
+             else ffmpeg.filter(padded, "hstack", inputs=len(padded)))
+    out = ffmpeg.output(_pin(block), "pipe:", f="rawvideo", pix_fmt="gray",
+                        fps_mode="passthrough")
+    return out, Layout(tuple(parts), height)
 
 
 def mea_command(plan: Plan, regions: Sequence[Region], spec: MeasureSpec,
@@ -250,5 +285,5 @@ def shown_command(argv: list[str], numbers: Optional[Path] = None) -> list[str]:
     return [str(numbers) if word == "pipe:" else word for word in argv]
 
 
-__all__ = ["FULL_RANGE", "Layout", "MAX_DESCRIPTOR_HEIGHT", "Part", "changes_command",
+__all__ = ["FULL_RANGE", "Layout", "Part", "changes_command",
            "crops_command", "expands", "mea_command", "mea_graph", "shown_command"]

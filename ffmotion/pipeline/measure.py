@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import shlex
 from dataclasses import dataclass
 from fractions import Fraction
@@ -97,12 +98,6 @@ def plan(job: Job, tools: runner.Tools, info: Optional[MediaInfo] = None) -> gra
     found = resolve.check_paths(request)
     made = controller.prepare_offsets(request, [offset], tools, found=found, info=info)[0]
     regions_mod.check_inside(job.regions, made.info.display_size, made.info.rotation)
-    if job.spec.descriptors:
-        for region in job.measured:
-            if region.h > measure_graph.MAX_DESCRIPTOR_HEIGHT:
-                raise UsageError(f"{field('descriptors')}: region {region.name} is "
-                                 f"{region.h} rows tall; at most "
-                                 f"{measure_graph.MAX_DESCRIPTOR_HEIGHT} (split it in two)")
     return made
 
 
@@ -203,7 +198,8 @@ class MeaTable:
                     cells.append(_number(float(d["mean_change"][i, j])))
                     empty = count == 0
                     for key in ("com_x", "com_y"):
-                        cells.append("" if empty else _number(float(d[key][i, j])))
+                        value = float(d[key][i, j])
+                        cells.append("" if empty or math.isnan(value) else _number(value))
                     box = d["aom"][i, j]
                     cells += [""] * 4 if empty else [str(int(v)) for v in box]
             yield cells
@@ -248,7 +244,8 @@ def decode_mea(chunk: bytes, layout: measure_graph.Layout, regions: Sequence[Reg
     """(counts, descriptors) of the motion frames in ``chunk`` (rows of ``layout``)."""
     import numpy as np
 
-    values = np.frombuffer(chunk, dtype="<u2").reshape(-1, layout.width).astype(np.int64)
+    block = np.frombuffer(chunk, dtype=np.uint8).reshape(-1, layout.height, layout.width)
+    values = block.sum(axis=1, dtype=np.int64)  # the partial sums added up: column sums
     n = values.shape[0]
     counts = np.zeros((n, len(regions)), np.int64)
     found: dict[str, Any] = {}
@@ -265,22 +262,25 @@ def decode_mea(chunk: bytes, layout: measure_graph.Layout, regions: Sequence[Reg
         if not descriptors:
             counts[:, j] = cols.sum(axis=1)
             continue
-        w = region.w
+        w, h = region.w, region.h
         b, hi, lo = cols[:, :w], cols[:, w:2 * w], cols[:, 2 * w:]
         rows_part = next(parts)
-        rows = values[:, at:at + rows_part.width]
+        turned = values[:, at:at + rows_part.width]
         at += rows_part.width
+        rows, row_hi, row_lo = turned[:, :h], turned[:, h:2 * h], turned[:, 2 * h:]
         count = b.sum(axis=1)
         if not np.array_equal(count, rows.sum(axis=1)):
             raise FFmpegFailed(f"region {region.name}: its column and row sums differ "
                                "(ffmpeg's numbers are not consistent)")
         counts[:, j] = count
-        found["mean_change"][:, j] = (16 * hi + lo).sum(axis=1) / region.area
-        xs = np.arange(w)
-        ys = np.arange(region.h)
+        col_d = 16 * hi + lo  # per column: the sum of |d| over its changed pixels
+        row_d = 16 * row_hi + row_lo
+        total = col_d.sum(axis=1)
+        found["mean_change"][:, j] = total / region.area
         with np.errstate(invalid="ignore", divide="ignore"):
-            found["com_x"][:, j] = region.x + (b * xs).sum(axis=1) / count
-            found["com_y"][:, j] = region.y + (rows * ys).sum(axis=1) / count
+            # MGT-python's centroid: the changed pixels weighted by their change |d|
+            found["com_x"][:, j] = region.x + (col_d * np.arange(w)).sum(axis=1) / total
+            found["com_y"][:, j] = region.y + (row_d * np.arange(h)).sum(axis=1) / total
         moving = count > 0
         if moving.any():
             colmask, rowmask = b[moving] > 0, rows[moving] > 0
@@ -305,7 +305,7 @@ def mea_commands(plan: graph.Plan, job: Job, spec: MeasureSpec,
             Path(f"{background.name}.changes.gray")))
     shown = spec if spec.threshold is not None else dataclasses.replace(spec, threshold=0)
     argv, _ = measure_graph.mea_command(plan, job.measured, shown, ffmpeg_bin)
-    argvs.append(measure_graph.shown_command(argv, Path("mea.gray16le")))
+    argvs.append(measure_graph.shown_command(argv, Path("mea.gray")))
     return argvs
 
 
@@ -371,7 +371,7 @@ def run_mea(job: Job, *, tools: runner.Tools, progress: bool = False) -> MeaResu
 
         counts: list[Any] = []
         found: list[dict[str, Any]] = []
-        for chunk in read_frames(argv, 2 * layout.width, made.out_frames, progress):
+        for chunk in read_frames(argv, layout.frame_bytes, made.out_frames, progress):
             got_counts, got = decode_mea(chunk, layout, measured, spec.descriptors)
             counts.append(got_counts)
             if got is not None:

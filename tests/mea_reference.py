@@ -21,12 +21,12 @@ Box = tuple[str, int, int, int, int]  # name, x, y, w, h
 
 
 def luma_frames(ffmpeg: str, src: Path, width: int, height: int,
-                extra: Sequence[str] = ()) -> Iterator[np.ndarray]:
-    """The decoded Y plane of each frame (uint8, height x width): yuv444p through a pipe, so
-    the luma is the decoder's own (no scaling of Y)."""
+                extra: Sequence[str] = (), full_range: bool = False) -> Iterator[np.ndarray]:
+    """The decoded Y plane of each frame (uint8, height x width): yuv444p (yuvj444p for a
+    full-range input) through a pipe, so the luma is the decoder's own (no scaling of Y)."""
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", *extra, "-i", str(src),
-            "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "yuv444p", "-fps_mode",
-            "passthrough", "pipe:"]
+            "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt",
+            "yuvj444p" if full_range else "yuv444p", "-fps_mode", "passthrough", "pipe:"]
     size = width * height
     with subprocess.Popen(argv, stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None

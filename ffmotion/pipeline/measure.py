@@ -395,6 +395,58 @@ def run_mea(job: Job, *, tools: runner.Tools, progress: bool = False) -> MeaResu
     return _recounting(job.src.name, attempt)
 
 
+def shell_line(job: Job, tools: runner.Tools) -> str:
+    """``--print-command``: the commands of ``job`` as one shell line (the numbers go to
+    files: a background region's changes, then the MEA pass's gray8 blocks)."""
+    check_job(job)
+    made = plan(job, tools)
+    if job.background is not None:
+        log.warning("--print-command: the MEA pass's threshold (0 here) is set from the "
+                    "background pass's changes when ffmotion runs it")
+    return controller.shell_line(mea_commands(made, job, job.spec, tools.ffmpeg), made)
+
+
+def write_outputs(result: "MeaResult", job: Job, tools: runner.Tools, *, csv: Optional[str],
+                  output: Optional[str], fmt: str, sidecar_path: Optional[str],
+                  plot: Optional[str], overwrite: bool) -> list[Path]:
+    """Write what was asked (the CSV, ``output`` in ``fmt`` "csv" or "mea", the plot) under
+    the safe-write rule, then the JSON sidecar beside the first file written (or at
+    ``sidecar_path``); with no file asked, the CSV goes to stdout. The files written."""
+    table = result.table
+    written: list[Path] = []
+    record: dict[str, str] = {}
+    if csv is not None and not outputs.is_stream(csv):
+        dst = Path(csv).absolute()
+        outputs.write_text(dst, table.csv(), what=field("csv"), overwrite=overwrite)
+        written.append(dst)
+        record["csv"] = str(dst)
+    if output is not None and not outputs.is_stream(output):
+        dst = Path(output).absolute()
+        text = table.mea_text() if fmt == "mea" else table.csv()
+        outputs.write_text(dst, text, what=field("output"), overwrite=overwrite)
+        written.append(dst)
+        record[fmt] = str(dst)
+    if plot is not None:
+        dst = Path(plot).absolute()
+        write_mea_plot(table, dst, overwrite)
+        written.append(dst)
+        record["plot"] = str(dst)
+    if csv == "-" or (output is None and csv is None and plot is None):
+        outputs.write_text("-", table.csv(), what="the CSV", overwrite=True)
+    elif output == "-":
+        outputs.write_text("-", table.mea_text() if fmt == "mea" else table.csv(),
+                           what="the table", overwrite=True)
+    target = (Path(sidecar_path).absolute() if sidecar_path
+              else Path(f"{written[0]}.json") if written else None)
+    if target is not None:
+        extra = background_record(result.background) if result.background else None
+        outputs.write_text(target, sidecar(result.plan, job, result.spec, result.commands,
+                                           tools, record, extra),
+                           what=field("json"), overwrite=overwrite)
+        written.append(target)
+    return written
+
+
 # -- the sidecar --------------------------------------------------------------------------------
 
 def sidecar(plan: graph.Plan, job: Job, spec: MeasureSpec, commands: list[list[str]],
@@ -466,4 +518,5 @@ def write_mea_plot(table: MeaTable, dst: Path, overwrite: bool) -> None:
 
 __all__ = ["BackgroundEstimate", "DESCRIPTOR_COLUMNS", "Job", "MeaResult", "MeaTable",
            "background_threshold", "check_job", "decode_mea", "mea_commands", "plan",
-           "read_frames", "run_mea", "sidecar", "write_mea_plot"]
+           "read_frames", "run_mea", "shell_line", "sidecar", "write_mea_plot",
+           "write_outputs"]

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch:
         return _batch(args, job_args)
     src = Path(args.input)
-    job = measure.Job(src, sequence=options.sequence_of(args, src), **job_args)  # type: ignore[arg-type]
+    job = measure.Job(src, sequence=options.sequence_of(args, src), **job_args)
     measure.check_job(job)
     inputs = [src]
     targets = {"--csv": args.csv, "-o": args.output, "--plot": args.plot,

@@ -57,6 +57,15 @@ def parser() -> argparse.ArgumentParser:
     mea.add_argument("--descriptors", action="store_true",
                      help="also MGT-python's descriptors per region: mean |change|, centroid "
                           "of motion (x, y) and area of motion (bounding box)")
+    disp = made.add_argument_group("displacement (a vibrating part, a moving object)")
+    disp.add_argument("--displacement", action="store_true",
+                      help="instead of MEA: each region's sub-pixel translation per frame "
+                           "against the first (phase correlation + gradient fit), its RMS and "
+                           "peak, and the dominant frequency")
+    disp.add_argument("--scale", metavar="LENGTH:PIXELS",
+                      help="how long a pixel is, e.g. 100mm:412px (adds mm columns)")
+    disp.add_argument("--band", metavar="LOW-HIGH",
+                      help="look for the dominant frequency between LOW and HIGH Hz, e.g. 5-60")
     written = made.add_argument_group("outputs")
     written.add_argument("--csv", metavar="FILE", help="write the CSV here ('-': stdout)")
     written.add_argument("-o", "--output", metavar="FILE",
@@ -98,9 +107,18 @@ def _regions(args: argparse.Namespace) -> tuple[list, Optional[str]]:
 
 
 def _spec(args: argparse.Namespace, background: Optional[str]):  # -> MeasureSpec
-    from ffmotion.core.measure import DEFAULT_THRESHOLD, MeasureSpec
+    from ffmotion.core.measure import DEFAULT_THRESHOLD, MeasureSpec, Scale, parse_band
     from ffmotion.core.units import FramesOrTime
 
+    if not args.displacement and (args.scale or args.band):
+        raise UsageError("--scale and --band are for --displacement")
+    if args.displacement:
+        if background is not None or args.threshold is not None or args.descriptors:
+            raise UsageError("--displacement measures translation: --background, "
+                             "--threshold and --descriptors are MEA's")
+        return MeasureSpec(method="displacement", threshold=None,
+                           scale=Scale.parse(args.scale) if args.scale else None,
+                           band=parse_band(args.band) if args.band else None)
     if background is not None and args.threshold is not None:
         raise UsageError("give --threshold or --background (which estimates it), not both")
     threshold = None if background is not None else (
@@ -121,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         if Path(args.plot).suffix.lower() != ".png":
             raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
                              f"{outputs.shown(args.plot)}")
+    if args.displacement and args.format == "mea":
+        raise UsageError("--format mea holds MEA counts: not with --displacement")
     if args.format != "csv" and not (args.output or args.batch):
         raise UsageError("--format names the format of -o (or of --batch's files): give -o FILE")
     if args.out_dir and not args.batch:
@@ -146,10 +166,14 @@ def run(args: argparse.Namespace) -> int:
                                  stream=flag in ("--csv", "-o"))
     tools = runner.tools(args.ffmpeg)
     if args.print_command:
-        out(measure.shell_line(job, tools))
+        if job.spec.method == "displacement":
+            from ffmotion.pipeline import displacement
+
+            out(displacement.shell_line(job, tools))
+        else:
+            out(measure.shell_line(job, tools))
         return 0
-    result = measure.run_mea(job, tools=tools,
-                             progress=not args.quiet and sys.stderr.isatty())
+    result = _measure(job, tools, not args.quiet and sys.stderr.isatty())
     files = measure.write_outputs(
         result, job, tools, csv=args.csv, output=args.output, fmt=args.format,
         sidecar_path=args.json, plot=args.plot, overwrite=args.overwrite)
@@ -158,13 +182,21 @@ def run(args: argparse.Namespace) -> int:
         files.append(Path(args.save_rois))
     for path in files:
         say(args, f"ffmotion measure: wrote {outputs.shown(path)}")
-    if result.background is not None:
+    if getattr(result, "background", None) is not None:
         say(args, f"ffmotion measure: threshold {result.spec.threshold} from the background "
                   f"{result.background.region.name} (its {result.background.quantile:g} "
                   "quantile of changes)")
     for line in result.table.summary():
         say(args, f"ffmotion measure: {line}")
     return 0
+
+
+def _measure(job, tools, progress: bool):  # -> MeaResult | DisplacementResult
+    from ffmotion.pipeline import displacement, measure
+
+    if job.spec.method == "displacement":
+        return displacement.run_displacement(job, tools=tools, progress=progress)
+    return measure.run_mea(job, tools=tools, progress=progress)
 
 
 def _batch(args: argparse.Namespace, job_args: dict) -> int:
@@ -204,7 +236,7 @@ def _batch(args: argparse.Namespace, job_args: dict) -> int:
     progress = not args.quiet and sys.stderr.isatty()
     for index, (job, (src, dst)) in enumerate(zip(jobs, planned), 1):
         say(args, f"ffmotion measure: [{index}/{len(jobs)}] {outputs.shown(src)}")
-        result = measure.run_mea(job, tools=tools, progress=progress)
+        result = _measure(job, tools, progress)
         for path in measure.write_outputs(result, job, tools, csv=None, output=str(dst),
                                           fmt=args.format, sidecar_path=None, plot=None,
                                           overwrite=args.overwrite):

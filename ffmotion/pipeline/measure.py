@@ -101,7 +101,7 @@ def plan(job: Job, tools: runner.Tools, info: Optional[MediaInfo] = None) -> gra
     return made
 
 
-def _recounting(name: str, attempt: Callable[[Optional[MediaInfo]], T]) -> T:
+def recounting(name: str, attempt: Callable[[Optional[MediaInfo]], T]) -> T:
     """``attempt(None)``; again on the frames as they decode where the input lists others
     (:class:`ffmotion.pipeline.controller.Recounted`)."""
     try:
@@ -392,7 +392,7 @@ def run_mea(job: Job, *, tools: runner.Tools, progress: bool = False) -> MeaResu
         commands = mea_commands(made, job, spec, tools.ffmpeg)
         return MeaResult(table, made, spec, commands, estimate)
 
-    return _recounting(job.src.name, attempt)
+    return recounting(job.src.name, attempt)
 
 
 def shell_line(job: Job, tools: runner.Tools) -> str:
@@ -406,10 +406,12 @@ def shell_line(job: Job, tools: runner.Tools) -> str:
     return controller.shell_line(mea_commands(made, job, job.spec, tools.ffmpeg), made)
 
 
-def write_outputs(result: "MeaResult", job: Job, tools: runner.Tools, *, csv: Optional[str],
+def write_outputs(result: Any, job: Job, tools: runner.Tools, *, csv: Optional[str],
                   output: Optional[str], fmt: str, sidecar_path: Optional[str],
                   plot: Optional[str], overwrite: bool) -> list[Path]:
-    """Write what was asked (the CSV, ``output`` in ``fmt`` "csv" or "mea", the plot) under
+    """Write what was asked (the CSV, ``output`` in ``fmt`` "csv" or "mea", the plot) of a
+    :class:`MeaResult` (or a displacement result: its table has ``csv``, ``plot`` and
+    ``record``) under
     the safe-write rule, then the JSON sidecar beside the first file written (or at
     ``sidecar_path``); with no file asked, the CSV goes to stdout. The files written."""
     table = result.table
@@ -428,7 +430,10 @@ def write_outputs(result: "MeaResult", job: Job, tools: runner.Tools, *, csv: Op
         record[fmt] = str(dst)
     if plot is not None:
         dst = Path(plot).absolute()
-        write_mea_plot(table, dst, overwrite)
+        if hasattr(table, "plot"):
+            table.plot(dst, overwrite)
+        else:
+            write_mea_plot(table, dst, overwrite)
         written.append(dst)
         record["plot"] = str(dst)
     if csv == "-" or (output is None and csv is None and plot is None):
@@ -440,6 +445,8 @@ def write_outputs(result: "MeaResult", job: Job, tools: runner.Tools, *, csv: Op
               else Path(f"{written[0]}.json") if written else None)
     if target is not None:
         extra = background_record(result.background) if result.background else None
+        if hasattr(table, "record"):
+            extra = table.record()
         outputs.write_text(target, sidecar(result.plan, job, result.spec, result.commands,
                                            tools, record, extra),
                            what=field("json"), overwrite=overwrite)
@@ -518,5 +525,5 @@ def write_mea_plot(table: MeaTable, dst: Path, overwrite: bool) -> None:
 
 __all__ = ["BackgroundEstimate", "DESCRIPTOR_COLUMNS", "Job", "MeaResult", "MeaTable",
            "background_threshold", "check_job", "decode_mea", "mea_commands", "plan",
-           "read_frames", "run_mea", "shell_line", "sidecar", "write_mea_plot",
+           "read_frames", "recounting", "run_mea", "shell_line", "sidecar", "write_mea_plot",
            "write_outputs"]

@@ -95,3 +95,27 @@ def test_background_overlapping_a_region_warns(clip, tmp_path):
                     "--background", "bg", "--csv", "o.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "overlaps the measured region a" in done.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--displacement", "--scale", "100:412"], "write LENGTH:PIXELS"),
+    (["--displacement", "--band", "60-5"], "LOW must be at least 0 and below HIGH"),
+    (["--scale", "100mm:412px"], "are for --displacement"),
+    (["--displacement", "--format", "mea", "-o", "x.txt"], "not with --displacement"),
+])
+def test_bad_displacement_input_is_one_line(clip, tmp_path, args, message):
+    done = ffmotion(str(clip), "--roi", "a=0,0,32,32", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_displacement_csv(clip, tmp_path):
+    done = ffmotion(str(clip), "--roi", "a=8,8,32,32", "--displacement", "--scale",
+                    "10mm:40px", "--csv", "d.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader((tmp_path / "d.csv").open()))
+    assert rows[0] == ["frame", "time_s", "a_dx_px", "a_dy_px", "a_dx_mm", "a_dy_mm"]
+    assert len(rows) == 1 + 8 and rows[1][2:4] == ["0.0000", "0.0000"]
+    side = json.loads((tmp_path / "d.csv.json").read_text())
+    assert side["method"] == "displacement" and "a" in side["displacement"]["regions"]

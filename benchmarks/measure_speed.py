@@ -103,10 +103,12 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
+    ffmpeg_version = machine.get("ffmpeg", "").split("(")[-1].rstrip(")")
     lines = ["# ffmotion measure beside a plain decode", "",
-             f"{machine.get('cpu', '')}, {machine.get('cores', '')} cores, load "
-             f"{machine.get('loadavg_start', '')}, {machine.get('ffmpeg', '').split('(')[-1].rstrip(')')}; the median of {report['config']['runs']} "
-             "alternating rounds; ratio = contender / decode, paired per round.", ""]
+             f"{machine.get('cpu', '')}, {machine.get('cores', '')} cores, load at the start "
+             f"{machine.get('loadavg_start', '')}, ffmpeg {ffmpeg_version}; the median of "
+             f"{report['config']['runs']} alternating rounds; ratio = contender / decode, "
+             "paired per round. mea4-ffmpeg: the MEA pass's ffmpeg command alone.", ""]
     rows = []
     for length in report["lengths"]:
         for c in length["contenders"]:

@@ -145,20 +145,28 @@ def _pin(stream: Any) -> Any:
     return stream.filter("format", "gray")
 
 
-def _sums(stream: Any, size: int, peak: int) -> tuple[Any, int]:
-    """Exact partial sums of the rows of a gray8 stream whose values are at most ``peak``: the
-    top half of the rows plus the bottom half (``blend=addition``), :data:`LEVELS` times while
-    a sum stays below 256. Returns (the stream, its rows left): adding those rows up gives the column sums."""
+def _sums(stream: Any, size: int, peak: int, across: bool = False) -> tuple[Any, int]:
+    """Exact partial sums of the rows (``across``: of the columns) of a gray8 stream whose
+    values are at most ``peak``: the top half of the rows plus the bottom half (the left half
+    of the columns plus the right half; ``blend=addition``), :data:`LEVELS` times while a sum
+    stays below 256. Returns (the stream, its rows (columns) left): adding those up gives the
+    column (row) sums."""
     for _ in range(LEVELS):
         if size == 1 or 2 * peak > 255:
             break
         half = (size + 1) // 2
         rest = size - half
         first, second = _split(stream, 2)
-        first = first.filter("crop", "iw", half, 0, 0)
-        second = second.filter("crop", "iw", rest, 0, half)
-        if rest < half:
-            second = second.filter("pad", "iw", half, 0, 0, color="black")  # gray: 0
+        if across:
+            first = first.filter("crop", half, "ih", 0, 0)
+            second = second.filter("crop", rest, "ih", half, 0)
+            if rest < half:
+                second = second.filter("pad", half, "ih", 0, 0, color="black")  # gray: 0
+        else:
+            first = first.filter("crop", "iw", half, 0, 0)
+            second = second.filter("crop", "iw", rest, 0, half)
+            if rest < half:
+                second = second.filter("pad", "iw", half, 0, 0, color="black")
         stream = _pin(ffmpeg.filter([first, second], "blend", all_mode="addition"))
         size = half
         peak *= 2
@@ -189,13 +197,13 @@ def _transposed(stream: Any) -> Any:
     return _pin(stream.filter("transpose", dir="cclock_flip"))
 
 
-def _nibbles(b: Any, kept: Any) -> Any:
-    """[b | |d| div 16 | |d| mod 16] side by side: values at most 15, so 17 rows add up
-    in 8 bits."""
+def _nibbles(b: Any, kept: Any, stack: str = "hstack") -> Any:
+    """[b | |d| div 16 | |d| mod 16] side by side (``stack`` vstack: one above the other):
+    values at most 15, so 16 of them add up in 8 bits."""
     hi_src, lo_src = _split(kept, 2)
     hi = hi_src.filter("lut", c0="trunc(val/16)")
     lo = lo_src.filter("lut", c0="val-16*trunc(val/16)")
-    return _pin(ffmpeg.filter([b, _pin(hi), _pin(lo)], "hstack", inputs=3))
+    return _pin(ffmpeg.filter([b, _pin(hi), _pin(lo)], stack, inputs=3))
 
 
 def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple[Any, Layout]:
@@ -233,9 +241,11 @@ def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple
         kept_cols, kept_rows = _split(kept, 2)
         blocks.append(_sums(_nibbles(b_cols, kept_cols), region.h, DESCRIPTOR_MAX))
         parts.append(Part(region.name, "cols", 3 * region.w))
-        # transposed (cclock_flip: output (x, y) = input (y, x)): the rows become columns
-        blocks.append(_sums(_nibbles(_transposed(b_rows), _transposed(kept_rows)), region.w,
-                            DESCRIPTOR_MAX))
+        # the rows' sums: [b; hi; lo] one above the other, halved across, then the small
+        # block transposed (cclock_flip: output (x, y) = input (y, x)): a column per row
+        across, left = _sums(_nibbles(b_rows, kept_rows, "vstack"), region.w,
+                             DESCRIPTOR_MAX, across=True)
+        blocks.append((_transposed(across), left))
         parts.append(Part(region.name, "rows", 3 * region.h))
     height = max(rows for _, rows in blocks)
     padded = [stream if rows == height else

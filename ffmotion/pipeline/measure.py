@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ffmotion")
 
 TimeLike = Union[str, float, FramesOrTime, None]
-CHUNK_FRAMES = 256  # frames read from ffmpeg's pipe at a time
+CHUNK_FRAMES = 256  # frames read from ffmpeg's pipe at a time, at most
+CHUNK_BYTES = 4 << 20  # ... and at most about this many bytes (memory flat in the length)
 T = TypeVar("T")
 
 
@@ -121,7 +122,8 @@ def read_frames(argv: list[str], frame_bytes: int, total: Optional[int],
     try:
         with runner.reading(argv) as stdout:
             while True:
-                data = stdout.read(frame_bytes * CHUNK_FRAMES)
+                data = stdout.read(frame_bytes * max(1, min(CHUNK_FRAMES,
+                                                            CHUNK_BYTES // frame_bytes)))
                 if not data:
                     return
                 whole = len(data) - len(data) % frame_bytes

@@ -130,3 +130,11 @@ def test_mea_text_reads_as_rmea_does(clip):
     assert lines[0] == " ".join(f'"{r.name}"' for r in REGIONS)
     assert all(len(line.split(" ")) == len(REGIONS) and all(v.isdigit() for v in line.split())
                for line in lines[1:])
+
+
+def test_one_region_at_odd_coordinates(clip, frames):
+    """The union's crop starts at odd luma coordinates (4:2:0 chroma cannot): the luma is
+    still cut exactly."""
+    odd = Region("odd", 33, 57, 21, 19)
+    np.testing.assert_array_equal(_run(clip, MeasureSpec(threshold=8), regions=(odd,)).table.counts,
+                                  ref.mea(frames, [("odd", 33, 57, 21, 19)], threshold=8))

@@ -197,15 +197,6 @@ def _transposed(stream: Any) -> Any:
     return _pin(stream.filter("transpose", dir="cclock_flip"))
 
 
-def _nibbles(b: Any, kept: Any, stack: str = "hstack") -> Any:
-    """[b | |d| div 16 | |d| mod 16] side by side (``stack`` vstack: one above the other):
-    values at most 15, so 16 of them add up in 8 bits."""
-    hi_src, lo_src = _split(kept, 2)
-    hi = hi_src.filter("lut", c0="trunc(val/16)")
-    lo = lo_src.filter("lut", c0="val-16*trunc(val/16)")
-    return _pin(ffmpeg.filter([b, _pin(hi), _pin(lo)], stack, inputs=3))
-
-
 def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple[Any, Layout]:
     """The MEA pass: (the output node writing one gray8 block of partial sums per motion
     frame to stdout, the block's layout)."""
@@ -217,36 +208,45 @@ def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple
     descriptors = spec.descriptors
     if descriptors:
         d, d_kept = _split(d, 2)
-        kept_copies = _split(d_kept, len(regions))
     threshold = d.filter("lut", c0=f"255*gt(val,{spec.threshold})")
     # one median over the regions' union: a region's border pixels read their real
     # neighbours, and zeros only beyond the picture, as a median of the whole picture would
     mask = _median_mask(threshold, box, inner, spec.margin, ones=not descriptors)
-    masks = _split(mask, len(regions))
     blocks: list[tuple[Any, int]] = []
     parts = []
-    for index, region in enumerate(regions):
-        b = masks[index].filter("crop", region.w, region.h, region.x - inner[0],
-                                region.y - inner[1])
-        if not descriptors:
-            blocks.append(_sums(_pin(b), region.h, 1))
+    n = len(regions)
+
+    def cut(stream: Any, region: Region) -> Any:
+        return stream.filter("crop", region.w, region.h, region.x - inner[0],
+                             region.y - inner[1])
+
+    if not descriptors:
+        for region, b in zip(regions, _split(mask, n)):
+            blocks.append(_sums(_pin(cut(b, region)), region.h, 1))
             parts.append(Part(region.name, "cols", region.w))
-            continue
-        ones, keep = _split(b, 2)
-        changes = kept_copies[index].filter("crop", region.w, region.h, region.x - box[0],
-                                            region.y - box[1])
+    else:
+        # over the union once: b (0/1), and |d| on b in nibbles (hi, lo); each region then
+        # crops the three, side by side for the columns' sums, one above the other for the
+        # rows' (halved across, then the small block transposed: cclock_flip puts input
+        # (y, x) at (x, y), a column per row)
+        ones_src, keep = _split(mask, 2)
+        changes = d_kept.filter("crop", inner[2], inner[3], inner[0] - box[0],
+                                inner[1] - box[1])
         kept = _pin(ffmpeg.filter([changes, keep], "blend", all_mode="and"))
-        ones = _pin(ones.filter("lut", c0="val/255"))
-        b_cols, b_rows = _split(ones, 2)
-        kept_cols, kept_rows = _split(kept, 2)
-        blocks.append(_sums(_nibbles(b_cols, kept_cols), region.h, DESCRIPTOR_MAX))
-        parts.append(Part(region.name, "cols", 3 * region.w))
-        # the rows' sums: [b; hi; lo] one above the other, halved across, then the small
-        # block transposed (cclock_flip: output (x, y) = input (y, x)): a column per row
-        across, left = _sums(_nibbles(b_rows, kept_rows, "vstack"), region.w,
-                             DESCRIPTOR_MAX, across=True)
-        blocks.append((_transposed(across), left))
-        parts.append(Part(region.name, "rows", 3 * region.h))
+        hi_src, lo_src = _split(kept, 2)
+        planes = [_split(_pin(ones_src.filter("lut", c0="val/255")), 2 * n),
+                  _split(_pin(hi_src.filter("lut", c0="trunc(val/16)")), 2 * n),
+                  _split(_pin(lo_src.filter("lut", c0="val-16*trunc(val/16)")), 2 * n)]
+        for index, region in enumerate(regions):
+            cols = [cut(plane[2 * index], region) for plane in planes]
+            rows = [cut(plane[2 * index + 1], region) for plane in planes]
+            blocks.append(_sums(_pin(ffmpeg.filter(cols, "hstack", inputs=3)), region.h,
+                                DESCRIPTOR_MAX))
+            parts.append(Part(region.name, "cols", 3 * region.w))
+            across, left = _sums(_pin(ffmpeg.filter(rows, "vstack", inputs=3)), region.w,
+                                 DESCRIPTOR_MAX, across=True)
+            blocks.append((_transposed(across), left))
+            parts.append(Part(region.name, "rows", 3 * region.h))
     height = max(rows for _, rows in blocks)
     padded = [stream if rows == height else
               _pin(stream.filter("pad", "iw", height, 0, 0, color="black"))

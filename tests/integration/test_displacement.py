@@ -14,7 +14,7 @@ from ffmotion.core.regions import Region
 from ffmotion.pipeline import displacement, measure
 from ffmotion.run import runner
 
-from helpers import bundled_ffmpeg
+from helpers import bundled_ffmpeg, make_clip
 
 W, H, FPS, N = 160, 120, 100, 100
 FREQ = 12.0  # Hz: bin 1 Hz at 100 frames of 100 fps
@@ -93,3 +93,12 @@ def test_mains_alias():
     assert displacement.mains_alias(10.0, 30.0, 0.2) in (50.0, 100.0)
     assert displacement.mains_alias(12.0, 100.0, 0.5) is None
     assert displacement.mains_alias(1.0, 25.0, 1.0) is None
+
+
+def test_variable_frame_rate_warns(tmp_path):
+    src = make_clip(bundled_ffmpeg(), tmp_path / "vfr.mkv", size=(64, 48), frames=20, vfr=True)
+    job = measure.Job(src, (Region("a", 8, 8, 32, 32),),
+                      MeasureSpec(method="displacement", threshold=None))
+    table = displacement.run_displacement(job, tools=runner.tools()).table
+    assert any("variable frame rate" in w for w in table.warnings), table.warnings
+    assert table.times is not None and len(table.times) == table.frames

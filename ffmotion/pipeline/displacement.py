@@ -141,7 +141,7 @@ def dominant(dx: "np.ndarray", dy: "np.ndarray", fps: float,
 
 def mains_alias(freq: float, fps: float, tolerance: float) -> Optional[float]:
     """The mains flicker frequency that ``freq`` is (an alias of, folded by the frame rate),
-    within ``tolerance`` Hz; None when none."""
+    within ``tolerance`` Hz (half an FFT bin: the bin nearest the alias); None when none."""
     for mains in MAINS:
         folded = abs(mains - round(mains / fps) * fps)
         if folded > 0 and abs(freq - folded) <= tolerance:  # at 0 Hz flicker shows as none
@@ -350,7 +350,7 @@ def run_displacement(job: Job, *, tools: runner.Tools,
             motions.append(RegionMotion(region, float(np.sqrt((magnitude ** 2).mean())),
                                         float(magnitude.max()) if len(magnitude) else 0.0,
                                         freq))
-            if freq is not None and (mains := mains_alias(freq, fps, bin_hz)) is not None:
+            if freq is not None and (mains := mains_alias(freq, fps, bin_hz / 2)) is not None:
                 warnings.append(f"{region.name}: the dominant {freq:.3f} Hz is where "
                                 f"{mains:g} Hz mains flicker lands at {format_fps(info.fps)} "
                                 "fps: check the lighting")

@@ -138,3 +138,20 @@ def test_one_region_at_odd_coordinates(clip, frames):
     odd = Region("odd", 33, 57, 21, 19)
     np.testing.assert_array_equal(_run(clip, MeasureSpec(threshold=8), regions=(odd,)).table.counts,
                                   ref.mea(frames, [("odd", 33, 57, 21, 19)], threshold=8))
+
+
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")  # people walking, 768x576
+
+
+@pytest.mark.skipif(not VTEST.exists(), reason="Debian's opencv-doc samples are not installed "
+                                               "(apt-get install opencv-doc)")
+def test_real_footage_bit_identical():
+    boxes = [("walkway", 0, 150, 420, 170), ("road", 420, 110, 348, 310),
+             ("lawn", 40, 400, 300, 150)]
+    regions = tuple(Region(*box) for box in boxes)
+    result = _run(VTEST, MeasureSpec(), regions=regions, end="40f")
+    frames = list(ref.luma_frames(bundled_ffmpeg(), VTEST, 768, 576, extra=("-t", "4")))
+    assert len(frames) == 40  # 10 fps
+    want = ref.mea(frames, boxes)
+    assert want[:, :2].sum() > 1000  # people walk there
+    np.testing.assert_array_equal(result.table.counts, want)

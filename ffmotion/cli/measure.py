@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ffmotion.cli import options
 from ffmotion.cli.console import out, say
 from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
+
+if TYPE_CHECKING:
+    from ffmotion.core.measure import MeasureSpec
+    from ffmotion.core.regions import Region
+    from ffmotion.pipeline.measure import Job
+    from ffmotion.run.runner import Tools
 
 FORMATS = ("csv", "mea")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts",
@@ -92,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     return made
 
 
-def _regions(args: argparse.Namespace) -> tuple[list, Optional[str]]:
+def _regions(args: argparse.Namespace) -> "tuple[list[Region], Optional[str]]":
     from ffmotion.core.regions import Region
     from ffmotion.pipeline import rois
 
@@ -106,7 +112,7 @@ def _regions(args: argparse.Namespace) -> tuple[list, Optional[str]]:
     return found, background
 
 
-def _spec(args: argparse.Namespace, background: Optional[str]):  # -> MeasureSpec
+def _spec(args: argparse.Namespace, background: Optional[str]) -> "MeasureSpec":
     from ffmotion.core.measure import DEFAULT_THRESHOLD, MeasureSpec, Scale, parse_band
     from ffmotion.core.units import FramesOrTime
 
@@ -191,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure(job, tools, progress: bool):  # -> MeaResult | DisplacementResult
+def _measure(job: "Job", tools: "Tools", progress: bool) -> Any:
+    """MEA (:class:`~ffmotion.pipeline.measure.MeaResult`) or displacement."""
     from ffmotion.pipeline import displacement, measure
 
     if job.spec.method == "displacement":
@@ -199,7 +206,7 @@ def _measure(job, tools, progress: bool):  # -> MeaResult | DisplacementResult
     return measure.run_mea(job, tools=tools, progress=progress)
 
 
-def _batch(args: argparse.Namespace, job_args: dict) -> int:
+def _batch(args: argparse.Namespace, job_args: "dict[str, Any]") -> int:
     from ffmotion.pipeline import measure
     from ffmotion.run import runner
 

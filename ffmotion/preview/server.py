@@ -52,6 +52,7 @@ log = logging.getLogger("ffmotion")
 STATIC = {  # URL path -> (package file, content type)
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/rois.js": ("rois.js", "text/javascript; charset=utf-8"),  # regions for measure
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 STREAM_CHUNK = 1 << 20

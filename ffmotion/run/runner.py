@@ -572,6 +572,17 @@ def _bar(total: Optional[int]) -> Any:
                            "the output)")
 
 
+def progress_bar(total: Optional[int]) -> Any:
+    """The progress bar of :func:`run_ffmpeg`, for a caller that counts frames itself (one
+    reading ffmpeg's numbers from :func:`reading`): ``update(n)``, then :func:`close_bar`."""
+    return _bar(total)
+
+
+def close_bar(bar: Any) -> None:
+    """Close a bar of :func:`progress_bar` (None: nothing)."""
+    _close_bar(bar)
+
+
 def _close_bar(bar: Any) -> None:
     if bar is not None:
         with contextlib.suppress(Exception):  # a terminal gone (SIGHUP) must not mask the error

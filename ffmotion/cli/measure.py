@@ -3,12 +3,11 @@ text rMEA's ``readMEA`` reads, with a JSON sidecar that lets a study re-run them
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from ffmotion.cli import options
-from ffmotion.cli.console import out, say
+from ffmotion.cli import options, report
+from ffmotion.cli.console import bar, out, say
 from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
 
@@ -80,8 +79,9 @@ def parser() -> argparse.ArgumentParser:
                          help="of -o: csv (default) or mea (the text rMEA's readMEA reads "
                               "with skip=1: quoted region names, then one line of counts "
                               "per frame)")
-    written.add_argument("--json", metavar="FILE",
-                         help="the sidecar (default: the first file written + .json)")
+    written.add_argument("--sidecar", metavar="FILE",
+                         help="the JSON sidecar that lets the measurement be re-run (default: "
+                              "the first file written + .json)")
     written.add_argument("--plot", metavar="PNG",
                          help="also draw each region's share of changed pixels (needs the "
                               "'plot' extra)")
@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     job_args = dict(regions=tuple(regions), spec=spec, start=args.start, end=args.end,
                     duration=args.duration, stabilize=options.stabilize_from(args),
                     deinterlace=args.deinterlace)
+    report.refuse_stdout(args, args.csv, "--csv")
+    report.refuse_stdout(args, args.output, "-o")
     outputs.check_name(args.input, "input")
     if args.batch:
         return _batch(args, job_args)
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     measure.check_job(job)
     inputs = [src]
     targets = {"--csv": args.csv, "-o": args.output, "--plot": args.plot,
-               "--save-rois": args.save_rois, "--json": args.json}
+               "--save-rois": args.save_rois, "--sidecar": args.sidecar}
     for flag, name in targets.items():
         if name:
             outputs.check_target(name, what=flag, overwrite=args.overwrite, inputs=inputs,
@@ -179,10 +181,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             out(measure.shell_line(job, tools))
         return 0
-    result = _measure(job, tools, not args.quiet and sys.stderr.isatty())
+    result = _measure(job, tools, bar(args))
     files = measure.write_outputs(
         result, job, tools, csv=args.csv, output=args.output, fmt=args.format,
-        sidecar_path=args.json, plot=args.plot, overwrite=args.overwrite)
+        sidecar_path=args.sidecar, plot=args.plot, overwrite=args.overwrite,
+        stdout=report.active() is None)
     if args.save_rois:
         rois.save(Path(args.save_rois), list(regions), background, overwrite=args.overwrite)
         files.append(Path(args.save_rois))
@@ -194,7 +197,32 @@ def run(args: argparse.Namespace) -> int:
                   "quantile of changes)")
     for line in result.table.summary():
         say(args, f"ffmotion measure: {line}")
+    _record(src, files, result)
     return 0
+
+
+def _number(text: str) -> "int | float | str":
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _record(src: Path, files: "list[Path]", result: Any) -> None:
+    """--json: the table itself (a row per frame, the CSV's columns) and its summary."""
+    if report.active() is None:
+        return
+    lines = result.table.csv().splitlines()
+    report.record(input=src.absolute(),
+                  outputs=[report.output(path, "sidecar" if path.suffix == ".json" else "table")
+                           for path in files],
+                  frames=result.table.frames, fps=report.fps_text(result.table.fps),
+                  result={"method": result.spec.method, "threshold": result.spec.threshold,
+                          "columns": lines[0].split(","),
+                          "rows": [[_number(c) for c in line.split(",")] for line in lines[1:]],
+                          "summary": result.table.summary()})
 
 
 def _measure(job: "Job", tools: "Tools", progress: bool) -> Any:
@@ -214,10 +242,10 @@ def _batch(args: argparse.Namespace, job_args: "dict[str, Any]") -> int:
     if not folder.is_dir():
         raise UsageError(f"--batch measures the videos in a folder: {outputs.shown(folder)} "
                          "is not one")
-    for flag in ("csv", "output", "json", "plot", "save_rois"):
+    for flag in ("csv", "output", "sidecar", "plot", "save_rois"):
         if getattr(args, flag):
             raise UsageError("--batch names its files itself (NAME.csv, NAME.json in "
-                             "--out-dir): leave out --csv, -o, --json, --plot, --save-rois")
+                             "--out-dir): leave out --csv, -o, --sidecar, --plot, --save-rois")
     videos = sorted(p for p in folder.iterdir()
                     if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
     if not videos:
@@ -240,7 +268,7 @@ def _batch(args: argparse.Namespace, job_args: "dict[str, Any]") -> int:
     if args.print_command:
         out("\n".join(measure.shell_line(job, tools) for job in jobs))
         return 0
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = bar(args)
     for index, (job, (src, dst)) in enumerate(zip(jobs, planned), 1):
         say(args, f"ffmotion measure: [{index}/{len(jobs)}] {outputs.shown(src)}")
         result = _measure(job, tools, progress)

@@ -118,27 +118,22 @@ def read_frames(argv: list[str], frame_bytes: int, total: Optional[int],
                 progress: bool) -> Iterator[bytes]:
     """Chunks of whole frames (``frame_bytes`` each) of ``argv``'s stdout, as they come; a
     progress bar on stderr when ``progress``."""
-    bar = runner.progress_bar(total) if progress else None
-    try:
-        with runner.reading(argv) as stdout:
-            while True:
-                data = stdout.read(frame_bytes * max(1, min(CHUNK_FRAMES,
-                                                            CHUNK_BYTES // frame_bytes)))
-                if not data:
-                    return
+    with runner.counting(argv, total, bar=progress) as count, runner.reading(argv) as stdout:
+        while True:
+            data = stdout.read(frame_bytes * max(1, min(CHUNK_FRAMES,
+                                                        CHUNK_BYTES // frame_bytes)))
+            if not data:
+                return
+            whole = len(data) - len(data) % frame_bytes
+            while whole != len(data):  # a short read: the rest of the last frame
+                more = stdout.read(frame_bytes - len(data) % frame_bytes)
+                if not more:
+                    raise FFmpegFailed(f"ffmpeg ended in the middle of a frame "
+                                       f"({len(data) % frame_bytes} of {frame_bytes} bytes)")
+                data += more
                 whole = len(data) - len(data) % frame_bytes
-                while whole != len(data):  # a short read: the rest of the last frame
-                    more = stdout.read(frame_bytes - len(data) % frame_bytes)
-                    if not more:
-                        raise FFmpegFailed(f"ffmpeg ended in the middle of a frame "
-                                           f"({len(data) % frame_bytes} of {frame_bytes} bytes)")
-                    data += more
-                    whole = len(data) - len(data) % frame_bytes
-                if bar is not None:
-                    bar.update(len(data) // frame_bytes)
-                yield data
-    finally:
-        runner.close_bar(bar)
+            count.add(len(data) // frame_bytes)
+            yield data
 
 
 def _check_frames(plan: graph.Plan, got: int, tools: runner.Tools, what: str) -> None:
@@ -410,12 +405,13 @@ def shell_line(job: Job, tools: runner.Tools) -> str:
 
 def write_outputs(result: Any, job: Job, tools: runner.Tools, *, csv: Optional[str],
                   output: Optional[str], fmt: str, sidecar_path: Optional[str],
-                  plot: Optional[str], overwrite: bool) -> list[Path]:
+                  plot: Optional[str], overwrite: bool, stdout: bool = True) -> list[Path]:
     """Write what was asked (the CSV, ``output`` in ``fmt`` "csv" or "mea", the plot) of a
     :class:`MeaResult` (or a displacement result: its table has ``csv``, ``plot`` and
     ``record``) under
     the safe-write rule, then the JSON sidecar beside the first file written (or at
-    ``sidecar_path``); with no file asked, the CSV goes to stdout. The files written."""
+    ``sidecar_path``); with no file asked, the CSV goes to stdout (unless not ``stdout``: a
+    ``--json`` report holds the table). The files written."""
     table = result.table
     written: list[Path] = []
     record: dict[str, str] = {}
@@ -438,7 +434,9 @@ def write_outputs(result: Any, job: Job, tools: runner.Tools, *, csv: Optional[s
             write_mea_plot(table, dst, overwrite)
         written.append(dst)
         record["plot"] = str(dst)
-    if csv == "-" or (output is None and csv is None and plot is None):
+    if not stdout:
+        pass
+    elif csv == "-" or (output is None and csv is None and plot is None):
         outputs.write_text("-", table.csv(), what="the CSV", overwrite=True)
     elif output == "-":
         outputs.write_text("-", table.mea_text() if fmt == "mea" else table.csv(),
@@ -451,7 +449,7 @@ def write_outputs(result: Any, job: Job, tools: runner.Tools, *, csv: Optional[s
             extra = table.record()
         outputs.write_text(target, sidecar(result.plan, job, result.spec, result.commands,
                                            tools, record, extra),
-                           what=field("json"), overwrite=overwrite)
+                           what=field("sidecar"), overwrite=overwrite)
         written.append(target)
     return written
 

@@ -572,15 +572,64 @@ def _bar(total: Optional[int]) -> Any:
                            "the output)")
 
 
-def progress_bar(total: Optional[int]) -> Any:
-    """The progress bar of :func:`run_ffmpeg`, for a caller that counts frames itself (one
-    reading ffmpeg's numbers from :func:`reading`): ``update(n)``, then :func:`close_bar`."""
-    return _bar(total)
+class FrameCount:
+    """Progress of a run whose frames the caller counts itself (one read through
+    :func:`reading`): the bar when asked for, and :class:`Update` reports to the watchers at
+    most every :data:`COUNT_PERIOD` seconds, as ffmpeg's ``-progress`` gives them."""
+
+    def __init__(self, total: Optional[int], bar: bool) -> None:
+        self.run = next(_run_numbers)
+        self.total = total or None
+        self.bar = _bar(self.total) if bar else None
+        self.frames = 0
+        self.started = time.monotonic()
+        self._told = self.started
+
+    def add(self, frames: int) -> None:
+        """``frames`` more frames read."""
+        self.frames += frames
+        if self.bar is not None:
+            self.bar.update(frames)
+        now = time.monotonic()
+        if now - self._told >= COUNT_PERIOD:
+            self._told = now
+            self.tell(done=False)
+
+    def tell(self, done: bool) -> None:
+        watchers = [progress for progress, _ in _watching() if progress is not None]
+        if not watchers:
+            return
+        elapsed = time.monotonic() - self.started
+        fps = self.frames / elapsed if elapsed > 0 and self.frames else None
+        eta = None
+        if self.total is not None and fps:
+            eta = max(0.0, (self.total - self.frames) / fps)
+        update = Update(self.run, self.frames, self.total, elapsed, fps, 0.0 if done else eta,
+                        None, done)
+        for watcher in watchers:
+            with contextlib.suppress(Exception):  # a watcher never breaks a run
+                watcher(update)
 
 
-def close_bar(bar: Any) -> None:
-    """Close a bar of :func:`progress_bar` (None: nothing)."""
-    _close_bar(bar)
+COUNT_PERIOD = 0.5
+
+
+@contextlib.contextmanager
+def counting(argv: list[str], total: Optional[int], bar: bool) -> Iterator[FrameCount]:
+    """Count the frames of ``argv``'s run as the caller reads them (``count.add(n)``): a bar
+    on stderr when ``bar``, progress reports and the run's end to the watchers
+    (:func:`watching`), as :func:`run_ffmpeg` gives them for its runs."""
+    count = FrameCount(total, bar)
+    code: Optional[int] = 1
+    try:
+        yield count
+        code = 0
+    finally:
+        _close_bar(count.bar)
+        if code == 0:
+            count.tell(done=True)
+        _tell_finished(Finished(count.run, list(argv), count.frames,
+                                time.monotonic() - count.started, code))
 
 
 def _close_bar(bar: Any) -> None:

@@ -167,3 +167,24 @@ def test_stdout_is_the_reports_alone(argv: list[str], av_clip: Path, tmp_path: P
     argv = [str(av_clip) if a == "IN" else str(tmp_path / "d") if a == "D" else a for a in argv]
     result, _ = ffmotion(*argv, "--json", cwd=tmp_path, code=2)
     assert "--json writes its report on stdout" in result["error"]
+
+
+def test_measure_rows_are_the_csv(av_clip: Path, gen_ffmpeg: str, tmp_path: Path) -> None:
+    """measure --json: the report holds each frame's counts as the CSV has them, the sidecar
+    is listed with its size, and no CSV goes to stdout."""
+    table = tmp_path / "m.csv"
+    result, _ = ffmotion("measure", str(av_clip), "--roi", "left=0,0,32,48", "--roi",
+                         "right=32,0,32,48", "--csv", str(table), "--ffmpeg", gen_ffmpeg,
+                         "--json", cwd=tmp_path)
+    rows = list(csv.reader(io.StringIO(table.read_text())))
+    assert result["result"]["columns"] == rows[0]
+    assert [[str(c) for c in r] for r in result["result"]["rows"]] == rows[1:]
+    assert result["frames"] == len(rows) - 1 > 0
+    roles = {Path(o["path"]).name: (o["role"], o["bytes"]) for o in result["outputs"]}
+    assert roles == {"m.csv": ("table", table.stat().st_size),
+                     "m.csv.json": ("sidecar", (tmp_path / "m.csv.json").stat().st_size)}
+    assert result["commands"] and result["commands"][0]["frames"] == result["frames"]
+    # with no file asked the table is in the report only
+    result, _ = ffmotion("measure", str(av_clip), "--roi", "all=0,0,64,48", "--ffmpeg",
+                         gen_ffmpeg, "--json", cwd=tmp_path)
+    assert result["outputs"] == [] and len(result["result"]["rows"]) == result["frames"]

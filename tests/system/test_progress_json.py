@@ -62,3 +62,14 @@ def test_explorers_report_too(av_clip: Path, gen_ffmpeg: str, tmp_path: Path) ->
     done = run("energy", str(av_clip), "--csv", str(tmp_path / "e.csv"), "--ffmpeg",
                gen_ffmpeg, "-q", "--progress", "json", cwd=tmp_path)
     assert lines(done.stderr)[-1]["done"]
+
+
+def test_measure_reports_too(av_clip: Path, gen_ffmpeg: str, tmp_path: Path) -> None:
+    """measure reads ffmpeg's frames itself: its count reaches --progress json as the
+    runner's -progress reports do."""
+    done = run("measure", str(av_clip), "--roi", "all=0,0,64,48", "--csv",
+               str(tmp_path / "m.csv"), "--ffmpeg", gen_ffmpeg, "-q", "--progress", "json",
+               cwd=tmp_path)
+    reports = lines(done.stderr)
+    assert len(reports) == len(done.stderr.splitlines()) >= 1
+    assert reports[-1]["done"] and reports[-1]["frame"] == reports[-1]["total"] > 0

@@ -5,7 +5,7 @@ place argparse exists.
 130 interrupted); :mod:`.options` defines the option groups once and turns a parsed command
 line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``demo``,
 ``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``preview``, ``live`` and
-``passthrough`` (``ffmotion ffmpeg ARGS``).
+``passthrough`` (``ffmotion ffmpeg ARGS``), ``magnify``.
 """
 
 # The subcommands: name -> the module (under ffmotion.cli) holding its parser() and run(args).
@@ -13,11 +13,11 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 # named like one can be given as ./demo). The launcher (ffmotion.launch) reads this table too.
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
-    "preview": "preview", "map": "map", "live": "live",
+    "preview": "preview", "map": "map", "live": "live", "magnify": "magnify",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's
-PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map")
+PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map", "magnify")
 
 from ffmotion.cli.main import main  # noqa: E402 - the dispatcher, with the default form's path
 

@@ -1,0 +1,92 @@
+"""``ffmotion magnify IN OUT --alpha A --band LO-HI``: Eulerian motion/colour magnification
+as one ffmpeg graph."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ffmotion.cli import options
+from ffmotion.cli.console import count, out, say
+from ffmotion.core.magnify import KINDS, MAX_LEVELS, MODES, MagnifySpec
+from ffmotion.core.units import format_fps
+
+
+def parser() -> argparse.ArgumentParser:
+    made = options.Parser(
+        prog="ffmotion magnify",
+        description="Make small motions (or colour changes) visible: Eulerian video "
+                    "magnification as one ffmpeg graph, flat memory. Temporal changes in the "
+                    "band LO-HI Hz are amplified ALPHA times (motion: (1+ALPHA) x the "
+                    "displacement while ALPHA x displacement stays below about a quarter of "
+                    "the edge's blur width). Needs a still camera. 'ffmotion spectrum IN' "
+                    "finds the band.",
+    )
+    made.add_argument("input", help="input video (a file)")
+    made.add_argument("output", help="output video (.mp4 .mkv .mov ...; --lossless: .mkv)")
+    mag = made.add_argument_group("magnification")
+    mag.add_argument("--alpha", required=True, metavar="A",
+                     help="amplification (e.g. 10-50 for motion, 50-150 for colour)")
+    mag.add_argument("--band", required=True, metavar="LO-HI",
+                     help="temporal band in Hz, e.g. 0.5-3 (HI below half the frame rate)")
+    mag.add_argument("--mode", choices=MODES, default="motion",
+                     help="motion (default): luma over all spatial levels; color: the "
+                          "coarsest level only, chroma too (a pulse)")
+    mag.add_argument("--levels", metavar="N",
+                     help=f"spatial levels 1-{MAX_LEVELS} (default: as many as the size allows)")
+    mag.add_argument("--lambda-cutoff", dest="lambda_cutoff", metavar="PX",
+                     help="attenuate alpha on levels finer than this wavelength (px), as the "
+                          "EVM paper does, so a large alpha does not blow up fine detail "
+                          "(default: none, every level gets alpha)")
+    mag.add_argument("--chroma-attenuation", dest="chroma_attenuation", metavar="X",
+                     help="share of alpha the chroma gets (default 0 for motion, 1 for color)")
+    mag.add_argument("--filter", dest="kind", choices=KINDS, default="fir",
+                     help="temporal band-pass: fir (default, linear phase: chosen by "
+                          "measurement, docs/decisions.md), iir (EVM's, causal), doma "
+                          "(difference of moving averages)")
+    options.range_args(made)
+    options.stabilize_args(made)
+    options.picture_args(made)
+    options.encode_args(made)
+    run = made.add_argument_group("running")
+    run.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output")
+    options.ffmpeg_arg(run)
+    options.print_command_arg(run)
+    run.add_argument("--threads", type=options.whole_arg, metavar="T",
+                     help="decoder and filter threads of ffmpeg (default: its own)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    options.verbose_arg(run)
+    return made
+
+
+def run(args: argparse.Namespace) -> int:
+    from ffmotion.pipeline import controller
+    from ffmotion.pipeline import magnify as magnifying
+    from ffmotion.run import runner
+
+    spec = MagnifySpec.parse(args.alpha, args.band, mode=args.mode, levels=args.levels,
+                             lambda_cutoff=args.lambda_cutoff,
+                             chroma_attenuation=args.chroma_attenuation, kind=args.kind)
+    request = magnifying.request(
+        args.input, args.output, audio=args.audio, subtitles=False, codec=args.codec,
+        crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
+        overwrite=args.overwrite, start=args.start, end=args.end, duration=args.duration,
+        stabilize=options.stabilize_from(args) or False, threads=args.threads,
+        video_stream=args.video_stream, audio_stream=args.audio_stream,
+        deinterlace=args.deinterlace, width=args.width, height=args.height, scale=args.scale,
+        fps=args.fps, audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
+        encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats)
+    tools = runner.tools(args.ffmpeg)
+    prepared = magnifying.prepare(request, spec, tools)
+    if args.print_command:
+        prepared = magnifying.settle_for_print(prepared, tools)
+        out(controller.shell_line(magnifying.commands(prepared, tools.ffmpeg), prepared.plan))
+        return 0
+    show_bar = not args.quiet and sys.stderr.isatty()
+    say(args, f"ffmotion magnify: {prepared.plan.info.path.name}: {magnifying.describe(prepared)}")
+    started = time.monotonic()
+    result = magnifying.run(prepared, tools, progress=show_bar)
+    seconds = time.monotonic() - started
+    say(args, f"ffmotion magnify: wrote {result.output} ({count(result.frames, 'frame')} at "
+              f"{format_fps(prepared.plan.info.fps)} fps in {seconds:.1f} s)")
+    return 0

@@ -14,10 +14,11 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
     "preview": "preview", "map": "map", "live": "live", "magnify": "magnify",
+    "spectrum": "spectrum",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's
-PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map", "magnify")
+PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map", "magnify", "spectrum")
 
 from ffmotion.cli.main import main  # noqa: E402 - the dispatcher, with the default form's path
 

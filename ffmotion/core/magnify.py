@@ -117,7 +117,7 @@ class MagnifySpec:
             raise UsageError(f"{field('mode')} must be one of {', '.join(MODES)}, not "
                              f"{self.mode!r}")
         if self.kind not in KINDS:
-            raise UsageError(f"{field('filter')} must be one of {', '.join(KINDS)}, not "
+            raise UsageError(f"{field('kind')} must be one of {', '.join(KINDS)}, not "
                              f"{self.kind!r}")
         if self.levels is not None and (isinstance(self.levels, bool)
                                         or not isinstance(self.levels, int)

@@ -294,9 +294,9 @@ class MagnifyDesign:
         return out
 
     def delay_weights(self) -> list[float]:
-        """tmix's weights of a pure D-frame delay."""
-        n = len(self.taps)
-        return [1.0 if i == n - 1 - self.delay else 0.0 for i in range(n)]
+        """tmix's weights (D + 1 frames, oldest first) of a pure D-frame delay: it holds
+        D + 1 frames, not the band-pass's 2D + 1."""
+        return [1.0] + [0.0] * self.delay
 
 
 def design(spec: MagnifySpec, fps: float, plane_sizes: Sequence[tuple[int, int]],

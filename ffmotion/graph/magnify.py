@@ -118,8 +118,8 @@ def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign) -
         low = lowpass(tee[1], chosen.betas).split()
         high = ffmpeg.filter([tee[0], low[0]], "blend", all_mode="grainextract")
         if design.delay:
-            high = high.filter("tmix", frames=n, weights=_weights(design.delay_weights()),
-                               scale=1)
+            high = high.filter("tmix", frames=design.delay + 1,
+                               weights=_weights(design.delay_weights()), scale=1)
         amplified = low[1].filter("tmix", frames=n, weights=weights, scale=1)
         out = ffmpeg.filter([high, amplified], "blend", all_mode="grainmerge")
     return (out.filter("lut", c0="min(2*val,65535)")
@@ -130,8 +130,8 @@ def delayed_plane(plane: Stream, design: MagnifyDesign) -> Stream:
     """A plane that is not magnified, delayed D frames like the others (exact)."""
     if not design.delay:
         return plane
-    return plane.filter("tmix", frames=design.frames, weights=_weights(design.delay_weights()),
-                        scale=1)
+    return plane.filter("tmix", frames=design.delay + 1,
+                        weights=_weights(design.delay_weights()), scale=1)
 
 
 def magnify_video(video: Stream, design: MagnifyDesign, pix_fmt: str, fps: Fraction) -> Stream:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 from ffmotion.cli import options
 from ffmotion.cli.console import count, out, say
@@ -59,6 +60,21 @@ def parser() -> argparse.ArgumentParser:
     return made
 
 
+def request_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What a magnify run's request takes from the shared option groups (range,
+    stabilization, picture, encoding), as :func:`ffmotion.pipeline.resolve.request`'s
+    keywords (``ffmotion batch --magnify-alpha`` uses them too)."""
+    return dict(audio=args.audio, subtitles=False, codec=args.codec, crf=args.crf,
+                preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
+                start=args.start, end=args.end, duration=args.duration,
+                stabilize=options.stabilize_from(args) or False,
+                video_stream=args.video_stream, audio_stream=args.audio_stream,
+                deinterlace=args.deinterlace, width=args.width, height=args.height,
+                scale=args.scale, fps=args.fps, audio_codec=args.audio_codec,
+                audio_bitrate=args.audio_bitrate, encoder_opts=args.encoder_opts,
+                gif_dither=args.gif_dither, gif_stats=args.gif_stats)
+
+
 def run(args: argparse.Namespace) -> int:
     from ffmotion.pipeline import controller
     from ffmotion.pipeline import magnify as magnifying
@@ -67,15 +83,9 @@ def run(args: argparse.Namespace) -> int:
     spec = MagnifySpec.parse(args.alpha, args.band, mode=args.mode, levels=args.levels,
                              lambda_cutoff=args.lambda_cutoff,
                              chroma_attenuation=args.chroma_attenuation, kind=args.kind)
-    request = magnifying.request(
-        args.input, args.output, audio=args.audio, subtitles=False, codec=args.codec,
-        crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt, lossless=args.lossless,
-        overwrite=args.overwrite, start=args.start, end=args.end, duration=args.duration,
-        stabilize=options.stabilize_from(args) or False, threads=args.threads,
-        video_stream=args.video_stream, audio_stream=args.audio_stream,
-        deinterlace=args.deinterlace, width=args.width, height=args.height, scale=args.scale,
-        fps=args.fps, audio_codec=args.audio_codec, audio_bitrate=args.audio_bitrate,
-        encoder_opts=args.encoder_opts, gif_dither=args.gif_dither, gif_stats=args.gif_stats)
+
+    request = magnifying.request(args.input, args.output, overwrite=args.overwrite,
+                                 threads=args.threads, **request_options(args))
     tools = runner.tools(args.ffmpeg)
     prepared = magnifying.prepare(request, spec, tools)
     if args.print_command:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from ffmotion import graph
 from ffmotion.core.errors import FFmpegFailed, UsageError, field
@@ -92,14 +92,17 @@ def settle_for_print(prepared: Prepared, tools: runner.Tools) -> Prepared:
     return Prepared(stabilize.settle(plan, tools, run=False), prepared.design)
 
 
-def run(prepared: Prepared, tools: runner.Tools, progress: bool = False) -> Result:
-    """Run the graph, writing the output atomically (nothing is left on failure)."""
+def run(prepared: Prepared, tools: runner.Tools, progress: bool = False,
+        on_frames: Optional[Callable[[int], None]] = None) -> Result:
+    """Run the graph, writing the output atomically (nothing is left on failure);
+    ``on_frames(n)`` follows ffmpeg's frame count."""
     plan = controller.settle(prepared.plan, tools, progress=progress)
     output = plan.output
     planned = graph.delivered_frames(plan)
     with runner.atomic_output(output.path, output.overwrite) as tmp:
         argv = magnify_graph.command(plan, prepared.design, tools.ffmpeg, tmp, overwrite=True)
-        written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress).frames
+        written = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
+                                    on_frames=on_frames).frames
         if written != planned and planned == plan.out_frames:
             raise FFmpegFailed(f"{plan.info.path.name}: ffmpeg wrote {written} of the "
                                f"{planned} frames planned: no output written")

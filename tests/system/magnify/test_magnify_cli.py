@@ -113,3 +113,23 @@ def test_spectrum_finds_7_hz(tmp_path: Path) -> None:
     assert again.returncode != 0 and "exists" in again.stderr  # the safe-write rule
     bad = ffmotion("spectrum", "seven.y4m", "--roi", "90,0,20,20", cwd=tmp_path)
     assert bad.returncode == 2 and "reaches past the picture (96x64)" in bad.stderr
+
+
+def test_batch_magnifies_every_input(clip: Path, tmp_path: Path) -> None:
+    """``ffmotion batch --magnify-alpha A --magnify-band LO-HI``: each input magnified, named
+    {stem}_magnified{ext}, the same bytes as ffmotion magnify writes; the report has the argv."""
+    other = tmp_path / "other.mp4"
+    other.write_bytes(clip.read_bytes())
+    done = ffmotion("batch", str(clip), str(other), "-o", "out", "--magnify-alpha", "6",
+                    "--magnify-band", "2-5", "--report", "report.json", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    made = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert made == ["clip_magnified.mp4", "other_magnified.mp4"]
+    single = ffmotion("magnify", str(clip), "single.mp4", "--alpha", "6", "--band", "2-5",
+                      "-q", cwd=tmp_path)
+    assert single.returncode == 0
+    assert (tmp_path / "out" / "clip_magnified.mp4").read_bytes() == \
+        (tmp_path / "single.mp4").read_bytes()
+    assert "tmix" in (tmp_path / "report.json").read_text()
+    half = ffmotion("batch", str(clip), "-o", "out2", "--magnify-alpha", "6", cwd=tmp_path)
+    assert half.returncode == 2 and "--magnify-alpha and --magnify-band go together" in half.stderr

@@ -13,7 +13,10 @@ written out from its specification:
   last frame repeated;
 * out = X(t) - P(t) + [P(t) + alpha BP(P)(t)] where the bracket is one float32 weighted sum
   (oldest frame first, lrint, clipped to 16 bits), the highpass offset by 32768 and clipped,
-  then min((2 o + 128) >> 8, 255).
+  then min((2 o + 128) >> 8, 255);
+* colour mode with more than 2 levels runs the band-pass on G_levels decimated 2^(levels-2)
+  times (edge-padded to a multiple, pair averages, odd samples) and brings the band back up
+  by bilinear steps (each sample twice, [1 2 1]/4), then adds it to X(t - D).
 """
 from __future__ import annotations
 
@@ -177,11 +180,65 @@ def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool
     return out + [(alpha - gains[-1]) / alpha]
 
 
+def _conv(plane: np.ndarray, kernel: Sequence[int], div: int) -> np.ndarray:
+    """An odd kernel along rows then columns (kernel[0] on x[i - r]), mirrored borders,
+    floor(sum / div + 0.5)."""
+    radius = len(kernel) // 2
+    out = plane.astype(np.int64)
+    for axis in (1, 0):
+        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)],
+                        mode="reflect")
+        total = np.zeros_like(out)
+        for i, value in enumerate(kernel):
+            total += value * np.take(padded, np.arange(i, i + out.shape[axis]), axis=axis)
+        out = np.floor(total / div + 0.5).astype(np.int64)
+    return out
+
+
+def _decimated_colour(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
+                      levels: int) -> np.ndarray:
+    """Colour mode with the band-pass on the coarsest level decimated 2^(levels - 2) times:
+    out(t) = X(t - D) + up(tmix(down(G)) - down(G)(t - D) + 32768) - 32768."""
+    k = levels - 2
+    factor = 1 << k
+    x = frames.astype(np.int64) * 128
+    count, height, width = x.shape
+    lows = []
+    for frame in x:
+        g = frame
+        for level in range(levels):
+            g = blur(g, level)
+        g = np.pad(g, ((0, -height % factor), (0, -width % factor)), mode="edge")
+        for _ in range(k):  # pair averages (x[i-1] + x[i]), then the odd samples
+            g = _conv(g, (1, 1, 0), 2)[1::2, 1::2]
+        lows.append(g)
+    n = len(taps)
+    weights = (alpha * taps).astype(np.float64)
+    weights[delay] += 1.0
+    weights32 = weights.astype(np.float32)
+    out = []
+    for t in range(count):
+        acc = np.zeros(lows[0].shape, np.float32)
+        for i in range(n):
+            source = min(max(t + delay - (n - 1) + i, 0), count - 1)
+            acc = acc + lows[source].astype(np.float32) * weights32[i]
+        amplified = np.clip(np.rint(acc), 0, 65535).astype(np.int64)
+        band = np.clip(amplified - lows[t] + 32768, 0, 65535)
+        for _ in range(k):  # each sample twice, then [1 2 1]/4
+            band = _conv(np.repeat(np.repeat(band, 2, axis=0), 2, axis=1), (1, 2, 1), 4)
+        band = band[:height, :width]
+        merged = np.clip(x[t] + band - 32768, 0, 65535)
+        out.append(np.minimum((np.minimum(2 * merged, 65535) + 128) >> 8, 255))
+    return np.array(out, np.uint8)
+
+
 def magnify_plane(frames: np.ndarray, alpha: float, low: float, high: float, fps: float,
                   levels: int, lambda_cutoff: Optional[float] = None,
                   color: bool = False) -> np.ndarray:
     """The model of one magnified 8-bit plane: (N, h, w) uint8 -> (N, h, w) uint8."""
     taps, delay = fir(low, high, fps)
+    if color and levels > 2:
+        return _decimated_colour(frames, alpha, taps, delay, levels)
     n = len(taps)
     mix = betas(alpha, levels, lambda_cutoff, color)
     x = frames.astype(np.int64) * 128

@@ -280,6 +280,10 @@ class MagnifyDesign:
     delay: int  # D: output frame t shows input frame t-D
     levels: int
     planes: tuple[PlaneDesign, ...]  # Y (or gray), then U, V
+    # colour mode: the band-pass runs on the coarsest level decimated 2^decimation times
+    # (pair averages, every second sample; back up by bilinear steps): 4^decimation times
+    # fewer pixels in tmix
+    decimation: int = 0
 
     @property
     def frames(self) -> int:
@@ -335,4 +339,5 @@ def design(spec: MagnifySpec, fps: float, plane_sizes: Sequence[tuple[int, int]]
     else:
         betas = level_betas(spec.alpha, level_alphas(spec.alpha, levels, spec.lambda_cutoff))
     planes = tuple(PlaneDesign(gain, tuple(betas)) for gain in gains)
-    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes)
+    decimation = max(0, levels - 2) if spec.mode == "color" else 0
+    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes, decimation)

@@ -106,12 +106,46 @@ def lowpass(plane: Stream, betas: Sequence[float]) -> Stream:
                          weights=_weights([betas[lv] for lv in used]), scale=1)
 
 
-def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign) -> Stream:
-    """One 8-bit plane (gray) magnified, 8-bit out (see the module's diagram)."""
+def decimated_band(low: Stream, design: MagnifyDesign, weights: str, size: tuple[int, int]) -> Stream:
+    """``alpha BP(P)(t) + 32768`` at full size, the band-pass run on P decimated
+    2^decimation times (colour mode: P is the coarsest level, smooth enough)."""
+    factor = 1 << design.decimation
+    width, height = size
+    padded_w, padded_h = -(-width // factor) * factor, -(-height // factor) * factor
+    if (padded_w, padded_h) != (width, height):
+        low = (low.filter("pad", padded_w, padded_h, 0, 0)
+                  .filter("fillborders", right=padded_w - width, bottom=padded_h - height,
+                          mode="smear"))
+    for _ in range(design.decimation):  # pair averages, then every second (odd) sample
+        for mode in ("row", "column"):
+            low = low.filter("convolution", **{"0m": "1 1 0", "0rdiv": "1/2", "0mode": mode})
+        low = low.filter("scale", "iw/2", "ih/2", flags="neighbor")
+    tee = low.split()
+    amplified = tee[0].filter("tmix", frames=design.frames, weights=weights, scale=1)
+    delayed = tee[1].filter("tpad", start=design.delay, start_mode="clone")
+    band = ffmpeg.filter([amplified, delayed], "blend", all_mode="grainextract", shortest=1)
+    for _ in range(design.decimation):  # each sample twice, then [1 2 1]: bilinear
+        band = band.filter("scale", "iw*2", "ih*2", flags="neighbor")
+        for mode in ("row", "column"):
+            band = band.filter("convolution", **{"0m": "1 2 1", "0rdiv": "1/4", "0mode": mode})
+    if (padded_w, padded_h) != (width, height):
+        band = band.filter("crop", width, height, 0, 0)
+    return band
+
+
+def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign,
+                    size: tuple[int, int] = (0, 0)) -> Stream:
+    """One 8-bit plane (gray) of ``size`` (w, h) magnified, 8-bit out (see the module's
+    diagram)."""
     n = design.frames
     x = plane.filter("format", "gray16le").filter("lut", c0="trunc(val/257)*128")
     weights = _weights(design.tmix_weights(chosen.alpha))
-    if chosen.betas[0] == 1 and not any(chosen.betas[1:]):  # P is X itself
+    if design.decimation:  # colour mode: P = G_levels, smooth
+        tee = x.split()
+        band = decimated_band(lowpass(tee[1], chosen.betas), design, weights, size)
+        delayed = tee[0].filter("tpad", start=design.delay, start_mode="clone")
+        out = ffmpeg.filter([delayed, band], "blend", all_mode="grainmerge", shortest=1)
+    elif chosen.betas[0] == 1 and not any(chosen.betas[1:]):  # P is X itself
         out = x.filter("tmix", frames=n, weights=weights, scale=1)
     else:
         tee = x.split()
@@ -134,19 +168,22 @@ def delayed_plane(plane: Stream, design: MagnifyDesign) -> Stream:
                         weights=_weights(design.delay_weights()), scale=1)
 
 
-def magnify_video(video: Stream, design: MagnifyDesign, pix_fmt: str, fps: Fraction) -> Stream:
+def magnify_video(video: Stream, design: MagnifyDesign, pix_fmt: str, fps: Fraction,
+                  size: tuple[int, int]) -> Stream:
     """The magnified stream of ``video`` (any format: converted to ``pix_fmt``, a
-    :data:`PLANAR_8BIT` format), frames re-timed by index at ``fps``; N frames in, N out."""
+    :data:`PLANAR_8BIT` format; ``size`` (w, h) as the graph sees it), frames re-timed by
+    index at ``fps``; N frames in, N out."""
     tb = 1 / Fraction(fps)
     video = (video.filter("format", pix_fmt)
                   .filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N"))
     if design.delay:
         video = video.filter("tpad", stop=design.delay, stop_mode="clone")
+    sizes = plane_sizes(pix_fmt, *size)
     if pix_fmt == "gray":
-        merged = _plane(video, design, design.planes[0])
+        merged = _plane(video, design, design.planes[0], sizes[0])
     else:
         planes = video.filter_multi_output("extractplanes", "y+u+v")
-        done = [_plane(planes[i], design, design.planes[i]) for i in range(3)]
+        done = [_plane(planes[i], design, design.planes[i], sizes[i]) for i in range(3)]
         merged = ffmpeg.filter(done, "mergeplanes", format=pix_fmt, map0s=0, map0p=0,
                                map1s=1, map1p=0, map2s=2, map2p=0)
     if design.delay:
@@ -154,8 +191,9 @@ def magnify_video(video: Stream, design: MagnifyDesign, pix_fmt: str, fps: Fract
     return merged
 
 
-def _plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign) -> Stream:
-    return magnified_plane(plane, design, chosen) if chosen.alpha > 0 \
+def _plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign,
+           size: tuple[int, int]) -> Stream:
+    return magnified_plane(plane, design, chosen, size) if chosen.alpha > 0 \
         else delayed_plane(plane, design)
 
 
@@ -165,7 +203,8 @@ def output(plan: Plan, design: MagnifyDesign, dst: Path) -> Stream:
     video = prelude(plan.source_video(source), plan.picture)
     if plan.stabilizer is not None:
         video = stabilize_video(video, plan.stabilizer)
-    video = magnify_video(video, design, working_format(plan.working_pix_fmt), plan.info.fps)
+    video = magnify_video(video, design, working_format(plan.working_pix_fmt), plan.info.fps,
+                          plan.info.display_size)
     encode = video_args(plan)
     size, fps = shaping(plan)
     video = shape(video, size, fps)

@@ -58,6 +58,19 @@ def test_output_equals_model(tmp_path: Path, flags: tuple[str, ...],
     assert unchanged > 5  # the option was not ignored: the picture changed
 
 
+@pytest.mark.parametrize("levels", [4, 5])
+def test_colour_decimated_equals_model(tmp_path: Path, levels: int) -> None:
+    """Colour mode runs the band-pass on the coarsest level decimated 2^(levels-2) times; a
+    size that is no multiple of it (100x70) is padded and cropped back."""
+    frames = model.blob_clip(50, FPS, 4.0, 0.3, (100, 70))
+    src = _gray_clip(tmp_path, frames)
+    _magnify(src, tmp_path / "out.mkv", 30, "3-6", "--mode", "color", "--levels", str(levels))
+    out = model.decode_gray(bundled_ffmpeg(), str(tmp_path / "out.mkv"), (100, 70)).astype(int)
+    expected = model.magnify_plane(frames, 30, 3, 6, FPS, levels, None, True).astype(int)
+    assert np.abs(out - expected).max() <= 1 and (out != expected).mean() < 1e-3
+    assert np.abs(out - frames.astype(int)).max() >= 2  # the option was not ignored
+
+
 def _planes(ffmpeg: str, path: Path, size: tuple[int, int]) -> list[np.ndarray]:
     done = subprocess.run([ffmpeg, "-v", "error", "-i", str(path), "-f", "rawvideo",
                            "-pix_fmt", "yuv420p", "-"], capture_output=True, check=True)

@@ -10,7 +10,7 @@ from ffmotion.graph import magnify
 def _graph(spec: MagnifySpec, pix_fmt: str = "yuv420p") -> str:
     sizes = magnify.plane_sizes(pix_fmt, 320, 240)
     chosen = design(spec, 30.0, sizes)
-    video = magnify.magnify_video(ffmpeg.input("in.mkv").video, chosen, pix_fmt, 30)
+    video = magnify.magnify_video(ffmpeg.input("in.mkv").video, chosen, pix_fmt, 30, (320, 240))
     args = ffmpeg.output(video, "out.mkv").get_args()
     return args[args.index("-filter_complex") + 1]
 
@@ -35,7 +35,10 @@ def test_lambda_cutoff_mixes_levels() -> None:
 
 def test_color_mode_magnifies_chroma() -> None:
     text = _graph(MagnifySpec.parse("50", "1-2", mode="color", levels=3))
-    assert text.count("grainmerge") == 3 and text.count("convolution") == 3 * 3 * 2
+    # per plane: 3 levels, 1 pair average down and 1 bilinear step up, rows and columns
+    assert text.count("grainmerge") == 3 and text.count("convolution") == 3 * (3 + 1 + 1) * 2
+    assert text.count("scale=iw/2:ih/2:flags=neighbor") == 3
+    assert "scale=iw/4" not in text
 
 
 def test_gray_and_other_formats() -> None:

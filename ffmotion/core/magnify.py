@@ -297,11 +297,6 @@ class MagnifyDesign:
         out[n - 1 - self.delay] = _round(out[n - 1 - self.delay] + 1.0)
         return out
 
-    def delay_weights(self) -> list[float]:
-        """tmix's weights (D + 1 frames, oldest first) of a pure D-frame delay: it holds
-        D + 1 frames, not the band-pass's 2D + 1."""
-        return [1.0] + [0.0] * self.delay
-
 
 def design(spec: MagnifySpec, fps: float, plane_sizes: Sequence[tuple[int, int]],
            frames: Optional[int] = None) -> MagnifyDesign:

@@ -2,18 +2,19 @@
 and argv from a :class:`~ffmotion.graph.plan.Plan` and a
 :class:`~ffmotion.core.magnify.MagnifyDesign`; runs nothing.
 
-One graph, flat memory (tmix holds n frames of one plane)::
+One graph, flat memory (tmix holds n frames of one plane; a delay, ``tpad=start=D`` (clone),
+makes the blend after it hold D frames, with no arithmetic)::
 
     in ─ prelude ─ [stabilize] ─ format=W, settb=1/R, setpts=N, tpad=stop=D (clone)
        ─ extractplanes ─┬ Y: magnified plane ─┐
-                        ├ U: magnified, or tmix delay D ─┼ mergeplanes ─ trim=start_frame=D ─ out
+                        ├ U: magnified, or delayed D ─┼ mergeplanes ─ trim=start_frame=D ─ out
                         └ V: idem ─────────────┘
 
 A magnified plane (8-bit samples x)::
 
     format=gray16le, lut=trunc(val/257)*128                X = 128 x (exact: swscale gives 257 x)
     P == X (no spatial attenuation): tmix(n, delta_D + alpha g, scale=1) -> O
-    else: X ─ split ─┬ blend grainextract (X - P + 32768) ─ tmix delay D ─┐
+    else: X ─ split ─┬ blend grainextract (X - P + 32768) ─ tpad delay D ─┐
                      └ blurs G_1..G_L ─ mix(beta) = P ─ split ─┤ (P: bottom of grainextract)
                            └ tmix(n, delta_D + alpha g, scale=1) ─ blend grainmerge -> O
     O ─ lut=min(2 val, 65535) ─ scale=sws_dither=none ─ format=gray   (= min((O + 64) >> 7, 255))
@@ -152,20 +153,19 @@ def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign,
         low = lowpass(tee[1], chosen.betas).split()
         high = ffmpeg.filter([tee[0], low[0]], "blend", all_mode="grainextract")
         if design.delay:
-            high = high.filter("tmix", frames=design.delay + 1,
-                               weights=_weights(design.delay_weights()), scale=1)
+            high = high.filter("tpad", start=design.delay, start_mode="clone")
         amplified = low[1].filter("tmix", frames=n, weights=weights, scale=1)
-        out = ffmpeg.filter([high, amplified], "blend", all_mode="grainmerge")
+        out = ffmpeg.filter([high, amplified], "blend", all_mode="grainmerge", shortest=1)
     return (out.filter("lut", c0="min(2*val,65535)")
                .filter("scale", sws_dither="none").filter("format", "gray"))
 
 
 def delayed_plane(plane: Stream, design: MagnifyDesign) -> Stream:
-    """A plane that is not magnified, delayed D frames like the others (exact)."""
+    """A plane that is not magnified, delayed D frames like the others (exact): the first
+    frame D times more at the start (the merge after it ends with the shortest input)."""
     if not design.delay:
         return plane
-    return plane.filter("tmix", frames=design.delay + 1,
-                        weights=_weights(design.delay_weights()), scale=1)
+    return plane.filter("tpad", start=design.delay, start_mode="clone")
 
 
 def magnify_video(video: Stream, design: MagnifyDesign, pix_fmt: str, fps: Fraction,

@@ -89,5 +89,3 @@ def test_tmix_weights() -> None:
     chosen = design(MagnifySpec.parse("10", "2-4"), 30.0, SIZES)
     weights = chosen.tmix_weights(10)
     assert len(weights) == 39 and abs(sum(weights) - 1) < 1e-6
-    delay = chosen.delay_weights()
-    assert delay[0] == 1 and sum(delay) == 1 and len(delay) == 20  # D + 1 frames

@@ -17,7 +17,8 @@ def _graph(spec: MagnifySpec, pix_fmt: str = "yuv420p") -> str:
 
 def test_motion_one_tmix_per_luma() -> None:
     text = _graph(MagnifySpec.parse("10", "2-4"))
-    assert text.count("tmix") == 3  # Y magnified, U and V delayed
+    assert text.count("tmix") == 1  # Y magnified; U and V only delayed (tpad: no arithmetic)
+    assert text.count("tpad=start=19:start_mode=clone") == 2
     assert "convolution" not in text and "mix=" not in text.replace("tmix=", "")
     assert "tpad=stop=19:stop_mode=clone" in text and "trim=start_frame=19" in text
     assert "scale=sws_dither=none" in text

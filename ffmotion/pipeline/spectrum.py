@@ -64,17 +64,16 @@ class Spectrum:
         return self.fps / len(self.means)
 
     def band(self) -> Optional[tuple[float, float]]:
-        """A ``--band`` around the strongest peak (0.7-1.3 x its frequency), one that
-        ``magnify`` can run on this clip; None without a peak."""
-        if not self.peaks:
-            return None
-        f = self.peaks[0].hz
-        low, high = _nice(0.7 * f), _nice(min(1.3 * f, 0.95 * self.fps / 2))
-        lowest = 1.25 * self.fps / ((magnify.MAX_TAPS - 1) // 2)
-        low = max(low, _nice(lowest, up=True))
-        if high <= low:
-            return None
-        return low, high
+        """A ``--band`` around the strongest peak that ``magnify`` can run on this clip
+        (0.7-1.3 x its frequency; the next peak when its filter would be longer than the
+        clip or tmix allows); None without one."""
+        frames = min(len(self.means), magnify.MAX_TAPS)
+        for peak in self.peaks:
+            low = _nice(0.7 * peak.hz)
+            high = _nice(min(1.3 * peak.hz, 0.95 * self.fps / 2))
+            if 0 < low < high and 2 * magnify.fir_delay(low, high, self.fps) + 1 <= frames:
+                return low, high
+        return None
 
     def csv(self) -> str:
         lines = ["frequency_hz,amplitude"]
@@ -91,6 +90,9 @@ class Spectrum:
             out.append(f"suggested: --band {band[0]:g}-{band[1]:g}")
         elif not self.peaks:
             out.append("no peak: the region does not change periodically")
+        else:
+            out.append("no band suggested: the peaks are too slow for a filter this clip "
+                       "can hold (a longer clip resolves lower frequencies)")
         return out
 
 

@@ -133,3 +133,14 @@ def test_batch_magnifies_every_input(clip: Path, tmp_path: Path) -> None:
     assert "tmix" in (tmp_path / "report.json").read_text()
     half = ffmotion("batch", str(clip), "-o", "out2", "--magnify-alpha", "6", cwd=tmp_path)
     assert half.returncode == 2 and "--magnify-alpha and --magnify-band go together" in half.stderr
+
+
+def test_library_entry_points(clip: Path, tmp_path: Path) -> None:
+    import ffmotion
+
+    done = ffmotion.magnify(clip, tmp_path / "lib.mp4", 5, (2, 5))
+    assert done.frames == 60 and (tmp_path / "lib.mp4").exists()
+    line = ffmotion.magnify(clip, tmp_path / "p.mp4", 5, "2-5", print_command=True)
+    assert "tmix" in line and not (tmp_path / "p.mp4").exists()
+    found = ffmotion.spectrum(clip, "0,0,32,32")
+    assert len(found.means) == 60 and found.fps == 30

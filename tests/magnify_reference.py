@@ -14,9 +14,10 @@ written out from its specification:
 * out = X(t) - P(t) + [P(t) + alpha BP(P)(t)] where the bracket is one float32 weighted sum
   (oldest frame first, lrint, clipped to 16 bits), the highpass offset by 32768 and clipped,
   then min((2 o + 128) >> 8, 255);
-* colour mode with more than 2 levels runs the band-pass on G_levels decimated 2^(levels-2)
-  times (edge-padded to a multiple, pair averages, odd samples) and brings the band back up
-  by bilinear steps (each sample twice, [1 2 1]/4), then adds it to X(t - D).
+* colour mode with more than 2 levels computes G_levels as a pyramid (edge-padded to a
+  multiple of 2^k, k = levels - 2; k times: [1 4 6 4 1]/16, pair averages, odd samples; then
+  levels - k a-trous blurs at that size), runs the band-pass there and brings the band back
+  up by bilinear steps (each sample twice, [1 2 1]/4), then adds it to X(t - D).
 """
 from __future__ import annotations
 
@@ -197,20 +198,19 @@ def _conv(plane: np.ndarray, kernel: Sequence[int], div: int) -> np.ndarray:
 
 def _decimated_colour(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
                       levels: int) -> np.ndarray:
-    """Colour mode with the band-pass on the coarsest level decimated 2^(levels - 2) times:
-    out(t) = X(t - D) + up(tmix(down(G)) - down(G)(t - D) + 32768) - 32768."""
+    """Colour mode with the band-pass on the coarsest level of a pyramid 2^(levels - 2)
+    times smaller: out(t) = X(t - D) + up(tmix(G) - G(t - D) + 32768) - 32768."""
     k = levels - 2
     factor = 1 << k
     x = frames.astype(np.int64) * 128
     count, height, width = x.shape
     lows = []
     for frame in x:
-        g = frame
-        for level in range(levels):
+        g = np.pad(frame, ((0, -height % factor), (0, -width % factor)), mode="edge")
+        for _ in range(k):  # blur, pair averages (x[i-1] + x[i]), then the odd samples
+            g = _conv(_conv(g, (1, 4, 6, 4, 1), 16), (1, 1, 0), 2)[1::2, 1::2]
+        for level in range(levels - k):  # the rest a-trous at the coarse size
             g = blur(g, level)
-        g = np.pad(g, ((0, -height % factor), (0, -width % factor)), mode="edge")
-        for _ in range(k):  # pair averages (x[i-1] + x[i]), then the odd samples
-            g = _conv(g, (1, 1, 0), 2)[1::2, 1::2]
         lows.append(g)
     n = len(taps)
     weights = (alpha * taps).astype(np.float64)

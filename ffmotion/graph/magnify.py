@@ -75,15 +75,7 @@ def _weights(values: Sequence[float]) -> str:
 
 def blur(plane: Stream, level: int) -> Stream:
     """G_level+1 from G_level: the level's kernel, dilated, along rows then columns."""
-    kernel, dilation = LEVEL_KERNELS[level]
-    taps = [0] * ((len(kernel) - 1) * dilation + 1)
-    for i, value in enumerate(kernel):
-        taps[i * dilation] = value
-    matrix = " ".join(str(t) for t in taps)
-    rdiv = f"1/{sum(kernel)}"
-    for mode in ("row", "column"):
-        plane = plane.filter("convolution", **{"0m": matrix, "0rdiv": rdiv, "0mode": mode})
-    return plane
+    return _blur_with(plane, *LEVEL_KERNELS[level])
 
 
 def lowpass(plane: Stream, betas: Sequence[float]) -> Stream:
@@ -107,20 +99,37 @@ def lowpass(plane: Stream, betas: Sequence[float]) -> Stream:
                          weights=_weights([betas[lv] for lv in used]), scale=1)
 
 
-def decimated_band(low: Stream, design: MagnifyDesign, weights: str, size: tuple[int, int]) -> Stream:
-    """``alpha BP(P)(t) + 32768`` at full size, the band-pass run on P decimated
-    2^decimation times (colour mode: P is the coarsest level, smooth enough)."""
+def _blur_with(plane: Stream, kernel: Sequence[int], dilation: int) -> Stream:
+    taps = [0] * ((len(kernel) - 1) * dilation + 1)
+    for i, value in enumerate(kernel):
+        taps[i * dilation] = value
+    matrix = " ".join(str(t) for t in taps)
+    for mode in ("row", "column"):
+        plane = plane.filter("convolution", **{"0m": matrix, "0rdiv": f"1/{sum(kernel)}",
+                                               "0mode": mode})
+    return plane
+
+
+def decimated_band(x: Stream, design: MagnifyDesign, weights: str, size: tuple[int, int]) -> Stream:
+    """``alpha BP(G_levels)(t) + 32768`` at full size, with the coarsest level computed as a
+    pyramid: the first ``decimation`` levels each blur ([1 4 6 4 1]/16), average pairs and
+    keep every second (odd) sample; the others blur a-trous at the coarse size (the level
+    kernels from the finest). The band-pass runs there; bilinear steps bring it back up."""
     factor = 1 << design.decimation
     width, height = size
     padded_w, padded_h = -(-width // factor) * factor, -(-height // factor) * factor
+    low = x
     if (padded_w, padded_h) != (width, height):
         low = (low.filter("pad", padded_w, padded_h, 0, 0)
                   .filter("fillborders", right=padded_w - width, bottom=padded_h - height,
                           mode="smear"))
-    for _ in range(design.decimation):  # pair averages, then every second (odd) sample
+    for _ in range(design.decimation):
+        low = _blur_with(low, LEVEL_KERNELS[0][0], 1)
         for mode in ("row", "column"):
             low = low.filter("convolution", **{"0m": "1 1 0", "0rdiv": "1/2", "0mode": mode})
         low = low.filter("scale", "iw/2", "ih/2", flags="neighbor")
+    for level in range(design.levels - design.decimation):
+        low = _blur_with(low, *LEVEL_KERNELS[level])
     tee = low.split()
     amplified = tee[0].filter("tmix", frames=design.frames, weights=weights, scale=1)
     delayed = tee[1].filter("tpad", start=design.delay, start_mode="clone")
@@ -141,9 +150,9 @@ def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign,
     n = design.frames
     x = plane.filter("format", "gray16le").filter("lut", c0="trunc(val/257)*128")
     weights = _weights(design.tmix_weights(chosen.alpha))
-    if design.decimation:  # colour mode: P = G_levels, smooth
+    if design.decimation:  # colour mode: P = G_levels, smooth: a pyramid
         tee = x.split()
-        band = decimated_band(lowpass(tee[1], chosen.betas), design, weights, size)
+        band = decimated_band(tee[1], design, weights, size)
         delayed = tee[0].filter("tpad", start=design.delay, start_mode="clone")
         out = ffmpeg.filter([delayed, band], "blend", all_mode="grainmerge", shortest=1)
     elif chosen.betas[0] == 1 and not any(chosen.betas[1:]):  # P is X itself

@@ -18,10 +18,10 @@ def parser() -> argparse.ArgumentParser:
         prog="ffmotion magnify",
         description="Make small motions (or colour changes) visible: Eulerian video "
                     "magnification as one ffmpeg graph, flat memory. Temporal changes in the "
-                    "band LO-HI Hz are amplified ALPHA times (motion: (1+ALPHA) x the "
-                    "displacement while ALPHA x displacement stays below about a quarter of "
-                    "the edge's blur width). Needs a still camera. 'ffmotion spectrum IN' "
-                    "finds the band.",
+                    "band LO-HI Hz are amplified ALPHA times (motion comes out (1+ALPHA) x larger, "
+                    "within 10 %% while that stays below about 0.7 x an edge's blur sigma; "
+                    "docs/magnify.md). Needs a still camera. 'ffmotion spectrum IN' finds "
+                    "the band.",
     )
     made.add_argument("input", help="input video (a file)")
     made.add_argument("output", help="output video (.mp4 .mkv .mov ...; --lossless: .mkv)")

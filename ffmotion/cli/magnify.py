@@ -19,7 +19,7 @@ def parser() -> argparse.ArgumentParser:
         description="Make small motions (or colour changes) visible: Eulerian video "
                     "magnification as one ffmpeg graph, flat memory. Temporal changes in the "
                     "band LO-HI Hz are amplified ALPHA times (motion comes out (1+ALPHA) x larger, "
-                    "within 10 %% while that stays below about 0.7 x an edge's blur sigma; "
+                    "within 10 % while that stays below about 0.7 x an edge's blur sigma; "
                     "docs/magnify.md). Needs a still camera. 'ffmotion spectrum IN' finds "
                     "the band.",
     )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 # public name -> the module that holds it
 _PUBLIC = {
     "Result": "api", "build_command": "api", "extract": "api", "ffmpeg_path": "api",
-    "make_request": "api", "motion_stream": "api",
+    "make_request": "api", "motion_stream": "api", "magnify": "api", "spectrum": "api",
     "FfmotionError": "core.errors", "MediaError": "core.errors", "UsageError": "core.errors",
     "motion_video": "graph",
     "Look": "core.looks", "PRESETS": "core.looks", "__version__": "core.version",
@@ -25,11 +25,21 @@ _PUBLIC = {
 __all__ = [  # what _PUBLIC holds, spelled out for linters and readers
     "EncodeOptions", "FfmotionError", "FramesOrTime", "Look", "MediaError", "MotionRequest",
     "PRESETS", "Result", "StabilizeOptions", "UsageError", "build_command", "extract",
-    "ffmpeg_path", "make_request", "motion_stream", "motion_video", "__version__",
+    "ffmpeg_path", "magnify", "make_request", "motion_stream", "motion_video", "spectrum",
+    "__version__",
 ]
 
 if TYPE_CHECKING:
-    from ffmotion.api import Result, build_command, extract, ffmpeg_path, make_request, motion_stream
+    from ffmotion.api import (
+        Result,
+        build_command,
+        extract,
+        ffmpeg_path,
+        magnify,
+        make_request,
+        motion_stream,
+        spectrum,
+    )
     from ffmotion.core.errors import FfmotionError, MediaError, UsageError
     from ffmotion.core.looks import PRESETS, Look
     from ffmotion.core.request import EncodeOptions, MotionRequest, StabilizeOptions

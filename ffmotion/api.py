@@ -22,8 +22,8 @@ from ffmotion.run import runner
 PathLike = Union[str, "os.PathLike[str]"]
 AUTO_CHUNKS = "auto"
 
-__all__ = ["AUTO_CHUNKS", "Result", "build_command", "extract", "ffmpeg_path", "make_request",
-           "motion_stream", "printable"]
+__all__ = ["AUTO_CHUNKS", "Result", "build_command", "extract", "ffmpeg_path", "magnify",
+           "make_request", "motion_stream", "printable", "spectrum"]
 
 
 def make_request(src: PathLike, dst: Optional[PathLike] = None,
@@ -134,3 +134,38 @@ def ffmpeg_path(ffmpeg: Optional[str] = None) -> str:
 def printable(argv: list[str]) -> str:
     """The command as one shell line."""
     return shlex.join(argv)
+
+
+def magnify(src: PathLike, dst: PathLike, alpha: Union[float, str],
+            band: Union[str, tuple[float, float]], *, mode: str = "motion",
+            levels: Optional[int] = None, lambda_cutoff: Optional[float] = None,
+            chroma_attenuation: Optional[float] = None, ffmpeg: Optional[str] = None,
+            progress: bool = False, print_command: bool = False, **options: Any) -> Any:
+    """Write ``src`` with its small motions in ``band`` (``"0.5-3"`` Hz or ``(0.5, 3)``)
+    magnified ``alpha`` times (``ffmotion magnify``); ``mode`` ``"color"`` for colour changes.
+    ``options``: the range, stabilization and encoding keywords of :func:`extract`.
+    Returns :class:`ffmotion.pipeline.magnify.Result` (output, frames, ffmpeg argv); with
+    ``print_command`` nothing runs and the command is returned as one shell line."""
+    from ffmotion.core.magnify import MagnifySpec
+    from ffmotion.pipeline import magnify as magnifying
+
+    spec = MagnifySpec.parse(alpha, band, mode=mode, levels=levels, lambda_cutoff=lambda_cutoff,
+                             chroma_attenuation=chroma_attenuation)
+    found = runner.tools(ffmpeg)
+    prepared = magnifying.prepare(magnifying.request(src, dst, **options), spec, found)
+    if print_command:
+        prepared = magnifying.settle_for_print(prepared, found)
+        return controller.shell_line(magnifying.commands(prepared, found.ffmpeg), prepared.plan)
+    return magnifying.run(prepared, found, progress=progress)
+
+
+def spectrum(src: PathLike, roi: Optional[str] = None, *, ffmpeg: Optional[str] = None,
+             **options: Any) -> Any:
+    """The spectrum of the mean luma over ``roi`` (``"x,y,w,h"``) of ``src``
+    (``ffmotion spectrum``): :class:`ffmotion.pipeline.spectrum.Spectrum`, with ``peaks``
+    (Hz) and ``band()`` (a ``--band`` for :func:`magnify`). ``options``: ``start``, ``end``,
+    ``duration``, ``stabilize``, ``deinterlace``."""
+    from ffmotion.pipeline import spectrum as measuring
+
+    return measuring.spectrum(os.fspath(src), measuring.parse_roi(roi), tools=runner.tools(ffmpeg),
+                              **options)

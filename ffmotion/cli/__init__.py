@@ -4,8 +4,9 @@ place argparse exists.
 :mod:`.main` dispatches and handles errors (exit codes: 0 ok, 1 processing failed, 2 usage,
 130 interrupted); :mod:`.options` defines the option groups once and turns a parsed command
 line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``demo``,
-``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``measure``, ``preview``, ``live``,
-``completion`` (shell completion), ``doctor`` and ``passthrough`` (``ffmotion ffmpeg ARGS``).
+``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``measure``, ``magnify``, ``spectrum``,
+``preview``, ``live``, ``completion`` (shell completion), ``doctor`` and ``passthrough``
+(``ffmotion ffmpeg ARGS``).
 """
 
 # The subcommands: name -> the module (under ffmotion.cli) holding its parser() and run(args).
@@ -14,11 +15,12 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
     "preview": "preview", "map": "map", "live": "live", "measure": "measure",
-    "completion": "completion", "doctor": "doctor",
+    "magnify": "magnify", "spectrum": "spectrum", "completion": "completion",
+    "doctor": "doctor",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's
-PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map")
+PROBING: tuple[str, ...] = ("sheet", "energy", "preview", "map", "magnify", "spectrum")
 
 from ffmotion.cli.main import main  # noqa: E402 - the dispatcher, with the default form's path
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 import argparse
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ffmotion.cli import options, report
 from ffmotion.cli.console import bar
 from ffmotion.core.request import MotionRequest
+
+if TYPE_CHECKING:
+    from ffmotion.core.magnify import MagnifySpec
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,7 +62,50 @@ def parser() -> argparse.ArgumentParser:
                        help="seconds to wait for the Dask scheduler (default %(default)s)")
     options.common(made)
     options.sequence_args(made, batch=True)
+    mag = made.add_argument_group(
+        "magnify (instead of motion extraction: ffmotion magnify on every input; outputs "
+        "named {stem}_magnified{ext} unless --name is given)")
+    mag.add_argument("--magnify-alpha", dest="magnify_alpha", metavar="A",
+                     help="magnify with this alpha (needs --magnify-band)")
+    mag.add_argument("--magnify-band", dest="magnify_band", metavar="LO-HI",
+                     help="the temporal band in Hz (needs --magnify-alpha)")
+    mag.add_argument("--magnify-mode", dest="magnify_mode", choices=("motion", "color"),
+                     default="motion", help="motion (default) or color")
+    mag.add_argument("--magnify-levels", dest="magnify_levels", metavar="N",
+                     help="spatial levels (default: from the size)")
+    mag.add_argument("--lambda-cutoff", dest="lambda_cutoff", metavar="PX",
+                     help="attenuate alpha on levels finer than this wavelength (px)")
+    mag.add_argument("--chroma-attenuation", dest="chroma_attenuation", metavar="X",
+                     help="share of alpha the chroma gets")
     return made
+
+
+def _magnify(args: argparse.Namespace) -> "MagnifySpec | None":
+    """The magnify batch's spec, or None for a motion batch."""
+    from ffmotion.core.errors import UsageError
+    from ffmotion.core.magnify import MagnifySpec
+
+    if args.magnify_alpha is None and args.magnify_band is None:
+        for flag, value in (("--lambda-cutoff", args.lambda_cutoff),
+                            ("--chroma-attenuation", args.chroma_attenuation),
+                            ("--magnify-levels", args.magnify_levels)):
+            if value is not None:
+                raise UsageError(f"{flag} needs --magnify-alpha and --magnify-band")
+        return None
+    if args.magnify_alpha is None or args.magnify_band is None:
+        raise UsageError("--magnify-alpha and --magnify-band go together")
+    if args.offset is not None or args.freeze is not None:
+        raise UsageError("a magnify batch has no offset: drop --offset/--freeze")
+    return MagnifySpec.parse(args.magnify_alpha, args.magnify_band, mode=args.magnify_mode,
+                             levels=args.magnify_levels, lambda_cutoff=args.lambda_cutoff,
+                             chroma_attenuation=args.chroma_attenuation)
+
+
+def _magnify_request(args: argparse.Namespace, src: Path, dst: Path) -> MotionRequest:
+    from ffmotion.cli.magnify import request_options
+    from ffmotion.pipeline import magnify as magnifying
+
+    return magnifying.request(src, dst, overwrite=True, **request_options(args))
 
 
 def _request(args: argparse.Namespace, src: Path, dst: Path) -> MotionRequest:
@@ -73,15 +119,17 @@ def run(args: argparse.Namespace) -> int:
 
     report.refuse_stdout(args, args.report, "--report")
     report.refuse_stdout(args, args.emit_commands, "--emit-commands")
+    spec = _magnify(args)
+    factory = _magnify_request if spec is not None else _request
     request = batch.BatchRequest(
         inputs=tuple(args.inputs), output_dir=args.output_dir,
-        make_request=functools.partial(_request, args), name=args.name,
+        make_request=functools.partial(factory, args), name=args.name,
         input_list=args.input_list, sequences=args.sequences, offset=args.offset,
         freeze=args.freeze, lossless=bool(args.lossless), jobs=args.jobs, threads=args.threads,
         scheduler=args.scheduler, connect_timeout=args.connect_timeout, report=args.report,
         emit_commands=args.emit_commands, overwrite=bool(args.overwrite), ffmpeg=args.ffmpeg,
         quiet=args.quiet, live=bar(args),
-        on_report=recorded if report.active() is not None else None)
+        on_report=recorded if report.active() is not None else None, magnify=spec)
     return batch.run(request)
 
 

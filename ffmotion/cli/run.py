@@ -24,9 +24,10 @@ def parser() -> argparse.ArgumentParser:
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
                "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
                "camera, as it records), map IN (where motion happened, one picture), measure IN "
-               "--roi NAME=x,y,w,h (motion numbers per region), completion "
-               "bash|zsh|fish (the shell completion script), doctor (what the ffmpeg in use and "
-               "this machine can serve), ffmpeg ARGS (the "
+               "--roi NAME=x,y,w,h (motion numbers per region), magnify IN OUT --alpha A --band "
+               "LO-HI (make small motions visible), spectrum IN (the frequencies a region changes "
+               "at), completion bash|zsh|fish (the shell completion script), doctor (what the "
+               "ffmpeg in use and this machine can serve), ffmpeg ARGS (the "
                "ffmpeg ffmotion uses, run with ARGS: the bundled one where there is no other). "
                "A file named like a subcommand can be given as ./demo.",
     )

@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Union
 from ffmotion import graph
 from ffmotion.core import terminal
 from ffmotion.core.errors import FfmotionError, Interrupted, UsageError, field
+from ffmotion.core.magnify import MagnifySpec
 from ffmotion.core.request import MAX_THREADS, MotionSpec
 from ffmotion.jobs import naming
 from ffmotion.jobs.dask import connect
@@ -40,6 +41,7 @@ from ffmotion.run import outputs, runner
 log = logging.getLogger("ffmotion")
 
 DEFAULT_NAME = "{stem}_motion_k{offset}{ext}"
+MAGNIFY_NAME = "{stem}_magnified{ext}"  # the default name of a magnify batch
 NAME_FIELDS = ("stem", "ext", "offset", "mode", "dir", "relpath")
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -77,6 +79,9 @@ class BatchRequest:
     live: Optional[bool] = None
     # called with the report's content at the end (the CLI's --json), beside --report
     on_report: Optional[Callable[[dict[str, Any]], None]] = None
+    # magnify every input (ffmotion magnify) instead of extracting motion; its outputs are
+    # named MAGNIFY_NAME unless ``name`` is given ({mode} is "magnify", {offset} the band)
+    magnify: Optional[MagnifySpec] = None
 
 
 def check_template(template: str) -> None:
@@ -154,10 +159,15 @@ def plan_jobs(request: BatchRequest, inputs: list[Path], outdir: Path,
     ``threads``: each job's decoder and filter threads.
     """
     motion = MotionSpec.parse(request.offset, request.freeze)
-    mode, offset = motion.mode, motion.offset
+    mode: str = motion.mode
+    offset_text, template = motion.offset.text, request.name
+    if request.magnify is not None:
+        spec = request.magnify
+        mode, offset_text = "magnify", f"{spec.low:g}-{spec.high:g}"
+        template = MAGNIFY_NAME if template == DEFAULT_NAME else template
     owners: dict[Path, Path] = {}
     for src in inputs:
-        dst = outdir / output_name(request.name, src, mode, offset.text, request.lossless,
+        dst = outdir / output_name(template, src, mode, offset_text, request.lossless,
                                    (roots or {}).get(src))
         other = owners.get(dst)
         if other is not None:
@@ -183,7 +193,7 @@ def plan_jobs(request: BatchRequest, inputs: list[Path], outdir: Path,
         assert job.output is not None
         graph.check_output_format(job.output)
         graph.check_quality(job.output)
-        jobs.append(Job(index, job))
+        jobs.append(Job(index, job, request.magnify))
     return jobs
 
 
@@ -207,7 +217,13 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
     tools: Optional[runner.Tools] = None
     try:
         tools = runner.tools(ffmpeg)
-        plan = controller.prepare(job.request, tools)
+        if job.magnify is not None:
+            from ffmotion.pipeline import magnify as magnifying
+
+            prepared = magnifying.prepare(job.request, job.magnify, tools)
+            plan = prepared.plan
+        else:
+            plan = controller.prepare(job.request, tools)
         total = plan.out_frames
         if progress is not None:
             progress(job.index, 0, total)
@@ -218,12 +234,17 @@ def run_job(job: Job, ffmpeg: Optional[str] = None,
             if cancelled is not None and cancelled():
                 raise Interrupted("interrupted")
 
+        if job.magnify is not None:
+            done = magnifying.run(prepared, tools, on_frames=on_frames)
+            return _record(job, "done", frames=done.frames, seconds=_since(started),
+                           argv=done.command)
         result = controller.run(plan, tools, on_frames=on_frames)
         return _record(job, "done", frames=result.frames, k=result.k, seconds=_since(started),
                        argv=result.argv)
     except Exception as exc:  # noqa: BLE001 - a job reports its failure, the batch goes on
-        argv = graph.command(plan, tools.ffmpeg) if plan is not None and tools is not None else None
-        k = plan.k if plan is not None else None
+        argv = (graph.command(plan, tools.ffmpeg)
+                if plan is not None and tools is not None and job.magnify is None else None)
+        k = plan.k if plan is not None and job.magnify is None else None
         if cancelled is not None and cancelled():
             return _record(job, "interrupted", k=k, seconds=_since(started), argv=argv)
         if not job.output.overwrite and output_done(job.dst):  # written meanwhile by someone else
@@ -369,6 +390,10 @@ def _check(request: BatchRequest) -> None:
     check_template(request.name)
     if request.emit_commands:
         check_emit_path(request.emit_commands)
+        if request.magnify is not None:
+            raise UsageError(f"{field('emit_commands')} does not write magnify's commands yet: "
+                             "run the batch, or print one with ffmotion magnify "
+                             "--print-command")
     outdir = Path(request.output_dir).expanduser()
     outputs.check_name(outdir, field("output_dir"))
     if outdir.exists() and not outdir.is_dir():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional
 
+from ffmotion.core.magnify import MagnifySpec
 from ffmotion.core.request import MotionRequest, OutputSpec
 from ffmotion.graph import outputs as graph_outputs
 from ffmotion.run import runner
@@ -23,6 +24,7 @@ class Job:
 
     index: int
     request: MotionRequest
+    magnify: Optional[MagnifySpec] = None  # magnify instead of extracting motion
 
     @property
     def src(self) -> Path:

@@ -4,7 +4,7 @@ place argparse exists.
 :mod:`.main` dispatches and handles errors (exit codes: 0 ok, 1 processing failed, 2 usage,
 130 interrupted); :mod:`.options` defines the option groups once and turns a parsed command
 line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``demo``,
-``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``preview``, ``live`` and
+``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``preview``, ``live``, ``control`` and
 ``passthrough`` (``ffmotion ffmpeg ARGS``).
 """
 
@@ -13,7 +13,7 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 # named like one can be given as ./demo). The launcher (ffmotion.launch) reads this table too.
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
-    "preview": "preview", "map": "map", "live": "live",
+    "preview": "preview", "map": "map", "live": "live", "control": "control",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 
+from ffmotion import graph
 from ffmotion.cli import options
-from ffmotion.cli.console import out
+from ffmotion.cli.console import out, say
 from ffmotion.cli.run import execute
-from ffmotion.core.errors import UsageError
+from ffmotion.core.errors import UsageError, field
 from ffmotion.pipeline import controller
 from ffmotion.run import runner
 
@@ -31,6 +32,11 @@ def parser() -> argparse.ArgumentParser:
     cam.add_argument("--framerate", metavar="R", help="capture rate, e.g. 30")
     cam.add_argument("--input-format", metavar="F",
                      help="capture format (v4l2 -input_format, e.g. mjpeg; others -pixel_format)")
+    steer = made.add_argument_group("steering while it runs")
+    steer.add_argument("--control", metavar="127.0.0.1:PORT",
+                       help="listen for changes on this loopback address (a token in your "
+                            "runtime folder guards it): ffmotion control 127.0.0.1:PORT gain=4 "
+                            "changes the look with no restart (docs/live.md lists what can)")
     options.common(made, threads=True)
     options.stream_format_args(made)
     options.print_command_arg(made)
@@ -48,7 +54,22 @@ def run(args: argparse.Namespace) -> int:
     request = options.motion_request(args, text or source.name, args.places[-1], source=source)
     tools = runner.tools(args.ffmpeg)
     plan = controller.prepare(request, tools)
+    if args.control is not None:
+        return _steered(args, plan, tools)
     if args.print_command:
         out(controller.shell_line(controller.commands(plan, tools.ffmpeg), plan))
         return 0
     return execute(args, plan, tools)
+
+
+def _steered(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) -> int:
+    from ffmotion.pipeline import control
+
+    if plan.strategy != "split":
+        raise UsageError(f"{field('control')} steers a graph that reads its input once")
+    with control.steered(plan, args.control) as (steerable, server):
+        if args.print_command:
+            out(controller.shell_line(controller.commands(steerable, tools.ffmpeg), steerable))
+            return 0
+        say(args, f"ffmotion: steer with: ffmotion control {server.hosts()[0]} gain=4 ...")
+        return execute(args, steerable, tools)

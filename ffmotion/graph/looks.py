@@ -32,8 +32,10 @@ def named(filter_name: str, instance: Optional[str]) -> str:
 
 
 def blur_args(radius: int) -> dict[str, int]:
-    """The steerable ``avgblur``'s options for a blur of ``radius`` (0: no plane filtered)."""
-    return {"sizeX": max(radius, 1), "planes": 15 if radius else 0}
+    """The steerable ``avgblur``'s options for a blur of ``radius`` (0: no plane filtered).
+    Both sizes are given: avgblur resolves ``sizeY=0`` (same as X) once, when it starts."""
+    size = max(radius, 1)
+    return {"sizeX": size, "sizeY": size, "planes": 15 if radius else 0}
 
 
 def convert(stream: Stream, look: Look, pix_fmt: str) -> Stream:

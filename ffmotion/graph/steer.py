@@ -9,7 +9,7 @@ that filters no plane), so that these change while frames flow:
 parameter                               how       ffmpeg
 ======================================  ========  ==========================================
 gain                                    running   ``lut@ffm_gain`` ``c0..c2``
-blur                                    running   ``avgblur@ffm_blur`` ``sizeX``, ``planes``
+blur                                    running   ``avgblur@ffm_blur`` ``sizeX/Y``, ``planes``
 threshold, threshold-edge, -width       running   ``lut@ffm_threshold`` (``lut2`` over the
                                                   original) ``c0..c2``: while T stays > 0
 trail                                   running   ``lagfun@ffm_trail(2)`` ``decay``: while > 0
@@ -73,8 +73,7 @@ def commands(old: Look, new: Look, pix_fmt: str) -> Optional[list[str]]:
         sent += _planes(f"lut@{looks.GAIN}", looks.gain_exprs(new, pix_fmt))
     if old.blur != new.blur:
         args = looks.blur_args(new.blur)
-        sent += [f"avgblur@{looks.BLUR} sizeX {args['sizeX']}",
-                 f"avgblur@{looks.BLUR} planes {args['planes']}"]
+        sent += [f"avgblur@{looks.BLUR} {key} {value}" for key, value in args.items()]
     if new.threshold and (old.threshold, old.threshold_edge, old.threshold_width) != (
             new.threshold, new.threshold_edge, new.threshold_width):
         kind = "lut2" if new.threshold_on == "original" else "lut"
@@ -89,7 +88,7 @@ def commands(old: Look, new: Look, pix_fmt: str) -> Optional[list[str]]:
     if new.glow_weight and old.glow_weight != new.glow_weight:
         sent += _planes(f"lut@{looks.GLOW}", looks.glow_exprs(new, pix_fmt))
     if new.glow_weight and new.glow_radius and old.glow_radius != new.glow_radius:
-        sent.append(f"avgblur@{looks.GLOW_BLUR} sizeX {new.glow_radius}")
+        sent += [f"avgblur@{looks.GLOW_BLUR} {key} {new.glow_radius}" for key in ("sizeX", "sizeY")]
     return sent
 
 

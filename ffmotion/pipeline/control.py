@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -127,13 +128,25 @@ class Steering:
                                    "or to 0): it needs a new ffmpeg")
             if sent:
                 assert self.plan.steer is not None
-                answers = zmtp.request(self.plan.steer, sent, timeout=ZMQ_TIMEOUT)
+                answers = _request(self.plan.steer, sent)
                 failed = [(m, a) for m, a in zip(sent, answers) if not a.startswith("0 ")]
                 if failed:
                     raise OSError(f"ffmpeg refused {failed[0][0]!r}: {failed[0][1]}")
             self.look = new
             self.changes += 1
             return {"applied": "running", "commands": len(sent), **self.state()}
+
+
+def _request(address: str, messages: list[str]) -> list[str]:
+    """The zmq exchange, waiting for ffmpeg's socket while ffmpeg starts."""
+    deadline = time.monotonic() + ZMQ_TIMEOUT
+    while True:
+        try:
+            return zmtp.request(address, messages, timeout=ZMQ_TIMEOUT)
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class ControlServer(ThreadingHTTPServer):

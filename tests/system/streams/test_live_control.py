@@ -1,0 +1,180 @@
+"""Steering a running ``ffmotion live --control``: real runs on a lavfi camera, read back from
+a pipe as they are made, checked frame by frame against the independent reference.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ffmotion.core.errors import UsageError
+from ffmotion.core.looks import Look
+from ffmotion.pipeline import control
+from ffmotion.run import runtime
+
+import reference
+from helpers import SIZE, bundled_ffmpeg
+
+CAMERA = "testsrc2=size=64x48:rate=30,format=yuv420p"
+K = 2
+FRAMES = 120  # 4 s of camera
+LIMIT = 60
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_y4m(stream, layout: reference.PlaneLayout):
+    """Frames of a YUV4MPEG2 stream as they arrive."""
+    header = stream.readline()
+    assert header.startswith(b"YUV4MPEG2"), header
+    while True:
+        marker = stream.readline()
+        if not marker:
+            return
+        assert marker.startswith(b"FRAME"), marker
+        data = stream.read(layout.frame_bytes)
+        if len(data) < layout.frame_bytes:
+            return
+        yield reference.split_planes(np.frombuffer(data, dtype=np.uint8), layout)
+
+
+def camera_reference(tmp_path: Path, look: Look) -> list:
+    ffmpeg = bundled_ffmpeg()
+    recorded = tmp_path / "camera.mkv"
+    if not recorded.exists():
+        subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", CAMERA, "-frames:v",
+                        str(FRAMES), "-c:v", "ffv1", str(recorded)], check=True, timeout=LIMIT)
+    return list(reference.look_reference(ffmpeg, recorded, K, "offset", "yuv420p", *SIZE,
+                                         look))
+
+
+def wait_for_token(port: int, proc: subprocess.Popen) -> None:
+    path = control.token_path(port)
+    deadline = time.monotonic() + 20
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "no token file"
+        time.sleep(0.05)
+
+
+# (frame read when the change is sent, the change, the look from then on)
+CHANGES = [(30, [("gain", "4")], Look(gain=Fraction(4))),
+           (70, [("blur", "2")], Look(gain=Fraction(4), blur=2))]
+
+
+def test_changes_land_within_two_frames_exactly(tmp_path):
+    """gain, then blur, changed mid-run: every output frame is exactly the reference of one
+    look, in order (but the K frames where the blur meets the unblurred), each change
+    visible at most 2 frames after it was sent; no frame dropped."""
+    port = free_port()
+    layout = reference.plane_layout("yuv420p", *SIZE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}", "-", "--format", "y4m",
+         "-k", str(K), "--duration", f"{FRAMES}f", "--control", f"127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    frames: list = []
+    answers: list = []
+    senders: list[threading.Thread] = []
+    try:
+        wait_for_token(port, proc)
+        for frame in read_y4m(proc.stdout, layout):
+            frames.append(frame)
+            for at, pairs, _ in CHANGES:
+                if len(frames) == at:  # sent from a thread: the reading goes on meanwhile
+                    def change(pairs=pairs) -> None:
+                        answers.append(control.send(f"127.0.0.1:{port}", pairs))
+                    senders.append(threading.Thread(target=change))
+                    senders[-1].start()
+        proc.wait(timeout=LIMIT)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        for sender in senders:
+            sender.join(timeout=10)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert [a["look"] for a in answers] == ["gain 4", "gain 4, blur 2"]
+    refs = [camera_reference(tmp_path, look) for look in [Look()] + [c[2] for c in CHANGES]]
+    assert len(frames) == len(refs[0]) == FRAMES - K  # not one frame dropped
+
+    def which(i: int) -> list[int]:
+        return [n for n, ref in enumerate(refs)
+                if all(np.array_equal(g, w) for g, w in zip(frames[i], ref[i]))]
+    matched = [which(i) for i in range(len(frames))]
+    # a blur acts on each frame before the comparison: for K output frames after it lands,
+    # frame i (prepared before) meets frame i+K (prepared after), exactly neither look
+    mixed = [i for i, m in enumerate(matched) if not m]
+    assert len(mixed) == K and mixed[0] >= CHANGES[1][0], str(matched[60:])
+    current = 0  # the looks follow one another, no frame goes back (a still frame fits all)
+    for i, m in enumerate(matched):
+        if m and current not in m:
+            assert max(m) > current, f"frame {i} is back to look {m}"
+            current = min(n for n in m if n > current)
+    for n, (at, _, _) in enumerate(CHANGES, start=1):
+        first = next(i for i, m in enumerate(matched) if m and min(m) >= n or i in mixed)
+        # frame index `at` is the first one read after sending: 0 = the very next frame
+        assert first - at <= 2, f"change {n} visible {first - at} frames after it was sent"
+    assert not list(runtime.folder().glob(f"control-{port}.token"))
+
+
+def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
+    port = free_port()
+    out = tmp_path / "out.mkv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}", str(out), "-k", "2",
+         "--control", f"127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_token(port, proc)
+        token_file = control.token_path(port)
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        assert token_file.parent.stat().st_mode & 0o777 == 0o700
+        with pytest.raises(UsageError, match="wrong token"):
+            control.send(f"127.0.0.1:{port}", [("gain", "2")], token="nope")
+        import http.client
+
+        token = token_file.read_text().strip()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("POST", "/control", body="gain=2",
+                           headers={"Authorization": f"Bearer {token}", "Host": "evil.test"})
+        assert connection.getresponse().status == 403
+        connection.close()
+        with pytest.raises(UsageError, match="offset"):
+            control.send(f"127.0.0.1:{port}", [("offset", "5")])
+        assert control.send(f"127.0.0.1:{port}", [("blur", "2")])["look"] == "blur 2"
+        sockets = list(runtime.folder().glob(f"zmq-{proc.pid}-*.sock"))
+        assert len(sockets) == 1
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    assert not token_file.exists() and not sockets[0].exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
+    ps = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True)
+    assert str(sockets[0]) not in ps.stdout  # no ffmpeg left
+
+
+def test_non_loopback_control_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}",
+                           str(tmp_path / "o.mkv"), "--control", "0.0.0.0:5555"],
+                          capture_output=True, timeout=LIMIT)
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1 and b"127.0.0.1" in done.stderr
+    assert list(tmp_path.iterdir()) == []

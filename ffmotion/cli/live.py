@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from ffmotion import graph
 from ffmotion.cli import options
-from ffmotion.cli.console import out, say
+from ffmotion.cli.console import count, out, say
 from ffmotion.cli.run import execute
 from ffmotion.core.errors import UsageError, field
 from ffmotion.pipeline import controller
@@ -67,9 +69,20 @@ def _steered(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
 
     if plan.strategy != "split":
         raise UsageError(f"{field('control')} steers a graph that reads its input once")
-    with control.steered(plan, args.control) as (steerable, server):
+    with control.steered(plan, args.control, tools) as (steering, server):
         if args.print_command:
-            out(controller.shell_line(controller.commands(steerable, tools.ffmpeg), steerable))
+            out(controller.shell_line(controller.commands(steering.plan, tools.ffmpeg),
+                                      steering.plan))
             return 0
+        say(args, f"ffmotion: {plan.info.path.name}: {graph.describe(plan)}")
         say(args, f"ffmotion: steer with: ffmotion control {server.hosts()[0]} gain=4 ...")
-        return execute(args, steerable, tools)
+        started = time.monotonic()
+        done = control.run(steering, tools, progress=not args.quiet and sys.stderr.isatty())
+    sink = plan.output.sink
+    where = (f"sent to {sink.shown}" if sink is not None and sink.streams_out
+             else f"wrote {done.output}")
+    stopped = f"stopped by {done.stopped}: " if done.stopped else ""
+    restarts = f", {count(steering.restarts, 'restart')}" if steering.restarts else ""
+    say(args, f"ffmotion: {stopped}{where} ({count(done.frames, 'frame')}{restarts} in "
+              f"{time.monotonic() - started:.1f} s)")
+    return 0

@@ -33,15 +33,19 @@ from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode
 
 from ffmotion import graph
 from ffmotion.core.errors import UsageError, field
 from ffmotion.core.looks import FIELDS, Look, LookField
 from ffmotion.core.looks import resolve as resolve_look
+from ffmotion.core.request import MotionRequest
+from ffmotion.core.units import FramesOrTime
 from ffmotion.graph import steer
-from ffmotion.run import runtime, zmtp
+from ffmotion.pipeline import controller
+from ffmotion.pipeline.streams import StreamRun
+from ffmotion.run import runner, runtime, zmtp
 
 MAX_BODY = 4096
 ZMQ_TIMEOUT = 5.0  # seconds for ffmpeg to answer (it answers when its next frame passes)
@@ -98,34 +102,47 @@ def parse_changes(pairs: list[tuple[str, str]]) -> tuple[Optional[str], dict[str
     return preset, fields, offset
 
 
-class Steering:
-    """A running steerable plan's look, changed through its ffmpeg's ``zmq`` socket."""
+def restartable(plan: graph.Plan) -> bool:
+    """Whether a new ffmpeg can take over the output: a stream sent to a URL, or MPEG-TS on
+    stdout (a reader takes a new TS start as a discontinuity); a file or another stdout
+    muxer would get a second header."""
+    sink = plan.request.output.sink if plan.request.output is not None else None
+    return sink is not None and (sink.kind == "url" or (
+        sink.kind == "stdout" and sink.format == "mpegts"))
 
-    def __init__(self, plan: graph.Plan) -> None:
+
+class Steering:
+    """A running steerable plan's look, changed through its ffmpeg's ``zmq`` socket, or by
+    a new ffmpeg (:meth:`change`); ``planner`` plans a changed request on the same input."""
+
+    def __init__(self, plan: graph.Plan,
+                 planner: Optional[Callable[[MotionRequest], graph.Plan]] = None) -> None:
         if plan.steer is None:
             raise ValueError("the plan is not steerable")
         self.plan = plan
         self.look: Look = plan.motion.look
         self.lock = threading.Lock()
         self.changes = 0
+        self.restarts = 0
+        self.planner = planner
+        self.stopper = runner.Stopper()
 
     def state(self) -> dict[str, Any]:
         return {"look": self.look.describe(), "flags": self.look.flags(), "offset": self.plan.k,
-                "changes": self.changes}
+                "changes": self.changes, "restarts": self.restarts}
 
     def change(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-        """Apply ``pairs`` to the running graph; :class:`NeedsRestart` when it cannot."""
+        """Apply ``pairs`` to the running graph, or restart it with a new one (a stream
+        output only); :class:`NeedsRestart` when neither can be done."""
         preset, fields, offset = parse_changes(pairs)
         with self.lock:
-            if offset is not None and offset.strip() != str(self.plan.k):
-                raise NeedsRestart(f"the offset is the graph's shape (trim): changing it "
-                                   f"means a new ffmpeg; this job keeps K={self.plan.k}")
             new = resolve_look(preset, **fields) if preset else self.look.replaced(**fields)
+            k = self.plan.k
+            if offset is not None:
+                k = FramesOrTime.offset(offset.strip(), "offset").to_frames(self.plan.info.fps)
             sent = steer.commands(self.look, new, self.plan.working_pix_fmt)
-            if sent is None:
-                raise NeedsRestart(f"{new.describe()} changes the graph's shape (mode, "
-                                   "preset, denoise, gray, colour offsets, or a strength from "
-                                   "or to 0): it needs a new ffmpeg")
+            if sent is None or k != self.plan.k:
+                return self._restart(new, offset if k != self.plan.k else None)
             if sent:
                 assert self.plan.steer is not None
                 answers = _request(self.plan.steer, sent)
@@ -135,6 +152,46 @@ class Steering:
             self.look = new
             self.changes += 1
             return {"applied": "running", "commands": len(sent), **self.state()}
+
+    def _restart(self, look: Look, offset: Optional[str]) -> dict[str, Any]:
+        what = ("the offset is the graph's shape (trim)" if offset is not None else
+                f"{look.describe()} changes the graph's shape (mode, preset, denoise, gray, "
+                "colour offsets, or a strength from or to 0)")
+        if self.plan.out_frames:
+            raise NeedsRestart(f"{what}: it needs a new ffmpeg, and this job reads a counted "
+                               f"part of the stream ({field('duration')}/{field('end')}), "
+                               "which a new one would count again: stop the job and start it "
+                               "with the new settings")
+        if self.planner is None or not restartable(self.plan):
+            raise NeedsRestart(f"{what}: it needs a new ffmpeg, and this job's output (a file, "
+                               "or stdout other than mpegts) would not survive one: stop the "
+                               "job and start it with the new settings")
+        motion: dict[str, Any] = {"look": look}
+        if offset is not None:
+            motion["offset"] = FramesOrTime.offset(offset.strip(), "offset")
+        plan = replace(self.planner(self.plan.request.with_motion(**motion)),
+                       steer=self.plan.steer)
+        self.plan, self.look = plan, look
+        self.restarts += 1
+        self.stopper.stop()  # the run loop (run) starts the new plan when this one ends
+        return {"applied": "restart", "commands": 0, **self.state()}
+
+
+def run(steering: Steering, tools: runner.Tools, progress: bool = False) -> StreamRun:
+    """Run the steered plan, and each plan a restart put in its place, until the stream ends
+    or is stopped; the frames are those of every run together."""
+    from ffmotion.pipeline import streams
+
+    frames = 0
+    while True:
+        with steering.lock:
+            plan, stopper = steering.plan, steering.stopper
+        done = streams.run_plan(plan, tools, progress=progress, stopper=stopper)
+        frames += done.frames
+        with steering.lock:
+            if done.stopped != "restart":
+                return replace(done, frames=frames)
+            steering.stopper = runner.Stopper()
 
 
 def _request(address: str, messages: list[str]) -> list[str]:
@@ -235,14 +292,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def steered(plan: graph.Plan, control: str) -> Iterator[tuple[graph.Plan, ControlServer]]:
-    """``plan`` made steerable, with its control listener running for the block."""
+def steered(plan: graph.Plan, control: str, tools: Optional[runner.Tools] = None,
+            ) -> Iterator[tuple[Steering, ControlServer]]:
+    """``plan`` made steerable, with its control listener running for the block (``tools``:
+    what a restart plans with; None: no restart)."""
     address = parse_address(control)
     place = runtime.folder()
     socket_path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
     plan = replace(plan, steer=f"ipc://{socket_path}")
     try:
-        server = ControlServer(address, Steering(plan), secrets.token_urlsafe(24))
+        planner = None
+        if tools is not None:
+            info = plan.info
+            planner = lambda request: controller.plan_for(request, info, tools)  # noqa: E731
+        steering = Steering(plan, planner)
+        server = ControlServer(address, steering, secrets.token_urlsafe(24))
     except OSError as exc:
         raise UsageError(f"{field('control')} {control}: cannot listen there: "
                          f"{exc.strerror or exc}") from None
@@ -252,7 +316,7 @@ def steered(plan: graph.Plan, control: str) -> Iterator[tuple[graph.Plan, Contro
     thread = threading.Thread(target=server.serve_forever, name="ffmotion-control", daemon=True)
     thread.start()
     try:
-        yield plan, server
+        yield steering, server
     finally:
         server.shutdown()
         server.server_close()

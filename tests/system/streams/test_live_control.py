@@ -178,3 +178,36 @@ def test_non_loopback_control_is_refused(tmp_path):
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1 and b"127.0.0.1" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_offset_change_restarts_a_stream_output(tmp_path):
+    """An offset is the graph's shape: on an MPEG-TS stream a new ffmpeg takes over the
+    output; the stream decodes whole, and the job ends cleanly with no process left."""
+    port = free_port()
+    out = tmp_path / "out.ts"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}", "-", "--format",
+             "mpegts", "-k", "2", "--control", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.PIPE)
+        try:
+            wait_for_token(port, proc)
+            time.sleep(1)
+            answer = control.send(f"127.0.0.1:{port}", [("offset", "6")])
+            assert answer["applied"] == "restart" and answer["offset"] == 6
+            time.sleep(1)
+            assert control.send(f"127.0.0.1:{port}", [("gain", "3")])["applied"] == "running"
+            assert control.send(f"127.0.0.1:{port}", [])["restarts"] == 1
+            os.kill(proc.pid, signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+    assert proc.returncode == 0, err
+    assert b"1 restart" in err
+    written = int(err.decode().split(" frames, 1 restart")[0].rsplit("(", 1)[1])
+    decoded = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "framecrc",
+                              "-"], capture_output=True, text=True, timeout=LIMIT)
+    assert decoded.returncode == 0 and not decoded.stderr, decoded.stderr
+    assert sum(1 for line in decoded.stdout.splitlines() if not line.startswith("#")) == written

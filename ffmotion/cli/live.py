@@ -23,7 +23,8 @@ def parser() -> argparse.ArgumentParser:
                     "avfoundation:N, dshow:video=NAME, lavfi:GRAPH (a synthetic camera, e.g. "
                     "lavfi:testsrc2=size=640x360:rate=30), a URL (rtsp://, udp://, srt://) or "
                     "- (stdin). OUT: a file (committed when stopped), - (stdout, e.g. "
-                    "| ffplay -), a URL, or DIR/index.m3u8 (HLS). Stop with Ctrl-C or "
+                    "| ffplay -), a URL, DIR/index.m3u8 (HLS) or v4l2:/dev/videoN (a "
+                    "v4l2loopback virtual camera). Stop with Ctrl-C or "
                     "--duration. An output frame needs input frame i+K: the picture is K "
                     "frames behind the camera, plus the processing latency.",
         epilog="Example: ffmotion live lavfi:testsrc2=size=640x360:rate=30 out.mkv --duration 3")
@@ -46,11 +47,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ffmotion.media.live import live_source
+    from ffmotion.core.sinks import V4L2_PREFIX
+    from ffmotion.media.live import check_v4l2_output, live_source
 
     if len(args.places) > 2:
         raise UsageError("ffmotion live takes [SOURCE] OUT (see ffmotion live --help)")
     text = args.places[0] if len(args.places) == 2 else None
+    if args.places[-1].startswith(V4L2_PREFIX) and not args.print_command:
+        check_v4l2_output(args.places[-1])
     source = live_source(text, video_size=args.video_size, framerate=args.framerate,
                          input_format=args.input_format)
     request = options.motion_request(args, text or source.name, args.places[-1], source=source)

@@ -211,3 +211,35 @@ def test_offset_change_restarts_a_stream_output(tmp_path):
                               "-"], capture_output=True, text=True, timeout=LIMIT)
     assert decoded.returncode == 0 and not decoded.stderr, decoded.stderr
     assert sum(1 for line in decoded.stdout.splitlines() if not line.startswith("#")) == written
+
+
+def test_v4l2_output_without_the_device_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}",
+                           f"v4l2:{tmp_path / 'video10'}"], capture_output=True, timeout=LIMIT)
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1 and b"no video device at" in done.stderr
+
+
+LOOPBACK = Path("/dev/video10")
+
+
+@pytest.mark.skipif(not Path("/sys/module/v4l2loopback").is_dir() or not LOOPBACK.exists(),
+                    reason="needs the v4l2loopback module with /dev/video10 (sudo modprobe "
+                           "v4l2loopback video_nr=10 exclusive_caps=1); not loadable here")
+def test_v4l2_output_reaches_a_loopback_reader(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}",
+                             f"v4l2:{LOOPBACK}", "-k", "2", "--duration", "90f"],
+                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1)
+        read = subprocess.run([bundled_ffmpeg(), "-v", "error", "-f", "v4l2", "-i", str(LOOPBACK),
+                               "-frames:v", "10", "-f", "framecrc", "-"],
+                              capture_output=True, text=True, timeout=LIMIT)
+        assert read.returncode == 0, read.stderr
+        assert sum(1 for line in read.stdout.splitlines() if not line.startswith("#")) == 10
+        proc.wait(timeout=LIMIT)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0

@@ -45,6 +45,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "flv": ("flv", ".flv"),
     "y4m": ("yuv4mpegpipe", ".y4m"), "yuv4mpegpipe": ("yuv4mpegpipe", ".y4m"),
     "rtsp": ("rtsp", ".ts"),
+    "mpjpeg": ("mpjpeg", ".mjpeg"),  # JPEG frames in multipart parts: the live preview's feed
 }
 # output URL schemes and their default muxer
 OUTPUT_SCHEMES: dict[str, str] = {

@@ -91,6 +91,9 @@ CONTAINERS: dict[str, Container] = {
     ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
     # a v4l2 output device (core/sinks.py, v4l2:/dev/videoN): raw 4:2:0, what v4l2loopback
     # readers (browsers, video-call apps, OBS) take
+    # the live preview's feed (core/sinks.py, --format mpjpeg): JPEG frames a browser shows
+    ".mjpeg": Container({"c:v": "mjpeg", "q:v": 5, "pix_fmt": "yuv420p"}, frozenset(), "",
+                        audio_ok=False),
     ".v4l2": Container({"c:v": "rawvideo", "pix_fmt": "yuv420p"}, frozenset(), "",
                        audio_ok=False),
     # an HLS playlist (core/sinks.py): MPEG-TS segments

@@ -126,6 +126,13 @@ class Steering:
         self.restarts = 0
         self.planner = planner
         self.stopper = runner.Stopper()
+        self.finished = False
+
+    def finish(self) -> None:
+        """End the run for good (from another thread): ffmpeg finishes, no restart."""
+        with self.lock:
+            self.finished = True
+            self.stopper.stop()
 
     def state(self) -> dict[str, Any]:
         return {"look": self.look.describe(), "flags": self.look.flags(), "offset": self.plan.k,
@@ -189,7 +196,7 @@ def run(steering: Steering, tools: runner.Tools, progress: bool = False) -> Stre
         done = streams.run_plan(plan, tools, progress=progress, stopper=stopper)
         frames += done.frames
         with steering.lock:
-            if done.stopped != "restart":
+            if done.stopped != "restart" or steering.finished:
                 return replace(done, frames=frames)
             steering.stopper = runner.Stopper()
 
@@ -289,6 +296,20 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError as exc:
             self._answer(HTTPStatus.BAD_GATEWAY, {"error": f"ffmpeg did not take the change: "
                                                   f"{exc}"})
+
+
+def make_steering(plan: graph.Plan, tools: runner.Tools, place: Path) -> Steering:
+    """``plan`` made steerable on a fresh ``ipc://`` socket in ``place`` (a private folder),
+    restarting with ``tools``; :func:`socket_path` names the socket to remove afterwards."""
+    path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
+    info = plan.info
+    return Steering(replace(plan, steer=f"ipc://{path}"),
+                    lambda request: controller.plan_for(request, info, tools))
+
+
+def socket_path(steering: Steering) -> Path:
+    assert steering.plan.steer is not None
+    return Path(steering.plan.steer.removeprefix("ipc://"))
 
 
 @contextlib.contextmanager

@@ -301,6 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
 def make_steering(plan: graph.Plan, tools: runner.Tools, place: Path) -> Steering:
     """``plan`` made steerable on a fresh ``ipc://`` socket in ``place`` (a private folder),
     restarting with ``tools``; :func:`socket_path` names the socket to remove afterwards."""
+    runtime.remove_stale(place)
     path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
     info = plan.info
     return Steering(replace(plan, steer=f"ipc://{path}"),
@@ -319,6 +320,7 @@ def steered(plan: graph.Plan, control: str, tools: Optional[runner.Tools] = None
     what a restart plans with; None: no restart)."""
     address = parse_address(control)
     place = runtime.folder()
+    runtime.remove_stale(place)
     socket_path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
     plan = replace(plan, steer=f"ipc://{socket_path}")
     try:

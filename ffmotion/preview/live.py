@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import os
 import secrets
 import socket
 import sys
@@ -226,35 +227,38 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
     from ffmotion.media.live import live_source
 
     place = runtime.folder()
-    frames = place / f"frames-{secrets.token_hex(8)}.sock"
+    frames = place / f"frames-{os.getpid()}-{secrets.token_hex(8)}.sock"
     source = live_source(text)
     request = resolve.request(text, f"unix://{frames}", offset, source=source,
                               format="mpjpeg", audio=False)
     plan = prepare(request, tools)
     steering = control.make_steering(plan, tools, place)
     feed = Feed(frames)
+    server: Optional[LiveServer] = None
     try:
-        server = LiveServer((host, port), steering, feed, secrets.token_urlsafe(24))
-    except OSError as exc:
-        feed.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    threads = [threading.Thread(target=feed.serve, daemon=True, name="ffmotion-feed"),
-               threading.Thread(target=server.serve_forever, daemon=True, name="ffmotion-live")]
-    for thread in threads:
-        thread.start()
-    print(server.url, flush=True)
-    print(f"ffmotion preview: {text}: live, offset {plan.k}; Ctrl-C stops", file=sys.stderr)
-    if open_browser:
-        with contextlib.suppress(Exception):
-            webbrowser.open(server.url)
-    try:
+        try:
+            server = LiveServer((host, port), steering, feed, secrets.token_urlsafe(24))
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        for thread in (threading.Thread(target=feed.serve, daemon=True, name="ffmotion-feed"),
+                       threading.Thread(target=server.serve_forever, daemon=True,
+                                        name="ffmotion-live")):
+            thread.start()
+        print(server.url, flush=True)
+        print(f"ffmotion preview: {text}: live, offset {plan.k}; Ctrl-C stops", file=sys.stderr)
+        if open_browser:
+            with contextlib.suppress(Exception):
+                webbrowser.open(server.url)
         control.run(steering, tools)
-    finally:
-        steering.finish()
-        server.shutdown()
-        server.server_close()
-        feed.close()
-        runtime.remove(control.socket_path(steering))
+    finally:  # each step whatever the one before did (a second Ctrl-C included)
+        try:
+            steering.finish()
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        finally:
+            feed.close()
+            runtime.remove(control.socket_path(steering))
 
 
 PRESET_OPTIONS = "".join(f'<option value="{name}">{name}</option>' for name in PRESETS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -37,6 +38,24 @@ def folder(env: Optional[dict[str, str]] = None) -> Path:
     return place
 
 
+_OWNED = re.compile(r"^(?:zmq|frames)-(\d+)-[0-9a-f]+\.sock$")
+
+
+def remove_stale(place: Path) -> None:
+    """Remove the sockets (``zmq-PID-...``, ``frames-PID-...``) of jobs that were killed
+    (their PID runs no more): a killed process cannot remove its own."""
+    for path in place.iterdir():
+        found = _OWNED.match(path.name)
+        if found is None or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            remove(path)
+        except OSError:
+            continue
+
+
 def write_private(path: Path, text: str) -> None:
     """Create ``path`` (mode 0600, it must not exist) holding ``text``."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -59,4 +78,4 @@ def remove(path: Path) -> None:
         os.unlink(path)
 
 
-__all__ = ["folder", "read_private", "remove", "write_private"]
+__all__ = ["folder", "read_private", "remove", "remove_stale", "write_private"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import select
 import shutil
 import signal
@@ -138,12 +139,56 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
             "max_ms": round(max(latencies), 1), "expected": expected}
 
 
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+    """CPU seconds per second of a lavfi camera run: ``ffmotion live`` to MPEG-TS (x264,
+    read and dropped), beside ``ffmotion preview`` with the page open in Chromium (ffmotion,
+    its ffmpeg and the browser together: every process is waited for, so counted)."""
+    from playwright.sync_api import sync_playwright
+
+    camera = f"lavfi:testsrc2=size={width}x{height}:rate={fps}"
+    before = _cpu()
+    live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera, "-", "--format",
+                             "mpegts", "-k", str(k), "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    os.kill(live.pid, signal.SIGTERM)
+    live.wait(timeout=30)
+    alone = (_cpu() - before) / seconds
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
+    before = _cpu()
+    page = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", camera, "--no-browser",
+                             "-k", str(k)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert page.stdout is not None
+    url = page.stdout.readline().decode().strip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=[
+            "--headless", "--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": width + 40, "height": height + 200})
+        tab.goto(url)
+        time.sleep(seconds)
+        browser.close()
+    os.kill(page.pid, signal.SIGTERM)
+    page.wait(timeout=30)
+    with_page = (_cpu() - before) / seconds
+    return {"seconds": seconds, "live_cpu": round(alone, 2), "preview_cpu": round(with_page, 2),
+            "ratio": round(with_page / alone, 2)}
+
+
 def markdown(report: dict[str, Any]) -> str:
     r = report["run"]
     return (table(["size", "fps", "K", "s", "camera frames", "page frames", "p50 ms", "p95 ms",
                    "max ms"],
                   [[r["size"], r["fps"], r["k"], r["seconds"], r["camera_frames"],
                     r["page_frames"], r["p50_ms"], r["p95_ms"], r["max_ms"]]])
+            + ("" if "cpu" not in report else
+               "\n\nCPU seconds per second: `ffmotion live` to MPEG-TS (x264) alone "
+               f"{report['cpu']['live_cpu']}, `ffmotion preview` with the page open in "
+               f"Chromium {report['cpu']['preview_cpu']} (x{report['cpu']['ratio']})")
             + f"\n\nload average {report['loadavg']} (a shared 2-core machine)\n")
 
 
@@ -156,10 +201,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--seconds", type=float, default=None, help="default 60")
+    p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
     args = p.parse_args(argv)
     w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
     found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
                             args.k), "loadavg": loadavg()}
+    if args.cpu:
+        found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
     return publish(args, find_tools(None), found, markdown)
 
 

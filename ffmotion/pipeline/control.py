@@ -43,6 +43,7 @@ from ffmotion.core.looks import resolve as resolve_look
 from ffmotion.core.request import MotionRequest
 from ffmotion.core.units import FramesOrTime
 from ffmotion.graph import steer
+from ffmotion.media.stream import HELD_NAME, STDIN_NAME
 from ffmotion.pipeline import controller
 from ffmotion.pipeline.streams import StreamRun
 from ffmotion.run import runner, runtime, zmtp
@@ -105,7 +106,10 @@ def parse_changes(pairs: list[tuple[str, str]]) -> tuple[Optional[str], dict[str
 def restartable(plan: graph.Plan) -> bool:
     """Whether a new ffmpeg can take over the output: a stream sent to a URL, or MPEG-TS on
     stdout (a reader takes a new TS start as a discontinuity); a file or another stdout
-    muxer would get a second header."""
+    muxer would get a second header. And the input can be opened again: not stdin, whose
+    bytes the first ffmpeg read up to a point no new one can start from."""
+    if plan.info.input.name in (STDIN_NAME, HELD_NAME):
+        return False
     sink = plan.request.output.sink if plan.request.output is not None else None
     return sink is not None and (sink.kind == "url" or (
         sink.kind == "stdout" and sink.format == "mpegts"))
@@ -170,9 +174,9 @@ class Steering:
                                "which a new one would count again: stop the job and start it "
                                "with the new settings")
         if self.planner is None or not restartable(self.plan):
-            raise NeedsRestart(f"{what}: it needs a new ffmpeg, and this job's output (a file, "
-                               "or stdout other than mpegts) would not survive one: stop the "
-                               "job and start it with the new settings")
+            raise NeedsRestart(f"{what}: it needs a new ffmpeg, and this job's input (stdin) or "
+                               "output (a file, or stdout other than mpegts) would not survive "
+                               "one: stop the job and start it with the new settings")
         motion: dict[str, Any] = {"look": look}
         if offset is not None:
             motion["offset"] = FramesOrTime.offset(offset.strip(), "offset")

@@ -251,3 +251,16 @@ def test_v4l2_output_reaches_a_loopback_reader(tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("args, said", [
+    (["127.0.0.1:1", "gain=2"], b"no job of yours listens at 127.0.0.1:1"),
+    (["0.0.0.0:5555", "gain=2"], b"this machine only"),
+    (["127.0.0.1:1", "gain"], b"key=value"),
+    (["127.0.0.1:1", "gain=2", "--token", "x"], b"no answer from 127.0.0.1:1"),
+])
+def test_control_errors_are_one_line(args, said):
+    done = subprocess.run([sys.executable, "-m", "ffmotion", "control", *args],
+                          capture_output=True, timeout=LIMIT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count(b"\n") == 1 and said in done.stderr, done.stderr

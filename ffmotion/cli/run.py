@@ -24,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
                "extraction), batch IN... -o DIR (many files), looks (the look presets), "
                "sheet IN (a contact sheet of offsets), energy IN (a motion-energy timeline), "
                "preview IN (a web page to choose the offset by scrubbing), live [SOURCE] OUT (a "
-               "camera, as it records), map IN (where motion happened, one picture), ffmpeg ARGS (the "
+               "camera, as it records; --control ADDR lets it be steered), control ADDR key=value (steer a "
+               "running live job: gain=4), map IN (where motion happened, one picture), ffmpeg ARGS (the "
                "ffmpeg ffmotion uses, run with ARGS: the bundled one where there is no other). "
                "A file named like a subcommand can be given as ./demo.",
     )

@@ -239,6 +239,7 @@ class ControlServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ControlServer
     protocol_version = "HTTP/1.1"
+    timeout = 10.0  # any one read or write: a client that stops midway holds nothing long
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
         return  # no request log (a header could hold the token)

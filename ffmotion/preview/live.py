@@ -122,6 +122,7 @@ class LiveServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: LiveServer
     protocol_version = "HTTP/1.1"
+    timeout = 10.0  # any one read or write (a page that stops reading its stream)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return  # the URL holds the token

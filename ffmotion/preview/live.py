@@ -22,6 +22,7 @@ import hmac
 import json
 import os
 import secrets
+import shlex
 import socket
 import sys
 import threading
@@ -107,8 +108,9 @@ class LiveServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], steering: control.Steering, feed: Feed,
-                 token: str) -> None:
+                 token: str, source: str = "") -> None:
         self.steering = steering
+        self.source = source
         self.feed = feed
         self.token = token
         self.bind_host = address[0]
@@ -164,12 +166,18 @@ class _Handler(BaseHTTPRequestHandler):
                 "__OFFSET__", str(self.server.steering.plan.k))
             self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
         elif route == "/state":
-            self._json(HTTPStatus.OK, {**self.server.steering.state(),
-                                       "frames": self.server.feed.count})
+            self._json(HTTPStatus.OK, self._state(self.server.steering.state()))
         elif route == "/frames.mjpeg":
             self._stream()
         elif route is not None:
             self._json(HTTPStatus.NOT_FOUND, {"error": "no such page"})
+
+    def _state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """``state`` with the frames shown so far and the command that runs this look."""
+        words = ["ffmotion", "live", self.server.source, "OUT", "-k", str(state["offset"]),
+                 *state["flags"]]
+        return {**state, "frames": self.server.feed.count,
+                "command": " ".join(shlex.quote(word) for word in words)}
 
     def _stream(self) -> None:
         self.close_connection = True
@@ -205,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             pairs = parse_qsl(self.rfile.read(size).decode("utf-8"), keep_blank_values=True,
                               max_num_fields=64)
-            self._json(HTTPStatus.OK, self.server.steering.change(pairs))
+            self._json(HTTPStatus.OK, self._state(self.server.steering.change(pairs)))
         except control.NeedsRestart as exc:
             self._json(HTTPStatus.CONFLICT, {"error": str(exc)})
         except (UsageError, ValueError, UnicodeDecodeError) as exc:
@@ -238,7 +246,7 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
     server: Optional[LiveServer] = None
     try:
         try:
-            server = LiveServer((host, port), steering, feed, secrets.token_urlsafe(24))
+            server = LiveServer((host, port), steering, feed, secrets.token_urlsafe(24), text)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         for thread in (threading.Thread(target=feed.serve, daemon=True, name="ffmotion-feed"),
@@ -280,6 +288,7 @@ img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</s
 </label>
 </form>
 <p id="status"></p>
+<p>the same from a terminal: <code id="command"></code></p>
 <script>
 const token = "__TOKEN__";
 async function send(name, value) {
@@ -288,7 +297,11 @@ async function send(name, value) {
   const a = await r.json();
   document.getElementById("status").textContent =
     r.ok ? a.applied + ": " + a.look + ", offset " + a.offset : a.error;
+  if (r.ok) document.getElementById("command").textContent = a.command;
 }
+fetch("/state?t=" + token).then(r => r.json()).then(a => {
+  document.getElementById("command").textContent = a.command;
+});
 for (const el of document.querySelectorAll("#controls input, #controls select")) {
   el.addEventListener("change", () => { if (el.value !== "") send(el.name, el.value); });
 }

@@ -117,6 +117,7 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
             page.wait_for_function(
                 "document.getElementById('status').textContent.startsWith('restart: gain 4, "
                 "offset 5')", timeout=10000)
+            assert page.text_content("#command") == f"ffmotion live {CAMERA} OUT -k 5 --gain 4"
             page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
             page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
         finally:

@@ -83,9 +83,13 @@ def token_path(port: int, place: Optional[Path] = None) -> Path:
     return (place or runtime.folder()) / f"control-{port}.token"
 
 
+FREEZE_NOW = "now"
+
+
 def parse_changes(pairs: list[tuple[str, str]]) -> tuple[Optional[str], dict[str, str],
                                                          Optional[str]]:
-    """``key=value`` pairs -> (look preset or None, look field overrides, offset or None)."""
+    """``key=value`` pairs -> (look preset or None, look field overrides, offset or None).
+    ``freeze=now`` (take the next frame as the reference) is the offset ``freeze``."""
     preset: Optional[str] = None
     offset: Optional[str] = None
     fields: dict[str, str] = {}
@@ -95,6 +99,10 @@ def parse_changes(pairs: list[tuple[str, str]]) -> tuple[Optional[str], dict[str
             preset = value
         elif name in ("offset", "k"):
             offset = value
+        elif name == "freeze":
+            if value.strip().lower() != FREEZE_NOW:
+                raise UsageError("freeze takes now (the next frame becomes the reference)")
+            offset = "freeze"
         elif name in _KEYS:
             fields[_KEYS[name].name] = value
         else:
@@ -140,7 +148,7 @@ class Steering:
 
     def state(self) -> dict[str, Any]:
         return {"look": self.look.describe(), "flags": self.look.flags(), "offset": self.plan.k,
-                "changes": self.changes, "restarts": self.restarts}
+                "mode": self.plan.mode, "changes": self.changes, "restarts": self.restarts}
 
     def change(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Apply ``pairs`` to the running graph, or restart it with a new one (a stream
@@ -148,12 +156,16 @@ class Steering:
         preset, fields, offset = parse_changes(pairs)
         with self.lock:
             new = resolve_look(preset, **fields) if preset else self.look.replaced(**fields)
-            k = self.plan.k
-            if offset is not None:
+            k, mode = self.plan.k, self.plan.mode
+            if offset == "freeze":
+                k, mode = 0, "freeze"
+            elif offset is not None:
                 k = FramesOrTime.offset(offset.strip(), "offset").to_frames(self.plan.info.fps)
+                mode = "offset"
             sent = steer.commands(self.look, new, self.plan.working_pix_fmt)
-            if sent is None or k != self.plan.k:
-                return self._restart(new, offset if k != self.plan.k else None)
+            if sent is None or (k, mode) != (self.plan.k, self.plan.mode):
+                return self._restart(new, offset if (k, mode) != (self.plan.k, self.plan.mode)
+                                     else None)
             if sent:
                 assert self.plan.steer is not None
                 answers = _request(self.plan.steer, sent)
@@ -178,8 +190,10 @@ class Steering:
                                "output (a file, or stdout other than mpegts) would not survive "
                                "one: stop the job and start it with the new settings")
         motion: dict[str, Any] = {"look": look}
-        if offset is not None:
-            motion["offset"] = FramesOrTime.offset(offset.strip(), "offset")
+        if offset == "freeze":  # the new ffmpeg's first frame: the frame after this request
+            motion.update(mode="freeze", offset=FramesOrTime.offset(0, "freeze"))
+        elif offset is not None:
+            motion.update(mode="offset", offset=FramesOrTime.offset(offset.strip(), "offset"))
         plan = replace(self.planner(self.plan.request.with_motion(**motion)),
                        steer=self.plan.steer)
         self.plan, self.look = plan, look

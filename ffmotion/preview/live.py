@@ -174,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _state(self, state: dict[str, Any]) -> dict[str, Any]:
         """``state`` with the frames shown so far and the command that runs this look."""
-        words = ["ffmotion", "live", self.server.source, "OUT", "-k", str(state["offset"]),
+        mode = "--freeze" if state.get("mode") == "freeze" else "-k"
+        words = ["ffmotion", "live", self.server.source, "OUT", mode, str(state["offset"]),
                  *state["flags"]]
         return {**state, "frames": self.server.feed.count,
                 "command": " ".join(shlex.quote(word) for word in words)}
@@ -284,6 +285,7 @@ img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</s
 <label>blur <input id="blur" name="blur" type="number" min="0" max="64" step="1" value="0"></label>
 <label>offset <input id="offset" name="offset" type="number" min="1" max="300" step="1"
  value="__OFFSET__"></label>
+<button type="button" id="freeze">freeze</button>
 <label>look <select id="look" name="look"><option value="">(keep)</option>__PRESETS__</select>
 </label>
 </form>
@@ -302,6 +304,7 @@ async function send(name, value) {
 fetch("/state?t=" + token).then(r => r.json()).then(a => {
   document.getElementById("command").textContent = a.command;
 });
+document.getElementById("freeze").addEventListener("click", () => send("freeze", "now"));
 for (const el of document.querySelectorAll("#controls input, #controls select")) {
   el.addEventListener("change", () => { if (el.value !== "") send(el.name, el.value); });
 }

@@ -118,6 +118,15 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
                 "document.getElementById('status').textContent.startsWith('restart: gain 4, "
                 "offset 5')", timeout=10000)
             assert page.text_content("#command") == f"ffmotion live {CAMERA} OUT -k 5 --gain 4"
+            page.click("#freeze")
+            page.wait_for_function(
+                "document.getElementById('command').textContent.endsWith('--freeze 0 --gain 4')",
+                timeout=10000)
+            page.fill("#offset", "5")
+            page.dispatch_event("#offset", "change")
+            page.wait_for_function(
+                "document.getElementById('command').textContent.endsWith('-k 5 --gain 4')",
+                timeout=10000)
             page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
             page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
         finally:

@@ -206,6 +206,15 @@ def test_offset_change_restarts_a_stream_output(tmp_path):
             time.sleep(1)
             assert control.send(f"127.0.0.1:{port}", [("gain", "3")])["applied"] == "running"
             assert control.send(f"127.0.0.1:{port}", [])["restarts"] == 1
+            frozen = control.send(f"127.0.0.1:{port}", [("freeze", "now")])
+            assert (frozen["applied"], frozen["mode"], frozen["offset"]) == ("restart", "freeze", 0)
+            time.sleep(1)
+            back = control.send(f"127.0.0.1:{port}", [("offset", "4")])
+            assert (back["mode"], back["offset"], back["restarts"]) == ("offset", 4, 3)
+            for k in ("5", "6"):  # back to back: the second may stop the first before frame K
+                control.send(f"127.0.0.1:{port}", [("offset", k)])
+            time.sleep(1)
+            assert control.send(f"127.0.0.1:{port}", [])["offset"] == 6
             os.kill(proc.pid, signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
         finally:
@@ -213,8 +222,8 @@ def test_offset_change_restarts_a_stream_output(tmp_path):
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
     assert proc.returncode == 0, err
-    assert b"1 restart" in err
-    written = int(err.decode().split(" frames, 1 restart")[0].rsplit("(", 1)[1])
+    assert b"5 restarts" in err
+    written = int(err.decode().split(" frames, 5 restarts")[0].rsplit("(", 1)[1])
     decoded = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "framecrc",
                               "-"], capture_output=True, text=True, timeout=LIMIT)
     assert decoded.returncode == 0 and not decoded.stderr, decoded.stderr

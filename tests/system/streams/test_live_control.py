@@ -227,7 +227,9 @@ def test_offset_change_restarts_a_stream_output(tmp_path):
     decoded = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "framecrc",
                               "-"], capture_output=True, text=True, timeout=LIMIT)
     assert decoded.returncode == 0 and not decoded.stderr, decoded.stderr
-    assert sum(1 for line in decoded.stdout.splitlines() if not line.startswith("#")) == written
+    # every frame sent decodes; the summary counts from ffmpeg's progress reports, and a run
+    # stopped for a restart may end before its last report (seen under load): at most that
+    assert sum(1 for line in decoded.stdout.splitlines() if not line.startswith("#")) >= written > 0
 
 
 def test_v4l2_output_without_the_device_is_one_line(tmp_path):

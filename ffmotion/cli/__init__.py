@@ -5,8 +5,8 @@ place argparse exists.
 130 interrupted); :mod:`.options` defines the option groups once and turns a parsed command
 line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``demo``,
 ``batch``, ``looks``, ``sheet``, ``energy``, ``map``, ``measure``, ``magnify``, ``spectrum``,
-``preview``, ``live``, ``completion`` (shell completion), ``doctor`` and ``passthrough``
-(``ffmotion ffmpeg ARGS``).
+``preview``, ``live``, ``control`` (steer a running live job), ``completion`` (shell
+completion), ``doctor`` and ``passthrough`` (``ffmotion ffmpeg ARGS``).
 """
 
 # The subcommands: name -> the module (under ffmotion.cli) holding its parser() and run(args).
@@ -14,9 +14,9 @@ line into a request; one module per form: :mod:`.run` (``ffmotion IN OUT``), ``d
 # named like one can be given as ./demo). The launcher (ffmotion.launch) reads this table too.
 SUBCOMMANDS: dict[str, str] = {
     "demo": "demo", "batch": "batch", "looks": "looks", "sheet": "sheet", "energy": "energy",
-    "preview": "preview", "map": "map", "live": "live", "measure": "measure",
-    "magnify": "magnify", "spectrum": "spectrum", "completion": "completion",
-    "doctor": "doctor",
+    "preview": "preview", "map": "map", "live": "live", "control": "control",
+    "measure": "measure", "magnify": "magnify", "spectrum": "spectrum",
+    "completion": "completion", "doctor": "doctor",
     "ffmpeg": "passthrough",  # dispatched before argparse: its arguments are ffmpeg's
 }
 # the subcommands that probe one input file, named first like the default form's

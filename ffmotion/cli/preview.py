@@ -17,7 +17,12 @@ def parser() -> argparse.ArgumentParser:
                     "timeline, both commands, and Render (the CLI's job, byte for byte). "
                     "Prints the page's URL (with its access token) on stdout.",
     )
-    made.add_argument("input", help="input video")
+    made.add_argument("input", help="input video, or a live source as ffmotion live takes "
+                                    "it (lavfi:testsrc2=size=640x360:rate=30, /dev/video0, a "
+                                    "URL, -): then the page shows its motion as it happens "
+                                    "and steers it (docs/live.md)")
+    made.add_argument("-k", "--offset", default="2", metavar="K",
+                      help="a live source's first offset (default 2; the page changes it)")
     made.add_argument("--port", type=options.whole_arg, default=0,
                       help="port to listen on (default: any free port)")
     made.add_argument("--host", default="127.0.0.1",
@@ -55,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"ffmotion preview: warning: listening on {args.host}: anyone who can reach it "
               "and has the URL's token can read the input and write renders", file=sys.stderr)
     tools = runner.tools(args.ffmpeg)
+    from ffmotion.preview.live import is_live, serve_live
+
+    if is_live(args.input):
+        serve_live(args.input, tools, args.host, args.port, args.browser, args.offset)
+        return 0
     session = Session(Path(args.input), tools,
                       Path(args.output_dir) if args.output_dir else None, args.width,
                       start=args.start, end=args.end,

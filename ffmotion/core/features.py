@@ -58,8 +58,10 @@ FEATURES: tuple[Feature, ...] = (
     _filter("drawtext", ("drawtext",), "the labels on 'ffmotion sheet'",
             "sheets get no labels (the legend goes to stderr): an ffmpeg built with "
             "--enable-libfreetype, e.g. " + FULL_BUILD),
-    _filter("zmq", ("zmq", "azmq"), "not used by ffmotion yet (commands sent to a running "
-            "filter graph)", "nothing in ffmotion needs it"),
+    _filter("zmq", ("zmq",), "steering a running live job (ffmotion live --control, "
+            "ffmotion control, the live preview page's controls)",
+            "live --control and the live page's controls are refused: an ffmpeg built with "
+            "--enable-libzmq, e.g. " + FULL_BUILD),
     _filter("libplacebo", ("libplacebo",), "not used by ffmotion yet (GPU scaling and tone "
             "mapping)", "nothing in ffmotion needs it"),
     Feature("OpenCL", "hwaccel", ("opencl",), "not used by ffmotion yet (its graphs run on "
@@ -72,7 +74,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("RTMP", "protocol", ("rtmp",), "rtmp:// outputs (a streaming server)",
             "rtmp:// is refused by this ffmpeg: " + FULL_BUILD),
     Feature("v4l2", "device", ("video4linux2", "v4l2"), "ffmotion live on Linux cameras "
-            "(/dev/videoN)", "ffmotion live cannot open Linux cameras: an ffmpeg built with "
+            "(/dev/videoN) and into a virtual camera (v4l2:/dev/videoN, v4l2loopback)", "ffmotion live cannot open Linux cameras: an ffmpeg built with "
             "--enable-indev=v4l2 (Debian's has it)"),
     _encoder("libx264", "the default video encoder (.mp4 .mov .mkv .ts .flv .m3u8)",
              "give --codec mpeg4 (or --lossless, or another extension: .avi .webm), or "
@@ -91,6 +93,8 @@ FEATURES: tuple[Feature, ...] = (
              "sheets, maps and .png sequences are refused: " + FULL_BUILD),
     _encoder("mjpeg", "JPEG image sequences", ".jpg sequences are refused"),
     _encoder("tiff", "TIFF image sequences", ".tif sequences are refused"),
+    _encoder("rawvideo", "v4l2:/dev/videoN outputs (a virtual camera)",
+             "ffmotion live ... v4l2:/dev/videoN is refused: " + FULL_BUILD),
     _encoder("aac", "audio in .mp4 .mov .mkv .ts .flv (re-encoded where it cannot be copied)",
              "audio that cannot be copied is refused: --no-audio, or " + FULL_BUILD),
     _encoder("libopus", "audio in .webm", "audio in .webm is refused: --no-audio"),

@@ -5,6 +5,9 @@
 * ``udp://``, ``srt://``, ``tcp://``, ``rtmp://``, ``rtsp://``... : sent as it is made
   (MPEG-TS by default, FLV for RTMP, RTSP for rtsp://). There is nothing to make atomic:
   no temporary name, no rename.
+* ``v4l2:/dev/videoN``: a video device written by ffmpeg's v4l2 output, raw YUV 4:2:0 (a
+  v4l2loopback virtual camera that video calls and OBS see). Sent as it is made, like a URL;
+  whether the device exists is checked where the run starts (``media.live``).
 * ``DIR/NAME.m3u8``: an HLS playlist with its segments ``NAME00000.ts``... in ``DIR``
   (created if missing). ffmpeg writes every segment and the playlist to ``NAME.tmp`` and
   renames it when complete (``-hls_flags temp_file``), so a reader never sees half a
@@ -42,6 +45,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "flv": ("flv", ".flv"),
     "y4m": ("yuv4mpegpipe", ".y4m"), "yuv4mpegpipe": ("yuv4mpegpipe", ".y4m"),
     "rtsp": ("rtsp", ".ts"),
+    "mpjpeg": ("mpjpeg", ".mjpeg"),  # JPEG frames in multipart parts: the live preview's feed
 }
 # output URL schemes and their default muxer
 OUTPUT_SCHEMES: dict[str, str] = {
@@ -84,11 +88,21 @@ def output_scheme(name: str) -> Optional[str]:
     return found.group(1).lower()
 
 
+V4L2_PREFIX = "v4l2:"
+
+
 def sink_for(name: str, format: Optional[str] = None) -> Optional[Sink]:
     """The :class:`Sink` for an output name, or None for an ordinary file (or image set).
 
     ``format`` is ``--format`` (stdout and URLs only).
     """
+    if name.startswith(V4L2_PREFIX):
+        device = name[len(V4L2_PREFIX):]
+        if not device.startswith("/dev/"):
+            raise UsageError(f"{name}: a v4l2 output is a device, v4l2:/dev/videoN")
+        if format is not None and format.lower() != "v4l2":
+            raise UsageError(f"{field('format')} is not for a v4l2 device (raw video)")
+        return Sink("url", device, "v4l2", Path(os.devnull) / "stream.v4l2")
     scheme = output_scheme(name)
     if name != "-" and scheme is None:
         if format is not None:

@@ -38,6 +38,8 @@ def output(plan: Plan, dst: Path) -> Stream:
     """The ffmpeg-python output node writing ``plan``'s result to ``dst``."""
     source = ffmpeg.input(plan.info.input.name, **thread_args(plan), **plan.input_args())
     video = prelude(plan.source_video(source), plan.picture)
+    if plan.steer is not None:  # commands reach the graph as frames pass (graph.steer)
+        video = video.filter("zmq", bind_address=plan.steer)
     second = None
     # a chunk reads its own frames (the chunk's reach), never a seek to frame K
     at_k = dual_timing(plan) if plan.cut is None else None
@@ -58,7 +60,8 @@ def output(plan: Plan, dst: Path) -> Stream:
                                      and plan.cut.reference_stabilizer else plan.stabilizer)
     video = motion_video(video, plan.k, plan.info.fps, plan.mode, plan.working_pix_fmt,
                          look=plan.motion.look, channel_ks=plan.channel_ks, second=second,
-                         timing=plan.timing.variable, second_at_k=at_k is not None)
+                         timing=plan.timing.variable, second_at_k=at_k is not None,
+                         steer=plan.steer is not None)
     encode = video_args(plan)
     if plan.cut is not None:  # a chunk: its own frames only; the container's keys go to the join
         video = kept(video, plan.cut)

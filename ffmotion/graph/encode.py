@@ -89,6 +89,13 @@ CONTAINERS: dict[str, Container] = {
                       frozenset({"vorbis", "opus", "flac"}), "libvorbis"),
     # raw frames in the working format: exact, like FFV1, for pipes to other tools
     ".y4m": Container({"strict": -1}, frozenset(), "", audio_ok=False),
+    # a v4l2 output device (core/sinks.py, v4l2:/dev/videoN): raw 4:2:0, what v4l2loopback
+    # readers (browsers, video-call apps, OBS) take
+    # the live preview's feed (core/sinks.py, --format mpjpeg): JPEG frames a browser shows
+    ".mjpeg": Container({"c:v": "mjpeg", "q:v": 5, "pix_fmt": "yuv420p"}, frozenset(), "",
+                        audio_ok=False),
+    ".v4l2": Container({"c:v": "rawvideo", "pix_fmt": "yuv420p"}, frozenset(), "",
+                       audio_ok=False),
     # an HLS playlist (core/sinks.py): MPEG-TS segments
     ".m3u8": Container(dict(_X264), _TS_AUDIO, "aac"),
 }

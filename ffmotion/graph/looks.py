@@ -18,6 +18,25 @@ from ffmotion.graph.node import Stream
 # from its C path by up to 3), and YUV->RGB is then the same on both builds (RGB->gray is not).
 SWS_FLAGS = "bicubic+accurate_rnd"
 
+# A steerable graph (``steer=True``, :mod:`ffmotion.graph.steer`) names the filters whose
+# options change while ffmpeg runs: ``lut@ffm_gain``... (one instance each: ffmpeg's zmq filter
+# sends a command to the first filter of that name). A plain graph names none.
+GAIN, BLUR, THRESHOLD, TRAIL, TRAIL_BELOW, OVERLAY, GLOW, GLOW_BLUR = (
+    "ffm_gain", "ffm_blur", "ffm_threshold", "ffm_trail", "ffm_trail2", "ffm_overlay",
+    "ffm_glow", "ffm_glowblur")
+
+
+def named(filter_name: str, instance: Optional[str]) -> str:
+    """``filter_name`` with an instance name (``lut@ffm_gain``), or alone (None)."""
+    return f"{filter_name}@{instance}" if instance else filter_name
+
+
+def blur_args(radius: int) -> dict[str, int]:
+    """The steerable ``avgblur``'s options for a blur of ``radius`` (0: no plane filtered).
+    Both sizes are given: avgblur resolves ``sizeY=0`` (same as X) once, when it starts."""
+    size = max(radius, 1)
+    return {"sizeX": size, "sizeY": size, "planes": 15 if radius else 0}
+
 
 def convert(stream: Stream, look: Look, pix_fmt: str) -> Stream:
     """The conversion into ``pix_fmt`` when the look needs RGB or gray, with fixed swscale
@@ -27,14 +46,17 @@ def convert(stream: Stream, look: Look, pix_fmt: str) -> Stream:
     return stream
 
 
-def prepare(stream: Stream, look: Look) -> Stream:
+def prepare(stream: Stream, look: Look, steer: bool = False) -> Stream:
     """Per-frame work done to every frame before it is compared (denoise, blur).
 
     A strategy that feeds the two branches from separate sources applies it to each.
+    ``steer``: the blur is always there, named (no plane filtered while it is 0).
     """
     if look.denoise:
         stream = stream.filter(look.denoise)
-    if look.blur:
+    if steer:
+        stream = stream.filter(named("avgblur", BLUR), **blur_args(look.blur))
+    elif look.blur:
         stream = stream.filter("avgblur", sizeX=look.blur)
     return stream
 
@@ -75,40 +97,73 @@ def channel_format(pix_fmt: str) -> str:
     return "gray" if depth == 8 else f"gray{depth}le"
 
 
-def finish(motion: Stream, original: Optional[Stream], look: Look, pix_fmt: str) -> Stream:
-    """Everything done to the compared picture: gain, trail, overlay, gray (in that order)."""
+def gain_exprs(look: Look, pix_fmt: str) -> tuple[str, ...]:
+    """The gain's ``lut`` expressions, one per plane."""
+    top = plane_layout(pix_fmt, 2, 2).max_value
+    p, q = look.gain.numerator, look.gain.denominator
+    return tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})"
+                 for n in neutrals(pix_fmt, look.blend))
+
+
+def threshold_exprs(look: Look, pix_fmt: str) -> tuple[str, ...]:
+    """The matte's ``lut`` expressions (``threshold_on="black"``) or ``lut2`` expressions
+    (``"original"``), one per plane."""
     layout = plane_layout(pix_fmt, 2, 2)
-    top = layout.max_value
+    top, half = layout.max_value, 1 << (layout.depth - 1)
     base = neutrals(pix_fmt, look.blend)
-    if look.gain != 1:
-        p, q = look.gain.numerator, look.gain.denominator
-        motion = _lut(motion, tuple(f"clip({n}+round((val-{n})*{p}/{q}),0,{top})" for n in base),
-                      pix_fmt)
+    chroma = [_is_yuv(pix_fmt) and p > 0 for p in range(len(base))]
+    if look.threshold_on == "original":
+        return tuple("y" if c else _matte_mix(look, n, top) for c, n in zip(chroma, base))
+    return tuple(str(half) if c else matte_expr(look, "val", n, top)
+                 for c, n in zip(chroma, base))
+
+
+def overlay_opacity(look: Look) -> str:
+    """``blend``'s ``all_opacity`` for the overlay."""
+    return _float_text(look.overlay_weight / OVERLAY_STEPS)
+
+
+def glow_exprs(look: Look, pix_fmt: str) -> tuple[str, ...]:
+    """The glow strength's ``lut`` expressions, one per plane."""
+    planes = len(neutrals(pix_fmt, look.blend))
+    return (f"floor(val*{look.glow_weight}/{OVERLAY_STEPS})",) * planes
+
+
+def finish(motion: Stream, original: Optional[Stream], look: Look, pix_fmt: str,
+           steer: bool = False) -> Stream:
+    """Everything done to the compared picture: gain, trail, overlay, gray (in that order).
+
+    ``steer``: the filters are named (:data:`GAIN`...) and the gain is there even at 1."""
+    layout = plane_layout(pix_fmt, 2, 2)
+    base = neutrals(pix_fmt, look.blend)
+    name = (lambda instance: instance) if steer else (lambda instance: None)
+    if look.gain != 1 or steer:
+        motion = _lut(motion, gain_exprs(look, pix_fmt), pix_fmt, name(GAIN))
     if look.threshold:
         half = 1 << (layout.depth - 1)
         chroma = [_is_yuv(pix_fmt) and p > 0 for p in range(len(base))]
+        exprs = threshold_exprs(look, pix_fmt)
         if look.threshold_on == "original":
             if original is None:
                 raise ValueError("threshold_on original needs the original picture")
-            exprs = tuple("y" if c else _matte_mix(look, n, top) for c, n in zip(chroma, base))
-            return _finish_gray(ffmpeg.filter([motion, original], "lut2", shortest=1,
+            return _finish_gray(ffmpeg.filter([motion, original], named("lut2", name(THRESHOLD)),
+                                              shortest=1,
                                               **{f"c{i}": e for i, e in enumerate(exprs)}),
                                 look, pix_fmt)
-        motion = _lut(motion, tuple(str(half) if c else matte_expr(look, "val", n, top)
-                                    for c, n in zip(chroma, base)), pix_fmt)
+        motion = _lut(motion, exprs, pix_fmt, name(THRESHOLD))
         base = tuple(half if c else 0 for c in chroma)
     if look.trail:
-        motion = _trail(motion, look, pix_fmt, base)
+        motion = _trail(motion, look, pix_fmt, base, steer)
     weight = look.overlay_weight
     if weight:
         if original is None:
             raise ValueError("overlay needs the original picture")
-        motion = ffmpeg.filter([motion, original], "blend", all_mode="normal",
-                               all_opacity=_float_text(weight / OVERLAY_STEPS), shortest=1)
+        motion = ffmpeg.filter([motion, original], named("blend", name(OVERLAY)),
+                               all_mode="normal", all_opacity=overlay_opacity(look), shortest=1)
     if look.glow_weight:
         if original is None:
             raise ValueError("glow needs the original picture")
-        motion = _glow(motion, original, look, pix_fmt, base)
+        motion = _glow(motion, original, look, pix_fmt, base, steer)
     return _finish_gray(motion, look, pix_fmt)
 
 
@@ -136,12 +191,13 @@ def _matte_mix(look: Look, neutral: int, top: int) -> str:
     return f"floor(((x*{m}+y*({top}-{m}))*2+{top})/{2 * top})"
 
 
-def _glow(motion: Stream, original: Stream, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Stream:
-    w = look.glow_weight
+def _glow(motion: Stream, original: Stream, look: Look, pix_fmt: str, base: tuple[int, ...],
+          steer: bool = False) -> Stream:
     energy = _lut(motion, tuple(f"abs(val-{n})" for n in base), pix_fmt)
     if look.glow_radius:
-        energy = energy.filter("avgblur", sizeX=look.glow_radius)
-    energy = _lut(energy, (f"floor(val*{w}/{OVERLAY_STEPS})",) * len(base), pix_fmt)
+        energy = energy.filter(named("avgblur", GLOW_BLUR if steer else None),
+                               sizeX=look.glow_radius)
+    energy = _lut(energy, glow_exprs(look, pix_fmt), pix_fmt, GLOW if steer else None)
     mode = "addition" if look.glow_mode == "add" else "screen"
     if _is_yuv(pix_fmt):
         modes = {"c0_mode": mode, "c1_mode": "normal", "c2_mode": "normal"}
@@ -156,16 +212,17 @@ def needs_original(look: Look) -> bool:
         look.threshold > 0 and look.threshold_on == "original")
 
 
-def _trail(motion: Stream, look: Look, pix_fmt: str, base: tuple[int, ...]) -> Stream:
+def _trail(motion: Stream, look: Look, pix_fmt: str, base: tuple[int, ...],
+           steer: bool = False) -> Stream:
     decay = _float_text(look.trail)
     if not any(base):  # black is neutral on every plane: lagfun's max() is the trail itself
-        return motion.filter("lagfun", decay=decay)
+        return motion.filter(named("lagfun", TRAIL if steer else None), decay=decay)
     top = plane_layout(pix_fmt, 2, 2).max_value
     halves = motion.split()
     above = _lut(halves[0], tuple(f"clip(val-{n},0,{top})" for n in base), pix_fmt)
     below = _lut(halves[1], tuple(f"clip({n}-val,0,{top})" for n in base), pix_fmt)
-    above = above.filter("lagfun", decay=decay)
-    below = below.filter("lagfun", decay=decay)
+    above = above.filter(named("lagfun", TRAIL if steer else None), decay=decay)
+    below = below.filter(named("lagfun", TRAIL_BELOW if steer else None), decay=decay)
     if all(n == (top + 1) >> 1 for n in base):
         # grainextract neutral on every plane: half + P - M, never clipped
         return ffmpeg.filter([above, below], "blend", all_mode="grainextract")
@@ -177,7 +234,8 @@ def _trail(motion: Stream, look: Look, pix_fmt: str, base: tuple[int, ...]) -> S
                          c2_mode="grainextract")
 
 
-def _lut(stream: Stream, exprs: tuple[str, ...], pix_fmt: str) -> Stream:
+def _lut(stream: Stream, exprs: tuple[str, ...], pix_fmt: str,
+         instance: Optional[str] = None) -> Stream:
     """``lut`` with one expression per plane, exact in every working format.
 
     ``lut`` clips gray and RGB above 8 bits to ``255 << (depth - 8)`` (1020 at 10 bits, on
@@ -186,13 +244,13 @@ def _lut(stream: Stream, exprs: tuple[str, ...], pix_fmt: str) -> Stream:
     """
     layout = plane_layout(pix_fmt, 2, 2)
     if _is_yuv(pix_fmt) or layout.depth == 8:
-        return stream.filter("lut", **{f"c{i}": e for i, e in enumerate(exprs)})
+        return stream.filter(named("lut", instance), **{f"c{i}": e for i, e in enumerate(exprs)})
     yuv = f"yuv444p{layout.depth}le"
     if pix_fmt.startswith("gray"):
         as_yuv = stream.filter("mergeplanes", format=yuv, map0s=0, map0p=0, map1s=0, map1p=0,
                                map2s=0, map2p=0)
-        return as_yuv.filter("lut", c0=exprs[0]).filter("extractplanes", "y")
+        return as_yuv.filter(named("lut", instance), c0=exprs[0]).filter("extractplanes", "y")
     same = {"map0s": 0, "map0p": 0, "map1s": 0, "map1p": 1, "map2s": 0, "map2p": 2}
     as_yuv = stream.filter("mergeplanes", format=yuv, **same)
-    done = as_yuv.filter("lut", **{f"c{i}": e for i, e in enumerate(exprs)})
+    done = as_yuv.filter(named("lut", instance), **{f"c{i}": e for i, e in enumerate(exprs)})
     return done.filter("mergeplanes", format=pix_fmt, **same)

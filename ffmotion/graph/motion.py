@@ -35,7 +35,8 @@ from ffmotion.graph.timing import VariableTiming
 def motion_video(video: Stream, k: int, fps: Fraction, mode: Mode = "offset",
                  pix_fmt: Optional[str] = None, look: Optional[Look] = None,
                  channel_ks: Optional[tuple[int, int, int]] = None, *, second: Stream = None,
-                 timing: Optional[VariableTiming] = None, second_at_k: bool = False) -> Stream:
+                 timing: Optional[VariableTiming] = None, second_at_k: bool = False,
+                 steer: bool = False) -> Stream:
     """Apply motion extraction to an ffmpeg-python video stream and return the result stream.
 
     ``video`` is any ffmpeg-python stream (e.g. ``ffmpeg.input(path).video``); ``fps`` is its
@@ -48,17 +49,20 @@ def motion_video(video: Stream, k: int, fps: Fraction, mode: Mode = "offset",
     keeps each frame's own timestamp while pairing by index (variable frame rate: see
     :mod:`ffmotion.graph.timing`); without it frame i is shown at i/fps. ``second_at_k``:
     ``second`` already starts at frame K (offset mode) or is frame K alone (freeze mode), see
-    :func:`dual_timing`.
+    :func:`dual_timing`. ``steer``: the look's filters are named and the gain and blur are
+    always there, so that a running ffmpeg can change them (:mod:`ffmotion.graph.steer`).
     """
     look = look if look is not None else Look()
-    if not pix_fmt and not look.is_classic:
+    if not pix_fmt and (steer or not look.is_classic):
         raise ValueError("a look needs the working pixel format")
     indexed = _indexed(video, fps, pix_fmt, look, timing)
     original = None
     if looks.needs_original(look):
         tee = indexed.split()
         indexed, original = tee[0], tee[1]
-    indexed = looks.prepare(indexed, look)
+    indexed = looks.prepare(indexed, look, steer)
+    if steer and second is not None:
+        raise ValueError("a steerable graph reads its input once (split strategy)")
     again = (looks.prepare(_indexed(second, fps, pix_fmt, look, timing), look)
              if second is not None else None)
     if channel_ks is not None:
@@ -71,9 +75,9 @@ def motion_video(video: Stream, k: int, fps: Fraction, mode: Mode = "offset",
         blended = looks.merge_channels(channels[0], channels[1], channels[2], pix_fmt)
     else:
         blended = _pair(indexed, k, mode, look, pix_fmt or "", again, timing, second_at_k)
-    if not look.is_classic:
+    if steer or not look.is_classic:
         assert pix_fmt is not None
-        blended = looks.finish(blended, original, look, pix_fmt)
+        blended = looks.finish(blended, original, look, pix_fmt, steer)
     if timing is not None:  # back to each frame's own time
         if not framesync_keeps(timing.time_base):  # the stride counts the stream's ticks
             tb = timing.time_base

@@ -44,6 +44,7 @@ class Plan:
     timing: Timing = Timing()  # seek, frame selection, timestamps (graph.timing)
     cut: Optional[ChunkCut] = None  # one chunk of a chunked run (graph.chunks); None: whole
     cpus: int = 1  # the CPUs the run may use (Caps.cpus): sets x264's thread count
+    steer: Optional[str] = None  # a steerable graph: its zmq filter's address (graph.steer)
 
     @property
     def input(self) -> InputSpec:

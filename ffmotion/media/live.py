@@ -21,6 +21,7 @@ the capture device (v4l2, avfoundation, dshow) as ``-video_size``, ``-framerate`
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Optional
 
@@ -98,4 +99,26 @@ def live_source(text: Optional[str], *, video_size: Optional[str] = None,
     return Source("live", rest, tuple(options))
 
 
-__all__ = ["DEVICE_FORMATS", "default_device", "live_source"]
+def check_v4l2_output(name: str, platform: Optional[str] = None,
+                      sys_module: str = "/sys/module/v4l2loopback") -> None:
+    """A ``v4l2:/dev/videoN`` output must be a video device that exists: one clear line
+    when it or the v4l2loopback module that makes virtual cameras is missing."""
+    platform = sys.platform if platform is None else platform
+    device = name.partition(":")[2]
+    if not platform.startswith("linux"):
+        raise UsageError(f"{name}: v4l2 output devices exist on Linux only (on macOS and "
+                         "Windows, OBS's virtual camera: see docs/live.md)")
+    if not os.path.exists(device):
+        if os.path.isdir(sys_module):
+            why = ("v4l2loopback is loaded but made no such device (ls /sys/devices/virtual/"
+                   "video4linux lists those it made)")
+        else:
+            why = ("the v4l2loopback module is not loaded: sudo modprobe v4l2loopback "
+                   f"video_nr={device.removeprefix('/dev/video') or 10} card_label=ffmotion "
+                   "exclusive_caps=1 (package v4l2loopback-dkms)")
+        raise UsageError(f"ffmotion live: no video device at {device}: {why}")
+    if not stat.S_ISCHR(os.stat(device).st_mode):
+        raise UsageError(f"ffmotion live: {device} is not a video device")
+
+
+__all__ = ["DEVICE_FORMATS", "check_v4l2_output", "default_device", "live_source"]

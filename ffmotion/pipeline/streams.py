@@ -47,8 +47,10 @@ class StreamRun:
 
 
 def run_plan(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
-             on_frames: Optional[Callable[[int], None]] = None) -> StreamRun:
-    """Run a plan with a stream input and/or a stream output (see the module docstring)."""
+             on_frames: Optional[Callable[[int], None]] = None,
+             stopper: Optional[runner.Stopper] = None) -> StreamRun:
+    """Run a plan with a stream input and/or a stream output (see the module docstring);
+    ``stopper``: another thread may end it as Ctrl-C does (a steered job's restart)."""
     output = plan.output
     sink = output.sink
     name = plan.info.input.name
@@ -62,8 +64,9 @@ def run_plan(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
     def go(argv: list[str], to_stdout: bool = False) -> runner.Ran:
         ran = runner.run_ffmpeg(argv, total_frames=planned, progress=progress,
                                 on_frames=on_frames, stdin=feed, to_stdout=to_stdout,
-                                stoppable=True)
-        check_frames(plan, ran.frames, planned)
+                                stoppable=True, stopper=stopper)
+        if ran.stopped != "restart":  # a restart may come before frame K: the next run goes on
+            check_frames(plan, ran.frames, planned)
         return ran
 
     if sink is None or sink.kind == "file":

@@ -398,6 +398,29 @@ def _tell_finished(done: Finished) -> None:
                 finished(done)
 
 
+class Stopper:
+    """Lets another thread ask a running stoppable ffmpeg to finish its output now (a
+    steered live job that restarts with a new graph): one SIGINT, as for Ctrl-C; the run
+    then ends normally with :attr:`Ran.stopped` ``"restart"``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: "Optional[subprocess.Popen[bytes]]" = None
+        self.asked = False
+
+    def attach(self, proc: "Optional[subprocess.Popen[bytes]]") -> None:
+        with self._lock:
+            self._proc = proc
+            if proc is not None and self.asked:
+                _finish(proc)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.asked = True
+            if self._proc is not None:
+                _finish(self._proc)
+
+
 RELAY = "relay"  # run_ffmpeg's stdin: this process's stdin, its head first (run.stdin)
 STOP_GRACE = 15.0  # seconds ffmpeg may take to finalize the output after the stop signal
 
@@ -411,6 +434,7 @@ def run_ffmpeg(
     stdin: "Optional[int | str]" = None,
     to_stdout: bool = False,
     stoppable: bool = False,
+    stopper: Optional[Stopper] = None,
 ) -> Ran:
     """Run an ffmpeg command until it ends; return what it wrote (:class:`Ran`).
 
@@ -423,7 +447,8 @@ def run_ffmpeg(
     or a descriptor (stdin held seekably). ``to_stdout``: ffmpeg writes to our stdout.
     ``stoppable``: a stream, whose stop signal (Ctrl-C, SIGTERM) asks ffmpeg to finish the
     output (one SIGINT, its stdin closed; killed after :data:`STOP_GRACE`) instead of
-    killing it; :attr:`Ran.stopped` then names the signal.
+    killing it; :attr:`Ran.stopped` then names the signal. ``stopper``: another thread may
+    ask the same of a stoppable run (:class:`Stopper`).
     """
     read_end, write_end = os.pipe()
     full = [argv[0], "-loglevel", "error", "-nostats", "-progress", f"pipe:{write_end}",
@@ -432,7 +457,8 @@ def run_ffmpeg(
     log.debug("run: %s", shlex.join(full))
     counter = _Progress(bar, on_frames, next(_run_numbers), total_frames)
     try:
-        return _run(full, stdin, to_stdout, stoppable, read_end, write_end, bar, counter)
+        return _run(full, stdin, to_stdout, stoppable, stopper, read_end, write_end, bar,
+                    counter)
     finally:
         _tell_finished(Finished(counter.run, list(argv), counter.frames,
                                 time.monotonic() - counter.started, counter.exit_code,
@@ -440,7 +466,8 @@ def run_ffmpeg(
 
 
 def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppable: bool,
-         read_end: int, write_end: int, bar: Any, counter: "_Progress") -> Ran:
+         stopper: Optional[Stopper], read_end: int, write_end: int, bar: Any,
+         counter: "_Progress") -> Ran:
     """:func:`run_ffmpeg`'s body, once the progress pipe and the counter exist."""
     try:
         proc = procs.popen(full, on_start=_track,
@@ -455,6 +482,8 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
         raise Interrupted("interrupted: ffmpeg stopped, no output written") from None
     finally:
         os.close(write_end)
+    if stopper is not None:
+        stopper.attach(proc)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     _drains[proc] = drain
     relayed = Relay(proc.stdin) if stdin == RELAY else None
@@ -485,8 +514,14 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
         _close_bar(bar)
         counter.exit_code, counter.stopped = proc.returncode, stopped
     code = proc.returncode
+    if stopper is not None:
+        stopper.attach(None)
+        if stopped is None and stopper.asked and stoppable:
+            stopped = "restart"
     if stopped is not None:
-        if code not in (0, 255) or not counter.ended:
+        # a restart stops a stream sent as it is made (no file to finalize): its exit is
+        # enough; ffmpeg writing to a pipe does not always report progress=end then
+        if code not in (0, 255) or not (counter.ended or stopped == "restart"):
             raise Interrupted(f"interrupted: ffmpeg did not finish the output within "
                               f"{STOP_GRACE:g} s (exit {code}): no output written")
     elif code != 0:

@@ -180,6 +180,16 @@ def test_what_doctor_says_of_a_reduced_build_is_what_a_run_does(tmp_path: Path) 
     assert run(str(tmp_path / "out.mp4"), "--codec", "mpeg4").returncode == 0
     steadied = run(str(tmp_path / "out.mkv"), "--lossless", "--stabilize")
     assert steadied.returncode == 0 and "stabilizing with deshake" in steadied.stderr
+    # no zmq: steering a live job is refused before anything starts, in one line
+    steered = subprocess.run([sys.executable, "-m", "ffmotion", "live", "lavfi:testsrc2",
+                              str(tmp_path / "live.mkv"), "--lossless", "--duration", "1", "--control",
+                              "127.0.0.1:0", "--ffmpeg", reduced], capture_output=True,
+                             text=True, env=env, timeout=120)
+    assert steered.returncode == 2, steered.stderr
+    assert steered.stderr.splitlines() == [
+        f"ffmotion: error: --control: this ffmpeg ({reduced}) has no zmq filter, which "
+        "steering needs: the bundled ffmpeg has it (leave out --ffmpeg), or an ffmpeg built "
+        "with --enable-libzmq"]
 
 
 def test_a_build_without_the_motion_graph_cannot_run(tmp_path: Path) -> None:

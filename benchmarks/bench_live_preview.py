@@ -1,0 +1,215 @@
+"""Live preview latency: a camera frame to the page's displayed frame, in Chromium.
+
+A stand-in camera (this script) writes raw YUV4MPEG frames to ``ffmotion preview - -k K`` at
+the frame rate, each stamped with a marker: a white square at position ``n mod 32`` of a row
+of 32 (the rest of the row black, the picture below moving noise). In the motion picture,
+output frame i = (frame i + max - frame i+K) / 2 shows that square white (255) at ``i mod 32``
+and black at ``(i+K) mod 32``, gray elsewhere, so the page's frame tells ``i mod 32``. A
+script in the page draws the ``<img>`` (the MJPEG stream) into a canvas every 4 ms and notes
+the wall-clock time each new marker appears; output frame i can exist only once camera
+frame i+K was sent, so its latency is its display time minus that frame's send time (the
+most recent such frame with the right residue: latencies are far below 32 frames).
+
+    python -m benchmarks.bench_live_preview --quick --out /tmp/q    # 640x360, 10 s
+    python -m benchmarks.bench_live_preview                         # 1280x720 at 30 fps, 60 s
+
+Needs Playwright and Chromium (as the browser tests). The machine is shared: the load
+average is written beside the numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from benchmarks.common import add_arguments, loadavg, percentile, publish, table
+from benchmarks.common import tools as find_tools
+
+SLOTS = 32
+WATCH = """(slots) => {
+  window.seen = []; let last = -1;
+  const img = document.getElementById('live');
+  const c = document.createElement('canvas'); const g = c.getContext('2d');
+  setInterval(() => {
+    if (!img.naturalWidth) return;
+    c.width = img.naturalWidth; c.height = img.naturalHeight; g.drawImage(img, 0, 0);
+    const side = Math.floor(c.width / slots);
+    const row = g.getImageData(0, 0, c.width, side).data;
+    let best = -1, value = 200;
+    for (let s = 0; s < slots; s++) {
+      const x = s * side + (side >> 1), y = side >> 1;
+      const v = row[(y * c.width + x) * 4 + 1];
+      if (v > value) { value = v; best = s; }
+    }
+    if (best >= 0 && best !== last) {
+      last = best; window.seen.push([performance.timeOrigin + performance.now(), best]);
+    }
+  }, 4);
+}"""
+
+
+def _frames(width: int, height: int, count: int) -> list[bytes]:
+    rng = np.random.default_rng(1)
+    side = width // SLOTS
+    out = []
+    for n in range(count):
+        y = rng.integers(40, 216, (height, width), dtype=np.uint8)
+        y[:side, :] = 0
+        slot = n % SLOTS
+        y[:side, slot * side:(slot + 1) * side] = 255
+        uv = np.full((height // 2) * (width // 2) * 2, 128, np.uint8)
+        out.append(y.tobytes() + uv.tobytes())
+    return out
+
+
+def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", "-", "--no-browser",
+                             "-k", str(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    frames = _frames(width, height, SLOTS * 4)
+    sent: list[float] = []
+    stop = threading.Event()
+
+    def camera() -> None:
+        assert proc.stdin is not None
+        proc.stdin.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        start = time.monotonic()
+        n = 0
+        try:
+            while not stop.is_set():
+                wait = start + n / fps - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                proc.stdin.write(b"FRAME\n" + frames[n % len(frames)])
+                proc.stdin.flush()
+                sent.append(time.time() * 1000)
+                n += 1
+        except (BrokenPipeError, OSError, ValueError):  # the preview stopped
+            pass
+    feeder = threading.Thread(target=camera, daemon=True)
+    feeder.start()
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        if not ready:
+            raise RuntimeError("the preview printed no URL")
+        url = proc.stdout.readline().decode().strip()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=binary, args=[
+                "--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": width + 40, "height": height + 200})
+            page.goto(url)
+            page.wait_for_function("document.getElementById('live').naturalWidth > 0",
+                                   timeout=30000)
+            page.evaluate(WATCH, SLOTS)
+            time.sleep(seconds)
+            seen = page.evaluate("window.seen")
+            browser.close()
+    finally:
+        stop.set()
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+    latencies = []
+    times = np.array(sent)
+    for shown, slot in seen[5:]:  # after the first frames
+        # output frame i shows slot i mod 32; it needed camera frame i+K (sent before shown)
+        candidates = [i for i in range(len(sent) - k) if i % SLOTS == slot
+                      and times[i + k] <= shown]
+        if candidates:
+            latencies.append(shown - times[candidates[-1] + k])
+    expected = len(seen[5:])
+    return {"size": f"{width}x{height}", "fps": fps, "k": k, "seconds": seconds,
+            "camera_frames": len(sent), "page_frames": len(seen), "measured": len(latencies),
+            "shown_of_expected": round(len(seen) / max(1, len(sent) - k), 3),
+            "p50_ms": round(percentile(latencies, 0.5), 1),
+            "p95_ms": round(percentile(latencies, 0.95), 1),
+            "max_ms": round(max(latencies), 1), "expected": expected}
+
+
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+    """CPU seconds per second of a lavfi camera run: ``ffmotion live`` to MPEG-TS (x264,
+    read and dropped), beside ``ffmotion preview`` with the page open in Chromium (ffmotion,
+    its ffmpeg and the browser together: every process is waited for, so counted)."""
+    from playwright.sync_api import sync_playwright
+
+    camera = f"lavfi:testsrc2=size={width}x{height}:rate={fps}"
+    before = _cpu()
+    live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera, "-", "--format",
+                             "mpegts", "-k", str(k), "--quiet"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    os.kill(live.pid, signal.SIGTERM)
+    live.wait(timeout=30)
+    alone = (_cpu() - before) / seconds
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
+    before = _cpu()
+    page = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", camera, "--no-browser",
+                             "-k", str(k)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert page.stdout is not None
+    url = page.stdout.readline().decode().strip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=[
+            "--headless", "--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": width + 40, "height": height + 200})
+        tab.goto(url)
+        time.sleep(seconds)
+        browser.close()
+    os.kill(page.pid, signal.SIGTERM)
+    page.wait(timeout=30)
+    with_page = (_cpu() - before) / seconds
+    return {"seconds": seconds, "live_cpu": round(alone, 2), "preview_cpu": round(with_page, 2),
+            "ratio": round(with_page / alone, 2)}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    r = report["run"]
+    return (table(["size", "fps", "K", "s", "camera frames", "page frames", "p50 ms", "p95 ms",
+                   "max ms"],
+                  [[r["size"], r["fps"], r["k"], r["seconds"], r["camera_frames"],
+                    r["page_frames"], r["p50_ms"], r["p95_ms"], r["max_ms"]]])
+            + ("" if "cpu" not in report else
+               "\n\nCPU seconds per second: `ffmotion live` to MPEG-TS (x264) alone "
+               f"{report['cpu']['live_cpu']}, `ffmotion preview` with the page open in "
+               f"Chromium {report['cpu']['preview_cpu']} (x{report['cpu']['ratio']})")
+            + f"\n\nload average {report['loadavg']} (a shared 2-core machine)\n")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_live_preview",
+                                description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p, "bench-live-preview", quick="640x360, 10 s", cache=False)
+    p.add_argument("--size", default=None, help="camera size (default 1280x720)")
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--k", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=None, help="default 60")
+    p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
+    args = p.parse_args(argv)
+    w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
+    found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
+                            args.k), "loadavg": loadavg()}
+    if args.cpu:
+        found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
+    return publish(args, find_tools(None), found, markdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

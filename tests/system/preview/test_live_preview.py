@@ -1,0 +1,133 @@
+"""ffmotion preview <live source>: the page shows the live motion (MJPEG over HTTP) and its
+controls steer the running job; token and Host are checked; nothing is left behind."""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from typing import Iterator
+
+import pytest
+
+from ffmotion.run import runtime
+
+CAMERA = "lavfi:testsrc2=size=160x120:rate=30,format=yuv420p"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture()
+def live() -> Iterator[tuple[subprocess.Popen, str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", CAMERA,
+                             "--no-browser"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no URL printed"
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
+        yield proc, url
+    finally:
+        if proc.poll() is None:  # stopped as a user stops it, so it can clean up
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def status(url: str, host: str | None = None) -> int:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_token_and_host_are_checked_and_nothing_is_left(live):
+    proc, url = live
+    base, token = url.split("/?t=")
+    assert status(f"{base}/state?t={token}") == 200
+    assert status(f"{base}/state?t=wrong") == 403
+    assert status(f"{base}/frames.mjpeg") == 403
+    assert status(f"{base}/state?t={token}", host="evil.test") == 403
+    mine = set(runtime.folder().iterdir())
+    assert any(p.name.startswith(f"frames-{proc.pid}-") for p in mine)
+    import json
+    import time
+
+    deadline = time.monotonic() + 20
+    while json.load(urllib.request.urlopen(f"{base}/state?t={token}", timeout=10))[
+            "frames"] < 5:  # the run is under way
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    left = {p for p in runtime.folder().iterdir() if p in mine and p.name.startswith(
+        (f"frames-{proc.pid}-", f"zmq-{proc.pid}-"))}
+    assert not left
+
+
+MEAN_DEVIATION = """() => {
+  const img = document.getElementById('live');
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let s = 0; for (let i = 0; i < d.length; i += 4) s += Math.abs(d[i + 1] - 127);
+  return s / (d.length / 4);
+}"""
+
+
+def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    import shutil
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    _, url = live
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function("document.getElementById('live').naturalWidth === 160",
+                                   timeout=20000)
+            page.wait_for_timeout(500)
+            before = page.evaluate(MEAN_DEVIATION)
+            page.fill("#gain", "4")
+            page.dispatch_event("#gain", "change")
+            page.wait_for_function(
+                "document.getElementById('status').textContent.startsWith('running: gain 4')",
+                timeout=10000)
+            # the picture shows the new gain (x4, less what clips and what JPEG smooths)
+            page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
+            page.fill("#offset", "5")
+            page.dispatch_event("#offset", "change")
+            page.wait_for_function(
+                "document.getElementById('status').textContent.startsWith('restart: gain 4, "
+                "offset 5')", timeout=10000)
+            assert page.text_content("#command") == f"ffmotion live {CAMERA} OUT -k 5 --gain 4"
+            page.click("#freeze")
+            page.wait_for_function(
+                "document.getElementById('command').textContent.endsWith('--freeze 0 --gain 4')",
+                timeout=10000)
+            page.fill("#offset", "5")
+            page.dispatch_event("#offset", "change")
+            page.wait_for_function(
+                "document.getElementById('command').textContent.endsWith('-k 5 --gain 4')",
+                timeout=10000)
+            page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
+            page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
+        finally:
+            browser.close()

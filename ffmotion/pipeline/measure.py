@@ -302,20 +302,21 @@ def decode_mea(chunk: bytes, layout: measure_graph.Layout, regions: Sequence[Reg
         found = {"mean_change": np.zeros((n, len(regions))), "com_x": np.zeros((n, len(regions))),
                  "com_y": np.zeros((n, len(regions))),
                  "aom": np.full((n, len(regions), 4), -1, np.int64)}
+    where: dict[tuple[str, str], int] = {}
     at = 0
-    parts = iter(layout.parts)
-    for j, region in enumerate(regions):
-        part = next(parts)
-        cols = values[:, at:at + part.width]
+    for part in layout.parts:  # where each region's numbers start in the block
+        where[(part.region, part.kind)] = at
         at += part.width
+    for j, region in enumerate(regions):
+        start = where[(region.name, "cols")]
         if not descriptors:
-            counts[:, j] = cols.sum(axis=1)
+            counts[:, j] = values[:, start:start + region.w].sum(axis=1)
             continue
         w, h = region.w, region.h
+        cols = values[:, start:start + 3 * w]
         b, hi, lo = cols[:, :w], cols[:, w:2 * w], cols[:, 2 * w:]
-        rows_part = next(parts)
-        turned = values[:, at:at + rows_part.width]
-        at += rows_part.width
+        start = where[(region.name, "rows")]
+        turned = values[:, start:start + 3 * h]
         rows, row_hi, row_lo = turned[:, :h], turned[:, h:2 * h], turned[:, 2 * h:]
         count = b.sum(axis=1)
         if not np.array_equal(count, rows.sum(axis=1)):

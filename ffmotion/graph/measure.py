@@ -193,6 +193,21 @@ def _median_mask(threshold: Any, box: tuple[int, int, int, int],
     return _pin(mask.filter("lut", c0=high))
 
 
+def _stacked(streams: list[Any], sizes: list[int], vertical: bool = False) -> Any:
+    """``streams`` side by side (``vertical``: one above the other), each of height (width)
+    ``sizes[i]`` padded with zeros to the largest: the zeros add nothing to a sum."""
+    most = max(sizes)
+    padded = []
+    for stream, size in zip(streams, sizes):
+        if size < most:
+            stream = stream.filter("pad", most if vertical else "iw", "ih" if vertical else most,
+                                   0, 0, color="black")
+        padded.append(_pin(stream))
+    if len(padded) == 1:
+        return padded[0]
+    return _pin(ffmpeg.filter(padded, "vstack" if vertical else "hstack", inputs=len(padded)))
+
+
 def _transposed(stream: Any) -> Any:
     return _pin(stream.filter("transpose", dir="cclock_flip"))
 
@@ -221,14 +236,17 @@ def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple
                              region.y - inner[1])
 
     if not descriptors:
-        for region, b in zip(regions, _split(mask, n)):
-            blocks.append(_sums(_pin(cut(b, region)), region.h, 1))
-            parts.append(Part(region.name, "cols", region.w))
+        crops = [_pin(cut(b, region)) for region, b in zip(regions, _split(mask, n))]
+        blocks.append(_sums(_stacked(crops, [r.h for r in regions]), max(r.h for r in regions),
+                            1))
+        parts += [Part(region.name, "cols", region.w) for region in regions]
     else:
         # over the union once: b (0/1), and |d| on b in nibbles (hi, lo); each region then
-        # crops the three, side by side for the columns' sums, one above the other for the
-        # rows' (halved across, then the small block transposed: cclock_flip puts input
-        # (y, x) at (x, y), a column per row)
+        # crops the three; all the crops side by side (padded with zeros to the tallest) are
+        # halved as one picture for the columns' sums, all one above the other (padded to
+        # the widest) halved across for the rows' (then the small block transposed:
+        # cclock_flip puts input (y, x) at (x, y), a column per row). One stack halved costs
+        # ffmpeg less than each crop halved on its own (many small blends).
         ones_src, keep = _split(mask, 2)
         changes = d_kept.filter("crop", inner[2], inner[3], inner[0] - box[0],
                                 inner[1] - box[1])
@@ -237,16 +255,18 @@ def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple
         planes = [_split(_pin(ones_src.filter("lut", c0="val/255")), 2 * n),
                   _split(_pin(hi_src.filter("lut", c0="trunc(val/16)")), 2 * n),
                   _split(_pin(lo_src.filter("lut", c0="val-16*trunc(val/16)")), 2 * n)]
-        for index, region in enumerate(regions):
-            cols = [cut(plane[2 * index], region) for plane in planes]
-            rows = [cut(plane[2 * index + 1], region) for plane in planes]
-            blocks.append(_sums(_pin(ffmpeg.filter(cols, "hstack", inputs=3)), region.h,
-                                DESCRIPTOR_MAX))
-            parts.append(Part(region.name, "cols", 3 * region.w))
-            across, left = _sums(_pin(ffmpeg.filter(rows, "vstack", inputs=3)), region.w,
-                                 DESCRIPTOR_MAX, across=True)
-            blocks.append((_transposed(across), left))
-            parts.append(Part(region.name, "rows", 3 * region.h))
+        cols = [cut(plane[2 * index], region) for index, region in enumerate(regions)
+                for plane in planes]
+        rows = [cut(plane[2 * index + 1], region) for index, region in enumerate(regions)
+                for plane in planes]
+        blocks.append(_sums(_stacked(cols, [r.h for r in regions for _ in planes]),
+                            max(r.h for r in regions), DESCRIPTOR_MAX))
+        across, left = _sums(_stacked(rows, [r.w for r in regions for _ in planes],
+                                      vertical=True),
+                             max(r.w for r in regions), DESCRIPTOR_MAX, across=True)
+        blocks.append((_transposed(across), left))
+        parts += [Part(region.name, "cols", 3 * region.w) for region in regions]
+        parts += [Part(region.name, "rows", 3 * region.h) for region in regions]
     height = max(rows for _, rows in blocks)
     padded = [stream if rows == height else
               _pin(stream.filter("pad", "iw", height, 0, 0, color="black"))
@@ -258,11 +278,25 @@ def mea_graph(plan: Plan, regions: Sequence[Region], spec: MeasureSpec) -> tuple
     return out, Layout(tuple(parts), height)
 
 
+SERIAL_UP_TO = 4  # CPUs: up to this many, the graph runs on one filter thread
+
+
+def graph_threads(plan: Plan) -> list[str]:
+    """``-filter_complex_threads``: the options' ``--threads`` when given; else 1 on a
+    machine of up to :data:`SERIAL_UP_TO` CPUs. The graphs here are many small filters (crops,
+    blends of a few rows): slicing each frame over threads costs more than it saves there,
+    and the graph already runs beside the decoder's threads (2 CPUs, 720p, 4 regions: 1.8x
+    the decode's wall time with ffmpeg's default, 1.45x with one thread; measured on 2 CPUs
+    only, so more CPUs keep ffmpeg's default). Threads never change the numbers."""
+    threads = plan.request.threads or (1 if plan.cpus <= SERIAL_UP_TO else 0)
+    return ["-filter_complex_threads", str(threads)] if threads else []
+
+
 def mea_command(plan: Plan, regions: Sequence[Region], spec: MeasureSpec,
                 ffmpeg_bin: str) -> tuple[list[str], Layout]:
     """argv of the MEA pass (its numbers on stdout) and the layout of its rows."""
     out, layout = mea_graph(plan, regions, spec)
-    return [ffmpeg_bin, *GLOBAL_ARGS, *out.get_args()], layout
+    return [ffmpeg_bin, *GLOBAL_ARGS, *graph_threads(plan), *out.get_args()], layout
 
 
 def changes_command(plan: Plan, region: Region, spec: MeasureSpec,
@@ -272,7 +306,7 @@ def changes_command(plan: Plan, region: Region, spec: MeasureSpec,
     box = (region.x, region.y, region.w, region.h)
     out = ffmpeg.output(_changes(plan, spec, box), "pipe:", f="rawvideo", pix_fmt="gray",
                         fps_mode="passthrough")
-    return [ffmpeg_bin, *GLOBAL_ARGS, *out.get_args()]
+    return [ffmpeg_bin, *GLOBAL_ARGS, *graph_threads(plan), *out.get_args()]
 
 
 def crops_command(plan: Plan, boxes: Sequence[tuple[int, int, int, int]],
@@ -291,7 +325,8 @@ def crops_command(plan: Plan, boxes: Sequence[tuple[int, int, int, int]],
         crops.append(crop)
     row = crops[0] if len(crops) == 1 else ffmpeg.filter(crops, "hstack", inputs=len(crops))
     out = ffmpeg.output(row, "pipe:", f="rawvideo", pix_fmt="gray", fps_mode="passthrough")
-    return ([ffmpeg_bin, *GLOBAL_ARGS, *out.get_args()], sum(b[2] for b in boxes), height)
+    return ([ffmpeg_bin, *GLOBAL_ARGS, *graph_threads(plan), *out.get_args()],
+            sum(b[2] for b in boxes), height)
 
 
 def shown_command(argv: list[str], numbers: Optional[Path] = None) -> list[str]:
@@ -303,4 +338,5 @@ def shown_command(argv: list[str], numbers: Optional[Path] = None) -> list[str]:
 
 
 __all__ = ["FULL_RANGE", "Layout", "Part", "changes_command",
-           "crops_command", "expands", "mea_command", "mea_graph", "shown_command"]
+           "crops_command", "expands", "graph_threads", "mea_command", "mea_graph",
+           "shown_command"]

@@ -59,11 +59,13 @@ def _fit_many(a: "np.ndarray", b: "np.ndarray", weight: "np.ndarray") -> "np.nda
     mean = (a + b) / 2
     gy, gx = np.gradient(mean, axis=(1, 2))
     diff = b - a
-    sxx = (weight * gx * gx).sum(axis=(1, 2))
-    sxy = (weight * gx * gy).sum(axis=(1, 2))
-    syy = (weight * gy * gy).sum(axis=(1, 2))
-    bx = -(weight * gx * diff).sum(axis=(1, 2))
-    by = -(weight * gy * diff).sum(axis=(1, 2))
+    wgx = weight * gx  # (weight * gx) * gy is weight * gx * gy, product for product
+    wgy = weight * gy
+    sxx = (wgx * gx).sum(axis=(1, 2))
+    sxy = (wgx * gy).sum(axis=(1, 2))
+    syy = (wgy * gy).sum(axis=(1, 2))
+    bx = -(wgx * diff).sum(axis=(1, 2))
+    by = -(wgy * diff).sum(axis=(1, 2))
     det = sxx * syy - sxy * sxy
     ok = np.abs(det) > 1e-9
     safe = np.where(ok, det, 1.0)

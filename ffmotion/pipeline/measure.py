@@ -17,7 +17,9 @@ import dataclasses
 import json
 import logging
 import math
+import queue
 import shlex
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +47,7 @@ log = logging.getLogger("ffmotion")
 TimeLike = Union[str, float, FramesOrTime, None]
 CHUNK_FRAMES = 256  # frames read from ffmpeg's pipe at a time, at most
 CHUNK_BYTES = 4 << 20  # ... and at most about this many bytes (memory flat in the length)
+AHEAD = 2  # chunks read ahead of the caller by a thread (read_frames)
 T = TypeVar("T")
 
 
@@ -117,23 +120,72 @@ def recounting(name: str, attempt: Callable[[Optional[MediaInfo]], T]) -> T:
 def read_frames(argv: list[str], frame_bytes: int, total: Optional[int],
                 progress: bool) -> Iterator[bytes]:
     """Chunks of whole frames (``frame_bytes`` each) of ``argv``'s stdout, as they come; a
-    progress bar on stderr when ``progress``."""
-    with runner.counting(argv, total, bar=progress) as count, runner.reading(argv) as stdout:
-        while True:
-            data = stdout.read(frame_bytes * max(1, min(CHUNK_FRAMES,
-                                                        CHUNK_BYTES // frame_bytes)))
-            if not data:
-                return
+    progress bar on stderr when ``progress``.
+
+    A thread drains the pipe :data:`AHEAD` chunks ahead of the caller, so ffmpeg decodes
+    while the caller's numpy works on a chunk (numpy lets go of the GIL) instead of waiting
+    on a full pipe; memory stays bounded (at most AHEAD + 1 chunks held)."""
+    chunks: queue.Queue[Union[bytes, BaseException, None]] = queue.Queue(AHEAD)
+    stop = threading.Event()
+
+    def put(item: Union[bytes, BaseException, None]) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drain(stdout: Any) -> None:
+        try:
+            for data in _chunks(stdout, frame_bytes):
+                if not put(data):
+                    return
+            put(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            put(error)
+
+    reader: Optional[threading.Thread] = None
+    try:
+        with runner.counting(argv, total, bar=progress) as count, \
+                runner.reading(argv) as stdout:
+            reader = threading.Thread(target=drain, args=(stdout,), daemon=True,
+                                      name="ffmotion-measure-read")
+            reader.start()
+            try:
+                while True:
+                    item = chunks.get()
+                    if item is None:
+                        break
+                    if isinstance(item, BaseException):
+                        raise item
+                    count.add(len(item) // frame_bytes)
+                    yield item
+            finally:
+                stop.set()  # leaving early: the reader ends once the child is killed
+    finally:
+        stop.set()
+        if reader is not None:
+            reader.join(timeout=10)
+
+
+def _chunks(stdout: Any, frame_bytes: int) -> Iterator[bytes]:
+    """Chunks of whole frames from ``stdout`` until its end (at most :data:`CHUNK_FRAMES`
+    frames and about :data:`CHUNK_BYTES` bytes each)."""
+    while True:
+        data = stdout.read(frame_bytes * max(1, min(CHUNK_FRAMES, CHUNK_BYTES // frame_bytes)))
+        if not data:
+            return
+        whole = len(data) - len(data) % frame_bytes
+        while whole != len(data):  # a short read: the rest of the last frame
+            more = stdout.read(frame_bytes - len(data) % frame_bytes)
+            if not more:
+                raise FFmpegFailed(f"ffmpeg ended in the middle of a frame "
+                                   f"({len(data) % frame_bytes} of {frame_bytes} bytes)")
+            data += more
             whole = len(data) - len(data) % frame_bytes
-            while whole != len(data):  # a short read: the rest of the last frame
-                more = stdout.read(frame_bytes - len(data) % frame_bytes)
-                if not more:
-                    raise FFmpegFailed(f"ffmpeg ended in the middle of a frame "
-                                       f"({len(data) % frame_bytes} of {frame_bytes} bytes)")
-                data += more
-                whole = len(data) - len(data) % frame_bytes
-            count.add(len(data) // frame_bytes)
-            yield data
+        yield data
 
 
 def _check_frames(plan: graph.Plan, got: int, tools: runner.Tools, what: str) -> None:
@@ -250,20 +302,21 @@ def decode_mea(chunk: bytes, layout: measure_graph.Layout, regions: Sequence[Reg
         found = {"mean_change": np.zeros((n, len(regions))), "com_x": np.zeros((n, len(regions))),
                  "com_y": np.zeros((n, len(regions))),
                  "aom": np.full((n, len(regions), 4), -1, np.int64)}
+    where: dict[tuple[str, str], int] = {}
     at = 0
-    parts = iter(layout.parts)
-    for j, region in enumerate(regions):
-        part = next(parts)
-        cols = values[:, at:at + part.width]
+    for part in layout.parts:  # where each region's numbers start in the block
+        where[(part.region, part.kind)] = at
         at += part.width
+    for j, region in enumerate(regions):
+        start = where[(region.name, "cols")]
         if not descriptors:
-            counts[:, j] = cols.sum(axis=1)
+            counts[:, j] = values[:, start:start + region.w].sum(axis=1)
             continue
         w, h = region.w, region.h
+        cols = values[:, start:start + 3 * w]
         b, hi, lo = cols[:, :w], cols[:, w:2 * w], cols[:, 2 * w:]
-        rows_part = next(parts)
-        turned = values[:, at:at + rows_part.width]
-        at += rows_part.width
+        start = where[(region.name, "rows")]
+        turned = values[:, start:start + 3 * h]
         rows, row_hi, row_lo = turned[:, :h], turned[:, h:2 * h], turned[:, 2 * h:]
         count = b.sum(axis=1)
         if not np.array_equal(count, rows.sum(axis=1)):

@@ -74,7 +74,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("RTMP", "protocol", ("rtmp",), "rtmp:// outputs (a streaming server)",
             "rtmp:// is refused by this ffmpeg: " + FULL_BUILD),
     Feature("v4l2", "device", ("video4linux2", "v4l2"), "ffmotion live on Linux cameras "
-            "(/dev/videoN) and into a virtual camera (v4l2:/dev/videoN, v4l2loopback)", "ffmotion live cannot open Linux cameras: an ffmpeg built with "
+            "(/dev/videoN) and into a virtual camera (v4l2:/dev/videoN, v4l2loopback)",
+            "ffmotion live cannot open Linux cameras: an ffmpeg built with "
             "--enable-indev=v4l2 (Debian's has it)"),
     _encoder("libx264", "the default video encoder (.mp4 .mov .mkv .ts .flv .m3u8)",
              "give --codec mpeg4 (or --lossless, or another extension: .avi .webm), or "

@@ -521,6 +521,10 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
     if stopped is not None:
         # a restart stops a stream sent as it is made (no file to finalize): its exit is
         # enough; ffmpeg writing to a pipe does not always report progress=end then
+        if code in (0, 255) and counter.frames == 0 and not counter.ended:
+            # stopped before a frame went out (an SRT listener no client connected to)
+            raise Interrupted("interrupted before the first frame was written: nothing "
+                              "written")
         if code not in (0, 255) or not (counter.ended or stopped == "restart"):
             raise Interrupted(f"interrupted: ffmpeg did not finish the output within "
                               f"{STOP_GRACE:g} s (exit {code}): no output written")

@@ -521,7 +521,8 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
     if stopped is not None:
         # a restart stops a stream sent as it is made (no file to finalize): its exit is
         # enough; ffmpeg writing to a pipe does not always report progress=end then
-        if code in (0, 255) and counter.frames == 0 and not counter.ended:
+        if (code in (0, 255) and counter.frames == 0 and not counter.ended
+                and stopped != "restart"):
             # stopped before a frame went out (an SRT listener no client connected to)
             raise Interrupted("interrupted before the first frame was written: nothing "
                               "written")

@@ -43,12 +43,13 @@ WATCH = """(slots) => {
   setInterval(() => {
     if (!img.naturalWidth) return;
     c.width = img.naturalWidth; c.height = img.naturalHeight; g.drawImage(img, 0, 0);
-    const side = Math.floor(c.width / slots);
-    const row = g.getImageData(0, 0, c.width, side).data;
+    const half = c.width >> 1;  // the camera's picture | its motion
+    const side = Math.floor(half / slots);
+    const row = g.getImageData(half, 0, half, side).data;
     let best = -1, value = 200;
     for (let s = 0; s < slots; s++) {
       const x = s * side + (side >> 1), y = side >> 1;
-      const v = row[(y * c.width + x) * 4 + 1];
+      const v = row[(y * half + x) * 4 + 1];
       if (v > value) { value = v; best = s; }
     }
     if (best >= 0 && best !== last) {

@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -241,7 +242,7 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
     source = live_source(text)
     request = resolve.request(text, f"unix://{frames}", offset, source=source,
                               format="mpjpeg", audio=False)
-    plan = prepare(request, tools)
+    plan = replace(prepare(request, tools), beside=True)  # the original left of the motion
     steering = control.make_steering(plan, tools, place)
     feed = Feed(frames)
     server: Optional[LiveServer] = None
@@ -278,7 +279,8 @@ PAGE = """<!doctype html>
 img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</style>
 </head><body>
 <h1>ffmotion live</h1>
-<img id="live" alt="the live motion picture" src="/frames.mjpeg?t=__TOKEN__">
+<img id="live" alt="the camera's picture (left) and its motion (right)"
+ src="/frames.mjpeg?t=__TOKEN__">
 <form id="controls">
 <label>gain <input id="gain" name="gain" type="number" min="0.5" max="100" step="0.5"
  value="1"></label>

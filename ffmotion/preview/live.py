@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import PRESETS
-from ffmotion.pipeline import control, resolve
+from ffmotion.pipeline import control, record, resolve
 from ffmotion.pipeline.controller import prepare
 from ffmotion.preview.server import host_allowed
 from ffmotion.run import runner, runtime
@@ -58,6 +58,7 @@ class Feed:
         self.frame: Optional[bytes] = None
         self.count = 0
         self.closed = False
+        self.recorder: Optional[record.Recorder] = None  # gets every frame while it records
 
     def serve(self) -> None:
         while not self.closed:
@@ -87,6 +88,8 @@ class Feed:
                 with self.ready:
                     self.frame, self.count = data, self.count + 1
                     self.ready.notify_all()
+                if self.recorder is not None:
+                    self.recorder.put(data)
                 size = None
 
     def next_after(self, count: int) -> tuple[int, Optional[bytes]]:
@@ -204,6 +207,11 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._admitted()
         if route is None:
             return
+        if route in ("/record", "/record/stop"):  # no body: none is read
+            if self.headers.get("Content-Length", "0") != "0":
+                self.close_connection = True
+            self._record(route == "/record")
+            return
         try:
             size = int(self.headers.get("Content-Length", ""))
         except ValueError:
@@ -222,6 +230,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except OSError as exc:
             self._json(HTTPStatus.BAD_GATEWAY, {"error": f"ffmpeg did not take it: {exc}"})
+
+
+    def _record(self, start: bool) -> None:
+        recorder = self.server.feed.recorder
+        try:
+            if recorder is None:
+                raise UsageError("this page does not record")
+            if start:
+                path = recorder.start()
+                self._json(HTTPStatus.OK, {"recording": path.name, "folder": str(path.parent)})
+            else:
+                self._json(HTTPStatus.OK, recorder.stop())
+        except record.Busy as exc:
+            self._json(HTTPStatus.CONFLICT, {"error": str(exc)})
+        except UsageError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
 
 
 def is_live(text: str) -> bool:
@@ -245,6 +269,8 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
     plan = replace(prepare(request, tools), beside=True)  # the original left of the motion
     steering = control.make_steering(plan, tools, place)
     feed = Feed(frames)
+    inputs = tuple(Path(name) for name in [text] if Path(name).is_file())
+    feed.recorder = record.Recorder(tools.ffmpeg, plan.info.fps, Path.cwd(), inputs)
     server: Optional[LiveServer] = None
     try:
         try:
@@ -267,6 +293,9 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
             if server is not None:
                 server.shutdown()
                 server.server_close()
+            if feed.recorder is not None and feed.recorder.recording:
+                saved = feed.recorder.stop()  # the frames so far, finalized
+                print(f"ffmotion preview: recorded {saved['saved']}", file=sys.stderr)
         finally:
             feed.close()
             runtime.remove(control.socket_path(steering))
@@ -288,10 +317,12 @@ img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</s
 <label>offset <input id="offset" name="offset" type="number" min="1" max="300" step="1"
  value="__OFFSET__"></label>
 <button type="button" id="freeze">freeze</button>
+<button type="button" id="record">record</button>
 <label>look <select id="look" name="look"><option value="">(keep)</option>__PRESETS__</select>
 </label>
 </form>
 <p id="status"></p>
+<p id="recording"></p>
 <p>the same from a terminal: <code id="command"></code></p>
 <script>
 const token = "__TOKEN__";
@@ -305,6 +336,23 @@ async function send(name, value) {
 }
 fetch("/state?t=" + token).then(r => r.json()).then(a => {
   document.getElementById("command").textContent = a.command;
+});
+let recording = false;
+document.getElementById("record").addEventListener("click", async () => {
+  const button = document.getElementById("record");
+  button.disabled = true;
+  const r = await fetch((recording ? "/record/stop?t=" : "/record?t=") + token,
+                        {method: "POST"});
+  const a = await r.json();
+  const line = document.getElementById("recording");
+  if (r.ok && !recording) {
+    recording = true; button.textContent = "stop";
+    line.textContent = "recording to " + a.recording + " (in " + a.folder + ")";
+  } else if (r.ok) {
+    recording = false; button.textContent = "record";
+    line.textContent = "saved " + a.saved + ": " + a.frames + " frames";
+  } else line.textContent = a.error;
+  button.disabled = false;
 });
 document.getElementById("freeze").addEventListener("click", () => send("freeze", "now"));
 for (const el of document.querySelectorAll("#controls input, #controls select")) {

@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from collections import deque
 from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ from ffmotion.preview.server import host_allowed
 from ffmotion.run import runner, runtime
 
 MAX_FRAME = 32 * 2**20
+KEPT_FRAMES = 8  # frames a page may fall behind before it skips to the latest
 FRAME_WAIT = 5.0  # seconds a page's stream waits for the next frame before it checks again
 
 
@@ -57,6 +59,9 @@ class Feed:
         self.ready = threading.Condition()
         self.frame: Optional[bytes] = None
         self.count = 0
+        self.recent: deque[tuple[int, bytes]] = deque(maxlen=KEPT_FRAMES)
+        self.relayed = 0  # frames written to pages (all pages together)
+        self.skipped = 0  # frames a page fell too far behind to get
         self.closed = False
         self.recorder: Optional[record.Recorder] = None  # gets every frame while it records
 
@@ -87,16 +92,27 @@ class Feed:
                     return
                 with self.ready:
                     self.frame, self.count = data, self.count + 1
+                    self.recent.append((self.count, data))
                     self.ready.notify_all()
                 if self.recorder is not None:
                     self.recorder.put(data)
                 size = None
 
     def next_after(self, count: int) -> tuple[int, Optional[bytes]]:
-        """The first frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`)."""
+        """The frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`): the very
+        next one while it is among the last :data:`KEPT_FRAMES`, else the latest (a page
+        that fell further behind skips; memory stays bounded)."""
         with self.ready:
             self.ready.wait_for(lambda: self.count > count or self.closed, FRAME_WAIT)
-            return self.count, self.frame
+            if self.count <= count or not self.recent:
+                return self.count, None
+            for number, data in self.recent if count else [self.recent[-1]]:
+                if number > count:  # a page's first frame: the latest
+                    if count:  # frames lost to this page (none before its first)
+                        self.skipped += number - count - 1
+                    self.relayed += 1
+                    return number, data
+            return self.count, None
 
     def close(self) -> None:
         with self.ready:
@@ -181,7 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
         mode = "--freeze" if state.get("mode") == "freeze" else "-k"
         words = ["ffmotion", "live", self.server.source, "OUT", mode, str(state["offset"]),
                  *state["flags"]]
-        return {**state, "frames": self.server.feed.count,
+        feed = self.server.feed
+        return {**state, "frames": feed.count, "relayed": feed.relayed, "skipped": feed.skipped,
                 "command": " ".join(shlex.quote(word) for word in words)}
 
     def _stream(self) -> None:

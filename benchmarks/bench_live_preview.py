@@ -38,11 +38,11 @@ from benchmarks.common import add_arguments, loadavg, percentile, publish, table
 from benchmarks.common import tools as find_tools
 
 SLOTS = 32
-WATCH = """(slots) => {
+WATCH = """([slots, poll]) => {
   window.seen = []; let last = -1;
   const img = document.getElementById('live');
   const c = document.createElement('canvas'); const g = c.getContext('2d');
-  setInterval(() => {
+  const tick = () => {
     if (!img.naturalWidth) return;
     const half = img.naturalWidth >> 1;  // the camera's picture | its motion
     const side = Math.floor(half / slots);
@@ -58,7 +58,9 @@ WATCH = """(slots) => {
     if (best >= 0 && best !== last) {
       last = best; window.seen.push([performance.timeOrigin + performance.now(), best]);
     }
-  }, 4);
+  };
+  if (poll > 0) setInterval(tick, poll);
+  else { const frame = () => { tick(); requestAnimationFrame(frame); }; frame(); }
 }"""
 
 
@@ -76,7 +78,8 @@ def _frames(width: int, height: int, count: int) -> list[bytes]:
     return out
 
 
-def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+def measure(seconds: float, width: int, height: int, fps: int, k: int,
+            poll: int = 4) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
@@ -120,7 +123,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
             page.goto(url)
             page.wait_for_function("document.getElementById('live').naturalWidth > 0",
                                    timeout=30000)
-            page.evaluate(WATCH, SLOTS)
+            page.evaluate(WATCH, [SLOTS, poll])
             load_before = loadavg()
             first, sent_first = _state(url), len(sent)
             time.sleep(seconds)
@@ -151,7 +154,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
                            ("ffmpeg_jpegs", "frames"), ("relayed_to_page", "relayed"),
                            ("skipped_by_relay", "skipped"))},
                        "page_distinct": len(seen)},
-            "loadavg_before": load_before,
+            "loadavg_before": load_before, "poll_ms": poll,
             "shown_of_expected": round(len(seen) / max(1, len(sent) - k), 3),
             "p50_ms": round(percentile(latencies, 0.5), 1),
             "p95_ms": round(percentile(latencies, 0.95), 1),
@@ -235,10 +238,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--seconds", type=float, default=None, help="default 60")
     p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
+    p.add_argument("--poll", type=int, default=4,
+                   help="ms between the page's looks at the picture (0: once per paint)")
     args = p.parse_args(argv)
     w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
     found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
-                            args.k), "loadavg": loadavg()}
+                            args.k, args.poll), "loadavg": loadavg(), "poll_ms": args.poll}
     if args.cpu:
         found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
     return publish(args, find_tools(None), found, markdown)

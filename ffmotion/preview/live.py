@@ -27,7 +27,6 @@ import socket
 import sys
 import threading
 import webbrowser
-from collections import deque
 from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +42,6 @@ from ffmotion.preview.server import host_allowed
 from ffmotion.run import runner, runtime
 
 MAX_FRAME = 32 * 2**20
-KEPT_FRAMES = 8  # frames a page may fall behind before it skips to the latest
 FRAME_WAIT = 5.0  # seconds a page's stream waits for the next frame before it checks again
 
 
@@ -59,7 +57,6 @@ class Feed:
         self.ready = threading.Condition()
         self.frame: Optional[bytes] = None
         self.count = 0
-        self.recent: deque[tuple[int, bytes]] = deque(maxlen=KEPT_FRAMES)
         self.relayed = 0  # frames written to pages (all pages together)
         self.skipped = 0  # frames a page fell too far behind to get
         self.closed = False
@@ -92,27 +89,22 @@ class Feed:
                     return
                 with self.ready:
                     self.frame, self.count = data, self.count + 1
-                    self.recent.append((self.count, data))
                     self.ready.notify_all()
                 if self.recorder is not None:
                     self.recorder.put(data)
                 size = None
 
     def next_after(self, count: int) -> tuple[int, Optional[bytes]]:
-        """The frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`): the very
-        next one while it is among the last :data:`KEPT_FRAMES`, else the latest (a page
-        that fell further behind skips; memory stays bounded)."""
+        """The latest frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`); a
+        page that fell behind skips to it (counted), so memory stays at one frame."""
         with self.ready:
             self.ready.wait_for(lambda: self.count > count or self.closed, FRAME_WAIT)
-            if self.count <= count or not self.recent:
+            if self.count <= count or self.frame is None:
                 return self.count, None
-            for number, data in self.recent if count else [self.recent[-1]]:
-                if number > count:  # a page's first frame: the latest
-                    if count:  # frames lost to this page (none before its first)
-                        self.skipped += number - count - 1
-                    self.relayed += 1
-                    return number, data
-            return self.count, None
+            if count:  # frames this page did not get (none before its first)
+                self.skipped += self.count - count - 1
+            self.relayed += 1
+            return self.count, self.frame
 
     def close(self) -> None:
         with self.ready:

@@ -19,6 +19,7 @@ average is written beside the numbers.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import select
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from typing import Any, Optional
 
 import numpy as np
@@ -36,25 +38,29 @@ from benchmarks.common import add_arguments, loadavg, percentile, publish, table
 from benchmarks.common import tools as find_tools
 
 SLOTS = 32
-WATCH = """(slots) => {
+WATCH = """([slots, poll]) => {
   window.seen = []; let last = -1;
   const img = document.getElementById('live');
   const c = document.createElement('canvas'); const g = c.getContext('2d');
-  setInterval(() => {
+  const tick = () => {
     if (!img.naturalWidth) return;
-    c.width = img.naturalWidth; c.height = img.naturalHeight; g.drawImage(img, 0, 0);
-    const side = Math.floor(c.width / slots);
-    const row = g.getImageData(0, 0, c.width, side).data;
+    const half = img.naturalWidth >> 1;  // the camera's picture | its motion
+    const side = Math.floor(half / slots);
+    c.width = half; c.height = side;  // the marker row alone: a light poll
+    g.drawImage(img, half, 0, half, side, 0, 0, half, side);
+    const row = g.getImageData(0, 0, half, side).data;
     let best = -1, value = 200;
     for (let s = 0; s < slots; s++) {
       const x = s * side + (side >> 1), y = side >> 1;
-      const v = row[(y * c.width + x) * 4 + 1];
+      const v = row[(y * half + x) * 4 + 1];
       if (v > value) { value = v; best = s; }
     }
     if (best >= 0 && best !== last) {
       last = best; window.seen.push([performance.timeOrigin + performance.now(), best]);
     }
-  }, 4);
+  };
+  if (poll > 0) setInterval(tick, poll);
+  else { const frame = () => { tick(); requestAnimationFrame(frame); }; frame(); }
 }"""
 
 
@@ -72,7 +78,8 @@ def _frames(width: int, height: int, count: int) -> list[bytes]:
     return out
 
 
-def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+def measure(seconds: float, width: int, height: int, fps: int, k: int,
+            poll: int = 4) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
@@ -81,6 +88,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
                             stderr=subprocess.PIPE)
     frames = _frames(width, height, SLOTS * 4)
     sent: list[float] = []
+    late: list[float] = []  # how far behind its schedule each camera frame was written
     stop = threading.Event()
 
     def camera() -> None:
@@ -93,6 +101,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
                 wait = start + n / fps - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
+                late.append(max(0.0, -wait) * 1000)
                 proc.stdin.write(b"FRAME\n" + frames[n % len(frames)])
                 proc.stdin.flush()
                 sent.append(time.time() * 1000)
@@ -114,9 +123,12 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
             page.goto(url)
             page.wait_for_function("document.getElementById('live').naturalWidth > 0",
                                    timeout=30000)
-            page.evaluate(WATCH, SLOTS)
+            page.evaluate(WATCH, [SLOTS, poll])
+            load_before = loadavg()
+            first, sent_first = _state(url), len(sent)
             time.sleep(seconds)
             seen = page.evaluate("window.seen")
+            state, sent_then = _state(url), len(sent)
             browser.close()
     finally:
         stop.set()
@@ -133,10 +145,26 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int) -> dict[s
     expected = len(seen[5:])
     return {"size": f"{width}x{height}", "fps": fps, "k": k, "seconds": seconds,
             "camera_frames": len(sent), "page_frames": len(seen), "measured": len(latencies),
+            # where frames go, counted at each stage when the page was read
+            # (the same window: from when the page's counter starts to when it is read)
+            "stages": {"camera_sent": sent_then - sent_first,
+                       "camera_late_max_ms": round(max(late), 1),
+                       "camera_late_p95_ms": round(percentile(late, 0.95), 1),
+                       **{name: state[key] - first[key] for name, key in (
+                           ("ffmpeg_jpegs", "frames"), ("relayed_to_page", "relayed"),
+                           ("skipped_by_relay", "skipped"))},
+                       "page_distinct": len(seen)},
+            "loadavg_before": load_before, "poll_ms": poll,
             "shown_of_expected": round(len(seen) / max(1, len(sent) - k), 3),
             "p50_ms": round(percentile(latencies, 0.5), 1),
             "p95_ms": round(percentile(latencies, 0.95), 1),
             "max_ms": round(max(latencies), 1), "expected": expected}
+
+
+def _state(url: str) -> dict[str, Any]:
+    base, token = url.split("/?t=")
+    with urllib.request.urlopen(f"{base}/state?t={token}", timeout=10) as answer:
+        return dict(json.load(answer))
 
 
 def _cpu() -> float:
@@ -181,10 +209,18 @@ def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int) -> dict[
 
 def markdown(report: dict[str, Any]) -> str:
     r = report["run"]
+    st = r.get("stages", {})
+    stages = ("" if not st else
+              "\n\nWhere frames go: camera wrote {camera_sent} (late by p95 {camera_late_p95_ms} "
+              "ms, max {camera_late_max_ms} ms), ffmpeg made {ffmpeg_jpegs} JPEGs, the relay "
+              "wrote {relayed_to_page} to the page and skipped {skipped_by_relay}, the page "
+              "showed {page_distinct} distinct frames (load before {lb})".format(
+                  lb=r.get("loadavg_before"), **st))
     return (table(["size", "fps", "K", "s", "camera frames", "page frames", "p50 ms", "p95 ms",
                    "max ms"],
                   [[r["size"], r["fps"], r["k"], r["seconds"], r["camera_frames"],
                     r["page_frames"], r["p50_ms"], r["p95_ms"], r["max_ms"]]])
+            + stages
             + ("" if "cpu" not in report else
                "\n\nCPU seconds per second: `ffmotion live` to MPEG-TS (x264) alone "
                f"{report['cpu']['live_cpu']}, `ffmotion preview` with the page open in "
@@ -202,10 +238,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--seconds", type=float, default=None, help="default 60")
     p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
+    p.add_argument("--poll", type=int, default=4,
+                   help="ms between the page's looks at the picture (0: once per paint)")
     args = p.parse_args(argv)
     w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
     found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
-                            args.k), "loadavg": loadavg()}
+                            args.k, args.poll), "loadavg": loadavg(), "poll_ms": args.poll}
     if args.cpu:
         found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
     return publish(args, find_tools(None), found, markdown)

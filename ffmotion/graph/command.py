@@ -40,6 +40,10 @@ def output(plan: Plan, dst: Path) -> Stream:
     video = prelude(plan.source_video(source), plan.picture)
     if plan.steer is not None:  # commands reach the graph as frames pass (graph.steer)
         video = video.filter("zmq", bind_address=plan.steer)
+    original = None
+    if plan.beside:  # the live page shows the camera's picture beside its motion
+        tee = video.split()
+        video, original = tee[0], tee[1]
     second = None
     # a chunk reads its own frames (the chunk's reach), never a seek to frame K
     at_k = dual_timing(plan) if plan.cut is None else None
@@ -71,6 +75,8 @@ def output(plan: Plan, dst: Path) -> Stream:
     video = outs.shape(video, size, fps, plan.out_frames if ends_late else None)
     width, height = output_size(plan)
     video = _whole_chroma_size(video, width, height, encode.get("pix_fmt"))
+    if original is not None:
+        video = _beside(original, video, plan, width, height, encode.get("pix_fmt"))
     if outs.output_kind(plan.output.path) == "gif":
         enc = plan.output.encode
         video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
@@ -124,6 +130,22 @@ def _whole_chroma_size(video: Stream, width: int, height: int, pix_fmt: Optional
         return video
     return (video.filter("pad", w=width + right, h=height + bottom)
                  .filter("fillborders", right=right, bottom=bottom, mode="smear"))
+
+
+def _beside(original: Stream, motion: Stream, plan: Plan, width: int, height: int,
+            pix_fmt: Optional[str]) -> Stream:
+    """Input frame i left of output frame i (``hstack`` pairs them by time: both are
+    re-timed by index, so the K frames the motion waits for are held, not dropped)."""
+    tb = 1 / Fraction(plan.info.fps)
+    if (plan.info.width, plan.info.height) != (width, height):
+        original = original.filter("scale", width, height)
+    if pix_fmt:
+        original = original.filter("format", pix_fmt)
+        motion = motion.filter("format", pix_fmt)
+    original = _whole_chroma_size(original, width, height, pix_fmt)
+    pair = [stream.filter("settb", f"{tb.numerator}/{tb.denominator}").setpts("N")
+            for stream in (original, motion)]
+    return ffmpeg.filter(pair, "hstack", inputs=2, shortest=1)
 
 
 def _seconds(value: Fraction) -> str:

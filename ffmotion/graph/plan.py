@@ -45,6 +45,7 @@ class Plan:
     cut: Optional[ChunkCut] = None  # one chunk of a chunked run (graph.chunks); None: whole
     cpus: int = 1  # the CPUs the run may use (Caps.cpus): sets x264's thread count
     steer: Optional[str] = None  # a steerable graph: its zmq filter's address (graph.steer)
+    beside: bool = False  # the original picture left of the motion (the live page's feed)
 
     @property
     def input(self) -> InputSpec:

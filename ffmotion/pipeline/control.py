@@ -195,7 +195,7 @@ class Steering:
         elif offset is not None:
             motion.update(mode="offset", offset=FramesOrTime.offset(offset.strip(), "offset"))
         plan = replace(self.planner(self.plan.request.with_motion(**motion)),
-                       steer=self.plan.steer)
+                       steer=self.plan.steer, beside=self.plan.beside)
         self.plan, self.look = plan, look
         self.restarts += 1
         self.stopper.stop()  # the run loop (run) starts the new plan when this one ends

@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import webbrowser
+from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +36,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from ffmotion.core.errors import UsageError
 from ffmotion.core.looks import PRESETS
-from ffmotion.pipeline import control, resolve
+from ffmotion.pipeline import control, record, resolve
 from ffmotion.pipeline.controller import prepare
 from ffmotion.preview.server import host_allowed
 from ffmotion.run import runner, runtime
@@ -56,7 +57,10 @@ class Feed:
         self.ready = threading.Condition()
         self.frame: Optional[bytes] = None
         self.count = 0
+        self.relayed = 0  # frames written to pages (all pages together)
+        self.skipped = 0  # frames a page fell too far behind to get
         self.closed = False
+        self.recorder: Optional[record.Recorder] = None  # gets every frame while it records
 
     def serve(self) -> None:
         while not self.closed:
@@ -86,12 +90,20 @@ class Feed:
                 with self.ready:
                     self.frame, self.count = data, self.count + 1
                     self.ready.notify_all()
+                if self.recorder is not None:
+                    self.recorder.put(data)
                 size = None
 
     def next_after(self, count: int) -> tuple[int, Optional[bytes]]:
-        """The first frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`)."""
+        """The latest frame after frame number ``count`` (waits up to :data:`FRAME_WAIT`); a
+        page that fell behind skips to it (counted), so memory stays at one frame."""
         with self.ready:
             self.ready.wait_for(lambda: self.count > count or self.closed, FRAME_WAIT)
+            if self.count <= count or self.frame is None:
+                return self.count, None
+            if count:  # frames this page did not get (none before its first)
+                self.skipped += self.count - count - 1
+            self.relayed += 1
             return self.count, self.frame
 
     def close(self) -> None:
@@ -177,7 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
         mode = "--freeze" if state.get("mode") == "freeze" else "-k"
         words = ["ffmotion", "live", self.server.source, "OUT", mode, str(state["offset"]),
                  *state["flags"]]
-        return {**state, "frames": self.server.feed.count,
+        feed = self.server.feed
+        return {**state, "frames": feed.count, "relayed": feed.relayed, "skipped": feed.skipped,
                 "command": " ".join(shlex.quote(word) for word in words)}
 
     def _stream(self) -> None:
@@ -203,6 +216,11 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._admitted()
         if route is None:
             return
+        if route in ("/record", "/record/stop"):  # no body: none is read
+            if self.headers.get("Content-Length", "0") != "0":
+                self.close_connection = True
+            self._record(route == "/record")
+            return
         try:
             size = int(self.headers.get("Content-Length", ""))
         except ValueError:
@@ -223,6 +241,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_GATEWAY, {"error": f"ffmpeg did not take it: {exc}"})
 
 
+    def _record(self, start: bool) -> None:
+        recorder = self.server.feed.recorder
+        try:
+            if recorder is None:
+                raise UsageError("this page does not record")
+            if start:
+                path = recorder.start()
+                self._json(HTTPStatus.OK, {"recording": path.name, "folder": str(path.parent)})
+            else:
+                self._json(HTTPStatus.OK, recorder.stop())
+        except record.Busy as exc:
+            self._json(HTTPStatus.CONFLICT, {"error": str(exc)})
+        except UsageError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+
+
 def is_live(text: str) -> bool:
     """Whether ``ffmotion preview``'s input names a live source rather than a file."""
     from ffmotion.media.stream import url_scheme
@@ -241,9 +275,11 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
     source = live_source(text)
     request = resolve.request(text, f"unix://{frames}", offset, source=source,
                               format="mpjpeg", audio=False)
-    plan = prepare(request, tools)
+    plan = replace(prepare(request, tools), beside=True)  # the original left of the motion
     steering = control.make_steering(plan, tools, place)
     feed = Feed(frames)
+    inputs = tuple(Path(name) for name in [text] if Path(name).is_file())
+    feed.recorder = record.Recorder(tools.ffmpeg, plan.info.fps, Path.cwd(), inputs)
     server: Optional[LiveServer] = None
     try:
         try:
@@ -266,6 +302,9 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
             if server is not None:
                 server.shutdown()
                 server.server_close()
+            if feed.recorder is not None and feed.recorder.recording:
+                saved = feed.recorder.stop()  # the frames so far, finalized
+                print(f"ffmotion preview: recorded {saved['saved']}", file=sys.stderr)
         finally:
             feed.close()
             runtime.remove(control.socket_path(steering))
@@ -278,7 +317,8 @@ PAGE = """<!doctype html>
 img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</style>
 </head><body>
 <h1>ffmotion live</h1>
-<img id="live" alt="the live motion picture" src="/frames.mjpeg?t=__TOKEN__">
+<img id="live" alt="the camera's picture (left) and its motion (right)"
+ src="/frames.mjpeg?t=__TOKEN__">
 <form id="controls">
 <label>gain <input id="gain" name="gain" type="number" min="0.5" max="100" step="0.5"
  value="1"></label>
@@ -286,10 +326,12 @@ img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</s
 <label>offset <input id="offset" name="offset" type="number" min="1" max="300" step="1"
  value="__OFFSET__"></label>
 <button type="button" id="freeze">freeze</button>
+<button type="button" id="record">record</button>
 <label>look <select id="look" name="look"><option value="">(keep)</option>__PRESETS__</select>
 </label>
 </form>
 <p id="status"></p>
+<p id="recording"></p>
 <p>the same from a terminal: <code id="command"></code></p>
 <script>
 const token = "__TOKEN__";
@@ -303,6 +345,23 @@ async function send(name, value) {
 }
 fetch("/state?t=" + token).then(r => r.json()).then(a => {
   document.getElementById("command").textContent = a.command;
+});
+let recording = false;
+document.getElementById("record").addEventListener("click", async () => {
+  const button = document.getElementById("record");
+  button.disabled = true;
+  const r = await fetch((recording ? "/record/stop?t=" : "/record?t=") + token,
+                        {method: "POST"});
+  const a = await r.json();
+  const line = document.getElementById("recording");
+  if (r.ok && !recording) {
+    recording = true; button.textContent = "stop";
+    line.textContent = "recording to " + a.recording + " (in " + a.folder + ")";
+  } else if (r.ok) {
+    recording = false; button.textContent = "record";
+    line.textContent = "saved " + a.saved + ": " + a.frames + " frames";
+  } else line.textContent = a.error;
+  button.disabled = false;
 });
 document.getElementById("freeze").addEventListener("click", () => send("freeze", "now"));
 for (const el of document.querySelectorAll("#controls input, #controls select")) {

@@ -76,12 +76,14 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
     assert not left
 
 
-MEAN_DEVIATION = """() => {
+# the motion is the right half of the picture (the camera's own picture is the left half)
+MEAN_DEVIATION = """(left) => {
   const img = document.getElementById('live');
   const c = document.createElement('canvas');
   c.width = img.naturalWidth; c.height = img.naturalHeight;
   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-  const d = g.getImageData(0, 0, c.width, c.height).data;
+  const half = c.width / 2;
+  const d = g.getImageData(left ? 0 : half, 0, half, c.height).data;
   let s = 0; for (let i = 0; i < d.length; i += 4) s += Math.abs(d[i + 1] - 127);
   return s / (d.length / 4);
 }"""
@@ -101,10 +103,12 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
         try:
             page = browser.new_page()
             page.goto(url)
-            page.wait_for_function("document.getElementById('live').naturalWidth === 160",
+            page.wait_for_function("document.getElementById('live').naturalWidth === 320",
                                    timeout=20000)
             page.wait_for_timeout(500)
             before = page.evaluate(MEAN_DEVIATION)
+            camera = page.evaluate(MEAN_DEVIATION, True)
+            assert camera > 3 * before  # the colour bars beside their (mostly gray) motion
             page.fill("#gain", "4")
             page.dispatch_event("#gain", "change")
             page.wait_for_function(

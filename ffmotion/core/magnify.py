@@ -280,9 +280,10 @@ class MagnifyDesign:
     delay: int  # D: output frame t shows input frame t-D
     levels: int
     planes: tuple[PlaneDesign, ...]  # Y (or gray), then U, V
-    # colour mode: the band-pass runs on the coarsest level decimated 2^decimation times
-    # (pair averages, every second sample; back up by bilinear steps): 4^decimation times
-    # fewer pixels in tmix
+    # the band-pass runs on a pyramid decimated 2^decimation times (pair averages, every
+    # second sample; back up by bilinear steps): 4^decimation times fewer pixels in tmix.
+    # Colour mode: levels - 2; motion mode: the leading levels lambda_cutoff silences
+    # (:func:`pyramid_steps`)
     decimation: int = 0
 
     @property
@@ -334,5 +335,16 @@ def design(spec: MagnifySpec, fps: float, plane_sizes: Sequence[tuple[int, int]]
     else:
         betas = level_betas(spec.alpha, level_alphas(spec.alpha, levels, spec.lambda_cutoff))
     planes = tuple(PlaneDesign(gain, tuple(betas)) for gain in gains)
-    decimation = max(0, levels - 2) if spec.mode == "color" else 0
-    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes, decimation)
+    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes,
+                         pyramid_steps(betas, levels))
+
+
+def pyramid_steps(betas: Sequence[float], levels: int) -> int:
+    """How many times the band-pass's input can be decimated (by 2, as a pyramid): once per
+    leading level that gets no gain (``beta`` 0: every level in colour mode, the finest ones
+    that ``lambda_cutoff`` silences in motion mode, as EVM's own code does), keeping the last
+    two levels a-trous at the coarse size; 0 leaves the band-pass at full size."""
+    silent = 0
+    while silent < len(betas) and not betas[silent]:
+        silent += 1
+    return max(0, min(silent, levels - 2))

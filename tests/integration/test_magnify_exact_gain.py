@@ -71,6 +71,21 @@ def test_colour_decimated_equals_model(tmp_path: Path, levels: int) -> None:
     assert np.abs(out - frames.astype(int)).max() >= 2  # the option was not ignored
 
 
+@pytest.mark.parametrize("lambda_cutoff, levels", [(100.0, 4), (200.0, 5)])
+def test_motion_decimated_equals_model(tmp_path: Path, lambda_cutoff: float, levels: int) -> None:
+    """Motion mode whose finest levels lambda_cutoff silences (alpha_0 = 0 from 4 (1 + alpha)
+    px on, alpha_1 from 8 (1 + alpha)) runs its band-pass on a pyramid, the remaining levels
+    mixed there; 100x70 is no multiple of 2 or 4 (padded, cropped back)."""
+    frames = model.blob_clip(50, FPS, 4.0, 0.3, (100, 70))
+    src = _gray_clip(tmp_path, frames)
+    _magnify(src, tmp_path / "out.mkv", 20, "3-6", "--lambda-cutoff", str(lambda_cutoff),
+             "--levels", str(levels))
+    out = model.decode_gray(bundled_ffmpeg(), str(tmp_path / "out.mkv"), (100, 70)).astype(int)
+    expected = model.magnify_plane(frames, 20, 3, 6, FPS, levels, lambda_cutoff).astype(int)
+    assert np.abs(out - expected).max() <= 1 and (out != expected).mean() < 1e-3
+    assert np.abs(out - frames.astype(int)).max() >= 2  # the option was not ignored
+
+
 def _planes(ffmpeg: str, path: Path, size: tuple[int, int]) -> list[np.ndarray]:
     done = subprocess.run([ffmpeg, "-v", "error", "-i", str(path), "-f", "rawvideo",
                            "-pix_fmt", "yuv420p", "-"], capture_output=True, check=True)

@@ -171,7 +171,8 @@ def blur(plane: np.ndarray, level: int) -> np.ndarray:
     return out
 
 
-def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool) -> list[float]:
+def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool,
+          skip_finest: bool = False) -> list[float]:
     if color:
         return [0.0] * levels + [1.0]
     if lambda_cutoff is None:
@@ -179,6 +180,8 @@ def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool
     else:
         gains = [max(0.0, min(alpha, (1 + alpha) * 2 ** (lv + 2) / lambda_cutoff - 1))
                  for lv in range(levels)]
+    if skip_finest and levels > 1:  # EVM's code: the finest band gets no gain
+        gains[0] = 0.0
     out = [gains[0] / alpha] + [(gains[lv] - gains[lv - 1]) / alpha for lv in range(1, levels)]
     return out + [(alpha - gains[-1]) / alpha]
 
@@ -248,10 +251,10 @@ def _decimated(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
 
 def magnify_plane(frames: np.ndarray, alpha: float, low: float, high: float, fps: float,
                   levels: int, lambda_cutoff: Optional[float] = None,
-                  color: bool = False) -> np.ndarray:
+                  color: bool = False, skip_finest: bool = False) -> np.ndarray:
     """The model of one magnified 8-bit plane: (N, h, w) uint8 -> (N, h, w) uint8."""
     taps, delay = fir(low, high, fps)
-    mix = [float(f"{b:.9g}") for b in betas(alpha, levels, lambda_cutoff, color)]
+    mix = [float(f"{b:.9g}") for b in betas(alpha, levels, lambda_cutoff, color, skip_finest)]
     silent = next((lv for lv, b in enumerate(mix) if b), len(mix))
     if min(silent, levels - 2) > 0:
         return _decimated(frames, alpha, taps, delay, levels, mix, min(silent, levels - 2))

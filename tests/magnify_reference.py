@@ -16,8 +16,8 @@ written out from its specification:
   then min((2 o + 128) >> 8, 255);
 * where the first k levels get no gain (k = min(leading zero betas, levels - 2) > 0: colour
   mode with more than 2 levels, motion mode when lambda_c silences the finest levels), P is
-  computed on a pyramid (edge-padded to a multiple of 2^k; k times: [1 4 6 4 1]/16, pair
-  averages, odd samples; then the remaining levels a-trous at that size, mixed by their
+  computed on a pyramid (edge-padded to a multiple of 2^k; k times: [1 5 10 10 5 1 0]/32 (the
+  blur [1 4 6 4 1]/16 and the pair average x[i-1] + x[i] at once, rounded once), odd samples; then the remaining levels a-trous at that size, mixed by their
   betas), the band-pass runs there and the band comes back up by bilinear steps (each sample
   twice, [1 2 1]/4), then is added to X(t - D).
 """
@@ -223,8 +223,8 @@ def _decimated(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
     lows = []
     for frame in x:
         g = np.pad(frame, ((0, -height % factor), (0, -width % factor)), mode="edge")
-        for _ in range(k):  # blur, pair averages (x[i-1] + x[i]), then the odd samples
-            g = _conv(_conv(g, (1, 4, 6, 4, 1), 16), (1, 1, 0), 2)[1::2, 1::2]
+        for _ in range(k):  # [1 4 6 4 1] and pair averages (x[i-1] + x[i]) as one kernel,
+            g = _conv(g, (1, 5, 10, 10, 5, 1, 0), 32)[1::2, 1::2]  # rounded once; odd samples
         level_images = [g]
         for level in range(levels - k):  # the rest a-trous at the coarse size
             level_images.append(blur(level_images[-1], level))

@@ -15,9 +15,10 @@ written out from its specification:
   (oldest frame first, lrint, clipped to 16 bits), the highpass offset by 32768 and clipped,
   then min((2 o + 128) >> 8, 255);
 * where the first k levels get no gain (k = min(leading zero betas, levels - 2) > 0: colour
-  mode with more than 2 levels, motion mode when lambda_c silences the finest levels), P is
-  computed on a pyramid (edge-padded to a multiple of 2^k; k times: [1 5 10 10 5 1 0]/32 (the
-  blur [1 4 6 4 1]/16 and the pair average x[i-1] + x[i] at once, rounded once), odd samples; then the remaining levels a-trous at that size, mixed by their
+  mode with more than 2 levels, motion mode when lambda_c or skip_finest silences the finest
+  levels), P is computed on a pyramid (edge-padded to a multiple of 2^k; k times:
+  [1 5 10 10 5 1 0]/32, the blur [1 4 6 4 1]/16 and the pair average x[i-1] + x[i] rounded
+  once, then the odd samples; then the remaining levels a-trous at that size, mixed by their
   betas), the band-pass runs there and the band comes back up by bilinear steps (each sample
   twice, [1 2 1]/4), then is added to X(t - D).
 """

@@ -119,9 +119,9 @@ def decimated_band(x: Stream, design: MagnifyDesign, weights: str, size: tuple[i
                    betas: Sequence[float]) -> Stream:
     """``alpha BP(P)(t) + 32768`` at full size, P computed on a pyramid: the first
     ``decimation`` levels (whose beta is 0) each blur and average pairs in one kernel
-    ([1 5 10 10 5 1 0]/32) and keep every second (odd) sample; the others blur a-trous at the coarse size (the level
-    kernels from the finest) and mix as ``betas`` say (colour mode: G_levels alone). The
-    band-pass runs there; bilinear steps bring it back up."""
+    ([1 5 10 10 5 1 0]/32) and keep every second (odd) sample; the others blur a-trous at
+    the coarse size (the level kernels from the finest) and mix as ``betas`` say (colour
+    mode: G_levels alone). The band-pass runs there; bilinear steps bring it back up."""
     factor = 1 << design.decimation
     width, height = size
     padded_w, padded_h = -(-width // factor) * factor, -(-height // factor) * factor

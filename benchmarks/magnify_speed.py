@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true",
                         help="720p 6 s, the pyramid variants only (and the full-size motion "
                              "mode once), no length comparison")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="run only the variants whose name holds TEXT (repeatable)")
     args = parser.parse_args(argv)
     found = common.tools(args.ffmpeg)
     ffmpeg = found.ffmpeg
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fast:
         speed_clip = common.ClipSpec(1280, 720, 6)
         variants = {**FAST, "magnify motion (every level alpha)": []}
+    if args.only:
+        variants = {k: v for k, v in variants.items() if any(t in k for t in args.only)}
     results: dict[str, Any] = {"band": BAND, "speed": [], "memory": []}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"

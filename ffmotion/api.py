@@ -139,8 +139,9 @@ def printable(argv: list[str]) -> str:
 def magnify(src: PathLike, dst: PathLike, alpha: Union[float, str],
             band: Union[str, tuple[float, float]], *, mode: str = "motion",
             levels: Optional[int] = None, lambda_cutoff: Optional[float] = None,
-            chroma_attenuation: Optional[float] = None, ffmpeg: Optional[str] = None,
-            progress: bool = False, print_command: bool = False, **options: Any) -> Any:
+            chroma_attenuation: Optional[float] = None, skip_finest: bool = False,
+            ffmpeg: Optional[str] = None, progress: bool = False, print_command: bool = False,
+            **options: Any) -> Any:
     """Write ``src`` with its small motions in ``band`` (``"0.5-3"`` Hz or ``(0.5, 3)``)
     magnified ``alpha`` times (``ffmotion magnify``); ``mode`` ``"color"`` for colour changes.
     ``options``: the range, stabilization and encoding keywords of :func:`extract`.
@@ -150,7 +151,7 @@ def magnify(src: PathLike, dst: PathLike, alpha: Union[float, str],
     from ffmotion.pipeline import magnify as magnifying
 
     spec = MagnifySpec.parse(alpha, band, mode=mode, levels=levels, lambda_cutoff=lambda_cutoff,
-                             chroma_attenuation=chroma_attenuation)
+                             chroma_attenuation=chroma_attenuation, skip_finest=skip_finest)
     found = runner.tools(ffmpeg)
     prepared = magnifying.prepare(magnifying.request(src, dst, **options), spec, found)
     if print_command:

@@ -14,10 +14,13 @@ written out from its specification:
 * out = X(t) - P(t) + [P(t) + alpha BP(P)(t)] where the bracket is one float32 weighted sum
   (oldest frame first, lrint, clipped to 16 bits), the highpass offset by 32768 and clipped,
   then min((2 o + 128) >> 8, 255);
-* colour mode with more than 2 levels computes G_levels as a pyramid (edge-padded to a
-  multiple of 2^k, k = levels - 2; k times: [1 4 6 4 1]/16, pair averages, odd samples; then
-  levels - k a-trous blurs at that size), runs the band-pass there and brings the band back
-  up by bilinear steps (each sample twice, [1 2 1]/4), then adds it to X(t - D).
+* where the first k levels get no gain (k = min(leading zero betas, levels - 2) > 0: colour
+  mode with more than 2 levels, motion mode when lambda_c or skip_finest silences the finest
+  levels), P is computed on a pyramid (edge-padded to a multiple of 2^k; k times:
+  [1 5 10 10 5 1 0]/32, the blur [1 4 6 4 1]/16 and the pair average x[i-1] + x[i] rounded
+  once, then the odd samples; then the remaining levels a-trous at that size, mixed by their
+  betas), the band-pass runs there and the band comes back up by bilinear steps (each sample
+  twice, [1 2 1]/4), then is added to X(t - D).
 """
 from __future__ import annotations
 
@@ -169,7 +172,8 @@ def blur(plane: np.ndarray, level: int) -> np.ndarray:
     return out
 
 
-def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool) -> list[float]:
+def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool,
+          skip_finest: bool = False) -> list[float]:
     if color:
         return [0.0] * levels + [1.0]
     if lambda_cutoff is None:
@@ -177,6 +181,8 @@ def betas(alpha: float, levels: int, lambda_cutoff: Optional[float], color: bool
     else:
         gains = [max(0.0, min(alpha, (1 + alpha) * 2 ** (lv + 2) / lambda_cutoff - 1))
                  for lv in range(levels)]
+    if skip_finest and levels > 1:  # EVM's code: the finest band gets no gain
+        gains[0] = 0.0
     out = [gains[0] / alpha] + [(gains[lv] - gains[lv - 1]) / alpha for lv in range(1, levels)]
     return out + [(alpha - gains[-1]) / alpha]
 
@@ -196,22 +202,34 @@ def _conv(plane: np.ndarray, kernel: Sequence[int], div: int) -> np.ndarray:
     return out
 
 
-def _decimated_colour(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
-                      levels: int) -> np.ndarray:
-    """Colour mode with the band-pass on the coarsest level of a pyramid 2^(levels - 2)
-    times smaller: out(t) = X(t - D) + up(tmix(G) - G(t - D) + 32768) - 32768."""
-    k = levels - 2
+def _mixed(level_images: Sequence[np.ndarray], mix: Sequence[float]) -> np.ndarray:
+    """sum beta_l G_l: the one G_l a single weight picks, else a float32 sum, lrint."""
+    used = [lv for lv, b in enumerate(mix) if b]
+    if len(used) == 1:
+        return level_images[used[0]]
+    acc = np.zeros(level_images[0].shape, np.float32)
+    for lv in used:
+        acc = acc + level_images[lv].astype(np.float32) * np.float32(mix[lv])
+    return np.clip(np.rint(acc), 0, 65535).astype(np.int64)
+
+
+def _decimated(frames: np.ndarray, alpha: float, taps: np.ndarray, delay: int,
+               levels: int, mix: Sequence[float], k: int) -> np.ndarray:
+    """The band-pass on a pyramid 2^k times smaller (k: the leading levels of weight 0, at
+    most levels - 2): out(t) = X(t - D) + up(tmix(P) - P(t - D) + 32768) - 32768, P the mix
+    of the remaining levels, a-trous at the coarse size."""
     factor = 1 << k
     x = frames.astype(np.int64) * 128
     count, height, width = x.shape
     lows = []
     for frame in x:
         g = np.pad(frame, ((0, -height % factor), (0, -width % factor)), mode="edge")
-        for _ in range(k):  # blur, pair averages (x[i-1] + x[i]), then the odd samples
-            g = _conv(_conv(g, (1, 4, 6, 4, 1), 16), (1, 1, 0), 2)[1::2, 1::2]
+        for _ in range(k):  # [1 4 6 4 1] and pair averages (x[i-1] + x[i]) as one kernel,
+            g = _conv(g, (1, 5, 10, 10, 5, 1, 0), 32)[1::2, 1::2]  # rounded once; odd samples
+        level_images = [g]
         for level in range(levels - k):  # the rest a-trous at the coarse size
-            g = blur(g, level)
-        lows.append(g)
+            level_images.append(blur(level_images[-1], level))
+        lows.append(_mixed(level_images, mix[k:]))
     n = len(taps)
     weights = (alpha * taps).astype(np.float64)
     weights[delay] += 1.0
@@ -234,13 +252,14 @@ def _decimated_colour(frames: np.ndarray, alpha: float, taps: np.ndarray, delay:
 
 def magnify_plane(frames: np.ndarray, alpha: float, low: float, high: float, fps: float,
                   levels: int, lambda_cutoff: Optional[float] = None,
-                  color: bool = False) -> np.ndarray:
+                  color: bool = False, skip_finest: bool = False) -> np.ndarray:
     """The model of one magnified 8-bit plane: (N, h, w) uint8 -> (N, h, w) uint8."""
     taps, delay = fir(low, high, fps)
-    if color and levels > 2:
-        return _decimated_colour(frames, alpha, taps, delay, levels)
+    mix = [float(f"{b:.9g}") for b in betas(alpha, levels, lambda_cutoff, color, skip_finest)]
+    silent = next((lv for lv, b in enumerate(mix) if b), len(mix))
+    if min(silent, levels - 2) > 0:
+        return _decimated(frames, alpha, taps, delay, levels, mix, min(silent, levels - 2))
     n = len(taps)
-    mix = betas(alpha, levels, lambda_cutoff, color)
     x = frames.astype(np.int64) * 128
     simple = mix[0] == 1 and not any(mix[1:])
     lows = []

@@ -104,6 +104,9 @@ class MagnifySpec:
     lambda_cutoff: Optional[float] = None  # None: every level gets alpha
     chroma_attenuation: Optional[float] = None  # None: 0 in motion mode, 1 in color mode
     kind: Kind = "fir"
+    # EVM's own code ignores the finest level (alpha_0 = 0): then the band-pass runs on a
+    # pyramid, 4x fewer pixels at the least (docs/magnify.md#speed-and-memory)
+    skip_finest: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) \
@@ -133,13 +136,16 @@ class MagnifySpec:
                 or not 0 <= self.chroma_attenuation <= 10):
             raise UsageError(f"{field('chroma_attenuation')} must be from 0 to 10, not "
                              f"{self.chroma_attenuation!r}")
+        if not isinstance(self.skip_finest, bool):
+            raise UsageError(f"{field('skip_finest')} must be true or false, not "
+                             f"{self.skip_finest!r}")
 
     @classmethod
     def parse(cls, alpha: Union[str, float], band: Union[str, Sequence[float]], *,
               mode: str = "motion", levels: Union[str, int, None] = None,
               lambda_cutoff: Union[str, float, None] = None,
               chroma_attenuation: Union[str, float, None] = None,
-              kind: str = "fir") -> "MagnifySpec":
+              kind: str = "fir", skip_finest: bool = False) -> "MagnifySpec":
         """From what a user typed: ``alpha`` ``"20"``, ``band`` ``"0.5-3"``."""
         low, high = parse_band(band)
         return cls(alpha=numbers.real(alpha, field("alpha")), low=low, high=high,
@@ -150,7 +156,7 @@ class MagnifySpec:
                    chroma_attenuation=(None if chroma_attenuation is None else
                                        numbers.real(chroma_attenuation,
                                                     field("chroma_attenuation"))),
-                   kind=kind)  # type: ignore[arg-type]
+                   kind=kind, skip_finest=skip_finest)  # type: ignore[arg-type]
 
     @property
     def chroma(self) -> float:
@@ -234,13 +240,19 @@ def magnification(taps: Sequence[float], delay: int, alpha: float, freq: float,
 
 # -- the spatial levels ------------------------------------------------------------------------
 
-def level_alphas(alpha: float, levels: int, lambda_cutoff: Optional[float]) -> list[float]:
+def level_alphas(alpha: float, levels: int, lambda_cutoff: Optional[float],
+                 skip_finest: bool = False) -> list[float]:
     """The gain of each level 0 (finest) .. levels-1; the residual gets ``alpha``. EVM:
-    alpha_l = min(alpha, (1 + alpha) lambda_l / lambda_c - 1), at least 0."""
+    alpha_l = min(alpha, (1 + alpha) lambda_l / lambda_c - 1), at least 0; ``skip_finest``:
+    0 on level 0 (EVM's code ignores its finest band)."""
     if lambda_cutoff is None:
-        return [alpha] * levels
-    return [max(0.0, min(alpha, (1 + alpha) * level_wavelength(lv) / lambda_cutoff - 1))
-            for lv in range(levels)]
+        gains = [alpha] * levels
+    else:
+        gains = [max(0.0, min(alpha, (1 + alpha) * level_wavelength(lv) / lambda_cutoff - 1))
+                 for lv in range(levels)]
+    if skip_finest and levels > 1:
+        gains[0] = 0.0
+    return gains
 
 
 def level_betas(alpha: float, alphas: Sequence[float]) -> list[float]:
@@ -280,9 +292,10 @@ class MagnifyDesign:
     delay: int  # D: output frame t shows input frame t-D
     levels: int
     planes: tuple[PlaneDesign, ...]  # Y (or gray), then U, V
-    # colour mode: the band-pass runs on the coarsest level decimated 2^decimation times
-    # (pair averages, every second sample; back up by bilinear steps): 4^decimation times
-    # fewer pixels in tmix
+    # the band-pass runs on a pyramid decimated 2^decimation times (pair averages, every
+    # second sample; back up by bilinear steps): 4^decimation times fewer pixels in tmix.
+    # Colour mode: levels - 2; motion mode: the leading levels lambda_cutoff silences
+    # (:func:`pyramid_steps`)
     decimation: int = 0
 
     @property
@@ -332,7 +345,19 @@ def design(spec: MagnifySpec, fps: float, plane_sizes: Sequence[tuple[int, int]]
     if spec.mode == "color":
         betas = [0.0] * levels + [1.0]
     else:
-        betas = level_betas(spec.alpha, level_alphas(spec.alpha, levels, spec.lambda_cutoff))
+        betas = level_betas(spec.alpha, level_alphas(spec.alpha, levels, spec.lambda_cutoff,
+                                                     spec.skip_finest))
     planes = tuple(PlaneDesign(gain, tuple(betas)) for gain in gains)
-    decimation = max(0, levels - 2) if spec.mode == "color" else 0
-    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes, decimation)
+    return MagnifyDesign(spec, fps, tuple(taps), delay, levels, planes,
+                         pyramid_steps(betas, levels))
+
+
+def pyramid_steps(betas: Sequence[float], levels: int) -> int:
+    """How many times the band-pass's input can be decimated (by 2, as a pyramid): once per
+    leading level that gets no gain (``beta`` 0: every level in colour mode, the finest ones
+    that ``lambda_cutoff`` silences in motion mode, as EVM's own code does), keeping the last
+    two levels a-trous at the coarse size; 0 leaves the band-pass at full size."""
+    silent = 0
+    while silent < len(betas) and not betas[silent]:
+        silent += 1
+    return max(0, min(silent, levels - 2))

@@ -58,6 +58,11 @@ PLANAR_8BIT = ("gray", "yuv420p", "yuv422p", "yuv444p", "yuv440p", "yuv411p", "y
                "yuvj420p", "yuvj422p", "yuvj444p", "yuvj440p", "yuvj411p")
 
 
+# [1 4 6 4 1]/16 and the pair average (x[i-1] + x[i])/2 in one pass: (1 4 6 4 1) * (1 1),
+# centred one sample late (the trailing 0), rounded once
+DECIMATE_KERNEL = (1, 5, 10, 10, 5, 1, 0)
+
+
 def working_format(pix_fmt: str) -> str:
     """The format the graph splits into planes (8-bit planar YUV or gray)."""
     return pix_fmt if pix_fmt in PLANAR_8BIT else "yuv444p"
@@ -110,11 +115,13 @@ def _blur_with(plane: Stream, kernel: Sequence[int], dilation: int) -> Stream:
     return plane
 
 
-def decimated_band(x: Stream, design: MagnifyDesign, weights: str, size: tuple[int, int]) -> Stream:
-    """``alpha BP(G_levels)(t) + 32768`` at full size, with the coarsest level computed as a
-    pyramid: the first ``decimation`` levels each blur ([1 4 6 4 1]/16), average pairs and
-    keep every second (odd) sample; the others blur a-trous at the coarse size (the level
-    kernels from the finest). The band-pass runs there; bilinear steps bring it back up."""
+def decimated_band(x: Stream, design: MagnifyDesign, weights: str, size: tuple[int, int],
+                   betas: Sequence[float]) -> Stream:
+    """``alpha BP(P)(t) + 32768`` at full size, P computed on a pyramid: the first
+    ``decimation`` levels (whose beta is 0) each blur and average pairs in one kernel
+    ([1 5 10 10 5 1 0]/32) and keep every second (odd) sample; the others blur a-trous at
+    the coarse size (the level kernels from the finest) and mix as ``betas`` say (colour
+    mode: G_levels alone). The band-pass runs there; bilinear steps bring it back up."""
     factor = 1 << design.decimation
     width, height = size
     padded_w, padded_h = -(-width // factor) * factor, -(-height // factor) * factor
@@ -123,14 +130,10 @@ def decimated_band(x: Stream, design: MagnifyDesign, weights: str, size: tuple[i
         low = (low.filter("pad", padded_w, padded_h, 0, 0)
                   .filter("fillborders", right=padded_w - width, bottom=padded_h - height,
                           mode="smear"))
-    for _ in range(design.decimation):
-        low = _blur_with(low, LEVEL_KERNELS[0][0], 1)
-        for mode in ("row", "column"):
-            low = low.filter("convolution", **{"0m": "1 1 0", "0rdiv": "1/2", "0mode": mode})
+    for _ in range(design.decimation):  # [1 4 6 4 1]/16 then pair averages: one kernel
+        low = _blur_with(low, DECIMATE_KERNEL, 1)
         low = low.filter("scale", "iw/2", "ih/2", flags="neighbor")
-    for level in range(design.levels - design.decimation):
-        low = _blur_with(low, *LEVEL_KERNELS[level])
-    tee = low.split()
+    tee = lowpass(low, betas[design.decimation:]).split()
     amplified = tee[0].filter("tmix", frames=design.frames, weights=weights, scale=1)
     delayed = tee[1].filter("tpad", start=design.delay, start_mode="clone")
     band = ffmpeg.filter([amplified, delayed], "blend", all_mode="grainextract", shortest=1)
@@ -150,9 +153,9 @@ def magnified_plane(plane: Stream, design: MagnifyDesign, chosen: PlaneDesign,
     n = design.frames
     x = plane.filter("format", "gray16le").filter("lut", c0="trunc(val/257)*128")
     weights = _weights(design.tmix_weights(chosen.alpha))
-    if design.decimation:  # colour mode: P = G_levels, smooth: a pyramid
+    if design.decimation:  # the finest levels get no gain: P on a pyramid
         tee = x.split()
-        band = decimated_band(tee[1], design, weights, size)
+        band = decimated_band(tee[1], design, weights, size, chosen.betas)
         delayed = tee[0].filter("tpad", start=design.delay, start_mode="clone")
         out = ffmpeg.filter([delayed, band], "blend", all_mode="grainmerge", shortest=1)
     elif chosen.betas[0] == 1 and not any(chosen.betas[1:]):  # P is X itself

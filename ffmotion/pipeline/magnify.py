@@ -119,5 +119,7 @@ def describe(prepared: Prepared) -> str:
         gains += f", chroma x{spec.chroma:g}"
     cutoff = (f", {field('lambda_cutoff')} {spec.lambda_cutoff:g} px"
               if spec.lambda_cutoff is not None else "")
+    cutoff += ", finest level skipped" if spec.skip_finest else ""
+    cutoff += f", band-pass at 1/{1 << d.decimation} size" if d.decimation else ""
     return (f"magnify ({spec.mode}) {gains}, band {spec.low:g}-{spec.high:g} Hz ({spec.kind}, "
             f"{d.frames} frames, delay {d.delay}), {d.levels} levels{cutoff}")

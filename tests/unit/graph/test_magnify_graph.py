@@ -36,8 +36,9 @@ def test_lambda_cutoff_mixes_levels() -> None:
 
 def test_color_mode_magnifies_chroma() -> None:
     text = _graph(MagnifySpec.parse("50", "1-2", mode="color", levels=3))
-    # per plane: 3 levels, 1 pair average down and 1 bilinear step up, rows and columns
-    assert text.count("grainmerge") == 3 and text.count("convolution") == 3 * (3 + 1 + 1) * 2
+    # per plane: 1 blur-and-pair-average down, 2 levels there, 1 bilinear step up; rows, columns
+    assert text.count("grainmerge") == 3 and text.count("convolution") == 3 * (1 + 2 + 1) * 2
+    assert text.count("1 5 10 10 5 1 0") == 3 * 2
     assert text.count("scale=iw/2:ih/2:flags=neighbor") == 3
     assert "scale=iw/4" not in text
 
@@ -46,3 +47,13 @@ def test_gray_and_other_formats() -> None:
     assert "extractplanes" not in _graph(MagnifySpec.parse("10", "2-4"), "gray")
     assert magnify.working_format("yuv420p10le") == "yuv444p"
     assert magnify.working_format("yuvj420p") == "yuvj420p"
+
+
+def test_skip_finest_runs_the_band_pass_at_half_size() -> None:
+    """--skip-finest: the finest level gets no gain, so luma's one tmix runs on the half-size
+    pyramid (one decimation, the other levels mixed there, one bilinear step back)."""
+    plain = _graph(MagnifySpec.parse("10", "2-4", levels=4))
+    text = _graph(MagnifySpec.parse("10", "2-4", levels=4, skip_finest=True))
+    assert "scale=iw/2" not in plain and "mix=inputs" not in plain
+    assert text.count("tmix") == 1 and text.count("scale=iw/2:ih/2:flags=neighbor") == 1
+    assert text.count("scale=iw*2:ih*2:flags=neighbor") == 1

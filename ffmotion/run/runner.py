@@ -577,19 +577,24 @@ class _Progress:
                 self._tell(done=value == "end")
 
     def _tell(self, done: bool) -> None:
-        watchers = [progress for progress, _ in _watching() if progress is not None]
-        if not watchers:
-            return
-        elapsed = time.monotonic() - self.started
-        fps = self.frames / elapsed if elapsed > 0 and self.frames else None
-        eta = None
-        if self.total is not None and fps:
-            eta = max(0.0, (self.total - self.frames) / fps)
-        update = Update(self.run, self.frames, self.total, elapsed, fps, 0.0 if done else eta,
-                        self.speed, done)
-        for watcher in watchers:
-            with contextlib.suppress(Exception):  # a watcher never breaks a run
-                watcher(update)
+        _tell_progress(self.run, self.frames, self.total, self.started, self.speed, done)
+
+
+def _tell_progress(run: int, frames: int, total: Optional[int], started: float,
+                   speed: Optional[float], done: bool) -> None:
+    """One :class:`Update` to the progress watchers (nothing is computed without one)."""
+    watchers = [progress for progress, _ in _watching() if progress is not None]
+    if not watchers:
+        return
+    elapsed = time.monotonic() - started
+    fps = frames / elapsed if elapsed > 0 and frames else None
+    eta = None
+    if total is not None and fps:
+        eta = max(0.0, (total - frames) / fps)
+    update = Update(run, frames, total, elapsed, fps, 0.0 if done else eta, speed, done)
+    for watcher in watchers:
+        with contextlib.suppress(Exception):  # a watcher never breaks a run
+            watcher(update)
 
 
 def _speed(text: str) -> Optional[float]:
@@ -636,19 +641,7 @@ class FrameCount:
             self.tell(done=False)
 
     def tell(self, done: bool) -> None:
-        watchers = [progress for progress, _ in _watching() if progress is not None]
-        if not watchers:
-            return
-        elapsed = time.monotonic() - self.started
-        fps = self.frames / elapsed if elapsed > 0 and self.frames else None
-        eta = None
-        if self.total is not None and fps:
-            eta = max(0.0, (self.total - self.frames) / fps)
-        update = Update(self.run, self.frames, self.total, elapsed, fps, 0.0 if done else eta,
-                        None, done)
-        for watcher in watchers:
-            with contextlib.suppress(Exception):  # a watcher never breaks a run
-                watcher(update)
+        _tell_progress(self.run, self.frames, self.total, self.started, None, done)
 
 
 COUNT_PERIOD = 0.5

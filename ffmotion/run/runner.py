@@ -518,15 +518,17 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
         stopper.attach(None)
         if stopped is None and stopper.asked and stoppable:
             stopped = "restart"
-    if stopped is not None:
-        # a restart stops a stream sent as it is made (no file to finalize): its exit is
-        # enough; ffmpeg writing to a pipe does not always report progress=end then
-        if (code in (0, 255) and counter.frames == 0 and not counter.ended
-                and stopped != "restart"):
+    if stopped == "restart":
+        # a stream sent as it is made makes way for a new graph: how this ffmpeg ended does
+        # not matter (no file to finalize; asked before its signal handlers were set, a
+        # SIGINT kills it), the next one takes the output over
+        pass
+    elif stopped is not None:
+        if code in (0, 255) and counter.frames == 0 and not counter.ended:
             # stopped before a frame went out (an SRT listener no client connected to)
             raise Interrupted("interrupted before the first frame was written: nothing "
                               "written")
-        if code not in (0, 255) or not (counter.ended or stopped == "restart"):
+        if code not in (0, 255) or not counter.ended:
             raise Interrupted(f"interrupted: ffmpeg did not finish the output within "
                               f"{STOP_GRACE:g} s (exit {code}): no output written")
     elif code != 0:

@@ -138,13 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from ffmotion.pipeline import measure, rois
     from ffmotion.run import runner
 
-    if args.plot:
-        from ffmotion.pipeline import explore
-
-        explore.require_matplotlib()
-        if Path(args.plot).suffix.lower() != ".png":
-            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
-                             f"{outputs.shown(args.plot)}")
+    options.plot_png(args)
     if args.displacement and args.format == "mea":
         raise UsageError("--format mea holds MEA counts: not with --displacement")
     if args.format != "csv" and not (args.output or args.batch):

@@ -435,3 +435,30 @@ def motion_request(args: argparse.Namespace, src: "str | Path", dst: "str | Path
         else sequence_of(args, Path(src)),
         format=getattr(args, "format", None), source=source,
     )
+
+
+def plot_png(args: argparse.Namespace) -> None:
+    """``--plot``: matplotlib is there and the name ends in .png (before anything runs)."""
+    if not args.plot:
+        return
+    from ffmotion.pipeline import explore
+    from ffmotion.run import outputs
+
+    explore.require_matplotlib()
+    if Path(args.plot).suffix.lower() != ".png":
+        raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
+                         f"{outputs.shown(args.plot)}")
+
+
+def table_targets(args: argparse.Namespace) -> None:
+    """The input's name, then ``--csv`` (a file or '-') and ``--plot`` under the safe-write
+    rule: an explorer's table and its picture."""
+    from ffmotion.run import outputs
+
+    outputs.check_name(args.input, "input")
+    inputs = [Path(args.input)]
+    if args.csv:
+        outputs.check_target(args.csv, what="--csv", overwrite=args.overwrite, inputs=inputs,
+                             others={"--plot": args.plot}, stream=True)
+    if args.plot:
+        outputs.check_target(args.plot, what="--plot", overwrite=args.overwrite, inputs=inputs)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ffmotion.cli import options, report
 from ffmotion.cli.console import bar, out, say
-from ffmotion.core.errors import UsageError
 from ffmotion.run import outputs
 
 
@@ -33,24 +32,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ffmotion.pipeline import controller, explore
+    from ffmotion.pipeline import controller
     from ffmotion.pipeline import spectrum as measuring
     from ffmotion.run import runner
 
-    if args.plot:
-        explore.require_matplotlib()
-        if Path(args.plot).suffix.lower() != ".png":
-            raise UsageError(f"--plot writes a PNG: give a name ending in .png, not "
-                             f"{outputs.shown(args.plot)}")
+    options.plot_png(args)
     report.refuse_stdout(args, args.csv, "--csv")
     roi = measuring.parse_roi(args.roi)
-    outputs.check_name(args.input, "input")
-    inputs = [Path(args.input)]
-    if args.csv:
-        outputs.check_target(args.csv, what="--csv", overwrite=args.overwrite, inputs=inputs,
-                             others={"--plot": args.plot}, stream=True)
-    if args.plot:
-        outputs.check_target(args.plot, what="--plot", overwrite=args.overwrite, inputs=inputs)
+    options.table_targets(args)
     tools = runner.tools(args.ffmpeg)
     ranged = {"start": args.start, "end": args.end, "duration": args.duration,
               "deinterlace": args.deinterlace,

@@ -8,10 +8,12 @@ the delay is that frame's index minus the number of frames read when the change 
 (0: the very next frame). The exact pixels are held to the reference by
 ``tests/system/streams/test_live_control.py``.
 
-*Restart gap.* The same camera to MPEG-TS on stdout (x264 zerolatency); every 2 s the offset
-changes, which restarts ffmpeg; the gap is the longest silence on the pipe (bytes arrive per
-frame, ``-flush_packets 1``) in the 1.5 s after the change was sent, beside the steady
-frame interval. It is ffmpeg's start plus the K+1 frames the new graph needs first.
+*Offset change.* A camera whose top row tells each motion frame's K (:func:`marker_camera`)
+to raw frames on stdout, the output held across restarts (:mod:`ffmotion.graph.handover`);
+every 2 s the offset changes, which starts a new ffmpeg. Measured: the time from sending the
+change to the first frame made with the new K (ffmpeg's start, the source opened again, the
+K+1 frames the new graph needs first), the longest pause between output frames around it
+(the held output repeats the last frame meanwhile), and frames without a blended marker.
 
     python -m benchmarks.bench_live_control --quick --out /tmp/q   # 320x180, few changes
     python -m benchmarks.bench_live_control                         # 1280x720 at 30 fps
@@ -101,35 +103,89 @@ def change_delay(size: str, fps: int, changes: int, every: int) -> dict[str, Any
             "p50": percentile(delays, 0.5), "p95": percentile(delays, 0.95), "max": max(delays)}
 
 
-def restart_gap(size: str, fps: int, restarts: int) -> dict[str, Any]:
+SLOTS = 32
+
+
+def marker_camera(size: str, fps: int) -> str:
+    """A lavfi camera whose top row holds a white square at slot ``n mod 32`` (black around):
+    in the motion picture, frame i shows white at slot i mod 32 and black at (i+K) mod 32,
+    so each output frame tells its K."""
+    width, _ = (int(x) for x in size.split("x"))
+    side = width // SLOTS
+    return (f"lavfi:testsrc2=size={size}:rate={fps},drawbox=x=0:y=0:w={width}:h={side}:"
+            f"color=black:t=fill[a];color=white:size={side}x{side}:rate={fps}[b];"
+            f"[a][b]overlay=x='mod(n,{SLOTS})*{side}':y=0,format=yuv420p")
+
+
+def read_marker(luma: np.ndarray, side: int) -> tuple[int, Optional[int]]:
+    """(the white slot, K) of a motion frame's marker row (K None: no black slot, unblended)."""
+    row = luma[side // 2, side // 2::side][:SLOTS].astype(int)
+    white, black = int(row.argmax()), int(row.argmin())
+    if row[white] < 200 or row[black] > 60:
+        return white, None
+    return white, (black - white) % SLOTS
+
+
+def restart_switch(size: str, fps: int, restarts: int) -> dict[str, Any]:
+    """Offset changes on a held output (raw frames on stdout): the time from sending the
+    change to the first frame made with the new offset, the longest pause between frames,
+    and the frames the output got again while the new ffmpeg started."""
+    width, height = (int(x) for x in size.split("x"))
+    side = width // SLOTS
+    frame_bytes = width * height * 3 // 2
     port = _port()
-    proc = _job(size, fps, port, "--format", "mpegts")
-    arrived: list[float] = []
+    argv = [sys.executable, "-m", "ffmotion", "live", marker_camera(size, fps), "-", "--format",
+            "y4m", "-k", "2", "--quiet", "--control", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, bufsize=0)
+    frames: list[tuple[float, int, Optional[int]]] = []  # arrival, white slot, K
+    stop = threading.Event()
 
     def read() -> None:
         assert proc.stdout is not None
-        while proc.stdout.read(65536):
-            arrived.append(time.monotonic())
+        stream = proc.stdout
+        stream.readline()
+        while not stop.is_set() and stream.readline():
+            data = bytearray()
+            while len(data) < frame_bytes:
+                chunk = stream.read(frame_bytes - len(data))
+                if not chunk:
+                    return
+                data += chunk
+            luma = np.frombuffer(bytes(data[:side * width]), np.uint8).reshape(side, width)
+            frames.append((time.monotonic(), *read_marker(luma, side)))
     reader = threading.Thread(target=read, daemon=True)
-    sent: list[float] = []
+    sent: list[tuple[float, int]] = []
     try:
         _wait_token(port, proc)
         reader.start()
         time.sleep(3)
         for k in [6, 3, 12, 2, 8, 4, 10, 5][:restarts]:
-            sent.append(time.monotonic())
+            sent.append((time.monotonic(), k))
             control.send(f"127.0.0.1:{port}", [("offset", str(k))])
             time.sleep(2)
     finally:
+        stop.set()
         os.kill(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)
         reader.join(timeout=10)
-    a = np.array(arrived)
-    d = np.diff(a)
-    steady = d[(a[1:] > a[0] + 1) & (a[1:] < sent[0])]
-    gaps = [float(d[(a[1:] > t) & (a[1:] < t + 1.5)].max()) * 1000 for t in sent]
-    return {"size": size, "fps": fps, "restarts": len(gaps), "gaps_ms": [round(g) for g in gaps],
-            "gap_p50_ms": round(percentile(gaps, 0.5)), "gap_max_ms": round(max(gaps)),
+    times = np.array([f[0] for f in frames])
+    shown, repeats, pauses = [], [], []
+    for at, k in sent:
+        after = [n for n, f in enumerate(frames) if f[0] > at]
+        first = next((n for n in after if frames[n][2] == k), None)
+        shown.append((frames[first][0] - at) * 1000 if first is not None else float("inf"))
+        window = [n for n in after if frames[n][0] < at + 1.5]
+        repeats.append(sum(1 for n in window if n and frames[n][1] == frames[n - 1][1]))
+        gaps = np.diff(times[window[0] - 1:window[-1] + 1]) if window else np.array([0.0])
+        pauses.append(float(gaps.max()) * 1000)
+    steady = np.diff(times[(times > times[0] + 1) & (times < sent[0][0])])
+    unblended = sum(1 for f in frames if f[2] is None)
+    return {"size": size, "fps": fps, "restarts": len(sent), "frames": len(frames),
+            "shown_ms": [round(x) for x in shown], "shown_p50_ms": round(percentile(shown, 0.5)),
+            "shown_max_ms": round(max(shown)), "pause_max_ms": round(max(pauses)),
+            "pauses_ms": [round(x) for x in pauses], "repeated": repeats,
+            "unblended_frames": unblended,
             "steady_p50_ms": round(float(np.median(steady)) * 1000, 1),
             "steady_max_ms": round(float(steady.max()) * 1000, 1)}
 
@@ -140,11 +196,15 @@ def markdown(report: dict[str, Any]) -> str:
             "(0: the next frame after sending):\n\n"
             + table(["size", "fps", "changes", "p50", "p95", "max"],
                     [[c["size"], c["fps"], c["changes"], c["p50"], c["p95"], c["max"]]])
-            + "\n\nOffset change (a restart), longest silence on the MPEG-TS pipe:\n\n"
-            + table(["size", "fps", "restarts", "gap p50 ms", "gap max ms", "steady frame "
-                     "interval p50 ms", "steady max ms"],
-                    [[r["size"], r["fps"], r["restarts"], r["gap_p50_ms"], r["gap_max_ms"],
-                      r["steady_p50_ms"], r["steady_max_ms"]]])
+            + "\n\nOffset change (a restart, the output held): from sending it to the first "
+            "frame made with the new offset; the longest pause between two output frames in "
+            "the 1.5 s after it; frames repeated meanwhile; frames without a blended marker:\n\n"
+            + table(["size", "fps", "restarts", "shown p50 ms", "shown max ms",
+                     "longest pause ms", "repeated per restart", "unblended",
+                     "steady interval p50 / max ms"],
+                    [[r["size"], r["fps"], r["restarts"], r["shown_p50_ms"], r["shown_max_ms"],
+                      r["pause_max_ms"], " ".join(map(str, r["repeated"])),
+                      r["unblended_frames"], f"{r['steady_p50_ms']} / {r['steady_max_ms']}"]])
             + f"\n\nload average {report['loadavg']} (a shared 2-core machine)\n")
 
 
@@ -161,7 +221,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     size = args.size or ("320x180" if args.quick else "1280x720")
     found = {"change": change_delay(size, args.fps, args.changes or (6 if args.quick else 20),
                                     args.every),
-             "restart": restart_gap(size, args.fps, args.restarts or (2 if args.quick else 6)),
+             "restart": restart_switch(size, args.fps,
+                                       args.restarts or (2 if args.quick else 6)),
              "loadavg": loadavg()}
     return publish(args, find_tools(None), found, markdown)
 

@@ -75,7 +75,8 @@ def _steered(args: argparse.Namespace, plan: graph.Plan, tools: runner.Tools) ->
         raise UsageError(f"{field('control')} steers a graph that reads its input once")
     with control.steered(plan, args.control, tools) as (steering, server):
         if args.print_command:
-            printed(args, controller.commands(steering.plan, tools.ffmpeg), steering.plan)
+            argvs, joined = control.commands(steering.plan, tools.ffmpeg)
+            printed(args, argvs, steering.plan, joined)
             return 0
         say(args, f"ffmotion: {plan.info.path.name}: {graph.describe(plan)}")
         say(args, f"ffmotion: steer with: ffmotion control {server.hosts()[0]} gain=4 ...")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 
 from ffmotion import __version__, graph
@@ -67,12 +68,15 @@ def run(args: argparse.Namespace) -> int:
     return execute(args, plan, tools)
 
 
-def printed(args: argparse.Namespace, argvs: list[list[str]], plan: graph.Plan) -> None:
+def printed(args: argparse.Namespace, argvs: list[list[str]], plan: graph.Plan,
+            joined: str = " && ") -> None:
     """--print-command: the commands as one shell line (under --json: in the report, as
-    argument lists, with what the run would read and write)."""
+    argument lists, with what the run would read and write); ``joined``: `` | `` for
+    commands that run together, one's output piped into the next."""
     described(args, plan)
     report.record(planned=argvs)
-    out(controller.shell_line(argvs, plan))
+    out(controller.shell_line(argvs, plan) if joined == " && " else
+        joined.join(shlex.join(argv) for argv in argvs))
 
 
 def described(args: argparse.Namespace, plan: graph.Plan) -> None:

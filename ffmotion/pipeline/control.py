@@ -42,11 +42,11 @@ from ffmotion.core.looks import FIELDS, Look, LookField
 from ffmotion.core.looks import resolve as resolve_look
 from ffmotion.core.request import MotionRequest
 from ffmotion.core.units import FramesOrTime
-from ffmotion.graph import steer
+from ffmotion.graph import handover, steer
 from ffmotion.media.stream import HELD_NAME, STDIN_NAME
 from ffmotion.pipeline import controller
 from ffmotion.pipeline.streams import StreamRun
-from ffmotion.run import runner, runtime, zmtp
+from ffmotion.run import held, runner, runtime, signals, zmtp
 
 MAX_BODY = 4096
 ZMQ_TIMEOUT = 5.0  # seconds for ffmpeg to answer (it answers when its next frame passes)
@@ -111,13 +111,27 @@ def parse_changes(pairs: list[tuple[str, str]]) -> tuple[Optional[str], dict[str
     return preset, fields, offset
 
 
+def reopenable(plan: graph.Plan) -> bool:
+    """Whether a new ffmpeg can open the input again: not stdin, whose bytes the first ffmpeg
+    read up to a point no new one can start from."""
+    return plan.info.input.name not in (STDIN_NAME, HELD_NAME)
+
+
+def holds(plan: graph.Plan) -> bool:
+    """Whether the run keeps one output ffmpeg across restarts (:mod:`ffmotion.graph.handover`):
+    a steered run whose input can be opened again, and whose output can be held."""
+    return reopenable(plan) and handover.why_not_held(plan) is None
+
+
 def restartable(plan: graph.Plan) -> bool:
-    """Whether a new ffmpeg can take over the output: a stream sent to a URL, or MPEG-TS on
-    stdout (a reader takes a new TS start as a discontinuity); a file or another stdout
-    muxer would get a second header. And the input can be opened again: not stdin, whose
-    bytes the first ffmpeg read up to a point no new one can start from."""
-    if plan.info.input.name in (STDIN_NAME, HELD_NAME):
+    """Whether a new ffmpeg can take over the output: one held across restarts
+    (:func:`holds`); else, written by each ffmpeg itself, a stream sent to a URL, or MPEG-TS
+    on stdout (a reader takes a new TS start as a discontinuity); a file or another stdout
+    muxer would get a second header. And the input can be opened again (:func:`reopenable`)."""
+    if not reopenable(plan):
         return False
+    if holds(plan):
+        return True
     sink = plan.request.output.sink if plan.request.output is not None else None
     return sink is not None and (sink.kind == "url" or (
         sink.kind == "stdout" and sink.format == "mpegts"))
@@ -133,12 +147,14 @@ class Steering:
             raise ValueError("the plan is not steerable")
         self.plan = plan
         self.look: Look = plan.motion.look
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the state: plan, look, stopper, output
+        self.changing = threading.Lock()  # one change at a time, a zmq exchange included
         self.changes = 0
         self.restarts = 0
         self.planner = planner
         self.stopper = runner.Stopper()
         self.finished = False
+        self.output: Optional[held.HeldOutput] = None  # the output a restart holds (run)
 
     def finish(self) -> None:
         """End the run for good (from another thread): ffmpeg finishes, no restart."""
@@ -154,27 +170,33 @@ class Steering:
         """Apply ``pairs`` to the running graph, or restart it with a new one (a stream
         output only); :class:`NeedsRestart` when neither can be done."""
         preset, fields, offset = parse_changes(pairs)
-        with self.lock:
-            new = resolve_look(preset, **fields) if preset else self.look.replaced(**fields)
-            k, mode = self.plan.k, self.plan.mode
-            if offset == "freeze":
-                k, mode = 0, "freeze"
-            elif offset is not None:
-                k = FramesOrTime.offset(offset.strip(), "offset").to_frames(self.plan.info.fps)
-                mode = "offset"
-            sent = steer.commands(self.look, new, self.plan.working_pix_fmt)
-            if sent is None or (k, mode) != (self.plan.k, self.plan.mode):
-                return self._restart(new, offset if (k, mode) != (self.plan.k, self.plan.mode)
-                                     else None)
+        # one change at a time; the state lock is held only briefly, never while ffmpeg's
+        # socket is awaited: the run loop takes it to start the graph a restart asked for
+        with self.changing:
+            with self.lock:
+                new = resolve_look(preset, **fields) if preset else self.look.replaced(**fields)
+                k, mode = self.plan.k, self.plan.mode
+                if offset == "freeze":
+                    k, mode = 0, "freeze"
+                elif offset is not None:
+                    k = FramesOrTime.offset(offset.strip(), "offset").to_frames(
+                        self.plan.info.fps)
+                    mode = "offset"
+                sent = steer.commands(self.look, new, self.plan.working_pix_fmt)
+                if sent is None or (k, mode) != (self.plan.k, self.plan.mode):
+                    return self._restart(new, offset if (k, mode) != (self.plan.k,
+                                                                       self.plan.mode) else None)
+                address = self.plan.steer
             if sent:
-                assert self.plan.steer is not None
-                answers = _request(self.plan.steer, sent)
+                assert address is not None
+                answers = _request(address, sent)
                 failed = [(m, a) for m, a in zip(sent, answers) if not a.startswith("0 ")]
                 if failed:
                     raise OSError(f"ffmpeg refused {failed[0][0]!r}: {failed[0][1]}")
-            self.look = new
-            self.changes += 1
-            return {"applied": "running", "commands": len(sent), **self.state()}
+            with self.lock:
+                self.look = new
+                self.changes += 1
+                return {"applied": "running", "commands": len(sent), **self.state()}
 
     def _restart(self, look: Look, offset: Optional[str]) -> dict[str, Any]:
         what = ("the offset is the graph's shape (trim)" if offset is not None else
@@ -194,12 +216,35 @@ class Steering:
             motion.update(mode="freeze", offset=FramesOrTime.offset(0, "freeze"))
         elif offset is not None:
             motion.update(mode="offset", offset=FramesOrTime.offset(offset.strip(), "offset"))
+        # a socket of its own: a change sent while the old ffmpeg ends must reach the new one
         plan = replace(self.planner(self.plan.request.with_motion(**motion)),
-                       steer=self.plan.steer, beside=self.plan.beside)
+                       steer=fresh_address(address_path(self.plan.steer).parent),
+                       beside=self.plan.beside)
         self.plan, self.look = plan, look
         self.restarts += 1
-        self.stopper.stop()  # the run loop (run) starts the new plan when this one ends
+        if self.output is not None:  # the sink repeats the last frame until the new graph's
+            self.output.hold()  # first, and the old graph's last frames are not needed
+        self.stopper.stop(now=self.output is not None)  # the run loop (run) starts the new plan
         return {"applied": "restart", "commands": 0, **self.state()}
+
+
+def address_path(address: Optional[str]) -> Path:
+    """The socket file of a graph's ``ipc://`` address."""
+    assert address is not None and address.startswith("ipc://"), address
+    return Path(address.removeprefix("ipc://"))
+
+
+def fresh_address(place: Path) -> str:
+    """A new ``ipc://`` address in the private folder ``place``."""
+    return f"ipc://{place / f'zmq-{os.getpid()}-{secrets.token_hex(8)}.sock'}"
+
+
+def _ended(steering: Steering, plan: graph.Plan) -> None:
+    """A graph replaced by a restart has ended: its socket goes (a killed ffmpeg leaves it)."""
+    with steering.lock:
+        current = steering.plan.steer
+    if plan.steer is not None and plan.steer != current:
+        runtime.remove(address_path(plan.steer))
 
 
 def run(steering: Steering, tools: runner.Tools, progress: bool = False) -> StreamRun:
@@ -207,16 +252,167 @@ def run(steering: Steering, tools: runner.Tools, progress: bool = False) -> Stre
     or is stopped; the frames are those of every run together."""
     from ffmotion.pipeline import streams
 
+    if holds(steering.plan) and steering.planner is not None:
+        return _run_held(steering, tools, progress)
     frames = 0
     while True:
         with steering.lock:
             plan, stopper = steering.plan, steering.stopper
         done = streams.run_plan(plan, tools, progress=progress, stopper=stopper)
+        _ended(steering, plan)
         frames += done.frames
         with steering.lock:
             if done.stopped != "restart" or steering.finished:
                 return replace(done, frames=frames)
             steering.stopper = runner.Stopper()
+
+
+def _run_held(steering: Steering, tools: runner.Tools, progress: bool) -> StreamRun:
+    """:func:`run` with one output ffmpeg for the whole job, and where the source allows it
+    one capture ffmpeg too (:mod:`ffmotion.graph.handover`)."""
+    from ffmotion.pipeline import streams
+
+    first = steering.plan
+    sink = first.output.sink
+
+    def through(dst: Optional[Path]) -> tuple[int, Optional[str]]:
+        capture = None
+        if handover.capture_pix_fmt(first) is not None:
+            capture = held.HeldInput(handover.capture_command(first, tools.ffmpeg),
+                                     keep_frames(first))
+        try:
+            output = held.HeldOutput(handover.sink_command(first, tools.ffmpeg, dst,
+                                                           overwrite=True),
+                                     to_stdout=sink is not None and sink.kind == "stdout",
+                                     on_failure=steering.finish)
+        except BaseException:
+            if capture is not None:
+                capture.close()
+            raise
+        with steering.lock:
+            steering.output = output
+        try:
+            stopped = _graphs(steering, tools, output, capture, progress)
+        except BaseException:
+            _close(steering, capture, output, quietly=True)  # the first error is the one told
+            raise
+        _close(steering, capture, output)
+        return output.written, stopped
+
+    if sink is None:  # a file: written under a temporary name, moved into place at the end
+        with runner.atomic_output(first.output.path, first.output.overwrite) as tmp:
+            frames, stopped = through(tmp)
+        return StreamRun(first.output.path, frames, stopped)
+    if sink.kind == "stdout":
+        streams.check_stdout()
+    frames, stopped = through(None)
+    return StreamRun(Path(sink.shown), frames, stopped)
+
+
+def _graphs(steering: Steering, tools: runner.Tools, output: held.HeldOutput,
+            capture: Optional[held.HeldInput], progress: bool) -> Optional[str]:
+    """The graph ffmpegs of a held run, one after another, until one ends for good; the
+    signal that stopped the job (None: the stream ended)."""
+    from ffmotion.pipeline import streams
+
+    while True:
+        with steering.lock:
+            plan, stopper = steering.plan, steering.stopper
+        try:
+            done = _source_run(plan, tools, output, stopper, progress, capture)
+        except KeyboardInterrupt:  # between two graphs: the job stops as in one
+            return signals.received() or "SIGINT"
+        _ended(steering, plan)
+        if done.stopped != "restart":
+            streams.check_frames(plan, done.frames, None)
+        with steering.lock:
+            if done.stopped != "restart" or steering.finished:
+                return None if done.stopped == "restart" else done.stopped
+            steering.stopper = runner.Stopper()
+
+
+def _close(steering: Steering, capture: Optional[held.HeldInput], output: held.HeldOutput,
+           quietly: bool = False) -> None:
+    """End the capture, then the output (finished; ``quietly``: its failure not raised)."""
+    with steering.lock:
+        steering.output = None
+    try:
+        if capture is not None:
+            capture.close()
+    finally:
+        if quietly:
+            with contextlib.suppress(Exception):
+                output.close(quietly=True)
+        else:
+            output.close()
+
+
+KEEP_SECONDS = 2  # the frames a capture keeps for the next graph: offsets up to 2 s start at once
+KEEP_BYTES = 256 * 2**20
+
+
+def keep_frames(plan: graph.Plan) -> int:
+    """How many of the capture's last frames to keep: enough for the offset now and any up to
+    :data:`KEEP_SECONDS`, within :data:`KEEP_BYTES`."""
+    width, height = plan.info.width, plan.info.height
+    per_frame = max(1, width * height * 3)  # 4:4:4 at 8 bits: an upper bound for most
+    wanted = max(plan.k + 1, int(plan.info.fps * KEEP_SECONDS) + 1)
+    return max(1, min(wanted, KEEP_BYTES // per_frame))
+
+
+def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
+                stopper: runner.Stopper, progress: bool,
+                capture: Optional[held.HeldInput]) -> runner.Ran:
+    """One graph ffmpeg of a held run: fed by ``capture`` (the K frames before "now" first)
+    or reading the source itself; its frames passed to ``output`` by a thread."""
+    read_end, write_end = os.pipe()
+    failed: list[BaseException] = []
+
+    def carry() -> None:
+        with os.fdopen(read_end, "rb", buffering=1 << 20) as frames:
+            try:
+                output.take(frames)
+            except Exception as exc:  # noqa: BLE001 (raised in the job's thread below)
+                failed.append(exc)
+                stopper.stop()
+            with contextlib.suppress(OSError, ValueError):
+                while frames.read(1 << 20):  # the rest, so the source never blocks
+                    pass
+
+    reader = threading.Thread(target=carry, name="ffmotion-held-source", daemon=True)
+    reader.start()
+    feed: Optional[int] = None
+    try:
+        if capture is not None:
+            prime = max(plan.channel_ks) if plan.channel_ks else plan.k
+            feed = capture.attach(prime if plan.mode == "offset" else 0)
+        ran = runner.run_ffmpeg(handover.source_command(plan, tools.ffmpeg, piped=feed is not None),
+                                progress=progress, stdin=feed, stdout=write_end, stoppable=True,
+                                stopper=stopper)
+    finally:
+        os.close(write_end)
+        if feed is not None:
+            os.close(feed)
+        reader.join()
+    if failed:
+        raise failed[0]
+    if capture is not None and ran.stopped is None:
+        trouble = capture.failure()
+        if trouble is not None:
+            raise trouble
+    return ran
+
+
+def commands(plan: graph.Plan, ffmpeg: str) -> tuple[list[list[str]], str]:
+    """The steered run's ffmpeg commands, and how a shell joins them: two joined by a pipe
+    for a held output (the source, then the sink), else the one command."""
+    if holds(plan):
+        last = [handover.sink_command(plan, ffmpeg)]
+        if handover.capture_pix_fmt(plan) is not None:
+            return [handover.capture_command(plan, ffmpeg),
+                    handover.source_command(plan, ffmpeg, piped=True), *last], " | "
+        return [handover.source_command(plan, ffmpeg), *last], " | "
+    return controller.commands(plan, ffmpeg), " && "
 
 
 def _request(address: str, messages: list[str]) -> list[str]:
@@ -321,15 +517,15 @@ def make_steering(plan: graph.Plan, tools: runner.Tools, place: Path) -> Steerin
     """``plan`` made steerable on a fresh ``ipc://`` socket in ``place`` (a private folder),
     restarting with ``tools``; :func:`socket_path` names the socket to remove afterwards."""
     runtime.remove_stale(place)
-    path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
     info = plan.info
-    return Steering(replace(plan, steer=f"ipc://{path}"),
+    return Steering(replace(plan, steer=fresh_address(place)),
                     lambda request: controller.plan_for(request, info, tools))
 
 
 def socket_path(steering: Steering) -> Path:
-    assert steering.plan.steer is not None
-    return Path(steering.plan.steer.removeprefix("ipc://"))
+    """The socket of the graph running now (each restart's graph has its own; those of the
+    graphs before are removed when they end)."""
+    return address_path(steering.plan.steer)
 
 
 @contextlib.contextmanager
@@ -344,8 +540,7 @@ def steered(plan: graph.Plan, control: str, tools: Optional[runner.Tools] = None
                          f"{field('ffmpeg')}), or an ffmpeg built with --enable-libzmq")
     place = runtime.folder()
     runtime.remove_stale(place)
-    socket_path = place / f"zmq-{os.getpid()}-{secrets.token_hex(8)}.sock"
-    plan = replace(plan, steer=f"ipc://{socket_path}")
+    plan = replace(plan, steer=fresh_address(place))
     try:
         planner = None
         if tools is not None:
@@ -367,7 +562,7 @@ def steered(plan: graph.Plan, control: str, tools: Optional[runner.Tools] = None
         server.shutdown()
         server.server_close()
         runtime.remove(token_file)
-        runtime.remove(socket_path)
+        runtime.remove(address_path(steering.plan.steer))
 
 
 def send(control: str, pairs: list[tuple[str, str]], token: Optional[str] = None,

@@ -81,7 +81,7 @@ def run_plan(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
             verify_hls(playlist, ran.frames, tools.ffmpeg)
         return StreamRun(output.path, ran.frames, ran.stopped)
     if sink.kind == "stdout":
-        _check_stdout()
+        check_stdout()
     ran = go(graph.command(plan, tools.ffmpeg, overwrite=True), to_stdout=sink.kind == "stdout")
     return StreamRun(Path(sink.shown), ran.frames, ran.stopped)
 
@@ -100,7 +100,8 @@ def check_frames(plan: graph.Plan, written: int, planned: Optional[int]) -> None
             "no output kept")
 
 
-def _check_stdout() -> None:
+def check_stdout() -> None:
+    """Refuse a stdout that is missing or a terminal (video would go to the screen)."""
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, ValueError, OSError):

@@ -234,8 +234,9 @@ class _StderrDrain:
         return FFmpegFailed(f"ffmpeg failed (exit {code}): {reason.strip()}", tail)
 
 
-def _start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:
-    """Start a long-running child whose stderr is drained on a thread (and tracked for stop)."""
+def start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:
+    """Start a long-running child whose stderr is drained on a thread (and tracked for stop);
+    :meth:`_StderrDrain.failure` makes its error."""
     log.debug("run: %s", shlex.join(argv))
     proc = procs.popen(argv, on_start=_track, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
@@ -249,7 +250,7 @@ def reading(argv: list[str]) -> Iterator[IO[bytes]]:
 
     Leaving the block early (the reader has seen enough) kills the child without error.
     """
-    proc, drain = _start(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    proc, drain = start(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
     finished = False
     try:
         assert proc.stdout is not None
@@ -302,7 +303,7 @@ def log_lines(argv: list[str]) -> Iterator[Iterator[str]]:
 @contextlib.contextmanager
 def writing(argv: list[str]) -> Iterator[IO[bytes]]:
     """Start ``argv`` and yield its stdin; raise :class:`FFmpegFailed` if it fails."""
-    proc, drain = _start(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc, drain = start(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         assert proc.stdin is not None
         try:
@@ -401,24 +402,33 @@ def _tell_finished(done: Finished) -> None:
 class Stopper:
     """Lets another thread ask a running stoppable ffmpeg to finish its output now (a
     steered live job that restarts with a new graph): one SIGINT, as for Ctrl-C; the run
-    then ends normally with :attr:`Ran.stopped` ``"restart"``."""
+    then ends normally with :attr:`Ran.stopped` ``"restart"``. ``now``: killed at once, for
+    an ffmpeg whose output nobody needs finished (a held output's graph: its last frames
+    are dropped anyway)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: "Optional[subprocess.Popen[bytes]]" = None
         self.asked = False
+        self.now = False
 
     def attach(self, proc: "Optional[subprocess.Popen[bytes]]") -> None:
         with self._lock:
             self._proc = proc
             if proc is not None and self.asked:
-                _finish(proc)
+                self._end(proc)
 
-    def stop(self) -> None:
+    def stop(self, now: bool = False) -> None:
         with self._lock:
-            self.asked = True
+            self.asked, self.now = True, self.now or now
             if self._proc is not None:
-                _finish(self._proc)
+                self._end(self._proc)
+
+    def _end(self, proc: "subprocess.Popen[bytes]") -> None:
+        if self.now:
+            procs.kill(proc)
+        else:
+            _finish(proc)
 
 
 RELAY = "relay"  # run_ffmpeg's stdin: this process's stdin, its head first (run.stdin)
@@ -435,6 +445,7 @@ def run_ffmpeg(
     to_stdout: bool = False,
     stoppable: bool = False,
     stopper: Optional[Stopper] = None,
+    stdout: Optional[int] = None,
 ) -> Ran:
     """Run an ffmpeg command until it ends; return what it wrote (:class:`Ran`).
 
@@ -445,6 +456,7 @@ def run_ffmpeg(
     the watchers (:func:`watching`) get every progress report and the run's end.
     ``stdin``: None (nothing), :data:`RELAY` (this process's stdin, the probe's head first)
     or a descriptor (stdin held seekably). ``to_stdout``: ffmpeg writes to our stdout.
+    ``stdout``: a descriptor ffmpeg writes its stdout to (a pipe this process reads).
     ``stoppable``: a stream, whose stop signal (Ctrl-C, SIGTERM) asks ffmpeg to finish the
     output (one SIGINT, its stdin closed; killed after :data:`STOP_GRACE`) instead of
     killing it; :attr:`Ran.stopped` then names the signal. ``stopper``: another thread may
@@ -457,15 +469,15 @@ def run_ffmpeg(
     log.debug("run: %s", shlex.join(full))
     counter = _Progress(bar, on_frames, next(_run_numbers), total_frames)
     try:
-        return _run(full, stdin, to_stdout, stoppable, stopper, read_end, write_end, bar,
-                    counter)
+        out = sys.stdout.fileno() if to_stdout else subprocess.DEVNULL if stdout is None else stdout
+        return _run(full, stdin, out, stoppable, stopper, read_end, write_end, bar, counter)
     finally:
         _tell_finished(Finished(counter.run, list(argv), counter.frames,
                                 time.monotonic() - counter.started, counter.exit_code,
                                 counter.stopped))
 
 
-def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppable: bool,
+def _run(full: list[str], stdin: "Optional[int | str]", stdout: int, stoppable: bool,
          stopper: Optional[Stopper], read_end: int, write_end: int, bar: Any,
          counter: "_Progress") -> Ran:
     """:func:`run_ffmpeg`'s body, once the progress pipe and the counter exist."""
@@ -473,8 +485,7 @@ def _run(full: list[str], stdin: "Optional[int | str]", to_stdout: bool, stoppab
         proc = procs.popen(full, on_start=_track,
                            stdin=(subprocess.PIPE if stdin == RELAY else
                                   subprocess.DEVNULL if stdin is None else stdin),
-                           stdout=sys.stdout.fileno() if to_stdout else subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, pass_fds=(write_end,))
+                           stdout=stdout, stderr=subprocess.PIPE, pass_fds=(write_end,))
     except KeyboardInterrupt:  # a signal while the child starts (a started one is tracked)
         os.close(read_end)
         _close_bar(bar)
@@ -680,6 +691,11 @@ def _progress_bar(total: Optional[int]):
     return tqdm(total=total, unit="frame", file=sys.stderr, ncols=min(size.columns, 120),
                 nrows=size.lines, leave=False,
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} frames [{elapsed}<{remaining}, {rate_fmt}]")
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """Kill a child started here (and its group), wait for it and close its pipes."""
+    _kill(proc)
 
 
 def _kill(proc: subprocess.Popen) -> None:

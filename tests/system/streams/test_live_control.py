@@ -136,7 +136,23 @@ def test_changes_land_within_two_frames_exactly(tmp_path):
     assert not list(runtime.folder().glob(f"control-{port}.token"))
 
 
+def children(pid: int) -> list[int]:
+    ps = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(word) for word in ps.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
+
+
 def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
+    """Also: an offset change on a file output restarts the graph while one output ffmpeg
+    writes the file (held): one whole, playable recording, frames of both offsets."""
     port = free_port()
     out = tmp_path / "out.mkv"
     proc = subprocess.Popen(
@@ -158,11 +174,13 @@ def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
                            headers={"Authorization": f"Bearer {token}", "Host": "evil.test"})
         assert connection.getresponse().status == 403
         connection.close()
-        with pytest.raises(UsageError, match="offset"):
-            control.send(f"127.0.0.1:{port}", [("offset", "5")])
+        assert control.send(f"127.0.0.1:{port}", [("offset", "5")])["applied"] == "restart"
         assert control.send(f"127.0.0.1:{port}", [("blur", "2")])["look"] == "blur 2"
         sockets = list(runtime.folder().glob(f"zmq-{proc.pid}-*.sock"))
         assert len(sockets) == 1
+        ffmpegs = children(proc.pid)
+        assert len(ffmpegs) == 3  # the capture, the graph, the output
+        time.sleep(0.5)
         os.kill(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -170,13 +188,34 @@ def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
     assert proc.returncode == 0, err
+    assert b"1 restart" in err
     assert not token_file.exists() and not sockets[0].exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
     played = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "null", "-"],
                             capture_output=True, text=True, timeout=LIMIT)
     assert played.returncode == 0 and not played.stderr  # a whole, playable recording
-    ps = subprocess.run(["ps", "-eo", "ppid=,args="], capture_output=True, text=True)
-    assert str(sockets[0]) not in ps.stdout  # no ffmpeg left
+    assert not [pid for pid in ffmpegs if alive(pid)]  # no ffmpeg left
+
+
+def test_a_change_a_counted_run_cannot_take_is_refused_in_one_line(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}", str(tmp_path / "o.mkv"),
+         "-k", "2", "--duration", "30", "--control", f"127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_token(port, proc)
+        with pytest.raises(UsageError, match="offset.*counted part") as refused:
+            control.send(f"127.0.0.1:{port}", [("offset", "5")])
+        assert "\n" not in str(refused.value)
+        assert control.send(f"127.0.0.1:{port}", [("gain", "2")])["applied"] == "running"
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err
 
 
 def test_non_loopback_control_is_refused(tmp_path):

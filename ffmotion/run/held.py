@@ -1,0 +1,346 @@
+"""The held output's plumbing (the commands: :mod:`ffmotion.graph.handover`).
+
+One *sink* ffmpeg runs for the whole job, reading YUV4MPEG frames on its stdin and writing
+the output. Each *source* ffmpeg (the first, then one per restart) writes its frames to a
+pipe that :meth:`HeldOutput.take` reads and passes on, whole frames only. From a restart's
+request (:meth:`HeldOutput.hold`) until the new source's first frame, the old source's
+frames are dropped and the sink gets the last frame passed on again, at the frame rate: the
+output keeps its pace, and every frame in it is a blended one. Frames are copied, never
+decoded or changed.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from typing import IO, Callable, Optional
+
+from ffmotion.core.errors import FFmpegFailed
+from ffmotion.run import runner
+
+MAX_HEADER = 512
+FEED_BACKLOG = 30  # frames waiting for a graph before the capture waits for it
+# YUV4MPEG's C tag -> (chroma width divisor, chroma height divisor, planes)
+_CHROMA = {"420": (2, 2, 3), "422": (2, 1, 3), "444": (1, 1, 3), "411": (4, 1, 3),
+           "mono": (1, 1, 1)}
+
+
+def frame_bytes(header: bytes) -> tuple[int, Fraction]:
+    """The size of one frame and the frame rate a YUV4MPEG stream header says."""
+    fields = header.decode("ascii", "replace").split()
+    if not fields or fields[0] != "YUV4MPEG2":
+        raise FFmpegFailed(f"not a YUV4MPEG stream: {header[:40]!r}")
+    width = height = 0
+    rate = Fraction(0)
+    chroma = "420"
+    for item in fields[1:]:
+        tag, value = item[:1], item[1:]
+        if tag == "W":
+            width = int(value)
+        elif tag == "H":
+            height = int(value)
+        elif tag == "F":
+            num, _, den = value.partition(":")
+            rate = Fraction(int(num), int(den or 1))
+        elif tag == "C":
+            chroma = value
+    base = next((name for name in _CHROMA if chroma.startswith(name)), None)
+    if base is None or width <= 0 or height <= 0 or rate <= 0:
+        raise FFmpegFailed(f"a YUV4MPEG header this cannot read: {header.strip()!r}")
+    depth = chroma[len(base):].lstrip("p")
+    sample = 2 if depth.isdigit() and int(depth) > 8 else 1
+    dx, dy, planes = _CHROMA[base]
+    chroma_plane = -(-width // dx) * -(-height // dy) if planes == 3 else 0
+    return (width * height + 2 * chroma_plane) * sample, rate
+
+
+class HeldOutput:
+    """The sink ffmpeg and what feeds it (see the module docstring). ``on_failure`` is
+    called (from a reader thread) when the sink stops taking frames: the job must end."""
+
+    def __init__(self, argv: list[str], to_stdout: bool = False,
+                 on_failure: Optional[Callable[[], None]] = None) -> None:
+        full = [argv[0], "-loglevel", "error", "-nostats", *argv[1:]]
+        self.proc, self.drain = runner.start(
+            full, stdin=subprocess.PIPE,
+            stdout=sys.stdout.fileno() if to_stdout else subprocess.DEVNULL)
+        self.on_failure = on_failure
+        self.header: Optional[bytes] = None
+        self.size = 0
+        self.interval = 0.0
+        self.last: Optional[bytes] = None
+        self.last_at = 0.0
+        self.written = 0  # frames the sink got, repeated ones included
+        self.repeated = 0  # frames written again while a restart held the output
+        self.dropped = 0  # frames of a source replaced by a restart, not passed on
+        self.holding = False
+        self.generation = 0  # a hold starts a new one: frames of an older source are dropped
+        self.broken = False
+        self.closed = False
+        self.cond = threading.Condition()  # the state; never held while writing
+        self.writing = threading.Lock()  # the sink's stdin
+        self.filler = threading.Thread(target=self._fill, name="ffmotion-held", daemon=True)
+        self.filler.start()
+
+    def hold(self) -> None:
+        """A restart was asked: drop the running source's frames from now on and repeat the
+        last frame until the next source's first."""
+        with self.cond:
+            self.holding = True
+            self.generation += 1
+            self.cond.notify_all()
+
+    def take(self, stream: IO[bytes]) -> int:
+        """Pass one source's frames on until its stream ends; how many were passed on."""
+        with self.cond:
+            mine = self.generation
+        header = stream.readline(MAX_HEADER)
+        if not header.endswith(b"\n"):
+            return 0  # the source ended (or failed) before its first frame: its run says why
+        size, rate = frame_bytes(header)
+        with self.writing:
+            if self.header is None:
+                self.header, self.size, self.interval = header, size, float(1 / rate)
+                self._write(header)
+            elif header != self.header:
+                raise FFmpegFailed("the restarted graph makes other frames (size, format or "
+                                   f"rate): {header.strip()!r} after {self.header.strip()!r}")
+        passed = 0
+        while True:
+            mark = stream.readline(MAX_HEADER)
+            if not mark.startswith(b"FRAME"):
+                return passed
+            data = stream.read(size)
+            if len(data) < size:
+                return passed
+            with self.writing:  # a frame and a repeat never cross
+                with self.cond:
+                    if mine != self.generation:  # a restart was asked: a new source takes over
+                        self.dropped += 1
+                        continue
+                    self.holding = False  # a new source's first frame ends the hold
+                    self.last, self.last_at = data, time.monotonic()
+                self._frame(data)
+            passed += 1
+
+    def _frame(self, data: bytes) -> None:
+        self._write(b"FRAME\n")
+        self._write(data)
+        self.written += 1
+
+    def _write(self, data: bytes) -> None:
+        if self.broken:
+            return
+        stdin = self.proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self.broken = True
+            if self.on_failure is not None:
+                self.on_failure()
+
+    def _fill(self) -> None:
+        """While held: the last frame again each frame interval after the last written."""
+        while True:
+            with self.cond:
+                if self.closed:
+                    return
+                if not self.holding or self.last is None or self.broken:
+                    self.cond.wait()
+                    continue
+                wait = self.last_at + self.interval - time.monotonic()
+                if wait > 0:
+                    self.cond.wait(wait)
+                    continue
+            with self.writing:
+                with self.cond:  # again: a new source's frame may have come meanwhile
+                    due = self.last_at + self.interval
+                    if not self.holding or self.closed or time.monotonic() < due:
+                        continue
+                    self.last_at, data = due, self.last
+                assert data is not None
+                self._frame(data)
+                self.repeated += 1
+
+    def close(self, quietly: bool = False) -> None:
+        """End the output: the sink gets the end of its stdin and finishes (killed after
+        :data:`ffmotion.run.runner.STOP_GRACE`); raise its failure if it failed. ``quietly``
+        (the job failed already), or before any frame: killed at once, nothing raised."""
+        if quietly or self.header is None:
+            with self.cond:
+                self.closed = True
+                self.cond.notify_all()
+            runner.kill(self.proc)
+            self.filler.join(timeout=5)
+            return
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.filler.join(timeout=5)
+        proc = self.proc
+        with contextlib.suppress(OSError, ValueError):
+            assert proc.stdin is not None
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=runner.STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        except KeyboardInterrupt:
+            runner.kill(proc)
+            raise
+        code = proc.wait() if proc.poll() is not None else None
+        runner.kill(proc)
+        if code is None:
+            raise FFmpegFailed(f"the output's ffmpeg did not finish within "
+                               f"{runner.STOP_GRACE:g} s: killed")
+        if code != 0:
+            raise self.drain.failure(code)
+
+
+class HeldInput:
+    """The capture ffmpeg (:func:`ffmotion.graph.handover.capture_command`): its frames go to
+    the graph now attached (:meth:`attach`), and the last ``keep`` stay here, so that a new
+    graph starts with the frames before "now" (at most ``keep``, a bounded memory)."""
+
+    def __init__(self, argv: list[str], keep: int) -> None:
+        full = [argv[0], "-loglevel", "error", "-nostats", *argv[1:]]
+        self.proc, self.drain = runner.start(full, stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.PIPE)
+        self.ring: collections.deque[bytes] = collections.deque(maxlen=max(1, keep))
+        self.header: Optional[bytes] = None
+        self.cond = threading.Condition()
+        self.feed: Optional[_Feed] = None
+        self.frames = 0
+        self.ended = False
+        self.reader = threading.Thread(target=self._read, name="ffmotion-capture", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        try:
+            header = stream.readline(MAX_HEADER)
+            if header.endswith(b"\n"):
+                size, _ = frame_bytes(header)
+                with self.cond:
+                    self.header = header
+                    self.cond.notify_all()
+                while stream.readline(MAX_HEADER).startswith(b"FRAME"):
+                    data = stream.read(size)
+                    if len(data) < size:
+                        break
+                    with self.cond:
+                        self.ring.append(data)
+                        self.frames += 1
+                        feed = self.feed
+                    if feed is not None:
+                        feed.put(data)
+        except (OSError, ValueError, FFmpegFailed):
+            pass
+        finally:
+            with self.cond:
+                self.ended = True
+                feed, self.feed = self.feed, None
+                self.cond.notify_all()
+            if feed is not None:
+                feed.end()
+
+    def attach(self, prime: int, timeout: float = 30.0) -> int:
+        """A pipe for a new graph's stdin: the stream's header, the last ``prime`` frames,
+        then each new one (the previous graph's pipe ends); its read end is returned (the
+        caller closes it once the graph has started)."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.header is not None or self.ended, timeout)
+            if self.header is None:
+                raise FFmpegFailed("the source gave no frame" + (
+                    "" if self.ended else f" within {timeout:g} s"))
+            old, self.feed = self.feed, None
+            read_end, write_end = os.pipe()
+            past = list(self.ring)[-prime:] if prime > 0 else []
+            feed = _Feed(write_end, self.header, past)
+            if self.ended:
+                feed.end()
+            else:
+                self.feed = feed
+        if old is not None:
+            old.end()
+        return read_end
+
+    def detach(self) -> None:
+        """The graph attached stops getting frames (its stdin ends)."""
+        with self.cond:
+            feed, self.feed = self.feed, None
+        if feed is not None:
+            feed.end()
+
+    def close(self) -> None:
+        """Stop the capture (one SIGINT, then killed) and every feed."""
+        self.detach()
+        with contextlib.suppress(OSError):
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        runner.kill(self.proc)
+        self.reader.join(timeout=5)
+
+    def failure(self) -> Optional[FFmpegFailed]:
+        """The capture's error, if it failed."""
+        code = self.proc.poll()
+        return self.drain.failure(code) if code not in (None, 0, 255) else None
+
+
+class _Feed:
+    """Frames written to one graph's stdin by a thread of its own, in order. A graph slower
+    than the camera holds the capture back once :data:`FEED_BACKLOG` frames wait (as a
+    camera read by a slow ffmpeg is: its own buffer then drops frames), never a growing
+    memory; an ended feed writes what waits and closes the pipe."""
+
+    def __init__(self, fd: int, header: bytes, past: list[bytes]) -> None:
+        self.fd = fd
+        self.queue: "queue.Queue[bytes]" = queue.Queue(maxsize=len(past) + FEED_BACKLOG)
+        for data in past:
+            self.queue.put_nowait(data)
+        self.header = header
+        self.ended = threading.Event()
+        self.thread = threading.Thread(target=self._write, name="ffmotion-feed", daemon=True)
+        self.thread.start()
+
+    def put(self, data: bytes) -> None:
+        while not self.ended.is_set():
+            try:
+                self.queue.put(data, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def end(self) -> None:
+        self.ended.set()
+
+    def _write(self) -> None:
+        with contextlib.suppress(OSError, ValueError), open(self.fd, "wb") as out:
+            out.write(self.header)
+            while True:
+                try:
+                    data = self.queue.get(timeout=0.2)
+                except queue.Empty:
+                    if self.ended.is_set():
+                        return
+                    continue
+                out.write(b"FRAME\n")
+                out.write(data)
+                out.flush()
+        self.ended.set()  # the graph is gone: the capture must not wait for it
+
+
+__all__ = ["HeldInput", "HeldOutput", "frame_bytes"]

@@ -92,7 +92,9 @@ def capture_pix_fmt(plan: Plan) -> Optional[str]:
             or info.rotation or info.color_range == "pc"
             or (info.index is not None and info.index.sizes)):
         return None
-    if plan.picture is None and plan.working_pix_fmt in _Y4M_PIX_FMTS:
+    picture = plan.picture
+    no_prelude = picture is None or not (picture.resize or picture.relabel or picture.deinterlace)
+    if no_prelude and plan.working_pix_fmt in _Y4M_PIX_FMTS:
         return plan.working_pix_fmt
     return info.pix_fmt if info.pix_fmt in _Y4M_PIX_FMTS else None
 

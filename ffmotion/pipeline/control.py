@@ -384,8 +384,9 @@ def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
     feed: Optional[int] = None
     try:
         if capture is not None:
-            prime = max(plan.channel_ks) if plan.channel_ks else plan.k
-            feed = capture.attach(prime if plan.mode == "offset" else 0)
+            # frame i needs frame i+K: with the K+1 frames up to now, the first is out at once
+            k = max(plan.channel_ks) if plan.channel_ks else plan.k
+            feed = capture.attach(k + 1 if plan.mode == "offset" else 0)
         ran = runner.run_ffmpeg(handover.source_command(plan, tools.ffmpeg, piped=feed is not None),
                                 progress=progress, stdin=feed, stdout=write_end, stoppable=True,
                                 stopper=stopper)

@@ -190,6 +190,32 @@ def restart_switch(size: str, fps: int, restarts: int) -> dict[str, Any]:
             "steady_max_ms": round(float(steady.max()) * 1000, 1)}
 
 
+def _cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def cpu_cost(size: str, fps: int, seconds: float) -> dict[str, Any]:
+    """CPU seconds per second of ``ffmotion live`` to MPEG-TS (x264) without ``--control``
+    (one ffmpeg) and with it (held: capture, graph and output ffmpegs, and ffmotion passing
+    raw frames between them), every process counted, side by side."""
+    camera = f"lavfi:testsrc2=size={size}:rate={fps},format=yuv420p"
+    found = {}
+    for name, extra in (("plain", []), ("steered", ["--control", f"127.0.0.1:{_port()}"])):
+        before = _cpu()
+        proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera, "-",
+                                 "--format", "mpegts", "-k", "2", "--quiet", *extra],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        found[name] = round((_cpu() - before) / seconds, 3)
+    found["ratio"] = round(found["steered"] / found["plain"], 2)
+    return {"size": size, "fps": fps, "seconds": seconds, **found}
+
+
 def markdown(report: dict[str, Any]) -> str:
     c, r = report["change"], report["restart"]
     return ("Look change (gain 1 <-> 4) to the first output frame that shows it, in frames "
@@ -205,6 +231,10 @@ def markdown(report: dict[str, Any]) -> str:
                     [[r["size"], r["fps"], r["restarts"], r["shown_p50_ms"], r["shown_max_ms"],
                       r["pause_max_ms"], " ".join(map(str, r["repeated"])),
                       r["unblended_frames"], f"{r['steady_p50_ms']} / {r['steady_max_ms']}"]])
+            + ("" if "cpu" not in report else
+               "\n\nCPU seconds per second, `ffmotion live` to MPEG-TS: without `--control` "
+               f"{report['cpu']['plain']}, steered (held) {report['cpu']['steered']} "
+               f"(x{report['cpu']['ratio']}), {report['cpu']['seconds']} s each")
             + f"\n\nload average {report['loadavg']} (a shared 2-core machine)\n")
 
 
@@ -217,6 +247,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--changes", type=int, default=None, help="gain changes (default 20)")
     p.add_argument("--every", type=int, default=10, help="frames between changes")
     p.add_argument("--restarts", type=int, default=None, help="offset changes (default 6)")
+    p.add_argument("--cpu", action="store_true", help="also the CPU of a steered run")
     args = p.parse_args(argv)
     size = args.size or ("320x180" if args.quick else "1280x720")
     found = {"change": change_delay(size, args.fps, args.changes or (6 if args.quick else 20),
@@ -224,6 +255,8 @@ def main(argv: Optional[list[str]] = None) -> int:
              "restart": restart_switch(size, args.fps,
                                        args.restarts or (2 if args.quick else 6)),
              "loadavg": loadavg()}
+    if args.cpu:
+        found["cpu"] = cpu_cost(size, args.fps, 8.0 if args.quick else 20.0)
     return publish(args, find_tools(None), found, markdown)
 
 

@@ -223,8 +223,13 @@ class Steering:
         self.plan, self.look = plan, look
         self.restarts += 1
         if self.output is not None:  # the sink repeats the last frame until the new graph's
-            self.output.hold()  # first, and the old graph's last frames are not needed
-        self.stopper.stop(now=self.output is not None)  # the run loop (run) starts the new plan
+            self.output.hold()  # first
+        # the run loop (run) starts the new plan when this one ends: at once where nothing
+        # waits for the old one's last frames (a held output drops them; the page shows
+        # frames as they come, each whole)
+        sink = self.plan.output.sink
+        self.stopper.stop(now=self.output is not None or (
+            sink is not None and sink.format == "mpjpeg"))
         return {"applied": "restart", "commands": 0, **self.state()}
 
 

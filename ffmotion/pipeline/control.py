@@ -119,8 +119,12 @@ def reopenable(plan: graph.Plan) -> bool:
 
 def holds(plan: graph.Plan) -> bool:
     """Whether the run keeps one output ffmpeg across restarts (:mod:`ffmotion.graph.handover`):
-    a steered run whose input can be opened again, and whose output can be held."""
-    return reopenable(plan) and handover.why_not_held(plan) is None
+    a steered run whose output can be held, and whose input can be opened again or is read
+    once by a capture (stdin too)."""
+    if handover.why_not_held(plan) is not None:
+        return False
+    return reopenable(plan) or (plan.info.input.name == STDIN_NAME
+                                and handover.capture_pix_fmt(plan) is not None)
 
 
 def restartable(plan: graph.Plan) -> bool:
@@ -128,10 +132,10 @@ def restartable(plan: graph.Plan) -> bool:
     (:func:`holds`); else, written by each ffmpeg itself, a stream sent to a URL, or MPEG-TS
     on stdout (a reader takes a new TS start as a discontinuity); a file or another stdout
     muxer would get a second header. And the input can be opened again (:func:`reopenable`)."""
-    if not reopenable(plan):
-        return False
     if holds(plan):
         return True
+    if not reopenable(plan):
+        return False
     sink = plan.request.output.sink if plan.request.output is not None else None
     return sink is not None and (sink.kind == "url" or (
         sink.kind == "stdout" and sink.format == "mpegts"))
@@ -284,7 +288,8 @@ def _run_held(steering: Steering, tools: runner.Tools, progress: bool) -> Stream
         capture = None
         if handover.capture_pix_fmt(first) is not None:
             capture = held.HeldInput(handover.capture_command(first, tools.ffmpeg),
-                                     keep_frames(first))
+                                     keep_frames(first),
+                                     stdin=first.info.input.name == STDIN_NAME)
         try:
             output = held.HeldOutput(handover.sink_command(first, tools.ffmpeg, dst,
                                                            overwrite=True),

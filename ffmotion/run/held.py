@@ -24,6 +24,7 @@ from typing import IO, Callable, Optional
 
 from ffmotion.core.errors import FFmpegFailed
 from ffmotion.run import runner
+from ffmotion.run.stdin import Relay
 
 MAX_HEADER = 512
 FEED_BACKLOG = 30  # frames waiting for a graph before the capture waits for it
@@ -211,10 +212,12 @@ class HeldInput:
     the graph now attached (:meth:`attach`), and the last ``keep`` stay here, so that a new
     graph starts with the frames before "now" (at most ``keep``, a bounded memory)."""
 
-    def __init__(self, argv: list[str], keep: int) -> None:
+    def __init__(self, argv: list[str], keep: int, stdin: bool = False) -> None:
         full = [argv[0], "-loglevel", "error", "-nostats", *argv[1:]]
-        self.proc, self.drain = runner.start(full, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.PIPE)
+        self.proc, self.drain = runner.start(
+            full, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE)
+        # ``stdin``: the source is this process's stdin, the probe's head first
+        self.relay = Relay(self.proc.stdin) if stdin else None
         self.ring: collections.deque[bytes] = collections.deque(maxlen=max(1, keep))
         self.header: Optional[bytes] = None
         self.cond = threading.Condition()
@@ -285,6 +288,8 @@ class HeldInput:
     def close(self) -> None:
         """Stop the capture (one SIGINT, then killed) and every feed."""
         self.detach()
+        if self.relay is not None:
+            self.relay.finish()
         with contextlib.suppress(OSError):
             self.proc.send_signal(signal.SIGINT)
         try:

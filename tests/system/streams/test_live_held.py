@@ -260,3 +260,38 @@ def test_a_packed_camera_format_crosses_the_pipe_exactly():
     for i, frame in enumerate(frames):
         want = reference.blend(source[i], source[i + 2], 255)
         assert all(np.array_equal(g, w) for g, w in zip(frame, want)), f"frame {i}"
+
+
+def test_stdin_is_read_once_and_a_restart_keeps_reading_it(tmp_path):
+    """A camera piped in (read once, by the capture): an offset change restarts the graph
+    on the same stdin; the recording is one whole file with frames of both offsets."""
+    port = free_port()
+    out = tmp_path / "out.mkv"
+    camera = subprocess.Popen([bundled_ffmpeg(), "-v", "error", "-re", "-f", "lavfi", "-i",
+                               CAMERA, "-t", "4", "-f", "yuv4mpegpipe", "-"],
+                              stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", "-", str(out), "-k", "2",
+                             "--lossless", "--control", f"127.0.0.1:{port}"],
+                            stdin=camera.stdout, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert camera.stdout is not None
+    camera.stdout.close()
+    try:
+        wait_for_token(port, proc)
+        time.sleep(1.5)
+        assert control.send(f"127.0.0.1:{port}", [("offset", "5")])["applied"] == "restart"
+        _, err = proc.communicate(timeout=LIMIT)
+    finally:
+        camera.wait(timeout=LIMIT)
+        if proc.poll() is None:
+            stop(proc)
+    assert proc.returncode == 0, err
+    assert b"1 restart" in err
+    layout = reference.plane_layout("yuv420p", WIDTH, HEIGHT)
+    decoded = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "rawvideo",
+                              "-pix_fmt", "yuv420p", "-"], capture_output=True, timeout=LIMIT)
+    assert decoded.returncode == 0 and not decoded.stderr
+    frames = np.frombuffer(decoded.stdout, np.uint8).reshape(-1, layout.frame_bytes)
+    offsets = [marker(reference.split_planes(f, layout)[0])[1] for f in frames]
+    assert None not in offsets and offsets[0] == 2 and offsets[-1] == 5
+    assert offsets == sorted(offsets)  # 2 ... 2, 5 ... 5: one change, forward

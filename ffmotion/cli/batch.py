@@ -77,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
                      help="attenuate alpha on levels finer than this wavelength (px)")
     mag.add_argument("--chroma-attenuation", dest="chroma_attenuation", metavar="X",
                      help="share of alpha the chroma gets")
+    mag.add_argument("--skip-finest", dest="skip_finest", action="store_true",
+                     help="leave the finest level unmagnified (about 4x faster; as "
+                          "ffmotion magnify --skip-finest)")
     return made
 
 
@@ -88,7 +91,8 @@ def _magnify(args: argparse.Namespace) -> "MagnifySpec | None":
     if args.magnify_alpha is None and args.magnify_band is None:
         for flag, value in (("--lambda-cutoff", args.lambda_cutoff),
                             ("--chroma-attenuation", args.chroma_attenuation),
-                            ("--magnify-levels", args.magnify_levels)):
+                            ("--magnify-levels", args.magnify_levels),
+                            ("--skip-finest", args.skip_finest or None)):
             if value is not None:
                 raise UsageError(f"{flag} needs --magnify-alpha and --magnify-band")
         return None
@@ -98,7 +102,8 @@ def _magnify(args: argparse.Namespace) -> "MagnifySpec | None":
         raise UsageError("a magnify batch has no offset: drop --offset/--freeze")
     return MagnifySpec.parse(args.magnify_alpha, args.magnify_band, mode=args.magnify_mode,
                              levels=args.magnify_levels, lambda_cutoff=args.lambda_cutoff,
-                             chroma_attenuation=args.chroma_attenuation)
+                             chroma_attenuation=args.chroma_attenuation,
+                             skip_finest=args.skip_finest)
 
 
 def _magnify_request(args: argparse.Namespace, src: Path, dst: Path) -> MotionRequest:

@@ -133,6 +133,18 @@ def test_batch_magnifies_every_input(clip: Path, tmp_path: Path) -> None:
     assert "tmix" in (tmp_path / "report.json").read_text()
     half = ffmotion("batch", str(clip), "-o", "out2", "--magnify-alpha", "6", cwd=tmp_path)
     assert half.returncode == 2 and "--magnify-alpha and --magnify-band go together" in half.stderr
+    # --skip-finest: the same bytes as the single run with it, and not those without it
+    fast = ffmotion("batch", str(clip), "-o", "out3", "--magnify-alpha", "6", "--magnify-band",
+                    "2-5", "--skip-finest", "-q", cwd=tmp_path)
+    assert fast.returncode == 0, fast.stderr
+    single = ffmotion("magnify", str(clip), "fast.mp4", "--alpha", "6", "--band", "2-5",
+                      "--skip-finest", "-q", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    made = (tmp_path / "out3" / "clip_magnified.mp4").read_bytes()
+    assert made == (tmp_path / "fast.mp4").read_bytes()
+    assert made != (tmp_path / "single.mp4").read_bytes()
+    alone = ffmotion("batch", str(clip), "-o", "out4", "--skip-finest", cwd=tmp_path)
+    assert alone.returncode == 2 and "--skip-finest needs --magnify-alpha" in alone.stderr
 
 
 def test_library_entry_points(clip: Path, tmp_path: Path) -> None:

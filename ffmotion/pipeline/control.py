@@ -127,6 +127,13 @@ def holds(plan: graph.Plan) -> bool:
                                 and handover.capture_pix_fmt(plan) is not None)
 
 
+def captures(plan: graph.Plan) -> bool:
+    """Whether a steered run not held (the page's feed) reads stdin through a capture that
+    lives for the whole job (:mod:`ffmotion.graph.handover`), so that its graph can restart."""
+    return (plan.steer is not None and plan.info.input.name == STDIN_NAME
+            and not holds(plan) and handover.capture_pix_fmt(plan) is not None)
+
+
 def restartable(plan: graph.Plan) -> bool:
     """Whether a new ffmpeg can take over the output: one held across restarts
     (:func:`holds`); else, written by each ffmpeg itself, a stream sent to a URL, or MPEG-TS
@@ -134,7 +141,7 @@ def restartable(plan: graph.Plan) -> bool:
     muxer would get a second header. And the input can be opened again (:func:`reopenable`)."""
     if holds(plan):
         return True
-    if not reopenable(plan):
+    if not (reopenable(plan) or captures(plan)):
         return False
     sink = plan.request.output.sink if plan.request.output is not None else None
     return sink is not None and (sink.kind == "url" or (
@@ -263,6 +270,8 @@ def run(steering: Steering, tools: runner.Tools, progress: bool = False) -> Stre
 
     if holds(steering.plan) and steering.planner is not None:
         return _run_held(steering, tools, progress)
+    if captures(steering.plan) and steering.planner is not None:
+        return _run_captured(steering, tools, progress)
     frames = 0
     while True:
         with steering.lock:
@@ -317,6 +326,50 @@ def _run_held(steering: Steering, tools: runner.Tools, progress: bool) -> Stream
         streams.check_stdout()
     frames, stopped = through(None)
     return StreamRun(Path(sink.shown), frames, stopped)
+
+
+def _run_captured(steering: Steering, tools: runner.Tools, progress: bool) -> StreamRun:
+    """:func:`run` for a graph that writes its own output (the page's feed) from stdin read
+    once by a capture: each graph gets the K+1 frames up to now first, then the live ones."""
+    from ffmotion.pipeline import streams
+
+    first = steering.plan
+    capture = held.HeldInput(handover.capture_command(first, tools.ffmpeg), keep_frames(first),
+                             stdin=True)
+    frames = 0
+    stopped: Optional[str] = None
+    try:
+        while True:
+            with steering.lock:
+                plan, stopper = steering.plan, steering.stopper
+            try:
+                feed = capture.attach(_primed(plan))
+                try:
+                    done = streams.run_plan(handover.piped_plan(plan), tools, progress=progress,
+                                            stopper=stopper, stdin=feed)
+                finally:
+                    os.close(feed)
+            except KeyboardInterrupt:  # between two graphs: the job stops as in one
+                stopped = signals.received() or "SIGINT"
+                break
+            _ended(steering, plan)
+            frames += done.frames
+            with steering.lock:
+                if done.stopped != "restart" or steering.finished:
+                    stopped = None if done.stopped == "restart" else done.stopped
+                    break
+                steering.stopper = runner.Stopper()
+    finally:
+        capture.close()
+    return StreamRun(Path(first.output.sink.shown if first.output.sink else first.output.path),
+                     frames, stopped)
+
+
+def _primed(plan: graph.Plan) -> int:
+    """The frames before now a new graph is fed first: K+1 (frame i needs frame i+K, so its
+    first frame is out at once); none in freeze mode (the next frame is the reference)."""
+    k = max(plan.channel_ks) if plan.channel_ks else plan.k
+    return k + 1 if plan.mode == "offset" else 0
 
 
 def _graphs(steering: Steering, tools: runner.Tools, output: held.HeldOutput,
@@ -394,9 +447,7 @@ def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
     feed: Optional[int] = None
     try:
         if capture is not None:
-            # frame i needs frame i+K: with the K+1 frames up to now, the first is out at once
-            k = max(plan.channel_ks) if plan.channel_ks else plan.k
-            feed = capture.attach(k + 1 if plan.mode == "offset" else 0)
+            feed = capture.attach(_primed(plan))
         ran = runner.run_ffmpeg(handover.source_command(plan, tools.ffmpeg, piped=feed is not None),
                                 progress=progress, stdin=feed, stdout=write_end, stoppable=True,
                                 stopper=stopper)

@@ -48,14 +48,18 @@ class StreamRun:
 
 def run_plan(plan: graph.Plan, tools: runner.Tools, progress: bool = False,
              on_frames: Optional[Callable[[int], None]] = None,
-             stopper: Optional[runner.Stopper] = None) -> StreamRun:
+             stopper: Optional[runner.Stopper] = None,
+             stdin: Optional[int] = None) -> StreamRun:
     """Run a plan with a stream input and/or a stream output (see the module docstring);
-    ``stopper``: another thread may end it as Ctrl-C does (a steered job's restart)."""
+    ``stopper``: another thread may end it as Ctrl-C does (a steered job's restart);
+    ``stdin``: a descriptor ffmpeg reads its input from (a capture's frames)."""
     output = plan.output
     sink = output.sink
     name = plan.info.input.name
     feed: "Optional[int | str]" = None
-    if plan.input.source is not None and name == STDIN_NAME:
+    if stdin is not None:
+        feed = stdin
+    elif plan.input.source is not None and name == STDIN_NAME:
         feed = runner.RELAY
     elif name == HELD_NAME:
         feed = held_stdin()

@@ -60,6 +60,18 @@ def raw_pix_fmt(plan: Plan) -> str:
     return str(video_args(plan).get("pix_fmt") or plan.working_pix_fmt)
 
 
+def why_not_held_after(plan: Plan, first: Plan) -> Optional[str]:
+    """None when a restart may put ``plan`` in place of ``first`` on ``first``'s held output
+    (the output's frames keep their size and format), else why not."""
+    why = why_not_held(plan)
+    if why is not None:
+        return why
+    if raw_pix_fmt(plan) != raw_pix_fmt(first) or output_size(plan) != output_size(first):
+        return (f"its frames ({raw_pix_fmt(plan)}) are not the output's ({raw_pix_fmt(first)}, "
+                "set when the job started)")
+    return None
+
+
 def why_not_held(plan: Plan) -> Optional[str]:
     """None when ``plan``'s output can be held across restarts, else why not (a few words)."""
     if plan.steer is None:
@@ -82,21 +94,31 @@ def why_not_held(plan: Plan) -> Optional[str]:
     return None
 
 
+# packed or semi-planar camera formats -> the planar format with the same samples (a lossless
+# rearrangement: every sample kept, none computed)
+_PLANAR = {"yuyv422": "yuv422p", "uyvy422": "yuv422p", "yvyu422": "yuv422p",
+           "nv12": "yuv420p", "nv21": "yuv420p", "nv16": "yuv422p", "nv24": "yuv444p",
+           "nv42": "yuv444p", "p010le": "yuv420p10le", "p016le": "yuv420p16le",
+           "p210le": "yuv422p10le", "p410le": "yuv444p10le"}
+
+
 def capture_pix_fmt(plan: Plan) -> Optional[str]:
-    """The pixel format a capture passes the source's frames on in: the working one, when
-    converting to it is the graph's first step anyway (no prelude); else the source's own;
-    None when neither crosses a YUV4MPEG pipe, or the frames must be read as they come (a
-    range's first frames skipped, full range, rotation, a picture that changes size)."""
+    """The pixel format a capture passes the source's frames on in, for the whole job
+    whatever the look: the source's own, or the planar format with its samples; None when
+    the frames cannot cross a YUV4MPEG pipe unchanged, or must be read as they come (a
+    range's first frames skipped, full range, rotation, a picture that changes size, a
+    prelude that must see the camera's own format)."""
     info = plan.info
     if (plan.timing.skip or plan.stabilizer is not None or plan.strategy != "split"
             or info.rotation or info.color_range == "pc"
             or (info.index is not None and info.index.sizes)):
         return None
+    if info.pix_fmt in _Y4M_PIX_FMTS:
+        return info.pix_fmt
     picture = plan.picture
     no_prelude = picture is None or not (picture.resize or picture.relabel or picture.deinterlace)
-    if no_prelude and plan.working_pix_fmt in _Y4M_PIX_FMTS:
-        return plan.working_pix_fmt
-    return info.pix_fmt if info.pix_fmt in _Y4M_PIX_FMTS else None
+    planar = _PLANAR.get(info.pix_fmt)
+    return planar if no_prelude and planar in _Y4M_PIX_FMTS else None
 
 
 def capture_command(plan: Plan, ffmpeg_bin: str) -> list[str]:
@@ -111,9 +133,10 @@ def capture_command(plan: Plan, ffmpeg_bin: str) -> list[str]:
     return [ffmpeg_bin, *GLOBAL_ARGS, "-y", *node.get_args()]
 
 
-def piped_plan(plan: Plan) -> Plan:
-    """``plan`` reading the capture's frames on stdin instead of the source."""
-    pix_fmt = capture_pix_fmt(plan)
+def piped_plan(plan: Plan, pix_fmt: Optional[str] = None) -> Plan:
+    """``plan`` reading the capture's frames on stdin instead of the source (``pix_fmt``:
+    the format the running capture passes them on in; default: :func:`capture_pix_fmt`)."""
+    pix_fmt = pix_fmt or capture_pix_fmt(plan)
     if pix_fmt is None:
         raise ValueError("this plan's source is read by its graph itself")
     piped = Source("live", "pipe:0", (("f", RAW_FORMAT),))
@@ -130,10 +153,12 @@ def source_plan(plan: Plan) -> Plan:
     return replace(plan, request=replace(plan.request, output=output))
 
 
-def source_command(plan: Plan, ffmpeg_bin: str, piped: bool = False) -> list[str]:
+def source_command(plan: Plan, ffmpeg_bin: str, piped: bool = False,
+                   pix_fmt: Optional[str] = None) -> list[str]:
     """The motion graph of ``plan``, its frames as YUV4MPEG on stdout (``piped``: read from
-    a capture on stdin, :func:`piped_plan`)."""
-    return command(source_plan(piped_plan(plan) if piped else plan), ffmpeg_bin, overwrite=True)
+    a capture on stdin, :func:`piped_plan`, in ``pix_fmt``)."""
+    return command(source_plan(piped_plan(plan, pix_fmt) if piped else plan), ffmpeg_bin,
+                   overwrite=True)
 
 
 def sink_command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
@@ -157,4 +182,5 @@ def sink_command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
 
 
 __all__ = ["RAW_FORMAT", "capture_command", "capture_pix_fmt", "piped_plan", "raw_pix_fmt",
-           "sink_command", "source_command", "source_plan", "why_not_held"]
+           "sink_command", "source_command", "source_plan", "why_not_held",
+           "why_not_held_after"]

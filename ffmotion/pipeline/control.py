@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode
 
 from ffmotion import graph
-from ffmotion.core.errors import UsageError, field
+from ffmotion.core.errors import Interrupted, UsageError, field
 from ffmotion.core.looks import FIELDS, Look, LookField
 from ffmotion.core.looks import resolve as resolve_look
 from ffmotion.core.request import MotionRequest
@@ -166,6 +166,7 @@ class Steering:
         self.stopper = runner.Stopper()
         self.finished = False
         self.output: Optional[held.HeldOutput] = None  # the output a restart holds (run)
+        self.first: Optional[graph.Plan] = None  # the plan the held output was set up for
 
     def finish(self) -> None:
         """End the run for good (from another thread): ffmpeg finishes, no restart."""
@@ -231,6 +232,11 @@ class Steering:
         plan = replace(self.planner(self.plan.request.with_motion(**motion)),
                        steer=fresh_address(address_path(self.plan.steer).parent),
                        beside=self.plan.beside)
+        if self.output is not None and self.first is not None:
+            why = handover.why_not_held_after(plan, self.first)
+            if why is not None:
+                raise NeedsRestart(f"{what}, and {why}: stop the job and start it with the new "
+                                   "settings")
         self.plan, self.look = plan, look
         self.restarts += 1
         if self.output is not None:  # the sink repeats the last frame until the new graph's
@@ -297,7 +303,7 @@ def _run_held(steering: Steering, tools: runner.Tools, progress: bool) -> Stream
         capture = None
         if handover.capture_pix_fmt(first) is not None:
             capture = held.HeldInput(handover.capture_command(first, tools.ffmpeg),
-                                     keep_frames(first),
+                                     keep_frames(first), handover.capture_pix_fmt(first) or "",
                                      stdin=first.info.input.name == STDIN_NAME)
         try:
             output = held.HeldOutput(handover.sink_command(first, tools.ffmpeg, dst,
@@ -308,14 +314,19 @@ def _run_held(steering: Steering, tools: runner.Tools, progress: bool) -> Stream
             if capture is not None:
                 capture.close()
             raise
-        with steering.lock:
-            steering.output = output
         try:
+            with steering.lock:
+                steering.output, steering.first = output, first
             stopped = _graphs(steering, tools, output, capture, progress)
         except BaseException:
             _close(steering, capture, output, quietly=True)  # the first error is the one told
             raise
         _close(steering, capture, output)
+        if stopped is not None and output.sent == 0:  # as one ffmpeg stopped so early says
+            raise Interrupted("interrupted before the first frame was written: nothing written")
+        with steering.lock:
+            last = steering.plan
+        streams.check_frames(last, output.written, None)
         return output.written, stopped
 
     if sink is None:  # a file: written under a temporary name, moved into place at the end
@@ -335,7 +346,7 @@ def _run_captured(steering: Steering, tools: runner.Tools, progress: bool) -> St
 
     first = steering.plan
     capture = held.HeldInput(handover.capture_command(first, tools.ffmpeg), keep_frames(first),
-                             stdin=True)
+                             handover.capture_pix_fmt(first) or "", stdin=True)
     frames = 0
     stopped: Optional[str] = None
     try:
@@ -345,8 +356,8 @@ def _run_captured(steering: Steering, tools: runner.Tools, progress: bool) -> St
             try:
                 feed = capture.attach(_primed(plan))
                 try:
-                    done = streams.run_plan(handover.piped_plan(plan), tools, progress=progress,
-                                            stopper=stopper, stdin=feed)
+                    done = streams.run_plan(handover.piped_plan(plan, capture.pix_fmt), tools,
+                                            progress=progress, stopper=stopper, stdin=feed)
                 finally:
                     os.close(feed)
             except KeyboardInterrupt:  # between two graphs: the job stops as in one
@@ -375,9 +386,8 @@ def _primed(plan: graph.Plan) -> int:
 def _graphs(steering: Steering, tools: runner.Tools, output: held.HeldOutput,
             capture: Optional[held.HeldInput], progress: bool) -> Optional[str]:
     """The graph ffmpegs of a held run, one after another, until one ends for good; the
-    signal that stopped the job (None: the stream ended)."""
-    from ffmotion.pipeline import streams
-
+    signal that stopped the job (None: the stream ended). The frames are checked as a whole
+    afterwards: a graph started with the frames up to now blends from its first frame."""
     while True:
         with steering.lock:
             plan, stopper = steering.plan, steering.stopper
@@ -386,8 +396,6 @@ def _graphs(steering: Steering, tools: runner.Tools, output: held.HeldOutput,
         except KeyboardInterrupt:  # between two graphs: the job stops as in one
             return signals.received() or "SIGINT"
         _ended(steering, plan)
-        if done.stopped != "restart":
-            streams.check_frames(plan, done.frames, None)
         with steering.lock:
             if done.stopped != "restart" or steering.finished:
                 return None if done.stopped == "restart" else done.stopped
@@ -411,16 +419,12 @@ def _close(steering: Steering, capture: Optional[held.HeldInput], output: held.H
 
 
 KEEP_SECONDS = 2  # the frames a capture keeps for the next graph: offsets up to 2 s start at once
-KEEP_BYTES = 256 * 2**20
 
 
 def keep_frames(plan: graph.Plan) -> int:
     """How many of the capture's last frames to keep: enough for the offset now and any up to
-    :data:`KEEP_SECONDS`, within :data:`KEEP_BYTES`."""
-    width, height = plan.info.width, plan.info.height
-    per_frame = max(1, width * height * 3)  # 4:4:4 at 8 bits: an upper bound for most
-    wanted = max(plan.k + 1, int(plan.info.fps * KEEP_SECONDS) + 1)
-    return max(1, min(wanted, KEEP_BYTES // per_frame))
+    :data:`KEEP_SECONDS` (the capture bounds them by bytes too, :data:`held.KEEP_BYTES`)."""
+    return max(plan.k + 1, int(plan.info.fps * KEEP_SECONDS) + 1)
 
 
 def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
@@ -448,14 +452,18 @@ def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
     try:
         if capture is not None:
             feed = capture.attach(_primed(plan))
-        ran = runner.run_ffmpeg(handover.source_command(plan, tools.ffmpeg, piped=feed is not None),
-                                progress=progress, stdin=feed, stdout=write_end, stoppable=True,
-                                stopper=stopper)
+        argv = handover.source_command(plan, tools.ffmpeg, piped=feed is not None,
+                                       pix_fmt=capture.pix_fmt if capture is not None else None)
+        ran = runner.run_ffmpeg(argv, progress=progress, stdin=feed, stdout=write_end,
+                                stoppable=True, stopper=stopper, passing=True)
     finally:
         os.close(write_end)
         if feed is not None:
             os.close(feed)
-        reader.join()
+        reader.join(timeout=held.FINISH_WAIT)
+        if reader.is_alive():  # blocked writing to an output that takes nothing
+            output.unstick()
+            reader.join()
     if failed:
         raise failed[0]
     if capture is not None and ran.stopped is None:

@@ -234,11 +234,13 @@ class _StderrDrain:
         return FFmpegFailed(f"ffmpeg failed (exit {code}): {reason.strip()}", tail)
 
 
-def start(argv: list[str], stdin: int, stdout: int) -> tuple[subprocess.Popen, _StderrDrain]:
+def start(argv: list[str], stdin: int, stdout: int,
+          pass_fds: tuple[int, ...] = ()) -> tuple[subprocess.Popen, _StderrDrain]:
     """Start a long-running child whose stderr is drained on a thread (and tracked for stop);
-    :meth:`_StderrDrain.failure` makes its error."""
+    :meth:`_StderrDrain.failure` makes its error. ``pass_fds``: descriptors it inherits."""
     log.debug("run: %s", shlex.join(argv))
-    proc = procs.popen(argv, on_start=_track, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    proc = procs.popen(argv, on_start=_track, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                       pass_fds=pass_fds)
     drain = _StderrDrain(proc.stderr)  # type: ignore[arg-type]
     _drains[proc] = drain
     return proc, drain
@@ -446,6 +448,7 @@ def run_ffmpeg(
     stoppable: bool = False,
     stopper: Optional[Stopper] = None,
     stdout: Optional[int] = None,
+    passing: bool = False,
 ) -> Ran:
     """Run an ffmpeg command until it ends; return what it wrote (:class:`Ran`).
 
@@ -456,7 +459,9 @@ def run_ffmpeg(
     the watchers (:func:`watching`) get every progress report and the run's end.
     ``stdin``: None (nothing), :data:`RELAY` (this process's stdin, the probe's head first)
     or a descriptor (stdin held seekably). ``to_stdout``: ffmpeg writes to our stdout.
-    ``stdout``: a descriptor ffmpeg writes its stdout to (a pipe this process reads).
+    ``stdout``: a descriptor ffmpeg writes its stdout to (a pipe this process reads);
+    ``passing``: its frames are passed on as they come (a held output's graph), so a stop
+    never fails for how it ended: there is no file for it to finish.
     ``stoppable``: a stream, whose stop signal (Ctrl-C, SIGTERM) asks ffmpeg to finish the
     output (one SIGINT, its stdin closed; killed after :data:`STOP_GRACE`) instead of
     killing it; :attr:`Ran.stopped` then names the signal. ``stopper``: another thread may
@@ -470,7 +475,8 @@ def run_ffmpeg(
     counter = _Progress(bar, on_frames, next(_run_numbers), total_frames)
     try:
         out = sys.stdout.fileno() if to_stdout else subprocess.DEVNULL if stdout is None else stdout
-        return _run(full, stdin, out, stoppable, stopper, read_end, write_end, bar, counter)
+        return _run(full, stdin, out, stoppable, stopper, read_end, write_end, bar, counter,
+                    passing)
     finally:
         _tell_finished(Finished(counter.run, list(argv), counter.frames,
                                 time.monotonic() - counter.started, counter.exit_code,
@@ -479,7 +485,7 @@ def run_ffmpeg(
 
 def _run(full: list[str], stdin: "Optional[int | str]", stdout: int, stoppable: bool,
          stopper: Optional[Stopper], read_end: int, write_end: int, bar: Any,
-         counter: "_Progress") -> Ran:
+         counter: "_Progress", passing: bool = False) -> Ran:
     """:func:`run_ffmpeg`'s body, once the progress pipe and the counter exist."""
     try:
         proc = procs.popen(full, on_start=_track,
@@ -529,7 +535,7 @@ def _run(full: list[str], stdin: "Optional[int | str]", stdout: int, stoppable: 
         stopper.attach(None)
         if stopped is None and stopper.asked and stoppable:
             stopped = "restart"
-    if stopped == "restart":
+    if stopped == "restart" or (stopped is not None and passing):
         # a stream sent as it is made makes way for a new graph: how this ffmpeg ended does
         # not matter (no file to finalize; asked before its signal handlers were set, a
         # SIGINT kills it), the next one takes the output over

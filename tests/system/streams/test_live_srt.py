@@ -113,12 +113,17 @@ def test_srt_listener_read_back_and_steered() -> None:
     assert min(spread[90:TOTAL]) >= 3.5 * before, [round(x, 1) for x in spread]
 
 
-def test_listener_no_client_joined_stops_in_one_line() -> None:
+@pytest.mark.parametrize("steered", [False, True], ids=["one ffmpeg", "held output"])
+def test_listener_no_client_joined_stops_in_one_line(steered: bool) -> None:
     """Ctrl-C / SIGTERM while the listener still waits for its first client: one line that
-    says nothing was sent (not a timeout that did not happen), exit 130, no process left."""
+    says nothing was sent (not a timeout that did not happen), exit 130, no process left.
+    Steered, the held output's ffmpeg takes no frame meanwhile (a thread blocked writing to
+    it must not keep the job from stopping)."""
     srt = free_port()
-    live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}",
-                             f"srt://127.0.0.1:{srt}?mode=listener", "-k", "2"],
+    camera = "lavfi:testsrc2=size=320x240:rate=30,format=yuv420p"  # frames larger than a pipe
+    steer = ["--control", f"127.0.0.1:{free_port()}"] if steered else []
+    live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera,
+                             f"srt://127.0.0.1:{srt}?mode=listener", "-k", "2", *steer],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     time.sleep(2)

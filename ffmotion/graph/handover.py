@@ -161,6 +161,15 @@ def source_command(plan: Plan, ffmpeg_bin: str, piped: bool = False,
                    overwrite=True)
 
 
+def colour_tags(plan: Plan) -> dict[str, str]:
+    """The camera's matrix, primaries and transfer for the sink's encoder: YUV4MPEG carries
+    none of them, while the one-ffmpeg run's output keeps the camera's (measured: a look
+    worked in RGB too)."""
+    space, primaries, transfer = plan.info.colorimetry
+    tags = {"colorspace": space, "color_primaries": primaries, "color_trc": transfer}
+    return {key: value for key, value in tags.items() if value}
+
+
 def sink_command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
                  overwrite: Optional[bool] = None) -> list[str]:
     """YUV4MPEG frames from stdin, encoded and written as ``plan``'s one-ffmpeg run writes
@@ -174,6 +183,7 @@ def sink_command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
     threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
     if threads is not None:
         kwargs["threads:v"] = threads
+    kwargs.update(colour_tags(plan))
     name, muxer = output_target(plan, dst if dst is not None else plan.output.path)
     frames = ffmpeg.input("pipe:0", f=RAW_FORMAT)
     node = ffmpeg.output(frames, name, **kwargs, **muxer)

@@ -33,6 +33,8 @@ class MediaInfo:
     field_order: str = "progressive"  # progressive, tt, bb, tb, bt (or unknown)
     color_range: str = "tv"  # "pc" (full range: yuvj*, MJPEG, phone H.264) or "tv"
     transfer: str = ""  # transfer characteristic as ffmpeg names it (smpte2084: PQ HDR); "" unknown
+    # the frames' matrix, primaries and transfer as ffmpeg names them ("": not given)
+    colorimetry: tuple[str, str, str] = ("", "", "")
     # streams and frame identity
     video_stream: int = 0  # position of the video among the video streams (0:v:N)
     streams: tuple[StreamInfo, ...] = ()

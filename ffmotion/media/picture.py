@@ -55,6 +55,21 @@ def from_ffmpeg_log(pix_fmt_field: str, side_lines: Iterable[str]) -> dict[str, 
 HDR_TRANSFERS = {"smpte2084": "PQ", "arib-std-b67": "HLG"}
 
 
+def colorimetry_of(pix_fmt_field: str) -> tuple[str, str, str]:
+    """(matrix, primaries, transfer) as ffmpeg names them in the pixel-format field
+    (``yuv420p(tv, bt709)``: one word for the three; ``bt470bg/bt470bg/smpte170m``: each);
+    "" for what is not given."""
+    inside = pix_fmt_field.split("(", 1)[1].rsplit(")", 1)[0] if "(" in pix_fmt_field else ""
+    for word in (w.strip() for w in re.split(r",(?![^(]*\))", inside)):
+        parts = word.split("/")
+        if len(parts) == 3:
+            space, primaries, transfer = ("" if p == "unknown" else p for p in parts)
+            return space, primaries, transfer
+        if word.startswith(("bt", "smpte", "fcc", "ycgco")) and word not in _FIELD_WORDS:
+            return word, word, word
+    return "", "", ""
+
+
 def transfer_of(pix_fmt_field: str) -> str:
     """The transfer characteristic in the pixel-format field's words
     (``yuv420p10le(tv, SPACE/PRIMARIES/TRANSFER, ...)``; one word stands for all three where

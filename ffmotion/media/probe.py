@@ -187,6 +187,7 @@ def _media_info(path: Path, source: Source, header: list[str],
         source=None if source.kind == "file" else source,
         **picture.from_ffmpeg_log(fields[1] if len(fields) > 1 else "", block),
         transfer=picture.transfer_of(fields[1] if len(fields) > 1 else ""),
+        colorimetry=picture.colorimetry_of(fields[1] if len(fields) > 1 else ""),
     )
 
 

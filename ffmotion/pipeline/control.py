@@ -354,7 +354,7 @@ def _run_captured(steering: Steering, tools: runner.Tools, progress: bool) -> St
             with steering.lock:
                 plan, stopper = steering.plan, steering.stopper
             try:
-                feed = capture.attach(_primed(plan))
+                feed = capture.attach(_primed(plan, steering.restarts))
                 try:
                     done = streams.run_plan(handover.piped_plan(plan, capture.pix_fmt), tools,
                                             progress=progress, stopper=stopper, stdin=feed)
@@ -376,9 +376,13 @@ def _run_captured(steering: Steering, tools: runner.Tools, progress: bool) -> St
                      frames, stopped)
 
 
-def _primed(plan: graph.Plan) -> int:
-    """The frames before now a new graph is fed first: K+1 (frame i needs frame i+K, so its
-    first frame is out at once); none in freeze mode (the next frame is the reference)."""
+def _primed(plan: graph.Plan, restarts: int) -> Optional[int]:
+    """The frames before now a graph is fed first: the first graph, every frame since the
+    camera's first (as one ffmpeg would read them); a restart's, K+1 (frame i needs frame
+    i+K, so its first frame is out at once), none in freeze mode (the next frame is the
+    reference)."""
+    if not restarts:
+        return None
     k = max(plan.channel_ks) if plan.channel_ks else plan.k
     return k + 1 if plan.mode == "offset" else 0
 
@@ -392,7 +396,8 @@ def _graphs(steering: Steering, tools: runner.Tools, output: held.HeldOutput,
         with steering.lock:
             plan, stopper = steering.plan, steering.stopper
         try:
-            done = _source_run(plan, tools, output, stopper, progress, capture)
+            done = _source_run(plan, tools, output, stopper, progress, capture,
+                               steering.restarts)
         except KeyboardInterrupt:  # between two graphs: the job stops as in one
             return signals.received() or "SIGINT"
         _ended(steering, plan)
@@ -429,7 +434,7 @@ def keep_frames(plan: graph.Plan) -> int:
 
 def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
                 stopper: runner.Stopper, progress: bool,
-                capture: Optional[held.HeldInput]) -> runner.Ran:
+                capture: Optional[held.HeldInput], restarts: int = 0) -> runner.Ran:
     """One graph ffmpeg of a held run: fed by ``capture`` (the K frames before "now" first)
     or reading the source itself; its frames passed to ``output`` by a thread."""
     read_end, write_end = os.pipe()
@@ -451,7 +456,7 @@ def _source_run(plan: graph.Plan, tools: runner.Tools, output: held.HeldOutput,
     feed: Optional[int] = None
     try:
         if capture is not None:
-            feed = capture.attach(_primed(plan))
+            feed = capture.attach(_primed(plan, restarts))
         argv = handover.source_command(plan, tools.ffmpeg, piped=feed is not None,
                                        pix_fmt=capture.pix_fmt if capture is not None else None)
         ran = runner.run_ffmpeg(argv, progress=progress, stdin=feed, stdout=write_end,

@@ -338,10 +338,11 @@ class HeldInput:
             if feed is not None:
                 feed.end()
 
-    def attach(self, prime: int, timeout: float = 30.0) -> int:
-        """A pipe for a new graph's stdin: the stream's header, the last ``prime`` frames,
-        then each new one (the previous graph's pipe ends); its read end is returned (the
-        caller closes it once the graph has started)."""
+    def attach(self, prime: Optional[int], timeout: float = 30.0) -> int:
+        """A pipe for a new graph's stdin: the stream's header, the last ``prime`` frames
+        (None: all kept, from the first while the ring has not turned), then each new one
+        (the previous graph's pipe ends); its read end is returned (the caller closes it
+        once the graph has started)."""
         with self.cond:
             self.cond.wait_for(lambda: self.header is not None or self.ended, timeout)
             if self.header is None:
@@ -349,7 +350,8 @@ class HeldInput:
                 raise trouble or FFmpegFailed("the source gave no frame" + (
                     "" if self.ended else f" within {timeout:g} s"))
             old, self.feed = self.feed, None
-            past = list(self.ring)[-prime:] if prime > 0 else []
+            past = (list(self.ring) if prime is None else
+                    list(self.ring)[-prime:] if prime > 0 else [])
             read_end, write_end = os.pipe()
             try:
                 feed = _Feed(write_end, self.header, past)

@@ -299,3 +299,35 @@ def test_stdin_is_read_once_and_a_restart_keeps_reading_it(tmp_path):
     offsets = [marker(reference.split_planes(f, layout)[0])[1] for f in frames]
     assert None not in offsets and offsets[0] == 2 and offsets[-1] == 5
     assert offsets == sorted(offsets)  # 2 ... 2, 5 ... 5: one change, forward
+
+
+def test_a_restart_the_output_cannot_take_is_refused_and_one_it_can_goes_on(tmp_path):
+    """A lossless recording's frames are in the look's own format: a colour look (RGB) would
+    change them, so it is refused (409, the job goes on); a look in the same format restarts;
+    Ctrl-C right after a restart to a large K keeps the whole recording."""
+    port = free_port()
+    out = tmp_path / "out.mkv"
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "live",
+                             "lavfi:testsrc2=size=64x48:rate=30,format=yuyv422", str(out),
+                             "-k", "2", "--lossless", "--control", f"127.0.0.1:{port}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for_token(port, proc)
+        time.sleep(1)
+        with pytest.raises(control.UsageError, match="gbrp.*stop the job and start it"):
+            control.send(f"127.0.0.1:{port}", [("look", "color")])
+        assert control.send(f"127.0.0.1:{port}", [("look", "trails")])["applied"] == "restart"
+        time.sleep(0.5)
+        assert control.send(f"127.0.0.1:{port}", [("offset", "20")])["applied"] == "restart"
+        time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=LIMIT)
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+    assert proc.returncode == 0, err
+    assert b"2 restarts" in err
+    played = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "null", "-"],
+                            capture_output=True, timeout=LIMIT)
+    assert played.returncode == 0 and not played.stderr

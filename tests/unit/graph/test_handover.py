@@ -97,3 +97,22 @@ def test_the_camera_is_held_only_where_its_frames_cross_unchanged():
     assert piped.info.input.name == "pipe:0" and piped.info.video_stream == 0
     with pytest.raises(ValueError):
         handover.capture_command(_plan(info=_info(rotation=90)), "ffmpeg")
+
+
+def test_the_output_gets_the_cameras_colour_description_the_pipe_loses():
+    from ffmotion.core.looks import resolve
+    from ffmotion.media.picture import colorimetry_of
+
+    assert colorimetry_of("yuv420p(tv, bt709)") == ("bt709", "bt709", "bt709")
+    assert colorimetry_of("yuv420p(tv, bt470bg/unknown/smpte170m, progressive)") == (
+        "bt470bg", "", "smpte170m")
+    assert colorimetry_of("yuv420p(progressive)") == ("", "", "")
+    tagged = _info(colorimetry=("bt470bg", "", "smpte170m"))
+    sink = handover.sink_command(_plan(info=tagged), "ffmpeg")
+    assert sink[sink.index("-colorspace") + 1] == "bt470bg"
+    assert sink[sink.index("-color_trc") + 1] == "smpte170m"
+    assert "-color_primaries" not in sink
+    # a look worked in RGB: the one-ffmpeg run's output keeps the tags too (measured)
+    rgb = handover.sink_command(_plan(info=tagged, look=resolve("color")), "ffmpeg")
+    assert rgb[rgb.index("-colorspace") + 1] == "bt470bg"
+    assert "-colorspace" not in handover.sink_command(_plan(), "ffmpeg")

@@ -40,11 +40,12 @@ from benchmarks.common import tools as find_tools
 SLOTS = 32
 WATCH = """([slots, poll]) => {
   window.seen = []; let last = -1;
-  const img = document.getElementById('live');
+  const img = document.getElementById('live');  // an <img> or a <canvas>: whichever shows it
   const c = document.createElement('canvas'); const g = c.getContext('2d');
   const tick = () => {
-    if (!img.naturalWidth) return;
-    const half = img.naturalWidth >> 1;  // the camera's picture | its motion
+    const width = img.naturalWidth || (img.tagName === 'CANVAS' ? img.width : 0);
+    if (!width) return;
+    const half = width >> 1;  // the camera's picture | its motion
     const side = Math.floor(half / slots);
     c.width = half; c.height = side;  // the marker row alone: a light poll
     g.drawImage(img, half, 0, half, side, 0, 0, half, side);
@@ -64,12 +65,29 @@ WATCH = """([slots, poll]) => {
 }"""
 
 
-def _frames(width: int, height: int, count: int) -> list[bytes]:
+def _camera_picture(width: int, height: int, n: int, count: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    """A camera-like frame: a smooth lit scene (gradients), three shapes moving slowly on
+    loops of ``count`` frames (so the clip repeats without a jump), mild sensor noise (sigma 2)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    scene = 60 + 90 * xx / width + 40 * np.sin(yy / height * 3.0)
+    phase = 2 * np.pi * n / count
+    for i, (r, level) in enumerate(((0.12, 200.0), (0.08, 30.0), (0.10, 150.0))):
+        cx = width * (0.5 + 0.3 * np.cos(phase + 2.1 * i))
+        cy = height * (0.55 + 0.25 * np.sin(phase + 2.1 * i))
+        inside = (xx - cx) ** 2 + (yy - cy) ** 2 < (r * height) ** 2
+        scene[inside] = level + 0.1 * (yy[inside] - cy)
+    scene += rng.normal(0, 2, scene.shape).astype(np.float32)
+    return np.clip(scene, 16, 235).astype(np.uint8)
+
+
+def _frames(width: int, height: int, count: int, content: str = "camera") -> list[bytes]:
     rng = np.random.default_rng(1)
     side = width // SLOTS
     out = []
     for n in range(count):
-        y = rng.integers(40, 216, (height, width), dtype=np.uint8)
+        y = (rng.integers(40, 216, (height, width), dtype=np.uint8) if content == "noise"
+             else _camera_picture(width, height, n, count, rng))
         y[:side, :] = 0
         slot = n % SLOTS
         y[:side, slot * side:(slot + 1) * side] = 255
@@ -79,14 +97,14 @@ def _frames(width: int, height: int, count: int) -> list[bytes]:
 
 
 def measure(seconds: float, width: int, height: int, fps: int, k: int,
-            poll: int = 4) -> dict[str, Any]:
+            poll: int = 4, content: str = "camera", view: str = "") -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
     proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", "-", "--no-browser",
                              "-k", str(k)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    frames = _frames(width, height, SLOTS * 4)
+    frames = _frames(width, height, SLOTS * 4, content)
     sent: list[float] = []
     late: list[float] = []  # how far behind its schedule each camera frame was written
     stop = threading.Event()
@@ -120,13 +138,18 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
             browser = playwright.chromium.launch(executable_path=binary, args=[
                 "--headless", "--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": width + 40, "height": height + 200})
-            page.goto(url)
-            page.wait_for_function("document.getElementById('live').naturalWidth > 0",
+            page.goto(url + (f"&view={view}" if view else ""))
+            page.wait_for_function("(e => e.naturalWidth || (e.tagName === 'CANVAS' && "
+                                   "e.width))(document.getElementById('live'))",
                                    timeout=30000)
             page.evaluate(WATCH, [SLOTS, poll])
             load_before = loadavg()
             first, sent_first = _state(url), len(sent)
-            time.sleep(seconds)
+            arrivals: dict[int, float] = {}
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:  # the relay's arrival times (it keeps the last 256)
+                time.sleep(min(3.0, max(0.0, end - time.monotonic())))
+                arrivals.update((int(n), t) for n, t in _state(url, True)["arrivals"])
             seen = page.evaluate("window.seen")
             state, sent_then = _state(url), len(sent)
             browser.close()
@@ -134,16 +157,30 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
         stop.set()
         os.kill(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)
-    latencies = []
+    latencies, to_relay, relay_to_page = [], [], []
     times = np.array(sent)
     for shown, slot in seen[5:]:  # after the first frames
         # output frame i shows slot i mod 32; it needed camera frame i+K (sent before shown)
         candidates = [i for i in range(len(sent) - k) if i % SLOTS == slot
                       and times[i + k] <= shown]
         if candidates:
-            latencies.append(shown - times[candidates[-1] + k])
+            i = candidates[-1]
+            latencies.append(shown - times[i + k])
+            arrived = arrivals.get(i + 1)  # the relay's JPEG number i+1 is output frame i
+            if arrived is not None:
+                to_relay.append(arrived - times[i + k])
+                relay_to_page.append(shown - arrived)
     expected = len(seen[5:])
+    jpegs = state["frames"] - first["frames"]
+    split = {} if not to_relay else {
+        "camera_to_relay_p50_ms": round(percentile(to_relay, 0.5), 1),
+        "camera_to_relay_p95_ms": round(percentile(to_relay, 0.95), 1),
+        "relay_to_page_p50_ms": round(percentile(relay_to_page, 0.5), 1),
+        "relay_to_page_p95_ms": round(percentile(relay_to_page, 0.95), 1)}
     return {"size": f"{width}x{height}", "fps": fps, "k": k, "seconds": seconds,
+            "content": content, "view": view or "default",
+            "jpeg_kb": round((state["bytes"] - first["bytes"]) / max(1, jpegs) / 1024, 1),
+            **split,
             "camera_frames": len(sent), "page_frames": len(seen), "measured": len(latencies),
             # where frames go, counted at each stage when the page was read
             # (the same window: from when the page's counter starts to when it is read)
@@ -161,9 +198,10 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
             "max_ms": round(max(latencies), 1), "expected": expected}
 
 
-def _state(url: str) -> dict[str, Any]:
+def _state(url: str, arrivals: bool = False) -> dict[str, Any]:
     base, token = url.split("/?t=")
-    with urllib.request.urlopen(f"{base}/state?t={token}", timeout=10) as answer:
+    with urllib.request.urlopen(f"{base}/state?t={token}" + ("&arrivals=1" if arrivals else ""),
+                                timeout=10) as answer:
         return dict(json.load(answer))
 
 
@@ -216,6 +254,14 @@ def markdown(report: dict[str, Any]) -> str:
               "wrote {relayed_to_page} to the page and skipped {skipped_by_relay}, the page "
               "showed {page_distinct} distinct frames (load before {lb})".format(
                   lb=r.get("loadavg_before"), **st))
+    if "camera_to_relay_p50_ms" in r:
+        stages += ("\n\nWhere the time goes (p50 / p95 ms): camera write to the relay's JPEG "
+                   "(ffmpeg: decode, motion, JPEG encode) {camera_to_relay_p50_ms} / "
+                   "{camera_to_relay_p95_ms}; the relay's JPEG to the page's displayed frame "
+                   "(relay, HTTP, browser decode and draw) {relay_to_page_p50_ms} / "
+                   "{relay_to_page_p95_ms}".format(**r))
+    stages += (f"\n\nContent {r.get('content', 'noise')}, page path {r.get('view', 'img')}, "
+               f"mean JPEG {r.get('jpeg_kb', '?')} KiB")
     return (table(["size", "fps", "K", "s", "camera frames", "page frames", "p50 ms", "p95 ms",
                    "max ms"],
                   [[r["size"], r["fps"], r["k"], r["seconds"], r["camera_frames"],
@@ -238,12 +284,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--seconds", type=float, default=None, help="default 60")
     p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
+    p.add_argument("--content", choices=("camera", "noise"), default="camera",
+                   help="the stand-in camera's picture: camera-like (a smooth scene, slow "
+                        "shapes, sensor noise sigma 2) or uniform noise 40..216 (JPEG's worst)")
+    p.add_argument("--view", choices=("", "img", "canvas"), default="",
+                   help="the page's frame path (default: the page's own; img: the MJPEG "
+                        "stream in an <img>)")
     p.add_argument("--poll", type=int, default=4,
                    help="ms between the page's looks at the picture (0: once per paint)")
     args = p.parse_args(argv)
     w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
     found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
-                            args.k, args.poll), "loadavg": loadavg(), "poll_ms": args.poll}
+                            args.k, args.poll, args.content, args.view),
+             "loadavg": loadavg(), "poll_ms": args.poll}
     if args.cpu:
         found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
     return publish(args, find_tools(None), found, markdown)

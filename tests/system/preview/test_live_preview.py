@@ -76,11 +76,13 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
     assert not left
 
 
+# the width of the picture the page shows (its canvas, or with ?view=img its <img>)
+SHOWN_WIDTH = "(e => e.naturalWidth || e.width)(document.getElementById('live'))"
 # the motion is the right half of the picture (the camera's own picture is the left half)
 MEAN_DEVIATION = """(left) => {
-  const img = document.getElementById('live');
+  const img = document.getElementById('live');  // the page's canvas (or ?view=img: an <img>)
   const c = document.createElement('canvas');
-  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  c.width = img.naturalWidth || img.width; c.height = img.naturalHeight || img.height;
   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
   const half = c.width / 2;
   const d = g.getImageData(left ? 0 : half, 0, half, c.height).data;
@@ -103,8 +105,7 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
         try:
             page = browser.new_page()
             page.goto(url)
-            page.wait_for_function("document.getElementById('live').naturalWidth === 320",
-                                   timeout=20000)
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
             page.wait_for_timeout(500)
             before = page.evaluate(MEAN_DEVIATION)
             camera = page.evaluate(MEAN_DEVIATION, True)
@@ -133,5 +134,36 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
                 timeout=10000)
             page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
             page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
+        finally:
+            browser.close()
+
+
+def test_the_page_draws_every_frame_on_its_canvas_and_img_still_shows_them(live):
+    """The page's frame path: the MJPEG stream read by fetch() and drawn on a canvas (frames
+    counted as drawn); ``?view=img`` shows the same stream in a plain <img>."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    import shutil
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    _, url = live
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+            assert page.evaluate("document.getElementById('live').tagName") == "CANVAS"
+            first = page.evaluate("window.framesShown")
+            page.wait_for_timeout(1000)
+            drawn = page.evaluate("window.framesShown") - first
+            assert 10 <= drawn <= 40  # 30 fps: frames keep coming (a loaded machine: fewer)
+            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
+            page.goto(url + "&view=img")
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+            assert page.evaluate("document.getElementById('live').tagName") == "IMG"
+            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
         finally:
             browser.close()

@@ -38,17 +38,19 @@ from benchmarks.common import add_arguments, loadavg, percentile, publish, table
 from benchmarks.common import tools as find_tools
 
 SLOTS = 32
-WATCH = """([slots, poll]) => {
+WATCH = """([slots, poll, aspect]) => {
   window.seen = []; let last = -1;
   const img = document.getElementById('live');  // an <img> or a <canvas>: whichever shows it
   const c = document.createElement('canvas'); const g = c.getContext('2d');
   const tick = () => {
     const width = img.naturalWidth || (img.tagName === 'CANVAS' ? img.width : 0);
     if (!width) return;
-    const half = width >> 1;  // the camera's picture | its motion
+    const height = img.naturalHeight || img.height;
+    // the camera's picture | its motion: the motion is the right part, the camera's shape
+    const half = Math.round(height * aspect), at = width - half;
     const side = Math.floor(half / slots);
     c.width = half; c.height = side;  // the marker row alone: a light poll
-    g.drawImage(img, half, 0, half, side, 0, 0, half, side);
+    g.drawImage(img, at, 0, half, side, 0, 0, half, side);
     const row = g.getImageData(0, 0, half, side).data;
     let best = -1, value = 200;
     for (let s = 0; s < slots; s++) {
@@ -142,7 +144,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
             page.wait_for_function("(e => e.naturalWidth || (e.tagName === 'CANVAS' && "
                                    "e.width))(document.getElementById('live'))",
                                    timeout=30000)
-            page.evaluate(WATCH, [SLOTS, poll])
+            page.evaluate(WATCH, [SLOTS, poll, width / height])
             load_before = loadavg()
             first, sent_first = _state(url), len(sent)
             arrivals: dict[int, float] = {}
@@ -210,13 +212,17 @@ def _cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int) -> dict[str, Any]:
+def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int,
+             content: str = "camera", view: str = "") -> dict[str, Any]:
     """CPU seconds per second of a lavfi camera run: ``ffmotion live`` to MPEG-TS (x264,
     read and dropped), beside ``ffmotion preview`` with the page open in Chromium (ffmotion,
-    its ffmpeg and the browser together: every process is waited for, so counted)."""
+    its ffmpeg and the browser together: every process is waited for, so counted). The
+    camera: ``testsrc2`` (camera: smooth moving pictures) or gray with uniform noise."""
     from playwright.sync_api import sync_playwright
 
-    camera = f"lavfi:testsrc2=size={width}x{height}:rate={fps}"
+    camera = (f"lavfi:testsrc2=size={width}x{height}:rate={fps}" if content == "camera" else
+              f"lavfi:color=c=0x808080:size={width}x{height}:rate={fps},"
+              "noise=alls=88:allf=t+u")
     before = _cpu()
     live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera, "-", "--format",
                              "mpegts", "-k", str(k), "--quiet"], stdout=subprocess.DEVNULL,
@@ -235,17 +241,24 @@ def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int) -> dict[
         browser = playwright.chromium.launch(executable_path=binary, args=[
             "--headless", "--no-sandbox", "--disable-gpu"])
         tab = browser.new_page(viewport={"width": width + 40, "height": height + 200})
-        tab.goto(url)
+        tab.goto(url + (f"&view={view}" if view else ""))
         time.sleep(seconds)
         browser.close()
     os.kill(page.pid, signal.SIGTERM)
     page.wait(timeout=30)
     with_page = (_cpu() - before) / seconds
-    return {"seconds": seconds, "live_cpu": round(alone, 2), "preview_cpu": round(with_page, 2),
+    return {"seconds": seconds, "content": content, "view": view or "default",
+            "live_cpu": round(alone, 2), "preview_cpu": round(with_page, 2),
             "ratio": round(with_page / alone, 2)}
 
 
 def markdown(report: dict[str, Any]) -> str:
+    if "run" not in report:
+        c = report["cpu"]
+        return (f"CPU seconds per second ({c['content']} content, page path {c['view']}): "
+                f"`ffmotion live` to MPEG-TS (x264) alone {c['live_cpu']}, `ffmotion preview` "
+                f"with the page open in Chromium {c['preview_cpu']} (x{c['ratio']})\n\n"
+                f"load average {report['loadavg']} (a shared 2-core machine)\n")
     r = report["run"]
     st = r.get("stages", {})
     stages = ("" if not st else
@@ -284,6 +297,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--k", type=int, default=2)
     p.add_argument("--seconds", type=float, default=None, help="default 60")
     p.add_argument("--cpu", action="store_true", help="also the CPU cost of the page")
+    p.add_argument("--cpu-only", action="store_true", help="the CPU cost alone")
     p.add_argument("--content", choices=("camera", "noise"), default="camera",
                    help="the stand-in camera's picture: camera-like (a smooth scene, slow "
                         "shapes, sensor noise sigma 2) or uniform noise 40..216 (JPEG's worst)")
@@ -294,11 +308,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                    help="ms between the page's looks at the picture (0: once per paint)")
     args = p.parse_args(argv)
     w, h = (int(x) for x in (args.size or ("640x360" if args.quick else "1280x720")).split("x"))
-    found = {"run": measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
-                            args.k, args.poll, args.content, args.view),
-             "loadavg": loadavg(), "poll_ms": args.poll}
-    if args.cpu:
-        found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k)
+    found: dict[str, Any] = {"poll_ms": args.poll}
+    if not args.cpu_only:
+        found["run"] = measure(args.seconds or (10.0 if args.quick else 60.0), w, h, args.fps,
+                               args.k, args.poll, args.content, args.view)
+    found["loadavg"] = loadavg()
+    if args.cpu or args.cpu_only:
+        found["cpu"] = cpu_cost(20.0 if not args.quick else 8.0, w, h, args.fps, args.k,
+                                args.content, args.view)
     return publish(args, find_tools(None), found, markdown)
 
 

@@ -58,6 +58,8 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
     assert status(f"{base}/state?t=wrong") == 403
     assert status(f"{base}/frames.mjpeg") == 403
     assert status(f"{base}/state?t={token}", host="evil.test") == 403
+    assert status(f"{base}/state?t=wrong&arrivals=1") == 403
+    assert status(f"{base}/state?t={token}&arrivals=1", host="evil.test") == 403
     mine = set(runtime.folder().iterdir())
     assert any(p.name.startswith(f"frames-{proc.pid}-") for p in mine)
     import json
@@ -68,6 +70,15 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
             "frames"] < 5:  # the run is under way
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    # where the latency goes: the relay's arrival times of its latest frames (bounded), and the
+    # bytes of the JPEGs it got (their mean size)
+    state = json.load(urllib.request.urlopen(f"{base}/state?t={token}&arrivals=1", timeout=10))
+    numbers = [n for n, _ in state["arrivals"]]
+    assert 5 <= len(numbers) <= 256 and numbers == sorted(numbers)
+    assert numbers[-1] <= state["frames"]
+    assert state["bytes"] >= 300 * state["frames"] > 0  # whole JPEGs (320x120), counted
+    assert "arrivals" not in json.load(urllib.request.urlopen(f"{base}/state?t={token}",
+                                                              timeout=10))
     os.kill(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -147,12 +146,14 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
             page.evaluate(WATCH, [SLOTS, poll, width / height])
             load_before = loadavg()
             first, sent_first = _state(url), len(sent)
+            drawn_first = page.evaluate("window.framesShown || 0")  # the canvas path counts
             arrivals: dict[int, float] = {}
             end = time.monotonic() + seconds
             while time.monotonic() < end:  # the relay's arrival times (it keeps the last 256)
                 time.sleep(min(3.0, max(0.0, end - time.monotonic())))
                 arrivals.update((int(n), t) for n, t in _state(url, True)["arrivals"])
             seen = page.evaluate("window.seen")
+            drawn = page.evaluate("window.framesShown || 0") - drawn_first
             state, sent_then = _state(url), len(sent)
             browser.close()
     finally:
@@ -192,7 +193,7 @@ def measure(seconds: float, width: int, height: int, fps: int, k: int,
                        **{name: state[key] - first[key] for name, key in (
                            ("ffmpeg_jpegs", "frames"), ("relayed_to_page", "relayed"),
                            ("skipped_by_relay", "skipped"))},
-                       "page_distinct": len(seen)},
+                       "page_distinct": len(seen), "page_drawn": drawn},
             "loadavg_before": load_before, "poll_ms": poll,
             "shown_of_expected": round(len(seen) / max(1, len(sent) - k), 3),
             "p50_ms": round(percentile(latencies, 0.5), 1),
@@ -207,32 +208,66 @@ def _state(url: str, arrivals: bool = False) -> dict[str, Any]:
         return dict(json.load(answer))
 
 
-def _cpu() -> float:
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
+def _tree_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process below this one (from /proc): Chromium's renderer,
+    where the page decodes and draws, is not a waited-for child of the browser (its zygote
+    forks it), so ``getrusage(RUSAGE_CHILDREN)`` never counts it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    found: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+        except OSError:
+            continue
+        fields = rest.split()
+        parents[int(entry)] = int(fields[1])
+        found[int(entry)] = (head.partition("(")[2],
+                             (int(fields[11]) + int(fields[12])) / tick)
+    mine, grew = {os.getpid()}, True
+    while grew:
+        new = {pid for pid, parent in parents.items() if parent in mine and pid not in mine}
+        mine |= new
+        grew = bool(new)
+    mine.discard(os.getpid())
+    return {pid: found[pid] for pid in mine}
+
+
+def _used(seconds: float) -> dict[str, float]:
+    """CPU seconds per second of the processes below this one over ``seconds``, by kind."""
+    before = _tree_cpu()
+    time.sleep(seconds)
+    after = _tree_cpu()
+    kinds: dict[str, float] = {}
+    for pid, (name, used) in after.items():
+        kind = ("chromium" if "chrom" in name or "headless" in name else
+                "ffmpeg" if "ffmpeg" in name else "python" if "python" in name else "other")
+        kinds[kind] = kinds.get(kind, 0.0) + (used - before.get(pid, (name, 0.0))[1]) / seconds
+    return kinds
 
 
 def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int,
              content: str = "camera", view: str = "") -> dict[str, Any]:
     """CPU seconds per second of a lavfi camera run: ``ffmotion live`` to MPEG-TS (x264,
     read and dropped), beside ``ffmotion preview`` with the page open in Chromium (ffmotion,
-    its ffmpeg and the browser together: every process is waited for, so counted). The
+    its ffmpeg and every browser process, read from /proc after 3 s of warm-up). The
     camera: ``testsrc2`` (camera: smooth moving pictures) or gray with uniform noise."""
     from playwright.sync_api import sync_playwright
 
     camera = (f"lavfi:testsrc2=size={width}x{height}:rate={fps}" if content == "camera" else
               f"lavfi:color=c=0x808080:size={width}x{height}:rate={fps},"
               "noise=alls=88:allf=t+u")
-    before = _cpu()
     live = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", camera, "-", "--format",
                              "mpegts", "-k", str(k), "--quiet"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    time.sleep(seconds)
+    time.sleep(3)
+    alone = _used(seconds)
     os.kill(live.pid, signal.SIGTERM)
     live.wait(timeout=30)
-    alone = (_cpu() - before) / seconds
     binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium")
-    before = _cpu()
     page = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", camera, "--no-browser",
                              "-k", str(k)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert page.stdout is not None
@@ -242,14 +277,17 @@ def cpu_cost(seconds: float, width: int, height: int, fps: int, k: int,
             "--headless", "--no-sandbox", "--disable-gpu"])
         tab = browser.new_page(viewport={"width": width + 40, "height": height + 200})
         tab.goto(url + (f"&view={view}" if view else ""))
-        time.sleep(seconds)
+        time.sleep(3)
+        with_page = _used(seconds)
         browser.close()
     os.kill(page.pid, signal.SIGTERM)
     page.wait(timeout=30)
-    with_page = (_cpu() - before) / seconds
+    live_cpu, page_cpu = sum(alone.values()), sum(with_page.values())
     return {"seconds": seconds, "content": content, "view": view or "default",
-            "live_cpu": round(alone, 2), "preview_cpu": round(with_page, 2),
-            "ratio": round(with_page / alone, 2)}
+            "live_cpu": round(live_cpu, 2), "preview_cpu": round(page_cpu, 2),
+            "ratio": round(page_cpu / live_cpu, 2),
+            "live_by_kind": {k: round(v, 3) for k, v in alone.items()},
+            "preview_by_kind": {k: round(v, 3) for k, v in with_page.items()}}
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -257,7 +295,8 @@ def markdown(report: dict[str, Any]) -> str:
         c = report["cpu"]
         return (f"CPU seconds per second ({c['content']} content, page path {c['view']}): "
                 f"`ffmotion live` to MPEG-TS (x264) alone {c['live_cpu']}, `ffmotion preview` "
-                f"with the page open in Chromium {c['preview_cpu']} (x{c['ratio']})\n\n"
+                f"with the page open in Chromium {c['preview_cpu']} (x{c['ratio']}); by process: "
+                f"live {c.get('live_by_kind')}, preview {c.get('preview_by_kind')}\n\n"
                 f"load average {report['loadavg']} (a shared 2-core machine)\n")
     r = report["run"]
     st = r.get("stages", {})
@@ -265,7 +304,8 @@ def markdown(report: dict[str, Any]) -> str:
               "\n\nWhere frames go: camera wrote {camera_sent} (late by p95 {camera_late_p95_ms} "
               "ms, max {camera_late_max_ms} ms), ffmpeg made {ffmpeg_jpegs} JPEGs, the relay "
               "wrote {relayed_to_page} to the page and skipped {skipped_by_relay}, the page "
-              "showed {page_distinct} distinct frames (load before {lb})".format(
+              "showed {page_distinct} distinct frames (the page's own count of frames drawn, canvas path: "
+              "{drawn}) (load before {lb})".format(drawn=st.get("page_drawn", "-"),
                   lb=r.get("loadavg_before"), **st))
     if "camera_to_relay_p50_ms" in r:
         stages += ("\n\nWhere the time goes (p50 / p95 ms): camera write to the relay's JPEG "
@@ -283,7 +323,10 @@ def markdown(report: dict[str, Any]) -> str:
             + ("" if "cpu" not in report else
                "\n\nCPU seconds per second: `ffmotion live` to MPEG-TS (x264) alone "
                f"{report['cpu']['live_cpu']}, `ffmotion preview` with the page open in "
-               f"Chromium {report['cpu']['preview_cpu']} (x{report['cpu']['ratio']})")
+               f"Chromium {report['cpu']['preview_cpu']} (x{report['cpu']['ratio']}); by "
+               f"process: live {report['cpu'].get('live_by_kind')}, preview "
+               f"{report['cpu'].get('preview_by_kind')} (every process below the bench, from "
+               "/proc)")
             + f"\n\nload average {report['loadavg']} (a shared 2-core machine)\n")
 
 

@@ -5,10 +5,14 @@ the frame rate, each stamped with a marker: a white square at position ``n mod 3
 of 32 (the rest of the row black, the picture below moving noise). In the motion picture,
 output frame i = (frame i + max - frame i+K) / 2 shows that square white (255) at ``i mod 32``
 and black at ``(i+K) mod 32``, gray elsewhere, so the page's frame tells ``i mod 32``. A
-script in the page draws the ``<img>`` (the MJPEG stream) into a canvas every 4 ms and notes
+script in the page draws whatever shows the picture (the page's ``<canvas>``, or with
+``--view img`` the ``<img>`` of the MJPEG stream) into a canvas every 4 ms and notes
 the wall-clock time each new marker appears; output frame i can exist only once camera
 frame i+K was sent, so its latency is its display time minus that frame's send time (the
-most recent such frame with the right residue: latencies are far below 32 frames).
+most recent such frame with the right residue: latencies are far below 32 frames). The
+relay's arrival time of each JPEG (``GET /state?arrivals=1``) splits it: ffmpeg, then the
+relay and the browser. ``--content camera`` (default) is a camera-like picture, ``noise``
+uniform noise (JPEG's worst case); ``--cpu`` counts every process below the bench.
 
     python -m benchmarks.bench_live_preview --quick --out /tmp/q    # 640x360, 10 s
     python -m benchmarks.bench_live_preview                         # 1280x720 at 30 fps, 60 s

@@ -2,10 +2,13 @@
 steers it.
 
 *Frames.* The live run (a steerable plan, :mod:`ffmotion.pipeline.control`) writes JPEG
-frames (``-f mpjpeg``) to a Unix socket in the user's private runtime folder; :class:`Feed`
-keeps the latest one and the page's ``<img>`` gets them as MJPEG over HTTP
-(``multipart/x-mixed-replace``): compressed frames passed on, never decoded here. A slow page
-gets the latest frame, never a backlog, so memory stays at one frame per reader.
+frames (``-f mpjpeg``, slice-threaded: no frame waits in the encoder) to a Unix socket in the
+user's private runtime folder; :class:`Feed` keeps the latest one and each page gets them as
+MJPEG over HTTP (``multipart/x-mixed-replace``): compressed frames passed on, never decoded
+here. A slow page gets the latest frame, never a backlog, so memory stays at one frame per
+reader. The page reads that stream with ``fetch()``, decodes each JPEG off its main thread
+(``createImageBitmap``) and draws it on a canvas, newest only (:data:`FRAMES_JS`; measured
+against an ``<img>`` and MSE: docs/live.md).
 
 *Controls.* The page posts ``gain=4`` to ``/control``, which goes through the same
 :class:`~ffmotion.pipeline.control.Steering` as ``ffmotion control``: look changes on the next

@@ -2,6 +2,7 @@
 controls steer the running job; token and Host are checked; nothing is left behind."""
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -22,7 +23,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 
 @pytest.fixture()
 def live() -> Iterator[tuple[subprocess.Popen, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", CAMERA,
+    with running(CAMERA) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running(camera: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", camera,
                              "--no-browser"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -178,3 +185,49 @@ def test_the_page_draws_every_frame_on_its_canvas_and_img_still_shows_them(live)
             assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
         finally:
             browser.close()
+
+
+PIXELS = """() => {
+  const e = document.getElementById('live');
+  const c = document.createElement('canvas'); c.width = 320; c.height = 120;
+  const g = c.getContext('2d'); g.drawImage(e, 0, 0);
+  return Array.from(g.getImageData(0, 0, 320, 120).data);
+}"""
+
+
+def test_the_canvas_shows_what_the_img_shows_and_both_halves_are_right():
+    """A still camera of one colour: the camera's half is that colour and the motion half is
+    the reference's gray (a frame against the same frame K later: (x + 255 - x) // 2 = 127 in
+    every plane, shown by the browser as BT.601 limited-range YUV), within the JPEG's error;
+    the canvas path and the <img> show the same pixels."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    import shutil
+
+    import numpy as np
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    y = u = v = 127.0
+    gray = [1.164 * (y - 16) + 1.596 * (v - 128),
+            1.164 * (y - 16) - 0.392 * (u - 128) - 0.813 * (v - 128),
+            1.164 * (y - 16) + 2.017 * (u - 128)]
+    with running("lavfi:color=c=0x50A0F0:size=160x120:rate=30") as (_, url), \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            shown = []
+            for view in ("", "&view=img"):
+                page = browser.new_page()
+                page.goto(url + view)
+                page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+                page.wait_for_timeout(300)
+                shown.append(np.array(page.evaluate(PIXELS), np.int16).reshape(120, 320, 4))
+        finally:
+            browser.close()
+    canvas, img = shown
+    assert np.array_equal(canvas, img)
+    camera, motion = canvas[8:-8, 8:152, :3], canvas[8:-8, 168:312, :3]  # off the JPEG's edges
+    assert np.abs(camera - np.array([0x50, 0xA0, 0xF0])).max() <= 3
+    assert np.abs(motion - np.array(gray)).max() <= 4

@@ -87,6 +87,8 @@ def output(plan: Plan, dst: Path) -> Stream:
     threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
     if threads is not None:
         kwargs["threads:v"] = threads
+    if plan.beside:  # the live page's feed: the JPEG encoder's frame threads held each frame
+        kwargs["thread_type:v"] = "slice"  # back one frame (33 ms at 30 fps): docs/live.md
     if plan.timing.variable is not None and fps is None:
         # frames keep their own times: encode in the stream's time base, not 1/frame rate
         tb = plan.timing.variable.time_base

@@ -2,10 +2,13 @@
 steers it.
 
 *Frames.* The live run (a steerable plan, :mod:`ffmotion.pipeline.control`) writes JPEG
-frames (``-f mpjpeg``) to a Unix socket in the user's private runtime folder; :class:`Feed`
-keeps the latest one and the page's ``<img>`` gets them as MJPEG over HTTP
-(``multipart/x-mixed-replace``): compressed frames passed on, never decoded here. A slow page
-gets the latest frame, never a backlog, so memory stays at one frame per reader.
+frames (``-f mpjpeg``, slice-threaded: no frame waits in the encoder) to a Unix socket in the
+user's private runtime folder; :class:`Feed` keeps the latest one and each page gets them as
+MJPEG over HTTP (``multipart/x-mixed-replace``): compressed frames passed on, never decoded
+here. A slow page gets the latest frame, never a backlog, so memory stays at one frame per
+reader. The page reads that stream with ``fetch()``, decodes each JPEG off its main thread
+(``createImageBitmap``) and draws it on a canvas, newest only (:data:`FRAMES_JS`; measured
+against an ``<img>`` and MSE: docs/live.md).
 
 *Controls.* The page posts ``gain=4`` to ``/control``, which goes through the same
 :class:`~ffmotion.pipeline.control.Steering` as ``ffmotion control``: look changes on the next
@@ -26,7 +29,9 @@ import shlex
 import socket
 import sys
 import threading
+import time
 import webbrowser
+from collections import deque
 from dataclasses import replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +47,7 @@ from ffmotion.preview.server import host_allowed
 from ffmotion.run import runner, runtime
 
 MAX_FRAME = 32 * 2**20
+ARRIVALS = 256  # the arrival times kept for `GET /state?arrivals=1` (about 8 s at 30 fps)
 FRAME_WAIT = 5.0  # seconds a page's stream waits for the next frame before it checks again
 
 
@@ -57,6 +63,9 @@ class Feed:
         self.ready = threading.Condition()
         self.frame: Optional[bytes] = None
         self.count = 0
+        self.bytes = 0  # of every JPEG received (the mean frame size, in /state)
+        # (frame number, wall-clock ms) of the latest frames: where the latency goes
+        self.arrivals: deque[tuple[int, float]] = deque(maxlen=ARRIVALS)
         self.relayed = 0  # frames written to pages (all pages together)
         self.skipped = 0  # frames a page fell too far behind to get
         self.closed = False
@@ -89,6 +98,8 @@ class Feed:
                     return
                 with self.ready:
                     self.frame, self.count = data, self.count + 1
+                    self.bytes += size
+                    self.arrivals.append((self.count, time.time() * 1000))
                     self.ready.notify_all()
                 if self.recorder is not None:
                     self.recorder.put(data)
@@ -178,7 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "__OFFSET__", str(self.server.steering.plan.k))
             self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
         elif route == "/state":
-            self._json(HTTPStatus.OK, self._state(self.server.steering.state()))
+            state = self._state(self.server.steering.state())
+            if "arrivals" in parse_qs(urlsplit(self.path).query):
+                with self.server.feed.ready:
+                    state["arrivals"] = list(self.server.feed.arrivals)
+            self._json(HTTPStatus.OK, state)
         elif route == "/frames.mjpeg":
             self._stream()
         elif route is not None:
@@ -190,7 +205,8 @@ class _Handler(BaseHTTPRequestHandler):
         words = ["ffmotion", "live", self.server.source, "OUT", mode, str(state["offset"]),
                  *state["flags"]]
         feed = self.server.feed
-        return {**state, "frames": feed.count, "relayed": feed.relayed, "skipped": feed.skipped,
+        return {**state, "frames": feed.count, "bytes": feed.bytes, "relayed": feed.relayed,
+                "skipped": feed.skipped,
                 "command": " ".join(shlex.quote(word) for word in words)}
 
     def _stream(self) -> None:
@@ -310,15 +326,91 @@ def serve_live(text: str, tools: runner.Tools, host: str = "127.0.0.1", port: in
             runtime.remove(control.socket_path(steering))
 
 
+# The page's frame path: the MJPEG stream read by fetch(), each JPEG decoded off the main
+# thread (createImageBitmap) and drawn on the canvas; newest only: a frame that arrives while
+# one decodes replaces the one waiting (memory: the frame in decode and one waiting).
+# `?view=img` shows the same stream in an <img> instead (measured against it: docs/live.md).
+FRAMES_JS = r"""
+const picture = document.getElementById("live");
+window.framesShown = 0;
+function showImg() {
+  const img = document.createElement("img");
+  img.id = "live"; img.alt = picture.getAttribute("aria-label");
+  img.src = "/frames.mjpeg?t=" + token;
+  picture.replaceWith(img);
+}
+function showFrames() {
+  const g = picture.getContext("2d");
+  let waiting = null, busy = false;
+  const draw = async () => {
+    busy = true;
+    while (waiting) {
+      const blob = waiting; waiting = null;
+      try {
+        const bitmap = await createImageBitmap(blob);
+        if (picture.width !== bitmap.width || picture.height !== bitmap.height) {
+          picture.width = bitmap.width; picture.height = bitmap.height;
+        }
+        g.drawImage(bitmap, 0, 0);
+        bitmap.close();
+        window.framesShown++;
+      } catch (e) { /* a broken frame: the next one */ }
+    }
+    busy = false;
+  };
+  const take = (blob) => { waiting = blob; if (!busy) draw(); };
+  const read = async () => {
+    for (;;) {  // again after the stream ends (the server stopping): every second
+      try {
+        const answer = await fetch("/frames.mjpeg?t=" + token, {cache: "no-store"});
+        if (answer.ok) await parts(answer.body.getReader(), take);
+      } catch (e) { /* gone: try again */ }
+      await new Promise((ok) => setTimeout(ok, 1000));
+    }
+  };
+  read();
+}
+async function parts(reader, take) {  // multipart/x-mixed-replace, parts with Content-Length
+  let buffer = new Uint8Array(1 << 20), used = 0;
+  const text = new TextDecoder("latin1");
+  for (;;) {
+    const {done, value} = await reader.read();
+    if (done) return;
+    if (used + value.length > buffer.length) {
+      const bigger = new Uint8Array(Math.max(2 * buffer.length, used + value.length));
+      bigger.set(buffer.subarray(0, used)); buffer = bigger;
+    }
+    buffer.set(value, used); used += value.length;
+    let start = 0;
+    for (;;) {
+      let end = -1;
+      for (let i = start; i + 3 < used; i++) {
+        if (buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13
+            && buffer[i + 3] === 10) { end = i; break; }
+      }
+      if (end < 0) break;
+      const size = /content-length:\s*(\d+)/i.exec(text.decode(buffer.subarray(start, end)));
+      if (!size) throw new Error("a part without Content-Length");
+      const from = end + 4, to = from + Number(size[1]);
+      if (used < to + 2) break;
+      take(new Blob([buffer.slice(from, to)], {type: "image/jpeg"}));
+      start = to + 2;
+    }
+    buffer.copyWithin(0, start, used); used -= start;
+  }
+}
+if (new URLSearchParams(location.search).get("view") === "img") showImg(); else showFrames();
+"""
+
 PRESET_OPTIONS = "".join(f'<option value="{name}">{name}</option>' for name in PRESETS)
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ffmotion live</title>
 <style>body{font:14px sans-serif;margin:1em;background:#222;color:#eee}
-img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</style>
+#live{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</style>
 </head><body>
 <h1>ffmotion live</h1>
-<img id="live" alt="the camera's picture (left) and its motion (right)"
- src="/frames.mjpeg?t=__TOKEN__">
+<canvas id="live" width="0" height="0"
+ aria-label="the camera's picture (left) and its motion (right)"></canvas>
 <form id="controls">
 <label>gain <input id="gain" name="gain" type="number" min="0.5" max="100" step="0.5"
  value="1"></label>
@@ -335,6 +427,7 @@ img{max-width:100%;background:#000}label{margin-right:1em}#status{color:#9c9}</s
 <p>the same from a terminal: <code id="command"></code></p>
 <script>
 const token = "__TOKEN__";
+__FRAMES__
 async function send(name, value) {
   const body = new URLSearchParams([[name, value]]);
   const r = await fetch("/control?t=" + token, {method: "POST", body});
@@ -368,7 +461,7 @@ for (const el of document.querySelectorAll("#controls input, #controls select"))
   el.addEventListener("change", () => { if (el.value !== "") send(el.name, el.value); });
 }
 </script></body></html>
-""".replace("__PRESETS__", PRESET_OPTIONS)
+""".replace("__PRESETS__", PRESET_OPTIONS).replace("__FRAMES__", FRAMES_JS)
 
 
 __all__ = ["Feed", "LiveServer", "is_live", "serve_live"]

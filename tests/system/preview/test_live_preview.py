@@ -2,6 +2,7 @@
 controls steer the running job; token and Host are checked; nothing is left behind."""
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -22,7 +23,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 
 @pytest.fixture()
 def live() -> Iterator[tuple[subprocess.Popen, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", CAMERA,
+    with running(CAMERA) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running(camera: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "preview", camera,
                              "--no-browser"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
@@ -58,6 +65,8 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
     assert status(f"{base}/state?t=wrong") == 403
     assert status(f"{base}/frames.mjpeg") == 403
     assert status(f"{base}/state?t={token}", host="evil.test") == 403
+    assert status(f"{base}/state?t=wrong&arrivals=1") == 403
+    assert status(f"{base}/state?t={token}&arrivals=1", host="evil.test") == 403
     mine = set(runtime.folder().iterdir())
     assert any(p.name.startswith(f"frames-{proc.pid}-") for p in mine)
     import json
@@ -68,6 +77,15 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
             "frames"] < 5:  # the run is under way
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    # where the latency goes: the relay's arrival times of its latest frames (bounded), and the
+    # bytes of the JPEGs it got (their mean size)
+    state = json.load(urllib.request.urlopen(f"{base}/state?t={token}&arrivals=1", timeout=10))
+    numbers = [n for n, _ in state["arrivals"]]
+    assert 5 <= len(numbers) <= 256 and numbers == sorted(numbers)
+    assert numbers[-1] <= state["frames"]
+    assert state["bytes"] >= 300 * state["frames"] > 0  # whole JPEGs (320x120), counted
+    assert "arrivals" not in json.load(urllib.request.urlopen(f"{base}/state?t={token}",
+                                                              timeout=10))
     os.kill(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -76,11 +94,13 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
     assert not left
 
 
+# the width of the picture the page shows (its canvas, or with ?view=img its <img>)
+SHOWN_WIDTH = "(e => e.naturalWidth || e.width)(document.getElementById('live'))"
 # the motion is the right half of the picture (the camera's own picture is the left half)
 MEAN_DEVIATION = """(left) => {
-  const img = document.getElementById('live');
+  const img = document.getElementById('live');  // the page's canvas (or ?view=img: an <img>)
   const c = document.createElement('canvas');
-  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  c.width = img.naturalWidth || img.width; c.height = img.naturalHeight || img.height;
   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
   const half = c.width / 2;
   const d = g.getImageData(left ? 0 : half, 0, half, c.height).data;
@@ -103,8 +123,7 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
         try:
             page = browser.new_page()
             page.goto(url)
-            page.wait_for_function("document.getElementById('live').naturalWidth === 320",
-                                   timeout=20000)
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
             page.wait_for_timeout(500)
             before = page.evaluate(MEAN_DEVIATION)
             camera = page.evaluate(MEAN_DEVIATION, True)
@@ -135,3 +154,80 @@ def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
             page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
         finally:
             browser.close()
+
+
+def test_the_page_draws_every_frame_on_its_canvas_and_img_still_shows_them(live):
+    """The page's frame path: the MJPEG stream read by fetch() and drawn on a canvas (frames
+    counted as drawn); ``?view=img`` shows the same stream in a plain <img>."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    import shutil
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    _, url = live
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+            assert page.evaluate("document.getElementById('live').tagName") == "CANVAS"
+            first = page.evaluate("window.framesShown")
+            page.wait_for_timeout(1000)
+            drawn = page.evaluate("window.framesShown") - first
+            assert 10 <= drawn <= 40  # 30 fps: frames keep coming (a loaded machine: fewer)
+            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
+            page.goto(url + "&view=img")
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+            assert page.evaluate("document.getElementById('live').tagName") == "IMG"
+            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
+        finally:
+            browser.close()
+
+
+PIXELS = """() => {
+  const e = document.getElementById('live');
+  const c = document.createElement('canvas'); c.width = 320; c.height = 120;
+  const g = c.getContext('2d'); g.drawImage(e, 0, 0);
+  return Array.from(g.getImageData(0, 0, 320, 120).data);
+}"""
+
+
+def test_the_canvas_shows_what_the_img_shows_and_both_halves_are_right():
+    """A still camera of one colour: the camera's half is that colour and the motion half is
+    the reference's gray (a frame against the same frame K later: (x + 255 - x) // 2 = 127 in
+    every plane, shown by the browser as BT.601 limited-range YUV), within the JPEG's error;
+    the canvas path and the <img> show the same pixels."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    import shutil
+
+    import numpy as np
+
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    y = u = v = 127.0
+    gray = [1.164 * (y - 16) + 1.596 * (v - 128),
+            1.164 * (y - 16) - 0.392 * (u - 128) - 0.813 * (v - 128),
+            1.164 * (y - 16) + 2.017 * (u - 128)]
+    with running("lavfi:color=c=0x50A0F0:size=160x120:rate=30") as (_, url), \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            shown = []
+            for view in ("", "&view=img"):
+                page = browser.new_page()
+                page.goto(url + view)
+                page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+                page.wait_for_timeout(300)
+                shown.append(np.array(page.evaluate(PIXELS), np.int16).reshape(120, 320, 4))
+        finally:
+            browser.close()
+    canvas, img = shown
+    assert np.array_equal(canvas, img)
+    camera, motion = canvas[8:-8, 8:152, :3], canvas[8:-8, 168:312, :3]  # off the JPEG's edges
+    assert np.abs(camera - np.array([0x50, 0xA0, 0xF0])).max() <= 3
+    assert np.abs(motion - np.array(gray)).max() <= 4

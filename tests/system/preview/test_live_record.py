@@ -116,8 +116,8 @@ def test_record_button_writes_the_live_motion(live, tmp_path):
         try:
             page = browser.new_page()
             page.goto(url)
-            page.wait_for_function("document.getElementById('live').naturalWidth === 320",
-                                   timeout=20000)
+            page.wait_for_function("document.getElementById('live').width === 320",
+                                   timeout=20000)  # the page's canvas, its first frame drawn
             page.click("#record")
             page.wait_for_function("document.getElementById('recording').textContent"
                                    ".startsWith('recording to ffmotion-live-')", timeout=10000)

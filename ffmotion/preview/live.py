@@ -7,7 +7,8 @@ user's private runtime folder; :class:`Feed` keeps the latest one and each page 
 MJPEG over HTTP (``multipart/x-mixed-replace``): compressed frames passed on, never decoded
 here. A slow page gets the latest frame, never a backlog, so memory stays at one frame per
 reader. The page reads that stream with ``fetch()``, decodes each JPEG off its main thread
-(``createImageBitmap``) and draws it on a canvas, newest only (:data:`FRAMES_JS`; measured
+(``createImageBitmap``) and draws it on a canvas, every one in order while it is at most 8
+frames behind, the oldest dropped beyond (:data:`FRAMES_JS`; measured
 against an ``<img>`` and MSE: docs/live.md).
 
 *Controls.* The page posts ``gain=4`` to ``/control``, which goes through the same
@@ -341,11 +342,12 @@ function showImg() {
 }
 function showFrames() {
   const g = picture.getContext("2d");
-  let waiting = null, busy = false;
+  const waiting = [];  // in order; a page held up (a busy machine) catches up, up to 8 behind
+  let busy = false;
   const draw = async () => {
     busy = true;
-    while (waiting) {
-      const blob = waiting; waiting = null;
+    while (waiting.length) {
+      const blob = waiting.shift();
       try {
         const bitmap = await createImageBitmap(blob);
         if (picture.width !== bitmap.width || picture.height !== bitmap.height) {
@@ -358,7 +360,11 @@ function showFrames() {
     }
     busy = false;
   };
-  const take = (blob) => { waiting = blob; if (!busy) draw(); };
+  const take = (blob) => {
+    waiting.push(blob);
+    if (waiting.length > 8) waiting.shift();  // further behind: the oldest go
+    if (!busy) draw();
+  };
   const read = async () => {
     for (;;) {  // again after the stream ends (the server stopping): every second
       try {

@@ -103,7 +103,8 @@ def record(*, outputs: Sequence[dict[str, Any]] = (), **fields: Any) -> None:
     report.fields.update({name: _plain(value) for name, value in fields.items()})
 
 
-_FIELDS = frozenset({"input", "frames", "offset", "look", "size", "fps", "planned", "result"})
+_FIELDS = frozenset({"input", "frames", "offset", "look", "size", "fps", "planned", "pipeline",
+                     "result"})
 
 
 def output(path: Union[str, Path], role: str, streamed: bool = False) -> dict[str, Any]:

@@ -94,6 +94,11 @@ def test_live(gen_ffmpeg: str, tmp_path: Path) -> None:
                          "0.5", "--ffmpeg", gen_ffmpeg, "--json", cwd=tmp_path)
     assert result["command"] == "live" and result["frames"] == 14
     assert result["outputs"][0]["bytes"] == out.stat().st_size
+    # steered: three commands that run together, piped (capture | graph | output)
+    planned, _ = ffmotion("live", "lavfi:testsrc2=size=64x48:rate=30", str(out), "--control",
+                          "127.0.0.1:0", "--print-command", "--json", "-y", cwd=tmp_path)
+    assert planned["pipeline"] is True and len(planned["planned"]) == 3
+    assert planned["planned"][1][planned["planned"][1].index("-i") + 1] == "pipe:0"
 
 
 def test_sheet(av_clip: Path, gen_ffmpeg: str, tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ from urllib.parse import urlencode, urlsplit
 from ffmotion.core.errors import FfmotionError, UsageError
 from ffmotion.preview import query as params
 from ffmotion.preview.session import Busy, Session
-from ffmotion.run import runner
+from ffmotion.run import runner, signals
 
 log = logging.getLogger("ffmotion")
 
@@ -228,6 +228,13 @@ class PreviewServer(ThreadingHTTPServer):
         except BaseException:
             self._slots.release()
             raise
+
+    def service_actions(self) -> None:
+        """Between two polls of the accept loop: a stop signal stops the server even where
+        its KeyboardInterrupt was lost (one that lands while a request's thread is being
+        started was seen to leave the server running, deaf to further signals)."""
+        if signals.received():
+            raise KeyboardInterrupt
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:

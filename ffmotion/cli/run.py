@@ -74,7 +74,9 @@ def printed(args: argparse.Namespace, argvs: list[list[str]], plan: graph.Plan,
     argument lists, with what the run would read and write); ``joined``: `` | `` for
     commands that run together, one's output piped into the next."""
     described(args, plan)
-    report.record(planned=argvs, **({"pipeline": True} if joined == " | " else {}))
+    report.record(planned=argvs)
+    if joined == " | ":
+        report.record(pipeline=True)
     out(controller.shell_line(argvs, plan) if joined == " && " else
         joined.join(shlex.join(argv) for argv in argvs))
 

@@ -491,12 +491,15 @@ def commands(plan: graph.Plan, ffmpeg: str) -> tuple[list[list[str]], str]:
 
 
 def _request(address: str, messages: list[str]) -> list[str]:
-    """The zmq exchange, waiting for ffmpeg's socket while ffmpeg starts."""
+    """The zmq exchange, waiting for ffmpeg's socket while ffmpeg starts, and again where the
+    socket closed before answering (ffmpeg configuring its graph once more): every command
+    sets a value, so one sent twice does what it does once."""
     deadline = time.monotonic() + ZMQ_TIMEOUT
     while True:
         try:
             return zmtp.request(address, messages, timeout=ZMQ_TIMEOUT)
-        except (FileNotFoundError, ConnectionRefusedError):
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError,
+                BrokenPipeError, zmtp.ZmtpClosed):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)

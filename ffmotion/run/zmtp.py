@@ -24,6 +24,11 @@ class ZmtpError(OSError):
     """The peer is not there, or did not speak ZMTP 3."""
 
 
+class ZmtpClosed(ZmtpError):
+    """The peer closed the connection before it answered (ffmpeg's zmq filter is made again
+    when ffmpeg configures its graph once more, as it can at its first frame)."""
+
+
 def _connect(address: str, timeout: float) -> socket.socket:
     scheme, _, rest = address.partition("://")
     if scheme == "ipc":
@@ -49,7 +54,7 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     while len(data) < size:
         chunk = sock.recv(size - len(data))
         if not chunk:
-            raise ZmtpError("the ZeroMQ peer closed the connection")
+            raise ZmtpClosed("the ZeroMQ peer closed the connection")
         data += chunk
     return data
 

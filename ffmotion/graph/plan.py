@@ -183,6 +183,14 @@ def plan_stream(request: MotionRequest, info: MediaInfo, caps: Caps = Caps()) ->
     if count is not None:
         out_frames = count - deepest if motion.mode == "offset" else count
     working = working_format(working_pix_fmt(info.pix_fmt), motion.look)
+    held = buffer_bytes(info, deepest, working)
+    if held > motion.max_buffer:  # read once: the K frames before the first pair wait in memory
+        what = "offset" if motion.mode == "offset" else "freeze frame"
+        raise UsageError(
+            f"{what} {_frames_text(motion.offset.text, deepest)} would hold {held / 2**20:.0f} MiB "
+            f"of decoded frames in memory on a stream (read once, so they wait there), more "
+            f"than {named('max_buffer')} allows ({motion.max_buffer / 2**20:.0f} MiB): choose a "
+            f"smaller offset, or raise it (e.g. {named('max_buffer')} 1G)")
     timing = Timing(skip=first, count=count, start_time=Fraction(first) / fps)
     return Plan(request, info, k, out_frames, working, channel_ks, frames=None,
                 strategy="split", picture=_picture(info, wanted.deinterlace, caps),

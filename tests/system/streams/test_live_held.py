@@ -331,3 +331,23 @@ def test_a_restart_the_output_cannot_take_is_refused_and_one_it_can_goes_on(tmp_
     played = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "null", "-"],
                             capture_output=True, timeout=LIMIT)
     assert played.returncode == 0 and not played.stderr
+
+
+def test_an_offset_that_would_not_fit_in_memory_is_refused_while_running():
+    """offset=100000 on a running job: one line (400), the job goes on with its offset."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ffmotion", "live", f"lavfi:{CAMERA}", "-",
+                             "--format", "mpegts", "-k", "2", "--control", f"127.0.0.1:{port}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for_token(port, proc)
+        time.sleep(1)  # frames out first (a job stopped before any is "interrupted")
+        with pytest.raises(control.UsageError, match=r"would hold \d+ MiB.*--max-buffer"):
+            control.send(f"127.0.0.1:{port}", [("offset", "100000")])
+        assert control.send(f"127.0.0.1:{port}", [])["offset"] == 2
+        assert control.send(f"127.0.0.1:{port}", [("offset", "3")])["applied"] == "restart"
+        time.sleep(0.5)
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err

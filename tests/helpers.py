@@ -120,3 +120,69 @@ def assert_frames_equal(actual: list, expected: list) -> None:
                 diff = np.abs(gp.astype(np.int64) - wp.astype(np.int64))
                 raise AssertionError(
                     f"frame {i} plane {p}: {np.count_nonzero(diff)} samples differ, max {diff.max()}")
+
+
+# -- processes and ports of the stream tests ------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_job(proc: "subprocess.Popen[bytes]") -> tuple[int, str]:
+    """Stop a job as a user does (SIGTERM; killed after 30 s): its exit code and stderr."""
+    import signal
+
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    return int(proc.returncode), err.decode() if isinstance(err, bytes) else (err or "")
+
+
+def wait_for_token(port: int, proc: "subprocess.Popen[bytes]", seconds: float = 20) -> None:
+    """Wait until the steered job ``proc`` listens on ``port`` (its token file is written)."""
+    import time
+
+    from ffmotion.pipeline import control
+
+    path = control.token_path(port)
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "no token file"
+        time.sleep(0.05)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The PIDs of ``pid``'s children (any of its threads may have forked them)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(p) for p in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -21,7 +21,7 @@ from ffmotion.pipeline import control
 from ffmotion.run import runtime
 
 import reference
-from helpers import SIZE, bundled_ffmpeg
+from helpers import SIZE, alive, bundled_ffmpeg, child_pids, free_port, wait_for_token
 
 CAMERA = "testsrc2=size=64x48:rate=30,format=yuv420p"
 K = 2
@@ -29,12 +29,6 @@ FRAMES = 120  # 4 s of camera
 LIMIT = 60
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_y4m(stream, layout: reference.PlaneLayout):
@@ -62,13 +56,6 @@ def camera_reference(tmp_path: Path, look: Look) -> list:
                                          look))
 
 
-def wait_for_token(port: int, proc: subprocess.Popen) -> None:
-    path = control.token_path(port)
-    deadline = time.monotonic() + 20
-    while not path.exists():
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, "no token file"
-        time.sleep(0.05)
 
 
 # (frame read when the change is sent, the change, the look from then on)
@@ -136,18 +123,8 @@ def test_changes_land_within_two_frames_exactly(tmp_path):
     assert not list(runtime.folder().glob(f"control-{port}.token"))
 
 
-def children(pid: int) -> list[int]:
-    ps = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(word) for word in ps.stdout.split()]
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat")
-    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
 
 
 def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
@@ -178,7 +155,7 @@ def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
         assert control.send(f"127.0.0.1:{port}", [("blur", "2")])["look"] == "blur 2"
         sockets = list(runtime.folder().glob(f"zmq-{proc.pid}-*.sock"))
         assert len(sockets) == 1
-        ffmpegs = children(proc.pid)
+        ffmpegs = child_pids(proc.pid)
         assert len(ffmpegs) == 3  # the capture, the graph, the output
         time.sleep(0.5)
         os.kill(proc.pid, signal.SIGTERM)

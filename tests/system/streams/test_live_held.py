@@ -21,7 +21,7 @@ import pytest
 from ffmotion.pipeline import control
 
 import reference
-from helpers import bundled_ffmpeg
+from helpers import alive, bundled_ffmpeg, child_pids, free_port, stop_job, wait_for_token
 
 WIDTH, HEIGHT, SLOTS = 256, 64, 32
 SIDE = WIDTH // SLOTS
@@ -31,21 +31,8 @@ CAMERA = (f"testsrc2=size={WIDTH}x{HEIGHT}:rate=30,drawbox=x=0:y=0:w={WIDTH}:h={
 LIMIT = 60
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_for_token(port: int, proc: subprocess.Popen) -> None:
-    path = control.token_path(port)
-    deadline = time.monotonic() + 20
-    while not path.exists():
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, "no token file"
-        time.sleep(0.05)
 
 
 def marker(luma: np.ndarray) -> tuple[int, "int | None"]:
@@ -67,16 +54,6 @@ def camera_frames(count: int) -> list:
     return [reference.split_planes(row, layout) for row in flat]
 
 
-def stop(proc: subprocess.Popen) -> tuple[int, str]:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    return proc.returncode, err.decode() if isinstance(err, bytes) else (err or "")
 
 
 def test_restarts_are_exact_forward_and_never_unblended(tmp_path):
@@ -103,7 +80,7 @@ def test_restarts_are_exact_forward_and_never_unblended(tmp_path):
             if len(frames) == 170:
                 break
     finally:
-        code, err = stop(proc)
+        code, err = stop_job(proc)
     assert code == 0, err
     assert [(a["applied"], a["offset"]) for a in answers] == [("restart", 6), ("restart", 3)]
     source = camera_frames(400)
@@ -192,12 +169,12 @@ def test_an_srt_reader_stays_connected_across_an_offset_change():
                 assert control.send(f"127.0.0.1:{port}", [("offset", "6")])["applied"] == "restart"
                 sent = True
         assert client.poll() is None  # still the same connection
-        code, err = stop(live)
+        code, err = stop_job(live)
         assert code == 0, err
         client.communicate(timeout=LIMIT)  # the job's end ends the stream
     finally:
         if live.poll() is None:
-            stop(live)
+            stop_job(live)
         if client is not None and client.poll() is None:
             client.kill()
             client.wait(timeout=10)
@@ -216,14 +193,12 @@ def test_an_output_that_fails_is_one_line_and_nothing_is_left(tmp_path):
                              "--control", f"127.0.0.1:{port}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    from test_live_control import alive, children
-
     ffmpegs: list[int] = []
     deadline = time.monotonic() + LIMIT
     while proc.poll() is None and time.monotonic() < deadline:
-        ffmpegs = sorted(set(ffmpegs) | set(children(proc.pid)))
+        ffmpegs = sorted(set(ffmpegs) | set(child_pids(proc.pid)))
         time.sleep(0.02)
-    code, err = stop(proc)
+    code, err = stop_job(proc)
     assert code == 1, err
     lines = [line for line in err.splitlines() if line.startswith("ffmotion: error")]
     assert len(lines) == 1 and "srt://" in lines[0], err
@@ -253,7 +228,7 @@ def test_a_packed_camera_format_crosses_the_pipe_exactly():
             if len(frames) == count:
                 break
     finally:
-        code, err = stop(proc)
+        code, err = stop_job(proc)
     assert code == 0, err
     assert "-pix_fmt yuv422p -strict -1 pipe:1" in err  # the capture ran, passing planar
     packed = subprocess.run([bundled_ffmpeg(), "-v", "error", "-f", "lavfi", "-i", camera,
@@ -288,7 +263,7 @@ def test_stdin_is_read_once_and_a_restart_keeps_reading_it(tmp_path):
     finally:
         camera.wait(timeout=LIMIT)
         if proc.poll() is None:
-            stop(proc)
+            stop_job(proc)
     assert proc.returncode == 0, err
     assert b"1 restart" in err
     layout = reference.plane_layout("yuv420p", WIDTH, HEIGHT)
@@ -325,7 +300,7 @@ def test_a_restart_the_output_cannot_take_is_refused_and_one_it_can_goes_on(tmp_
         _, err = proc.communicate(timeout=LIMIT)
     finally:
         if proc.poll() is None:
-            stop(proc)
+            stop_job(proc)
     assert proc.returncode == 0, err
     assert b"2 restarts" in err
     played = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "null", "-"],
@@ -349,5 +324,5 @@ def test_an_offset_that_would_not_fit_in_memory_is_refused_while_running():
         assert control.send(f"127.0.0.1:{port}", [("offset", "3")])["applied"] == "restart"
         time.sleep(0.5)
     finally:
-        code, err = stop(proc)
+        code, err = stop_job(proc)
     assert code == 0, err

@@ -3,8 +3,6 @@ client (the bundled one, as a caller), steered while the client reads; and a lis
 client ever joined, stopped."""
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -15,7 +13,7 @@ import pytest
 
 from ffmotion.pipeline import control
 
-from helpers import bundled_ffmpeg
+from helpers import bundled_ffmpeg, free_port, stop_job
 
 # a ramp that moves 2 px a frame: every frame of the motion picture stands 8 levels off
 # mid-gray (16 levels of change, halved by the blend); gain 4 makes it 32
@@ -25,12 +23,6 @@ LIMIT = 60
 TOTAL = 240
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def has_srt() -> bool:
@@ -42,16 +34,6 @@ def has_srt() -> bool:
 pytestmark = pytest.mark.skipif(not has_srt(), reason="this ffmpeg has no SRT protocol")
 
 
-def stop(proc: subprocess.Popen) -> tuple[int, str]:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    return proc.returncode, err.decode() if isinstance(err, bytes) else (err or "")
 
 
 def test_srt_listener_read_back_and_steered() -> None:
@@ -97,10 +79,10 @@ def test_srt_listener_read_back_and_steered() -> None:
         reader.start()
         reader.join(LIMIT)
         assert len(frames) == TOTAL, (len(frames), client.stderr.read() if client.stderr else "")
-        code, err = stop(live)
+        code, err = stop_job(live)
     finally:
         if live.poll() is None:
-            stop(live)
+            stop_job(live)
         if client is not None and client.poll() is None:
             client.kill()
             client.wait(timeout=10)
@@ -127,7 +109,7 @@ def test_listener_no_client_joined_stops_in_one_line(steered: bool) -> None:
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     time.sleep(2)
-    code, err = stop(live)
+    code, err = stop_job(live)
     assert code == 130, err
     assert err.splitlines()[-1] == ("ffmotion: error: interrupted before the first frame was "
                                     "written: nothing written (SIGTERM)")

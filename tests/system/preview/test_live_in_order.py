@@ -3,12 +3,9 @@ machine), instead of only the newest: the frames that arrived meanwhile are caug
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import urllib.request
 
-import pytest
-from test_live_preview import CHROMIUM_ARGS, SHOWN_WIDTH, live  # noqa: F401 (the fixture)
+from test_live_preview import live, live_page  # noqa: F401 (the fixture)
 
 
 def relayed(url: str) -> int:
@@ -18,28 +15,16 @@ def relayed(url: str) -> int:
 
 
 def test_a_page_held_up_catches_up_on_every_frame(live):  # noqa: F811
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
-    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
     _, url = live
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
-            page.wait_for_function("window.framesShown > 10", timeout=20000)
-            drawn, sent = page.evaluate("window.framesShown"), relayed(url)
-            # the page's main thread busy for 200 ms (6 frames at 30 fps): the stream's parts
-            # pile up and are taken together once it is free
-            page.evaluate("() => { const t = performance.now(); while (performance.now() - t"
-                          " < 200) {} }")
-            page.wait_for_timeout(1000)
-            drawn_after, sent_after = page.evaluate("window.framesShown"), relayed(url)
-            # every frame relayed meanwhile drawn, within the one or two in flight at the ends
-            assert drawn_after - drawn >= sent_after - sent - 2, (
-                drawn_after - drawn, sent_after - sent)
-        finally:
-            browser.close()
+    with live_page(url) as page:
+        page.wait_for_function("window.framesShown > 10", timeout=20000)
+        drawn, sent = page.evaluate("window.framesShown"), relayed(url)
+        # the page's main thread busy for 200 ms (6 frames at 30 fps): the stream's parts
+        # pile up and are taken together once it is free
+        page.evaluate("() => { const t = performance.now(); while (performance.now() - t"
+                      " < 200) {} }")
+        page.wait_for_timeout(1000)
+        drawn_after, sent_after = page.evaluate("window.framesShown"), relayed(url)
+        # every frame relayed meanwhile drawn, within the one or two in flight at the ends
+        assert drawn_after - drawn >= sent_after - sent - 2, (
+            drawn_after - drawn, sent_after - sent)

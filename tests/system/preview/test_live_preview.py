@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -96,6 +97,27 @@ def test_token_and_host_are_checked_and_nothing_is_left(live):
 
 # the width of the picture the page shows (its canvas, or with ?view=img its <img>)
 SHOWN_WIDTH = "(e => e.naturalWidth || e.width)(document.getElementById('live'))"
+
+
+@contextlib.contextmanager
+def live_page(url: str) -> Iterator[Any]:
+    """The live page open in headless Chromium, its picture shown (skipped without
+    Playwright or Chromium)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
+    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
+        or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+            yield page
+        finally:
+            browser.close()
+
 # the motion is the right half of the picture (the camera's own picture is the left half)
 MEAN_DEVIATION = """(left) => {
   const img = document.getElementById('live');  // the page's canvas (or ?view=img: an <img>)
@@ -110,81 +132,53 @@ MEAN_DEVIATION = """(left) => {
 
 
 def test_page_shows_the_live_motion_and_its_controls_steer_it(live):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
-    import shutil
-
-    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
     _, url = live
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
-            page.wait_for_timeout(500)
-            before = page.evaluate(MEAN_DEVIATION)
-            camera = page.evaluate(MEAN_DEVIATION, True)
-            assert camera > 3 * before  # the colour bars beside their (mostly gray) motion
-            page.fill("#gain", "4")
-            page.dispatch_event("#gain", "change")
-            page.wait_for_function(
-                "document.getElementById('status').textContent.startsWith('running: gain 4')",
-                timeout=10000)
-            # the picture shows the new gain (x4, less what clips and what JPEG smooths)
-            page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
-            page.fill("#offset", "5")
-            page.dispatch_event("#offset", "change")
-            page.wait_for_function(
-                "document.getElementById('status').textContent.startsWith('restart: gain 4, "
-                "offset 5')", timeout=10000)
-            assert page.text_content("#command") == f"ffmotion live {CAMERA} OUT -k 5 --gain 4"
-            page.click("#freeze")
-            page.wait_for_function(
-                "document.getElementById('command').textContent.endsWith('--freeze 0 --gain 4')",
-                timeout=10000)
-            page.fill("#offset", "5")
-            page.dispatch_event("#offset", "change")
-            page.wait_for_function(
-                "document.getElementById('command').textContent.endsWith('-k 5 --gain 4')",
-                timeout=10000)
-            page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
-            page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
-        finally:
-            browser.close()
+    with live_page(url) as page:
+        page.wait_for_timeout(500)
+        before = page.evaluate(MEAN_DEVIATION)
+        camera = page.evaluate(MEAN_DEVIATION, True)
+        assert camera > 3 * before  # the colour bars beside their (mostly gray) motion
+        page.fill("#gain", "4")
+        page.dispatch_event("#gain", "change")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('running: gain 4')",
+            timeout=10000)
+        # the picture shows the new gain (x4, less what clips and what JPEG smooths)
+        page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
+        page.fill("#offset", "5")
+        page.dispatch_event("#offset", "change")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('restart: gain 4, "
+            "offset 5')", timeout=10000)
+        assert page.text_content("#command") == f"ffmotion live {CAMERA} OUT -k 5 --gain 4"
+        page.click("#freeze")
+        page.wait_for_function(
+            "document.getElementById('command').textContent.endsWith('--freeze 0 --gain 4')",
+            timeout=10000)
+        page.fill("#offset", "5")
+        page.dispatch_event("#offset", "change")
+        page.wait_for_function(
+            "document.getElementById('command').textContent.endsWith('-k 5 --gain 4')",
+            timeout=10000)
+        page.wait_for_timeout(1000)  # frames again after the restart, the gain kept
+        page.wait_for_function(f"({MEAN_DEVIATION})() > {1.6 * before}", timeout=10000)
 
 
 def test_the_page_draws_every_frame_on_its_canvas_and_img_still_shows_them(live):
     """The page's frame path: the MJPEG stream read by fetch() and drawn on a canvas (frames
     counted as drawn); ``?view=img`` shows the same stream in a plain <img>."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
-    import shutil
-
-    binary = os.environ.get("FFMOTION_CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
-    if binary is None:
-        pytest.skip("needs Chromium: apt-get install chromium (or FFMOTION_CHROMIUM)")
     _, url = live
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
-            assert page.evaluate("document.getElementById('live').tagName") == "CANVAS"
-            first = page.evaluate("window.framesShown")
-            page.wait_for_timeout(1000)
-            drawn = page.evaluate("window.framesShown") - first
-            assert 10 <= drawn <= 40  # 30 fps: frames keep coming (a loaded machine: fewer)
-            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
-            page.goto(url + "&view=img")
-            page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
-            assert page.evaluate("document.getElementById('live').tagName") == "IMG"
-            assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
-        finally:
-            browser.close()
+    with live_page(url) as page:
+        assert page.evaluate("document.getElementById('live').tagName") == "CANVAS"
+        first = page.evaluate("window.framesShown")
+        page.wait_for_timeout(1000)
+        drawn = page.evaluate("window.framesShown") - first
+        assert 10 <= drawn <= 40  # 30 fps: frames keep coming (a loaded machine: fewer)
+        assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
+        page.goto(url + "&view=img")
+        page.wait_for_function(SHOWN_WIDTH + " === 320", timeout=20000)
+        assert page.evaluate("document.getElementById('live').tagName") == "IMG"
+        assert page.evaluate(MEAN_DEVIATION, True) > 3 * page.evaluate(MEAN_DEVIATION)
 
 
 PIXELS = """() => {

@@ -21,7 +21,15 @@ import pytest
 from ffmotion.run.runner import STOP_GRACE
 
 import reference
-from helpers import SIZE, assert_frames_equal, bundled_ffmpeg, decode, make_clip
+from helpers import (
+    SIZE,
+    alive,
+    assert_frames_equal,
+    bundled_ffmpeg,
+    child_pids,
+    decode,
+    make_clip,
+)
 
 LIMIT = 60  # seconds any one wait may take
 MEMORY = 4 * 2**30
@@ -35,24 +43,10 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def children(pid: int) -> list[int]:
-    """The PIDs of ``pid``'s children (any of its threads may have forked them)."""
-    found: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(p) for p in handle.read().split()]
-        except OSError:
-            continue
-    return found
 
 
 def ffmpeg_of(pid: int) -> Optional[int]:
-    for child in children(pid):
+    for child in child_pids(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as handle:
                 if b"ffmpeg" in handle.read().split(b"\0")[0]:
@@ -68,13 +62,6 @@ def bytes_read(pid: int) -> int:
     return int(fields["rchar"])
 
 
-def alive(pid: int) -> bool:
-    """``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def kill(proc: subprocess.Popen) -> None:

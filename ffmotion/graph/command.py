@@ -81,12 +81,7 @@ def output(plan: Plan, dst: Path) -> Stream:
         enc = plan.output.encode
         video = outs.gif_palette(video, enc.gif_dither, enc.gif_stats)
     streams = [video]
-    kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
-    pix_fmt = encode.get("pix_fmt")
-    rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
-    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
-    if threads is not None:
-        kwargs["threads:v"] = threads
+    kwargs = encoder_kwargs(plan, encode, height)
     if plan.beside:  # the live page's feed: the JPEG encoder's frame threads held each frame
         kwargs["thread_type:v"] = "slice"  # back one frame (33 ms at 30 fps): docs/live.md
     if plan.timing.variable is not None and fps is None:
@@ -116,6 +111,19 @@ def output(plan: Plan, dst: Path) -> Stream:
 
     name, muxer = output_target(plan, dst)
     return ffmpeg.output(*streams, name, **kwargs, **muxer)
+
+
+def encoder_kwargs(plan: Plan, encode: dict[str, Any], height: int) -> dict[str, Any]:
+    """The video encoder's output options: ``encode`` (:func:`video_args`), frames passed
+    with their own times, bit-exact muxing, and the encoder's thread count for a picture
+    ``height`` rows high (rounded up to whole chroma rows)."""
+    kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
+    pix_fmt = encode.get("pix_fmt")
+    rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
+    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
+    if threads is not None:
+        kwargs["threads:v"] = threads
+    return kwargs
 
 
 def _whole_chroma_size(video: Stream, width: int, height: int, pix_fmt: Optional[str]) -> Stream:

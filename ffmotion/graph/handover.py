@@ -26,21 +26,18 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import ffmpeg
 
-from ffmotion.core.pixfmt import chroma_subsampling
 from ffmotion.core.request import EncodeOptions
 from ffmotion.core.sinks import STDOUT_NAME, Sink
 from ffmotion.core.source import Source
 from ffmotion.graph import outputs as outs
 from ffmotion.graph.argv import BITEXACT, GLOBAL_ARGS
-from ffmotion.graph.command import command, thread_args
+from ffmotion.graph.command import command, encoder_kwargs, thread_args
 from ffmotion.graph.encode import (
-    _sliced_threads,
     audio_tracks,
-    encoder_threads,
     kept_subtitles,
     output_size,
     video_args,
@@ -176,13 +173,7 @@ def sink_command(plan: Plan, ffmpeg_bin: str, dst: Optional[Path] = None,
     them (the same encoder options and muxer); ``dst``: a file output's temporary name;
     ``overwrite``: -y or -n (default: the options' ``--overwrite``)."""
     encode = video_args(plan)
-    kwargs: dict[str, Any] = {**encode, "fps_mode": "passthrough", **BITEXACT}
-    _, height = output_size(plan)
-    pix_fmt = encode.get("pix_fmt")
-    rows = height + (-height % (1 << chroma_subsampling(pix_fmt)[1]) if pix_fmt else 0)
-    threads = encoder_threads(encode.get("c:v"), rows, plan.cpus, _sliced_threads(encode))
-    if threads is not None:
-        kwargs["threads:v"] = threads
+    kwargs = encoder_kwargs(plan, encode, output_size(plan)[1])
     kwargs.update(colour_tags(plan))
     name, muxer = output_target(plan, dst if dst is not None else plan.output.path)
     frames = ffmpeg.input("pipe:0", f=RAW_FORMAT)

@@ -21,7 +21,7 @@ from ffmotion.pipeline import control
 from ffmotion.run import runtime
 
 import reference
-from helpers import SIZE, alive, bundled_ffmpeg, child_pids, free_port, wait_for_token
+from helpers import SIZE, alive, bundled_ffmpeg, child_pids, free_port, stop_job, wait_for_token
 
 CAMERA = "testsrc2=size=64x48:rate=30,format=yuv420p"
 K = 2
@@ -158,14 +158,10 @@ def test_wrong_token_and_wrong_host_are_refused_and_nothing_is_left(tmp_path):
         ffmpegs = child_pids(proc.pid)
         assert len(ffmpegs) == 3  # the capture, the graph, the output
         time.sleep(0.5)
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, err
-    assert b"1 restart" in err
+        code, err = stop_job(proc)
+    assert code == 0, err
+    assert "1 restart" in err
     assert not token_file.exists() and not sockets[0].exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out.mkv"]
     played = subprocess.run([bundled_ffmpeg(), "-v", "error", "-i", str(out), "-f", "null", "-"],
@@ -186,13 +182,9 @@ def test_a_change_a_counted_run_cannot_take_is_refused_in_one_line(tmp_path):
             control.send(f"127.0.0.1:{port}", [("offset", "5")])
         assert "\n" not in str(refused.value)
         assert control.send(f"127.0.0.1:{port}", [("gain", "2")])["applied"] == "running"
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, err
+        code, err = stop_job(proc)
+    assert code == 0, err
 
 
 def test_non_loopback_control_is_refused(tmp_path):
